@@ -1,0 +1,171 @@
+# xgpumap — build, test, install.
+#
+#   make            build/xgpumap, build/libxgpumap.so, build/libxgpumap.a
+#   make deps       install the Debian packages needed to build and test
+#   make demo       install deps, build, run the main job on the simulated host
+#   make check      install deps, ASan+UBSan build in build-san/, all tests
+#   make install    PREFIX=/usr/local DESTDIR=
+#
+# Every lib/**/*.c, cmd/*.c and tests/unit/test_*.c is picked up by wildcard,
+# so adding a file needs no Makefile change.
+
+VERSION     := 0.1.0
+SOVERSION   := 0
+BUILD       ?= build
+PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
+LIBDIR      ?= $(PREFIX)/lib
+INCLUDEDIR  ?= $(PREFIX)/include
+MANDIR      ?= $(PREFIX)/share/man
+DATADIR     ?= $(PREFIX)/share
+PKGCONFIG   ?= pkg-config
+
+CC          ?= cc
+CFLAGS      ?= -O2 -g
+WARN        := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+               -Wno-unused-parameter -Wno-missing-field-initializers -Wformat=2 -Wvla
+BASEFLAGS   := -std=gnu11 -D_GNU_SOURCE -fPIC $(WARN) -Ilib/include -Ilib \
+               -DXGM_VERSION_STRING='"$(VERSION)"'
+SANFLAGS    := -fsanitize=address,undefined -fno-omit-frame-pointer \
+               -fno-sanitize-recover=undefined
+ifeq ($(SAN),1)
+CFLAGS      := -O1 -g $(SANFLAGS)
+LDSAN       := $(SANFLAGS)
+endif
+
+# ---- feature detection: backends are compiled where their libraries are ----
+have = $(shell $(PKGCONFIG) --exists $(1) 2>/dev/null && echo 1)
+XEN_PKGS    := xencontrol xenstore xenlight xenforeignmemory
+HAVE_XEN    := $(if $(and $(call have,xencontrol),$(call have,xenstore),$(call have,xenlight),$(call have,xenforeignmemory)),1)
+HAVE_DRM    := $(call have,libdrm)
+HAVE_RL     := $(call have,readline)
+
+DEP_PKGS    := jansson
+LIB_SRC     := $(wildcard lib/*.c lib/sim/*.c)
+ifeq ($(HAVE_XEN),1)
+DEP_PKGS    += $(XEN_PKGS)
+BASEFLAGS   += -DXGM_HAVE_XEN
+LIB_SRC     += $(wildcard lib/xen/*.c)
+endif
+ifeq ($(HAVE_DRM),1)
+DEP_PKGS    += libdrm
+BASEFLAGS   += -DXGM_HAVE_DRM
+LIB_SRC     += $(wildcard lib/drm/*.c)
+endif
+DEP_CFLAGS  := $(shell $(PKGCONFIG) --cflags $(DEP_PKGS) 2>/dev/null)
+DEP_LIBS    := $(shell $(PKGCONFIG) --libs $(DEP_PKGS) 2>/dev/null)
+
+CMD_SRC     := $(wildcard cmd/*.c)
+CMD_CFLAGS  := $(if $(HAVE_RL),-DXGM_HAVE_READLINE $(shell $(PKGCONFIG) --cflags readline))
+CMD_LIBS    := $(if $(HAVE_RL),$(shell $(PKGCONFIG) --libs readline))
+UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+
+LIB_OBJ     := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CMD_OBJ     := $(CMD_SRC:%.c=$(BUILD)/obj/%.o)
+UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+ALL_CFLAGS  = $(BASEFLAGS) $(DEP_CFLAGS) $(CFLAGS)
+
+.PHONY: all deps demo check test test-unit test-cli install uninstall clean \
+        check-headers check-abi lint-man
+
+all: $(BUILD)/xgpumap $(BUILD)/libxgpumap.so $(BUILD)/libxgpumap.a $(BUILD)/xgpumap.pc
+
+$(BUILD)/obj/lib/%.o: lib/%.c $(wildcard lib/*.h lib/*/*.h lib/include/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -fvisibility=hidden -c -o $@ $<
+
+$(BUILD)/obj/cmd/%.o: cmd/%.c $(wildcard cmd/*.h lib/include/*.h)
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) -Ilib/include $(DEP_CFLAGS) $(CMD_CFLAGS) \
+	      -DXGM_VERSION_STRING='"$(VERSION)"' $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/libxgpumap.a: $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/libxgpumap.so: $(LIB_OBJ) lib/libxgpumap.map
+	$(CC) -shared -Wl,-soname,libxgpumap.so.$(SOVERSION) \
+	      -Wl,--version-script=lib/libxgpumap.map -Wl,--no-undefined \
+	      $(LDSAN) -o $@.$(VERSION) $(LIB_OBJ) $(DEP_LIBS)
+	ln -sf libxgpumap.so.$(VERSION) $(BUILD)/libxgpumap.so.$(SOVERSION)
+	ln -sf libxgpumap.so.$(SOVERSION) $@
+
+# The CLI links the static library, as bpftool links libbpf: one self-contained
+# binary, still using nothing but the public header.
+$(BUILD)/xgpumap: $(CMD_OBJ) $(BUILD)/libxgpumap.a
+	$(CC) $(LDSAN) -o $@ $(CMD_OBJ) $(BUILD)/libxgpumap.a $(DEP_LIBS) $(CMD_LIBS) -lm
+
+$(BUILD)/xgpumap.pc: lib/xgpumap.pc.in Makefile
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	    -e 's|@REQUIRES@|$(DEP_PKGS)|' $< > $@
+
+# Unit tests link the static library so they can reach internal functions.
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libxgpumap.a $(wildcard tests/unit/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(shell $(PKGCONFIG) --cflags cmocka) $(LDSAN) -o $@ $< \
+	      $(BUILD)/libxgpumap.a $(DEP_LIBS) $(shell $(PKGCONFIG) --libs cmocka) -lm
+
+deps:
+	@sh tests/install-deps.sh
+
+test-unit: $(UNIT_BIN)
+	@tests/run-unit.sh $(UNIT_BIN)
+
+test-cli: $(BUILD)/xgpumap
+	XGPUMAP=$(abspath $(BUILD)/xgpumap) bats tests/cli
+
+test: all check-headers check-abi test-unit test-cli lint-man
+
+# The test build: AddressSanitizer + UBSan, in its own directory.
+check: deps
+	$(MAKE) BUILD=build-san SAN=1 test
+
+# The main job on the simulated host, in a private state file.
+demo: deps all
+	@tests/demo.sh $(BUILD)/xgpumap
+
+# Each public header compiles on its own, in strict C11.
+check-headers:
+	@for h in lib/include/*.h; do \
+	  echo "#include \"$$(basename $$h)\"" | \
+	  $(CC) -std=c11 -pedantic -Werror -Wall -Ilib/include $(DEP_CFLAGS) -x c -fsyntax-only - || exit 1; \
+	done; echo "headers: ok"
+
+# Every XGM_API symbol in the .so must be listed in the version script.
+check-abi: $(BUILD)/libxgpumap.so
+	@tests/check-abi.sh $(BUILD)/libxgpumap.so lib/libxgpumap.map $(BUILD)/obj/lib
+
+lint-man:
+	@for m in man/*.[0-9]; do \
+	  out=$$(mandoc -Tlint -W warning $$m 2>&1); \
+	  if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; \
+	done; echo "man: lint clean"
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) \
+	           $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \
+	           $(DESTDIR)$(DATADIR)/bash-completion/completions \
+	           $(DESTDIR)$(DATADIR)/zsh/vendor-completions
+	install -m 755 $(BUILD)/xgpumap $(DESTDIR)$(BINDIR)/xgpumap
+	install -m 755 $(BUILD)/libxgpumap.so.$(VERSION) $(DESTDIR)$(LIBDIR)/
+	ln -sf libxgpumap.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libxgpumap.so.$(SOVERSION)
+	ln -sf libxgpumap.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libxgpumap.so
+	install -m 644 $(BUILD)/libxgpumap.a $(DESTDIR)$(LIBDIR)/
+	install -m 644 lib/include/xgpumap.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 $(BUILD)/xgpumap.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -m 644 man/xgpumap.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 man/libxgpumap.3 $(DESTDIR)$(MANDIR)/man3/
+	install -m 644 completions/xgpumap.bash $(DESTDIR)$(DATADIR)/bash-completion/completions/xgpumap
+	install -m 644 completions/_xgpumap $(DESTDIR)$(DATADIR)/zsh/vendor-completions/_xgpumap
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/xgpumap $(DESTDIR)$(LIBDIR)/libxgpumap.* \
+	      $(DESTDIR)$(INCLUDEDIR)/xgpumap.h $(DESTDIR)$(LIBDIR)/pkgconfig/xgpumap.pc \
+	      $(DESTDIR)$(MANDIR)/man1/xgpumap.1 $(DESTDIR)$(MANDIR)/man3/libxgpumap.3 \
+	      $(DESTDIR)$(DATADIR)/bash-completion/completions/xgpumap \
+	      $(DESTDIR)$(DATADIR)/zsh/vendor-completions/_xgpumap
+
+clean:
+	rm -rf build build-san

@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * shell: a readline REPL over the same dispatcher, with history and tab
+ * completion from the command table. A failing command prints its error
+ * and the shell goes on; "exit" or end of input leaves.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "commands.h"
+
+#ifdef XGM_HAVE_READLINE
+#include <readline/history.h>
+#include <readline/readline.h>
+
+static struct cli *shell_cli;
+static json_t *shell_candidates;
+static size_t shell_next;
+
+static char *candidate_generator(const char *text, int state)
+{
+	json_t *c;
+
+	if (!state)
+		shell_next = 0;
+	c = json_array_get(shell_candidates, shell_next++);
+	return c ? strdup(json_string_value(c)) : NULL;
+}
+
+/* Completes the word at the cursor from the words before it. */
+static char **shell_complete(const char *text, int start, int end)
+{
+	char *head = strndup(rl_line_buffer, (size_t)start);
+	char **words = NULL, **all;
+	int n = 0;
+
+	rl_attempted_completion_over = 1;
+	if (!head || split_line(head, &n, &words)) {
+		free(head);
+		return NULL;
+	}
+	free(head);
+	all = realloc(words, sizeof(char *) * (size_t)(n + 2));
+	if (!all) {
+		free_words(n, words);
+		return NULL;
+	}
+	words = all;
+	words[n] = strdup(text);
+	words[n + 1] = NULL;
+	json_decref(shell_candidates);
+	shell_candidates = complete_words(shell_cli, n + 1, words);
+	free_words(n + 1, words);
+	return rl_completion_matches(text, candidate_generator);
+}
+
+static char *history_path(void)
+{
+	const char *base = getenv("XDG_STATE_HOME");
+	const char *home = getenv("HOME");
+	char *p = NULL;
+
+	if (base && *base)
+		return asprintf(&p, "%s/xgpumap/history", base) < 0 ? NULL : p;
+	if (home && *home)
+		return asprintf(&p, "%s/.local/state/xgpumap/history", home) < 0 ? NULL : p;
+	return NULL;
+}
+
+static char *read_line(const char *prompt)
+{
+	return readline(isatty(STDIN_FILENO) ? prompt : "");
+}
+
+static void shell_setup(struct cli *cli, char **hist)
+{
+	shell_cli = cli;
+	rl_readline_name = "xgpumap";
+	rl_attempted_completion_function = shell_complete;
+	*hist = history_path();
+	if (*hist)
+		read_history(*hist);
+}
+
+static void shell_teardown(char *hist)
+{
+	if (hist) {
+		write_history(hist);
+		history_truncate_file(hist, 1000);
+	}
+	free(hist);
+	json_decref(shell_candidates);
+	shell_candidates = NULL;
+}
+
+static void remember(const char *line)
+{
+	add_history(line);
+}
+#else
+static char *read_line(const char *prompt)
+{
+	char *line = NULL;
+	size_t cap = 0;
+
+	if (isatty(STDIN_FILENO))
+		fputs(prompt, stdout), fflush(stdout);
+	if (getline(&line, &cap, stdin) < 0) {
+		free(line);
+		return NULL;
+	}
+	line[strcspn(line, "\n")] = '\0';
+	return line;
+}
+
+static void shell_setup(struct cli *cli, char **hist)
+{
+	*hist = NULL;
+}
+
+static void shell_teardown(char *hist)
+{
+}
+
+static void remember(const char *line)
+{
+}
+#endif
+
+int do_shell(struct cli *cli, const struct cmd *self, int argc, char **argv,
+	     json_t **out)
+{
+	struct opt_iter it;
+	struct cli saved;
+	char **args, *line, *hist;
+
+	if (cli->in_batch || cli->in_shell)
+		return cli_usage(cli, "shell cannot run inside batch or shell");
+	opt_iter_init(&it, argc, argv);
+	if (opt_next(cli, self, &it) != -1)
+		return cli->error.status;
+	if (opt_rest(&it, &args))
+		return cli_usage(cli, "shell: unexpected argument '%s'", args[0]);
+	shell_setup(cli, &hist);
+	cli->in_shell = true;
+	saved = *cli;
+	while ((line = read_line("xgpumap> "))) {
+		char **words;
+		int n;
+
+		if (split_line(line, &n, &words)) {
+			fprintf(stderr, "xgpumap: unterminated quote\n");
+		} else if (n) {
+			remember(line);
+			if (!strcmp(words[0], "exit") || !strcmp(words[0], "quit")) {
+				free_words(n, words);
+				free(line);
+				break;
+			}
+			cli_dispatch(cli, n, words, NULL);
+			cli->json = saved.json;
+			cli->pretty = saved.pretty;
+			cli->quiet = saved.quiet;
+			cli->verbose = saved.verbose;
+			free_words(n, words);
+		} else {
+			free_words(n, words);
+		}
+		free(line);
+	}
+	cli->in_shell = false;
+	cli_reset_error(cli);
+	shell_teardown(hist);
+	return 0;
+}

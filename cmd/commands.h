@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* The command implementations the table points at. */
+#ifndef XGM_COMMANDS_H
+#define XGM_COMMANDS_H
+
+#include "cli.h"
+
+#define DECLARE_CMD(fn) \
+	int fn(struct cli *cli, const struct cmd *self, int argc, char **argv, \
+	       json_t **out)
+
+DECLARE_CMD(do_domain_list);
+DECLARE_CMD(do_domain_show);
+DECLARE_CMD(do_sim_init);
+DECLARE_CMD(do_sim_show);
+DECLARE_CMD(do_sim_reset);
+DECLARE_CMD(do_batch);
+DECLARE_CMD(do_shell);
+DECLARE_CMD(do_version);
+DECLARE_CMD(do_help);
+DECLARE_CMD(do_complete);
+
+void render_help(struct cli *cli, json_t *out, FILE *f);
+
+#endif /* XGM_COMMANDS_H */

@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * One error per command, recorded once and reported once: as "xgpumap:
+ * message" on stderr, or as the single JSON error document on stdout.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "cli.h"
+
+void cli_reset_error(struct cli *cli)
+{
+	memset(&cli->error, 0, sizeof(cli->error));
+}
+
+static int status_for(int err)
+{
+	return err == EBUSY || err == EAGAIN ? EXIT_TRANSIENT : EXIT_FAILED;
+}
+
+static void record(struct cli *cli, int status, int err, const char *fmt,
+		   va_list ap)
+{
+	/* The first error wins: it is the cause, later ones are fallout. */
+	if (cli->error.status)
+		return;
+	cli->error.status = status;
+	cli->error.err = err;
+	vsnprintf(cli->error.msg, sizeof(cli->error.msg), fmt, ap);
+}
+
+int cli_usage(struct cli *cli, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	record(cli, EXIT_USAGE, EINVAL, fmt, ap);
+	va_end(ap);
+	return cli->error.status;
+}
+
+int cli_fail(struct cli *cli, int neg_errno, const char *fmt, ...)
+{
+	int err = neg_errno < 0 ? -neg_errno : (neg_errno ? neg_errno : EIO);
+	va_list ap;
+
+	va_start(ap, fmt);
+	record(cli, status_for(err), err, fmt, ap);
+	va_end(ap);
+	return cli->error.status;
+}
+
+int cli_fail_lib(struct cli *cli, int neg_errno, const char *what)
+{
+	const char *detail = xgm_last_error();
+	int err = neg_errno < 0 ? -neg_errno : EIO;
+
+	if (detail && *detail)
+		return cli_fail(cli, -err, "%s", detail);
+	return cli_fail(cli, -err, "%s: %s", what, strerror(err));
+}
+
+json_t *cli_error_doc(const struct cli *cli)
+{
+	const char *code = strerrorname_np(cli->error.err);
+
+	return json_pack("{s:{s:s,s:i,s:s}}", "error", "code",
+			 code ? code : "EIO", "errno", cli->error.err,
+			 "message", cli->error.msg);
+}
+
+void cli_print_error(const struct cli *cli)
+{
+	if (cli->json) {
+		json_t *doc = cli_error_doc(cli);
+
+		json_dumpf(doc, stdout, cli->pretty ? JSON_INDENT(2) : JSON_COMPACT);
+		fputc('\n', stdout);
+		fflush(stdout);
+		json_decref(doc);
+		return;
+	}
+	fputs("xgpumap: ", stderr);
+	fput_escaped(cli->error.msg, stderr);
+	fputc('\n', stderr);
+	if (cli->error.status == EXIT_USAGE)
+		fputs("Try 'xgpumap help' for usage.\n", stderr);
+}

@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * The two interfaces every backend implements (DESIGN.md section 3).
+ *
+ * The engine only ever talks to these tables; it never knows whether a real
+ * Xen host or the simulated one answers. All functions return 0 (or a count
+ * where documented) or a negative errno. A backend that cannot do something
+ * answers -EOPNOTSUPP (the hypervisor or kernel lacks it) or -ENOSYS (not
+ * implemented yet) — never a pretend success.
+ */
+#ifndef XGM_BACKEND_H
+#define XGM_BACKEND_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "xgpumap.h"
+
+/* Xen's p2m_type_t, same names and values (xen/arch/x86/include/asm/p2m.h). */
+enum xgm_p2m_type {
+	XGM_P2M_RAM_RW = 0,
+	XGM_P2M_INVALID = 1,
+	XGM_P2M_RAM_LOGDIRTY = 2,
+	XGM_P2M_RAM_RO = 3,
+	XGM_P2M_MMIO_DM = 4,
+	XGM_P2M_MMIO_DIRECT = 5,
+	XGM_P2M_POPULATE_ON_DEMAND = 6,
+	XGM_P2M_GRANT_MAP_RW = 7,
+	XGM_P2M_GRANT_MAP_RO = 8,
+	XGM_P2M_RAM_PAGING_OUT = 9,
+	XGM_P2M_RAM_PAGED = 10,
+	XGM_P2M_RAM_PAGING_IN = 11,
+	XGM_P2M_RAM_SHARED = 12,
+	XGM_P2M_RAM_BROKEN = 13,
+	XGM_P2M_MAP_FOREIGN = 14,
+	XGM_P2M_IOREQ_SERVER = 15,
+	XGM_P2M_NR_TYPES
+};
+
+/* Memory types as EPT encodes them (Intel SDM vol. 3 table 11-8); UC_MINUS
+ * only appears on NPT, where _PAGE_UCM is used for mmio_direct. */
+enum xgm_mem_type {
+	XGM_MT_UC = 0,
+	XGM_MT_WC = 1,
+	XGM_MT_WT = 4,
+	XGM_MT_WP = 5,
+	XGM_MT_WB = 6,
+	XGM_MT_UC_MINUS = 7,
+};
+
+/* One leaf of a p2m (or IOMMU table) as seen by a walk. */
+struct xgm_p2m_entry {
+	uint64_t gfn;   /* first gfn the leaf covers (aligned to order) */
+	uint64_t mfn;   /* first mfn */
+	uint8_t order;  /* 0, 9 or 18 */
+	uint8_t type;   /* enum xgm_p2m_type */
+	uint8_t access; /* rwx bits: 4 r, 2 w, 1 x */
+	uint8_t emt;    /* enum xgm_mem_type */
+	bool ipat;      /* ignore guest PAT */
+};
+
+/* Per-operation and per-domain counters. */
+struct xgm_counters {
+	uint64_t hypercalls;
+	uint64_t p2m_entries;    /* leaf entries written */
+	uint64_t splits;         /* superpages shattered */
+	uint64_t tlb_flushes;
+	uint64_t ipis;
+	uint64_t iommu_entries;  /* separate IOMMU table entries written */
+	uint64_t iotlb_flushes;
+	uint64_t pages_copied;
+	uint64_t lock_acquisitions;
+	uint64_t ioreqs;
+};
+
+typedef int (*xgm_p2m_walk_fn)(const struct xgm_p2m_entry *e, void *arg);
+
+struct xgm_hv_ops {
+	const char *name;
+	/* access tells a backend with persistent state which lock to take. */
+	int (*open)(struct xgm_ctx *ctx, const struct xgm_ctx_opts *opts,
+		    void **priv);
+	int (*commit)(void *priv);
+	void (*close)(void *priv);
+
+	int (*domain_list)(void *priv, struct xgm_domain_info **out,
+			   size_t *count);
+	int (*domain_info)(void *priv, uint32_t domid,
+			   struct xgm_domain_info *out);
+
+	/* XEN_DOMCTL_iomem_permission, caller = dom0. */
+	int (*iomem_permission)(void *priv, uint32_t domid, uint64_t mfn,
+				uint64_t nr, bool allow);
+	/* One XEN_DOMCTL_memory_mapping call: returns the number of frames
+	 * done (Xen does at most 64 p2m updates a call), or -errno. */
+	int (*memory_mapping)(void *priv, uint32_t domid, uint64_t gfn,
+			      uint64_t mfn, uint64_t nr, bool add);
+	/* XENMEM_add_to_physmap_batch, XENMAPSPACE_gmfn_foreign: map
+	 * foreign_domid's gpfn at gfn in domid's p2m. */
+	int (*add_foreign)(void *priv, uint32_t domid, uint64_t gfn,
+			   uint32_t foreign_domid, uint64_t foreign_gpfn);
+	int (*remove_from_physmap)(void *priv, uint32_t domid, uint64_t gfn);
+
+	/* Grant table: dom0 grants its frame to a domain; the grantee maps
+	 * the reference at gfn; revocation only once unmapped. */
+	int (*grant_access)(void *priv, uint32_t grantee, uint64_t mfn,
+			    bool readonly, uint32_t *gref);
+	int (*grant_map)(void *priv, uint32_t grantee, uint32_t gref,
+			 uint64_t gfn);
+	int (*grant_unmap)(void *priv, uint32_t grantee, uint32_t gref,
+			   uint64_t gfn);
+	int (*grant_end)(void *priv, uint32_t gref);
+
+	/* Inspection: leaves overlapping [first, last], in gfn order. */
+	int (*p2m_walk)(void *priv, uint32_t domid, uint64_t first,
+			uint64_t last, xgm_p2m_walk_fn fn, void *arg);
+	int (*iommu_walk)(void *priv, uint32_t domid, uint64_t first,
+			  uint64_t last, xgm_p2m_walk_fn fn, void *arg);
+
+	/* A xenstore-like store; values are strings. */
+	int (*store_read)(void *priv, const char *path, char **value);
+	int (*store_write)(void *priv, const char *path, const char *value);
+	int (*store_rm)(void *priv, const char *path);
+
+	int (*counters)(void *priv, int32_t domid, struct xgm_counters *out);
+};
+
+enum xgm_placement {
+	XGM_PLACE_VRAM,
+	XGM_PLACE_SYS,
+};
+
+/* A run of machine frames backing a buffer. */
+struct xgm_extent {
+	uint64_t mfn;
+	uint64_t nr;
+};
+
+/* Raised by the gpu backend when the driver moves a buffer on its own
+ * (eviction): the engine registers it and remaps. */
+typedef void (*xgm_move_notify_fn)(uint64_t buf, enum xgm_placement from,
+				   enum xgm_placement to, void *arg);
+
+struct xgm_gpu_ops {
+	const char *name;
+	int (*buf_alloc)(void *priv, const char *card, uint64_t bytes,
+			 enum xgm_placement where, uint64_t *buf);
+	int (*buf_free)(void *priv, uint64_t buf);
+	/* *out is malloc'd; extents in buffer order. */
+	int (*buf_extents)(void *priv, uint64_t buf, struct xgm_extent **out,
+			   size_t *count);
+	int (*buf_move)(void *priv, uint64_t buf, enum xgm_placement to);
+	int (*buf_pin)(void *priv, uint64_t buf, bool pin);
+	int (*buf_write_tag)(void *priv, uint64_t buf, uint64_t page,
+			     uint64_t tag);
+	int (*buf_read_tag)(void *priv, uint64_t buf, uint64_t page,
+			    uint64_t *tag);
+	void (*set_move_notify)(void *priv, xgm_move_notify_fn fn, void *arg);
+};
+
+struct xgm_backend {
+	enum xgm_backend_kind kind;
+	const struct xgm_hv_ops *hv;
+	const struct xgm_gpu_ops *gpu;
+};
+
+/* Defined by each compiled-in backend. */
+extern const struct xgm_backend xgm_backend_sim;
+#ifdef XGM_HAVE_XEN
+extern const struct xgm_backend xgm_backend_xen;
+#endif
+
+#endif /* XGM_BACKEND_H */

@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: LGPL-2.1-only
+/* Context lifetime and backend selection. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctx.h"
+
+#ifndef XGM_VERSION_STRING
+#define XGM_VERSION_STRING "0.1.0"
+#endif
+
+XGM_API const char *xgm_version(void)
+{
+	return XGM_VERSION_STRING;
+}
+
+XGM_API unsigned int xgm_features(void)
+{
+	unsigned int f = XGM_FEATURE_BACKEND_SIM;
+
+#ifdef XGM_HAVE_XEN
+	f |= XGM_FEATURE_BACKEND_XEN;
+#endif
+#ifdef XGM_HAVE_DRM
+	f |= XGM_FEATURE_BACKEND_DRM;
+#endif
+	return f;
+}
+
+static const char *const backend_names[] = {
+	[XGM_BACKEND_AUTO] = "auto",
+	[XGM_BACKEND_XEN] = "xen",
+	[XGM_BACKEND_SIM] = "sim",
+};
+
+XGM_API int xgm_backend_parse(const char *name, enum xgm_backend_kind *out)
+{
+	for (size_t i = 0; i < sizeof(backend_names) / sizeof(*backend_names); i++) {
+		if (name && !strcmp(name, backend_names[i])) {
+			*out = (enum xgm_backend_kind)i;
+			return 0;
+		}
+	}
+	return xgm_err(-EINVAL);
+}
+
+XGM_API const char *xgm_backend_name(enum xgm_backend_kind kind)
+{
+	if ((unsigned int)kind >= sizeof(backend_names) / sizeof(*backend_names))
+		return "unknown";
+	return backend_names[kind];
+}
+
+/* Xen lists "control_d" in /proc/xen/capabilities only in the control
+ * domain; anywhere else auto means the simulated host. */
+static bool in_control_domain(void)
+{
+	char buf[128] = "";
+	FILE *f = fopen("/proc/xen/capabilities", "r");
+	bool yes;
+
+	if (!f)
+		return false;
+	yes = fgets(buf, sizeof(buf), f) && strstr(buf, "control_d");
+	fclose(f);
+	return yes;
+}
+
+static int pick_backend(enum xgm_backend_kind want,
+			const struct xgm_backend **out)
+{
+	if (want == XGM_BACKEND_AUTO)
+		want = in_control_domain() ? XGM_BACKEND_XEN : XGM_BACKEND_SIM;
+	switch (want) {
+	case XGM_BACKEND_SIM:
+		*out = &xgm_backend_sim;
+		return 0;
+	case XGM_BACKEND_XEN:
+#ifdef XGM_HAVE_XEN
+		*out = &xgm_backend_xen;
+		return 0;
+#else
+		xgm_warn("the xen backend is not compiled into this build "
+			 "(libxen-dev was not found)");
+		return -EOPNOTSUPP;
+#endif
+	default:
+		return -EINVAL;
+	}
+}
+
+XGM_API int xgm_ctx_open(const struct xgm_ctx_opts *opts, struct xgm_ctx **out)
+{
+	struct xgm_ctx_opts o = { .sz = sizeof(o) };
+	struct xgm_ctx *ctx;
+	int ret;
+
+	if (!out)
+		return xgm_err(-EINVAL);
+	if (opts) {
+		/* Accept older, smaller structs; reject unknown non-zero tails. */
+		size_t n = opts->sz < sizeof(o) ? opts->sz : sizeof(o);
+
+		if (opts->sz < sizeof(size_t))
+			return xgm_err(-EINVAL);
+		for (size_t i = sizeof(o); i < opts->sz; i++)
+			if (((const char *)opts)[i])
+				return xgm_err(-EINVAL);
+		memcpy(&o, opts, n);
+	}
+	ctx = calloc(1, sizeof(*ctx));
+	if (!ctx)
+		return xgm_err(-ENOMEM);
+	ctx->access = o.access;
+	ret = pick_backend(o.backend, &ctx->be);
+	if (!ret)
+		ret = ctx->be->hv->open(ctx, &o, &ctx->priv);
+	if (ret) {
+		free(ctx->sim_state);
+		free(ctx);
+		return xgm_err(ret);
+	}
+	*out = ctx;
+	return 0;
+}
+
+XGM_API int xgm_ctx_commit(struct xgm_ctx *ctx)
+{
+	if (!ctx)
+		return xgm_err(-EINVAL);
+	if (ctx->access != XGM_ACCESS_WRITE)
+		return xgm_err(-EROFS);
+	if (!ctx->be->hv->commit)
+		return 0;
+	return xgm_err(ctx->be->hv->commit(ctx->priv));
+}
+
+XGM_API void xgm_ctx_close(struct xgm_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	ctx->be->hv->close(ctx->priv);
+	free(ctx->sim_state);
+	free(ctx);
+}
+
+XGM_API enum xgm_backend_kind xgm_ctx_backend(const struct xgm_ctx *ctx)
+{
+	return ctx->be->kind;
+}
+
+XGM_API bool xgm_ctx_created(const struct xgm_ctx *ctx)
+{
+	return ctx->created;
+}
+
+XGM_API const char *xgm_ctx_sim_state_path(const struct xgm_ctx *ctx)
+{
+	return ctx->sim_state;
+}

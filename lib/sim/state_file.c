@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: LGPL-2.1-only
+/*
+ * The state file's lock and atomic replacement.
+ *
+ * The lock is taken on a sibling "PATH.lock" file, never on the state file
+ * itself: the state is replaced by rename(), and a lock on the old inode
+ * would not exclude a process that opened the new one.
+ */
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctx.h"
+#include "sim/state_file.h"
+
+struct sim_state_file {
+	char *path;
+	int lock_fd;
+	bool exclusive;
+};
+
+char *sim_state_resolve(const char *path)
+{
+	const char *env = getenv("XGPUMAP_SIM_STATE");
+	const char *base;
+	char *out = NULL;
+
+	if (path && *path)
+		return strdup(path);
+	if (env && *env)
+		return strdup(env);
+	base = getenv("XDG_STATE_HOME");
+	if (base && *base) {
+		if (asprintf(&out, "%s/xgpumap/sim.json", base) < 0)
+			out = NULL;
+	} else {
+		base = getenv("HOME");
+		if (!base || !*base) {
+			errno = ENOENT;
+			xgm_fail(-ENOENT, "cannot place the sim state: neither "
+				 "XDG_STATE_HOME nor HOME is set (use --sim-state)");
+			return NULL;
+		}
+		if (asprintf(&out, "%s/.local/state/xgpumap/sim.json", base) < 0)
+			out = NULL;
+	}
+	if (!out)
+		errno = ENOMEM;
+	return out;
+}
+
+/* mkdir -p of the directory that holds path. */
+static int make_parent_dirs(const char *path)
+{
+	char *copy = strdup(path);
+	int ret = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (char *p = copy + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(copy, 0700) && errno != EEXIST)
+			ret = -errno;
+		*p = '/';
+		if (ret)
+			break;
+	}
+	if (ret)
+		xgm_fail(ret, "cannot create the directory of %s: %s", path,
+			 strerror(-ret));
+	free(copy);
+	return ret;
+}
+
+static int check_envelope(const char *path, json_t *doc)
+{
+	json_t *schema = json_object_get(doc, "schema");
+	json_t *version = json_object_get(doc, "version");
+
+	if (!json_is_object(doc) || !json_is_string(schema) ||
+	    strcmp(json_string_value(schema), SIM_STATE_SCHEMA))
+		return xgm_fail(-EBADMSG, "%s is not an xgpumap sim state "
+				"(no \"schema\": \"%s\"); refusing to use or "
+				"overwrite it (see 'sim reset')", path,
+				SIM_STATE_SCHEMA);
+	if (!json_is_integer(version))
+		return xgm_fail(-EBADMSG, "%s: \"version\" is missing or not "
+				"an integer", path);
+	if (json_integer_value(version) > SIM_STATE_VERSION)
+		return xgm_fail(-EPROTONOSUPPORT, "%s has state version %lld, "
+				"newer than this xgpumap understands (%d); "
+				"refusing to touch it", path,
+				(long long)json_integer_value(version),
+				SIM_STATE_VERSION);
+	if (json_integer_value(version) < 1)
+		return xgm_fail(-EBADMSG, "%s: invalid state version %lld",
+				path, (long long)json_integer_value(version));
+	return 0;
+}
+
+static struct sim_state_file *state_file_new(const char *path)
+{
+	struct sim_state_file *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return NULL;
+	f->lock_fd = -1;
+	f->path = strdup(path);
+	if (!f->path) {
+		free(f);
+		return NULL;
+	}
+	return f;
+}
+
+static int take_lock(struct sim_state_file *f, bool exclusive)
+{
+	char *lock_path;
+	int ret = 0;
+
+	if (asprintf(&lock_path, "%s.lock", f->path) < 0)
+		return -ENOMEM;
+	f->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (f->lock_fd < 0)
+		ret = xgm_fail(-errno, "cannot open lock file %s: %s",
+			       lock_path, strerror(errno));
+	else if (flock(f->lock_fd, exclusive ? LOCK_EX : LOCK_SH))
+		ret = xgm_fail(-errno, "cannot lock %s: %s", lock_path,
+			       strerror(errno));
+	f->exclusive = exclusive;
+	free(lock_path);
+	return ret;
+}
+
+int sim_state_open(const char *path, enum xgm_access access, bool create,
+		   struct sim_state_file **out, json_t **doc)
+{
+	struct sim_state_file *f;
+	json_error_t jerr;
+	struct stat st;
+	bool exists;
+	int ret;
+
+	*doc = NULL;
+	f = state_file_new(path);
+	if (!f)
+		return -ENOMEM;
+	exists = stat(path, &st) == 0;
+	if (!exists && !create) {
+		ret = xgm_fail(-ENOENT, "no sim state at %s", path);
+		goto fail;
+	}
+	if (!exists) {
+		ret = make_parent_dirs(path);
+		if (ret)
+			goto fail;
+	}
+	/* A state that does not exist yet will be written: lock exclusively
+	 * even for a read-only command, so two first uses cannot race. */
+	ret = take_lock(f, access == XGM_ACCESS_WRITE || !exists);
+	if (ret)
+		goto fail;
+	/* Look again under the lock: another process may have created it. */
+	if (stat(path, &st) == 0) {
+		*doc = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+		if (!*doc) {
+			ret = xgm_fail(-EBADMSG, "%s is corrupt or truncated "
+				       "(line %d: %s); refusing to use or "
+				       "overwrite it (see 'sim reset')", path,
+				       jerr.line, jerr.text);
+			goto fail;
+		}
+		ret = check_envelope(path, *doc);
+		if (ret) {
+			json_decref(*doc);
+			*doc = NULL;
+			goto fail;
+		}
+	} else if (errno != ENOENT) {
+		ret = xgm_fail(-errno, "cannot read %s: %s", path,
+			       strerror(errno));
+		goto fail;
+	} else if (!f->exclusive) {
+		/* Removed between our two looks: start again, exclusively. */
+		sim_state_close(f);
+		return sim_state_open(path, XGM_ACCESS_WRITE, create, out, doc);
+	}
+	*out = f;
+	return 0;
+fail:
+	sim_state_close(f);
+	return ret;
+}
+
+int sim_state_lock_for_replace(const char *path, struct sim_state_file **out)
+{
+	struct sim_state_file *f = state_file_new(path);
+	int ret;
+
+	if (!f)
+		return -ENOMEM;
+	ret = make_parent_dirs(path);
+	if (!ret)
+		ret = take_lock(f, true);
+	if (ret) {
+		sim_state_close(f);
+		return ret;
+	}
+	*out = f;
+	return 0;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int sim_state_save(struct sim_state_file *f, json_t *doc)
+{
+	char *tmp = NULL, *dir = NULL, *text = NULL;
+	int fd = -1, dfd, ret;
+
+	if (!f->exclusive)
+		return xgm_fail(-EROFS, "internal: saving %s without the "
+				"exclusive lock", f->path);
+	if (json_object_set_new(doc, "schema", json_string(SIM_STATE_SCHEMA)) ||
+	    json_object_set_new(doc, "version", json_integer(SIM_STATE_VERSION)))
+		return -ENOMEM;
+	/* Compact: a large host's state is mostly p2m runs. */
+	text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+	if (!text || asprintf(&tmp, "%s.tmp.XXXXXX", f->path) < 0) {
+		ret = -ENOMEM;
+		tmp = NULL;
+		goto out;
+	}
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		ret = xgm_fail(-errno, "cannot create a temporary file beside "
+			       "%s: %s", f->path, strerror(errno));
+		goto out;
+	}
+	ret = write_all(fd, text, strlen(text));
+	if (!ret)
+		ret = write_all(fd, "\n", 1);
+	if (!ret && fsync(fd))
+		ret = -errno;
+	if (close(fd) && !ret)
+		ret = -errno;
+	fd = -1;
+	if (!ret && rename(tmp, f->path))
+		ret = -errno;
+	if (ret) {
+		xgm_fail(ret, "cannot write %s: %s", f->path, strerror(-ret));
+		unlink(tmp);
+		goto out;
+	}
+	/* Make the rename itself durable. */
+	dir = strdup(f->path);
+	if (dir) {
+		dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd >= 0) {
+			fsync(dfd);
+			close(dfd);
+		}
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+	free(tmp);
+	free(text);
+	return ret;
+}
+
+void sim_state_close(struct sim_state_file *f)
+{
+	if (!f)
+		return;
+	if (f->lock_fd >= 0)
+		close(f->lock_fd);
+	free(f->path);
+	free(f);
+}
+
+const char *sim_state_path(const struct sim_state_file *f)
+{
+	return f->path;
+}
