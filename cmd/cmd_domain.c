@@ -82,5 +82,14 @@ int do_domain_show(struct cli *cli, const struct cmd *self, int argc,
 	if (ret)
 		return cli_fail_lib(cli, ret, "cannot look the domain up");
 	*out = domain_json(&d);
+	if (d.translated && !d.is_dom0) {
+		json_t *w;
+
+		ret = xgm_domain_window(cli->ctx, d.domid, &w);
+		if (ret)
+			return cli_fail_lib(cli, ret, "cannot read the blob window");
+		/* null until the first attach places it */
+		json_object_set_new(*out, "blob_window", w ? w : json_null());
+	}
 	return 0;
 }

@@ -22,6 +22,35 @@ static const struct cmd_opt sim_init_opts[] = {
 	{ 0 }
 };
 
+static const char *const placements[] = { "vram", "sys", NULL };
+static const char *const strategies[] = {
+	"auto", "mmio", "grant", "ioreq", "ram-mmio", "transfer", "revoke-fault", NULL
+};
+static const char *const caches[] = { "wc", "uc", "wb", NULL };
+static const char *const p2m_formats[] = { "table", "xen", NULL };
+
+static const struct cmd_opt attach_opts[] = {
+	{ "size", 's', "SIZE", "buffer size (a multiple of 4K; K/M/G suffixes)" },
+	{ "placement", 0, "vram|sys", "where the buffer lives (default vram)", placements },
+	{ "strategy", 0, "STRATEGY", "how it is mapped (default auto)", strategies },
+	{ "cache", 0, "wc|uc|wb", "cache type reported to the guest (default wc)", caches },
+	{ "gfn", 0, "GFN", "place it at this frame of the blob window" },
+	{ "label", 0, "TEXT", "a label to recognise it by" },
+	{ "card", 0, "CARD", "the GPU (default card0)" },
+	{ 0 }
+};
+
+static const struct cmd_opt detach_opts[] = {
+	{ "all", 'a', NULL, "detach every blob of DOM" },
+	{ 0 }
+};
+
+static const struct cmd_opt p2m_opts[] = {
+	{ "gfn", 0, "FIRST[-LAST]", "only this range" },
+	{ "format", 0, "table|xen", "runs, or the lines of Xen's EPT dump (key D)", p2m_formats },
+	{ 0 }
+};
+
 static const struct cmd_opt batch_opts[] = {
 	{ "keep-going", 'k', NULL, "run every line even after a failure" },
 	{ 0 }
@@ -57,6 +86,39 @@ static struct cmd sim_cmds[] = {
 };
 
 struct cmd cmd_root[] = {
+	{ .name = "attach", .fn = do_attach, .flags = CMD_CTX_WRITE, .opts = attach_opts,
+	  .args = "DOM", .arg_kind = ARG_DOM,
+	  .summary = "allocate a GPU buffer and map it into a guest's blob window",
+	  .description = "Allocates a buffer of SIZE on the GPU and maps it into DOM's blob "
+			 "window (above its RAM, 1 GiB aligned, 64 GiB long) with the chosen "
+			 "strategy. The gfn is chosen congruent to the backing so the largest "
+			 "entries the strategy allows are used (2M for mmio). Prints the new blob: "
+			 "id, gfn range, strategy, entries by order, hypercalls." },
+	{ .name = "detach", .fn = do_detach, .flags = CMD_CTX_WRITE, .opts = detach_opts,
+	  .args = "BLOB | DOM --all", .arg_kind = ARG_BLOB,
+	  .summary = "unmap a blob and free its buffer",
+	  .description = "Unmaps the blob from the guest, revokes what the guest was "
+			 "permitted, then frees the buffer. With --all, every blob of DOM." },
+	{ .name = "list", .fn = do_list, .flags = CMD_CTX_READ, .args = "[DOM]",
+	  .arg_kind = ARG_DOM, .summary = "list blobs (of one domain or all)" },
+	{ .name = "show", .fn = do_show, .flags = CMD_CTX_READ, .args = "BLOB",
+	  .arg_kind = ARG_BLOB, .summary = "show one blob: backing, mapping, counters" },
+	{ .name = "p2m", .fn = do_p2m, .flags = CMD_CTX_READ, .opts = p2m_opts,
+	  .args = "DOM", .arg_kind = ARG_DOM,
+	  .summary = "the live p2m of a domain as coalesced runs",
+	  .description = "Walks DOM's p2m and prints runs of leaves with the same order, "
+			 "type, access and memory type and contiguous gfn and mfn. --format xen "
+			 "prints the lines Xen's EPT debug key (D) would print for the range." },
+	{ .name = "check", .fn = do_check, .flags = CMD_CTX_READ,
+	  .summary = "check every invariant of the mapping state",
+	  .description = "Every record matches the p2m (type, mfn, order) and the buffer's "
+			 "current backing; every special p2m entry in a blob window has a record; "
+			 "no blob leaves its window or overlaps another; no interrupted operation "
+			 "is pending. Prints the findings; exits 1 when any is an error." },
+	{ .name = "recover", .fn = do_recover, .flags = CMD_CTX_WRITE,
+	  .summary = "finish or undo what interrupted commands left",
+	  .description = "Reads the journal: an interrupted attach is rolled back (nothing "
+			 "stays mapped, the buffer is freed), an interrupted detach is finished." },
 	{ .name = "domain", .subcmds = domain_cmds, .summary = "domains of the host" },
 	{ .name = "sim", .subcmds = sim_cmds, .summary = "the simulated Xen host" },
 	{ .name = "batch", .fn = do_batch, .opts = batch_opts, .args = "FILE",

@@ -9,6 +9,13 @@
 	int fn(struct cli *cli, const struct cmd *self, int argc, char **argv, \
 	       json_t **out)
 
+DECLARE_CMD(do_attach);
+DECLARE_CMD(do_detach);
+DECLARE_CMD(do_list);
+DECLARE_CMD(do_show);
+DECLARE_CMD(do_p2m);
+DECLARE_CMD(do_check);
+DECLARE_CMD(do_recover);
 DECLARE_CMD(do_domain_list);
 DECLARE_CMD(do_domain_show);
 DECLARE_CMD(do_sim_init);

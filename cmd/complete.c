@@ -49,6 +49,25 @@ static void offer_domains(struct cli *cli, json_t *out, const char *partial)
 	xgm_ctx_close(ctx);
 }
 
+/* Blob ids (and, for "detach DOM --all", domain names). */
+static void offer_blobs(struct cli *cli, json_t *out, const char *partial)
+{
+	XGM_OPTS(xgm_ctx_opts, opts, .backend = cli->backend,
+		 .sim_state = cli->sim_state, .flags = XGM_CTX_NO_CREATE);
+	struct xgm_ctx *ctx;
+	json_t *list, *b;
+	size_t i;
+
+	if (xgm_ctx_open(&opts, &ctx))
+		return;
+	if (!xgm_blob_list(ctx, NULL, &list)) {
+		json_array_foreach(list, i, b)
+			offer(out, json_string_value(json_object_get(b, "id")), partial);
+		json_decref(list);
+	}
+	xgm_ctx_close(ctx);
+}
+
 static void offer_values(struct cli *cli, json_t *out, const struct cmd_opt *o,
 			 const char *partial)
 {
@@ -139,6 +158,9 @@ json_t *complete_words(struct cli *cli, int argc, char **argv)
 	switch (cmd->arg_kind) {
 	case ARG_DOM:
 		offer_domains(cli, out, partial);
+		break;
+	case ARG_BLOB:
+		offer_blobs(cli, out, partial);
 		break;
 	case ARG_COMMAND:
 		offer_commands(out, cmd_root, partial);

@@ -123,6 +123,20 @@ struct xgm_hv_ops {
 	int (*store_rm)(void *priv, const char *path);
 
 	int (*counters)(void *priv, int32_t domid, struct xgm_counters *out);
+
+	/* ---- used by the engine (lib/core/) ---- */
+	/* Children of a store directory ("a" and "b" for /x/a, /x/b/c);
+	 * *names is a malloc'd array of malloc'd strings. -ENOENT if none. */
+	int (*store_list)(void *priv, const char *dir, char ***names,
+			  size_t *count);
+	/* Makes everything done so far durable now (the sim saves its state
+	 * file; on Xen every call already is). The engine syncs at each
+	 * journal phase, so a process killed at any point leaves a state
+	 * that recover can finish. NULL when there is nothing to do. */
+	int (*sync)(void *priv);
+	/* Modeled time of these counters in ns, or a negative value where
+	 * the backend has no model (real hardware is measured instead). */
+	double (*modeled_ns)(void *priv, const struct xgm_counters *c);
 };
 
 enum xgm_placement {

@@ -164,6 +164,47 @@ XGM_API int xgm_domain_list(struct xgm_ctx *ctx, struct xgm_domain_info **out,
 XGM_API int xgm_domain_lookup(struct xgm_ctx *ctx, const char *dom,
 			      struct xgm_domain_info *out);
 
+/* ---- blobs: GPU buffers mapped into guests ----------------------------- */
+
+struct xgm_attach_opts {
+	size_t sz;
+	uint64_t size;          /* bytes, a multiple of 4096 */
+	const char *placement;  /* "vram" (default) or "sys" */
+	const char *strategy;   /* mmio, grant, ioreq, ram-mmio, transfer,
+				 * revoke-fault or auto (default) */
+	const char *cache;      /* wc (default), uc, wb: virtio-gpu map_info */
+	bool gfn_set;
+	uint64_t gfn;           /* force the place (a frame in the window) */
+	const char *label;
+	const char *card;       /* default card0 */
+};
+
+/* Allocates a buffer and maps it into DOM's blob window. *out describes the
+ * new blob (id, gfn range, strategy, entries by order, hypercalls). */
+XGM_API int xgm_blob_attach(struct xgm_ctx *ctx, const char *dom,
+			    const struct xgm_attach_opts *opts, json_t **out);
+/* Unmaps and frees one blob ("vm1:3"), or every blob of a domain. */
+XGM_API int xgm_blob_detach(struct xgm_ctx *ctx, const char *blob, json_t **out);
+XGM_API int xgm_blob_detach_all(struct xgm_ctx *ctx, const char *dom,
+				json_t **out);
+/* Blobs of one domain (dom NULL: all), as an array. */
+XGM_API int xgm_blob_list(struct xgm_ctx *ctx, const char *dom, json_t **out);
+XGM_API int xgm_blob_show(struct xgm_ctx *ctx, const char *blob, json_t **out);
+/* The blob window of a domain: {"gfn":..,"nr":..} or NULL if none yet. */
+XGM_API int xgm_domain_window(struct xgm_ctx *ctx, uint32_t domid, json_t **out);
+
+/* The live p2m of DOM over [first, last] as coalesced runs. */
+XGM_API int xgm_p2m_runs(struct xgm_ctx *ctx, const char *dom, uint64_t first,
+			 uint64_t last, json_t **out);
+
+/* Every invariant of the mapping state; *out is the list of findings
+ * (severity, what, objects). Returns 0 even when it finds errors: look at
+ * the findings. */
+XGM_API int xgm_check(struct xgm_ctx *ctx, json_t **out);
+/* Finishes or undoes what interrupted commands left (from the journal);
+ * *out lists what was done. */
+XGM_API int xgm_recover(struct xgm_ctx *ctx, json_t **out);
+
 /* ---- the simulated host ------------------------------------------------ */
 
 enum xgm_iommu_vendor {

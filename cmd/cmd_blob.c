@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* attach, detach, list, show: blobs mapped into guests. */
+#include <errno.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+
+/* Library refusals that are the user's input get exit status 2. */
+static int lib_error(struct cli *cli, int ret, const char *what)
+{
+	if (ret == -EINVAL)
+		return cli_usage(cli, "%s", *xgm_last_error() ? xgm_last_error() : what);
+	return cli_fail_lib(cli, ret, what);
+}
+
+int do_attach(struct cli *cli, const struct cmd *self, int argc, char **argv,
+	      json_t **out)
+{
+	XGM_OPTS(xgm_attach_opts, opts);
+	struct opt_iter it;
+	char **args;
+	int idx, ret;
+
+	opt_iter_init(&it, argc, argv);
+	while ((idx = opt_next(cli, self, &it)) >= 0) {
+		const char *name = self->opts[idx].name;
+
+		if (!strcmp(name, "size")) {
+			ret = xgm_parse_size(it.arg, &opts.size);
+			if (ret)
+				return cli_usage(cli, "attach: --size: '%s' is not a size%s",
+						 it.arg, ret == -ERANGE ? " (too large)" : "");
+		} else if (!strcmp(name, "placement")) {
+			opts.placement = it.arg;
+		} else if (!strcmp(name, "strategy")) {
+			opts.strategy = it.arg;
+		} else if (!strcmp(name, "cache")) {
+			opts.cache = it.arg;
+		} else if (!strcmp(name, "gfn")) {
+			if (xgm_parse_frame(it.arg, &opts.gfn))
+				return cli_usage(cli, "attach: --gfn: '%s' is not a frame "
+						 "number", it.arg);
+			opts.gfn_set = true;
+		} else if (!strcmp(name, "label")) {
+			opts.label = it.arg;
+		} else if (!strcmp(name, "card")) {
+			opts.card = it.arg;
+		}
+	}
+	if (idx == -2)
+		return cli->error.status;
+	if (opt_rest(&it, &args) != 1)
+		return cli_usage(cli, "attach: expected one DOM");
+	if (!opts.size)
+		return cli_usage(cli, "attach: --size is required and must be above 0");
+	ret = xgm_blob_attach(cli->ctx, args[0], &opts, out);
+	return ret ? lib_error(cli, ret, "attach failed") : 0;
+}
+
+int do_detach(struct cli *cli, const struct cmd *self, int argc, char **argv,
+	      json_t **out)
+{
+	struct opt_iter it;
+	bool all = false;
+	char **args;
+	int idx, ret;
+
+	opt_iter_init(&it, argc, argv);
+	while ((idx = opt_next(cli, self, &it)) >= 0)
+		all = true; /* --all is the only option */
+	if (idx == -2)
+		return cli->error.status;
+	if (opt_rest(&it, &args) != 1)
+		return cli_usage(cli, "detach: expected BLOB, or DOM --all");
+	if (all && strchr(args[0], ':'))
+		return cli_usage(cli, "detach: --all takes a DOM, not a blob id");
+	ret = all ? xgm_blob_detach_all(cli->ctx, args[0], out)
+		  : xgm_blob_detach(cli->ctx, args[0], out);
+	return ret ? lib_error(cli, ret, "detach failed") : 0;
+}
+
+int do_list(struct cli *cli, const struct cmd *self, int argc, char **argv,
+	    json_t **out)
+{
+	struct opt_iter it;
+	char **args;
+	int n, ret;
+
+	opt_iter_init(&it, argc, argv);
+	if (opt_next(cli, self, &it) != -1)
+		return cli->error.status;
+	n = opt_rest(&it, &args);
+	if (n > 1)
+		return cli_usage(cli, "list: expected at most one DOM");
+	ret = xgm_blob_list(cli->ctx, n ? args[0] : NULL, out);
+	return ret ? lib_error(cli, ret, "list failed") : 0;
+}
+
+int do_show(struct cli *cli, const struct cmd *self, int argc, char **argv,
+	    json_t **out)
+{
+	struct opt_iter it;
+	char **args;
+	int ret;
+
+	opt_iter_init(&it, argc, argv);
+	if (opt_next(cli, self, &it) != -1)
+		return cli->error.status;
+	if (opt_rest(&it, &args) != 1)
+		return cli_usage(cli, "show: expected one BLOB (DOM:N)");
+	ret = xgm_blob_show(cli->ctx, args[0], out);
+	return ret ? lib_error(cli, ret, "show failed") : 0;
+}

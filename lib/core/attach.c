@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: LGPL-2.1-only
+/*
+ * attach: allocate a GPU buffer and map it into a guest's blob window.
+ *
+ *   journal intent -> allocate -> phase "allocated" (buffer and extents
+ *   recorded) -> map -> record "mapped" -> journal done
+ *
+ * Any failure undoes what was done, in reverse, and leaves no partial
+ * mapping; a process killed anywhere leaves a journal record that recover
+ * rolls back.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/engine.h"
+#include "core/plan.h"
+#include "core/view.h"
+
+#define PAGE_SIZE 4096ULL
+
+static int check_target(const struct xgm_domain_info *d)
+{
+	if (d->is_dom0)
+		return xgm_fail(-EPERM, "refusing to map into dom0 (%s): blobs "
+				"go to guests", d->name);
+	if (d->state == XGM_DOM_CRASHED)
+		return xgm_fail(-EINVAL, "%s has crashed: destroy or restart it "
+				"first", d->name);
+	if (!d->translated)
+		return xgm_fail(-EOPNOTSUPP, "%s is a PV guest: it has no p2m to "
+				"map blobs into (blob windows need PVH or HVM)",
+				d->name);
+	return 0;
+}
+
+static int choose_strategy(struct xgm_ctx *ctx, const char *name,
+			   enum xgm_placement where, struct blob *b)
+{
+	const struct strategy_ops *st;
+	const char *why;
+	enum strategy s;
+
+	if (strategy_parse(name, &s))
+		return xgm_fail(-EINVAL, "unknown strategy '%s' (mmio, grant, "
+				"ioreq, ram-mmio, transfer, revoke-fault, auto)",
+				name);
+	if (s == STRAT_AUTO) {
+		b->strategy_auto = true;
+		return strategy_auto(ctx, where, &b->strategy);
+	}
+	st = strategy_get(s);
+	if (where == XGM_PLACE_VRAM && !st->vram_ok)
+		return xgm_fail(-EINVAL, "strategy %s cannot map VRAM: %s", name,
+				st->note);
+	if (where == XGM_PLACE_SYS && !st->sys_ok)
+		return xgm_fail(-EINVAL, "strategy %s cannot map system RAM "
+				"(%s; mapping RAM that way takes no page "
+				"reference: a use-after-free)", name, st->note);
+	why = strategy_unsupported(ctx, s);
+	if (why)
+		return xgm_fail(-EOPNOTSUPP, "strategy %s: %s", name, why);
+	b->strategy = s;
+	return 0;
+}
+
+/* The p2m must hold nothing in [gfn, gfn+nr): no RAM, no mapping. */
+static int first_leaf(const struct xgm_p2m_entry *e, void *arg)
+{
+	*(struct xgm_p2m_entry *)arg = *e;
+	return 1;
+}
+
+static int check_place(struct xgm_ctx *ctx, const struct blob *b,
+		       const struct window *w, const struct blob *others,
+		       size_t nr_others)
+{
+	struct xgm_p2m_entry e;
+	int ret;
+
+	if (b->gfn < w->gfn || b->gfn + b->nr > w->gfn + w->nr || b->gfn + b->nr < b->gfn)
+		return xgm_fail(-EINVAL, "gfn 0x%llx..0x%llx is outside %s's blob "
+				"window 0x%llx..0x%llx",
+				(unsigned long long)b->gfn,
+				(unsigned long long)(b->gfn + b->nr - 1), b->dom_name,
+				(unsigned long long)w->gfn,
+				(unsigned long long)(w->gfn + w->nr - 1));
+	for (size_t i = 0; i < nr_others; i++)
+		if (b->gfn < others[i].gfn + others[i].nr && others[i].gfn < b->gfn + b->nr)
+			return xgm_fail(-EEXIST, "gfn 0x%llx..0x%llx overlaps blob "
+					"%s:%u", (unsigned long long)b->gfn,
+					(unsigned long long)(b->gfn + b->nr - 1),
+					others[i].dom_name, others[i].n);
+	ret = hv_p2m_walk(ctx, b->domid, b->gfn, b->gfn + b->nr - 1, first_leaf, &e);
+	if (ret == 1)
+		return xgm_fail(-EEXIST, "gfn 0x%llx of %s is already in use "
+				"(p2m type %u): refusing to map over it",
+				(unsigned long long)(e.gfn > b->gfn ? e.gfn : b->gfn),
+				b->dom_name, e.type);
+	return ret;
+}
+
+static int next_number(struct xgm_ctx *ctx, uint32_t domid, uint32_t *n)
+{
+	char path[64];
+	json_t *j;
+	int ret;
+
+	snprintf(path, sizeof(path), XGM_STORE_ROOT "/next/%u", domid);
+	*n = 1;
+	if (!store_get(ctx, path, &j)) {
+		if (json_integer_value(j) > 0 && json_integer_value(j) < UINT32_MAX)
+			*n = (uint32_t)json_integer_value(j);
+		json_decref(j);
+	}
+	xgm_clear_error();
+	j = json_integer(*n + 1);
+	ret = store_put(ctx, path, j);
+	json_decref(j);
+	return ret;
+}
+
+/* Undo an attach that got as far as allocating (recover uses it too). */
+int attach_rollback(struct xgm_ctx *ctx, struct blob *b, bool allocated)
+{
+	const struct strategy_ops *st = strategy_get(b->strategy);
+	int ret = 0;
+
+	if (allocated) {
+		if (st->unmap)
+			ret = st->unmap(ctx, b);
+		if (!ret)
+			ret = gpu_free(ctx, b->buf);
+	}
+	if (!ret)
+		ret = blob_delete(ctx, b);
+	return ret;
+}
+
+XGM_API int xgm_blob_attach(struct xgm_ctx *ctx, const char *dom,
+			    const struct xgm_attach_opts *opts, json_t **out)
+{
+	struct xgm_domain_info d;
+	struct blob b = { 0 }, *others = NULL;
+	struct op_meter meter;
+	size_t nr_others = 0;
+	struct window w;
+	uint64_t seq;
+	bool allocated = false;
+	int ret;
+
+	if (!ctx || !dom || !opts || !out || opts->sz < sizeof(size_t))
+		return xgm_err(-EINVAL);
+	if (!opts->size)
+		return xgm_fail(-EINVAL, "size must be larger than 0");
+	if (opts->size % PAGE_SIZE)
+		return xgm_fail(-EINVAL, "size %llu is not a multiple of the "
+				"4096-byte page", (unsigned long long)opts->size);
+	ret = xgm_domain_lookup(ctx, dom, &d);
+	if (ret == -ENOENT)
+		return xgm_fail(-ENOENT, "no domain '%s'", dom);
+	if (ret || (ret = check_target(&d)))
+		return xgm_err(ret);
+
+	b.domid = d.domid;
+	snprintf(b.dom_name, sizeof(b.dom_name), "%s", d.name);
+	b.size = opts->size;
+	b.nr = opts->size / PAGE_SIZE;
+	if (opts->label && strlen(opts->label) >= sizeof(b.label))
+		return xgm_fail(-EINVAL, "label longer than %zu bytes", sizeof(b.label) - 1);
+	snprintf(b.label, sizeof(b.label), "%s", opts->label ? opts->label : "");
+	if (opts->card && strlen(opts->card) >= sizeof(b.card))
+		return xgm_fail(-EINVAL, "no card '%s'", opts->card);
+	snprintf(b.card, sizeof(b.card), "%s", opts->card ? opts->card : "card0");
+	if (placement_parse(opts->placement ? opts->placement : "vram", &b.placement))
+		return xgm_fail(-EINVAL, "placement must be vram or sys, not '%s'",
+				opts->placement);
+	if (cache_parse(opts->cache ? opts->cache : "wc", &b.cache))
+		return xgm_fail(-EINVAL, "cache must be wc, uc or wb, not '%s'",
+				opts->cache);
+	ret = choose_strategy(ctx, opts->strategy ? opts->strategy : "auto",
+			      b.placement, &b);
+	if (ret)
+		return xgm_err(ret);
+	if (!strategy_get(b.strategy)->map)
+		return xgm_fail(-EOPNOTSUPP, "strategy %s: the engine does not "
+				"implement it yet", strategy_name(b.strategy));
+
+	ret = window_ensure(ctx, &d, &w);
+	if (!ret && b.nr > w.nr)
+		ret = xgm_fail(-EINVAL, "%llu bytes do not fit the %llu-byte blob "
+			       "window", (unsigned long long)b.size,
+			       (unsigned long long)(w.nr * PAGE_SIZE));
+	if (!ret)
+		ret = blob_load_all(ctx, d.domid, &others, &nr_others);
+	if (!ret && opts->gfn_set) {
+		b.gfn = opts->gfn;
+		ret = check_place(ctx, &b, &w, others, nr_others);
+	}
+	if (!ret)
+		ret = next_number(ctx, d.domid, &b.n);
+	if (ret)
+		goto out;
+
+	meter_start(ctx, &meter);
+	snprintf(b.state, sizeof(b.state), "attaching");
+	b.ops = json_object();
+	ret = journal_intent(ctx, "attach", &b, NULL, &seq);
+	if (ret)
+		goto out;
+	ret = gpu_alloc(ctx, b.card, b.size, b.placement, &b.buf);
+	if (ret == -ENOSPC)
+		ret = xgm_fail(-ENOSPC, "%s has no room for %llu bytes in %s",
+			       b.card, (unsigned long long)b.size,
+			       placement_name(b.placement));
+	if (!ret) {
+		allocated = true;
+		ret = gpu_extents(ctx, b.buf, &b.ext, &b.nr_ext);
+	}
+	if (!ret && !opts->gfn_set) {
+		const struct strategy_ops *st = strategy_get(b.strategy);
+
+		ret = window_place(&w, others, nr_others, b.nr, b.ext[0].mfn,
+				   st->max_order ? 1ULL << st->max_order : 1, &b.gfn);
+	}
+	if (!ret && strategy_get(b.strategy)->pins) {
+		ret = gpu_pin(ctx, b.buf, true);
+		if (!ret) {
+			b.pinned = true;
+			snprintf(b.pin_reason, sizeof(b.pin_reason),
+				 "strategy %s cannot follow a move",
+				 strategy_name(b.strategy));
+		}
+	}
+	if (!ret)
+		ret = blob_save(ctx, &b);
+	if (!ret)
+		ret = journal_phase(ctx, seq, "allocated", NULL);
+	if (!ret)
+		ret = strategy_get(b.strategy)->map(ctx, &b);
+	if (!ret) {
+		snprintf(b.state, sizeof(b.state), "mapped");
+		meter_stop(ctx, &meter, &b, "attach");
+		ret = blob_save(ctx, &b);
+	}
+	if (ret) {
+		int saved = ret;
+		char msg[512];
+
+		/* Keep the cause's message: the undo may log its own. */
+		snprintf(msg, sizeof(msg), "%s", xgm_last_error());
+		if (attach_rollback(ctx, &b, allocated) == 0)
+			journal_done(ctx, seq);
+		xgm_fail(saved, "%s", *msg ? msg : "attach failed");
+		ret = saved;
+		goto out;
+	}
+	ret = journal_done(ctx, seq);
+	if (!ret)
+		*out = blob_view(ctx, &b);
+out:
+	blob_free_all(others, nr_others);
+	blob_free(&b);
+	return xgm_err(ret);
+}

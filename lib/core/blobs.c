@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: LGPL-2.1-only
+/* list, show, and a domain's window: read-only views of the records. */
+#include <stdlib.h>
+
+#include "core/engine.h"
+#include "core/view.h"
+
+XGM_API int xgm_blob_list(struct xgm_ctx *ctx, const char *dom, json_t **out)
+{
+	struct xgm_domain_info d;
+	struct blob *all;
+	size_t n;
+	int ret;
+
+	if (!ctx || !out)
+		return xgm_err(-EINVAL);
+	if (dom) {
+		ret = xgm_domain_lookup(ctx, dom, &d);
+		if (ret == -ENOENT)
+			return xgm_fail(-ENOENT, "no domain '%s'", dom);
+		if (ret)
+			return xgm_err(ret);
+	}
+	ret = blob_load_all(ctx, dom ? (int64_t)d.domid : -1, &all, &n);
+	if (ret)
+		return xgm_err(ret);
+	*out = json_array();
+	for (size_t i = 0; i < n; i++) {
+		json_t *v = blob_view(ctx, &all[i]);
+
+		/* One line per blob: the summary columns only. */
+		json_array_append_new(*out, json_pack("{s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:O}",
+			"id", json_object_get(v, "id"),
+			"size", json_object_get(v, "size"),
+			"placement", json_object_get(v, "placement"),
+			"strategy", json_object_get(v, "strategy"),
+			"gfn", json_object_get(v, "gfn"),
+			"gfn_last", json_object_get(v, "gfn_last"),
+			"state", json_object_get(v, "state"),
+			"label", json_object_get(v, "label")));
+		json_decref(v);
+	}
+	blob_free_all(all, n);
+	return 0;
+}
+
+XGM_API int xgm_blob_show(struct xgm_ctx *ctx, const char *id, json_t **out)
+{
+	struct xgm_domain_info d;
+	struct blob b;
+	uint32_t n;
+	int ret;
+
+	if (!ctx || !out)
+		return xgm_err(-EINVAL);
+	ret = blob_parse_id(ctx, id, &d, &n);
+	if (ret)
+		return xgm_err(ret);
+	ret = blob_load(ctx, d.domid, n, &b);
+	if (ret == -ENOENT)
+		return xgm_fail(-ENOENT, "no blob %s:%u", d.name, n);
+	if (ret)
+		return xgm_err(ret);
+	*out = blob_view(ctx, &b);
+	blob_free(&b);
+	return 0;
+}
+
+XGM_API int xgm_domain_window(struct xgm_ctx *ctx, uint32_t domid, json_t **out)
+{
+	struct window w;
+	int ret;
+
+	ret = window_get(ctx, domid, &w);
+	if (ret == -ENOENT) {
+		xgm_clear_error();
+		*out = NULL;
+		return 0;
+	}
+	if (ret)
+		return xgm_err(ret);
+	*out = json_pack("{s:I,s:I,s:I}", "gfn", (json_int_t)w.gfn,
+			 "gfn_last", (json_int_t)(w.gfn + w.nr - 1),
+			 "bytes", (json_int_t)(w.nr * 4096));
+	return 0;
+}

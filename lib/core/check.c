@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: LGPL-2.1-only
+/*
+ * The invariant checker. Each finding names its check, a severity and the
+ * objects involved. The checks, in order:
+ *   record-matches-p2m   every frame of a mapped blob is in the p2m with
+ *                        the strategy's type and the blob's backing frame
+ *   record-matches-plan  leaf orders are the ones Xen's rules give
+ *   backing-current      the buffer still lives where the record says (a
+ *                        driver that moved it behind our back = stale map)
+ *   blob-in-window       no blob leaves its domain's window
+ *   blob-overlap         no two blobs share a gfn
+ *   orphan-special-entry every special p2m entry in a window has a record
+ *   journal-open         an interrupted operation awaits recover
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/engine.h"
+#include "core/inspect.h"
+#include "core/plan.h"
+
+static void finding(json_t *out, const char *sev, const char *check,
+		    json_t *objects, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static void finding(json_t *out, const char *sev, const char *check,
+		    json_t *objects, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	json_array_append_new(out, json_pack("{s:s,s:s,s:s,s:o}", "severity", sev,
+					     "check", check, "message", msg,
+					     "objects", objects ? objects : json_object()));
+}
+
+static json_t *blob_ref(const struct blob *b)
+{
+	char id[96];
+
+	snprintf(id, sizeof(id), "%s:%u", b->dom_name, b->n);
+	return json_pack("{s:s,s:I}", "blob", id, "gfn", (json_int_t)b->gfn);
+}
+
+struct leaf_check {
+	const struct blob *b;
+	unsigned int want_type;
+	uint64_t covered, bad, e4k, e2m;
+	struct xgm_p2m_entry first_bad;
+};
+
+static uint64_t backing_mfn(const struct blob *b, uint64_t i)
+{
+	for (size_t k = 0; k < b->nr_ext; k++) {
+		if (i < b->ext[k].nr)
+			return b->ext[k].mfn + i;
+		i -= b->ext[k].nr;
+	}
+	return UINT64_MAX;
+}
+
+static int check_leaf(const struct xgm_p2m_entry *e, void *arg)
+{
+	struct leaf_check *c = arg;
+	uint64_t n = 1ULL << e->order;
+
+	if (e->order == 0)
+		c->e4k++;
+	else if (e->order == XGM_ORDER_2M)
+		c->e2m++;
+	for (uint64_t k = 0; k < n; k++) {
+		uint64_t g = e->gfn + k;
+
+		if (g < c->b->gfn || g >= c->b->gfn + c->b->nr)
+			continue;
+		c->covered++;
+		if (e->type != c->want_type || e->mfn + k != backing_mfn(c->b, g - c->b->gfn)) {
+			if (!c->bad++)
+				c->first_bad = *e;
+		}
+	}
+	return 0;
+}
+
+static void check_blob(struct xgm_ctx *ctx, const struct blob *b, json_t *out)
+{
+	const struct strategy_ops *st = strategy_get(b->strategy);
+	struct leaf_check c = { .b = b };
+	struct xgm_extent *now;
+	size_t nr_now;
+	struct window w;
+	char id[96];
+
+	snprintf(id, sizeof(id), "%s:%u", b->dom_name, b->n);
+	if (strcmp(b->state, "mapped"))
+		finding(out, "error", "blob-state", blob_ref(b),
+			"blob %s is %s: an operation did not finish (run recover)",
+			id, b->state);
+	if (window_get(ctx, b->domid, &w))
+		finding(out, "error", "blob-in-window", blob_ref(b),
+			"blob %s has no recorded window", id);
+	else if (b->gfn < w.gfn || b->gfn + b->nr > w.gfn + w.nr)
+		finding(out, "error", "blob-in-window", blob_ref(b),
+			"blob %s (gfn 0x%llx..0x%llx) leaves its window", id,
+			(unsigned long long)b->gfn,
+			(unsigned long long)(b->gfn + b->nr - 1));
+	xgm_clear_error();
+
+	/* The buffer must still be where the record says. */
+	if (gpu_extents(ctx, b->buf, &now, &nr_now)) {
+		finding(out, "error", "backing-current", blob_ref(b),
+			"blob %s: its buffer %llu is gone (freed behind xgpumap's "
+			"back): the guest may reach a frame it no longer owns",
+			id, (unsigned long long)b->buf);
+	} else {
+		bool same = nr_now == b->nr_ext &&
+			    !memcmp(now, b->ext, nr_now * sizeof(*now));
+
+		if (!same)
+			finding(out, "error", "backing-current", blob_ref(b),
+				"blob %s: its buffer moved (now at mfn 0x%llx) but "
+				"the guest still maps the old frames", id,
+				(unsigned long long)now[0].mfn);
+		free(now);
+	}
+	xgm_clear_error();
+
+	if (b->strategy == STRAT_MMIO)
+		c.want_type = XGM_P2M_MMIO_DIRECT;
+	else if (b->strategy == STRAT_GRANT)
+		c.want_type = XGM_P2M_GRANT_MAP_RW;
+	else
+		return; /* strategies with nothing fixed in the p2m */
+	if (hv_p2m_walk(ctx, b->domid, b->gfn, b->gfn + b->nr - 1, check_leaf, &c)) {
+		finding(out, "error", "record-matches-p2m", blob_ref(b),
+			"blob %s: cannot read the p2m: %s", id, xgm_last_error());
+		return;
+	}
+	if (c.covered != b->nr)
+		finding(out, "error", "record-matches-p2m", blob_ref(b),
+			"blob %s: %llu of %llu frames are mapped", id,
+			(unsigned long long)c.covered, (unsigned long long)b->nr);
+	if (c.bad)
+		finding(out, "error", "record-matches-p2m", blob_ref(b),
+			"blob %s: %llu frames map something else (first at gfn "
+			"0x%llx: type %s, mfn 0x%llx)", id,
+			(unsigned long long)c.bad, (unsigned long long)c.first_bad.gfn,
+			p2m_type_str(c.first_bad.type),
+			(unsigned long long)c.first_bad.mfn);
+	if (!c.bad && c.covered == b->nr) {
+		struct plan p;
+
+		if (!plan_build(b->gfn, b->ext, b->nr_ext, st->max_order,
+				st->per_call, &p)) {
+			if (p.entries_4k != c.e4k || p.entries_2m != c.e2m)
+				finding(out, "warning", "record-matches-plan", blob_ref(b),
+					"blob %s: the p2m holds %llu 4K + %llu 2M "
+					"entries where Xen's rules give %llu + %llu "
+					"(split superpages?)", id,
+					(unsigned long long)c.e4k, (unsigned long long)c.e2m,
+					(unsigned long long)p.entries_4k,
+					(unsigned long long)p.entries_2m);
+			plan_free(&p);
+		}
+	}
+}
+
+struct orphan_check {
+	const struct blob *blobs;
+	size_t n;
+	uint32_t domid;
+	json_t *out;
+	uint64_t reported;
+};
+
+static bool is_special(unsigned int t)
+{
+	return t == XGM_P2M_MMIO_DIRECT || t == XGM_P2M_MAP_FOREIGN ||
+	       t == XGM_P2M_GRANT_MAP_RW || t == XGM_P2M_GRANT_MAP_RO;
+}
+
+static int check_orphan(const struct xgm_p2m_entry *e, void *arg)
+{
+	struct orphan_check *o = arg;
+	uint64_t end = e->gfn + (1ULL << e->order);
+
+	if (!is_special(e->type))
+		return 0;
+	for (size_t i = 0; i < o->n; i++)
+		if (o->blobs[i].domid == o->domid && e->gfn >= o->blobs[i].gfn &&
+		    end <= o->blobs[i].gfn + o->blobs[i].nr)
+			return 0;
+	if (o->reported++ < 16)
+		finding(o->out, "error", "orphan-special-entry",
+			json_pack("{s:i,s:I,s:I}", "domid", (int)o->domid, "gfn",
+				  (json_int_t)e->gfn, "mfn", (json_int_t)e->mfn),
+			"domain %u: %s entry at gfn 0x%llx -> mfn 0x%llx in the "
+			"blob window has no blob record", o->domid,
+			p2m_type_str(e->type), (unsigned long long)e->gfn,
+			(unsigned long long)e->mfn);
+	return 0;
+}
+
+XGM_API int xgm_check(struct xgm_ctx *ctx, json_t **out)
+{
+	struct xgm_domain_info *doms;
+	struct blob *all;
+	size_t n, nd;
+	json_t *findings, *journal;
+	int ret;
+
+	if (!ctx || !out)
+		return xgm_err(-EINVAL);
+	ret = blob_load_all(ctx, -1, &all, &n);
+	if (ret)
+		return xgm_err(ret);
+	findings = json_array();
+	for (size_t i = 0; i < n; i++) {
+		check_blob(ctx, &all[i], findings);
+		if (i + 1 < n && all[i + 1].domid == all[i].domid &&
+		    all[i + 1].gfn < all[i].gfn + all[i].nr)
+			finding(findings, "error", "blob-overlap", blob_ref(&all[i]),
+				"blobs %s:%u and %s:%u overlap", all[i].dom_name,
+				all[i].n, all[i + 1].dom_name, all[i + 1].n);
+	}
+	ret = xgm_domain_list(ctx, &doms, &nd);
+	for (size_t i = 0; !ret && i < nd; i++) {
+		struct orphan_check o = { all, n, doms[i].domid, findings, 0 };
+		struct window w;
+
+		if (!doms[i].translated || window_get(ctx, doms[i].domid, &w))
+			continue;
+		ret = hv_p2m_walk(ctx, doms[i].domid, w.gfn, w.gfn + w.nr - 1,
+				  check_orphan, &o);
+	}
+	xgm_clear_error();
+	if (!ret)
+		free(doms);
+	if (!ret && !journal_list(ctx, &journal)) {
+		size_t i;
+		json_t *rec;
+
+		json_array_foreach(journal, i, rec)
+			finding(findings, "error", "journal-open",
+				json_pack("{s:O}", "seq", json_object_get(rec, "seq")),
+				"an interrupted %s (phase %s) awaits 'xgpumap recover'",
+				json_string_value(json_object_get(rec, "op")),
+				json_string_value(json_object_get(rec, "phase")));
+		json_decref(journal);
+	}
+	blob_free_all(all, n);
+	if (ret) {
+		json_decref(findings);
+		return xgm_err(ret);
+	}
+	*out = findings;
+	return 0;
+}

@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * The mapping engine's internal view: blobs, blob windows, strategies, the
+ * journal, and the calls into the backend (with the test hooks that inject
+ * faults and crashes).
+ */
+#ifndef XGM_ENGINE_H
+#define XGM_ENGINE_H
+
+#include <jansson.h>
+
+#include "ctx.h"
+
+/* ---- backend calls (core/hv.c) ----------------------------------------- */
+
+/*
+ * Every call into the backend passes a fault point first. Tests set
+ *   XGPUMAP_FAULT=NAME:N   the Nth call of NAME fails with -EIO
+ *   XGPUMAP_CRASH=NAME:N   at the Nth call of NAME, sync and _exit(137),
+ *                          which is what kill -9 at that moment leaves
+ * NAME is a backend call ("memory_mapping", "buf_alloc", ...) or a journal
+ * phase ("attach:intent", "migrate:copied", ...).
+ */
+int fault_point(struct xgm_ctx *ctx, const char *name);
+
+int hv_iomem_permission(struct xgm_ctx *ctx, uint32_t domid, uint64_t mfn,
+			uint64_t nr, bool allow);
+/* Maps or unmaps [gfn, gfn+nr) -> [mfn, ...) with as many memory_mapping
+ * calls as Xen needs (it does <= 64 updates a call and returns progress),
+ * as xc_domain_memory_mapping() loops. *done says how far it got, also
+ * on failure, so the caller can undo exactly that much. */
+int hv_memory_mapping_all(struct xgm_ctx *ctx, uint32_t domid, uint64_t gfn,
+			  uint64_t mfn, uint64_t nr, bool add, uint64_t *done);
+int hv_grant_access(struct xgm_ctx *ctx, uint32_t grantee, uint64_t mfn,
+		    uint32_t *gref);
+int hv_grant_map(struct xgm_ctx *ctx, uint32_t grantee, uint32_t gref,
+		 uint64_t gfn);
+int hv_grant_unmap(struct xgm_ctx *ctx, uint32_t grantee, uint32_t gref,
+		   uint64_t gfn);
+int hv_grant_end(struct xgm_ctx *ctx, uint32_t gref);
+int hv_p2m_walk(struct xgm_ctx *ctx, uint32_t domid, uint64_t first,
+		uint64_t last, xgm_p2m_walk_fn fn, void *arg);
+int hv_counters(struct xgm_ctx *ctx, int32_t domid, struct xgm_counters *c);
+int hv_sync(struct xgm_ctx *ctx);
+double hv_modeled_ns(struct xgm_ctx *ctx, const struct xgm_counters *c);
+
+int gpu_alloc(struct xgm_ctx *ctx, const char *card, uint64_t bytes,
+	      enum xgm_placement where, uint64_t *buf);
+int gpu_free(struct xgm_ctx *ctx, uint64_t buf);
+int gpu_extents(struct xgm_ctx *ctx, uint64_t buf, struct xgm_extent **ext,
+		size_t *n);
+int gpu_pin(struct xgm_ctx *ctx, uint64_t buf, bool pin);
+
+/* ---- the store (core/store.c) ------------------------------------------ */
+
+#define XGM_STORE_ROOT "/xgpumap"
+
+/* JSON values under string keys of the backend's store. */
+int store_get(struct xgm_ctx *ctx, const char *path, json_t **out);
+int store_put(struct xgm_ctx *ctx, const char *path, json_t *value);
+int store_del(struct xgm_ctx *ctx, const char *path);
+/* Children names of dir, sorted; -ENOENT when there are none. */
+int store_children(struct xgm_ctx *ctx, const char *dir, char ***names,
+		   size_t *n);
+void free_names(char **names, size_t n);
+
+/* ---- strategies (core/strategy.c) -------------------------------------- */
+
+enum strategy {
+	STRAT_MMIO,
+	STRAT_GRANT,
+	STRAT_IOREQ,
+	STRAT_RAM_MMIO,
+	STRAT_TRANSFER,
+	STRAT_REVOKE_FAULT,
+	STRAT_NR,
+	STRAT_AUTO = STRAT_NR,
+};
+
+enum cache_type {
+	CACHE_WC,
+	CACHE_UC,
+	CACHE_WB,
+};
+
+struct blob;
+
+struct strategy_ops {
+	const char *name;
+	bool vram_ok;       /* can map VRAM (MMIO) backing */
+	bool sys_ok;        /* can map system RAM backing */
+	bool stock_xen;     /* what stock Xen 4.17 can do */
+	bool pins;          /* the buffer cannot move while mapped */
+	unsigned int max_order; /* largest p2m entry it can use */
+	unsigned int per_call;  /* p2m updates per hypercall (0: one each) */
+	const char *note;
+	int (*map)(struct xgm_ctx *ctx, struct blob *b);
+	int (*unmap)(struct xgm_ctx *ctx, struct blob *b);
+};
+
+const struct strategy_ops *strategy_get(enum strategy s);
+int strategy_parse(const char *name, enum strategy *out);
+const char *strategy_name(enum strategy s);
+const char *cache_name(enum cache_type c);
+int cache_parse(const char *name, enum cache_type *out);
+const char *placement_name(enum xgm_placement p);
+int placement_parse(const char *name, enum xgm_placement *out);
+/* The cheapest strategy the backend supports for this backing, or -errno
+ * with the reason recorded. */
+int strategy_auto(struct xgm_ctx *ctx, enum xgm_placement where,
+		  enum strategy *out);
+/* Why this backend cannot do s (NULL when it can). */
+const char *strategy_unsupported(struct xgm_ctx *ctx, enum strategy s);
+
+/* ---- blobs (core/blob.c) ----------------------------------------------- */
+
+#define BLOB_LABEL_MAX 128
+
+struct blob {
+	uint32_t domid;
+	uint32_t n;                  /* per-domain number: id DOM:n */
+	char dom_name[XGM_DOMAIN_NAME_MAX];
+	uint64_t size;
+	char label[BLOB_LABEL_MAX];
+	char card[32];
+	enum xgm_placement placement;
+	enum strategy strategy;      /* the one in use */
+	bool strategy_auto;          /* the user let xgpumap choose */
+	enum cache_type cache;
+	uint64_t gfn;
+	uint64_t nr;                 /* frames */
+	uint64_t generation;
+	char state[16];              /* attaching, mapped, migrating, detaching */
+	uint64_t buf;                /* the GPU buffer */
+	struct xgm_extent *ext;      /* its backing, in buffer order */
+	size_t nr_ext;
+	uint32_t *grefs;             /* grant: one per frame */
+	bool pinned;
+	char pin_reason[160];
+	json_t *ops;                 /* per-operation counters and times */
+};
+
+void blob_free(struct blob *b);
+json_t *blob_to_json(const struct blob *b);
+int blob_from_json(json_t *j, struct blob *b);
+int blob_load(struct xgm_ctx *ctx, uint32_t domid, uint32_t n, struct blob *b);
+int blob_save(struct xgm_ctx *ctx, const struct blob *b);
+int blob_delete(struct xgm_ctx *ctx, const struct blob *b);
+/* All blobs of a domain (domid >= 0) or of every domain, by gfn. */
+int blob_load_all(struct xgm_ctx *ctx, int64_t domid, struct blob **out,
+		  size_t *n);
+void blob_free_all(struct blob *b, size_t n);
+/* "vm1:3" or "1:3" -> domain and number; -EINVAL when malformed. */
+int blob_parse_id(struct xgm_ctx *ctx, const char *id,
+		  struct xgm_domain_info *dom, uint32_t *n);
+
+/* ---- blob windows (core/window.c) -------------------------------------- */
+
+#define XGM_WINDOW_ALIGN (1ULL << 18)   /* 1 GiB in frames */
+#define XGM_WINDOW_FRAMES (1ULL << 24)  /* 64 GiB */
+
+struct window {
+	uint64_t gfn;
+	uint64_t nr;
+};
+
+/* The recorded window, -ENOENT when the domain has none yet. */
+int window_get(struct xgm_ctx *ctx, uint32_t domid, struct window *w);
+/* The recorded window, placing and recording it on first use. */
+int window_ensure(struct xgm_ctx *ctx, const struct xgm_domain_info *d,
+		  struct window *w);
+/* A place for nr frames whose gfn is congruent to mfn0 modulo align
+ * (frames), clear of every other blob. */
+int window_place(const struct window *w, const struct blob *others,
+		 size_t nr_others, uint64_t nr, uint64_t mfn0, uint64_t align,
+		 uint64_t *gfn);
+
+/* ---- journal (core/journal.c) ------------------------------------------ */
+
+/* Writes the intent record for op on blob b (with extra data) and syncs:
+ * from here on, recover can finish or undo it. Returns the record's seq. */
+int journal_intent(struct xgm_ctx *ctx, const char *op, const struct blob *b,
+		   json_t *extra, uint64_t *seq);
+/* Updates the phase of an open record (and syncs). */
+int journal_phase(struct xgm_ctx *ctx, uint64_t seq, const char *phase,
+		  json_t *extra);
+/* The operation is complete (or fully rolled back): drop the record. */
+int journal_done(struct xgm_ctx *ctx, uint64_t seq);
+int journal_list(struct xgm_ctx *ctx, json_t **out);
+
+#endif /* XGM_ENGINE_H */

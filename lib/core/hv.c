@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: LGPL-2.1-only
+/*
+ * The engine's only way into the backend. Each call passes a fault point,
+ * so tests can make any step fail, or kill the process there, without the
+ * backend knowing (see engine.h).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/engine.h"
+
+/* Per-process call counts for the fault points. */
+static struct {
+	char name[48];
+	unsigned long calls;
+} counts[64];
+
+static unsigned long count_call(const char *name)
+{
+	for (size_t i = 0; i < sizeof(counts) / sizeof(*counts); i++) {
+		if (!counts[i].name[0])
+			snprintf(counts[i].name, sizeof(counts[i].name), "%s", name);
+		if (!strcmp(counts[i].name, name))
+			return ++counts[i].calls;
+	}
+	return 0;
+}
+
+/* Does "NAME:N" in env name this call? */
+static bool env_hits(const char *env, const char *name, unsigned long n)
+{
+	const char *v = getenv(env);
+	size_t len = strlen(name);
+
+	if (!v || strncmp(v, name, len) || v[len] != ':')
+		return false;
+	return strtoul(v + len + 1, NULL, 10) == n;
+}
+
+int fault_point(struct xgm_ctx *ctx, const char *name)
+{
+	unsigned long n = count_call(name);
+
+	if (env_hits("XGPUMAP_CRASH", name, n)) {
+		/* What kill -9 at this instant leaves: everything the backend
+		 * did so far is durable (as on Xen), the process is gone. */
+		if (ctx->be->hv->sync)
+			ctx->be->hv->sync(ctx->priv);
+		_exit(137);
+	}
+	if (env_hits("XGPUMAP_FAULT", name, n))
+		return xgm_fail(-EIO, "injected fault at %s call %lu "
+				"(XGPUMAP_FAULT)", name, n);
+	return 0;
+}
+
+#define CALL(ctx, name, expr)                                          \
+	({                                                             \
+		int __r = fault_point(ctx, name);                      \
+		__r ? __r : (expr);                                    \
+	})
+
+static int need(const void *op, const char *what)
+{
+	return op ? 0 : xgm_fail(-EOPNOTSUPP, "this backend cannot %s", what);
+}
+
+int hv_iomem_permission(struct xgm_ctx *ctx, uint32_t domid, uint64_t mfn,
+			uint64_t nr, bool allow)
+{
+	const struct xgm_hv_ops *hv = ctx->be->hv;
+
+	return need(hv->iomem_permission, "grant iomem permission") ?:
+	       CALL(ctx, "iomem_permission",
+		    hv->iomem_permission(ctx->priv, domid, mfn, nr, allow));
+}
+
+int hv_memory_mapping_all(struct xgm_ctx *ctx, uint32_t domid, uint64_t gfn,
+			  uint64_t mfn, uint64_t nr, bool add, uint64_t *done_out)
+{
+	const struct xgm_hv_ops *hv = ctx->be->hv;
+	uint64_t done = 0;
+	int ret = need(hv->memory_mapping, "map MMIO");
+
+	while (!ret && done < nr) {
+		ret = CALL(ctx, "memory_mapping",
+			   hv->memory_mapping(ctx->priv, domid, gfn + done,
+					      mfn + done, nr - done, add));
+		if (ret > 0) {
+			/* Xen reports partial progress; carry on from there. */
+			done += (uint64_t)ret;
+			ret = 0;
+		} else if (ret == 0) {
+			ret = xgm_fail(-EIO, "memory_mapping made no progress "
+				       "at gfn 0x%llx",
+				       (unsigned long long)(gfn + done));
+		}
+	}
+	if (done_out)
+		*done_out = done;
+	return ret;
+}
+
+int hv_grant_access(struct xgm_ctx *ctx, uint32_t grantee, uint64_t mfn,
+		    uint32_t *gref)
+{
+	const struct xgm_hv_ops *hv = ctx->be->hv;
+
+	return need(hv->grant_access, "grant pages") ?:
+	       CALL(ctx, "grant_access",
+		    hv->grant_access(ctx->priv, grantee, mfn, false, gref));
+}
+
+int hv_grant_map(struct xgm_ctx *ctx, uint32_t grantee, uint32_t gref,
+		 uint64_t gfn)
+{
+	const struct xgm_hv_ops *hv = ctx->be->hv;
+
+	return need(hv->grant_map, "map grants") ?:
+	       CALL(ctx, "grant_map", hv->grant_map(ctx->priv, grantee, gref, gfn));
+}
+
+int hv_grant_unmap(struct xgm_ctx *ctx, uint32_t grantee, uint32_t gref,
+		   uint64_t gfn)
+{
+	const struct xgm_hv_ops *hv = ctx->be->hv;
+
+	return need(hv->grant_unmap, "unmap grants") ?:
+	       CALL(ctx, "grant_unmap", hv->grant_unmap(ctx->priv, grantee, gref, gfn));
+}
+
+int hv_grant_end(struct xgm_ctx *ctx, uint32_t gref)
+{
+	const struct xgm_hv_ops *hv = ctx->be->hv;
+
+	return need(hv->grant_end, "end grants") ?:
+	       CALL(ctx, "grant_end", hv->grant_end(ctx->priv, gref));
+}
+
+int hv_p2m_walk(struct xgm_ctx *ctx, uint32_t domid, uint64_t first,
+		uint64_t last, xgm_p2m_walk_fn fn, void *arg)
+{
+	const struct xgm_hv_ops *hv = ctx->be->hv;
+
+	return need(hv->p2m_walk, "read a p2m") ?:
+	       hv->p2m_walk(ctx->priv, domid, first, last, fn, arg);
+}
+
+int hv_counters(struct xgm_ctx *ctx, int32_t domid, struct xgm_counters *c)
+{
+	memset(c, 0, sizeof(*c));
+	if (!ctx->be->hv->counters)
+		return 0;
+	return ctx->be->hv->counters(ctx->priv, domid, c);
+}
+
+int hv_sync(struct xgm_ctx *ctx)
+{
+	if (!ctx->be->hv->sync)
+		return 0;
+	return ctx->be->hv->sync(ctx->priv);
+}
+
+double hv_modeled_ns(struct xgm_ctx *ctx, const struct xgm_counters *c)
+{
+	if (!ctx->be->hv->modeled_ns)
+		return -1;
+	return ctx->be->hv->modeled_ns(ctx->priv, c);
+}
+
+int gpu_alloc(struct xgm_ctx *ctx, const char *card, uint64_t bytes,
+	      enum xgm_placement where, uint64_t *buf)
+{
+	const struct xgm_gpu_ops *g = ctx->be->gpu;
+
+	return need(g->buf_alloc, "allocate GPU buffers") ?:
+	       CALL(ctx, "buf_alloc", g->buf_alloc(ctx->priv, card, bytes, where, buf));
+}
+
+int gpu_free(struct xgm_ctx *ctx, uint64_t buf)
+{
+	const struct xgm_gpu_ops *g = ctx->be->gpu;
+
+	return need(g->buf_free, "free GPU buffers") ?:
+	       CALL(ctx, "buf_free", g->buf_free(ctx->priv, buf));
+}
+
+int gpu_extents(struct xgm_ctx *ctx, uint64_t buf, struct xgm_extent **ext,
+		size_t *n)
+{
+	const struct xgm_gpu_ops *g = ctx->be->gpu;
+
+	return need(g->buf_extents, "locate GPU buffers") ?:
+	       g->buf_extents(ctx->priv, buf, ext, n);
+}
+
+int gpu_pin(struct xgm_ctx *ctx, uint64_t buf, bool pin)
+{
+	const struct xgm_gpu_ops *g = ctx->be->gpu;
+
+	return need(g->buf_pin, "pin GPU buffers") ?:
+	       CALL(ctx, "buf_pin", g->buf_pin(ctx->priv, buf, pin));
+}

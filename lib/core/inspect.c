@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: LGPL-2.1-only
+/* The live p2m as coalesced runs: what `xgpumap p2m` shows. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/engine.h"
+#include "core/inspect.h"
+
+static const char *const type_names[XGM_P2M_NR_TYPES] = {
+	"ram_rw", "invalid", "ram_logdirty", "ram_ro", "mmio_dm", "mmio_direct",
+	"populate_on_demand", "grant_map_rw", "grant_map_ro", "ram_paging_out",
+	"ram_paged", "ram_paging_in", "ram_shared", "ram_broken", "map_foreign",
+	"ioreq_server",
+};
+
+const char *p2m_type_str(unsigned int t)
+{
+	return t < XGM_P2M_NR_TYPES ? type_names[t] : "unknown";
+}
+
+const char *mem_type_str(unsigned int emt)
+{
+	switch (emt) {
+	case XGM_MT_UC: return "UC";
+	case XGM_MT_WC: return "WC";
+	case XGM_MT_WT: return "WT";
+	case XGM_MT_WP: return "WP";
+	case XGM_MT_WB: return "WB";
+	case XGM_MT_UC_MINUS: return "UC-";
+	default: return "?";
+	}
+}
+
+void access_str(unsigned int a, char out[4])
+{
+	out[0] = (a & 4) ? 'r' : '-';
+	out[1] = (a & 2) ? 'w' : '-';
+	out[2] = (a & 1) ? 'x' : '-';
+	out[3] = '\0';
+}
+
+struct run_acc {
+	json_t *runs;
+	struct xgm_p2m_entry first;
+	uint64_t count;     /* leaves in the current run */
+	bool open;
+};
+
+static void flush_run(struct run_acc *a)
+{
+	char acc[4];
+	uint64_t frames = a->count << a->first.order;
+
+	if (!a->open)
+		return;
+	access_str(a->first.access, acc);
+	json_array_append_new(a->runs, json_pack(
+		"{s:I,s:I,s:I,s:i,s:I,s:s,s:s,s:s,s:b}",
+		"gfn", (json_int_t)a->first.gfn,
+		"gfn_last", (json_int_t)(a->first.gfn + frames - 1),
+		"mfn", (json_int_t)a->first.mfn,
+		"order", (int)a->first.order,
+		"entries", (json_int_t)a->count,
+		"type", p2m_type_str(a->first.type),
+		"access", acc,
+		"emt", mem_type_str(a->first.emt),
+		"ipat", a->first.ipat));
+	a->open = false;
+}
+
+static int add_leaf(const struct xgm_p2m_entry *e, void *arg)
+{
+	struct run_acc *a = arg;
+	uint64_t span = a->count << a->first.order;
+
+	if (a->open && e->order == a->first.order && e->type == a->first.type &&
+	    e->access == a->first.access && e->emt == a->first.emt &&
+	    e->ipat == a->first.ipat && e->gfn == a->first.gfn + span &&
+	    e->mfn == a->first.mfn + span) {
+		a->count++;
+		return 0;
+	}
+	flush_run(a);
+	a->first = *e;
+	a->count = 1;
+	a->open = true;
+	return 0;
+}
+
+int p2m_runs(struct xgm_ctx *ctx, uint32_t domid, uint64_t first, uint64_t last,
+	     json_t **out)
+{
+	struct run_acc a = { .runs = json_array() };
+	int ret;
+
+	ret = hv_p2m_walk(ctx, domid, first, last, add_leaf, &a);
+	flush_run(&a);
+	if (ret) {
+		json_decref(a.runs);
+		return ret;
+	}
+	*out = a.runs;
+	return 0;
+}
+
+XGM_API int xgm_p2m_runs(struct xgm_ctx *ctx, const char *dom, uint64_t first,
+			 uint64_t last, json_t **out)
+{
+	struct xgm_domain_info d;
+	int ret;
+
+	if (!ctx || !dom || !out || last < first)
+		return xgm_err(-EINVAL);
+	ret = xgm_domain_lookup(ctx, dom, &d);
+	if (ret == -ENOENT)
+		return xgm_fail(-ENOENT, "no domain '%s'", dom);
+	if (ret)
+		return xgm_err(ret);
+	if (!d.translated)
+		return xgm_fail(-EOPNOTSUPP, "%s is a PV domain: it has no p2m "
+				"(its pfn->mfn list is guest-maintained)", d.name);
+	return xgm_err(p2m_runs(ctx, d.domid, first, last, out));
+}

@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/* Names of p2m types and memory types; p2m walks as runs. */
+#ifndef XGM_INSPECT_H
+#define XGM_INSPECT_H
+
+#include "core/engine.h"
+
+const char *p2m_type_str(unsigned int t);
+const char *mem_type_str(unsigned int emt);
+void access_str(unsigned int a, char out[4]);
+int p2m_runs(struct xgm_ctx *ctx, uint32_t domid, uint64_t first, uint64_t last,
+	     json_t **out);
+
+#endif /* XGM_INSPECT_H */

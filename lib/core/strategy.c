@@ -1,0 +1,304 @@
+// SPDX-License-Identifier: LGPL-2.1-only
+/*
+ * The strategies of DESIGN.md section 4: how a blob's frames reach the
+ * guest. Each one says which backing it can map, whether stock Xen can do
+ * it, and how it maps and unmaps. Unmapping works from what the p2m really
+ * holds, so it also cleans up after an interrupted map.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/engine.h"
+#include "core/plan.h"
+
+/* ---- mmio: iomem_permission + memory_mapping (stock Xen) --------------- */
+
+static int mmio_permit(struct xgm_ctx *ctx, const struct blob *b, bool allow,
+		       size_t upto)
+{
+	int ret = 0, r;
+
+	for (size_t i = 0; i < upto; i++) {
+		r = hv_iomem_permission(ctx, b->domid, b->ext[i].mfn, b->ext[i].nr, allow);
+		if (r && !ret)
+			ret = r;
+		if (r && allow)
+			return r;
+	}
+	return ret;
+}
+
+struct leaf_list {
+	struct xgm_p2m_entry *e;
+	size_t n, cap;
+	unsigned int type;
+};
+
+static int collect_leaf(const struct xgm_p2m_entry *e, void *arg)
+{
+	struct leaf_list *l = arg;
+
+	if (e->type != l->type)
+		return 0;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 64;
+		struct xgm_p2m_entry *g = realloc(l->e, cap * sizeof(*g));
+
+		if (!g)
+			return -ENOMEM;
+		l->e = g;
+		l->cap = cap;
+	}
+	l->e[l->n++] = *e;
+	return 0;
+}
+
+/* Removes every mmio_direct leaf in the blob's range: after a complete map
+ * that is the whole blob, after an interrupted one exactly what got done. */
+static int mmio_unmap_present(struct xgm_ctx *ctx, const struct blob *b)
+{
+	struct leaf_list l = { .type = XGM_P2M_MMIO_DIRECT };
+	uint64_t last = b->gfn + b->nr - 1;
+	int ret;
+
+	ret = hv_p2m_walk(ctx, b->domid, b->gfn, last, collect_leaf, &l);
+	for (size_t i = 0; !ret && i < l.n; i++) {
+		uint64_t g = l.e[i].gfn, m = l.e[i].mfn, n = 1ULL << l.e[i].order;
+
+		/* A leaf may stick out of the range only if something else
+		 * mapped it; clip to what is ours. */
+		if (g < b->gfn) {
+			m += b->gfn - g;
+			n -= b->gfn - g;
+			g = b->gfn;
+		}
+		if (g + n - 1 > last)
+			n = last - g + 1;
+		ret = hv_memory_mapping_all(ctx, b->domid, g, m, n, false, NULL);
+	}
+	free(l.e);
+	return ret;
+}
+
+static int mmio_map(struct xgm_ctx *ctx, struct blob *b)
+{
+	uint64_t gfn = b->gfn, done;
+	int ret;
+
+	ret = mmio_permit(ctx, b, true, b->nr_ext);
+	for (size_t i = 0; !ret && i < b->nr_ext; i++) {
+		ret = hv_memory_mapping_all(ctx, b->domid, gfn, b->ext[i].mfn,
+					    b->ext[i].nr, true, &done);
+		gfn += b->ext[i].nr;
+	}
+	if (ret) {
+		/* Leave nothing behind: no entry, no permission. */
+		mmio_unmap_present(ctx, b);
+		mmio_permit(ctx, b, false, b->nr_ext);
+	}
+	return ret;
+}
+
+static int mmio_unmap(struct xgm_ctx *ctx, struct blob *b)
+{
+	int ret = mmio_unmap_present(ctx, b);
+
+	/* Revoke even when an unmap failed: the guest must lose access to
+	 * frames it no longer has a record for. */
+	int r = mmio_permit(ctx, b, false, b->nr_ext);
+
+	return ret ?: r;
+}
+
+/* ---- grant: dom0 grants each page, the guest maps the refs ------------- */
+
+static uint64_t frame_at(const struct blob *b, uint64_t i)
+{
+	for (size_t k = 0; k < b->nr_ext; k++) {
+		if (i < b->ext[k].nr)
+			return b->ext[k].mfn + i;
+		i -= b->ext[k].nr;
+	}
+	return UINT64_MAX;
+}
+
+static int grant_unmap(struct xgm_ctx *ctx, struct blob *b)
+{
+	int ret = 0, r;
+
+	if (!b->grefs)
+		return 0;
+	for (uint64_t i = 0; i < b->nr; i++) {
+		if (b->grefs[i] == UINT32_MAX)
+			continue;
+		/* Revocation only after unmap (Xen refuses it before). */
+		r = hv_grant_unmap(ctx, b->domid, b->grefs[i], b->gfn + i);
+		if (r && r != -ENOENT && !ret)
+			ret = r;
+		r = hv_grant_end(ctx, b->grefs[i]);
+		if (r && !ret)
+			ret = r;
+		if (!r)
+			b->grefs[i] = UINT32_MAX;
+	}
+	return ret;
+}
+
+static int grant_map(struct xgm_ctx *ctx, struct blob *b)
+{
+	int ret = 0;
+
+	free(b->grefs);
+	b->grefs = malloc(b->nr * sizeof(*b->grefs));
+	if (!b->grefs)
+		return -ENOMEM;
+	memset(b->grefs, 0xff, b->nr * sizeof(*b->grefs));
+	for (uint64_t i = 0; !ret && i < b->nr; i++) {
+		uint32_t gref;
+
+		ret = hv_grant_access(ctx, b->domid, frame_at(b, i), &gref);
+		if (ret)
+			break;
+		b->grefs[i] = gref;
+		ret = hv_grant_map(ctx, b->domid, gref, b->gfn + i);
+	}
+	if (ret)
+		grant_unmap(ctx, b);
+	return ret;
+}
+
+static const struct strategy_ops strategies[STRAT_NR] = {
+	[STRAT_MMIO] = {
+		.name = "mmio", .vram_ok = true, .stock_xen = true,
+		.max_order = PLAN_UP_TO_2M, .per_call = XGM_MMIO_MAX_ITER,
+		.note = "iomem_permission + memory_mapping: p2m_mmio_direct, "
+			"2M entries where gfn and mfn are 2M-aligned",
+		.map = mmio_map, .unmap = mmio_unmap,
+	},
+	[STRAT_GRANT] = {
+		.name = "grant", .sys_ok = true, .stock_xen = true, .pins = true,
+		.max_order = PLAN_4K_ONLY, .per_call = 0,
+		.note = "dom0 grants each page, the guest maps the grant refs "
+			"(grant_map_rw); the buffer is pinned while mapped",
+		.map = grant_map, .unmap = grant_unmap,
+	},
+	[STRAT_IOREQ] = {
+		.name = "ioreq", .vram_ok = true, .sys_ok = true, .stock_xen = true,
+		.note = "nothing in the p2m: every guest access traps to an ioreq server",
+	},
+	[STRAT_RAM_MMIO] = {
+		.name = "ram-mmio", .sys_ok = true, .max_order = PLAN_UP_TO_2M,
+		.per_call = XGM_MMIO_MAX_ITER,
+		.note = "NOT IN STOCK XEN: dom0 RAM mapped as kind-of-MMIO with a "
+			"page reference and guaranteed revocation",
+	},
+	[STRAT_TRANSFER] = {
+		.name = "transfer", .sys_ok = true, .max_order = PLAN_4K_ONLY,
+		.note = "NOT IN STOCK XEN: page ownership moves to the guest "
+			"within its balloon headroom",
+	},
+	[STRAT_REVOKE_FAULT] = {
+		.name = "revoke-fault", .vram_ok = true, .stock_xen = true,
+		.max_order = PLAN_UP_TO_2M, .per_call = XGM_MMIO_MAX_ITER,
+		.note = "an ioreq server over the window maps each 2M chunk on "
+			"first touch; a move revokes and the next access refaults",
+	},
+};
+
+const struct strategy_ops *strategy_get(enum strategy s)
+{
+	return (unsigned int)s < STRAT_NR ? &strategies[s] : NULL;
+}
+
+const char *strategy_name(enum strategy s)
+{
+	return s == STRAT_AUTO ? "auto" : strategies[s].name;
+}
+
+int strategy_parse(const char *name, enum strategy *out)
+{
+	if (!strcmp(name, "auto")) {
+		*out = STRAT_AUTO;
+		return 0;
+	}
+	for (int i = 0; i < STRAT_NR; i++) {
+		if (!strcmp(name, strategies[i].name)) {
+			*out = (enum strategy)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static const char *const cache_names[] = { "wc", "uc", "wb" };
+
+const char *cache_name(enum cache_type c)
+{
+	return (unsigned int)c < 3 ? cache_names[c] : "?";
+}
+
+int cache_parse(const char *name, enum cache_type *out)
+{
+	for (int i = 0; i < 3; i++) {
+		if (!strcmp(name, cache_names[i])) {
+			*out = (enum cache_type)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+const char *placement_name(enum xgm_placement p)
+{
+	return p == XGM_PLACE_VRAM ? "vram" : "sys";
+}
+
+int placement_parse(const char *name, enum xgm_placement *out)
+{
+	if (!strcmp(name, "vram"))
+		*out = XGM_PLACE_VRAM;
+	else if (!strcmp(name, "sys"))
+		*out = XGM_PLACE_SYS;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+const char *strategy_unsupported(struct xgm_ctx *ctx, enum strategy s)
+{
+	const struct strategy_ops *st = strategy_get(s);
+
+	if (!st)
+		return "unknown strategy";
+	if (!st->map)
+		return "the engine does not implement it yet";
+	if (ctx->be->kind == XGM_BACKEND_XEN && !st->stock_xen)
+		return "stock Xen lacks the hypervisor extension it needs";
+	return NULL;
+}
+
+int strategy_auto(struct xgm_ctx *ctx, enum xgm_placement where,
+		  enum strategy *out)
+{
+	/* Cheapest first: fewest, largest p2m entries and no pinning. */
+	static const enum strategy order[] = {
+		STRAT_MMIO, STRAT_RAM_MMIO, STRAT_TRANSFER, STRAT_GRANT,
+		STRAT_REVOKE_FAULT, STRAT_IOREQ,
+	};
+
+	/* A strategy that pins the buffer only when nothing else can map it. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < sizeof(order) / sizeof(*order); i++) {
+			const struct strategy_ops *st = strategy_get(order[i]);
+			bool fits = where == XGM_PLACE_VRAM ? st->vram_ok : st->sys_ok;
+
+			if (fits && !strategy_unsupported(ctx, order[i]) &&
+			    st->pins == (pass == 1)) {
+				*out = order[i];
+				return 0;
+			}
+		}
+	}
+	return xgm_fail(-EOPNOTSUPP, "no strategy this backend supports can map "
+			"a buffer in %s", placement_name(where));
+}

@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: LGPL-2.1-only
+/* Blob views and operation meters. */
+#include <string.h>
+
+#include "core/plan.h"
+#include "core/view.h"
+
+#define FIELDS(X) X(hypercalls) X(p2m_entries) X(splits) X(tlb_flushes) \
+	X(ipis) X(iommu_entries) X(iotlb_flushes) X(pages_copied) \
+	X(lock_acquisitions) X(ioreqs)
+
+json_t *counters_json(const struct xgm_counters *c)
+{
+	json_t *j = json_object();
+
+#define ADD(f) json_object_set_new(j, #f, json_integer((json_int_t)c->f));
+	FIELDS(ADD)
+#undef ADD
+	return j;
+}
+
+void counters_sub(struct xgm_counters *d, const struct xgm_counters *a,
+		  const struct xgm_counters *b)
+{
+#define SUB(f) d->f = a->f - b->f;
+	FIELDS(SUB)
+#undef SUB
+}
+
+void meter_start(struct xgm_ctx *ctx, struct op_meter *m)
+{
+	hv_counters(ctx, -1, &m->before);
+	clock_gettime(CLOCK_MONOTONIC, &m->t0);
+}
+
+json_t *meter_stop(struct xgm_ctx *ctx, struct op_meter *m, struct blob *b,
+		   const char *name)
+{
+	struct xgm_counters after, d;
+	struct timespec t1;
+	double measured, modeled;
+	json_t *j;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	hv_counters(ctx, -1, &after);
+	counters_sub(&d, &after, &m->before);
+	measured = (double)(t1.tv_sec - m->t0.tv_sec) * 1e6 +
+		   (double)(t1.tv_nsec - m->t0.tv_nsec) / 1e3;
+	modeled = hv_modeled_ns(ctx, &d);
+	j = counters_json(&d);
+	json_object_set_new(j, "measured_us", json_real(measured));
+	if (modeled >= 0)
+		json_object_set_new(j, "modeled_us", json_real(modeled / 1e3));
+	if (!b->ops)
+		b->ops = json_object();
+	json_object_set_new(b->ops, name, j);
+	return j;
+}
+
+json_t *blob_view(struct xgm_ctx *ctx, const struct blob *b)
+{
+	const struct strategy_ops *st = strategy_get(b->strategy);
+	json_t *v, *ext = json_array();
+	struct plan p;
+	char id[96];
+
+	snprintf(id, sizeof(id), "%s:%u", b->dom_name, b->n);
+	for (size_t i = 0; i < b->nr_ext; i++)
+		json_array_append_new(ext, json_pack("{s:I,s:I}", "mfn",
+						     (json_int_t)b->ext[i].mfn,
+						     "nr", (json_int_t)b->ext[i].nr));
+	v = json_pack("{s:s,s:s,s:i,s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:s}",
+		      "id", id, "domain", b->dom_name, "domid", (int)b->domid,
+		      "size", (json_int_t)b->size, "label", b->label,
+		      "card", b->card, "placement", placement_name(b->placement),
+		      "strategy", strategy_name(b->strategy),
+		      "strategy_choice", b->strategy_auto ? "auto" : "user",
+		      "cache", cache_name(b->cache),
+		      "gfn", (json_int_t)b->gfn,
+		      "gfn_last", (json_int_t)(b->gfn + b->nr - 1),
+		      "frames", (json_int_t)b->nr,
+		      "generation", (json_int_t)b->generation,
+		      "state", b->state);
+	/* The entries Xen writes for this mapping (the planner follows
+	 * mmio_order(), so this is what the p2m holds). */
+	if (st->max_order || st->map) {
+		if (!plan_build(b->gfn, b->ext, b->nr_ext, st->max_order,
+				st->per_call, &p)) {
+			json_object_set_new(v, "entries", json_pack("{s:I,s:I}",
+				"order0", (json_int_t)p.entries_4k,
+				"order9", (json_int_t)p.entries_2m));
+			json_object_set_new(v, "planned_hypercalls",
+					    json_integer((json_int_t)p.calls));
+			plan_free(&p);
+		}
+	}
+	json_object_set_new(v, "pinned", json_boolean(b->pinned));
+	if (b->pinned)
+		json_object_set_new(v, "pin_reason", json_string(b->pin_reason));
+	json_object_set_new(v, "backing", ext);
+	json_object_set_new(v, "ops", b->ops ? json_deep_copy(b->ops) : json_object());
+	return v;
+}

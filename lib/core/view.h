@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/* What users see of a blob, and the meter that fills its per-op counters. */
+#ifndef XGM_VIEW_H
+#define XGM_VIEW_H
+
+#include <time.h>
+
+#include "core/engine.h"
+
+struct op_meter {
+	struct xgm_counters before;
+	struct timespec t0;
+};
+
+void meter_start(struct xgm_ctx *ctx, struct op_meter *m);
+/* Records the operation's counters, measured time and (where the backend
+ * has a model) modeled time under b->ops[name]; returns that object. */
+json_t *meter_stop(struct xgm_ctx *ctx, struct op_meter *m, struct blob *b,
+		   const char *name);
+json_t *counters_json(const struct xgm_counters *c);
+void counters_sub(struct xgm_counters *d, const struct xgm_counters *a,
+		  const struct xgm_counters *b);
+
+/* The blob as the CLI shows it: id, gfn range, strategy, entries by
+ * order, backing, per-operation counters. */
+json_t *blob_view(struct xgm_ctx *ctx, const struct blob *b);
+
+/* The steps recover shares with attach and detach. */
+int attach_rollback(struct xgm_ctx *ctx, struct blob *b, bool allocated);
+int detach_finish(struct xgm_ctx *ctx, struct blob *b);
+
+#endif /* XGM_VIEW_H */
