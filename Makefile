@@ -87,7 +87,7 @@ $(BUILD)/libxgpumap.a: $(LIB_OBJ)
 $(BUILD)/libxgpumap.so: $(LIB_OBJ) lib/libxgpumap.map
 	$(CC) -shared -Wl,-soname,libxgpumap.so.$(SOVERSION) \
 	      -Wl,--version-script=lib/libxgpumap.map -Wl,--no-undefined \
-	      $(LDSAN) -o $@.$(VERSION) $(LIB_OBJ) $(DEP_LIBS)
+	      $(LDSAN) -o $@.$(VERSION) $(LIB_OBJ) $(DEP_LIBS) -lm
 	ln -sf libxgpumap.so.$(VERSION) $(BUILD)/libxgpumap.so.$(SOVERSION)
 	ln -sf libxgpumap.so.$(SOVERSION) $@
 

@@ -112,3 +112,71 @@ int do_show(struct cli *cli, const struct cmd *self, int argc, char **argv,
 	ret = xgm_blob_show(cli->ctx, args[0], out);
 	return ret ? lib_error(cli, ret, "show failed") : 0;
 }
+
+int do_migrate(struct cli *cli, const struct cmd *self, int argc, char **argv,
+	       json_t **out)
+{
+	const char *to = NULL;
+	uint64_t repeat = 1;
+	struct opt_iter it;
+	char **args;
+	int idx, ret;
+
+	opt_iter_init(&it, argc, argv);
+	while ((idx = opt_next(cli, self, &it)) >= 0) {
+		if (!strcmp(self->opts[idx].name, "to")) {
+			to = it.arg;
+		} else if (xgm_parse_frame(it.arg, &repeat) || !repeat || repeat > 100000) {
+			return cli_usage(cli, "migrate: --repeat must be 1..100000, not '%s'",
+					 it.arg);
+		}
+	}
+	if (idx == -2)
+		return cli->error.status;
+	if (opt_rest(&it, &args) != 1)
+		return cli_usage(cli, "migrate: expected one BLOB (DOM:N)");
+	if (!to)
+		return cli_usage(cli, "migrate: --to vram|sys is required");
+	ret = xgm_blob_migrate(cli->ctx, args[0], to, (unsigned int)repeat, out);
+	return ret ? lib_error(cli, ret, "migrate failed") : 0;
+}
+
+int do_fill(struct cli *cli, const struct cmd *self, int argc, char **argv,
+	    json_t **out)
+{
+	uint64_t seed = 0;
+	struct opt_iter it;
+	char **args;
+	int idx, ret;
+
+	opt_iter_init(&it, argc, argv);
+	while ((idx = opt_next(cli, self, &it)) >= 0)
+		if (xgm_parse_frame(it.arg, &seed))
+			return cli_usage(cli, "fill: --seed: '%s' is not a number", it.arg);
+	if (idx == -2)
+		return cli->error.status;
+	if (opt_rest(&it, &args) != 1)
+		return cli_usage(cli, "fill: expected one BLOB (DOM:N)");
+	ret = xgm_blob_fill(cli->ctx, args[0], seed, out);
+	return ret ? lib_error(cli, ret, "fill failed") : 0;
+}
+
+int do_verify(struct cli *cli, const struct cmd *self, int argc, char **argv,
+	      json_t **out)
+{
+	struct opt_iter it;
+	char **args;
+	int ret;
+
+	opt_iter_init(&it, argc, argv);
+	if (opt_next(cli, self, &it) != -1)
+		return cli->error.status;
+	if (opt_rest(&it, &args) != 1)
+		return cli_usage(cli, "verify: expected one BLOB (DOM:N)");
+	ret = xgm_blob_verify(cli->ctx, args[0], out);
+	if (ret)
+		return lib_error(cli, ret, "verify failed");
+	/* A mismatch is a result, and a failure. */
+	return strcmp(json_string_value(json_object_get(*out, "result")), "ok") ?
+	       EXIT_FAILED : 0;
+}

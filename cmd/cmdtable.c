@@ -45,6 +45,18 @@ static const struct cmd_opt detach_opts[] = {
 	{ 0 }
 };
 
+static const struct cmd_opt migrate_opts[] = {
+	{ "to", 't', "vram|sys", "the new placement (the current one: a new place in it)",
+	  placements },
+	{ "repeat", 'r', "N", "migrate N times and report min/p50/p90/p99/max" },
+	{ 0 }
+};
+
+static const struct cmd_opt fill_opts[] = {
+	{ "seed", 0, "N", "varies the pattern (default 0)" },
+	{ 0 }
+};
+
 static const struct cmd_opt p2m_opts[] = {
 	{ "gfn", 0, "FIRST[-LAST]", "only this range" },
 	{ "format", 0, "table|xen", "runs, or the lines of Xen's EPT dump (key D)", p2m_formats },
@@ -103,6 +115,25 @@ struct cmd cmd_root[] = {
 	  .arg_kind = ARG_DOM, .summary = "list blobs (of one domain or all)" },
 	{ .name = "show", .fn = do_show, .flags = CMD_CTX_READ, .args = "BLOB",
 	  .arg_kind = ARG_BLOB, .summary = "show one blob: backing, mapping, counters" },
+	{ .name = "migrate", .fn = do_migrate, .flags = CMD_CTX_WRITE, .opts = migrate_opts,
+	  .args = "BLOB", .arg_kind = ARG_BLOB,
+	  .summary = "move a blob's buffer, copy-then-switch, and remap",
+	  .description = "Allocates the new backing, copies, then switches the guest's "
+			 "entries (unmap + map: the only blackout), then frees the old backing. "
+			 "Reports the blackout and total times (measured) and the counters. A "
+			 "blob attached with auto changes strategy when the new backing needs "
+			 "it; a strategy the user fixed is kept and the move refused; a grant "
+			 "blob is pinned (exit 3)." },
+	{ .name = "fill", .fn = do_fill, .flags = CMD_CTX_WRITE, .opts = fill_opts,
+	  .args = "BLOB", .arg_kind = ARG_BLOB,
+	  .summary = "write a verification pattern into a blob's buffer",
+	  .description = "Writes one tag per page through dom0's view of the buffer: the "
+			 "blob, the fill and the page index. 'verify' reads it back; 'sim "
+			 "guest-read' shows what the guest reads through its p2m." },
+	{ .name = "verify", .fn = do_verify, .flags = CMD_CTX_READ,
+	  .args = "BLOB", .arg_kind = ARG_BLOB,
+	  .summary = "read the pattern back from a blob's buffer",
+	  .description = "Exits 1 when any page does not hold the tag the last fill wrote." },
 	{ .name = "p2m", .fn = do_p2m, .flags = CMD_CTX_READ, .opts = p2m_opts,
 	  .args = "DOM", .arg_kind = ARG_DOM,
 	  .summary = "the live p2m of a domain as coalesced runs",

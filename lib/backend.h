@@ -75,6 +75,27 @@ struct xgm_counters {
 
 typedef int (*xgm_p2m_walk_fn)(const struct xgm_p2m_entry *e, void *arg);
 
+/* A guest access, by what it costs in ioreqs when it is emulated (the
+ * table of notes/xen-ioreq.md). */
+enum xgm_guest_access {
+	XGM_GA_SCALAR,            /* 8..64-bit load/store within a page: 1 */
+	XGM_GA_SCALAR_CROSS_PAGE, /* 64-bit load across 4K: 2 (4 + 4) */
+	XGM_GA_MOVDQU,            /* SSE 128-bit: 2 (8 + 8) */
+	XGM_GA_REP_MOVSQ,         /* rep movsq x64: 1 per page touched */
+	XGM_GA_MEMCPY_4K,         /* glibc memcpy of 4 KiB: 2 rep ioreqs */
+};
+
+/* An ioreq server's handler: answers the access from the real buffer
+ * (*tag for a read) and may map the chunk while the vCPU waits. The
+ * faulting access is completed with this answer, not re-executed. */
+typedef int (*xgm_ioreq_fn)(uint32_t domid, uint64_t gfn, bool write,
+			    uint64_t *tag, void *arg);
+
+/* Frame owners that are not domains (Xen's reserved domids). */
+#define XGM_OWNER_IO   0x7FF1u /* DOMID_IO: device MMIO */
+#define XGM_OWNER_XEN  0x7FF2u /* DOMID_XEN */
+#define XGM_OWNER_FREE 0x7FF4u /* in Xen's free heap */
+
 struct xgm_hv_ops {
 	const char *name;
 	/* access tells a backend with persistent state which lock to take. */
@@ -137,6 +158,46 @@ struct xgm_hv_ops {
 	/* Modeled time of these counters in ns, or a negative value where
 	 * the backend has no model (real hardware is measured instead). */
 	double (*modeled_ns)(void *priv, const struct xgm_counters *c);
+
+	/* ---- ioreq server and guest accesses (stock Xen; the sim models
+	 * them, notes/xen-ioreq.md; NULL where not implemented) ---- */
+	/* xendevicemodel_(un)map_io_range_to_ioreq_server for [first, last]
+	 * (gfns): consulted by Xen only where nothing is mapped. */
+	int (*ioreq_map_range)(void *priv, uint32_t domid, uint64_t first,
+			       uint64_t last, bool map);
+	/* The server's handler, called while the faulting vCPU waits. */
+	void (*set_ioreq_handler)(void *priv, xgm_ioreq_fn fn, void *arg);
+	/* One access of the guest at gfn (what the guest would see: the
+	 * tag of the buffer page behind it, all-ones where Xen's null
+	 * handler answers); unmapped gfns in an ioreq range cost ioreqs. */
+	int (*guest_access)(void *priv, uint32_t domid, uint64_t gfn,
+			    enum xgm_guest_access kind, bool write,
+			    uint64_t *tag);
+	/* Who owns a machine frame: a domid, or XGM_OWNER_IO / _XEN / _FREE;
+	 * *refs = extra page references held by mappings. -ENOENT when no
+	 * frame exists there. For checks such as "mmio_direct over RAM". */
+	int (*frame_owner)(void *priv, uint64_t mfn, uint32_t *owner,
+			   uint64_t *refs);
+
+	/* ---- NOT IN STOCK XEN: the seed thread's proposals, modelled by
+	 * the sim only; a real Xen backend leaves these NULL ---- */
+	/* ram-mmio: map dom0 RAM frames as kind-of-MMIO with a page
+	 * reference and guaranteed revocation (at most 64 frames a call;
+	 * returns the number done). On a PVH dom0 it retypes dom0's own
+	 * entries, shattering its superpages. */
+	int (*ram_mmio_map)(void *priv, uint32_t domid, uint64_t gfn,
+			    uint64_t mfn, uint64_t nr);
+	/* Revokes ram-mmio entries in [gfn, gfn+nr); never fails for a
+	 * recorded entry. Returns the number revoked. */
+	int (*ram_mmio_unmap)(void *priv, uint32_t domid, uint64_t gfn,
+			      uint64_t nr);
+	/* transfer: page ownership moves from dom0 to the guest, within its
+	 * balloon headroom (max_mem - mem); at most 64 frames a call. */
+	int (*transfer)(void *priv, uint32_t domid, uint64_t gfn, uint64_t mfn,
+			uint64_t nr);
+	/* Gives transferred pages in [gfn, gfn+nr) back to dom0. */
+	int (*transfer_back)(void *priv, uint32_t domid, uint64_t gfn,
+			     uint64_t nr);
 };
 
 enum xgm_placement {
@@ -170,6 +231,11 @@ struct xgm_gpu_ops {
 	int (*buf_read_tag)(void *priv, uint64_t buf, uint64_t page,
 			    uint64_t *tag);
 	void (*set_move_notify)(void *priv, xgm_move_notify_fn fn, void *arg);
+
+	/* ---- used by the engine (lib/core/) ---- */
+	/* Copies every page of src into dst (same size): the copy step of a
+	 * copy-then-switch migration, counted as pages_copied. */
+	int (*buf_copy)(void *priv, uint64_t src, uint64_t dst);
 };
 
 struct xgm_backend {

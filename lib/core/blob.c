@@ -97,11 +97,34 @@ static int get_str(json_t *j, const char *key, char *buf, size_t len)
 	return 0;
 }
 
+int extents_from_json(json_t *arr, struct xgm_extent **out, size_t *n)
+{
+	struct xgm_extent *ext;
+	json_t *e;
+	size_t i;
+
+	if (!json_is_array(arr) || !json_array_size(arr))
+		return bad("no extents");
+	ext = calloc(json_array_size(arr), sizeof(*ext));
+	if (!ext)
+		return -ENOMEM;
+	json_array_foreach(arr, i, e) {
+		if (get_u64(e, "mfn", &ext[i].mfn) || get_u64(e, "nr", &ext[i].nr) ||
+		    !ext[i].nr || ext[i].mfn + ext[i].nr < ext[i].mfn) {
+			free(ext);
+			return bad("bad extent");
+		}
+	}
+	*out = ext;
+	*n = json_array_size(arr);
+	return 0;
+}
+
 int blob_from_json(json_t *j, struct blob *b)
 {
 	char name[32];
 	uint64_t v, total = 0;
-	json_t *ext, *e, *g;
+	json_t *e, *g;
 	size_t i;
 	int ret;
 
@@ -137,21 +160,11 @@ int blob_from_json(json_t *j, struct blob *b)
 	b->pinned = json_is_true(json_object_get(j, "pinned"));
 	if (!b->nr || b->nr > (1ULL << 40) || b->size != b->nr * 4096)
 		return bad("size and nr disagree");
-	ext = json_object_get(j, "extents");
-	if (!json_is_array(ext) || !json_array_size(ext))
-		return bad("no extents");
-	b->ext = calloc(json_array_size(ext), sizeof(*b->ext));
-	if (!b->ext)
-		return -ENOMEM;
-	json_array_foreach(ext, i, e) {
-		if (get_u64(e, "mfn", &b->ext[i].mfn) || get_u64(e, "nr", &b->ext[i].nr) ||
-		    !b->ext[i].nr) {
-			blob_free(b);
-			return bad("bad extent");
-		}
+	ret = extents_from_json(json_object_get(j, "extents"), &b->ext, &b->nr_ext);
+	if (ret)
+		return ret;
+	for (i = 0; i < b->nr_ext; i++)
 		total += b->ext[i].nr;
-	}
-	b->nr_ext = json_array_size(ext);
 	if (total != b->nr) {
 		blob_free(b);
 		return bad("extents do not add up to the blob's size");

@@ -50,6 +50,7 @@ int gpu_free(struct xgm_ctx *ctx, uint64_t buf);
 int gpu_extents(struct xgm_ctx *ctx, uint64_t buf, struct xgm_extent **ext,
 		size_t *n);
 int gpu_pin(struct xgm_ctx *ctx, uint64_t buf, bool pin);
+int gpu_copy(struct xgm_ctx *ctx, uint64_t src, uint64_t dst);
 
 /* ---- the store (core/store.c) ------------------------------------------ */
 
@@ -143,6 +144,8 @@ struct blob {
 void blob_free(struct blob *b);
 json_t *blob_to_json(const struct blob *b);
 int blob_from_json(json_t *j, struct blob *b);
+/* [{"mfn":..,"nr":..},...] -> a malloc'd array; -EBADMSG when malformed. */
+int extents_from_json(json_t *arr, struct xgm_extent **out, size_t *n);
 int blob_load(struct xgm_ctx *ctx, uint32_t domid, uint32_t n, struct blob *b);
 int blob_save(struct xgm_ctx *ctx, const struct blob *b);
 int blob_delete(struct xgm_ctx *ctx, const struct blob *b);

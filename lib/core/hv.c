@@ -202,3 +202,11 @@ int gpu_pin(struct xgm_ctx *ctx, uint64_t buf, bool pin)
 	return need(g->buf_pin, "pin GPU buffers") ?:
 	       CALL(ctx, "buf_pin", g->buf_pin(ctx->priv, buf, pin));
 }
+
+int gpu_copy(struct xgm_ctx *ctx, uint64_t src, uint64_t dst)
+{
+	const struct xgm_gpu_ops *g = ctx->be->gpu;
+
+	return need(g->buf_copy, "copy GPU buffers") ?:
+	       CALL(ctx, "buf_copy", g->buf_copy(ctx->priv, src, dst));
+}

@@ -9,6 +9,81 @@
 #include "core/engine.h"
 #include "core/view.h"
 
+/* Points b at the new backing recorded in the journal. */
+static int adopt_new(struct blob *b, json_t *jext, json_int_t buf,
+		     enum strategy s, enum xgm_placement p)
+{
+	struct xgm_extent *ext;
+	size_t n;
+	int ret;
+
+	ret = extents_from_json(jext, &ext, &n);
+	if (ret)
+		return ret;
+	free(b->ext);
+	free(b->grefs);
+	b->grefs = NULL;
+	b->ext = ext;
+	b->nr_ext = n;
+	b->buf = (uint64_t)buf;
+	b->strategy = s;
+	b->placement = p;
+	return 0;
+}
+
+/*
+ * A migration that copied is finished, whatever the switch got to: unmap
+ * what is there, map the new backing, free the old one. Before the copy
+ * nothing was allocated that the record knows of, and the guest still maps
+ * the old backing.
+ */
+static int migrate_recover(struct xgm_ctx *ctx, struct blob *b, json_t *rec,
+			   const char *phase, const char **action)
+{
+	json_t *jext = json_object_get(rec, "new_extents");
+	json_int_t new_buf = json_integer_value(json_object_get(rec, "new_buf"));
+	const char *s = json_string_value(json_object_get(rec, "new_strategy"));
+	const char *p = json_string_value(json_object_get(rec, "new_placement"));
+	const struct strategy_ops *old = strategy_get(b->strategy);
+	uint64_t old_buf = b->buf;
+	enum strategy ns;
+	enum xgm_placement np;
+	int ret;
+
+	if (!strcmp(phase, "intent")) {
+		*action = "nothing to undo";
+		return 0;
+	}
+	if (!json_is_array(jext) || !json_array_size(jext) || new_buf < 0 || !s || !p ||
+	    strategy_parse(s, &ns) || ns == STRAT_AUTO || placement_parse(p, &np))
+		return xgm_fail(-EBADMSG, "journal: migrate record is malformed");
+	if (!strcmp(phase, "copied")) {
+		ret = old->unmap ? old->unmap(ctx, b) : 0;
+		if (ret)
+			return ret;
+		ret = adopt_new(b, jext, new_buf, ns, np);
+		if (!ret)
+			ret = strategy_get(ns)->map(ctx, b);
+		if (ret)
+			return ret;
+	} else if (b->buf == old_buf && (uint64_t)new_buf != old_buf &&
+		   !strcmp(phase, "switched")) {
+		/* The record still names the old backing: adopt the new. */
+		ret = adopt_new(b, jext, new_buf, ns, np);
+		if (ret)
+			return ret;
+	}
+	ret = gpu_free(ctx, old_buf);
+	if (ret == -ENOENT) /* freed before the crash */
+		ret = 0;
+	if (ret)
+		return ret;
+	b->generation++;
+	snprintf(b->state, sizeof(b->state), "mapped");
+	*action = "completed";
+	return blob_save(ctx, b);
+}
+
 static int recover_one(struct xgm_ctx *ctx, json_t *rec, json_t *report)
 {
 	const char *op = json_string_value(json_object_get(rec, "op"));
@@ -40,6 +115,8 @@ static int recover_one(struct xgm_ctx *ctx, json_t *rec, json_t *report)
 
 		ret = attach_rollback(ctx, &b, allocated);
 		action = "rolled back";
+	} else if (!strcmp(op, "migrate")) {
+		ret = migrate_recover(ctx, &b, rec, phase, &action);
 	} else if (!strcmp(op, "detach")) {
 		ret = detach_finish(ctx, &b);
 		action = "completed";

@@ -25,6 +25,9 @@ void counters_sub(struct xgm_counters *d, const struct xgm_counters *a,
  * order, backing, per-operation counters. */
 json_t *blob_view(struct xgm_ctx *ctx, const struct blob *b);
 
+/* The tag fill writes on page `page` of blob b. */
+uint64_t fill_tag(const struct blob *b, uint64_t fill_id, uint64_t page);
+
 /* The steps recover shares with attach and detach. */
 int attach_rollback(struct xgm_ctx *ctx, struct blob *b, bool allocated);
 int detach_finish(struct xgm_ctx *ctx, struct blob *b);

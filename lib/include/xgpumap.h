@@ -187,6 +187,19 @@ XGM_API int xgm_blob_attach(struct xgm_ctx *ctx, const char *dom,
 XGM_API int xgm_blob_detach(struct xgm_ctx *ctx, const char *blob, json_t **out);
 XGM_API int xgm_blob_detach_all(struct xgm_ctx *ctx, const char *dom,
 				json_t **out);
+/* Moves a blob's buffer copy-then-switch to "vram" or "sys" (its current
+ * placement: a new place in the same memory), repeat times. *out has the
+ * blob, the blackout and total times (measured; min/p50/p90/p99/max when
+ * repeat > 1) and the counters of the last move. -EBUSY when the strategy
+ * pins the buffer, -EPERM when a strategy the user fixed cannot map it. */
+XGM_API int xgm_blob_migrate(struct xgm_ctx *ctx, const char *blob,
+			     const char *to, unsigned int repeat, json_t **out);
+/* Writes a verification pattern through dom0's view of the buffer: one tag
+ * per page (blob, fill, page index). verify reads it back: *out says
+ * "ok" or "mismatch" with the first bad page. */
+XGM_API int xgm_blob_fill(struct xgm_ctx *ctx, const char *blob, uint64_t seed,
+			  json_t **out);
+XGM_API int xgm_blob_verify(struct xgm_ctx *ctx, const char *blob, json_t **out);
 /* Blobs of one domain (dom NULL: all), as an array. */
 XGM_API int xgm_blob_list(struct xgm_ctx *ctx, const char *dom, json_t **out);
 XGM_API int xgm_blob_show(struct xgm_ctx *ctx, const char *blob, json_t **out);

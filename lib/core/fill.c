@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: LGPL-2.1-only
+/*
+ * fill and verify: a verification pattern written through dom0's view of
+ * the buffer, one tag per page naming the blob, the fill and the page, so
+ * that anything reading a page (verify, or the guest through its p2m) can
+ * tell exactly which page of which blob it got.
+ */
+#include <string.h>
+
+#include "core/engine.h"
+#include "core/view.h"
+
+uint64_t fill_tag(const struct blob *b, uint64_t fill_id, uint64_t page)
+{
+	/* domid:16 | blob:12 | fill:12 | page:24 (64 GiB of 4K pages). */
+	return ((uint64_t)(b->domid & 0xffff) << 48) |
+	       ((uint64_t)(b->n & 0xfff) << 36) | ((fill_id & 0xfff) << 24) |
+	       (page & 0xffffff);
+}
+
+static int load(struct xgm_ctx *ctx, const char *id, struct blob *b)
+{
+	struct xgm_domain_info d;
+	uint32_t n;
+	int ret;
+
+	ret = blob_parse_id(ctx, id, &d, &n);
+	if (ret)
+		return ret;
+	ret = blob_load(ctx, d.domid, n, b);
+	if (ret == -ENOENT)
+		return xgm_fail(-ENOENT, "no blob %s:%u", d.name, n);
+	return ret;
+}
+
+XGM_API int xgm_blob_fill(struct xgm_ctx *ctx, const char *id, uint64_t seed,
+			  json_t **out)
+{
+	const struct xgm_gpu_ops *g = ctx->be->gpu;
+	uint64_t fill_id;
+	struct blob b;
+	int ret;
+
+	if (!ctx || !out)
+		return xgm_err(-EINVAL);
+	if (!g->buf_write_tag)
+		return xgm_fail(-EOPNOTSUPP, "this backend cannot write buffers");
+	ret = load(ctx, id, &b);
+	if (ret)
+		return xgm_err(ret);
+	/* Each fill is distinguishable from the last: seed + generation. */
+	fill_id = (seed + b.generation) & 0xfff;
+	for (uint64_t p = 0; !ret && p < b.nr; p++)
+		ret = g->buf_write_tag(ctx->priv, b.buf, p, fill_tag(&b, fill_id, p));
+	if (!ret) {
+		json_object_set_new(b.ops, "fill", json_pack("{s:I,s:I}", "fill_id",
+				    (json_int_t)fill_id, "pages", (json_int_t)b.nr));
+		ret = blob_save(ctx, &b);
+	}
+	if (!ret) {
+		char bid[96];
+
+		snprintf(bid, sizeof(bid), "%s:%u", b.dom_name, b.n);
+		*out = json_pack("{s:s,s:I,s:I,s:I,s:I}", "id", bid, "pages",
+				 (json_int_t)b.nr, "fill_id", (json_int_t)fill_id,
+				 "first_tag", (json_int_t)fill_tag(&b, fill_id, 0),
+				 "generation", (json_int_t)b.generation);
+	}
+	blob_free(&b);
+	return xgm_err(ret);
+}
+
+XGM_API int xgm_blob_verify(struct xgm_ctx *ctx, const char *id, json_t **out)
+{
+	const struct xgm_gpu_ops *g = ctx->be->gpu;
+	uint64_t bad = 0, first_bad = 0, fill_id, tag;
+	json_t *fill;
+	struct blob b;
+	char bid[96];
+	int ret;
+
+	if (!ctx || !out)
+		return xgm_err(-EINVAL);
+	if (!g->buf_read_tag)
+		return xgm_fail(-EOPNOTSUPP, "this backend cannot read buffers");
+	ret = load(ctx, id, &b);
+	if (ret)
+		return xgm_err(ret);
+	snprintf(bid, sizeof(bid), "%s:%u", b.dom_name, b.n);
+	fill = json_object_get(b.ops, "fill");
+	if (!fill) {
+		blob_free(&b);
+		return xgm_fail(-ENODATA, "blob %s was never filled (run 'xgpumap "
+				"fill %s' first)", bid, bid);
+	}
+	fill_id = (uint64_t)json_integer_value(json_object_get(fill, "fill_id"));
+	for (uint64_t p = 0; !ret && p < b.nr; p++) {
+		ret = g->buf_read_tag(ctx->priv, b.buf, p, &tag);
+		if (!ret && tag != fill_tag(&b, fill_id, p) && !bad++)
+			first_bad = p;
+	}
+	if (!ret)
+		*out = json_pack("{s:s,s:I,s:I,s:I,s:s}", "id", bid, "pages",
+				 (json_int_t)b.nr, "bad_pages", (json_int_t)bad,
+				 "first_bad_page", bad ? (json_int_t)first_bad : (json_int_t)-1,
+				 "result", bad ? "mismatch" : "ok");
+	blob_free(&b);
+	return xgm_err(ret);
+}

@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: LGPL-2.1-only
+/*
+ * migrate: move a blob's buffer copy-then-switch.
+ *
+ *   journal intent -> allocate the new backing -> copy -> phase "copied"
+ *   -> switch: unmap old gfns, map the new frames (the blackout) -> phase
+ *   "switched" -> free the old backing -> record -> journal done
+ *
+ * The guest's range is unmapped only for the unmap + map of the switch.
+ * When the new backing cannot be mapped with the blob's strategy, a blob
+ * attached with `auto` moves to the cheapest strategy that can map it; a
+ * strategy the user fixed is respected, and the move refused.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/engine.h"
+#include "core/view.h"
+
+static double now_us(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
+}
+
+static bool can_map(enum strategy s, enum xgm_placement where)
+{
+	const struct strategy_ops *st = strategy_get(s);
+
+	return where == XGM_PLACE_VRAM ? st->vram_ok : st->sys_ok;
+}
+
+/* Picks the strategy for the new backing, or refuses with the reason. */
+static int next_strategy(struct xgm_ctx *ctx, const struct blob *b,
+			 enum xgm_placement to, enum strategy *out)
+{
+	const struct strategy_ops *st = strategy_get(b->strategy);
+	char id[96];
+
+	snprintf(id, sizeof(id), "%s:%u", b->dom_name, b->n);
+	if (st->pins)
+		return xgm_fail(-EBUSY, "blob %s is pinned: strategy %s cannot "
+				"follow a move (the guest maps grant refs of these "
+				"very pages)", id, st->name);
+	if (can_map(b->strategy, to)) {
+		*out = b->strategy;
+		return 0;
+	}
+	if (!b->strategy_auto)
+		return xgm_fail(-EPERM, "blob %s: strategy %s was chosen by the "
+				"user and cannot map %s; it stays pinned in %s "
+				"(attach with --strategy auto to allow switching)",
+				id, st->name, placement_name(to),
+				placement_name(b->placement));
+	return strategy_auto(ctx, to, out);
+}
+
+/* Switches the guest's range from b's backing to (buf, ext) mapped with s.
+ * On return b describes whatever is mapped now. */
+static int switch_backing(struct xgm_ctx *ctx, struct blob *b, uint64_t buf,
+			  struct xgm_extent *ext, size_t nr_ext, enum strategy s,
+			  enum xgm_placement to, double *blackout)
+{
+	const struct strategy_ops *old = strategy_get(b->strategy);
+	double t0 = now_us();
+	int ret;
+
+	ret = old->unmap ? old->unmap(ctx, b) : 0;
+	if (ret)
+		return ret;
+	free(b->ext);
+	free(b->grefs);
+	b->grefs = NULL;
+	b->ext = ext;
+	b->nr_ext = nr_ext;
+	b->buf = buf;
+	b->strategy = s;
+	b->placement = to;
+	ret = strategy_get(s)->map(ctx, b);
+	*blackout = now_us() - t0;
+	return ret;
+}
+
+static int extents_json(const struct xgm_extent *e, size_t n, json_t **out)
+{
+	*out = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(*out, json_pack("{s:I,s:I}", "mfn",
+			(json_int_t)e[i].mfn, "nr", (json_int_t)e[i].nr));
+	return 0;
+}
+
+static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
+			enum xgm_placement to, double *blackout, double *total,
+			json_t **counters)
+{
+	struct xgm_extent *ext = NULL;
+	struct op_meter meter;
+	enum strategy s;
+	uint64_t seq, buf, old_buf = b->buf;
+	size_t nr_ext;
+	json_t *extra, *jext;
+	double t0 = now_us();
+	int ret;
+
+	ret = next_strategy(ctx, b, to, &s);
+	if (ret)
+		return ret;
+	if (!strategy_get(s)->map)
+		return xgm_fail(-EOPNOTSUPP, "strategy %s: the engine does not "
+				"implement it yet", strategy_name(s));
+	meter_start(ctx, &meter);
+	ret = journal_intent(ctx, "migrate", b, NULL, &seq);
+	if (ret)
+		return ret;
+	ret = gpu_alloc(ctx, b->card, b->size, to, &buf);
+	if (ret == -ENOSPC)
+		ret = xgm_fail(-ENOSPC, "%s has no room for a second copy of "
+			       "%llu bytes in %s", b->card,
+			       (unsigned long long)b->size, placement_name(to));
+	if (ret)
+		goto undo_intent;
+	ret = gpu_extents(ctx, buf, &ext, &nr_ext) ?: gpu_copy(ctx, old_buf, buf);
+	if (ret)
+		goto undo_alloc;
+	extents_json(ext, nr_ext, &jext);
+	extra = json_pack("{s:I,s:o,s:s,s:s}", "new_buf", (json_int_t)buf,
+			  "new_extents", jext, "new_strategy", strategy_name(s),
+			  "new_placement", placement_name(to));
+	ret = journal_phase(ctx, seq, "copied", extra);
+	json_decref(extra);
+	if (ret)
+		goto undo_alloc;
+
+	/* From here the migration only goes forward (recover finishes it):
+	 * the old backing may already be unmapped. */
+	ret = switch_backing(ctx, b, buf, ext, nr_ext, s, to, blackout);
+	ext = NULL;
+	if (ret)
+		return ret;
+	ret = journal_phase(ctx, seq, "switched", NULL) ?: gpu_free(ctx, old_buf);
+	if (ret)
+		return ret;
+	b->generation++;
+	snprintf(b->state, sizeof(b->state), "mapped");
+	*total = now_us() - t0;
+	*counters = json_incref(meter_stop(ctx, &meter, b, "migrate"));
+	json_object_set_new(*counters, "blackout_us", json_real(*blackout));
+	ret = blob_save(ctx, b) ?: journal_done(ctx, seq);
+	return ret;
+
+undo_alloc:
+	free(ext);
+	{
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "%s", xgm_last_error());
+		if (!gpu_free(ctx, buf))
+			journal_done(ctx, seq);
+		xgm_fail(ret, "%s", msg);
+	}
+	return ret;
+undo_intent:
+	{
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "%s", xgm_last_error());
+		journal_done(ctx, seq);
+		xgm_fail(ret, "%s", msg);
+	}
+	return ret;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static json_t *distribution(double *v, unsigned int n)
+{
+	/* Nearest-rank percentiles. */
+#define PCT(p) v[(size_t)ceil((p) / 100.0 * n) - 1]
+	qsort(v, n, sizeof(*v), cmp_double);
+	return json_pack("{s:f,s:f,s:f,s:f,s:f}", "min", v[0], "p50", PCT(50),
+			 "p90", PCT(90), "p99", PCT(99), "max", v[n - 1]);
+#undef PCT
+}
+
+XGM_API int xgm_blob_migrate(struct xgm_ctx *ctx, const char *id,
+			     const char *to_name, unsigned int repeat,
+			     json_t **out)
+{
+	struct xgm_domain_info d;
+	enum xgm_placement to;
+	double *blackout = NULL, *total = NULL;
+	json_t *last = NULL, *v;
+	struct blob b;
+	uint32_t n;
+	int ret;
+
+	if (!ctx || !out || !to_name)
+		return xgm_err(-EINVAL);
+	if (placement_parse(to_name, &to))
+		return xgm_fail(-EINVAL, "--to must be vram or sys, not '%s'", to_name);
+	if (repeat < 1 || repeat > 100000)
+		return xgm_fail(-EINVAL, "--repeat must be 1..100000");
+	ret = blob_parse_id(ctx, id, &d, &n);
+	if (ret)
+		return xgm_err(ret);
+	ret = blob_load(ctx, d.domid, n, &b);
+	if (ret == -ENOENT)
+		return xgm_fail(-ENOENT, "no blob %s:%u", d.name, n);
+	if (ret)
+		return xgm_err(ret);
+	blackout = calloc(repeat, sizeof(*blackout));
+	total = calloc(repeat, sizeof(*total));
+	if (!blackout || !total) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (unsigned int i = 0; !ret && i < repeat; i++) {
+		json_decref(last);
+		last = NULL;
+		ret = migrate_once(ctx, &b, to, &blackout[i], &total[i], &last);
+	}
+	if (ret)
+		goto out;
+	v = blob_view(ctx, &b);
+	json_object_set_new(v, "migrations", json_integer(repeat));
+	json_object_set_new(v, "last", last);
+	last = NULL;
+	json_object_set_new(v, "blackout_us", repeat > 1 ? distribution(blackout, repeat)
+							  : json_real(blackout[0]));
+	json_object_set_new(v, "total_us", repeat > 1 ? distribution(total, repeat)
+						      : json_real(total[0]));
+	json_object_set_new(v, "time", json_string("measured"));
+	*out = v;
+out:
+	json_decref(last);
+	free(blackout);
+	free(total);
+	blob_free(&b);
+	return xgm_err(ret);
+}
