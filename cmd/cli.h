@@ -103,6 +103,11 @@ extern struct cmd cmd_root[];
  * which case the result (or the error document) is stored there. */
 int cli_dispatch(struct cli *cli, int argc, char **argv, json_t **collect);
 
+/* Opens cli->ctx as cmd's flags ask (input: a dump, read-only). The
+ * dispatcher does this before commands flagged CMD_CTX_*; others may call
+ * it themselves. Returns an exit status. */
+int cli_open(struct cli *cli, const struct cmd *cmd, const char *input);
+
 /* Look a word up among cmds: exact name or unique prefix. NULL with the
  * usage error recorded when unknown or ambiguous. */
 const struct cmd *cmd_lookup(struct cli *cli, const struct cmd *cmds,

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -70,17 +71,24 @@ int do_p2m(struct cli *cli, const struct cmd *self, int argc, char **argv,
 int do_check(struct cli *cli, const struct cmd *self, int argc, char **argv,
 	     json_t **out)
 {
+	const char *input = NULL;
 	struct opt_iter it;
 	size_t i, errors = 0;
 	json_t *f;
 	char **args;
-	int ret;
+	int idx, ret;
 
 	opt_iter_init(&it, argc, argv);
-	if (opt_next(cli, self, &it) != -1)
+	while ((idx = opt_next(cli, self, &it)) >= 0)
+		input = it.arg;
+	if (idx == -2)
 		return cli->error.status;
 	if (opt_rest(&it, &args))
 		return cli_usage(cli, "check: unexpected argument '%s'", args[0]);
+	/* Live, or offline from a dump: the same checker either way. */
+	ret = cli_open(cli, self, input);
+	if (ret)
+		return ret;
 	ret = xgm_check(cli->ctx, out);
 	if (ret)
 		return cli_fail_lib(cli, ret, "check failed");
@@ -113,6 +121,45 @@ int do_recover(struct cli *cli, const struct cmd *self, int argc, char **argv,
 	if (!json_array_size(*out) && !cli->json) {
 		json_decref(*out);
 		*out = json_pack("{s:s}", "result", "nothing to recover");
+	}
+	return 0;
+}
+
+int do_dump(struct cli *cli, const struct cmd *self, int argc, char **argv,
+	    json_t **out)
+{
+	const char *file = NULL;
+	struct opt_iter it;
+	char **args;
+	int idx, ret;
+
+	opt_iter_init(&it, argc, argv);
+	while ((idx = opt_next(cli, self, &it)) >= 0)
+		file = it.arg;
+	if (idx == -2)
+		return cli->error.status;
+	if (opt_rest(&it, &args))
+		return cli_usage(cli, "dump: unexpected argument '%s'", args[0]);
+	ret = xgm_dump(cli->ctx, out);
+	if (ret)
+		return cli_fail_lib(cli, ret, "dump failed");
+	if (file) {
+		/* Written whole or not at all: a capture must not be cut short. */
+		char tmp[4096];
+		FILE *f;
+
+		snprintf(tmp, sizeof(tmp), "%s.tmp", file);
+		f = fopen(tmp, "w");
+		if (!f || json_dumpf(*out, f, JSON_INDENT(1)) || fputc('\n', f) == EOF ||
+		    fclose(f) || rename(tmp, file)) {
+			ret = cli_fail(cli, -errno, "dump: cannot write %s: %s", file,
+				       strerror(errno));
+			if (f)
+				unlink(tmp);
+			return ret;
+		}
+		json_decref(*out);
+		*out = json_pack("{s:s,s:s}", "written", file, "schema", "xgpumap-dump");
 	}
 	return 0;
 }

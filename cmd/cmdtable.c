@@ -63,6 +63,16 @@ static const struct cmd_opt p2m_opts[] = {
 	{ 0 }
 };
 
+static const struct cmd_opt check_opts[] = {
+	{ "input", 'i', "DUMP", "check a dump file offline instead of the live host" },
+	{ 0 }
+};
+
+static const struct cmd_opt dump_opts[] = {
+	{ "output", 'o', "FILE", "write the document to FILE (atomically)" },
+	{ 0 }
+};
+
 static const struct cmd_opt batch_opts[] = {
 	{ "keep-going", 'k', NULL, "run every line even after a failure" },
 	{ 0 }
@@ -140,12 +150,18 @@ struct cmd cmd_root[] = {
 	  .description = "Walks DOM's p2m and prints runs of leaves with the same order, "
 			 "type, access and memory type and contiguous gfn and mfn. --format xen "
 			 "prints the lines Xen's EPT debug key (D) would print for the range." },
-	{ .name = "check", .fn = do_check, .flags = CMD_CTX_READ,
+	{ .name = "check", .fn = do_check, .opts = check_opts,
 	  .summary = "check every invariant of the mapping state",
 	  .description = "Every record matches the p2m (type, mfn, order) and the buffer's "
 			 "current backing; every special p2m entry in a blob window has a record; "
 			 "no blob leaves its window or overlaps another; no interrupted operation "
 			 "is pending. Prints the findings; exits 1 when any is an error." },
+	{ .name = "dump", .fn = do_dump, .flags = CMD_CTX_READ, .opts = dump_opts,
+	  .summary = "the whole mapping state as one JSON document",
+	  .description = "Domains, blob windows, blobs, the p2m and IOMMU runs in every blob "
+			 "window, where each buffer is, the store, counters and the journal, "
+			 "with a schema version. 'check --input FILE' runs every invariant on it "
+			 "offline. Without -o the document goes to stdout (use -j for JSON)." },
 	{ .name = "recover", .fn = do_recover, .flags = CMD_CTX_WRITE,
 	  .summary = "finish or undo what interrupted commands left",
 	  .description = "Reads the journal: an interrupted attach is rolled back (nothing "

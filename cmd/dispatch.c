@@ -102,14 +102,15 @@ static int take_global_flags(struct cli *cli, int argc, char **argv)
 	return out;
 }
 
-static int open_context(struct cli *cli, const struct cmd *cmd)
+int cli_open(struct cli *cli, const struct cmd *cmd, const char *input)
 {
 	XGM_OPTS(xgm_ctx_opts, opts,
 		 .backend = (cmd->flags & CMD_SIM) ? XGM_BACKEND_SIM : cli->backend,
 		 .access = (cmd->flags & CMD_CTX_WRITE) ? XGM_ACCESS_WRITE
 							: XGM_ACCESS_READ,
 		 .sim_state = cli->sim_state,
-		 .flags = (cmd->flags & CMD_NO_CREATE) ? XGM_CTX_NO_CREATE : 0);
+		 .flags = (cmd->flags & CMD_NO_CREATE) ? XGM_CTX_NO_CREATE : 0,
+		 .input = input);
 	int ret;
 
 	ret = xgm_ctx_open(&opts, &cli->ctx);
@@ -128,7 +129,7 @@ static int run(struct cli *cli, const struct cmd *cmd, int argc, char **argv,
 	int status;
 
 	if (cmd->flags & (CMD_CTX_READ | CMD_CTX_WRITE)) {
-		status = open_context(cli, cmd);
+		status = cli_open(cli, cmd, NULL);
 		if (status)
 			return status;
 	}
@@ -143,6 +144,7 @@ static int run(struct cli *cli, const struct cmd *cmd, int argc, char **argv,
 		}
 	}
 	if (cli->ctx) {
+		/* Also a context the command opened itself (check --input). */
 		xgm_ctx_close(cli->ctx);
 		cli->ctx = NULL;
 	}

@@ -246,6 +246,7 @@ struct xgm_backend {
 
 /* Defined by each compiled-in backend. */
 extern const struct xgm_backend xgm_backend_sim;
+extern const struct xgm_backend xgm_backend_dump;
 #ifdef XGM_HAVE_XEN
 extern const struct xgm_backend xgm_backend_xen;
 #endif

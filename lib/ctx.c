@@ -32,11 +32,13 @@ static const char *const backend_names[] = {
 	[XGM_BACKEND_AUTO] = "auto",
 	[XGM_BACKEND_XEN] = "xen",
 	[XGM_BACKEND_SIM] = "sim",
+	[XGM_BACKEND_DUMP] = "dump",
 };
 
 XGM_API int xgm_backend_parse(const char *name, enum xgm_backend_kind *out)
 {
-	for (size_t i = 0; i < sizeof(backend_names) / sizeof(*backend_names); i++) {
+	/* "dump" is not chosen by name: it comes with opts.input. */
+	for (size_t i = 0; i < XGM_BACKEND_DUMP; i++) {
 		if (name && !strcmp(name, backend_names[i])) {
 			*out = (enum xgm_backend_kind)i;
 			return 0;
@@ -113,7 +115,9 @@ XGM_API int xgm_ctx_open(const struct xgm_ctx_opts *opts, struct xgm_ctx **out)
 	if (!ctx)
 		return xgm_err(-ENOMEM);
 	ctx->access = o.access;
-	ret = pick_backend(o.backend, &ctx->be);
+	if (o.input)
+		ctx->be = &xgm_backend_dump;
+	ret = o.input ? 0 : pick_backend(o.backend, &ctx->be);
 	if (!ret)
 		ret = ctx->be->hv->open(ctx, &o, &ctx->priv);
 	if (ret) {

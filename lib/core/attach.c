@@ -249,8 +249,11 @@ XGM_API int xgm_blob_attach(struct xgm_ctx *ctx, const char *dom,
 
 		/* Keep the cause's message: the undo may log its own. */
 		snprintf(msg, sizeof(msg), "%s", xgm_last_error());
-		if (attach_rollback(ctx, &b, allocated) == 0)
-			journal_done(ctx, seq);
+		/* Undone: drop the intent and make the undo durable (the
+		 * intent already was). */
+		if (attach_rollback(ctx, &b, allocated) == 0 &&
+		    journal_done(ctx, seq) == 0)
+			hv_sync(ctx);
 		xgm_fail(saved, "%s", *msg ? msg : "attach failed");
 		ret = saved;
 		goto out;

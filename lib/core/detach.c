@@ -48,6 +48,7 @@ static int detach_one(struct xgm_ctx *ctx, struct blob *b, json_t *out)
 	if (ret) {
 		/* The record stays, marked detaching: recover finishes it.
 		 * Nothing was freed that the guest could still reach. */
+		hv_sync(ctx);
 		return ret;
 	}
 	ret = journal_done(ctx, seq);

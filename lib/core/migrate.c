@@ -140,8 +140,11 @@ static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
 	 * the old backing may already be unmapped. */
 	ret = switch_backing(ctx, b, buf, ext, nr_ext, s, to, blackout);
 	ext = NULL;
-	if (ret)
+	if (ret) {
+		/* Keep what the hypervisor did; recover finishes the move. */
+		hv_sync(ctx);
 		return ret;
+	}
 	ret = journal_phase(ctx, seq, "switched", NULL) ?: gpu_free(ctx, old_buf);
 	if (ret)
 		return ret;
@@ -159,8 +162,8 @@ undo_alloc:
 		char msg[512];
 
 		snprintf(msg, sizeof(msg), "%s", xgm_last_error());
-		if (!gpu_free(ctx, buf))
-			journal_done(ctx, seq);
+		if (!gpu_free(ctx, buf) && !journal_done(ctx, seq))
+			hv_sync(ctx);
 		xgm_fail(ret, "%s", msg);
 	}
 	return ret;
@@ -169,7 +172,8 @@ undo_intent:
 		char msg[512];
 
 		snprintf(msg, sizeof(msg), "%s", xgm_last_error());
-		journal_done(ctx, seq);
+		if (!journal_done(ctx, seq))
+			hv_sync(ctx);
 		xgm_fail(ret, "%s", msg);
 	}
 	return ret;

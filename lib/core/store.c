@@ -21,7 +21,7 @@ int store_get(struct xgm_ctx *ctx, const char *path, json_t **out)
 	ret = hv->store_read(ctx->priv, path, &text);
 	if (ret)
 		return ret;
-	*out = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+	*out = json_loads(text, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	free(text);
 	if (!*out)
 		return xgm_fail(-EBADMSG, "store record %s is not valid JSON: %s",

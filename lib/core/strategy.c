@@ -62,9 +62,13 @@ static int mmio_unmap_present(struct xgm_ctx *ctx, const struct blob *b)
 	int ret;
 
 	ret = hv_p2m_walk(ctx, b->domid, b->gfn, last, collect_leaf, &l);
-	for (size_t i = 0; !ret && i < l.n; i++) {
+	for (size_t i = 0; !ret && i < l.n;) {
 		uint64_t g = l.e[i].gfn, m = l.e[i].mfn, n = 1ULL << l.e[i].order;
 
+		/* Leaves contiguous in gfn and mfn go in one request, which
+		 * Xen then works through 64 entries a call. */
+		for (i++; i < l.n && l.e[i].gfn == g + n && l.e[i].mfn == m + n; i++)
+			n += 1ULL << l.e[i].order;
 		/* A leaf may stick out of the range only if something else
 		 * mapped it; clip to what is ours. */
 		if (g < b->gfn) {

@@ -73,6 +73,7 @@ enum xgm_backend_kind {
 	XGM_BACKEND_AUTO = 0, /* xen in a control domain, otherwise sim */
 	XGM_BACKEND_XEN,
 	XGM_BACKEND_SIM,
+	XGM_BACKEND_DUMP, /* read-only, from a dump (opts.input) */
 };
 
 /* Parses "auto", "xen" or "sim"; -EINVAL otherwise. */
@@ -97,6 +98,8 @@ struct xgm_ctx_opts {
 	 * $XDG_STATE_HOME/xgpumap/sim.json, then ~/.local/state/xgpumap/sim.json */
 	const char *sim_state;
 	unsigned int flags;
+	/* Read a `dump` document instead of a live host (read-only). */
+	const char *input;
 };
 
 struct xgm_ctx;
@@ -217,6 +220,10 @@ XGM_API int xgm_check(struct xgm_ctx *ctx, json_t **out);
 /* Finishes or undoes what interrupted commands left (from the journal);
  * *out lists what was done. */
 XGM_API int xgm_recover(struct xgm_ctx *ctx, json_t **out);
+/* The whole state as one document (schema "xgpumap-dump"): host, domains,
+ * windows, blobs, p2m runs in blob windows, IOMMU, counters, journal. Open
+ * a context with opts.input = that file to check it offline. */
+XGM_API int xgm_dump(struct xgm_ctx *ctx, json_t **out);
 
 /* ---- the simulated host ------------------------------------------------ */
 

@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: LGPL-2.1-only
+/*
+ * dump: the whole mapping state as one JSON document. It is also the input
+ * of the offline `check --input`: the dump backend (lib/dump/) answers the
+ * same questions from it that a live backend answers, so the checker runs
+ * unchanged on a customer's capture.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/engine.h"
+#include "core/inspect.h"
+#include "core/view.h"
+#include "dump/dump.h"
+
+/* Every value under dir, recursively, as "path": "value". */
+static int dump_store(struct xgm_ctx *ctx, const char *dir, json_t *obj)
+{
+	const struct xgm_hv_ops *hv = ctx->be->hv;
+	char **names, path[512], *value;
+	size_t n;
+	int ret;
+
+	ret = store_children(ctx, dir, &names, &n);
+	if (ret == -ENOENT)
+		return 0;
+	if (ret)
+		return ret;
+	for (size_t i = 0; !ret && i < n; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		if (!hv->store_read(ctx->priv, path, &value)) {
+			json_object_set_new(obj, path, json_string(value));
+			free(value);
+		}
+		ret = dump_store(ctx, path, obj);
+	}
+	xgm_clear_error();
+	free_names(names, n);
+	return ret;
+}
+
+static json_t *domain_json(const struct xgm_domain_info *d)
+{
+	return json_pack("{s:i,s:s,s:s,s:s,s:b,s:b,s:I,s:I,s:i,s:I,s:s}",
+			 "domid", (int)d->domid, "name", d->name,
+			 "type", xgm_dom_type_name(d->type),
+			 "state", xgm_dom_state_name(d->state),
+			 "dom0", d->is_dom0, "translated", d->translated,
+			 "mem_bytes", (json_int_t)d->mem_bytes,
+			 "max_mem_bytes", (json_int_t)d->max_mem_bytes,
+			 "vcpus", (int)d->vcpus, "max_gpfn", (json_int_t)d->max_gpfn,
+			 "iommu", xgm_iommu_mode_name(d->iommu));
+}
+
+static int iommu_leaf(const struct xgm_p2m_entry *e, void *arg)
+{
+	char acc[4];
+
+	access_str(e->access, acc);
+	json_array_append_new(arg, json_pack("{s:I,s:I,s:i,s:s}", "dfn",
+					     (json_int_t)e->gfn, "mfn",
+					     (json_int_t)e->mfn, "order",
+					     (int)e->order, "access", acc));
+	return 0;
+}
+
+XGM_API int xgm_dump(struct xgm_ctx *ctx, json_t **out)
+{
+	struct xgm_domain_info *doms;
+	struct blob *blobs;
+	json_t *doc, *jdoms, *p2m, *iommu, *bufs, *store, *jblobs, *journal, *ctr;
+	struct xgm_counters c;
+	size_t nd, nb;
+	int ret;
+
+	if (!ctx || !out)
+		return xgm_err(-EINVAL);
+	ret = xgm_domain_list(ctx, &doms, &nd);
+	if (ret)
+		return ret;
+	ret = blob_load_all(ctx, -1, &blobs, &nb);
+	if (ret) {
+		free(doms);
+		return xgm_err(ret);
+	}
+	doc = json_object();
+	jdoms = json_array();
+	p2m = json_object();
+	iommu = json_object();
+	bufs = json_object();
+	store = json_object();
+	jblobs = json_array();
+	ctr = json_object();
+	for (size_t i = 0; !ret && i < nd; i++) {
+		struct window w;
+		char key[16];
+		json_t *runs, *leaves;
+
+		json_array_append_new(jdoms, domain_json(&doms[i]));
+		snprintf(key, sizeof(key), "%u", doms[i].domid);
+		if (!hv_counters(ctx, (int32_t)doms[i].domid, &c))
+			json_object_set_new(ctr, key, counters_json(&c));
+		if (!doms[i].translated || window_get(ctx, doms[i].domid, &w)) {
+			xgm_clear_error();
+			continue;
+		}
+		/* The p2m and IOMMU in the blob window: what check needs. */
+		ret = p2m_runs(ctx, doms[i].domid, w.gfn, w.gfn + w.nr - 1, &runs);
+		if (!ret)
+			json_object_set_new(p2m, key, runs);
+		leaves = json_array();
+		if (ctx->be->hv->iommu_walk &&
+		    !ctx->be->hv->iommu_walk(ctx->priv, doms[i].domid, w.gfn,
+					     w.gfn + w.nr - 1, iommu_leaf, leaves))
+			json_object_set_new(iommu, key, leaves);
+		else
+			json_decref(leaves);
+		xgm_clear_error();
+	}
+	for (size_t i = 0; !ret && i < nb; i++) {
+		struct xgm_extent *ext;
+		size_t ne;
+		char key[24];
+
+		json_array_append_new(jblobs, blob_view(ctx, &blobs[i]));
+		snprintf(key, sizeof(key), "%llu", (unsigned long long)blobs[i].buf);
+		/* Where the buffer really is now, as the GPU says. */
+		if (!gpu_extents(ctx, blobs[i].buf, &ext, &ne)) {
+			json_t *a = json_array();
+
+			for (size_t k = 0; k < ne; k++)
+				json_array_append_new(a, json_pack("{s:I,s:I}", "mfn",
+					(json_int_t)ext[k].mfn, "nr", (json_int_t)ext[k].nr));
+			json_object_set_new(bufs, key, a);
+			free(ext);
+		}
+		xgm_clear_error();
+	}
+	if (!ret)
+		ret = dump_store(ctx, XGM_STORE_ROOT, store);
+	if (!ret && !hv_counters(ctx, -1, &c))
+		json_object_set_new(ctr, "total", counters_json(&c));
+	if (!ret)
+		ret = journal_list(ctx, &journal);
+	if (!ret) {
+		json_object_set_new(doc, "schema", json_string(XGM_DUMP_SCHEMA));
+		json_object_set_new(doc, "version", json_integer(XGM_DUMP_VERSION));
+		json_object_set_new(doc, "backend", json_string(xgm_backend_name(ctx->be->kind)));
+		json_object_set_new(doc, "created", json_integer((json_int_t)time(NULL)));
+		json_object_set_new(doc, "domains", jdoms);
+		json_object_set_new(doc, "blobs", jblobs);
+		json_object_set_new(doc, "p2m", p2m);
+		json_object_set_new(doc, "iommu", iommu);
+		json_object_set_new(doc, "buffers", bufs);
+		json_object_set_new(doc, "store", store);
+		json_object_set_new(doc, "counters", ctr);
+		json_object_set_new(doc, "journal", journal);
+		*out = doc;
+	} else {
+		json_decref(doc);
+		json_decref(jdoms);
+		json_decref(p2m);
+		json_decref(iommu);
+		json_decref(bufs);
+		json_decref(store);
+		json_decref(jblobs);
+		json_decref(ctr);
+	}
+	free(doms);
+	blob_free_all(blobs, nb);
+	return xgm_err(ret);
+}

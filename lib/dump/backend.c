@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: LGPL-2.1-only
+/*
+ * The dump backend: a read-only host made from a `xgpumap dump` document,
+ * so `check --input FILE` runs the very same checker offline. It answers
+ * what the dump recorded (domains, the p2m and IOMMU in blob windows, the
+ * store, where each buffer was) and refuses everything else.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctx.h"
+#include "dump/dump.h"
+
+struct dump_priv {
+	json_t *doc;
+};
+
+static int bad(const char *path, const char *what)
+{
+	return xgm_fail(-EBADMSG, "%s is not an xgpumap dump: %s", path, what);
+}
+
+static int dump_open(struct xgm_ctx *ctx, const struct xgm_ctx_opts *opts,
+		     void **priv)
+{
+	struct dump_priv *p;
+	json_error_t jerr;
+	json_t *doc, *v;
+
+	if (opts->access == XGM_ACCESS_WRITE)
+		return xgm_fail(-EROFS, "a dump is read-only");
+	doc = json_load_file(opts->input, JSON_REJECT_DUPLICATES, &jerr);
+	if (!doc)
+		return xgm_fail(jerr.line < 1 && strstr(jerr.text, "unable to open") ?
+				-ENOENT : -EBADMSG, "cannot read dump %s: %s",
+				opts->input, jerr.text);
+	v = json_object_get(doc, "schema");
+	if (!json_is_string(v) || strcmp(json_string_value(v), XGM_DUMP_SCHEMA)) {
+		json_decref(doc);
+		return bad(opts->input, "no \"schema\": \"" XGM_DUMP_SCHEMA "\"");
+	}
+	v = json_object_get(doc, "version");
+	if (!json_is_integer(v) || json_integer_value(v) != XGM_DUMP_VERSION) {
+		json_decref(doc);
+		return bad(opts->input, "unsupported version");
+	}
+	if (!json_is_array(json_object_get(doc, "domains")) ||
+	    !json_is_object(json_object_get(doc, "p2m")) ||
+	    !json_is_object(json_object_get(doc, "store")) ||
+	    !json_is_object(json_object_get(doc, "buffers"))) {
+		json_decref(doc);
+		return bad(opts->input, "domains, p2m, store or buffers missing");
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		json_decref(doc);
+		return -ENOMEM;
+	}
+	p->doc = doc;
+	*priv = p;
+	return 0;
+}
+
+static void dump_close(void *priv)
+{
+	struct dump_priv *p = priv;
+
+	json_decref(p->doc);
+	free(p);
+}
+
+static int parse_domain(json_t *j, struct xgm_domain_info *d)
+{
+	const char *name = json_string_value(json_object_get(j, "name"));
+	const char *type = json_string_value(json_object_get(j, "type"));
+	const char *state = json_string_value(json_object_get(j, "state"));
+	json_int_t id = json_integer_value(json_object_get(j, "domid"));
+
+	memset(d, 0, sizeof(*d));
+	if (!name || strlen(name) >= sizeof(d->name) || !type || id < 0 ||
+	    id > UINT32_MAX || xgm_dom_type_parse(type, &d->type))
+		return xgm_fail(-EBADMSG, "dump: a domain entry is malformed");
+	d->domid = (uint32_t)id;
+	strcpy(d->name, name);
+	d->state = state && !strcmp(state, "crashed") ? XGM_DOM_CRASHED : XGM_DOM_RUNNING;
+	d->is_dom0 = json_is_true(json_object_get(j, "dom0"));
+	d->translated = json_is_true(json_object_get(j, "translated"));
+	d->mem_bytes = (uint64_t)json_integer_value(json_object_get(j, "mem_bytes"));
+	d->max_mem_bytes = (uint64_t)json_integer_value(json_object_get(j, "max_mem_bytes"));
+	d->vcpus = (uint32_t)json_integer_value(json_object_get(j, "vcpus"));
+	d->max_gpfn = (uint64_t)json_integer_value(json_object_get(j, "max_gpfn"));
+	return 0;
+}
+
+static int dump_domain_list(void *priv, struct xgm_domain_info **out,
+			    size_t *count)
+{
+	struct dump_priv *p = priv;
+	json_t *doms = json_object_get(p->doc, "domains"), *d;
+	size_t i, n = json_array_size(doms);
+	int ret;
+
+	*out = calloc(n ? n : 1, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	json_array_foreach(doms, i, d) {
+		ret = parse_domain(d, &(*out)[i]);
+		if (ret) {
+			free(*out);
+			return ret;
+		}
+	}
+	*count = n;
+	return 0;
+}
+
+static unsigned int type_code(const char *name)
+{
+	static const char *const names[] = {
+		"ram_rw", "invalid", "ram_logdirty", "ram_ro", "mmio_dm",
+		"mmio_direct", "populate_on_demand", "grant_map_rw",
+		"grant_map_ro", "ram_paging_out", "ram_paged", "ram_paging_in",
+		"ram_shared", "ram_broken", "map_foreign", "ioreq_server",
+	};
+
+	for (unsigned int i = 0; name && i < sizeof(names) / sizeof(*names); i++)
+		if (!strcmp(name, names[i]))
+			return i;
+	return XGM_P2M_NR_TYPES;
+}
+
+/* Expands the recorded runs back into leaves. */
+static int dump_p2m_walk(void *priv, uint32_t domid, uint64_t first,
+			 uint64_t last, xgm_p2m_walk_fn fn, void *arg)
+{
+	struct dump_priv *p = priv;
+	char key[16];
+	json_t *runs, *r;
+	size_t i;
+	int ret = 0;
+
+	snprintf(key, sizeof(key), "%u", domid);
+	runs = json_object_get(json_object_get(p->doc, "p2m"), key);
+	json_array_foreach(runs, i, r) {
+		struct xgm_p2m_entry e = { 0 };
+		json_int_t n = json_integer_value(json_object_get(r, "entries"));
+		json_int_t order = json_integer_value(json_object_get(r, "order"));
+		const char *acc = json_string_value(json_object_get(r, "access"));
+
+		e.gfn = (uint64_t)json_integer_value(json_object_get(r, "gfn"));
+		e.mfn = (uint64_t)json_integer_value(json_object_get(r, "mfn"));
+		e.type = (uint8_t)type_code(json_string_value(json_object_get(r, "type")));
+		if (order != 0 && order != 9 && order != 18)
+			return xgm_fail(-EBADMSG, "dump: p2m run with order %lld",
+					(long long)order);
+		if (n < 1 || n > (1LL << 36) || e.type == XGM_P2M_NR_TYPES || !acc ||
+		    strlen(acc) != 3)
+			return xgm_fail(-EBADMSG, "dump: malformed p2m run of domain %u",
+					domid);
+		e.order = (uint8_t)order;
+		e.access = (uint8_t)((acc[0] == 'r') << 2 | (acc[1] == 'w') << 1 | (acc[2] == 'x'));
+		e.ipat = json_is_true(json_object_get(r, "ipat"));
+		for (json_int_t k = 0; !ret && k < n; k++) {
+			struct xgm_p2m_entry leaf = e;
+			uint64_t step = (uint64_t)k << e.order;
+
+			leaf.gfn += step;
+			leaf.mfn += step;
+			if (leaf.gfn + (1ULL << e.order) - 1 < first || leaf.gfn > last)
+				continue;
+			ret = fn(&leaf, arg);
+		}
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int dump_store_read(void *priv, const char *path, char **value)
+{
+	struct dump_priv *p = priv;
+	const char *v = json_string_value(json_object_get(json_object_get(p->doc, "store"), path));
+
+	if (!v)
+		return -ENOENT;
+	*value = strdup(v);
+	return *value ? 0 : -ENOMEM;
+}
+
+static int dump_store_list(void *priv, const char *dir, char ***names,
+			   size_t *count)
+{
+	struct dump_priv *p = priv;
+	json_t *store = json_object_get(p->doc, "store"), *v;
+	size_t len = strlen(dir), n = 0;
+	const char *key;
+	char **out = NULL;
+
+	json_object_foreach(store, key, v) {
+		const char *rest, *slash;
+		char *child, **grown;
+		bool seen = false;
+
+		if (strncmp(key, dir, len) || key[len] != '/')
+			continue;
+		rest = key + len + 1;
+		slash = strchr(rest, '/');
+		child = slash ? strndup(rest, (size_t)(slash - rest)) : strdup(rest);
+		for (size_t i = 0; child && i < n; i++)
+			seen |= !strcmp(out[i], child);
+		if (!child || seen) {
+			free(child);
+			continue;
+		}
+		grown = realloc(out, (n + 1) * sizeof(*out));
+		if (!grown) {
+			free(child);
+			break;
+		}
+		out = grown;
+		out[n++] = child;
+	}
+	if (!n) {
+		free(out);
+		return -ENOENT;
+	}
+	*names = out;
+	*count = n;
+	return 0;
+}
+
+static int dump_buf_extents(void *priv, uint64_t buf, struct xgm_extent **out,
+			    size_t *count)
+{
+	struct dump_priv *p = priv;
+	char key[24];
+	json_t *arr, *e;
+	size_t i;
+
+	snprintf(key, sizeof(key), "%llu", (unsigned long long)buf);
+	arr = json_object_get(json_object_get(p->doc, "buffers"), key);
+	if (!json_is_array(arr) || !json_array_size(arr))
+		return -ENOENT;
+	*out = calloc(json_array_size(arr), sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	json_array_foreach(arr, i, e) {
+		(*out)[i].mfn = (uint64_t)json_integer_value(json_object_get(e, "mfn"));
+		(*out)[i].nr = (uint64_t)json_integer_value(json_object_get(e, "nr"));
+	}
+	*count = json_array_size(arr);
+	return 0;
+}
+
+static const struct xgm_hv_ops dump_hv_ops = {
+	.name = "dump",
+	.open = dump_open,
+	.close = dump_close,
+	.domain_list = dump_domain_list,
+	.p2m_walk = dump_p2m_walk,
+	.store_read = dump_store_read,
+	.store_list = dump_store_list,
+};
+
+static const struct xgm_gpu_ops dump_gpu_ops = {
+	.name = "dump",
+	.buf_extents = dump_buf_extents,
+};
+
+const struct xgm_backend xgm_backend_dump = {
+	.kind = XGM_BACKEND_DUMP,
+	.hv = &dump_hv_ops,
+	.gpu = &dump_gpu_ops,
+};
