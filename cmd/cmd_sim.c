@@ -135,3 +135,33 @@ int do_sim_reset(struct cli *cli, const struct cmd *self, int argc, char **argv,
 		return cli_fail_lib(cli, ret, "sim reset");
 	return describe(cli, out);
 }
+
+int do_sim_guest_read(struct cli *cli, const struct cmd *self, int argc,
+		      char **argv, json_t **out)
+{
+	const char *expect = NULL;
+	uint64_t first, last;
+	struct opt_iter it;
+	char **args;
+	int idx, ret;
+
+	if (require_sim(cli, self))
+		return cli->error.status;
+	opt_iter_init(&it, argc, argv);
+	while ((idx = opt_next(cli, self, &it)) >= 0)
+		expect = it.arg;
+	if (idx == -2)
+		return cli->error.status;
+	if (opt_rest(&it, &args) != 2)
+		return cli_usage(cli, "sim guest-read: expected DOM GFN[-GFN]");
+	if (xgm_parse_frame_range(args[1], &first, &last))
+		return cli_usage(cli, "sim guest-read: '%s' is not GFN or GFN-GFN", args[1]);
+	ret = xgm_guest_read(cli->ctx, args[0], first, last, expect, out);
+	if (ret == -EINVAL)
+		return cli_usage(cli, "sim guest-read: %s", xgm_last_error());
+	if (ret)
+		return cli_fail_lib(cli, ret, "sim guest-read");
+	if (expect && strcmp(json_string_value(json_object_get(*out, "result")), "ok"))
+		return EXIT_FAILED;
+	return 0;
+}

@@ -73,6 +73,11 @@ static const struct cmd_opt dump_opts[] = {
 	{ 0 }
 };
 
+static const struct cmd_opt guest_read_opts[] = {
+	{ "expect", 'e', "BLOB", "fail unless the guest reads exactly this blob's last fill" },
+	{ 0 }
+};
+
 static const struct cmd_opt batch_opts[] = {
 	{ "keep-going", 'k', NULL, "run every line even after a failure" },
 	{ 0 }
@@ -100,6 +105,13 @@ static struct cmd sim_cmds[] = {
 			 "Intel IOMMU. Refuses to replace an existing state without --force." },
 	{ .name = "show", .fn = do_sim_show, .flags = CMD_SIM | CMD_CTX_READ,
 	  .summary = "show the simulated host's topology and counters" },
+	{ .name = "guest-read", .fn = do_sim_guest_read, .flags = CMD_SIM | CMD_CTX_READ,
+	  .opts = guest_read_opts, .args = "DOM GFN[-GFN]", .arg_kind = ARG_DOM,
+	  .summary = "what a guest reads through its p2m at these gfns",
+	  .description = "Reads every gfn as the guest would: a mapped buffer page gives "
+			 "its tag (blob, fill, page), an unmapped MMIO gfn all-ones, the "
+			 "guest's RAM its data, a hole a fault. With --expect BLOB, exits 1 "
+			 "unless the guest sees exactly that blob's last fill." },
 	{ .name = "reset", .fn = do_sim_reset, .flags = CMD_SIM,
 	  .summary = "replace the state with the default topology",
 	  .description = "Replaces whatever is at the state path, even a corrupt file, "

@@ -25,6 +25,7 @@ DECLARE_CMD(do_domain_show);
 DECLARE_CMD(do_sim_init);
 DECLARE_CMD(do_sim_show);
 DECLARE_CMD(do_sim_reset);
+DECLARE_CMD(do_sim_guest_read);
 DECLARE_CMD(do_batch);
 DECLARE_CMD(do_shell);
 DECLARE_CMD(do_version);

@@ -28,6 +28,7 @@ static bool is_frame_key(const char *key)
 {
 	return key && (strstr(key, "gfn") || strstr(key, "mfn") ||
 		       strstr(key, "dfn") || strstr(key, "_addr") ||
+		       !strcmp(key, "first_tag") ||
 		       !strcmp(key, "base"));
 }
 

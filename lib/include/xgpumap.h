@@ -203,6 +203,13 @@ XGM_API int xgm_blob_migrate(struct xgm_ctx *ctx, const char *blob,
 XGM_API int xgm_blob_fill(struct xgm_ctx *ctx, const char *blob, uint64_t seed,
 			  json_t **out);
 XGM_API int xgm_blob_verify(struct xgm_ctx *ctx, const char *blob, json_t **out);
+/* What DOM reads through its p2m at gfns [first, last], as runs (a blob
+ * page's tag, all-ones for unmapped MMIO, its own RAM, or a fault). With
+ * expect = a blob id, also whether the guest sees exactly that blob's last
+ * fill ("result": "ok" | "mismatch"). Needs a backend that can act as the
+ * guest (the sim). */
+XGM_API int xgm_guest_read(struct xgm_ctx *ctx, const char *dom, uint64_t first,
+			   uint64_t last, const char *expect, json_t **out);
 /* Blobs of one domain (dom NULL: all), as an array. */
 XGM_API int xgm_blob_list(struct xgm_ctx *ctx, const char *dom, json_t **out);
 XGM_API int xgm_blob_show(struct xgm_ctx *ctx, const char *blob, json_t **out);

@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: LGPL-2.1-only
+/*
+ * What a guest reads through its own p2m: the end-to-end proof that a
+ * mapping is right. Each gfn is read the way the guest would (a mapped
+ * frame gives the buffer page's tag, an unmapped MMIO gfn all-ones, its
+ * own RAM plain data), and the answers are folded into runs.
+ */
+#include <string.h>
+
+#include "core/engine.h"
+#include "core/view.h"
+
+#define ALL_ONES UINT64_MAX
+#define MAX_READ_FRAMES (1ULL << 24)
+
+struct read_run {
+	uint64_t gfn, last, first_tag;
+	const char *kind;
+	bool open;
+};
+
+static void flush(struct read_run *r, json_t *runs)
+{
+	json_t *j;
+
+	if (!r->open)
+		return;
+	j = json_pack("{s:I,s:I,s:s}", "gfn", (json_int_t)r->gfn, "gfn_last",
+		      (json_int_t)r->last, "reads", r->kind);
+	if (!strcmp(r->kind, "tag")) {
+		/* The tag names the page: domid:16 blob:12 fill:12 page:24. */
+		json_object_set_new(j, "first_tag", json_integer((json_int_t)r->first_tag));
+		json_object_set_new(j, "tag_domid", json_integer((json_int_t)(r->first_tag >> 48)));
+		json_object_set_new(j, "tag_blob", json_integer((json_int_t)((r->first_tag >> 36) & 0xfff)));
+		json_object_set_new(j, "tag_fill", json_integer((json_int_t)((r->first_tag >> 24) & 0xfff)));
+		json_object_set_new(j, "tag_page", json_integer((json_int_t)(r->first_tag & 0xffffff)));
+	}
+	json_array_append_new(runs, j);
+	r->open = false;
+}
+
+XGM_API int xgm_guest_read(struct xgm_ctx *ctx, const char *dom, uint64_t first,
+			   uint64_t last, const char *expect, json_t **out)
+{
+	const struct xgm_hv_ops *hv = ctx ? ctx->be->hv : NULL;
+	struct xgm_domain_info d;
+	struct read_run r = { 0 };
+	struct blob b = { 0 };
+	uint64_t bad = 0, checked = 0, fill_id = 0;
+	bool expecting = false;
+	json_t *runs;
+	int ret;
+
+	if (!ctx || !dom || !out || last < first)
+		return xgm_err(-EINVAL);
+	if (!hv->guest_access)
+		return xgm_fail(-EOPNOTSUPP, "this backend cannot read as a guest "
+				"(on Xen the guest itself must read: see tests/xen)");
+	if (last - first >= MAX_READ_FRAMES)
+		return xgm_fail(-EINVAL, "at most %llu frames at a time",
+				(unsigned long long)MAX_READ_FRAMES);
+	ret = xgm_domain_lookup(ctx, dom, &d);
+	if (ret == -ENOENT)
+		return xgm_fail(-ENOENT, "no domain '%s'", dom);
+	if (ret)
+		return xgm_err(ret);
+	if (expect) {
+		struct xgm_domain_info bd;
+		uint32_t n;
+		json_t *fill;
+
+		ret = blob_parse_id(ctx, expect, &bd, &n);
+		if (!ret)
+			ret = blob_load(ctx, bd.domid, n, &b);
+		if (ret == -ENOENT)
+			return xgm_fail(-ENOENT, "no blob %s", expect);
+		if (ret)
+			return xgm_err(ret);
+		fill = json_object_get(b.ops, "fill");
+		if (!fill) {
+			blob_free(&b);
+			return xgm_fail(-ENODATA, "blob %s was never filled", expect);
+		}
+		fill_id = (uint64_t)json_integer_value(json_object_get(fill, "fill_id"));
+		expecting = true;
+	}
+	runs = json_array();
+	for (uint64_t g = first; g <= last; g++) {
+		uint64_t tag = 0;
+		const char *kind;
+
+		ret = hv->guest_access(ctx->priv, d.domid, g, XGM_GA_SCALAR, false, &tag);
+		if (ret == -EFAULT) {
+			kind = "fault";
+			ret = 0;
+		} else if (ret) {
+			break;
+		} else {
+			kind = tag == ALL_ONES ? "all-ones" : tag ? "tag" : "ram";
+		}
+		if (expecting && g >= b.gfn && g < b.gfn + b.nr) {
+			checked++;
+			if (strcmp(kind, "tag") || tag != fill_tag(&b, fill_id, g - b.gfn))
+				bad++;
+		}
+		/* Consecutive pages of one blob read consecutive tags. */
+		if (r.open && !strcmp(kind, r.kind) && g == r.last + 1 &&
+		    (strcmp(kind, "tag") || tag == r.first_tag + (g - r.gfn))) {
+			r.last = g;
+			continue;
+		}
+		flush(&r, runs);
+		r = (struct read_run){ .gfn = g, .last = g, .first_tag = tag,
+				       .kind = kind, .open = true };
+	}
+	flush(&r, runs);
+	if (ret) {
+		json_decref(runs);
+		blob_free(&b);
+		return xgm_err(ret);
+	}
+	*out = json_pack("{s:s,s:I,s:I,s:o}", "domain", d.name, "gfn",
+			 (json_int_t)first, "gfn_last", (json_int_t)last, "runs", runs);
+	if (expecting) {
+		/* Every page of the blob must have been read, and right. */
+		bool whole = checked == b.nr;
+
+		json_object_set_new(*out, "expect", json_string(expect));
+		json_object_set_new(*out, "pages_checked", json_integer((json_int_t)checked));
+		json_object_set_new(*out, "pages_wrong", json_integer((json_int_t)bad));
+		json_object_set_new(*out, "result", json_string(!bad && whole ? "ok" : "mismatch"));
+	}
+	blob_free(&b);
+	return 0;
+}
