@@ -68,6 +68,30 @@ int do_p2m(struct cli *cli, const struct cmd *self, int argc, char **argv,
 	return 0;
 }
 
+int do_iommu(struct cli *cli, const struct cmd *self, int argc, char **argv,
+	     json_t **out)
+{
+	uint64_t first = 0, last = (1ULL << 52) - 1;
+	struct opt_iter it;
+	char **args;
+	int idx, ret;
+
+	opt_iter_init(&it, argc, argv);
+	while ((idx = opt_next(cli, self, &it)) >= 0)
+		if (xgm_parse_frame_range(it.arg, &first, &last))
+			return cli_usage(cli, "iommu: --dfn: '%s' is not FIRST or "
+					 "FIRST-LAST", it.arg);
+	if (idx == -2)
+		return cli->error.status;
+	if (opt_rest(&it, &args) != 1)
+		return cli_usage(cli, "iommu: expected one DOM");
+	ret = xgm_iommu_runs(cli->ctx, args[0], first, last, out);
+	if (ret)
+		return ret == -EINVAL ? cli_usage(cli, "%s", xgm_last_error())
+				      : cli_fail_lib(cli, ret, "iommu failed");
+	return 0;
+}
+
 int do_check(struct cli *cli, const struct cmd *self, int argc, char **argv,
 	     json_t **out)
 {

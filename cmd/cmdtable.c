@@ -63,6 +63,11 @@ static const struct cmd_opt p2m_opts[] = {
 	{ 0 }
 };
 
+static const struct cmd_opt iommu_opts[] = {
+	{ "dfn", 0, "FIRST[-LAST]", "only this range of device frames" },
+	{ 0 }
+};
+
 static const struct cmd_opt check_opts[] = {
 	{ "input", 'i', "DUMP", "check a dump file offline instead of the live host" },
 	{ 0 }
@@ -162,6 +167,12 @@ struct cmd cmd_root[] = {
 	  .description = "Walks DOM's p2m and prints runs of leaves with the same order, "
 			 "type, access and memory type and contiguous gfn and mfn. --format xen "
 			 "prints the lines Xen's EPT debug key (D) would print for the range." },
+	{ .name = "iommu", .fn = do_iommu, .flags = CMD_CTX_READ, .opts = iommu_opts,
+	  .args = "DOM", .arg_kind = ARG_DOM,
+	  .summary = "a domain's DMA map as runs, or how it relates to the p2m",
+	  .description = "With an AMD IOMMU the tables are separate and every p2m change is "
+			 "mirrored into them: their runs are shown. With Intel VT-d sharing the "
+			 "EPT, the DMA map is the p2m. A PV dom0's IOMMU identity-maps its RAM." },
 	{ .name = "check", .fn = do_check, .opts = check_opts,
 	  .summary = "check every invariant of the mapping state",
 	  .description = "Every record matches the p2m (type, mfn, order) and the buffer's "

@@ -18,6 +18,7 @@ DECLARE_CMD(do_fill);
 DECLARE_CMD(do_verify);
 DECLARE_CMD(do_p2m);
 DECLARE_CMD(do_check);
+DECLARE_CMD(do_iommu);
 DECLARE_CMD(do_dump);
 DECLARE_CMD(do_recover);
 DECLARE_CMD(do_domain_list);

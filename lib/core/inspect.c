@@ -41,6 +41,7 @@ void access_str(unsigned int a, char out[4])
 
 struct run_acc {
 	json_t *runs;
+	bool dma;           /* IOMMU walk: dfn, and no p2m type */
 	struct xgm_p2m_entry first;
 	uint64_t count;     /* leaves in the current run */
 	bool open;
@@ -54,17 +55,27 @@ static void flush_run(struct run_acc *a)
 	if (!a->open)
 		return;
 	access_str(a->first.access, acc);
-	json_array_append_new(a->runs, json_pack(
-		"{s:I,s:I,s:I,s:i,s:I,s:s,s:s,s:s,s:b}",
-		"gfn", (json_int_t)a->first.gfn,
-		"gfn_last", (json_int_t)(a->first.gfn + frames - 1),
-		"mfn", (json_int_t)a->first.mfn,
-		"order", (int)a->first.order,
-		"entries", (json_int_t)a->count,
-		"type", p2m_type_str(a->first.type),
-		"access", acc,
-		"emt", mem_type_str(a->first.emt),
-		"ipat", a->first.ipat));
+	if (a->dma)
+		json_array_append_new(a->runs, json_pack(
+			"{s:I,s:I,s:I,s:i,s:I,s:s}",
+			"dfn", (json_int_t)a->first.gfn,
+			"dfn_last", (json_int_t)(a->first.gfn + frames - 1),
+			"mfn", (json_int_t)a->first.mfn,
+			"order", (int)a->first.order,
+			"entries", (json_int_t)a->count,
+			"access", acc));
+	else
+		json_array_append_new(a->runs, json_pack(
+			"{s:I,s:I,s:I,s:i,s:I,s:s,s:s,s:s,s:b}",
+			"gfn", (json_int_t)a->first.gfn,
+			"gfn_last", (json_int_t)(a->first.gfn + frames - 1),
+			"mfn", (json_int_t)a->first.mfn,
+			"order", (int)a->first.order,
+			"entries", (json_int_t)a->count,
+			"type", p2m_type_str(a->first.type),
+			"access", acc,
+			"emt", mem_type_str(a->first.emt),
+			"ipat", a->first.ipat));
 	a->open = false;
 }
 
@@ -120,4 +131,53 @@ XGM_API int xgm_p2m_runs(struct xgm_ctx *ctx, const char *dom, uint64_t first,
 		return xgm_fail(-EOPNOTSUPP, "%s is a PV domain: it has no p2m "
 				"(its pfn->mfn list is guest-maintained)", d.name);
 	return xgm_err(p2m_runs(ctx, d.domid, first, last, out));
+}
+
+XGM_API int xgm_iommu_runs(struct xgm_ctx *ctx, const char *dom, uint64_t first,
+			   uint64_t last, json_t **out)
+{
+	struct run_acc a = { .dma = true };
+	struct xgm_domain_info d;
+	int ret;
+
+	if (!ctx || !dom || !out || last < first)
+		return xgm_err(-EINVAL);
+	ret = xgm_domain_lookup(ctx, dom, &d);
+	if (ret == -ENOENT)
+		return xgm_fail(-ENOENT, "no domain '%s'", dom);
+	if (ret)
+		return xgm_err(ret);
+	*out = json_pack("{s:s,s:i,s:s}", "domain", d.name, "domid", (int)d.domid,
+			 "mode", xgm_iommu_mode_name(d.iommu));
+	switch (d.iommu) {
+	case XGM_IOMMU_NONE:
+		json_object_set_new(*out, "note", json_string(
+			"no IOMMU context: the domain has no assigned device"));
+		return 0;
+	case XGM_IOMMU_SHARED:
+		/* VT-d walks the EPT itself: the DMA map is the p2m. */
+		json_object_set_new(*out, "note", json_string(
+			"the IOMMU shares the p2m tables: the DMA map is the p2m "
+			"(see 'xgpumap p2m'); changes cost an IOTLB flush, no writes"));
+		return 0;
+	default:
+		break;
+	}
+	if (!ctx->be->hv->iommu_walk) {
+		json_decref(*out);
+		return xgm_fail(-EOPNOTSUPP, "this backend cannot read IOMMU tables");
+	}
+	a.runs = json_array();
+	ret = ctx->be->hv->iommu_walk(ctx->priv, d.domid, first, last, add_leaf, &a);
+	flush_run(&a);
+	if (ret) {
+		json_decref(a.runs);
+		json_decref(*out);
+		return xgm_err(ret);
+	}
+	json_object_set_new(*out, "note", json_string(d.iommu == XGM_IOMMU_IDENTITY ?
+		"PV dom0: the IOMMU identity-maps all of its RAM" :
+		"separate IOMMU tables, kept in sync with every p2m change"));
+	json_object_set_new(*out, "runs", a.runs);
+	return 0;
 }

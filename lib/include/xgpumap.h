@@ -220,6 +220,12 @@ XGM_API int xgm_domain_window(struct xgm_ctx *ctx, uint32_t domid, json_t **out)
 XGM_API int xgm_p2m_runs(struct xgm_ctx *ctx, const char *dom, uint64_t first,
 			 uint64_t last, json_t **out);
 
+/* The DMA map of DOM over dfns [first, last]: runs from separate IOMMU
+ * tables, or a note that the IOMMU shares the p2m (Intel) or that the
+ * domain has no IOMMU context. */
+XGM_API int xgm_iommu_runs(struct xgm_ctx *ctx, const char *dom, uint64_t first,
+			   uint64_t last, json_t **out);
+
 /* Every invariant of the mapping state; *out is the list of findings
  * (severity, what, objects). Returns 0 even when it finds errors: look at
  * the findings. */
