@@ -110,7 +110,7 @@ static struct cmd sim_cmds[] = {
 			 "Intel IOMMU. Refuses to replace an existing state without --force." },
 	{ .name = "show", .fn = do_sim_show, .flags = CMD_SIM | CMD_CTX_READ,
 	  .summary = "show the simulated host's topology and counters" },
-	{ .name = "guest-read", .fn = do_sim_guest_read, .flags = CMD_SIM | CMD_CTX_READ,
+	{ .name = "guest-read", .fn = do_sim_guest_read, .flags = CMD_SIM | CMD_CTX_WRITE,
 	  .opts = guest_read_opts, .args = "DOM GFN[-GFN]", .arg_kind = ARG_DOM,
 	  .summary = "what a guest reads through its p2m at these gfns",
 	  .description = "Reads every gfn as the guest would: a mapped buffer page gives "

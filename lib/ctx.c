@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ctx.h"
+#include "core/engine.h"
 
 #ifndef XGM_VERSION_STRING
 #define XGM_VERSION_STRING "0.1.0"
@@ -125,6 +126,7 @@ XGM_API int xgm_ctx_open(const struct xgm_ctx_opts *opts, struct xgm_ctx **out)
 		free(ctx);
 		return xgm_err(ret);
 	}
+	engine_install_hooks(ctx);
 	*out = ctx;
 	return 0;
 }

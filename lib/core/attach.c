@@ -100,6 +100,35 @@ static int check_place(struct xgm_ctx *ctx, const struct blob *b,
 	return ret;
 }
 
+/*
+ * A buffer the mapping cannot follow stays where it is: a grant mapping
+ * names these very pages; a strategy the user fixed that cannot map the
+ * other placement (mmio cannot map RAM) is kept in place against eviction.
+ */
+int pin_if_needed(struct xgm_ctx *ctx, struct blob *b)
+{
+	const struct strategy_ops *st = strategy_get(b->strategy);
+	bool other_ok = b->placement == XGM_PLACE_VRAM ? st->sys_ok : st->vram_ok;
+	int ret;
+
+	if (st->pins)
+		snprintf(b->pin_reason, sizeof(b->pin_reason),
+			 "strategy %s cannot follow a move (the guest maps "
+			 "these very pages)", st->name);
+	else if (!b->strategy_auto && !other_ok)
+		snprintf(b->pin_reason, sizeof(b->pin_reason),
+			 "strategy %s was fixed by the user and cannot map %s: "
+			 "kept in %s against eviction", st->name,
+			 b->placement == XGM_PLACE_VRAM ? "system RAM" : "VRAM",
+			 placement_name(b->placement));
+	else
+		return 0;
+	ret = gpu_pin(ctx, b->buf, true);
+	if (!ret)
+		b->pinned = true;
+	return ret;
+}
+
 static int next_number(struct xgm_ctx *ctx, uint32_t domid, uint32_t *n)
 {
 	char path[64];
@@ -223,15 +252,8 @@ XGM_API int xgm_blob_attach(struct xgm_ctx *ctx, const char *dom,
 		ret = window_place(&w, others, nr_others, b.nr, b.ext[0].mfn,
 				   st->max_order ? 1ULL << st->max_order : 1, &b.gfn);
 	}
-	if (!ret && strategy_get(b.strategy)->pins) {
-		ret = gpu_pin(ctx, b.buf, true);
-		if (!ret) {
-			b.pinned = true;
-			snprintf(b.pin_reason, sizeof(b.pin_reason),
-				 "strategy %s cannot follow a move",
-				 strategy_name(b.strategy));
-		}
-	}
+	if (!ret)
+		ret = pin_if_needed(ctx, &b);
 	if (!ret)
 		ret = blob_save(ctx, &b);
 	if (!ret)

@@ -5,6 +5,7 @@
  *   record-matches-p2m   every frame of a mapped blob is in the p2m with
  *                        the strategy's type and the blob's backing frame
  *   record-matches-plan  leaf orders are the ones Xen's rules give
+ *   record-matches-iommu separate IOMMU tables mirror the p2m
  *   backing-current      the buffer still lives where the record says (a
  *                        driver that moved it behind our back = stale map)
  *   blob-in-window       no blob leaves its domain's window
@@ -87,6 +88,56 @@ static int check_leaf(const struct xgm_p2m_entry *e, void *arg)
 	return 0;
 }
 
+struct iommu_check {
+	const struct blob *b;
+	uint64_t covered, bad;
+};
+
+static int iommu_leaf(const struct xgm_p2m_entry *e, void *arg)
+{
+	struct iommu_check *c = arg;
+
+	for (uint64_t k = 0; k < (1ULL << e->order); k++) {
+		uint64_t g = e->gfn + k;
+
+		if (g < c->b->gfn || g >= c->b->gfn + c->b->nr)
+			continue;
+		c->covered++;
+		if (e->mfn + k != backing_mfn(c->b, g - c->b->gfn))
+			c->bad++;
+	}
+	return 0;
+}
+
+/* With separate IOMMU tables (AMD-Vi) every p2m change must have been
+ * mirrored: a device must reach exactly what the guest's CPU reaches. */
+static void check_iommu(struct xgm_ctx *ctx, const struct blob *b,
+			uint64_t p2m_covered, const char *id, json_t *out)
+{
+	struct iommu_check c = { .b = b };
+	struct xgm_domain_info d;
+	char dom[16];
+
+	snprintf(dom, sizeof(dom), "%u", b->domid);
+	if (!ctx->be->hv->iommu_walk || xgm_domain_lookup(ctx, dom, &d) ||
+	    d.iommu != XGM_IOMMU_SEPARATE) {
+		xgm_clear_error();
+		return;
+	}
+	if (ctx->be->hv->iommu_walk(ctx->priv, b->domid, b->gfn, b->gfn + b->nr - 1,
+				    iommu_leaf, &c)) {
+		finding(out, "error", "record-matches-iommu", blob_ref(b),
+			"blob %s: cannot read the IOMMU tables: %s", id,
+			xgm_last_error());
+		return;
+	}
+	if (c.covered != p2m_covered || c.bad)
+		finding(out, "error", "record-matches-iommu", blob_ref(b),
+			"blob %s: the IOMMU maps %llu frames (%llu wrong) where "
+			"the p2m maps %llu", id, (unsigned long long)c.covered,
+			(unsigned long long)c.bad, (unsigned long long)p2m_covered);
+}
+
 static void check_blob(struct xgm_ctx *ctx, const struct blob *b, json_t *out)
 {
 	const struct strategy_ops *st = strategy_get(b->strategy);
@@ -130,21 +181,37 @@ static void check_blob(struct xgm_ctx *ctx, const struct blob *b, json_t *out)
 	}
 	xgm_clear_error();
 
-	if (b->strategy == STRAT_MMIO)
+	switch (b->strategy) {
+	case STRAT_MMIO:
+	case STRAT_RAM_MMIO:
+	case STRAT_REVOKE_FAULT:
 		c.want_type = XGM_P2M_MMIO_DIRECT;
-	else if (b->strategy == STRAT_GRANT)
+		break;
+	case STRAT_GRANT:
 		c.want_type = XGM_P2M_GRANT_MAP_RW;
-	else
-		return; /* strategies with nothing fixed in the p2m */
+		break;
+	case STRAT_TRANSFER:
+		c.want_type = XGM_P2M_RAM_RW; /* the pages are the guest's now */
+		break;
+	default:
+		c.want_type = XGM_P2M_NR_TYPES; /* ioreq: nothing may be mapped */
+		break;
+	}
 	if (hv_p2m_walk(ctx, b->domid, b->gfn, b->gfn + b->nr - 1, check_leaf, &c)) {
 		finding(out, "error", "record-matches-p2m", blob_ref(b),
 			"blob %s: cannot read the p2m: %s", id, xgm_last_error());
 		return;
 	}
-	if (c.covered != b->nr)
+	/* revoke-fault maps chunks on first touch: any part may be absent,
+	 * but what is there must be right. */
+	if (st->maps_nothing ? c.covered != 0 :
+	    b->strategy != STRAT_REVOKE_FAULT && c.covered != b->nr)
 		finding(out, "error", "record-matches-p2m", blob_ref(b),
-			"blob %s: %llu of %llu frames are mapped", id,
-			(unsigned long long)c.covered, (unsigned long long)b->nr);
+			"blob %s: %llu of %llu frames are mapped (strategy %s "
+			"maps %s)", id, (unsigned long long)c.covered,
+			(unsigned long long)b->nr, st->name,
+			st->maps_nothing ? "none" : "all");
+	check_iommu(ctx, b, c.covered, id, out);
 	if (c.bad)
 		finding(out, "error", "record-matches-p2m", blob_ref(b),
 			"blob %s: %llu frames map something else (first at gfn "
@@ -152,7 +219,7 @@ static void check_blob(struct xgm_ctx *ctx, const struct blob *b, json_t *out)
 			(unsigned long long)c.bad, (unsigned long long)c.first_bad.gfn,
 			p2m_type_str(c.first_bad.type),
 			(unsigned long long)c.first_bad.mfn);
-	if (!c.bad && c.covered == b->nr) {
+	if (!c.bad && c.covered == b->nr && b->strategy != STRAT_REVOKE_FAULT) {
 		struct plan p;
 
 		if (!plan_build(b->gfn, b->ext, b->nr_ext, st->max_order,

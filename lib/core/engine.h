@@ -52,6 +52,10 @@ int gpu_extents(struct xgm_ctx *ctx, uint64_t buf, struct xgm_extent **ext,
 int gpu_pin(struct xgm_ctx *ctx, uint64_t buf, bool pin);
 int gpu_copy(struct xgm_ctx *ctx, uint64_t src, uint64_t dst);
 
+/* Installs the ioreq server handler and the move notification of the
+ * engine (core/hooks.c); called when a context opens. */
+void engine_install_hooks(struct xgm_ctx *ctx);
+
 /* ---- the store (core/store.c) ------------------------------------------ */
 
 #define XGM_STORE_ROOT "/xgpumap"
@@ -92,6 +96,8 @@ struct strategy_ops {
 	bool sys_ok;        /* can map system RAM backing */
 	bool stock_xen;     /* what stock Xen 4.17 can do */
 	bool pins;          /* the buffer cannot move while mapped */
+	bool needs_server;  /* an ioreq server must answer the guest */
+	bool maps_nothing;  /* nothing of the blob is in the p2m */
 	unsigned int max_order; /* largest p2m entry it can use */
 	unsigned int per_call;  /* p2m updates per hypercall (0: one each) */
 	const char *note;

@@ -94,6 +94,17 @@ static int extents_json(const struct xgm_extent *e, size_t n, json_t **out)
 	return 0;
 }
 
+/* Ends the journal record of an undone step, keeping the cause's message. */
+static int undone(struct xgm_ctx *ctx, uint64_t seq, int ret)
+{
+	char msg[512];
+
+	snprintf(msg, sizeof(msg), "%s", xgm_last_error());
+	if (!journal_done(ctx, seq))
+		hv_sync(ctx);
+	return xgm_fail(ret, "%s", msg);
+}
+
 static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
 			enum xgm_placement to, double *blackout, double *total,
 			json_t **counters)
@@ -117,6 +128,12 @@ static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
 	ret = journal_intent(ctx, "migrate", b, NULL, &seq);
 	if (ret)
 		return ret;
+	/* The source must not be evicted while it is being copied from. */
+	if (!b->pinned) {
+		ret = gpu_pin(ctx, old_buf, true);
+		if (ret)
+			goto undo_journal;
+	}
 	ret = gpu_alloc(ctx, b->card, b->size, to, &buf);
 	if (ret == -ENOSPC)
 		ret = xgm_fail(-ENOSPC, "%s has no room for a second copy of "
@@ -145,7 +162,11 @@ static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
 		hv_sync(ctx);
 		return ret;
 	}
-	ret = journal_phase(ctx, seq, "switched", NULL) ?: gpu_free(ctx, old_buf);
+	ret = journal_phase(ctx, seq, "switched", NULL);
+	if (!ret && b->pinned)
+		ret = gpu_pin(ctx, buf, true);  /* the pin moves with the data */
+	if (!ret)
+		ret = gpu_pin(ctx, old_buf, false) ?: gpu_free(ctx, old_buf);
 	if (ret)
 		return ret;
 	b->generation++;
@@ -158,25 +179,12 @@ static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
 
 undo_alloc:
 	free(ext);
-	{
-		char msg[512];
-
-		snprintf(msg, sizeof(msg), "%s", xgm_last_error());
-		if (!gpu_free(ctx, buf) && !journal_done(ctx, seq))
-			hv_sync(ctx);
-		xgm_fail(ret, "%s", msg);
-	}
-	return ret;
+	gpu_free(ctx, buf);
 undo_intent:
-	{
-		char msg[512];
-
-		snprintf(msg, sizeof(msg), "%s", xgm_last_error());
-		if (!journal_done(ctx, seq))
-			hv_sync(ctx);
-		xgm_fail(ret, "%s", msg);
-	}
-	return ret;
+	if (!b->pinned)
+		gpu_pin(ctx, old_buf, false);
+undo_journal:
+	return undone(ctx, seq, ret);
 }
 
 static int cmp_double(const void *a, const void *b)

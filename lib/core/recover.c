@@ -4,6 +4,7 @@
  * journal. An attach is undone (its buffer freed, nothing left mapped); a
  * detach is finished (a guest must not keep frames we meant to take).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/engine.h"
@@ -73,6 +74,11 @@ static int migrate_recover(struct xgm_ctx *ctx, struct blob *b, json_t *rec,
 		if (ret)
 			return ret;
 	}
+	/* migrate pinned the source while copying; the pin of a pinned blob
+	 * moves to the new buffer. Either may already be done. */
+	if (b->pinned)
+		gpu_pin(ctx, b->buf, true);
+	gpu_pin(ctx, old_buf, false);
 	ret = gpu_free(ctx, old_buf);
 	if (ret == -ENOENT) /* freed before the crash */
 		ret = 0;
@@ -81,6 +87,43 @@ static int migrate_recover(struct xgm_ctx *ctx, struct blob *b, json_t *rec,
 	b->generation++;
 	snprintf(b->state, sizeof(b->state), "mapped");
 	*action = "completed";
+	return blob_save(ctx, b);
+}
+
+/* The driver moved the buffer; map it where it is now. */
+static int evict_recover(struct xgm_ctx *ctx, struct blob *b, json_t *rec,
+			 const char **action)
+{
+	const char *s = json_string_value(json_object_get(rec, "new_strategy"));
+	const char *p = json_string_value(json_object_get(rec, "new_placement"));
+	const struct strategy_ops *old = strategy_get(b->strategy);
+	struct xgm_extent *ext;
+	enum xgm_placement np;
+	enum strategy ns;
+	size_t n;
+	int ret;
+
+	if (!s || !p || strategy_parse(s, &ns) || ns == STRAT_AUTO ||
+	    placement_parse(p, &np))
+		return xgm_fail(-EBADMSG, "journal: evict record is malformed");
+	ret = old->unmap ? old->unmap(ctx, b) : 0;
+	if (!ret)
+		ret = gpu_extents(ctx, b->buf, &ext, &n);
+	if (ret)
+		return ret;
+	free(b->ext);
+	free(b->grefs);
+	b->grefs = NULL;
+	b->ext = ext;
+	b->nr_ext = n;
+	b->strategy = ns;
+	b->placement = np;
+	ret = strategy_get(ns)->map(ctx, b);
+	if (ret)
+		return ret;
+	b->generation++;
+	snprintf(b->state, sizeof(b->state), "mapped");
+	*action = "remapped";
 	return blob_save(ctx, b);
 }
 
@@ -117,6 +160,8 @@ static int recover_one(struct xgm_ctx *ctx, json_t *rec, json_t *report)
 		action = "rolled back";
 	} else if (!strcmp(op, "migrate")) {
 		ret = migrate_recover(ctx, &b, rec, phase, &action);
+	} else if (!strcmp(op, "evict")) {
+		ret = evict_recover(ctx, &b, rec, &action);
 	} else if (!strcmp(op, "detach")) {
 		ret = detach_finish(ctx, &b);
 		action = "completed";

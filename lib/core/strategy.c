@@ -171,6 +171,123 @@ static int grant_map(struct xgm_ctx *ctx, struct blob *b)
 	return ret;
 }
 
+/* ---- ram-mmio and transfer: NOT IN STOCK XEN (the sim models them) ----- */
+
+/* Calls op over every extent, op doing at most its per-call batch and
+ * returning how many frames it did. */
+typedef int (*batch_op)(void *priv, uint32_t domid, uint64_t gfn, uint64_t mfn,
+			uint64_t nr);
+
+static int map_batched(struct xgm_ctx *ctx, struct blob *b, batch_op op,
+		       const char *name)
+{
+	uint64_t gfn = b->gfn;
+	int ret = 0;
+
+	if (!op)
+		return xgm_fail(-EOPNOTSUPP, "this hypervisor has no %s extension", name);
+	for (size_t i = 0; !ret && i < b->nr_ext; i++) {
+		uint64_t done = 0;
+
+		while (!ret && done < b->ext[i].nr) {
+			ret = fault_point(ctx, name) ?:
+			      op(ctx->priv, b->domid, gfn + done, b->ext[i].mfn + done,
+				 b->ext[i].nr - done);
+			if (ret > 0) {
+				done += (uint64_t)ret;
+				ret = 0;
+			} else if (!ret) {
+				ret = xgm_fail(-EIO, "%s made no progress", name);
+			}
+		}
+		gfn += b->ext[i].nr;
+	}
+	return ret;
+}
+
+typedef int (*range_op)(void *priv, uint32_t domid, uint64_t gfn, uint64_t nr);
+
+static int unmap_range(struct xgm_ctx *ctx, struct blob *b, range_op op,
+		       const char *name)
+{
+	int ret;
+
+	if (!op)
+		return xgm_fail(-EOPNOTSUPP, "this hypervisor has no %s extension", name);
+	ret = fault_point(ctx, name) ?: op(ctx->priv, b->domid, b->gfn, b->nr);
+	return ret < 0 ? ret : 0;
+}
+
+static int ram_mmio_map(struct xgm_ctx *ctx, struct blob *b)
+{
+	int ret = map_batched(ctx, b, ctx->be->hv->ram_mmio_map, "ram_mmio_map");
+
+	if (ret && ctx->be->hv->ram_mmio_unmap)
+		unmap_range(ctx, b, ctx->be->hv->ram_mmio_unmap, "ram_mmio_unmap");
+	return ret;
+}
+
+static int ram_mmio_unmap(struct xgm_ctx *ctx, struct blob *b)
+{
+	return unmap_range(ctx, b, ctx->be->hv->ram_mmio_unmap, "ram_mmio_unmap");
+}
+
+static int transfer_map(struct xgm_ctx *ctx, struct blob *b)
+{
+	int ret = map_batched(ctx, b, ctx->be->hv->transfer, "transfer");
+
+	if (ret && ctx->be->hv->transfer_back)
+		unmap_range(ctx, b, ctx->be->hv->transfer_back, "transfer_back");
+	return ret;
+}
+
+static int transfer_unmap(struct xgm_ctx *ctx, struct blob *b)
+{
+	return unmap_range(ctx, b, ctx->be->hv->transfer_back, "transfer_back");
+}
+
+/* ---- ioreq and revoke-fault: an ioreq server over the blob ------------- */
+
+static int ioreq_range(struct xgm_ctx *ctx, struct blob *b, bool map)
+{
+	const struct xgm_hv_ops *hv = ctx->be->hv;
+
+	if (!hv->ioreq_map_range)
+		return xgm_fail(-EOPNOTSUPP, "this backend has no ioreq server");
+	return fault_point(ctx, "ioreq_map_range") ?:
+	       hv->ioreq_map_range(ctx->priv, b->domid, b->gfn, b->gfn + b->nr - 1, map);
+}
+
+static int ioreq_map(struct xgm_ctx *ctx, struct blob *b)
+{
+	return ioreq_range(ctx, b, true);
+}
+
+static int ioreq_unmap(struct xgm_ctx *ctx, struct blob *b)
+{
+	return ioreq_range(ctx, b, false);
+}
+
+/* Nothing is mapped up front: the server maps each 2M chunk on first
+ * touch (core/ioreq.c). Permission first, so it can. */
+static int revoke_fault_map(struct xgm_ctx *ctx, struct blob *b)
+{
+	int ret = mmio_permit(ctx, b, true, b->nr_ext) ?: ioreq_range(ctx, b, true);
+
+	if (ret)
+		mmio_permit(ctx, b, false, b->nr_ext);
+	return ret;
+}
+
+static int revoke_fault_unmap(struct xgm_ctx *ctx, struct blob *b)
+{
+	int ret = mmio_unmap_present(ctx, b);
+	int r = ioreq_range(ctx, b, false);
+	int p = mmio_permit(ctx, b, false, b->nr_ext);
+
+	return ret ?: r ?: p;
+}
+
 static const struct strategy_ops strategies[STRAT_NR] = {
 	[STRAT_MMIO] = {
 		.name = "mmio", .vram_ok = true, .stock_xen = true,
@@ -188,24 +305,31 @@ static const struct strategy_ops strategies[STRAT_NR] = {
 	},
 	[STRAT_IOREQ] = {
 		.name = "ioreq", .vram_ok = true, .sys_ok = true, .stock_xen = true,
+		.needs_server = true, .maps_nothing = true,
 		.note = "nothing in the p2m: every guest access traps to an ioreq server",
+		.map = ioreq_map, .unmap = ioreq_unmap,
 	},
 	[STRAT_RAM_MMIO] = {
-		.name = "ram-mmio", .sys_ok = true, .max_order = PLAN_UP_TO_2M,
+		.name = "ram-mmio", .sys_ok = true, .max_order = PLAN_4K_ONLY,
 		.per_call = XGM_MMIO_MAX_ITER,
 		.note = "NOT IN STOCK XEN: dom0 RAM mapped as kind-of-MMIO with a "
 			"page reference and guaranteed revocation",
+		.map = ram_mmio_map, .unmap = ram_mmio_unmap,
 	},
 	[STRAT_TRANSFER] = {
 		.name = "transfer", .sys_ok = true, .max_order = PLAN_4K_ONLY,
+		.per_call = XGM_MMIO_MAX_ITER,
 		.note = "NOT IN STOCK XEN: page ownership moves to the guest "
 			"within its balloon headroom",
+		.map = transfer_map, .unmap = transfer_unmap,
 	},
 	[STRAT_REVOKE_FAULT] = {
 		.name = "revoke-fault", .vram_ok = true, .stock_xen = true,
+		.needs_server = true,
 		.max_order = PLAN_UP_TO_2M, .per_call = XGM_MMIO_MAX_ITER,
 		.note = "an ioreq server over the window maps each 2M chunk on "
 			"first touch; a move revokes and the next access refaults",
+		.map = revoke_fault_map, .unmap = revoke_fault_unmap,
 	},
 };
 
@@ -278,6 +402,9 @@ const char *strategy_unsupported(struct xgm_ctx *ctx, enum strategy s)
 		return "the engine does not implement it yet";
 	if (ctx->be->kind == XGM_BACKEND_XEN && !st->stock_xen)
 		return "stock Xen lacks the hypervisor extension it needs";
+	if (ctx->be->kind == XGM_BACKEND_XEN && st->needs_server)
+		return "it needs the long-running ioreq server, which xgpumap "
+		       "does not have on Xen yet";
 	return NULL;
 }
 

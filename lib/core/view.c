@@ -83,7 +83,7 @@ json_t *blob_view(struct xgm_ctx *ctx, const struct blob *b)
 		      "state", b->state);
 	/* The entries Xen writes for this mapping (the planner follows
 	 * mmio_order(), so this is what the p2m holds). */
-	if (st->max_order || st->map) {
+	if (st->map && !st->maps_nothing) {
 		if (!plan_build(b->gfn, b->ext, b->nr_ext, st->max_order,
 				st->per_call, &p)) {
 			json_object_set_new(v, "entries", json_pack("{s:I,s:I}",

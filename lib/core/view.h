@@ -31,5 +31,6 @@ uint64_t fill_tag(const struct blob *b, uint64_t fill_id, uint64_t page);
 /* The steps recover shares with attach and detach. */
 int attach_rollback(struct xgm_ctx *ctx, struct blob *b, bool allocated);
 int detach_finish(struct xgm_ctx *ctx, struct blob *b);
+int pin_if_needed(struct xgm_ctx *ctx, struct blob *b);
 
 #endif /* XGM_VIEW_H */
