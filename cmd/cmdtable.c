@@ -83,6 +83,14 @@ static const struct cmd_opt guest_read_opts[] = {
 	{ 0 }
 };
 
+static const struct cmd_opt bench_opts[] = {
+	{ "size", 's', "SIZE", "blob size (default 64M)" },
+	{ "repeat", 'r', "N", "remap: migrations (default 20)" },
+	{ "guests", 0, "N", "persist: guests (default 64)" },
+	{ "blobs", 0, "N", "persist: blobs per guest (default 64)" },
+	{ 0 }
+};
+
 static const struct cmd_opt batch_opts[] = {
 	{ "keep-going", 'k', NULL, "run every line even after a failure" },
 	{ 0 }
@@ -189,6 +197,15 @@ struct cmd cmd_root[] = {
 	  .summary = "finish or undo what interrupted commands left",
 	  .description = "Reads the journal: an interrupted attach is rolled back (nothing "
 			 "stays mapped, the buffer is freed), an interrupted detach is finished." },
+	{ .name = "bench", .fn = do_bench, .opts = bench_opts, .args = "[SCENARIO]",
+	  .arg_kind = ARG_WORD,
+	  .summary = "measure the cost of each way of mapping",
+	  .description = "Scenarios: alignment (mmio at a 2M-aligned gfn vs one frame off), "
+			 "strategies (attach, a full guest read, a migration and detach for every "
+			 "strategy, ratios against mmio), remap (migrate --repeat: blackout "
+			 "distribution), persist (a host of 64 guests x 64 blobs: state save and "
+			 "load time), or all (default). Runs on private simulated hosts, never "
+			 "your state. Counts first; times labelled measured or modeled." },
 	{ .name = "domain", .subcmds = domain_cmds, .summary = "domains of the host" },
 	{ .name = "sim", .subcmds = sim_cmds, .summary = "the simulated Xen host" },
 	{ .name = "batch", .fn = do_batch, .opts = batch_opts, .args = "FILE",

@@ -28,6 +28,7 @@ DECLARE_CMD(do_sim_show);
 DECLARE_CMD(do_sim_reset);
 DECLARE_CMD(do_sim_guest_read);
 DECLARE_CMD(do_batch);
+DECLARE_CMD(do_bench);
 DECLARE_CMD(do_shell);
 DECLARE_CMD(do_version);
 DECLARE_CMD(do_help);

@@ -116,6 +116,7 @@ XGM_API int xgm_ctx_open(const struct xgm_ctx_opts *opts, struct xgm_ctx **out)
 	if (!ctx)
 		return xgm_err(-ENOMEM);
 	ctx->access = o.access;
+	ctx->flags = o.flags;
 	if (o.input)
 		ctx->be = &xgm_backend_dump;
 	ret = o.input ? 0 : pick_backend(o.backend, &ctx->be);

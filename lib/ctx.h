@@ -14,6 +14,7 @@ struct xgm_ctx {
 	enum xgm_access access;
 	bool created;      /* sim: a new state was made on open */
 	char *sim_state;   /* sim: resolved state path */
+	unsigned int flags; /* XGM_CTX_* */
 };
 
 /* Sets errno from a negative return and passes it through (libbpf style). */

@@ -157,7 +157,7 @@ int hv_counters(struct xgm_ctx *ctx, int32_t domid, struct xgm_counters *c)
 
 int hv_sync(struct xgm_ctx *ctx)
 {
-	if (!ctx->be->hv->sync)
+	if (!ctx->be->hv->sync || (ctx->flags & XGM_CTX_NO_SYNC))
 		return 0;
 	return ctx->be->hv->sync(ctx->priv);
 }

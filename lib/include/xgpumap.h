@@ -89,6 +89,9 @@ enum xgm_access {
 
 /* Flags of struct xgm_ctx_opts. */
 #define XGM_CTX_NO_CREATE (1u << 0) /* sim: fail with ENOENT, never create */
+/* sim: skip the journal's intermediate syncs (only commit writes). For
+ * benchmarks that build large hosts: a crash loses everything since open. */
+#define XGM_CTX_NO_SYNC   (1u << 1)
 
 struct xgm_ctx_opts {
 	size_t sz;
@@ -237,6 +240,24 @@ XGM_API int xgm_recover(struct xgm_ctx *ctx, json_t **out);
  * windows, blobs, p2m runs in blob windows, IOMMU, counters, journal. Open
  * a context with opts.input = that file to check it offline. */
 XGM_API int xgm_dump(struct xgm_ctx *ctx, json_t **out);
+
+/* ---- benchmarks ---------------------------------------------------------- */
+
+struct xgm_bench_opts {
+	size_t sz;
+	const char *scenario;  /* alignment, strategies, remap, persist, all */
+	uint64_t size;         /* blob size (default 64M) */
+	unsigned int repeat;   /* remap: migrations (default 20) */
+	unsigned int guests;   /* persist: guests (default 64) */
+	unsigned int blobs;    /* persist: blobs per guest (default 64) */
+	const char *workdir;   /* where the private sim states go (default $TMPDIR) */
+};
+
+/* Runs scenarios on private simulated hosts (never the user's state) and
+ * reports counts (hypercalls, entries, splits, flushes, IPIs...), measured
+ * times and modeled times, each labelled, with ratios against the baseline
+ * of the same run. */
+XGM_API int xgm_bench(const struct xgm_bench_opts *opts, json_t **out);
 
 /* ---- the simulated host ------------------------------------------------ */
 

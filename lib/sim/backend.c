@@ -1,32 +1,76 @@
 // SPDX-License-Identifier: LGPL-2.1-only
-/* Placeholder until the simulated host's model lands: opens and locks the
- * state, answers ENOSYS for everything else. */
+/*
+ * The simulated host as a backend: every op of struct xgm_hv_ops and
+ * struct xgm_gpu_ops on top of the model, with the state file loaded at
+ * open and saved at commit/sync.
+ */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "ctx.h"
+#include "sim/model.h"
 #include "sim/state_file.h"
 
-struct sim_priv {
-	struct sim_state_file *file;
+/* The default topology, saved at once: the first use of a state path
+ * creates the host as libvirt's test:///default does. */
+static int create_default(struct sim_priv *p)
+{
+	struct sim_topology t;
 	json_t *doc;
-};
+	int ret;
 
-static int sim_open(struct xgm_ctx *ctx, const struct xgm_ctx_opts *opts,
+	sim_topo_default(&t);
+	ret = sim_topo_build(&t, &p->m);
+	if (ret)
+		return ret;
+	doc = sim_persist_save(p->m);
+	if (!doc)
+		return -ENOMEM;
+	ret = sim_state_save(p->file, doc);
+	json_decref(doc);
+	return ret;
+}
+
+static int be_open(struct xgm_ctx *ctx, const struct xgm_ctx_opts *opts,
 		    void **priv)
 {
 	struct sim_priv *p = calloc(1, sizeof(*p));
+	json_t *doc = NULL;
 	int ret;
 
 	if (!p)
 		return -ENOMEM;
+	p->access = opts->access;
 	ctx->sim_state = sim_state_resolve(opts->sim_state);
 	if (!ctx->sim_state) {
 		free(p);
 		return -errno;
 	}
 	ret = sim_state_open(ctx->sim_state, opts->access,
-			     !(opts->flags & XGM_CTX_NO_CREATE), &p->file, &p->doc);
+			     !(opts->flags & XGM_CTX_NO_CREATE), &p->file, &doc);
 	if (ret) {
+		free(p);
+		return ret;
+	}
+	if (!doc) {
+		ret = create_default(p);
+		if (!ret)
+			ctx->created = true;
+	} else {
+		ret = sim_persist_load(doc, &p->m);
+		if (ret == -EBADMSG) {
+			char msg[400];
+
+			snprintf(msg, sizeof(msg), "%s", xgm_last_error());
+			xgm_fail(ret, "%s: %s; refusing to use or overwrite it "
+				 "(see 'sim reset')", ctx->sim_state, msg);
+		}
+		json_decref(doc);
+	}
+	if (ret) {
+		sim_model_free(p->m);
+		sim_state_close(p->file);
 		free(p);
 		return ret;
 	}
@@ -34,36 +78,429 @@ static int sim_open(struct xgm_ctx *ctx, const struct xgm_ctx_opts *opts,
 	return 0;
 }
 
-static int sim_commit(void *priv)
+static int be_commit(void *priv)
 {
-	return xgm_fail(-ENOSYS, "the simulated host is not implemented yet");
+	struct sim_priv *p = priv;
+	json_t *doc;
+	int ret;
+
+	if (p->access != XGM_ACCESS_WRITE)
+		return xgm_fail(-EROFS, "the sim state was opened read-only");
+	doc = sim_persist_save(p->m);
+	if (!doc)
+		return -ENOMEM;
+	ret = sim_state_save(p->file, doc);
+	json_decref(doc);
+	return ret;
 }
 
-static void sim_close(void *priv)
+static void be_close(void *priv)
 {
 	struct sim_priv *p = priv;
 
-	json_decref(p->doc);
+	if (!p)
+		return;
+	sim_model_free(p->m);
 	sim_state_close(p->file);
 	free(p);
 }
 
-static int sim_domain_list(void *priv, struct xgm_domain_info **out,
+static struct sim_model *M(void *priv)
+{
+	return ((struct sim_priv *)priv)->m;
+}
+
+static int be_domain_list(void *priv, struct xgm_domain_info **out,
 			   size_t *count)
 {
-	return xgm_fail(-ENOSYS, "the simulated host is not implemented yet");
+	struct sim_model *m = M(priv);
+	struct xgm_domain_info *a = calloc(m->nr_doms + 1, sizeof(*a));
+
+	if (!a)
+		return -ENOMEM;
+	for (size_t i = 0; i < m->nr_doms; i++)
+		sim_dom_info(m, m->doms[i], &a[i]);
+	*out = a;
+	*count = m->nr_doms;
+	return 0;
+}
+
+static int be_domain_info(void *priv, uint32_t domid,
+			   struct xgm_domain_info *out)
+{
+	struct sim_domain *d;
+	int ret = sim_dom_find(M(priv), domid, &d);
+
+	if (!ret)
+		sim_dom_info(M(priv), d, out);
+	return ret;
+}
+
+static int be_iomem_permission(void *priv, uint32_t domid, uint64_t mfn,
+				uint64_t nr, bool allow)
+{
+	return sim_hc_iomem_permission(M(priv), domid, mfn, nr, allow);
+}
+
+static int be_memory_mapping(void *priv, uint32_t domid, uint64_t gfn,
+			      uint64_t mfn, uint64_t nr, bool add)
+{
+	return sim_hc_memory_mapping(M(priv), domid, gfn, mfn, nr, add);
+}
+
+static int be_add_foreign(void *priv, uint32_t domid, uint64_t gfn,
+			   uint32_t foreign_domid, uint64_t foreign_gpfn)
+{
+	return sim_hc_add_foreign(M(priv), domid, gfn, foreign_domid, foreign_gpfn);
+}
+
+static int be_remove_from_physmap(void *priv, uint32_t domid, uint64_t gfn)
+{
+	return sim_hc_remove_from_physmap(M(priv), domid, gfn);
+}
+
+static int be_grant_access(void *priv, uint32_t grantee, uint64_t mfn,
+			    bool readonly, uint32_t *gref)
+{
+	return sim_gnt_access(M(priv), grantee, mfn, readonly, gref);
+}
+
+static int be_grant_map(void *priv, uint32_t grantee, uint32_t gref,
+			 uint64_t gfn)
+{
+	return sim_gnt_map(M(priv), grantee, gref, gfn);
+}
+
+static int be_grant_unmap(void *priv, uint32_t grantee, uint32_t gref,
+			   uint64_t gfn)
+{
+	return sim_gnt_unmap(M(priv), grantee, gref, gfn);
+}
+
+static int be_grant_end(void *priv, uint32_t gref)
+{
+	return sim_gnt_end(M(priv), gref);
+}
+
+/* A PV domain's list, as 4K leaves. */
+static int pv_walk(const struct sim_domain *d, uint64_t first, uint64_t last,
+		   xgm_p2m_walk_fn fn, void *arg)
+{
+	uint64_t end = d->pv.nr_pages ? d->pv.nr_pages - 1 : 0;
+
+	if (!d->pv.nr_pages || first > end)
+		return 0;
+	if (last > end)
+		last = end;
+	for (uint64_t pfn = first; pfn <= last; pfn++) {
+		struct xgm_p2m_entry e = {
+			.gfn = pfn, .mfn = sim_pv_pfn_to_mfn(&d->pv, pfn),
+			.type = XGM_P2M_RAM_RW, .access = 7, .emt = XGM_MT_WB,
+		};
+		int ret;
+
+		if (e.mfn == SIM_INVALID_MFN)
+			continue;
+		ret = fn(&e, arg);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int be_p2m_walk(void *priv, uint32_t domid, uint64_t first,
+			uint64_t last, xgm_p2m_walk_fn fn, void *arg)
+{
+	struct sim_domain *d;
+	int ret = sim_dom_find(M(priv), domid, &d);
+
+	if (ret)
+		return ret;
+	if (!d->p2m)
+		return pv_walk(d, first, last, fn, arg);
+	return sim_p2m_walk(d->p2m, first, last, fn, arg);
+}
+
+static int be_iommu_walk(void *priv, uint32_t domid, uint64_t first,
+			  uint64_t last, xgm_p2m_walk_fn fn, void *arg)
+{
+	return sim_iommu_walk(M(priv), domid, first, last, fn, arg);
+}
+
+static int check_path(const char *path)
+{
+	size_t len = path ? strlen(path) : 0;
+
+	if (!len || path[0] != '/' || (len > 1 && path[len - 1] == '/') ||
+	    strstr(path, "//") || len > 3072)
+		return xgm_fail(-EINVAL, "bad store path \"%.80s\"",
+				path ? path : "");
+	return 0;
+}
+
+static int be_store_read(void *priv, const char *path, char **value)
+{
+	json_t *v;
+	int ret = check_path(path);
+
+	if (ret)
+		return ret;
+	v = json_object_get(M(priv)->store, path);
+	if (!v)
+		return -ENOENT;
+	*value = strdup(json_string_value(v));
+	return *value ? 0 : -ENOMEM;
+}
+
+static int be_store_write(void *priv, const char *path, const char *value)
+{
+	int ret = check_path(path);
+
+	if (ret)
+		return ret;
+	if (!value)
+		return -EINVAL;
+	return json_object_set_new(M(priv)->store, path, json_string(value)) ?
+		       -ENOMEM : 0;
+}
+
+/* Is path equal to dir or below it? */
+static bool under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (n == 1)
+		return true; /* "/" */
+	return !strncmp(path, dir, n) && (path[n] == '\0' || path[n] == '/');
+}
+
+/* xenstore rm removes the whole subtree. */
+static int be_store_rm(void *priv, const char *path)
+{
+	json_t *store = M(priv)->store;
+	const char *key;
+	void *tmp;
+	json_t *v;
+	int found = 0, ret = check_path(path);
+
+	if (ret)
+		return ret;
+	json_object_foreach_safe(store, tmp, key, v) {
+		if (under(key, path)) {
+			json_object_del(store, key);
+			found = 1;
+		}
+	}
+	return found ? 0 : -ENOENT;
+}
+
+static int be_store_list(void *priv, const char *dir, char ***names,
+			  size_t *count)
+{
+	json_t *store = M(priv)->store, *seen = json_object();
+	size_t n = 0, dlen = strlen(dir ? dir : "");
+	const char *key;
+	char **out;
+	json_t *v;
+	int ret = check_path(dir);
+
+	if (ret || !seen) {
+		json_decref(seen);
+		return ret ? ret : -ENOMEM;
+	}
+	json_object_foreach(store, key, v) {
+		const char *rest, *slash;
+		char name[256];
+
+		if (!under(key, dir) || !strcmp(key, dir))
+			continue;
+		rest = key + (dlen == 1 ? 1 : dlen + 1);
+		slash = strchr(rest, '/');
+		snprintf(name, sizeof(name), "%.*s",
+			 (int)(slash ? slash - rest : (ptrdiff_t)strlen(rest)),
+			 rest);
+		json_object_set_new(seen, name, json_true());
+	}
+	if (!json_object_size(seen)) {
+		json_decref(seen);
+		return -ENOENT;
+	}
+	out = calloc(json_object_size(seen) + 1, sizeof(*out));
+	if (!out) {
+		json_decref(seen);
+		return -ENOMEM;
+	}
+	json_object_foreach(seen, key, v) {
+		out[n] = strdup(key);
+		if (!out[n]) {
+			for (size_t i = 0; i < n; i++)
+				free(out[i]);
+			free(out);
+			json_decref(seen);
+			return -ENOMEM;
+		}
+		n++;
+	}
+	json_decref(seen);
+	*names = out;
+	*count = n;
+	return 0;
+}
+
+static int be_counters(void *priv, int32_t domid, struct xgm_counters *out)
+{
+	return sim_model_counters(M(priv), domid, out);
+}
+
+static double be_modeled(void *priv, const struct xgm_counters *c)
+{
+	return sim_modeled_ns(c);
+}
+
+static int be_ioreq_map_range(void *priv, uint32_t domid, uint64_t first,
+			       uint64_t last, bool map)
+{
+	return sim_ioreq_map_range(M(priv), domid, first, last, map);
+}
+
+static void be_set_ioreq_handler(void *priv, xgm_ioreq_fn fn, void *arg)
+{
+	M(priv)->ioreq_fn = fn;
+	M(priv)->ioreq_arg = arg;
+}
+
+static int be_guest_access(void *priv, uint32_t domid, uint64_t gfn,
+			    enum xgm_guest_access kind, bool write,
+			    uint64_t *tag)
+{
+	return sim_guest_access(M(priv), domid, gfn, kind, write, tag);
+}
+
+static int be_frame_owner(void *priv, uint64_t mfn, uint32_t *owner,
+			   uint64_t *refs)
+{
+	if (!sim_mem_owner(M(priv), mfn, owner, NULL))
+		return -ENOENT;
+	if (refs)
+		*refs = sim_mem_refs(M(priv), mfn);
+	return 0;
+}
+
+static int be_ram_mmio_map(void *priv, uint32_t domid, uint64_t gfn,
+			    uint64_t mfn, uint64_t nr)
+{
+	return sim_ext_ram_mmio_map(M(priv), domid, gfn, mfn, nr);
+}
+
+static int be_ram_mmio_unmap(void *priv, uint32_t domid, uint64_t gfn,
+			      uint64_t nr)
+{
+	return sim_ext_ram_mmio_unmap(M(priv), domid, gfn, nr);
+}
+
+static int be_transfer(void *priv, uint32_t domid, uint64_t gfn,
+			uint64_t mfn, uint64_t nr)
+{
+	return sim_ext_transfer(M(priv), domid, gfn, mfn, nr);
+}
+
+static int be_transfer_back(void *priv, uint32_t domid, uint64_t gfn,
+			     uint64_t nr)
+{
+	return sim_ext_transfer_back(M(priv), domid, gfn, nr);
+}
+
+/* ---- gpu ops ------------------------------------------------------------ */
+
+static int be_buf_alloc(void *priv, const char *card, uint64_t bytes,
+			 enum xgm_placement where, uint64_t *buf)
+{
+	return sim_gpu_buf_alloc(M(priv), card, bytes, where, buf);
+}
+
+static int be_buf_free(void *priv, uint64_t buf)
+{
+	return sim_gpu_buf_free(M(priv), buf);
+}
+
+static int be_buf_extents(void *priv, uint64_t buf, struct xgm_extent **out,
+			   size_t *count)
+{
+	return sim_gpu_buf_extents(M(priv), buf, out, count);
+}
+
+static int be_buf_move(void *priv, uint64_t buf, enum xgm_placement to)
+{
+	return sim_gpu_buf_move(M(priv), buf, to);
+}
+
+static int be_buf_pin(void *priv, uint64_t buf, bool pin)
+{
+	return sim_gpu_buf_pin(M(priv), buf, pin);
+}
+
+static int be_buf_write_tag(void *priv, uint64_t buf, uint64_t page,
+			     uint64_t tag)
+{
+	return sim_gpu_buf_write_tag(M(priv), buf, page, tag);
+}
+
+static int be_buf_read_tag(void *priv, uint64_t buf, uint64_t page,
+			    uint64_t *tag)
+{
+	return sim_gpu_buf_read_tag(M(priv), buf, page, tag);
+}
+
+static void be_set_move_notify(void *priv, xgm_move_notify_fn fn, void *arg)
+{
+	M(priv)->move_notify = fn;
+	M(priv)->move_arg = arg;
 }
 
 static const struct xgm_hv_ops sim_hv_ops = {
 	.name = "sim",
-	.open = sim_open,
-	.commit = sim_commit,
-	.close = sim_close,
-	.domain_list = sim_domain_list,
+	.open = be_open,
+	.commit = be_commit,
+	.close = be_close,
+	.domain_list = be_domain_list,
+	.domain_info = be_domain_info,
+	.iomem_permission = be_iomem_permission,
+	.memory_mapping = be_memory_mapping,
+	.add_foreign = be_add_foreign,
+	.remove_from_physmap = be_remove_from_physmap,
+	.grant_access = be_grant_access,
+	.grant_map = be_grant_map,
+	.grant_unmap = be_grant_unmap,
+	.grant_end = be_grant_end,
+	.p2m_walk = be_p2m_walk,
+	.iommu_walk = be_iommu_walk,
+	.store_read = be_store_read,
+	.store_write = be_store_write,
+	.store_rm = be_store_rm,
+	.counters = be_counters,
+	.store_list = be_store_list,
+	.sync = be_commit,
+	.modeled_ns = be_modeled,
+	.ioreq_map_range = be_ioreq_map_range,
+	.set_ioreq_handler = be_set_ioreq_handler,
+	.guest_access = be_guest_access,
+	.frame_owner = be_frame_owner,
+	.ram_mmio_map = be_ram_mmio_map,
+	.ram_mmio_unmap = be_ram_mmio_unmap,
+	.transfer = be_transfer,
+	.transfer_back = be_transfer_back,
 };
 
 static const struct xgm_gpu_ops sim_gpu_ops = {
 	.name = "sim",
+	.buf_alloc = be_buf_alloc,
+	.buf_free = be_buf_free,
+	.buf_extents = be_buf_extents,
+	.buf_move = be_buf_move,
+	.buf_pin = be_buf_pin,
+	.buf_write_tag = be_buf_write_tag,
+	.buf_read_tag = be_buf_read_tag,
+	.set_move_notify = be_set_move_notify,
 };
 
 const struct xgm_backend xgm_backend_sim = {

@@ -1,0 +1,655 @@
+// SPDX-License-Identifier: LGPL-2.1-only
+/*
+ * The GPU driver in dom0, TTM-like: buffers live in VRAM (buddy blocks of
+ * the BAR) or in dom0 system pages; pinned buffers never move; when a VRAM
+ * allocation does not fit, the least recently used unpinned buffers are
+ * evicted to system pages (copied, counted) and the move notification is
+ * raised, which is how a driver-initiated move reaches the mapping stack.
+ *
+ * System pages come from dom0's RAM: the driver takes free dom0 pfns from
+ * the top down, and the buffer records the mfns behind them (scattered on
+ * a PV dom0, superpage-contiguous on a PVH dom0).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctx.h"
+#include "sim/model.h"
+
+/* What the dom0 kernel keeps for itself whatever the GPU asks. */
+#define DOM0_KERNEL_RESERVE_PAGES (256ull << (20 - 12))
+
+int sim_gpu_add(struct sim_model *m, const char *name, uint64_t vram_bytes,
+	    uint64_t base_mfn)
+{
+	struct sim_gpu *g = calloc(1, sizeof(*g)), **n;
+	int ret;
+
+	if (!g)
+		return -ENOMEM;
+	snprintf(g->name, sizeof(g->name), "%s", name);
+	g->vram_base_mfn = base_mfn;
+	g->vram_pages = vram_bytes >> 12;
+	ret = sim_buddy_init(&g->buddy, g->vram_pages);
+	if (!ret)
+		ret = sim_mem_set_owner(m, base_mfn, g->vram_pages, SIM_OWNER_IO,
+				    (int32_t)m->nr_gpus);
+	n = ret ? NULL : realloc(m->gpus, (m->nr_gpus + 1) * sizeof(*n));
+	if (!n) {
+		sim_gpu_free(g);
+		return ret ? ret : -ENOMEM;
+	}
+	m->gpus = n;
+	m->gpus[m->nr_gpus++] = g;
+	return 0;
+}
+
+static void buf_release(struct sim_buffer *b)
+{
+	free(b->blocks);
+	free(b->pfns);
+	free(b->mfns);
+	sim_map_free(&b->tags);
+	free(b);
+}
+
+void sim_gpu_free(struct sim_gpu *g)
+{
+	if (!g)
+		return;
+	for (size_t i = 0; i < g->nr_bufs; i++)
+		buf_release(g->bufs[i]);
+	free(g->bufs);
+	sim_buddy_fini(&g->buddy);
+	free(g);
+}
+
+uint64_t sim_gpu_free_bytes(const struct sim_gpu *g)
+{
+	return g->buddy.free_pages << 12;
+}
+
+struct sim_buffer *sim_gpu_buf(const struct sim_model *m, uint64_t id)
+{
+	uint64_t p;
+
+	if (!sim_map_get(&m->buf_index, id, &p))
+		return NULL;
+	return (struct sim_buffer *)(uintptr_t)p;
+}
+
+static int find_buf(const struct sim_model *m, uint64_t id,
+		    struct sim_buffer **b)
+{
+	*b = sim_gpu_buf(m, id);
+	if (!*b)
+		return xgm_fail(-ENOENT, "no GPU buffer %llu",
+				(unsigned long long)id);
+	return 0;
+}
+
+static int push_run(struct sim_mfn_run **runs, size_t *nr, uint64_t mfn,
+		    uint64_t count)
+{
+	struct sim_mfn_run *r;
+
+	if (*nr && (*runs)[*nr - 1].mfn + (*runs)[*nr - 1].count == mfn) {
+		(*runs)[*nr - 1].count += count;
+		return 0;
+	}
+	/* Grow by powers of two. */
+	if (!(*nr & (*nr - 1)) || !*nr) {
+		size_t cap = *nr ? *nr * 2 : 4;
+
+		r = realloc(*runs, cap * sizeof(*r));
+		if (!r)
+			return -ENOMEM;
+		*runs = r;
+	}
+	(*runs)[(*nr)++] = (struct sim_mfn_run){ mfn, count };
+	return 0;
+}
+
+/* ---- VRAM -------------------------------------------------------------- */
+
+static void vram_release(struct sim_gpu *g, struct sim_buffer *b)
+{
+	for (size_t i = 0; i < b->nr_blocks; i++)
+		sim_buddy_free(&g->buddy, b->blocks[i].off, b->blocks[i].order);
+	free(b->blocks);
+	b->blocks = NULL;
+	b->nr_blocks = 0;
+}
+
+/* Power-of-two blocks, largest first, as drm_buddy splits a request. */
+static int vram_try(struct sim_gpu *g, struct sim_buffer *b)
+{
+	uint64_t left = b->pages;
+	size_t n = 0;
+
+	b->blocks = calloc(64, sizeof(*b->blocks));
+	if (!b->blocks)
+		return -ENOMEM;
+	for (int o = 63; o >= 0 && left; o--) {
+		uint64_t off;
+		int ret;
+
+		if (!(left & (1ull << o)))
+			continue;
+		ret = sim_buddy_alloc(&g->buddy, (unsigned int)o, &off);
+		if (ret) {
+			b->nr_blocks = n;
+			vram_release(g, b);
+			return ret;
+		}
+		b->blocks[n++] = (struct sim_vram_block){ off, (unsigned int)o };
+		left &= ~(1ull << o);
+	}
+	b->nr_blocks = n;
+	return 0;
+}
+
+/* ---- system pages (dom0 RAM) ------------------------------------------- */
+
+struct ram_collect {
+	struct sim_rangeset *rs;
+	int ret;
+};
+
+static int collect_ram(const struct xgm_p2m_entry *e, void *arg)
+{
+	struct ram_collect *c = arg;
+
+	if (e->type == XGM_P2M_RAM_RW)
+		c->ret = sim_rs_add(c->rs, e->gfn, e->gfn + (1ull << e->order) - 1);
+	return c->ret;
+}
+
+/* dom0's RAM pfns the driver may still take. */
+static int dom0_free_pfns(struct sim_model *m, struct sim_domain *d0,
+			  struct sim_rangeset *out)
+{
+	struct ram_collect c = { out, 0 };
+	int ret = 0;
+
+	if (d0->p2m)
+		sim_p2m_walk(d0->p2m, 0, UINT64_MAX, collect_ram, &c);
+	else if (d0->pv.nr_pages)
+		c.ret = sim_rs_add(out, 0, d0->pv.nr_pages - 1);
+	ret = c.ret;
+	for (size_t i = 0; i < d0->gpu_pfns.nr && !ret; i++)
+		ret = sim_rs_remove(out, d0->gpu_pfns.r[i].s, d0->gpu_pfns.r[i].e);
+	/* pfns given away by the transfer extension are no longer dom0's */
+	for (size_t i = 0; i < d0->pv.overrides.cap && !ret && !d0->p2m; i++)
+		if (d0->pv.overrides.used[i] &&
+		    d0->pv.overrides.vals[i] == SIM_INVALID_MFN)
+			ret = sim_rs_remove(out, d0->pv.overrides.keys[i],
+					d0->pv.overrides.keys[i]);
+	(void)m;
+	return ret;
+}
+
+static uint64_t dom0_pfn_to_mfn(const struct sim_domain *d0, uint64_t pfn)
+{
+	struct xgm_p2m_entry e;
+	unsigned int o;
+
+	if (!d0->p2m)
+		return sim_pv_pfn_to_mfn(&d0->pv, pfn);
+	if (!sim_p2m_lookup(d0->p2m, pfn, &e, &o))
+		return SIM_INVALID_MFN;
+	return e.mfn + (pfn - e.gfn);
+}
+
+/* Records the mfns behind the buffer's pfn runs. */
+static int record_mfns(struct sim_domain *d0, struct sim_buffer *b)
+{
+	for (size_t i = 0; i < b->nr_pfns; i++) {
+		for (uint64_t p = 0; p < b->pfns[i].count; p++) {
+			uint64_t mfn = dom0_pfn_to_mfn(d0, b->pfns[i].mfn + p);
+			int ret;
+
+			if (mfn == SIM_INVALID_MFN)
+				return -EFAULT;
+			ret = push_run(&b->mfns, &b->nr_mfns, mfn, 1);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+static void sys_release(struct sim_model *m, struct sim_buffer *b)
+{
+	struct sim_domain *d0 = sim_model_dom0(m);
+
+	for (size_t i = 0; d0 && i < b->nr_pfns; i++)
+		sim_rs_remove(&d0->gpu_pfns, b->pfns[i].mfn,
+			  b->pfns[i].mfn + b->pfns[i].count - 1);
+	free(b->pfns);
+	free(b->mfns);
+	b->pfns = b->mfns = NULL;
+	b->nr_pfns = b->nr_mfns = 0;
+}
+
+static int sys_alloc(struct sim_model *m, struct sim_buffer *b)
+{
+	struct sim_domain *d0 = sim_model_dom0(m);
+	struct sim_rangeset avail = { 0 };
+	uint64_t left = b->pages;
+	int ret;
+
+	if (!d0)
+		return -ENODEV;
+	ret = dom0_free_pfns(m, d0, &avail);
+	if (!ret && sim_rs_count(&avail) < b->pages + DOM0_KERNEL_RESERVE_PAGES)
+		ret = xgm_fail(-ENOMEM, "dom0 has too little free RAM for a "
+			       "%llu KiB buffer in system pages",
+			       (unsigned long long)b->pages * 4);
+	/* From the top of dom0's RAM down. */
+	for (size_t i = avail.nr; i-- > 0 && left && !ret;) {
+		uint64_t n = avail.r[i].e - avail.r[i].s + 1;
+		uint64_t s;
+
+		if (n > left)
+			n = left;
+		s = avail.r[i].e - n + 1;
+		ret = sim_rs_add(&d0->gpu_pfns, s, s + n - 1);
+		if (!ret)
+			ret = push_run(&b->pfns, &b->nr_pfns, s, n);
+		left -= n;
+	}
+	sim_rs_free(&avail);
+	if (!ret)
+		ret = record_mfns(d0, b);
+	if (ret)
+		sys_release(m, b);
+	return ret;
+}
+
+/* ---- placement, eviction ------------------------------------------------ */
+
+static struct sim_buffer *lru_victim(struct sim_gpu *g,
+				     const struct sim_buffer *except)
+{
+	struct sim_buffer *v = NULL;
+
+	for (size_t i = 0; i < g->nr_bufs; i++) {
+		struct sim_buffer *b = g->bufs[i];
+
+		if (b == except || b->pins || b->place != XGM_PLACE_VRAM ||
+		    !b->nr_blocks)
+			continue;
+		if (!v || b->lru < v->lru)
+			v = b;
+	}
+	return v;
+}
+
+static void touch(struct sim_model *m, struct sim_buffer *b)
+{
+	b->lru = ++m->clock;
+}
+
+/* VRAM -> system pages; the data is copied page by page. */
+static int move_to_sys(struct sim_model *m, struct sim_buffer *b)
+{
+	struct sim_gpu *g = m->gpus[b->gpu];
+	int ret = sys_alloc(m, b);
+
+	if (ret)
+		return ret;
+	vram_release(g, b);
+	b->place = XGM_PLACE_SYS;
+	m->host_ctr.pages_copied += b->pages;
+	return 0;
+}
+
+/* Allocates VRAM for b, evicting LRU buffers (never b) while it does not
+ * fit. */
+static int vram_alloc(struct sim_model *m, struct sim_gpu *g,
+		      struct sim_buffer *b)
+{
+	int ret;
+
+	if (b->pages > g->vram_pages)
+		return xgm_fail(-ENOSPC, "a %llu MiB buffer cannot fit in the "
+				"%llu MiB of VRAM of %s",
+				(unsigned long long)(b->pages >> 8),
+				(unsigned long long)(g->vram_pages >> 8),
+				g->name);
+	while ((ret = vram_try(g, b)) == -ENOSPC) {
+		struct sim_buffer *v = lru_victim(g, b);
+
+		if (!v)
+			return xgm_fail(-ENOSPC, "VRAM of %s is full and every "
+					"resident buffer is pinned", g->name);
+		ret = move_to_sys(m, v);
+		if (ret)
+			return ret;
+		if (m->move_notify)
+			m->move_notify(v->id, XGM_PLACE_VRAM, XGM_PLACE_SYS,
+				       m->move_arg);
+	}
+	return ret;
+}
+
+static int gpu_by_name(const struct sim_model *m, const char *card,
+		       unsigned int *idx)
+{
+	for (size_t i = 0; i < m->nr_gpus; i++) {
+		if (!card || !*card || !strcmp(m->gpus[i]->name, card)) {
+			*idx = (unsigned int)i;
+			return 0;
+		}
+	}
+	return xgm_fail(-ENODEV, "no GPU named %s", card);
+}
+
+static int add_buf(struct sim_model *m, struct sim_gpu *g,
+		   struct sim_buffer *b)
+{
+	if (sim_map_set(&m->buf_index, b->id, (uint64_t)(uintptr_t)b))
+		return -ENOMEM;
+	if (g->nr_bufs == g->cap_bufs) {
+		size_t cap = g->cap_bufs ? g->cap_bufs * 2 : 16;
+		struct sim_buffer **n = realloc(g->bufs, cap * sizeof(*n));
+
+		if (!n) {
+			sim_map_del(&m->buf_index, b->id);
+			return -ENOMEM;
+		}
+		g->bufs = n;
+		g->cap_bufs = cap;
+	}
+	g->bufs[g->nr_bufs++] = b;
+	return 0;
+}
+
+int sim_gpu_buf_alloc(struct sim_model *m, const char *card, uint64_t bytes,
+		  enum xgm_placement where, uint64_t *id)
+{
+	struct sim_buffer *b;
+	unsigned int gi = 0;
+	int ret = gpu_by_name(m, card, &gi);
+
+	if (ret)
+		return ret;
+	if (!bytes || bytes > (1ull << 40))
+		return xgm_fail(-EINVAL, "buffer size %llu is out of range",
+				(unsigned long long)bytes);
+	if (where != XGM_PLACE_VRAM && where != XGM_PLACE_SYS)
+		return -EINVAL;
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	b->id = m->next_buf_id;
+	b->gpu = gi;
+	b->pages = (bytes + 4095) >> 12;
+	b->place = where;
+	ret = where == XGM_PLACE_VRAM ? vram_alloc(m, m->gpus[gi], b) :
+					sys_alloc(m, b);
+	if (!ret)
+		ret = add_buf(m, m->gpus[gi], b);
+	if (ret) {
+		if (b->nr_blocks)
+			vram_release(m->gpus[gi], b);
+		else
+			sys_release(m, b);
+		buf_release(b);
+		return ret;
+	}
+	m->next_buf_id++;
+	touch(m, b);
+	*id = b->id;
+	return 0;
+}
+
+int sim_gpu_buf_free(struct sim_model *m, uint64_t id)
+{
+	struct sim_buffer *b;
+	struct sim_gpu *g;
+	int ret = find_buf(m, id, &b);
+
+	if (ret)
+		return ret;
+	if (b->pins)
+		return xgm_fail(-EBUSY, "GPU buffer %llu is pinned",
+				(unsigned long long)id);
+	g = m->gpus[b->gpu];
+	if (b->place == XGM_PLACE_VRAM)
+		vram_release(g, b);
+	else
+		sys_release(m, b);
+	for (size_t i = 0; i < g->nr_bufs; i++) {
+		if (g->bufs[i] == b) {
+			memmove(&g->bufs[i], &g->bufs[i + 1],
+				(g->nr_bufs - i - 1) * sizeof(*g->bufs));
+			g->nr_bufs--;
+			break;
+		}
+	}
+	sim_map_del(&m->buf_index, id);
+	buf_release(b);
+	return 0;
+}
+
+int sim_gpu_buf_extents(const struct sim_model *m, uint64_t id,
+		    struct xgm_extent **out, size_t *count)
+{
+	const struct sim_gpu *g;
+	struct sim_buffer *b;
+	struct xgm_extent *x;
+	size_t n = 0;
+	int ret = find_buf(m, id, &b);
+
+	if (ret)
+		return ret;
+	g = m->gpus[b->gpu];
+	x = malloc((b->place == XGM_PLACE_VRAM ? b->nr_blocks : b->nr_mfns) *
+		   sizeof(*x) + 1);
+	if (!x)
+		return -ENOMEM;
+	if (b->place == XGM_PLACE_VRAM) {
+		for (size_t i = 0; i < b->nr_blocks; i++) {
+			uint64_t mfn = g->vram_base_mfn + b->blocks[i].off;
+			uint64_t nr = 1ull << b->blocks[i].order;
+
+			if (n && x[n - 1].mfn + x[n - 1].nr == mfn)
+				x[n - 1].nr += nr;
+			else
+				x[n++] = (struct xgm_extent){ mfn, nr };
+		}
+	} else {
+		for (size_t i = 0; i < b->nr_mfns; i++)
+			x[n++] = (struct xgm_extent){ b->mfns[i].mfn,
+						      b->mfns[i].count };
+	}
+	*out = x;
+	*count = n;
+	return 0;
+}
+
+int sim_gpu_buf_move(struct sim_model *m, uint64_t id, enum xgm_placement to)
+{
+	struct sim_buffer *b;
+	int ret = find_buf(m, id, &b);
+
+	if (ret)
+		return ret;
+	if (to != XGM_PLACE_VRAM && to != XGM_PLACE_SYS)
+		return -EINVAL;
+	if (b->place == to)
+		return 0;
+	if (b->pins)
+		return xgm_fail(-EBUSY, "GPU buffer %llu is pinned and cannot "
+				"move", (unsigned long long)id);
+	if (to == XGM_PLACE_SYS) {
+		ret = move_to_sys(m, b);
+	} else {
+		ret = vram_alloc(m, m->gpus[b->gpu], b);
+		if (!ret) {
+			sys_release(m, b);
+			b->place = XGM_PLACE_VRAM;
+			m->host_ctr.pages_copied += b->pages;
+		}
+	}
+	if (!ret)
+		touch(m, b);
+	return ret;
+}
+
+int sim_gpu_buf_pin(struct sim_model *m, uint64_t id, bool pin)
+{
+	struct sim_buffer *b;
+	int ret = find_buf(m, id, &b);
+
+	if (ret)
+		return ret;
+	if (pin) {
+		b->pins++;
+	} else {
+		if (!b->pins)
+			return xgm_fail(-EINVAL, "GPU buffer %llu is not pinned",
+					(unsigned long long)id);
+		b->pins--;
+	}
+	return 0;
+}
+
+int sim_gpu_buf_write_tag(struct sim_model *m, uint64_t id, uint64_t page,
+		      uint64_t tag)
+{
+	struct sim_buffer *b;
+	int ret = find_buf(m, id, &b);
+
+	if (ret)
+		return ret;
+	if (page >= b->pages)
+		return xgm_fail(-ERANGE, "page %llu is beyond GPU buffer %llu "
+				"(%llu pages)", (unsigned long long)page,
+				(unsigned long long)id,
+				(unsigned long long)b->pages);
+	touch(m, b);
+	if (!tag) {
+		sim_map_del(&b->tags, page); /* 0 is what a fresh page holds */
+		return 0;
+	}
+	return sim_map_set(&b->tags, page, tag);
+}
+
+int sim_gpu_buf_read_tag(struct sim_model *m, uint64_t id, uint64_t page,
+		     uint64_t *tag)
+{
+	struct sim_buffer *b;
+	int ret = find_buf(m, id, &b);
+
+	if (ret)
+		return ret;
+	if (page >= b->pages)
+		return xgm_fail(-ERANGE, "page %llu is beyond GPU buffer %llu",
+				(unsigned long long)page,
+				(unsigned long long)id);
+	*tag = 0;
+	sim_map_get(&b->tags, page, tag);
+	return 0;
+}
+
+static bool tag_of_page(const struct sim_buffer *b, uint64_t page,
+			uint64_t *tag)
+{
+	*tag = 0;
+	sim_map_get(&b->tags, page, tag);
+	return true;
+}
+
+int sim_gpu_frame_tag(const struct sim_model *m, uint64_t mfn, uint64_t *tag)
+{
+	for (size_t gi = 0; gi < m->nr_gpus; gi++) {
+		const struct sim_gpu *g = m->gpus[gi];
+
+		for (size_t i = 0; i < g->nr_bufs; i++) {
+			const struct sim_buffer *b = g->bufs[i];
+			uint64_t page = 0;
+
+			if (b->place == XGM_PLACE_VRAM) {
+				for (size_t k = 0; k < b->nr_blocks; k++) {
+					uint64_t s = g->vram_base_mfn +
+						     b->blocks[k].off;
+					uint64_t n = 1ull << b->blocks[k].order;
+
+					if (mfn >= s && mfn < s + n)
+						return tag_of_page(b, page + mfn - s, tag) ? 0 : -ENODATA;
+					page += n;
+				}
+			} else {
+				for (size_t k = 0; k < b->nr_mfns; k++) {
+					uint64_t s = b->mfns[k].mfn;
+					uint64_t n = b->mfns[k].count;
+
+					if (mfn >= s && mfn < s + n)
+						return tag_of_page(b, page + mfn - s, tag) ? 0 : -ENODATA;
+					page += n;
+				}
+			}
+		}
+	}
+	return -ENODATA;
+}
+
+int sim_gpu_buf_adopt(struct sim_model *m, struct sim_buffer *b)
+{
+	struct sim_gpu *g = m->gpus[b->gpu];
+	struct sim_domain *d0 = sim_model_dom0(m);
+	uint64_t n = 0;
+	int ret;
+
+	if (b->place == XGM_PLACE_VRAM) {
+		for (size_t i = 0; i < b->nr_blocks; i++) {
+			ret = sim_buddy_claim(&g->buddy, b->blocks[i].off,
+					  b->blocks[i].order);
+			if (ret)
+				return xgm_fail(-EBADMSG, "buffer %llu: VRAM "
+						"block %#llx/%u overlaps another "
+						"or is out of range",
+						(unsigned long long)b->id,
+						(unsigned long long)b->blocks[i].off,
+						b->blocks[i].order);
+			n += 1ull << b->blocks[i].order;
+		}
+	} else {
+		uint64_t nm = 0;
+
+		for (size_t i = 0; i < b->nr_pfns; i++) {
+			uint64_t s = b->pfns[i].mfn, e = s + b->pfns[i].count - 1;
+
+			if (!d0 || e < s || sim_rs_overlaps(&d0->gpu_pfns, s, e))
+				return xgm_fail(-EBADMSG, "buffer %llu: dom0 "
+						"pfns %#llx-%#llx overlap "
+						"another buffer",
+						(unsigned long long)b->id,
+						(unsigned long long)s,
+						(unsigned long long)e);
+			ret = sim_rs_add(&d0->gpu_pfns, s, e);
+			if (ret)
+				return ret;
+			n += b->pfns[i].count;
+		}
+		for (size_t i = 0; i < b->nr_mfns; i++)
+			nm += b->mfns[i].count;
+		if (nm != n)
+			return xgm_fail(-EBADMSG, "buffer %llu: %llu mfns for "
+					"%llu pfns", (unsigned long long)b->id,
+					(unsigned long long)nm,
+					(unsigned long long)n);
+	}
+	if (n != b->pages)
+		return xgm_fail(-EBADMSG, "buffer %llu: backing holds %llu "
+				"pages, the buffer %llu",
+				(unsigned long long)b->id,
+				(unsigned long long)n,
+				(unsigned long long)b->pages);
+	return add_buf(m, g, b);
+}

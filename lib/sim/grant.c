@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: LGPL-2.1-only
+/*
+ * Grant tables: dom0 grants one of its RAM frames to a domain (a write to
+ * its own grant table, no hypercall), the grantee maps the reference at a
+ * gfn (GNTTABOP_map_grant_ref -> create_grant_p2m_mapping(), a 4K
+ * grant_map_rw/ro entry holding a page reference), and dom0 can end the
+ * grant only once every mapping is gone (Linux's
+ * gnttab_end_foreign_access_ref() fails while the entry is in use).
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "ctx.h"
+#include "sim/model.h"
+
+/* Linux keeps references 0..7 for itself (GNTTAB_NR_RESERVED_ENTRIES). */
+#define FIRST_GREF 8
+
+struct sim_grant *sim_gnt_find(struct sim_domain *granter, uint32_t gref)
+{
+	for (size_t i = 0; i < granter->nr_grants; i++)
+		if (granter->grants[i].gref == gref)
+			return &granter->grants[i];
+	return NULL;
+}
+
+static uint32_t free_gref(struct sim_domain *g)
+{
+	uint32_t gref = FIRST_GREF;
+
+	/* grants are kept sorted by gref: the first gap is the answer */
+	for (size_t i = 0; i < g->nr_grants; i++) {
+		if (g->grants[i].gref != gref)
+			break;
+		gref++;
+	}
+	return gref;
+}
+
+int sim_gnt_access(struct sim_model *m, uint32_t grantee, uint64_t mfn,
+	       bool readonly, uint32_t *gref)
+{
+	struct sim_domain *g = sim_model_dom0(m), *d;
+	struct sim_grant *n;
+	size_t pos;
+	int ret = sim_dom_find(m, grantee, &d);
+
+	if (ret)
+		return ret;
+	if (!g || d == g)
+		return xgm_fail(-EINVAL, "grant: dom0 cannot grant to itself");
+	if (!sim_mem_owned_by(m, mfn, 1, g->domid))
+		return xgm_fail(-EINVAL, "grant: mfn %#llx is not dom0 RAM (only "
+				"pages with a struct page can be granted; VRAM "
+				"cannot)", (unsigned long long)mfn);
+	if (g->nr_grants == g->cap_grants) {
+		size_t cap = g->cap_grants ? g->cap_grants * 2 : 16;
+
+		n = realloc(g->grants, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		g->grants = n;
+		g->cap_grants = cap;
+	}
+	*gref = free_gref(g);
+	pos = *gref - FIRST_GREF; /* everything before it is dense */
+	for (size_t i = g->nr_grants; i > pos; i--)
+		g->grants[i] = g->grants[i - 1];
+	g->grants[pos] = (struct sim_grant){
+		.gref = *gref, .grantee = grantee, .mfn = mfn,
+		.readonly = readonly,
+	};
+	g->nr_grants++;
+	return 0;
+}
+
+static int lookup_grant(struct sim_model *m, uint32_t grantee, uint32_t gref,
+			struct sim_grant **out)
+{
+	struct sim_domain *g = sim_model_dom0(m);
+
+	*out = g ? sim_gnt_find(g, gref) : NULL;
+	if (!*out)
+		return xgm_fail(-ENOENT, "grant reference %u does not exist",
+				gref);
+	if ((*out)->grantee != grantee)
+		return xgm_fail(-EPERM, "grant reference %u is not granted to "
+				"domain %u", gref, grantee);
+	return 0;
+}
+
+int sim_gnt_map(struct sim_model *m, uint32_t grantee, uint32_t gref, uint64_t gfn)
+{
+	struct xgm_p2m_entry old, e;
+	struct sim_domain *d;
+	struct sim_grant *gr;
+	unsigned int o;
+	bool present;
+	int ret = sim_dom_find(m, grantee, &d);
+
+	if (ret)
+		return ret;
+	d->ctr.hypercalls++;
+	ret = lookup_grant(m, grantee, gref, &gr);
+	if (ret)
+		return ret;
+	if (!sim_dom_translated(d))
+		return xgm_fail(-EOPNOTSUPP, "grant map: %s is PV; a PV grantee "
+				"maps grants into its page tables, which the "
+				"sim does not model", d->name);
+	e = sim_dp2m_entry(m, gr->mfn, gr->readonly ? XGM_P2M_GRANT_MAP_RO :
+					       XGM_P2M_GRANT_MAP_RW);
+	sim_dp2m_lock(m, d);
+	present = sim_p2m_lookup(d->p2m, gfn, &old, &o);
+	if (present && sim_p2m_type_is_special(old.type)) {
+		/* p2m_add_page(): "Don't permit unmapping grant/foreign/
+		 * direct-MMIO this way." */
+		sim_dp2m_unlock(m, d);
+		sim_dom_crash(d, "grant map over %s at gfn %#llx",
+			  sim_p2m_type_name(old.type), (unsigned long long)gfn);
+		return xgm_fail(-EPERM, "domain %s crashed: mapping grant %u "
+				"over its %s entry at gfn %#llx is not "
+				"permitted (p2m_add_page)", d->name, gref,
+				sim_p2m_type_name(old.type),
+				(unsigned long long)gfn);
+	}
+	ret = sim_mem_get_ref(m, gr->mfn);
+	if (!ret)
+		ret = sim_dp2m_set(m, d, gfn, P2M_ORDER_4K, &e);
+	if (!ret) {
+		gr->maps++;
+		if (present && sim_p2m_type_is_ram(old.type))
+			d->orphaned_pages++;
+	}
+	sim_dp2m_unlock(m, d);
+	return ret;
+}
+
+int sim_gnt_unmap(struct sim_model *m, uint32_t grantee, uint32_t gref,
+	      uint64_t gfn)
+{
+	struct xgm_p2m_entry old;
+	struct sim_domain *d;
+	struct sim_grant *gr;
+	unsigned int o;
+	int ret = sim_dom_find(m, grantee, &d);
+
+	if (ret)
+		return ret;
+	d->ctr.hypercalls++;
+	ret = lookup_grant(m, grantee, gref, &gr);
+	if (ret)
+		return ret;
+	if (!d->p2m || !sim_p2m_lookup(d->p2m, gfn, &old, &o) ||
+	    (old.type != XGM_P2M_GRANT_MAP_RW &&
+	     old.type != XGM_P2M_GRANT_MAP_RO) || old.mfn != gr->mfn)
+		return xgm_fail(-EINVAL, "grant unmap: gfn %#llx of %s does not "
+				"map grant %u", (unsigned long long)gfn,
+				d->name, gref);
+	sim_dp2m_lock(m, d);
+	ret = sim_dp2m_set(m, d, gfn, P2M_ORDER_4K, NULL);
+	if (!ret) {
+		sim_mem_put_ref(m, gr->mfn);
+		gr->maps--;
+	}
+	sim_dp2m_unlock(m, d);
+	return ret;
+}
+
+int sim_gnt_end(struct sim_model *m, uint32_t gref)
+{
+	struct sim_domain *g = sim_model_dom0(m);
+	struct sim_grant *gr = g ? sim_gnt_find(g, gref) : NULL;
+	size_t i;
+
+	if (!gr)
+		return xgm_fail(-ENOENT, "grant reference %u does not exist",
+				gref);
+	if (gr->maps)
+		return xgm_fail(-EBUSY, "grant reference %u is still mapped %u "
+				"time(s) by domain %u; it can be revoked only "
+				"after the grantee unmaps it", gref, gr->maps,
+				gr->grantee);
+	i = (size_t)(gr - g->grants);
+	for (; i + 1 < g->nr_grants; i++)
+		g->grants[i] = g->grants[i + 1];
+	g->nr_grants--;
+	return 0;
+}

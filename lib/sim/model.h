@@ -1,0 +1,485 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * The simulated Xen host: its data model and the internal API the backend
+ * glue (sim/backend.c), the persistence code and the unit tests use.
+ *
+ * The rules are Xen's (notes/xen-facts.md); each function says which Xen
+ * function it models. Frame numbers are 4 KiB machine (mfn) or guest (gfn)
+ * frames. Functions return 0 (or a count) or a negative errno, and record a
+ * human-readable reason with xgm_fail() on every refusal.
+ */
+#ifndef XGM_SIM_MODEL_H
+#define XGM_SIM_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "backend.h"
+#include "xgpumap.h"
+
+/* ---- small containers (sim/containers.c) ------------------------------- */
+
+/* Sorted, coalesced inclusive ranges (Xen's struct rangeset). */
+struct sim_range {
+	uint64_t s, e;
+};
+
+struct sim_rangeset {
+	struct sim_range *r;
+	size_t nr, cap;
+};
+
+int sim_rs_add(struct sim_rangeset *rs, uint64_t s, uint64_t e);
+int sim_rs_remove(struct sim_rangeset *rs, uint64_t s, uint64_t e);
+bool sim_rs_contains(const struct sim_rangeset *rs, uint64_t s, uint64_t e);
+bool sim_rs_overlaps(const struct sim_rangeset *rs, uint64_t s, uint64_t e);
+uint64_t sim_rs_count(const struct sim_rangeset *rs);
+void sim_rs_free(struct sim_rangeset *rs);
+int sim_rs_copy(struct sim_rangeset *dst, const struct sim_rangeset *src);
+
+/* uint64 -> uint64 open-addressing hash map (sparse per-frame data). */
+struct sim_u64map {
+	uint64_t *keys, *vals;
+	uint8_t *used;
+	size_t nr, cap;
+};
+
+int sim_map_set(struct sim_u64map *m, uint64_t key, uint64_t val);
+bool sim_map_get(const struct sim_u64map *m, uint64_t key, uint64_t *val);
+void sim_map_del(struct sim_u64map *m, uint64_t key);
+void sim_map_free(struct sim_u64map *m);
+/* Keys in ascending order, malloc'd (NULL when empty). */
+uint64_t *sim_map_sorted_keys(const struct sim_u64map *m);
+
+/* splitmix64: the model's only source of pseudo-randomness (seeded). */
+uint64_t sim_mix64(uint64_t x);
+
+/* ---- host memory (sim/memory.c) ---------------------------------------- */
+
+/* Frame owners that are not domains use Xen's reserved domids. */
+#define SIM_OWNER_IO   XGM_OWNER_IO   /* DOMID_IO: device MMIO (dev: which) */
+#define SIM_OWNER_XEN  XGM_OWNER_XEN  /* DOMID_XEN: the hypervisor's frames */
+#define SIM_OWNER_FREE XGM_OWNER_FREE /* DOMID_INVALID: Xen's free heap */
+
+#define SIM_DEV_PCI_HOLE (-1) /* the below-4G MMIO window, no device */
+
+/* A run of machine frames with one owner. */
+struct sim_frame_run {
+	uint64_t start, count;
+	uint32_t owner;
+	int32_t dev; /* for SIM_OWNER_IO: GPU index or SIM_DEV_PCI_HOLE */
+};
+
+struct sim_frames {
+	struct sim_frame_run *runs; /* sorted, non-overlapping, may have gaps */
+	size_t nr, cap;
+};
+
+/* A run of frames in a list (a domain's allocation, a buffer's backing). */
+struct sim_mfn_run {
+	uint64_t mfn, count;
+};
+
+struct sim_model;
+
+/* Owner of one frame; false when no frame exists there. */
+bool sim_mem_owner(const struct sim_model *m, uint64_t mfn, uint32_t *owner,
+	       int32_t *dev);
+/* True when every frame of [mfn, mfn+nr) exists and has this owner. */
+bool sim_mem_owned_by(const struct sim_model *m, uint64_t mfn, uint64_t nr,
+		  uint32_t owner);
+/* True when the frame is RAM (owned by a domain, Xen or free). */
+bool sim_mem_is_ram(const struct sim_model *m, uint64_t mfn);
+/* Re-owns [mfn, mfn+nr), splitting and merging runs. */
+int sim_mem_set_owner(struct sim_model *m, uint64_t mfn, uint64_t nr,
+		  uint32_t owner, int32_t dev);
+/* Takes nr free frames for owner, largest aligned chunks first (as Xen's
+ * buddy heap hands out the largest order it can). *runs is malloc'd. */
+int sim_mem_alloc(struct sim_model *m, uint32_t owner, uint64_t nr,
+	      struct sim_mfn_run **runs, size_t *nr_runs);
+/* Extra page references (get_page) beyond the owner's own. */
+uint64_t sim_mem_refs(const struct sim_model *m, uint64_t mfn);
+int sim_mem_get_ref(struct sim_model *m, uint64_t mfn);
+void sim_mem_put_ref(struct sim_model *m, uint64_t mfn);
+uint64_t sim_mem_count_owner(const struct sim_model *m, uint32_t owner);
+
+/* ---- the p2m radix tree (sim/p2m.c) ------------------------------------ */
+
+#define P2M_LEVELS 4
+#define P2M_ENTRIES 512
+#define P2M_GFN_BITS 36 /* 48-bit guest-physical addresses */
+#define P2M_ORDER_4K 0
+#define P2M_ORDER_2M 9
+#define P2M_ORDER_1G 18
+
+struct sim_p2m;
+
+/* What one p2m write did (counters the caller folds into a domain). */
+struct p2m_stats {
+	uint64_t entries;      /* leaves written */
+	uint64_t splits;       /* superpages shattered */
+	bool present_changed;  /* a present entry changed: flush needed */
+};
+
+struct sim_p2m *sim_p2m_new(void);
+void sim_p2m_free(struct sim_p2m *p);
+/*
+ * Writes one leaf of 1 << order frames at gfn (aligned), or clears the
+ * range when e is NULL. A superpage that covers a larger range is split
+ * down to the needed level first, as ept_split_super_page() does; a table
+ * under the target slot is freed (ept_free_entry()).
+ */
+int sim_p2m_set(struct sim_p2m *p, uint64_t gfn, unsigned int order,
+	    const struct xgm_p2m_entry *e, struct p2m_stats *st);
+/* Like p2m_set but fails with -EEXIST if anything is mapped in the range
+ * (used when loading a state: overlaps are corruption). */
+int sim_p2m_insert_new(struct sim_p2m *p, uint64_t gfn, unsigned int order,
+		   const struct xgm_p2m_entry *e);
+/*
+ * Looks up gfn. Returns true and fills *e (e->gfn aligned to the leaf)
+ * when a leaf maps it. *order is the order of the leaf, or for a hole the
+ * order of the largest empty aligned region the walk stopped at — what
+ * Xen's get_entry() reports in page_order.
+ */
+bool sim_p2m_lookup(const struct sim_p2m *p, uint64_t gfn, struct xgm_p2m_entry *e,
+		unsigned int *order);
+/* Calls fn for each leaf overlapping [first, last] in gfn order; a non-zero
+ * return of fn stops the walk and is returned. */
+int sim_p2m_walk(const struct sim_p2m *p, uint64_t first, uint64_t last,
+	     xgm_p2m_walk_fn fn, void *arg);
+uint64_t sim_p2m_leaf_count(const struct sim_p2m *p);
+uint64_t sim_p2m_max_gfn(const struct sim_p2m *p);
+
+/* ---- domains (sim/domain.c) -------------------------------------------- */
+
+/* A PV domain's guest-maintained pfn -> mfn list. For a PV dom0 the list is
+ * scattered: pfn i maps to frame perm(i) of its allocation, perm a seeded
+ * bijection computed on demand, so no per-frame array is ever stored. */
+struct sim_pv_p2m {
+	struct sim_mfn_run *runs; /* the allocation, in list order */
+	size_t nr_runs;
+	uint64_t nr_pages;
+	bool scattered;
+	uint64_t key;             /* permutation key (from the host seed) */
+	struct sim_u64map overrides; /* pfn -> mfn, SIM_INVALID_MFN = hole */
+};
+
+#define SIM_INVALID_MFN UINT64_MAX
+
+struct sim_grant {
+	uint32_t gref;
+	uint32_t grantee;
+	uint64_t mfn;
+	bool readonly;
+	uint32_t maps; /* active grant_map()s */
+};
+
+/* Pages moved to a guest by the transfer extension (NOT IN STOCK XEN). */
+struct sim_transfer {
+	uint64_t gfn, mfn, dom0_pfn, count;
+};
+
+/* A ram-mmio mapping (NOT IN STOCK XEN): guest gfn -> dom0 RAM frame,
+ * with a page reference, and on a PVH dom0 the dom0 gfn it retyped. */
+struct sim_ram_mmio {
+	uint64_t gfn, mfn, dom0_gfn;
+};
+
+struct sim_domain {
+	uint32_t domid;
+	char name[XGM_DOMAIN_NAME_MAX];
+	enum xgm_dom_type type;
+	bool is_dom0;
+	enum xgm_dom_state state;
+	uint64_t tot_pages, max_pages;
+	uint32_t vcpus;
+	uint64_t dirty_vcpus[2];       /* vcpus that ran: flush IPI targets */
+	struct sim_rangeset iomem;     /* iomem_caps */
+	struct sim_p2m *p2m;           /* translated domains */
+	struct sim_p2m *iommu_pt;      /* AMD-Vi: separate IOMMU tables */
+	struct sim_pv_p2m pv;          /* PV domains */
+	struct sim_rangeset ioreq;     /* gfns claimed by an ioreq server */
+	struct sim_grant *grants;      /* this domain's grant table */
+	size_t nr_grants, cap_grants;
+	struct sim_rangeset gpu_pfns;  /* dom0: pfns the GPU driver uses */
+	struct sim_transfer *xfers;
+	size_t nr_xfers, cap_xfers;
+	struct sim_ram_mmio *rmm;
+	size_t nr_rmm, cap_rmm;
+	uint64_t orphaned_pages;       /* RAM unhooked by a special mapping */
+	char crash_reason[160];
+	struct xgm_counters ctr;
+	/* p2m lock: recursive, flush deferred to the outermost unlock */
+	unsigned int lock_depth;
+	bool need_flush;
+};
+
+bool sim_dom_translated(const struct sim_domain *d);
+struct sim_domain *sim_dom_get(const struct sim_model *m, uint32_t domid);
+/* dom_get + xgm_fail(-ESRCH) naming the domid. */
+int sim_dom_find(const struct sim_model *m, uint32_t domid,
+	     struct sim_domain **out);
+struct sim_domain *sim_dom_by_name(const struct sim_model *m, const char *name);
+int sim_dom_add(struct sim_model *m, struct sim_domain *d);
+void sim_dom_free(struct sim_domain *d);
+/* Allocates and maps the domain's RAM (see topology.c for the layout). */
+int sim_dom_build_ram(struct sim_model *m, struct sim_domain *d);
+/* domain_crash(): state crashed, with the reason recorded. */
+void sim_dom_crash(struct sim_domain *d, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void sim_dom_info(const struct sim_model *m, const struct sim_domain *d,
+	      struct xgm_domain_info *out);
+uint32_t sim_dom_dirty_count(const struct sim_domain *d);
+/* A PV domain's pfn -> mfn (SIM_INVALID_MFN for a hole). */
+uint64_t sim_pv_pfn_to_mfn(const struct sim_pv_p2m *pv, uint64_t pfn);
+/* The scattered permutation itself (exposed for tests). */
+uint64_t sim_pv_permute(uint64_t idx, uint64_t n, uint64_t key);
+
+/* ---- p2m writes with Xen's locking, flushing and IOMMU sync ------------ */
+/* (sim/p2m_domain.c) */
+
+/* p2m_lock(): counts an acquisition. */
+void sim_dp2m_lock(struct sim_model *m, struct sim_domain *d);
+/* p2m_unlock_and_tlb_flush(): at the outermost unlock, one flush if a
+ * present entry changed, one IPI per dirty vcpu. */
+void sim_dp2m_unlock(struct sim_model *m, struct sim_domain *d);
+/* p2m_set_entry() on a locked p2m: writes the leaf, counts entries and
+ * splits, marks the deferred flush, and keeps the IOMMU in sync (Intel:
+ * IOTLB flush on shared tables; AMD: mirror into separate tables). */
+int sim_dp2m_set(struct sim_model *m, struct sim_domain *d, uint64_t gfn,
+	     unsigned int order, const struct xgm_p2m_entry *e);
+/* The memory type Xen gives a type on this host (epte_get_entry_emt() on
+ * Intel, p2m_type_to_flags() on AMD). */
+void sim_dp2m_memtype(const struct sim_model *m, enum xgm_p2m_type t,
+		  uint8_t *emt, bool *ipat);
+/* Fills a new entry of type t with Xen's access and memory type. */
+struct xgm_p2m_entry sim_dp2m_entry(const struct sim_model *m, uint64_t mfn,
+				enum xgm_p2m_type t);
+bool sim_p2m_type_is_special(unsigned int t);
+bool sim_p2m_type_is_ram(unsigned int t);
+const char *sim_p2m_type_name(unsigned int t);
+int sim_p2m_type_parse(const char *s, unsigned int *t);
+
+/* ---- the hypercalls (sim/hypercall.c) ---------------------------------- */
+/* The caller is always dom0 (the control domain). */
+
+int sim_hc_iomem_permission(struct sim_model *m, uint32_t domid, uint64_t mfn,
+			uint64_t nr, bool allow);
+/* One XEN_DOMCTL_memory_mapping: returns frames done (nr when complete;
+ * Xen returns 0 then, the sim returns nr so callers never loop forever). */
+int sim_hc_memory_mapping(struct sim_model *m, uint32_t domid, uint64_t gfn,
+		      uint64_t mfn, uint64_t nr, bool add);
+int sim_hc_add_foreign(struct sim_model *m, uint32_t domid, uint64_t gfn,
+		   uint32_t foreign_domid, uint64_t foreign_gpfn);
+int sim_hc_remove_from_physmap(struct sim_model *m, uint32_t domid, uint64_t gfn);
+
+/* ---- grants (sim/grant.c) ---------------------------------------------- */
+
+int sim_gnt_access(struct sim_model *m, uint32_t grantee, uint64_t mfn,
+	       bool readonly, uint32_t *gref);
+int sim_gnt_map(struct sim_model *m, uint32_t grantee, uint32_t gref, uint64_t gfn);
+int sim_gnt_unmap(struct sim_model *m, uint32_t grantee, uint32_t gref,
+	      uint64_t gfn);
+int sim_gnt_end(struct sim_model *m, uint32_t gref);
+struct sim_grant *sim_gnt_find(struct sim_domain *granter, uint32_t gref);
+
+/* ---- IOMMU (sim/iommu.c) ----------------------------------------------- */
+
+enum xgm_iommu_mode sim_iommu_mode(const struct sim_model *m,
+			       const struct sim_domain *d);
+/* The IOMMU permissions Xen derives from a p2m type (p2m_get_iommu_flags);
+ * 0 means not mapped in the IOMMU. */
+uint8_t sim_iommu_flags_of(unsigned int t);
+/* AMD: mirrors a p2m write into the separate tables (counted). */
+int sim_iommu_mirror(struct sim_model *m, struct sim_domain *d, uint64_t gfn,
+		 unsigned int order, const struct xgm_p2m_entry *e);
+/* Rebuilds the separate tables from the p2m (on load and at build). */
+int sim_iommu_rebuild(struct sim_model *m, struct sim_domain *d);
+int sim_iommu_walk(const struct sim_model *m, uint32_t domid, uint64_t first,
+	       uint64_t last, xgm_p2m_walk_fn fn, void *arg);
+
+/* ---- GPU (sim/buddy.c, sim/gpu.c) -------------------------------------- */
+
+/* Binary buddy allocator over a power-of-two number of pages. */
+struct sim_buddy {
+	unsigned int max_order;
+	struct sim_rangeset *free; /* per order: starts of free blocks */
+	uint64_t free_pages;
+};
+
+int sim_buddy_init(struct sim_buddy *b, uint64_t pages);
+void sim_buddy_fini(struct sim_buddy *b);
+/* Returns the block offset (naturally aligned) or -ENOSPC. */
+int sim_buddy_alloc(struct sim_buddy *b, unsigned int order, uint64_t *off);
+void sim_buddy_free(struct sim_buddy *b, uint64_t off, unsigned int order);
+/* Claims a specific block (loading a state): -EEXIST if not free. */
+int sim_buddy_claim(struct sim_buddy *b, uint64_t off, unsigned int order);
+
+struct sim_vram_block {
+	uint64_t off;
+	unsigned int order;
+};
+
+struct sim_buffer {
+	uint64_t id;
+	unsigned int gpu;
+	uint64_t pages;
+	enum xgm_placement place;
+	uint32_t pins;
+	uint64_t lru;                /* last use (model clock) */
+	struct sim_vram_block *blocks; /* VRAM placement */
+	size_t nr_blocks;
+	struct sim_mfn_run *pfns;    /* SYS placement: dom0 pfn runs */
+	size_t nr_pfns;
+	struct sim_mfn_run *mfns;    /* SYS placement: backing mfns (recorded) */
+	size_t nr_mfns;
+	struct sim_u64map tags;      /* page -> tag (content stand-in) */
+};
+
+struct sim_gpu {
+	char name[32];
+	uint64_t vram_base_mfn;
+	uint64_t vram_pages;
+	struct sim_buddy buddy;
+	struct sim_buffer **bufs;
+	size_t nr_bufs, cap_bufs;
+};
+
+int sim_gpu_add(struct sim_model *m, const char *name, uint64_t vram_bytes,
+	    uint64_t base_mfn);
+void sim_gpu_free(struct sim_gpu *g);
+struct sim_buffer *sim_gpu_buf(const struct sim_model *m, uint64_t id);
+int sim_gpu_buf_alloc(struct sim_model *m, const char *card, uint64_t bytes,
+		  enum xgm_placement where, uint64_t *id);
+int sim_gpu_buf_free(struct sim_model *m, uint64_t id);
+int sim_gpu_buf_extents(const struct sim_model *m, uint64_t id,
+		    struct xgm_extent **out, size_t *count);
+int sim_gpu_buf_move(struct sim_model *m, uint64_t id, enum xgm_placement to);
+int sim_gpu_buf_pin(struct sim_model *m, uint64_t id, bool pin);
+int sim_gpu_buf_write_tag(struct sim_model *m, uint64_t id, uint64_t page,
+		      uint64_t tag);
+int sim_gpu_buf_read_tag(struct sim_model *m, uint64_t id, uint64_t page,
+		     uint64_t *tag);
+/* What a machine frame holds: the tag of the buffer page there. -ENODATA
+ * when no buffer page lives at mfn. */
+int sim_gpu_frame_tag(const struct sim_model *m, uint64_t mfn, uint64_t *tag);
+/* Re-creates the buddy state and sys-page bookkeeping of a loaded buffer. */
+int sim_gpu_buf_adopt(struct sim_model *m, struct sim_buffer *b);
+uint64_t sim_gpu_free_bytes(const struct sim_gpu *g);
+
+/* ---- ioreq and guest access (sim/ioreq.c) ------------------------------ */
+
+/* enum xgm_guest_access and xgm_ioreq_fn are in backend.h. */
+
+int sim_ioreq_map_range(struct sim_model *m, uint32_t domid, uint64_t first,
+		    uint64_t last, bool map);
+unsigned int sim_ioreq_cost(enum xgm_guest_access kind, uint64_t gpa,
+			uint64_t count);
+/* One guest access at gfn: mapped -> the frame's tag, no ioreq; unmapped
+ * in an ioreq range -> ioreqs counted and the handler answers; unmapped
+ * elsewhere -> Xen's null handler (reads all-ones). */
+int sim_guest_access(struct sim_model *m, uint32_t domid, uint64_t gfn,
+		 enum xgm_guest_access kind, bool write, uint64_t *tag);
+
+/* ---- extensions NOT IN STOCK XEN (sim/extension.c) --------------------- */
+
+int sim_ext_ram_mmio_map(struct sim_model *m, uint32_t domid, uint64_t gfn,
+		     uint64_t mfn, uint64_t nr);
+int sim_ext_ram_mmio_unmap(struct sim_model *m, uint32_t domid, uint64_t gfn,
+		       uint64_t nr);
+int sim_ext_transfer(struct sim_model *m, uint32_t domid, uint64_t gfn,
+		 uint64_t mfn, uint64_t nr);
+int sim_ext_transfer_back(struct sim_model *m, uint32_t domid, uint64_t gfn,
+		      uint64_t nr);
+
+/* ---- cost model (sim/cost.c) ------------------------------------------- */
+
+struct sim_cost_row {
+	const char *name;   /* counter it multiplies */
+	double ns;          /* modeled nanoseconds per unit */
+	const char *source; /* where the figure comes from */
+};
+
+extern const struct sim_cost_row sim_cost_table[];
+extern const size_t sim_cost_table_len;
+/* Modeled time for these counters, in ns. Always labelled "modeled". */
+double sim_modeled_ns(const struct xgm_counters *c);
+json_t *sim_cost_json(void);
+json_t *sim_counters_json(const struct xgm_counters *c);
+int sim_counters_from_json(json_t *j, struct xgm_counters *c);
+void sim_counters_add(struct xgm_counters *dst, const struct xgm_counters *src);
+
+/* ---- the model --------------------------------------------------------- */
+
+struct sim_model {
+	uint64_t seed;
+	enum xgm_iommu_vendor iommu;
+	unsigned int paddr_bits;
+	uint64_t ram_pages;          /* host RAM frames */
+	uint64_t xen_pages;          /* frames Xen keeps */
+	struct sim_frames frames;
+	struct sim_u64map refs;      /* mfn -> extra page references */
+	struct sim_domain **doms;
+	size_t nr_doms, cap_doms;
+	uint32_t next_domid;
+	struct sim_gpu **gpus;
+	size_t nr_gpus;
+	uint64_t next_buf_id;
+	struct sim_u64map buf_index; /* buffer id -> struct sim_buffer * */
+	uint64_t clock;              /* LRU clock */
+	json_t *store;               /* the xenstore-like string map */
+	struct xgm_counters host_ctr; /* work not charged to a domain */
+	xgm_move_notify_fn move_notify;
+	void *move_arg;
+	xgm_ioreq_fn ioreq_fn;
+	void *ioreq_arg;
+};
+
+struct sim_model *sim_model_new(void);
+void sim_model_free(struct sim_model *m);
+struct sim_domain *sim_model_dom0(const struct sim_model *m);
+/* Total counters (host + every domain), or one domain's. */
+int sim_model_counters(const struct sim_model *m, int32_t domid,
+		   struct xgm_counters *out);
+
+/* ---- topology (sim/topology.c) ----------------------------------------- */
+
+struct sim_topology {
+	enum xgm_dom_type dom0_type;
+	enum xgm_iommu_vendor iommu;
+	uint64_t vram_bytes;
+	uint64_t dom0_mem_bytes;
+	const struct xgm_sim_guest *guests;
+	size_t nr_guests;
+	uint64_t seed;
+};
+
+/* The default of xgm_sim_init(NULL). */
+void sim_topo_default(struct sim_topology *t);
+int sim_topo_validate(const struct sim_topology *t);
+/* Builds a new host from a validated topology. */
+int sim_topo_build(const struct sim_topology *t, struct sim_model **out);
+bool sim_name_valid(const char *name);
+
+/* ---- persistence (sim/persist.c) --------------------------------------- */
+
+/* The whole model as one object (the body under the state envelope). */
+json_t *sim_persist_save(const struct sim_model *m);
+/* Validates everything; -EBADMSG with an xgm_fail() message naming the
+ * offending field on any malformed input. */
+int sim_persist_load(json_t *body, struct sim_model **out);
+
+/* ---- backend glue (sim/backend.c) -------------------------------------- */
+
+struct sim_state_file;
+
+struct sim_priv {
+	struct sim_state_file *file;
+	struct sim_model *m;
+	enum xgm_access access;
+};
+
+#endif /* XGM_SIM_MODEL_H */

@@ -1,0 +1,1179 @@
+// SPDX-License-Identifier: LGPL-2.1-only
+/*
+ * The model <-> one JSON object (the body under the state file's
+ * envelope). Frame lists and p2ms are stored as runs: consecutive p2m
+ * leaves of the same order/type/access/emt/ipat with contiguous gfn and
+ * mfn collapse into one [gfn, count, mfn, order, type, access, emt, ipat]
+ * record, so a host with thousands of mapped blobs stays small.
+ *
+ * Loading trusts nothing: every field is type- and range-checked, overlaps
+ * are refused, and any defect fails with -EBADMSG and a message naming the
+ * field. 64-bit values that may use the top bit (tags, keys) are stored as
+ * their two's-complement int64.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctx.h"
+#include "sim/model.h"
+
+#define MODEL_FORMAT 1
+
+/* ---- save -------------------------------------------------------------- */
+
+static json_t *ints(size_t n, const uint64_t *v)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < n; i++)
+		if (json_array_append_new(a, json_integer((json_int_t)v[i]))) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
+static int append(json_t *arr, json_t *v)
+{
+	if (!v)
+		return -ENOMEM;
+	return json_array_append_new(arr, v) ? -ENOMEM : 0;
+}
+
+static json_t *rangeset_json(const struct sim_rangeset *rs)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < rs->nr; i++) {
+		uint64_t v[2] = { rs->r[i].s, rs->r[i].e };
+
+		if (append(a, ints(2, v))) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+static json_t *runs_json(const struct sim_mfn_run *r, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < n; i++) {
+		uint64_t v[2] = { r[i].mfn, r[i].count };
+
+		if (append(a, ints(2, v))) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+static json_t *map_json(const struct sim_u64map *m)
+{
+	json_t *a = json_array();
+	uint64_t *keys = sim_map_sorted_keys(m);
+
+	if (m->nr && !keys) {
+		json_decref(a);
+		return NULL;
+	}
+	for (size_t i = 0; a && i < m->nr; i++) {
+		uint64_t v[2] = { keys[i], 0 };
+
+		sim_map_get(m, keys[i], &v[1]);
+		if (append(a, ints(2, v))) {
+			json_decref(a);
+			a = NULL;
+		}
+	}
+	free(keys);
+	return a;
+}
+
+struct run_builder {
+	json_t *arr;
+	bool open;
+	struct xgm_p2m_entry first;
+	uint64_t count;
+	int ret;
+};
+
+static int flush_run(struct run_builder *b)
+{
+	uint64_t v[8] = {
+		b->first.gfn, b->count, b->first.mfn, b->first.order,
+		b->first.type, b->first.access, b->first.emt, b->first.ipat,
+	};
+
+	if (!b->open)
+		return 0;
+	b->open = false;
+	return append(b->arr, ints(8, v));
+}
+
+static int add_leaf(const struct xgm_p2m_entry *e, void *arg)
+{
+	struct run_builder *b = arg;
+	uint64_t step = 1ull << e->order;
+
+	if (b->open && e->order == b->first.order && e->type == b->first.type &&
+	    e->access == b->first.access && e->emt == b->first.emt &&
+	    e->ipat == b->first.ipat &&
+	    e->gfn == b->first.gfn + b->count * step &&
+	    e->mfn == b->first.mfn + b->count * step) {
+		b->count++;
+		return 0;
+	}
+	b->ret = flush_run(b);
+	if (b->ret)
+		return b->ret;
+	b->open = true;
+	b->first = *e;
+	b->count = 1;
+	return 0;
+}
+
+static json_t *p2m_json(const struct sim_p2m *p)
+{
+	struct run_builder b = { .arr = json_array() };
+
+	if (!b.arr)
+		return NULL;
+	sim_p2m_walk(p, 0, UINT64_MAX, add_leaf, &b);
+	if (!b.ret)
+		b.ret = flush_run(&b);
+	if (b.ret) {
+		json_decref(b.arr);
+		return NULL;
+	}
+	return b.arr;
+}
+
+static json_t *domain_json(const struct sim_domain *d)
+{
+	json_t *o = json_object(), *g = json_array(), *x = json_array(),
+	       *r = json_array();
+	bool ok = o && g && x && r;
+
+	for (size_t i = 0; ok && i < d->nr_grants; i++) {
+		const struct sim_grant *gr = &d->grants[i];
+		uint64_t v[5] = { gr->gref, gr->grantee, gr->mfn, gr->readonly,
+				  gr->maps };
+
+		ok = !append(g, ints(5, v));
+	}
+	for (size_t i = 0; ok && i < d->nr_xfers; i++) {
+		uint64_t v[4] = { d->xfers[i].gfn, d->xfers[i].mfn,
+				  d->xfers[i].dom0_pfn, d->xfers[i].count };
+
+		ok = !append(x, ints(4, v));
+	}
+	for (size_t i = 0; ok && i < d->nr_rmm; i++) {
+		uint64_t v[3] = { d->rmm[i].gfn, d->rmm[i].mfn,
+				  d->rmm[i].dom0_gfn };
+
+		ok = !append(r, ints(3, v));
+	}
+	if (ok)
+		ok = !json_object_set_new(o, "grants", g) &&
+		     !json_object_set_new(o, "transfers", x) &&
+		     !json_object_set_new(o, "ram_mmio", r);
+	else {
+		json_decref(g);
+		json_decref(x);
+		json_decref(r);
+	}
+	if (!ok) {
+		json_decref(o);
+		return NULL;
+	}
+	if (json_object_set_new(o, "domid", json_integer(d->domid)) ||
+	    json_object_set_new(o, "name", json_string(d->name)) ||
+	    json_object_set_new(o, "type", json_string(xgm_dom_type_name(d->type))) ||
+	    json_object_set_new(o, "dom0", json_boolean(d->is_dom0)) ||
+	    json_object_set_new(o, "state", json_string(xgm_dom_state_name(d->state))) ||
+	    json_object_set_new(o, "crash_reason", json_string(d->crash_reason)) ||
+	    json_object_set_new(o, "tot_pages", json_integer((json_int_t)d->tot_pages)) ||
+	    json_object_set_new(o, "max_pages", json_integer((json_int_t)d->max_pages)) ||
+	    json_object_set_new(o, "vcpus", json_integer(d->vcpus)) ||
+	    json_object_set_new(o, "dirty_vcpus", ints(2, d->dirty_vcpus)) ||
+	    json_object_set_new(o, "orphaned_pages", json_integer((json_int_t)d->orphaned_pages)) ||
+	    json_object_set_new(o, "iomem", rangeset_json(&d->iomem)) ||
+	    json_object_set_new(o, "ioreq", rangeset_json(&d->ioreq)) ||
+	    json_object_set_new(o, "counters", sim_counters_json(&d->ctr))) {
+		json_decref(o);
+		return NULL;
+	}
+	if (d->p2m) {
+		if (json_object_set_new(o, "p2m", p2m_json(d->p2m))) {
+			json_decref(o);
+			return NULL;
+		}
+	} else {
+		json_t *pv = json_pack("{s:o, s:I, s:b, s:I, s:o}",
+				       "runs", runs_json(d->pv.runs, d->pv.nr_runs),
+				       "nr_pages", (json_int_t)d->pv.nr_pages,
+				       "scattered", d->pv.scattered,
+				       "key", (json_int_t)d->pv.key,
+				       "overrides", map_json(&d->pv.overrides));
+
+		if (json_object_set_new(o, "pv", pv)) {
+			json_decref(o);
+			return NULL;
+		}
+	}
+	return o;
+}
+
+/* Appends to a growing string buffer. */
+struct strbuf {
+	char *s;
+	size_t len, cap;
+	bool oom;
+};
+
+static void sb_printf(struct strbuf *sb, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void sb_printf(struct strbuf *sb, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (sb->oom)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(sb->s ? sb->s + sb->len : NULL,
+			      sb->s ? sb->cap - sb->len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			sb->oom = true;
+			return;
+		}
+		if (sb->s && sb->len + (size_t)n < sb->cap) {
+			sb->len += (size_t)n;
+			return;
+		}
+		sb->cap = (sb->cap ? sb->cap * 2 : 128) + (size_t)n;
+		char *t = realloc(sb->s, sb->cap);
+
+		if (!t) {
+			sb->oom = true;
+			return;
+		}
+		sb->s = t;
+	}
+}
+
+/*
+ * A buffer is one string, the large host's state being mostly buffers and
+ * a JSON value costing far more to parse than its text:
+ *   "ID PAGES PLACE PINS LRU|OFF/ORDER,...|PFN+N,...|MFN+N,...|PAGE=TAG,..."
+ * PLACE is v (VRAM) or s (system pages); numbers are unsigned decimal.
+ */
+static json_t *buffer_json(const struct sim_buffer *b)
+{
+	struct strbuf sb = { 0 };
+	uint64_t *keys = sim_map_sorted_keys(&b->tags);
+	json_t *j;
+
+	if (b->tags.nr && !keys)
+		return NULL;
+	sb_printf(&sb, "%llu %llu %c %u %llu|", (unsigned long long)b->id,
+		  (unsigned long long)b->pages,
+		  b->place == XGM_PLACE_VRAM ? 'v' : 's', b->pins,
+		  (unsigned long long)b->lru);
+	for (size_t i = 0; i < b->nr_blocks; i++)
+		sb_printf(&sb, "%s%llu/%u", i ? "," : "",
+			  (unsigned long long)b->blocks[i].off,
+			  b->blocks[i].order);
+	sb_printf(&sb, "|");
+	for (size_t i = 0; i < b->nr_pfns; i++)
+		sb_printf(&sb, "%s%llu+%llu", i ? "," : "",
+			  (unsigned long long)b->pfns[i].mfn,
+			  (unsigned long long)b->pfns[i].count);
+	sb_printf(&sb, "|");
+	for (size_t i = 0; i < b->nr_mfns; i++)
+		sb_printf(&sb, "%s%llu+%llu", i ? "," : "",
+			  (unsigned long long)b->mfns[i].mfn,
+			  (unsigned long long)b->mfns[i].count);
+	sb_printf(&sb, "|");
+	for (size_t i = 0; i < b->tags.nr; i++) {
+		uint64_t v = 0;
+
+		sim_map_get(&b->tags, keys[i], &v);
+		sb_printf(&sb, "%s%llu=%llu", i ? "," : "",
+			  (unsigned long long)keys[i], (unsigned long long)v);
+	}
+	free(keys);
+	j = sb.oom ? NULL : json_string(sb.s);
+	free(sb.s);
+	return j;
+}
+
+static json_t *gpu_json(const struct sim_gpu *g)
+{
+	json_t *bufs = json_array();
+
+	for (size_t i = 0; bufs && i < g->nr_bufs; i++)
+		if (append(bufs, buffer_json(g->bufs[i]))) {
+			json_decref(bufs);
+			bufs = NULL;
+		}
+	return json_pack("{s:s, s:I, s:I, s:o}", "name", g->name,
+			 "vram_base_mfn", (json_int_t)g->vram_base_mfn,
+			 "vram_pages", (json_int_t)g->vram_pages,
+			 "buffers", bufs);
+}
+
+json_t *sim_persist_save(const struct sim_model *m)
+{
+	json_t *o, *frames = json_array(), *doms = json_array(),
+	       *gpus = json_array();
+	bool ok = frames && doms && gpus;
+
+	for (size_t i = 0; ok && i < m->frames.nr; i++) {
+		const struct sim_frame_run *r = &m->frames.runs[i];
+		uint64_t v[4] = { r->start, r->count, r->owner,
+				  (uint64_t)(int64_t)r->dev };
+
+		ok = !append(frames, ints(4, v));
+	}
+	for (size_t i = 0; ok && i < m->nr_doms; i++)
+		ok = !append(doms, domain_json(m->doms[i]));
+	for (size_t i = 0; ok && i < m->nr_gpus; i++)
+		ok = !append(gpus, gpu_json(m->gpus[i]));
+	if (!ok) {
+		json_decref(frames);
+		json_decref(doms);
+		json_decref(gpus);
+		return NULL;
+	}
+	o = json_pack("{s:i, s:I, s:s, s:i, s:I, s:I, s:i, s:I, s:I, s:o, s:o,"
+		      " s:O, s:o, s:o, s:o}",
+		      "format", MODEL_FORMAT,
+		      "seed", (json_int_t)m->seed,
+		      "iommu", xgm_iommu_vendor_name(m->iommu),
+		      "paddr_bits", (int)m->paddr_bits,
+		      "ram_pages", (json_int_t)m->ram_pages,
+		      "xen_pages", (json_int_t)m->xen_pages,
+		      "next_domid", (int)m->next_domid,
+		      "next_buf_id", (json_int_t)m->next_buf_id,
+		      "clock", (json_int_t)m->clock,
+		      "frames", frames,
+		      "refs", map_json(&m->refs),
+		      "store", m->store,
+		      "host_counters", sim_counters_json(&m->host_ctr),
+		      "domains", doms,
+		      "gpus", gpus);
+	return o;
+}
+
+/* ---- load -------------------------------------------------------------- */
+
+static int bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int bad(const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return xgm_fail(-EBADMSG, "sim state is invalid: %s", msg);
+}
+
+/* An integer member in [0, max]. */
+static int get_u64(json_t *o, const char *key, uint64_t max, uint64_t *out,
+		   const char *where)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (!json_is_integer(v))
+		return bad("%s: \"%s\" is missing or not an integer", where, key);
+	if (json_integer_value(v) < 0 ||
+	    (uint64_t)json_integer_value(v) > max)
+		return bad("%s: \"%s\" = %lld is out of range", where, key,
+			   (long long)json_integer_value(v));
+	*out = (uint64_t)json_integer_value(v);
+	return 0;
+}
+
+/* Any 64-bit value (stored as int64). */
+static int get_raw64(json_t *o, const char *key, uint64_t *out,
+		     const char *where)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (!json_is_integer(v))
+		return bad("%s: \"%s\" is missing or not an integer", where, key);
+	*out = (uint64_t)json_integer_value(v);
+	return 0;
+}
+
+static int get_bool(json_t *o, const char *key, bool *out, const char *where)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (!json_is_boolean(v))
+		return bad("%s: \"%s\" is missing or not a boolean", where, key);
+	*out = json_is_true(v);
+	return 0;
+}
+
+static int get_array(json_t *o, const char *key, json_t **out,
+		     const char *where)
+{
+	*out = json_object_get(o, key);
+	if (!json_is_array(*out))
+		return bad("%s: \"%s\" is missing or not an array", where, key);
+	return 0;
+}
+
+/* Row i of an array of integer tuples of exactly n. raw: any int64. */
+static int tuple(json_t *arr, size_t i, size_t n, uint64_t *v,
+		 const char *where, const char *key, uint64_t raw_mask)
+{
+	json_t *t = json_array_get(arr, i);
+
+	if (!json_is_array(t) || json_array_size(t) != n)
+		return bad("%s.%s[%zu]: expected an array of %zu integers",
+			   where, key, i, n);
+	for (size_t k = 0; k < n; k++) {
+		json_t *x = json_array_get(t, k);
+
+		if (!json_is_integer(x))
+			return bad("%s.%s[%zu][%zu] is not an integer", where,
+				   key, i, k);
+		if (json_integer_value(x) < 0 && !(raw_mask & (1ull << k)))
+			return bad("%s.%s[%zu][%zu] is negative", where, key,
+				   i, k);
+		v[k] = (uint64_t)json_integer_value(x);
+	}
+	return 0;
+}
+
+static int load_rangeset(json_t *o, const char *key, uint64_t max,
+			 struct sim_rangeset *rs, const char *where)
+{
+	json_t *a;
+	uint64_t v[2], prev_end = 0;
+	int ret = get_array(o, key, &a, where);
+
+	for (size_t i = 0; !ret && i < json_array_size(a); i++) {
+		ret = tuple(a, i, 2, v, where, key, 0);
+		if (ret)
+			break;
+		if (v[1] < v[0] || v[1] > max || (i && v[0] <= prev_end))
+			return bad("%s.%s[%zu]: range %#llx-%#llx is reversed, "
+				   "out of range or overlaps", where, key, i,
+				   (unsigned long long)v[0],
+				   (unsigned long long)v[1]);
+		prev_end = v[1];
+		ret = sim_rs_add(rs, v[0], v[1]);
+	}
+	return ret;
+}
+
+static int load_runs(json_t *o, const char *key, uint64_t max_mfn,
+		     struct sim_mfn_run **runs, size_t *nr, uint64_t *total,
+		     const char *where)
+{
+	json_t *a;
+	uint64_t v[2];
+	int ret = get_array(o, key, &a, where);
+
+	*total = 0;
+	if (ret)
+		return ret;
+	*nr = json_array_size(a);
+	*runs = *nr ? calloc(*nr, sizeof(**runs)) : NULL;
+	if (*nr && !*runs)
+		return -ENOMEM;
+	for (size_t i = 0; i < *nr; i++) {
+		ret = tuple(a, i, 2, v, where, key, 0);
+		if (ret)
+			return ret;
+		if (!v[1] || v[0] > max_mfn || v[1] > max_mfn - v[0] + 1)
+			return bad("%s.%s[%zu]: run %#llx+%llu is empty or out "
+				   "of range", where, key, i,
+				   (unsigned long long)v[0],
+				   (unsigned long long)v[1]);
+		(*runs)[i] = (struct sim_mfn_run){ v[0], v[1] };
+		*total += v[1];
+	}
+	return 0;
+}
+
+static int load_map(json_t *o, const char *key, uint64_t max_key,
+		    bool raw_val, struct sim_u64map *m, const char *where)
+{
+	json_t *a;
+	uint64_t v[2];
+	int ret = get_array(o, key, &a, where);
+
+	for (size_t i = 0; !ret && i < json_array_size(a); i++) {
+		ret = tuple(a, i, 2, v, where, key, raw_val ? 2 : 0);
+		if (ret)
+			break;
+		if (v[0] > max_key || sim_map_get(m, v[0], NULL))
+			return bad("%s.%s[%zu]: key %#llx is out of range or "
+				   "repeated", where, key, i,
+				   (unsigned long long)v[0]);
+		ret = sim_map_set(m, v[0], v[1]);
+	}
+	return ret;
+}
+
+static int load_frames(struct sim_model *m, json_t *body)
+{
+	json_t *a;
+	uint64_t max = 1ull << (m->paddr_bits - 12), v[4], end = 0;
+	int ret = get_array(body, "frames", &a, "host");
+
+	if (ret)
+		return ret;
+	m->frames.nr = m->frames.cap = json_array_size(a);
+	m->frames.runs = calloc(m->frames.nr + 1, sizeof(*m->frames.runs));
+	if (!m->frames.runs)
+		return -ENOMEM;
+	for (size_t i = 0; i < m->frames.nr; i++) {
+		ret = tuple(a, i, 4, v, "host", "frames", 1ull << 3);
+		if (ret)
+			return ret;
+		if (!v[1] || v[0] >= max || v[1] > max - v[0] ||
+		    (i && v[0] < end))
+			return bad("frames[%zu]: run %#llx+%llu is empty, out of "
+				   "range or overlaps the previous one", i,
+				   (unsigned long long)v[0],
+				   (unsigned long long)v[1]);
+		if ((v[2] >= 0x7FF0 && v[2] != SIM_OWNER_IO &&
+		     v[2] != SIM_OWNER_XEN && v[2] != SIM_OWNER_FREE) ||
+		    v[2] > SIM_OWNER_FREE ||
+		    (v[2] != SIM_OWNER_IO && (int64_t)v[3] != 0) ||
+		    (v[2] == SIM_OWNER_IO && (int64_t)v[3] < SIM_DEV_PCI_HOLE))
+			return bad("frames[%zu]: bad owner %llu / device %lld", i,
+				   (unsigned long long)v[2], (long long)v[3]);
+		end = v[0] + v[1];
+		m->frames.runs[i] = (struct sim_frame_run){
+			v[0], v[1], (uint32_t)v[2], (int32_t)(int64_t)v[3],
+		};
+	}
+	return 0;
+}
+
+struct p2m_check {
+	const struct sim_model *m;
+	const char *name;
+	int ret;
+};
+
+static int load_p2m(struct sim_model *m, struct sim_domain *d, json_t *o,
+		    const char *where)
+{
+	json_t *a;
+	uint64_t v[8], max_mfn = (1ull << (m->paddr_bits - 12)) - 1;
+	int ret = get_array(o, "p2m", &a, where);
+
+	if (ret)
+		return ret;
+	d->p2m = sim_p2m_new();
+	if (!d->p2m)
+		return -ENOMEM;
+	for (size_t i = 0; i < json_array_size(a); i++) {
+		struct xgm_p2m_entry e;
+		uint64_t step;
+
+		ret = tuple(a, i, 8, v, where, "p2m", 0);
+		if (ret)
+			return ret;
+		if (v[3] != P2M_ORDER_4K && v[3] != P2M_ORDER_2M &&
+		    v[3] != P2M_ORDER_1G)
+			return bad("%s.p2m[%zu]: order %llu is not 0, 9 or 18",
+				   where, i, (unsigned long long)v[3]);
+		step = 1ull << v[3];
+		if (!v[1] || v[1] > (1ull << P2M_GFN_BITS) ||
+		    ((v[0] | v[2]) & (step - 1)) ||
+		    v[0] + v[1] * step > (1ull << P2M_GFN_BITS) ||
+		    v[2] + v[1] * step - 1 > max_mfn)
+			return bad("%s.p2m[%zu]: run gfn %#llx x%llu mfn %#llx "
+				   "is empty, misaligned or out of range", where,
+				   i, (unsigned long long)v[0],
+				   (unsigned long long)v[1],
+				   (unsigned long long)v[2]);
+		if (v[4] >= XGM_P2M_NR_TYPES || v[4] == XGM_P2M_INVALID ||
+		    v[5] > 7 || (v[6] != XGM_MT_UC && v[6] != XGM_MT_WC &&
+				 v[6] != XGM_MT_WT && v[6] != XGM_MT_WP &&
+				 v[6] != XGM_MT_WB && v[6] != XGM_MT_UC_MINUS) ||
+		    v[7] > 1)
+			return bad("%s.p2m[%zu]: bad type/access/memory type",
+				   where, i);
+		e = (struct xgm_p2m_entry){
+			.order = (uint8_t)v[3], .type = (uint8_t)v[4],
+			.access = (uint8_t)v[5], .emt = (uint8_t)v[6],
+			.ipat = v[7],
+		};
+		for (uint64_t k = 0; k < v[1]; k++) {
+			e.gfn = v[0] + k * step;
+			e.mfn = v[2] + k * step;
+			ret = sim_p2m_insert_new(d->p2m, e.gfn, e.order, &e);
+			if (ret == -EEXIST)
+				return bad("%s.p2m[%zu]: gfn %#llx overlaps an "
+					   "earlier entry", where, i,
+					   (unsigned long long)e.gfn);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+static int load_pv(struct sim_model *m, struct sim_domain *d, json_t *o,
+		   const char *where)
+{
+	json_t *pv = json_object_get(o, "pv");
+	uint64_t total, max_mfn = (1ull << (m->paddr_bits - 12)) - 1;
+	int ret;
+
+	if (!json_is_object(pv))
+		return bad("%s: a PV domain needs a \"pv\" object", where);
+	ret = load_runs(pv, "runs", max_mfn, &d->pv.runs, &d->pv.nr_runs,
+			&total, where);
+	if (!ret)
+		ret = get_u64(pv, "nr_pages", 1ull << P2M_GFN_BITS,
+			      &d->pv.nr_pages, where);
+	if (!ret)
+		ret = get_bool(pv, "scattered", &d->pv.scattered, where);
+	if (!ret)
+		ret = get_raw64(pv, "key", &d->pv.key, where);
+	if (!ret)
+		ret = load_map(pv, "overrides", (1ull << P2M_GFN_BITS) - 1, true,
+			       &d->pv.overrides, where);
+	if (!ret && total != d->pv.nr_pages)
+		return bad("%s: pv runs hold %llu frames, nr_pages is %llu",
+			   where, (unsigned long long)total,
+			   (unsigned long long)d->pv.nr_pages);
+	return ret;
+}
+
+static int load_domain_lists(struct sim_domain *d, json_t *o,
+			     const char *where)
+{
+	json_t *a;
+	uint64_t v[5];
+	int ret = get_array(o, "grants", &a, where);
+
+	if (!ret && json_array_size(a)) {
+		d->cap_grants = d->nr_grants = json_array_size(a);
+		d->grants = calloc(d->nr_grants, sizeof(*d->grants));
+		if (!d->grants)
+			return -ENOMEM;
+	}
+	for (size_t i = 0; !ret && i < d->nr_grants; i++) {
+		ret = tuple(a, i, 5, v, where, "grants", 0);
+		if (ret)
+			break;
+		if (v[0] < 8 || v[0] > UINT32_MAX || v[1] > UINT32_MAX ||
+		    v[3] > 1 || v[4] > UINT32_MAX ||
+		    (i && v[0] <= d->grants[i - 1].gref))
+			return bad("%s.grants[%zu] is out of range or unsorted",
+				   where, i);
+		d->grants[i] = (struct sim_grant){
+			(uint32_t)v[0], (uint32_t)v[1], v[2], v[3] != 0,
+			(uint32_t)v[4],
+		};
+	}
+	if (!ret)
+		ret = get_array(o, "transfers", &a, where);
+	if (!ret && json_array_size(a)) {
+		d->cap_xfers = d->nr_xfers = json_array_size(a);
+		d->xfers = calloc(d->nr_xfers, sizeof(*d->xfers));
+		if (!d->xfers)
+			return -ENOMEM;
+	}
+	for (size_t i = 0; !ret && i < d->nr_xfers; i++) {
+		ret = tuple(a, i, 4, v, where, "transfers", 0);
+		if (!ret && !v[3])
+			ret = bad("%s.transfers[%zu] is empty", where, i);
+		if (!ret)
+			d->xfers[i] = (struct sim_transfer){ v[0], v[1], v[2], v[3] };
+	}
+	if (!ret)
+		ret = get_array(o, "ram_mmio", &a, where);
+	if (!ret && json_array_size(a)) {
+		d->cap_rmm = d->nr_rmm = json_array_size(a);
+		d->rmm = calloc(d->nr_rmm, sizeof(*d->rmm));
+		if (!d->rmm)
+			return -ENOMEM;
+	}
+	for (size_t i = 0; !ret && i < d->nr_rmm; i++) {
+		ret = tuple(a, i, 3, v, where, "ram_mmio", 1ull << 2);
+		if (!ret)
+			d->rmm[i] = (struct sim_ram_mmio){ v[0], v[1], v[2] };
+	}
+	return ret;
+}
+
+static int load_domain(struct sim_model *m, json_t *o, size_t idx)
+{
+	struct sim_domain *d = calloc(1, sizeof(*d));
+	const char *name, *type, *state, *reason;
+	char where[96];
+	uint64_t v;
+	json_t *dv;
+	int ret;
+
+	snprintf(where, sizeof(where), "domains[%zu]", idx);
+	if (!d)
+		return -ENOMEM;
+	if (!json_is_object(o)) {
+		ret = bad("%s is not an object", where);
+		goto fail;
+	}
+	ret = get_u64(o, "domid", 0x7FEF, &v, where);
+	if (ret)
+		goto fail;
+	d->domid = (uint32_t)v;
+	name = json_string_value(json_object_get(o, "name"));
+	type = json_string_value(json_object_get(o, "type"));
+	state = json_string_value(json_object_get(o, "state"));
+	reason = json_string_value(json_object_get(o, "crash_reason"));
+	if (!name || !type || !state || !reason) {
+		ret = bad("%s: name, type, state and crash_reason must be "
+			  "strings", where);
+		goto fail;
+	}
+	if ((!sim_name_valid(name) && strcmp(name, "Domain-0")) ||
+	    sim_dom_by_name(m, name) || sim_dom_get(m, d->domid)) {
+		ret = bad("%s: name \"%.64s\" or domid %u is invalid or "
+			  "repeated", where, name, d->domid);
+		goto fail;
+	}
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	snprintf(d->crash_reason, sizeof(d->crash_reason), "%s", reason);
+	if (xgm_dom_type_parse(type, &d->type)) {
+		ret = bad("%s: unknown type \"%.16s\"", where, type);
+		goto fail;
+	}
+	if (!strcmp(state, "running"))
+		d->state = XGM_DOM_RUNNING;
+	else if (!strcmp(state, "crashed"))
+		d->state = XGM_DOM_CRASHED;
+	else if (!strcmp(state, "paused"))
+		d->state = XGM_DOM_PAUSED;
+	else if (!strcmp(state, "shutdown"))
+		d->state = XGM_DOM_SHUTDOWN;
+	else {
+		ret = bad("%s: unknown state \"%.16s\"", where, state);
+		goto fail;
+	}
+	ret = get_bool(o, "dom0", &d->is_dom0, where);
+	if (!ret && d->is_dom0 != (d->domid == 0))
+		ret = bad("%s: only domid 0 is dom0", where);
+	if (!ret && d->is_dom0 && d->type == XGM_DOM_HVM)
+		ret = bad("%s: dom0 cannot be hvm", where);
+	if (!ret)
+		ret = get_u64(o, "tot_pages", 1ull << P2M_GFN_BITS,
+			      &d->tot_pages, where);
+	if (!ret)
+		ret = get_u64(o, "max_pages", 1ull << P2M_GFN_BITS,
+			      &d->max_pages, where);
+	if (!ret && d->tot_pages > d->max_pages)
+		ret = bad("%s: tot_pages above max_pages", where);
+	if (!ret)
+		ret = get_u64(o, "vcpus", 128, &v, where);
+	if (!ret && !v)
+		ret = bad("%s: vcpus must be 1-128", where);
+	d->vcpus = (uint32_t)v;
+	dv = json_object_get(o, "dirty_vcpus");
+	if (!ret && (!json_is_array(dv) || json_array_size(dv) != 2))
+		ret = bad("%s: dirty_vcpus must be two integers", where);
+	for (size_t k = 0; !ret && k < 2; k++) {
+		if (!json_is_integer(json_array_get(dv, k)))
+			ret = bad("%s: dirty_vcpus must be two integers", where);
+		else
+			d->dirty_vcpus[k] = (uint64_t)json_integer_value(
+				json_array_get(dv, k));
+	}
+	if (!ret)
+		ret = get_u64(o, "orphaned_pages", 1ull << P2M_GFN_BITS,
+			      &d->orphaned_pages, where);
+	if (!ret)
+		ret = load_rangeset(o, "iomem", (1ull << (m->paddr_bits - 12)) - 1,
+				    &d->iomem, where);
+	if (!ret)
+		ret = load_rangeset(o, "ioreq", (1ull << P2M_GFN_BITS) - 1,
+				    &d->ioreq, where);
+	if (!ret && sim_counters_from_json(json_object_get(o, "counters"),
+					   &d->ctr))
+		ret = bad("%s: bad counters", where);
+	if (!ret)
+		ret = sim_dom_translated(d) ? load_p2m(m, d, o, where) :
+					  load_pv(m, d, o, where);
+	if (!ret)
+		ret = load_domain_lists(d, o, where);
+	if (!ret)
+		ret = sim_dom_add(m, d);
+	if (!ret)
+		return 0;
+fail:
+	sim_dom_free(d);
+	return ret;
+}
+
+/* Strict unsigned decimal: digits only, no overflow. */
+static bool parse_num(const char **p, uint64_t *v)
+{
+	const char *s = *p;
+	uint64_t x = 0;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	while (*s >= '0' && *s <= '9') {
+		unsigned int d = (unsigned int)(*s - '0');
+
+		if (x > (UINT64_MAX - d) / 10)
+			return false;
+		x = x * 10 + d;
+		s++;
+	}
+	*p = s;
+	*v = x;
+	return true;
+}
+
+/* "A<sep>B,A<sep>B,..." up to '|' or the end; calls add for each pair. */
+static int parse_pairs(const char **p, char sep,
+		       int (*add)(void *ctx, uint64_t a, uint64_t b), void *ctx)
+{
+	const char *s = *p;
+
+	while (*s && *s != '|') {
+		uint64_t a, b;
+		int ret;
+
+		if (!parse_num(&s, &a) || *s++ != sep || !parse_num(&s, &b))
+			return -EBADMSG;
+		ret = add(ctx, a, b);
+		if (ret)
+			return ret;
+		if (*s == ',')
+			s++;
+		else if (*s && *s != '|')
+			return -EBADMSG;
+	}
+	*p = s;
+	return 0;
+}
+
+struct buf_load {
+	struct sim_buffer *b;
+	uint64_t max;
+	size_t cap_blocks;
+	int which; /* 0 pfns, 1 mfns */
+};
+
+static int add_block(void *ctx, uint64_t off, uint64_t order)
+{
+	struct buf_load *l = ctx;
+	struct sim_buffer *b = l->b;
+
+	if (order > 40)
+		return -EBADMSG;
+	if (b->nr_blocks == l->cap_blocks) {
+		size_t cap = l->cap_blocks ? l->cap_blocks * 2 : 4;
+		struct sim_vram_block *n = realloc(b->blocks, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		b->blocks = n;
+		l->cap_blocks = cap;
+	}
+	b->blocks[b->nr_blocks++] = (struct sim_vram_block){
+		off, (unsigned int)order };
+	return 0;
+}
+
+static int add_run(void *ctx, uint64_t start, uint64_t count)
+{
+	struct buf_load *l = ctx;
+	struct sim_mfn_run **runs = l->which ? &l->b->mfns : &l->b->pfns;
+	size_t *nr = l->which ? &l->b->nr_mfns : &l->b->nr_pfns;
+
+	if (!count || start > l->max || count > l->max - start + 1)
+		return -EBADMSG;
+	/* capacity: powers of two */
+	if (!*nr || !(*nr & (*nr - 1))) {
+		struct sim_mfn_run *n = realloc(*runs, (*nr ? *nr * 2 : 1) *
+						sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		*runs = n;
+	}
+	(*runs)[(*nr)++] = (struct sim_mfn_run){ start, count };
+	return 0;
+}
+
+static int add_tag(void *ctx, uint64_t page, uint64_t tag)
+{
+	struct buf_load *l = ctx;
+
+	if (page >= l->b->pages || sim_map_get(&l->b->tags, page, NULL))
+		return -EBADMSG;
+	return sim_map_set(&l->b->tags, page, tag);
+}
+
+static int load_buffer(struct sim_model *m, unsigned int gi, json_t *o,
+		       const char *gwhere, size_t idx, struct sim_u64map *ids)
+{
+	struct sim_buffer *b = calloc(1, sizeof(*b));
+	struct buf_load l = { .b = b };
+	uint64_t pins;
+	const char *s = json_string_value(o);
+	char where[96], place;
+	int ret = 0;
+
+	snprintf(where, sizeof(where), "%s.buffers[%zu]", gwhere, idx);
+	if (!b)
+		return -ENOMEM;
+	b->gpu = gi;
+	if (!s || !parse_num(&s, &b->id) || *s++ != ' ' ||
+	    !parse_num(&s, &b->pages) || *s++ != ' ' ||
+	    ((place = *s++) != 'v' && place != 's') || *s++ != ' ' ||
+	    !parse_num(&s, &pins) || *s++ != ' ' || !parse_num(&s, &b->lru) ||
+	    *s++ != '|') {
+		ret = bad("%s is not a buffer record", where);
+		goto fail;
+	}
+	b->place = place == 'v' ? XGM_PLACE_VRAM : XGM_PLACE_SYS;
+	if (sim_map_get(ids, b->id, NULL) || b->id >= m->next_buf_id)
+		ret = bad("%s: id %llu is repeated or not below next_buf_id",
+			  where, (unsigned long long)b->id);
+	else
+		ret = sim_map_set(ids, b->id, 1);
+	if (!ret && (!b->pages || b->pages > (1ull << 28) ||
+		     pins > UINT32_MAX || b->lru > INT64_MAX))
+		ret = bad("%s: bad size, pin count or lru", where);
+	if (ret)
+		goto fail;
+	b->pins = (uint32_t)pins;
+	ret = parse_pairs(&s, '/', add_block, &l);
+	if (!ret && *s++ != '|')
+		ret = -EBADMSG;
+	l.which = 0;
+	l.max = (1ull << P2M_GFN_BITS) - 1;
+	if (!ret)
+		ret = parse_pairs(&s, '+', add_run, &l);
+	if (!ret && *s++ != '|')
+		ret = -EBADMSG;
+	l.which = 1;
+	l.max = (1ull << (m->paddr_bits - 12)) - 1;
+	if (!ret)
+		ret = parse_pairs(&s, '+', add_run, &l);
+	if (!ret && *s++ != '|')
+		ret = -EBADMSG;
+	if (!ret)
+		ret = parse_pairs(&s, '=', add_tag, &l);
+	if (!ret && *s)
+		ret = -EBADMSG;
+	if (ret == -EBADMSG)
+		ret = bad("%s: malformed blocks, runs or tags", where);
+	if (!ret && ((b->place == XGM_PLACE_VRAM) != (b->nr_blocks > 0) ||
+		     (b->place == XGM_PLACE_VRAM && (b->nr_pfns || b->nr_mfns))))
+		ret = bad("%s: backing does not match the placement", where);
+	if (!ret)
+		ret = sim_gpu_buf_adopt(m, b);
+	if (!ret)
+		return 0;
+fail:
+	free(b->blocks);
+	free(b->pfns);
+	free(b->mfns);
+	sim_map_free(&b->tags);
+	free(b);
+	return ret;
+}
+
+static int load_gpus(struct sim_model *m, json_t *body, bool buffers)
+{
+	struct sim_u64map ids = { 0 };
+	json_t *a;
+	int ret = get_array(body, "gpus", &a, "host");
+
+	for (size_t i = 0; !ret && i < json_array_size(a); i++) {
+		json_t *o = json_array_get(a, i), *bufs;
+		uint64_t base, pages;
+		const char *name;
+		char where[48];
+
+		snprintf(where, sizeof(where), "gpus[%zu]", i);
+		if (buffers) {
+			ret = get_array(o, "buffers", &bufs, where);
+			for (size_t k = 0; !ret && k < json_array_size(bufs); k++)
+				ret = load_buffer(m, (unsigned int)i,
+						  json_array_get(bufs, k), where, k,
+						  &ids);
+			continue;
+		}
+		if (!json_is_object(o))
+			return bad("%s is not an object", where);
+		name = json_string_value(json_object_get(o, "name"));
+		if (!name || !*name || strlen(name) >= 32)
+			return bad("%s: bad name", where);
+		ret = get_u64(o, "vram_base_mfn", 1ull << (m->paddr_bits - 12),
+			      &base, where);
+		if (!ret)
+			ret = get_u64(o, "vram_pages", 1ull << 28, &pages, where);
+		if (ret)
+			return ret;
+		if (!pages || (pages & (pages - 1)) || (base & (pages - 1)))
+			return bad("%s: VRAM must be a naturally aligned power "
+				   "of two", where);
+		for (size_t k = 0; k < m->frames.nr; k++) {
+			const struct sim_frame_run *r = &m->frames.runs[k];
+
+			if (r->owner == SIM_OWNER_IO && r->dev == (int32_t)i &&
+			    (r->start < base || r->start + r->count > base + pages))
+				return bad("%s: frames of device %zu lie outside "
+					   "its BAR", where, i);
+		}
+		if (!sim_mem_owned_by(m, base, pages, SIM_OWNER_IO))
+			return bad("%s: its BAR is not device MMIO in frames",
+				   where);
+		ret = sim_gpu_add(m, name, pages << 12, base);
+	}
+	sim_map_free(&ids);
+	return ret;
+}
+
+/* Every frame owner must be a domain that exists; every reference must be
+ * on an existing frame. */
+static int cross_check(struct sim_model *m)
+{
+	if (!sim_model_dom0(m))
+		return bad("there is no dom0");
+	for (size_t i = 0; i < m->frames.nr; i++) {
+		uint32_t o = m->frames.runs[i].owner;
+
+		if (o < SIM_OWNER_IO && !sim_dom_get(m, o))
+			return bad("frames[%zu] belong to domain %u, which does "
+				   "not exist", i, o);
+		if (o == SIM_OWNER_IO && m->frames.runs[i].dev >= (int32_t)m->nr_gpus)
+			return bad("frames[%zu] belong to device %d, which does "
+				   "not exist", i, m->frames.runs[i].dev);
+	}
+	for (size_t i = 0; i < m->refs.cap; i++)
+		if (m->refs.used[i] && !sim_mem_owner(m, m->refs.keys[i], NULL, NULL))
+			return bad("refs: mfn %#llx does not exist",
+				   (unsigned long long)m->refs.keys[i]);
+	for (size_t i = 0; i < m->nr_doms; i++) {
+		struct sim_domain *d = m->doms[i];
+
+		for (size_t k = 0; k < d->nr_grants; k++)
+			if (!sim_dom_get(m, d->grants[k].grantee))
+				return bad("grant %u of %s is to a domain that "
+					   "does not exist", d->grants[k].gref,
+					   d->name);
+		if (sim_iommu_mode(m, d) == XGM_IOMMU_SEPARATE) {
+			int ret = sim_iommu_rebuild(m, d);
+
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+int sim_persist_load(json_t *body, struct sim_model **out)
+{
+	struct sim_model *m;
+	const char *iommu;
+	json_t *doms, *store;
+	uint64_t v;
+	int ret;
+
+	if (!json_is_object(body))
+		return bad("the model is not an object");
+	m = sim_model_new();
+	if (!m)
+		return -ENOMEM;
+	ret = get_u64(body, "format", MODEL_FORMAT, &v, "host");
+	if (!ret && v != MODEL_FORMAT)
+		ret = bad("unknown model format %llu", (unsigned long long)v);
+	if (!ret)
+		ret = get_u64(body, "paddr_bits", 52, &v, "host");
+	if (!ret && v < 36)
+		ret = bad("paddr_bits %llu is too small", (unsigned long long)v);
+	m->paddr_bits = (unsigned int)v;
+	if (!ret)
+		ret = get_raw64(body, "seed", &m->seed, "host");
+	iommu = json_string_value(json_object_get(body, "iommu"));
+	if (!ret && xgm_iommu_vendor_parse(iommu, &m->iommu))
+		ret = bad("host: \"iommu\" must be \"intel\" or \"amd\"");
+	if (!ret)
+		ret = get_u64(body, "ram_pages", 1ull << 40, &m->ram_pages, "host");
+	if (!ret)
+		ret = get_u64(body, "xen_pages", 1ull << 40, &m->xen_pages, "host");
+	if (!ret)
+		ret = get_u64(body, "next_domid", 0x7FF0, &v, "host");
+	m->next_domid = (uint32_t)v;
+	if (!ret)
+		ret = get_u64(body, "next_buf_id", INT64_MAX, &m->next_buf_id,
+			      "host");
+	if (!ret)
+		ret = get_u64(body, "clock", INT64_MAX, &m->clock, "host");
+	if (!ret && sim_counters_from_json(json_object_get(body, "host_counters"),
+					   &m->host_ctr))
+		ret = bad("host: bad host_counters");
+	store = json_object_get(body, "store");
+	if (!ret && !json_is_object(store))
+		ret = bad("host: \"store\" must be an object");
+	if (!ret) {
+		const char *k;
+		json_t *val;
+
+		json_object_foreach(store, k, val)
+			if (!json_is_string(val) || k[0] != '/') {
+				ret = bad("store: \"%.64s\" must be an absolute "
+					  "path with a string value", k);
+				break;
+			}
+	}
+	if (!ret) {
+		json_decref(m->store);
+		m->store = json_deep_copy(store);
+		if (!m->store)
+			ret = -ENOMEM;
+	}
+	if (!ret)
+		ret = load_frames(m, body);
+	if (!ret)
+		ret = load_gpus(m, body, false);
+	if (!ret)
+		ret = get_array(body, "domains", &doms, "host");
+	for (size_t i = 0; !ret && i < json_array_size(doms); i++)
+		ret = load_domain(m, json_array_get(doms, i), i);
+	if (!ret && m->next_domid < m->nr_doms)
+		ret = bad("host: next_domid is below the domains' ids");
+	if (!ret)
+		ret = load_map(body, "refs", (1ull << (m->paddr_bits - 12)) - 1,
+			       false, &m->refs, "host");
+	if (!ret)
+		ret = cross_check(m);
+	if (!ret)
+		ret = load_gpus(m, body, true);
+	if (ret) {
+		sim_model_free(m);
+		return ret;
+	}
+	*out = m;
+	return 0;
+}

@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: LGPL-2.1-only
+/* The public functions of the simulated host (the sim section of
+ * xgpumap.h): creating, resetting and describing it. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctx.h"
+#include "sim/model.h"
+#include "sim/state_file.h"
+
+static const char *const vendor_names[] = {
+	[XGM_IOMMU_INTEL] = "intel",
+	[XGM_IOMMU_AMD] = "amd",
+};
+
+XGM_API const char *xgm_iommu_vendor_name(enum xgm_iommu_vendor v)
+{
+	return (unsigned int)v < 2 ? vendor_names[v] : "unknown";
+}
+
+XGM_API int xgm_iommu_vendor_parse(const char *s, enum xgm_iommu_vendor *out)
+{
+	for (unsigned int i = 0; i < 2; i++) {
+		if (s && !strcmp(s, vendor_names[i])) {
+			*out = (enum xgm_iommu_vendor)i;
+			return 0;
+		}
+	}
+	return xgm_err(-EINVAL);
+}
+
+XGM_API int xgm_sim_guest_parse(const char *spec, struct xgm_sim_guest *out)
+{
+	char buf[160], *f[5] = { 0 }, *tok;
+	size_t n = 0;
+	uint64_t v;
+
+	if (!spec || !out || strlen(spec) >= sizeof(buf))
+		return xgm_fail(-EINVAL, "guest spec is missing or too long");
+	memset(out, 0, sizeof(*out));
+	snprintf(buf, sizeof(buf), "%s", spec);
+	/* strtok would merge empty fields ("a::1G"); split by hand. */
+	for (tok = buf;;) {
+		char *colon;
+
+		if (n == 5)
+			break;
+		f[n++] = tok;
+		colon = strchr(tok, ':');
+		if (!colon)
+			break;
+		*colon = '\0';
+		tok = colon + 1;
+	}
+	if (n < 3 || n > 4)
+		return xgm_fail(-EINVAL, "guest spec \"%s\" is not "
+				"NAME:TYPE:MEM[:VCPUS]", spec);
+	if (!sim_name_valid(f[0]))
+		return xgm_fail(-EINVAL, "guest name \"%s\" is invalid (1-63 "
+				"characters of A-Z a-z 0-9 _ . -, not all "
+				"digits)", f[0]);
+	snprintf(out->name, sizeof(out->name), "%s", f[0]);
+	if (xgm_dom_type_parse(f[1], &out->type))
+		return xgm_fail(-EINVAL, "guest type \"%s\" is not pv, pvh or "
+				"hvm", f[1]);
+	if (xgm_parse_size(f[2], &out->mem_bytes) || !out->mem_bytes)
+		return xgm_fail(-EINVAL, "guest memory \"%s\" is not a size "
+				"(e.g. 2G, 512M)", f[2]);
+	out->vcpus = 1;
+	if (n == 4) {
+		if (xgm_parse_frame(f[3], &v) || !v || v > 128)
+			return xgm_fail(-EINVAL, "guest vcpus \"%s\" must be "
+					"1-128", f[3]);
+		out->vcpus = (uint32_t)v;
+	}
+	return 0;
+}
+
+XGM_API char *xgm_sim_state_path(const char *sim_state)
+{
+	return sim_state_resolve(sim_state);
+}
+
+/* Takes the state path for writing a new host: with force, whatever is
+ * there; without, only when nothing is (a corrupt file counts as
+ * something and is never overwritten). */
+static int lock_new_state(const char *path, bool force,
+			  struct sim_state_file **f)
+{
+	json_t *doc = NULL;
+	int ret;
+
+	if (force)
+		return sim_state_lock_for_replace(path, f);
+	ret = sim_state_open(path, XGM_ACCESS_WRITE, true, f, &doc);
+	if (ret == -EBADMSG || ret == -EPROTONOSUPPORT)
+		return xgm_fail(-EEXIST, "%s exists but is not a usable sim "
+				"state; it was left untouched", path);
+	if (ret)
+		return ret;
+	if (doc) {
+		json_decref(doc);
+		sim_state_close(*f);
+		*f = NULL;
+		return xgm_fail(-EEXIST, "a simulated host already exists at %s",
+				path);
+	}
+	return 0;
+}
+
+static int write_host(const char *sim_state, const struct sim_topology *t,
+		      bool force)
+{
+	struct sim_state_file *f = NULL;
+	struct sim_model *m = NULL;
+	char *path;
+	json_t *doc;
+	int ret = sim_topo_validate(t);
+
+	if (ret)
+		return xgm_err(ret);
+	path = sim_state_resolve(sim_state);
+	if (!path)
+		return xgm_err(-errno);
+	ret = lock_new_state(path, force, &f);
+	if (!ret)
+		ret = sim_topo_build(t, &m);
+	if (!ret) {
+		doc = sim_persist_save(m);
+		ret = doc ? sim_state_save(f, doc) : -ENOMEM;
+		json_decref(doc);
+	}
+	sim_model_free(m);
+	sim_state_close(f);
+	free(path);
+	return xgm_err(ret);
+}
+
+XGM_API int xgm_sim_init(const struct xgm_sim_init_opts *opts)
+{
+	struct xgm_sim_init_opts o = { .sz = sizeof(o) };
+	struct sim_topology t;
+
+	sim_topo_default(&t);
+	if (opts) {
+		size_t n = opts->sz < sizeof(o) ? opts->sz : sizeof(o);
+
+		if (opts->sz < sizeof(size_t))
+			return xgm_err(-EINVAL);
+		for (size_t i = sizeof(o); i < opts->sz; i++)
+			if (((const char *)opts)[i])
+				return xgm_fail(-EINVAL, "unknown options "
+						"(library too old)");
+		memcpy(&o, opts, n);
+		t.dom0_type = o.dom0_type;
+		t.iommu = o.iommu;
+		if (o.vram_bytes)
+			t.vram_bytes = o.vram_bytes;
+		if (o.dom0_mem_bytes)
+			t.dom0_mem_bytes = o.dom0_mem_bytes;
+		if (o.guests) {
+			t.guests = o.guests;
+			t.nr_guests = o.nr_guests;
+		}
+		t.seed = o.seed;
+	}
+	return write_host(o.sim_state, &t, o.force);
+}
+
+XGM_API int xgm_sim_reset(const char *sim_state)
+{
+	struct sim_topology t;
+
+	sim_topo_default(&t);
+	return write_host(sim_state, &t, true);
+}
+
+/* ---- describe ------------------------------------------------------------ */
+
+static json_t *describe_domain(const struct sim_model *m,
+			       const struct sim_domain *d)
+{
+	struct xgm_domain_info info;
+	json_t *o;
+
+	sim_dom_info(m, d, &info);
+	o = json_pack("{s:i, s:s, s:s, s:b, s:s, s:I, s:I, s:i, s:s, s:I, s:I,"
+		      " s:I, s:I}",
+		      "domid", (int)d->domid, "name", d->name,
+		      "type", xgm_dom_type_name(d->type), "dom0", d->is_dom0,
+		      "state", xgm_dom_state_name(d->state),
+		      "mem_bytes", (json_int_t)info.mem_bytes,
+		      "max_mem_bytes", (json_int_t)info.max_mem_bytes,
+		      "vcpus", (int)d->vcpus,
+		      "iommu", xgm_iommu_mode_name(info.iommu),
+		      "max_gpfn", (json_int_t)info.max_gpfn,
+		      "p2m_leaves", (json_int_t)sim_p2m_leaf_count(d->p2m),
+		      "orphaned_pages", (json_int_t)d->orphaned_pages,
+		      "grants", (json_int_t)d->nr_grants);
+	if (o && d->state == XGM_DOM_CRASHED)
+		json_object_set_new(o, "crash_reason", json_string(d->crash_reason));
+	return o;
+}
+
+static json_t *counters_with_model(const struct xgm_counters *c)
+{
+	json_t *o = sim_counters_json(c);
+
+	if (o)
+		json_object_set_new(o, "modeled_ns", json_real(sim_modeled_ns(c)));
+	return o;
+}
+
+XGM_API int xgm_sim_describe(struct xgm_ctx *ctx, json_t **out)
+{
+	const struct sim_model *m;
+	struct xgm_counters total;
+	json_t *o, *gpus, *doms, *per;
+
+	if (!ctx || !out)
+		return xgm_err(-EINVAL);
+	if (ctx->be->kind != XGM_BACKEND_SIM)
+		return xgm_fail(-EOPNOTSUPP, "not a simulated host");
+	m = ((struct sim_priv *)ctx->priv)->m;
+	gpus = json_array();
+	doms = json_array();
+	per = json_object();
+	for (size_t i = 0; gpus && i < m->nr_gpus; i++) {
+		const struct sim_gpu *g = m->gpus[i];
+
+		json_array_append_new(gpus, json_pack(
+			"{s:s, s:I, s:I, s:I, s:I}", "name", g->name,
+			"vram_base_mfn", (json_int_t)g->vram_base_mfn,
+			"vram_bytes", (json_int_t)(g->vram_pages << 12),
+			"free_bytes", (json_int_t)sim_gpu_free_bytes(g),
+			"buffers", (json_int_t)g->nr_bufs));
+	}
+	for (size_t i = 0; doms && per && i < m->nr_doms; i++) {
+		json_array_append_new(doms, describe_domain(m, m->doms[i]));
+		json_object_set_new(per, m->doms[i]->name,
+				    counters_with_model(&m->doms[i]->ctr));
+	}
+	sim_model_counters(m, -1, &total);
+	o = json_pack("{s:s, s:s?, s:{s:s, s:s, s:I, s:I, s:i, s:I}, s:o, s:o,"
+		      " s:{s:o, s:o, s:o, s:s}, s:o}",
+		      "backend", "sim",
+		      "state", ctx->sim_state,
+		      "host",
+		      "iommu", xgm_iommu_vendor_name(m->iommu),
+		      "dom0_type", sim_model_dom0(m) ?
+			      xgm_dom_type_name(sim_model_dom0(m)->type) : "none",
+		      "ram_bytes", (json_int_t)(m->ram_pages << 12),
+		      "xen_reserved_bytes", (json_int_t)(m->xen_pages << 12),
+		      "paddr_bits", (int)m->paddr_bits,
+		      "seed", (json_int_t)m->seed,
+		      "gpus", gpus,
+		      "domains", doms,
+		      "counters",
+		      "total", counters_with_model(&total),
+		      "host", counters_with_model(&m->host_ctr),
+		      "per_domain", per,
+		      "time", "modeled",
+		      "cost_model", sim_cost_json());
+	if (!o)
+		return xgm_err(-ENOMEM);
+	*out = o;
+	return 0;
+}

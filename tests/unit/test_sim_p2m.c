@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: LGPL-2.1-only
+/* The p2m radix tree, and rule 4 (one lock per p2m, deferred flushes). */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "sim/model.h"
+
+static struct xgm_p2m_entry ram(uint64_t mfn)
+{
+	return (struct xgm_p2m_entry){ .mfn = mfn, .type = XGM_P2M_RAM_RW,
+				       .access = 7, .emt = XGM_MT_WB };
+}
+
+struct collect {
+	struct xgm_p2m_entry e[64];
+	size_t n;
+};
+
+static int collect(const struct xgm_p2m_entry *e, void *arg)
+{
+	struct collect *c = arg;
+
+	if (c->n < 64)
+		c->e[c->n] = *e;
+	c->n++;
+	return 0;
+}
+
+/* A write inside a 1G superpage shatters it level by level: 1G -> 512 x
+ * 2M (one split), the 2M -> 512 x 4K (a second). Failing means splits are
+ * miscounted or the neighbours lost their mapping. */
+static void test_p2m_write_inside_superpage_splits_down(void **state)
+{
+	struct sim_p2m *p = sim_p2m_new();
+	struct xgm_p2m_entry e = ram(0x40000), got;
+	struct p2m_stats st = { 0 };
+	unsigned int order;
+
+	assert_int_equal(sim_p2m_set(p, 0, P2M_ORDER_1G, &e, &st), 0);
+	assert_int_equal(sim_p2m_leaf_count(p), 1);
+	e = ram(0x999);
+	memset(&st, 0, sizeof(st));
+	assert_int_equal(sim_p2m_set(p, 0x1234, P2M_ORDER_4K, &e, &st), 0);
+	assert_int_equal(st.splits, 2);
+	assert_int_equal(st.entries, 1);
+	assert_true(st.present_changed);
+	assert_int_equal(sim_p2m_leaf_count(p), 511 + 511 + 1);
+	assert_true(sim_p2m_lookup(p, 0x1234, &got, &order));
+	assert_int_equal(order, 0);
+	assert_int_equal(got.mfn, 0x999);
+	/* the neighbour 4K keeps the superpage's frame */
+	assert_true(sim_p2m_lookup(p, 0x1235, &got, &order));
+	assert_int_equal(got.mfn, 0x40000 + 0x1235);
+	/* a different 2M of the old 1G is a 2M leaf now */
+	assert_true(sim_p2m_lookup(p, 0x20000, &got, &order));
+	assert_int_equal(order, 9);
+	assert_int_equal(got.gfn, 0x20000);
+	assert_int_equal(got.mfn, 0x40000 + 0x20000);
+	sim_p2m_free(p);
+}
+
+/* A hole reports the order of the empty region it lies in, as Xen's
+ * get_entry() does; failing breaks map_mmio_regions' retry logic. */
+static void test_p2m_hole_reports_level_order(void **state)
+{
+	struct sim_p2m *p = sim_p2m_new();
+	struct xgm_p2m_entry e = ram(0x200), got;
+	struct p2m_stats st = { 0 };
+	unsigned int order;
+
+	assert_false(sim_p2m_lookup(p, 5, &got, &order));
+	assert_int_equal(order, 27);
+	assert_int_equal(sim_p2m_set(p, 0x200, P2M_ORDER_4K, &e, &st), 0);
+	assert_false(sim_p2m_lookup(p, 0x201, &got, &order));
+	assert_int_equal(order, 0);
+	assert_false(sim_p2m_lookup(p, 0x400, &got, &order));
+	assert_int_equal(order, 9);
+	assert_false(sim_p2m_lookup(p, 1ull << 18, &got, &order));
+	assert_int_equal(order, 18);
+	sim_p2m_free(p);
+}
+
+static void test_p2m_walk_in_order_and_clear(void **state)
+{
+	struct sim_p2m *p = sim_p2m_new();
+	struct xgm_p2m_entry e;
+	struct p2m_stats st = { 0 };
+	struct collect c = { .n = 0 };
+
+	e = ram(0x80000);
+	assert_int_equal(sim_p2m_set(p, 0x80000, P2M_ORDER_2M, &e, &st), 0);
+	e = ram(0x10);
+	assert_int_equal(sim_p2m_set(p, 0x10, P2M_ORDER_4K, &e, &st), 0);
+	e = ram(0x5000000);
+	assert_int_equal(sim_p2m_set(p, 1ull << 30, P2M_ORDER_1G, &e, &st), 0);
+	sim_p2m_walk(p, 0, UINT64_MAX, collect, &c);
+	assert_int_equal(c.n, 3);
+	assert_int_equal(c.e[0].gfn, 0x10);
+	assert_int_equal(c.e[1].gfn, 0x80000);
+	assert_int_equal(c.e[2].gfn, 1ull << 30);
+	assert_int_equal(sim_p2m_max_gfn(p), (1ull << 30) + (1ull << 18) - 1);
+	/* a range walk sees only overlapping leaves */
+	c.n = 0;
+	sim_p2m_walk(p, 0x80100, 0x80100, collect, &c);
+	assert_int_equal(c.n, 1);
+	/* clearing a 4K inside the 2M splits it and leaves 511 */
+	memset(&st, 0, sizeof(st));
+	assert_int_equal(sim_p2m_set(p, 0x80001, P2M_ORDER_4K, NULL, &st), 0);
+	assert_int_equal(st.splits, 1);
+	c.n = 0;
+	sim_p2m_walk(p, 0x80000, 0x801ff, collect, &c);
+	assert_int_equal(c.n, 511);
+	/* bad arguments */
+	assert_int_equal(sim_p2m_set(p, 0x3, P2M_ORDER_2M, &e, &st), -EINVAL);
+	assert_int_equal(sim_p2m_set(p, 0, 5, &e, &st), -EINVAL);
+	assert_int_equal(sim_p2m_set(p, 1ull << 36, 0, &e, &st), -EINVAL);
+	/* strict insert refuses overlaps */
+	e = ram(1);
+	assert_int_equal(sim_p2m_insert_new(p, 0x10, 0, &e), -EEXIST);
+	assert_int_equal(sim_p2m_insert_new(p, 1ull << 30, 9, &e), -EEXIST);
+	sim_p2m_free(p);
+}
+
+/* A superpage written over a table of 4K entries replaces the table. */
+static void test_p2m_superpage_over_table_frees_it(void **state)
+{
+	struct sim_p2m *p = sim_p2m_new();
+	struct xgm_p2m_entry e = ram(7);
+	struct p2m_stats st = { 0 };
+
+	for (uint64_t g = 0; g < 16; g++) {
+		e.mfn = 100 + g;
+		assert_int_equal(sim_p2m_set(p, g, 0, &e, &st), 0);
+	}
+	assert_int_equal(sim_p2m_leaf_count(p), 16);
+	e = ram(0x200);
+	memset(&st, 0, sizeof(st));
+	assert_int_equal(sim_p2m_set(p, 0, P2M_ORDER_2M, &e, &st), 0);
+	assert_true(st.present_changed);
+	assert_int_equal(sim_p2m_leaf_count(p), 1);
+	sim_p2m_free(p);
+}
+
+/* ---- rule 4 ------------------------------------------------------------ */
+
+static struct sim_model *host(void)
+{
+	struct sim_topology t;
+	struct sim_model *m = NULL;
+
+	sim_topo_default(&t);
+	assert_int_equal(sim_topo_build(&t, &m), 0);
+	return m;
+}
+
+/* Rule 4: one p2m lock per domain, counted per acquisition; the flush is
+ * deferred to the outermost unlock and issued once, IPIing every dirty
+ * vcpu once. Failing means flushes or IPIs are charged per write or the
+ * lock is not counted. */
+static void test_rule4_flush_deferred_to_unlock_one_ipi_per_dirty_vcpu(void **state)
+{
+	struct sim_model *m = host();
+	struct sim_domain *d = sim_dom_get(m, 2); /* vm2: hvm, 4 vcpus */
+	struct xgm_p2m_entry e = sim_dp2m_entry(m, 0x5000000, XGM_P2M_MMIO_DIRECT);
+
+	sim_dp2m_lock(m, d);
+	sim_dp2m_lock(m, d); /* recursive, like mm_write_lock */
+	assert_int_equal(sim_dp2m_set(m, d, 0x1000, 0, &e), 0);
+	e.mfn++;
+	assert_int_equal(sim_dp2m_set(m, d, 0x1001, 0, &e), 0);
+	sim_dp2m_unlock(m, d);
+	assert_int_equal(d->ctr.tlb_flushes, 0); /* still held */
+	sim_dp2m_unlock(m, d);
+	assert_int_equal(d->ctr.lock_acquisitions, 2);
+	assert_int_equal(d->ctr.tlb_flushes, 1);
+	assert_int_equal(d->ctr.ipis, 4);
+	assert_int_equal(d->ctr.p2m_entries, 2);
+	assert_int_equal(d->ctr.splits, 2); /* 1G then 2M shattered */
+	sim_model_free(m);
+}
+
+/* Rule 4: filling a hole changes no present entry, so no flush at all.
+ * Failing means the sim charges flushes Xen does not issue. */
+static void test_rule4_no_flush_when_no_present_entry_changed(void **state)
+{
+	struct sim_model *m = host();
+	struct sim_domain *d = sim_dom_get(m, 1);
+	struct xgm_p2m_entry e = sim_dp2m_entry(m, 0x5000000, XGM_P2M_MMIO_DIRECT);
+
+	sim_dp2m_lock(m, d);
+	assert_int_equal(sim_dp2m_set(m, d, 0x800000, 0, &e), 0);
+	sim_dp2m_unlock(m, d);
+	assert_int_equal(d->ctr.tlb_flushes, 0);
+	assert_int_equal(d->ctr.ipis, 0);
+	assert_int_equal(d->ctr.lock_acquisitions, 1);
+	sim_model_free(m);
+}
+
+/* Rule 4: only dirty vcpus are IPIed. */
+static void test_rule4_ipis_only_dirty_vcpus(void **state)
+{
+	struct sim_model *m = host();
+	struct sim_domain *d = sim_dom_get(m, 2);
+	struct xgm_p2m_entry e = sim_dp2m_entry(m, 0x5000000, XGM_P2M_MMIO_DIRECT);
+
+	d->dirty_vcpus[0] = 1; /* only vcpu0 ran */
+	sim_dp2m_lock(m, d);
+	assert_int_equal(sim_dp2m_set(m, d, 0, 0, &e), 0);
+	sim_dp2m_unlock(m, d);
+	assert_int_equal(d->ctr.tlb_flushes, 1);
+	assert_int_equal(d->ctr.ipis, 1);
+	sim_model_free(m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_p2m_write_inside_superpage_splits_down),
+		cmocka_unit_test(test_p2m_hole_reports_level_order),
+		cmocka_unit_test(test_p2m_walk_in_order_and_clear),
+		cmocka_unit_test(test_p2m_superpage_over_table_frees_it),
+		cmocka_unit_test(test_rule4_flush_deferred_to_unlock_one_ipi_per_dirty_vcpu),
+		cmocka_unit_test(test_rule4_no_flush_when_no_present_entry_changed),
+		cmocka_unit_test(test_rule4_ipis_only_dirty_vcpus),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,500 @@
+// SPDX-License-Identifier: LGPL-2.1-only
+/*
+ * The simulated host's Xen rules (DESIGN.md section 5), one test per rule
+ * and named after it. Each comment says what a failure would mean. The
+ * host is the default topology: PVH dom0 4 GiB, vm1 pvh 2 GiB (domid 1),
+ * vm2 hvm 4 GiB (2), vm3 pv 1 GiB (3), card0's BAR at mfn 0x4000000.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "sim/model.h"
+
+#define BAR 0x4000000ull
+#define VM1 1
+#define VM2 2
+#define VM3 3
+#define HOLE_GFN 0x100000ull /* 4 GiB: above vm1's 2 GiB of RAM */
+
+static struct sim_model *host_of(enum xgm_dom_type dom0,
+				 enum xgm_iommu_vendor iommu)
+{
+	struct sim_topology t;
+	struct sim_model *m = NULL;
+
+	sim_topo_default(&t);
+	t.dom0_type = dom0;
+	t.iommu = iommu;
+	assert_int_equal(sim_topo_build(&t, &m), 0);
+	return m;
+}
+
+static struct sim_model *host(void)
+{
+	return host_of(XGM_DOM_PVH, XGM_IOMMU_INTEL);
+}
+
+static void permit(struct sim_model *m, uint32_t domid, uint64_t mfn,
+		   uint64_t nr)
+{
+	assert_int_equal(sim_hc_iomem_permission(m, domid, mfn, nr, true), 0);
+}
+
+static struct xgm_p2m_entry at(struct sim_model *m, uint32_t domid,
+			       uint64_t gfn, unsigned int *order)
+{
+	struct xgm_p2m_entry e = { 0 };
+	unsigned int o;
+
+	assert_true(sim_p2m_lookup(sim_dom_get(m, domid)->p2m, gfn, &e,
+				   order ? order : &o));
+	return e;
+}
+
+static uint64_t mfn_of(struct sim_model *m, uint32_t domid, uint64_t gfn)
+{
+	struct xgm_p2m_entry e = at(m, domid, gfn, NULL);
+
+	return e.mfn + (gfn - e.gfn);
+}
+
+/* ---- rule 1 ------------------------------------------------------------ */
+
+/* Rule 1: replacing a special entry (here mmio_direct) with another mfn
+ * crashes the domain and fails with EPERM (set_typed_p2m_entry). Failing
+ * means the sim lets a remap silently replace a live mapping, which Xen
+ * punishes by killing the guest. */
+static void test_rule1_overwriting_special_entry_crashes_domain(void **state)
+{
+	struct sim_model *m = host();
+
+	permit(m, VM1, BAR, 16);
+	assert_int_equal(sim_hc_memory_mapping(m, VM1, HOLE_GFN, BAR, 1, true), 1);
+	assert_int_equal(sim_hc_memory_mapping(m, VM1, HOLE_GFN, BAR + 1, 1, true),
+			 -EPERM);
+	assert_int_equal(sim_dom_get(m, VM1)->state, XGM_DOM_CRASHED);
+	assert_int_equal(at(m, VM1, HOLE_GFN, NULL).mfn, BAR); /* unchanged */
+	sim_model_free(m);
+}
+
+/* Rule 1: a grant or foreign mapping over a special entry also crashes
+ * the domain (p2m_add_page(): "Don't permit unmapping grant/foreign/
+ * direct-MMIO this way"). Failing means grants can clobber mappings. */
+static void test_rule1_grant_over_special_entry_crashes_domain(void **state)
+{
+	struct sim_model *m = host();
+	uint32_t gref;
+
+	permit(m, VM1, BAR, 1);
+	assert_int_equal(sim_hc_memory_mapping(m, VM1, HOLE_GFN, BAR, 1, true), 1);
+	assert_int_equal(sim_gnt_access(m, VM1, mfn_of(m, 0, 0x1000), false,
+					&gref), 0);
+	assert_int_equal(sim_gnt_map(m, VM1, gref, HOLE_GFN), -EPERM);
+	assert_int_equal(sim_dom_get(m, VM1)->state, XGM_DOM_CRASHED);
+	sim_model_free(m);
+}
+
+/* Rule 1: re-mapping exactly the same mfn and type is allowed and writes
+ * nothing. Failing means idempotent retries (libxc loops) crash guests. */
+static void test_rule1_identical_special_mapping_is_allowed(void **state)
+{
+	struct sim_model *m = host();
+	struct sim_domain *d = sim_dom_get(m, VM1);
+	uint64_t entries;
+
+	permit(m, VM1, BAR, 1);
+	assert_int_equal(sim_hc_memory_mapping(m, VM1, HOLE_GFN, BAR, 1, true), 1);
+	entries = d->ctr.p2m_entries;
+	assert_int_equal(sim_hc_memory_mapping(m, VM1, HOLE_GFN, BAR, 1, true), 1);
+	assert_int_equal(d->state, XGM_DOM_RUNNING);
+	assert_int_equal(d->ctr.p2m_entries, entries);
+	sim_model_free(m);
+}
+
+/* ---- rule 2 ------------------------------------------------------------ */
+
+/* Rule 2: memory_mapping needs iomem permission on the caller (dom0) and
+ * on the target; removal only on the caller. Failing means the sim maps
+ * frames Xen would refuse with EPERM. */
+static void test_rule2_memory_mapping_needs_iomem_permission_on_caller_and_target(void **state)
+{
+	struct sim_model *m = host();
+
+	assert_int_equal(sim_hc_memory_mapping(m, VM1, HOLE_GFN, BAR, 1, true),
+			 -EPERM);
+	permit(m, VM1, BAR, 1);
+	assert_int_equal(sim_hc_memory_mapping(m, VM1, HOLE_GFN, BAR, 1, true), 1);
+	/* revoking the target's permission does not block removal */
+	assert_int_equal(sim_hc_iomem_permission(m, VM1, BAR, 1, false), 0);
+	assert_int_equal(sim_hc_memory_mapping(m, VM1, HOLE_GFN, BAR, 1, false), 1);
+	/* nor can dom0 lend what it does not have (the LAPIC) */
+	assert_int_equal(sim_hc_iomem_permission(m, VM1, 0xFEE00, 1, true), -EPERM);
+	sim_model_free(m);
+}
+
+/* Rule 2: at most 64 p2m updates per call, returning how many frames were
+ * done (MAP_MMIO_MAX_ITER). Failing means one call maps unbounded ranges
+ * and the engine's batching and cost figures are wrong. */
+static void test_rule2_at_most_64_updates_per_call(void **state)
+{
+	struct sim_model *m = host();
+	struct sim_domain *d = sim_dom_get(m, VM1);
+
+	permit(m, VM1, BAR, 0x1000);
+	/* gfn and mfn not 2M-aligned together: 4K entries, 64 a call */
+	assert_int_equal(sim_hc_memory_mapping(m, VM1, HOLE_GFN + 1, BAR + 1, 100,
+					       true), 64);
+	assert_int_equal(sim_hc_memory_mapping(m, VM1, HOLE_GFN + 65, BAR + 65, 36,
+					       true), 36);
+	assert_int_equal(d->ctr.hypercalls, 3); /* incl. iomem_permission */
+	assert_int_equal(d->ctr.p2m_entries, 100);
+	sim_model_free(m);
+}
+
+/* Rule 2: 2M entries only when gfn and mfn are both 2M-aligned (and 2M
+ * remain), never 1G, type mmio_direct. Failing means the sim's entry
+ * counts and shattering differ from Xen's mmio_order(). */
+static void test_rule2_2m_only_when_both_aligned_never_1g(void **state)
+{
+	struct sim_model *m = host();
+	struct sim_domain *d = sim_dom_get(m, VM1);
+	unsigned int order;
+	struct xgm_p2m_entry e;
+
+	permit(m, VM1, BAR, 1ull << 20);
+	/* 1 GiB, both 1G-aligned: still 2M entries, 64 of them a call */
+	assert_int_equal(sim_hc_memory_mapping(m, VM1, 0x400000ull /* gfn: 16 GiB */,
+					       BAR, 1ull << 18, true), 64 * 512);
+	e = at(m, VM1, 0x400000ull, &order);
+	assert_int_equal(order, 9);
+	assert_int_equal(e.type, XGM_P2M_MMIO_DIRECT);
+	assert_int_equal(d->ctr.p2m_entries, 64);
+	/* gfn aligned, mfn not: 4K */
+	assert_int_equal(sim_hc_memory_mapping(m, VM1, HOLE_GFN, BAR + 1, 512,
+					       true), 64);
+	at(m, VM1, HOLE_GFN, &order);
+	assert_int_equal(order, 0);
+	sim_model_free(m);
+}
+
+/* Rule 2: EPT gives mmio_direct UC with ipat=0 (guest PAT may make it WC);
+ * NPT gives UC-. Failing means the cache attribute the guest sees is
+ * misreported. */
+static void test_rule2_memory_type_uc_ipat0_on_ept_ucminus_on_npt(void **state)
+{
+	struct sim_model *m = host();
+	struct xgm_p2m_entry e;
+
+	permit(m, VM1, BAR, 1);
+	assert_int_equal(sim_hc_memory_mapping(m, VM1, HOLE_GFN, BAR, 1, true), 1);
+	e = at(m, VM1, HOLE_GFN, NULL);
+	assert_int_equal(e.emt, XGM_MT_UC);
+	assert_false(e.ipat);
+	sim_model_free(m);
+
+	m = host_of(XGM_DOM_PVH, XGM_IOMMU_AMD);
+	permit(m, VM1, BAR, 1);
+	assert_int_equal(sim_hc_memory_mapping(m, VM1, HOLE_GFN, BAR, 1, true), 1);
+	e = at(m, VM1, HOLE_GFN, NULL);
+	assert_int_equal(e.emt, XGM_MT_UC_MINUS);
+	sim_model_free(m);
+}
+
+/* Rule 2: memory_mapping takes no page reference. Failing would hide the
+ * use-after-free hazard of mapping RAM this way. */
+static void test_rule2_takes_no_page_reference(void **state)
+{
+	struct sim_model *m = host();
+	uint64_t ram = mfn_of(m, VM2, 0x10);
+
+	permit(m, VM1, ram, 1);
+	assert_int_equal(sim_hc_memory_mapping(m, VM1, HOLE_GFN, ram, 1, true), 1);
+	assert_int_equal(sim_mem_refs(m, ram), 0);
+	sim_model_free(m);
+}
+
+/* Rule 2: over a gfn holding the target's own RAM, Xen's
+ * set_typed_p2m_entry() replaces the entry (only the M2P is invalidated):
+ * the RAM page stays allocated to the domain, unreachable. Failing means
+ * the sim refuses (Xen does not) or frees the page (Xen does not). */
+static void test_rule2_mapping_over_guest_ram_replaces_it_and_orphans_the_page(void **state)
+{
+	struct sim_model *m = host();
+	struct sim_domain *d = sim_dom_get(m, VM1);
+	uint64_t old = mfn_of(m, VM1, 0x10);
+	uint32_t owner;
+
+	permit(m, VM1, BAR, 1);
+	assert_int_equal(sim_hc_memory_mapping(m, VM1, 0x10, BAR, 1, true), 1);
+	assert_int_equal(at(m, VM1, 0x10, NULL).type, XGM_P2M_MMIO_DIRECT);
+	assert_int_equal(d->orphaned_pages, 1);
+	assert_int_equal(d->tot_pages, (2ull << 30) >> 12);
+	assert_true(sim_mem_owner(m, old, &owner, NULL));
+	assert_int_equal(owner, VM1);
+	/* the 1G RAM superpage was shattered to reach one 4K slot */
+	assert_int_equal(d->ctr.splits, 2);
+	assert_int_equal(d->ctr.tlb_flushes, 1);
+	/* removal only accepts mmio_direct */
+	assert_int_equal(sim_hc_memory_mapping(m, VM1, 0x11, BAR, 1, false),
+			 -EINVAL);
+	sim_model_free(m);
+}
+
+/* ---- rule 3 ------------------------------------------------------------ */
+
+/* Rule 3: gmfn_foreign in the supported direction (dom0 maps a guest's
+ * RAM into itself): 4K, map_foreign, one page reference, dropped again on
+ * removal. Failing means foreign mappings leak or lose references. */
+static void test_rule3_add_foreign_supported_direction_takes_reference(void **state)
+{
+	struct sim_model *m = host();
+	uint64_t mfn = mfn_of(m, VM1, 0x1234);
+	unsigned int order;
+	struct xgm_p2m_entry e;
+
+	assert_int_equal(sim_hc_add_foreign(m, 0, 0x200000, VM1, 0x1234), 0);
+	e = at(m, 0, 0x200000, &order);
+	assert_int_equal(order, 0);
+	assert_int_equal(e.type, XGM_P2M_MAP_FOREIGN);
+	assert_int_equal(e.mfn, mfn);
+	assert_true(e.ipat);
+	assert_int_equal(sim_mem_refs(m, mfn), 1);
+	assert_int_equal(sim_hc_remove_from_physmap(m, 0, 0x200000), 0);
+	assert_int_equal(sim_mem_refs(m, mfn), 0);
+	sim_model_free(m);
+}
+
+/* Rule 3: dom0 (the caller) as the foreign domain is EPERM
+ * (rcu_lock_remote_domain_by_id), and a guest as the target is EPERM
+ * (XSM_TARGET). Failing means the sim offers the unsupported direction:
+ * dom0 RAM into a guest. */
+static void test_rule3_caller_as_foreign_domain_is_eperm(void **state)
+{
+	struct sim_model *m = host();
+
+	assert_int_equal(sim_hc_add_foreign(m, VM1, HOLE_GFN, 0, 0x1000), -EPERM);
+	assert_int_equal(sim_hc_add_foreign(m, VM1, HOLE_GFN, VM2, 0x1000), -EPERM);
+	assert_int_equal(sim_hc_add_foreign(m, 0, 0x200000, 0, 0x1000), -EPERM);
+	assert_int_equal(sim_dom_get(m, VM1)->state, XGM_DOM_RUNNING);
+	sim_model_free(m);
+}
+
+/* Rule 3: the foreign page must be RAM (p2m_is_ram): a guest's MMIO or a
+ * hole is EINVAL. And a PV dom0 has no physmap for it: EACCES. */
+static void test_rule3_foreign_page_must_be_ram(void **state)
+{
+	struct sim_model *m = host();
+
+	permit(m, VM1, BAR, 1);
+	assert_int_equal(sim_hc_memory_mapping(m, VM1, HOLE_GFN, BAR, 1, true), 1);
+	assert_int_equal(sim_hc_add_foreign(m, 0, 0x200000, VM1, HOLE_GFN), -EINVAL);
+	assert_int_equal(sim_hc_add_foreign(m, 0, 0x200000, VM1, 0x900000), -EINVAL);
+	sim_model_free(m);
+	m = host_of(XGM_DOM_PV, XGM_IOMMU_INTEL);
+	assert_int_equal(sim_hc_add_foreign(m, 0, 0x200000, VM1, 0x10), -EACCES);
+	sim_model_free(m);
+}
+
+/* ---- rule 5 ------------------------------------------------------------ */
+
+struct count {
+	uint64_t n, frames, last_access;
+	bool identity;
+};
+
+static int count_cb(const struct xgm_p2m_entry *e, void *arg)
+{
+	struct count *c = arg;
+
+	c->n++;
+	c->frames += 1ull << e->order;
+	c->last_access = e->access;
+	if (e->gfn != e->mfn)
+		c->identity = false;
+	return 0;
+}
+
+/* Rule 5: Intel shares the p2m with the IOMMU: a p2m write costs an IOTLB
+ * flush and no separate IOMMU entry, and the IOMMU sees the new entry.
+ * Failing means VT-d costs are charged as AMD's. */
+static void test_rule5_intel_shares_p2m_tables(void **state)
+{
+	struct sim_model *m = host();
+	struct sim_domain *d = sim_dom_get(m, VM1);
+	struct count c = { 0 };
+
+	permit(m, VM1, BAR, 1);
+	assert_int_equal(sim_hc_memory_mapping(m, VM1, HOLE_GFN, BAR, 1, true), 1);
+	assert_int_equal(d->ctr.iommu_entries, 0);
+	assert_int_equal(d->ctr.iotlb_flushes, 1);
+	assert_int_equal(sim_iommu_walk(m, VM1, HOLE_GFN, HOLE_GFN, count_cb, &c), 0);
+	assert_int_equal(c.n, 1);
+	assert_int_equal(c.last_access, 6);
+	sim_model_free(m);
+}
+
+/* Rule 5: AMD never shares: every p2m change is mirrored into separate
+ * tables, counted. Failing means the AMD cost is missing. */
+static void test_rule5_amd_mirrors_every_p2m_change(void **state)
+{
+	struct sim_model *m = host_of(XGM_DOM_PVH, XGM_IOMMU_AMD);
+	struct sim_domain *d = sim_dom_get(m, VM1);
+	struct count c = { 0 };
+
+	permit(m, VM1, BAR, 64);
+	assert_int_equal(sim_hc_memory_mapping(m, VM1, HOLE_GFN + 1, BAR + 1, 10,
+					       true), 10);
+	assert_int_equal(d->ctr.iommu_entries, 10);
+	assert_int_equal(sim_iommu_walk(m, VM1, HOLE_GFN, HOLE_GFN + 64, count_cb,
+					&c), 0);
+	assert_int_equal(c.n, 10);
+	assert_int_equal(sim_hc_memory_mapping(m, VM1, HOLE_GFN + 1, BAR + 1, 10,
+					       false), 10);
+	assert_int_equal(d->ctr.iommu_entries, 20);
+	c.n = 0;
+	sim_iommu_walk(m, VM1, HOLE_GFN, HOLE_GFN + 64, count_cb, &c);
+	assert_int_equal(c.n, 0);
+	sim_model_free(m);
+}
+
+/* Rule 5: a PV dom0's IOMMU identity-maps all RAM but Xen's; a PVH dom0's
+ * DMA map is its p2m; a PV guest has no IOMMU context. Failing means the
+ * DMA view (what a device can reach) is misreported. */
+static void test_rule5_pv_dom0_identity_pvh_dom0_is_its_p2m(void **state)
+{
+	struct sim_model *m = host_of(XGM_DOM_PV, XGM_IOMMU_INTEL);
+	struct count c = { .identity = true };
+	uint64_t ram = m->ram_pages;
+
+	assert_int_equal(sim_iommu_walk(m, 0, 0, UINT64_MAX, count_cb, &c), 0);
+	assert_true(c.identity);
+	assert_int_equal(c.frames, ram - m->xen_pages);
+	assert_int_equal(sim_iommu_walk(m, VM3, 0, UINT64_MAX, count_cb, &c),
+			 -ENODEV);
+	sim_model_free(m);
+
+	m = host();
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(sim_iommu_walk(m, 0, 0, UINT64_MAX, count_cb, &c), 0);
+	/* dom0's RAM and its identity-mapped BAR, as in its p2m */
+	assert_int_equal(c.frames, ((4ull << 30) >> 12) + (16ull << 30 >> 12));
+	sim_model_free(m);
+}
+
+/* ---- rule 6 ------------------------------------------------------------ */
+
+/* Rule 6: dom0 grants a page, the grantee maps it (grant_map_rw, a page
+ * reference), and grant_end is EBUSY until the grantee unmaps. Failing
+ * means a grant can be revoked under a live mapping. */
+static void test_rule6_grant_end_only_after_unmap(void **state)
+{
+	struct sim_model *m = host();
+	uint64_t mfn = mfn_of(m, 0, 0x1000);
+	uint32_t gref;
+
+	assert_int_equal(sim_gnt_access(m, VM1, mfn, false, &gref), 0);
+	assert_int_equal(gref, 8);
+	assert_int_equal(sim_gnt_map(m, VM1, gref, HOLE_GFN), 0);
+	assert_int_equal(at(m, VM1, HOLE_GFN, NULL).type, XGM_P2M_GRANT_MAP_RW);
+	assert_int_equal(sim_mem_refs(m, mfn), 1);
+	assert_int_equal(sim_gnt_end(m, gref), -EBUSY);
+	assert_int_equal(sim_gnt_map(m, VM2, gref, HOLE_GFN), -EPERM);
+	assert_int_equal(sim_gnt_unmap(m, VM1, gref, HOLE_GFN), 0);
+	assert_int_equal(sim_mem_refs(m, mfn), 0);
+	assert_int_equal(sim_gnt_end(m, gref), 0);
+	assert_int_equal(sim_gnt_end(m, gref), -ENOENT);
+	/* VRAM has no struct page: it cannot be granted */
+	assert_int_equal(sim_gnt_access(m, VM1, BAR, false, &gref), -EINVAL);
+	sim_model_free(m);
+}
+
+/* ---- rule 7 ------------------------------------------------------------ */
+
+/* Rule 7: what Xen refuses is what the iomem rangesets refuse. dom0 has
+ * the whole range except the LAPIC/IO-APIC/HPET; a guest has nothing
+ * until dom0 lends it. Failing means the sim refuses less (or more) than
+ * the rangesets. */
+static void test_rule7_refusals_come_from_the_iomem_rangesets(void **state)
+{
+	struct sim_model *m = host();
+
+	/* the LAPIC: dom0 itself lacks permission */
+	assert_int_equal(sim_hc_memory_mapping(m, VM1, HOLE_GFN, 0xFEE00, 1, true),
+			 -EPERM);
+	/* another guest's RAM: refused while vm1 lacks permission */
+	assert_int_equal(sim_hc_memory_mapping(m, VM1, HOLE_GFN,
+					       mfn_of(m, VM2, 0), 1, true), -EPERM);
+	/* Xen's own frames: likewise */
+	assert_int_equal(sim_hc_memory_mapping(m, VM1, HOLE_GFN, 0x10, 1, true),
+			 -EPERM);
+	sim_model_free(m);
+}
+
+/* Rule 7: once dom0 lends a guest permission over another domain's RAM,
+ * Xen maps it: there is no RAM or ownership check on the memory_mapping
+ * path. The sim does the same, and the frame stays the other domain's
+ * with no reference: the hazard inspection must flag. Failing means the
+ * sim is stricter than Xen and hides that hazard. */
+static void test_rule7_xen_does_not_refuse_foreign_ram_once_permitted(void **state)
+{
+	struct sim_model *m = host();
+	uint64_t ram = mfn_of(m, VM2, 0);
+	uint32_t owner;
+
+	permit(m, VM1, ram, 1);
+	assert_int_equal(sim_hc_memory_mapping(m, VM1, HOLE_GFN, ram, 1, true), 1);
+	assert_true(sim_mem_owner(m, ram, &owner, NULL));
+	assert_int_equal(owner, VM2);
+	assert_true(sim_mem_is_ram(m, ram));
+	assert_int_equal(sim_mem_refs(m, ram), 0);
+	sim_model_free(m);
+}
+
+/* Rule 7: mapping into dom0 by gmfn_foreign with dom0's own pages is
+ * refused (EPERM), and memory_mapping into a PV domain is refused by the
+ * sim (Xen returns 0 and does nothing: the sim will not let that pass as
+ * success). */
+static void test_rule7_mapping_dom0_pages_or_into_pv_is_refused(void **state)
+{
+	struct sim_model *m = host();
+
+	assert_int_equal(sim_hc_add_foreign(m, 0, 0x200000, 0, 0x10), -EPERM);
+	permit(m, VM3, BAR, 1);
+	assert_int_equal(sim_hc_memory_mapping(m, VM3, 0x10, BAR, 1, true),
+			 -EOPNOTSUPP);
+	sim_model_free(m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rule1_overwriting_special_entry_crashes_domain),
+		cmocka_unit_test(test_rule1_grant_over_special_entry_crashes_domain),
+		cmocka_unit_test(test_rule1_identical_special_mapping_is_allowed),
+		cmocka_unit_test(test_rule2_memory_mapping_needs_iomem_permission_on_caller_and_target),
+		cmocka_unit_test(test_rule2_at_most_64_updates_per_call),
+		cmocka_unit_test(test_rule2_2m_only_when_both_aligned_never_1g),
+		cmocka_unit_test(test_rule2_memory_type_uc_ipat0_on_ept_ucminus_on_npt),
+		cmocka_unit_test(test_rule2_takes_no_page_reference),
+		cmocka_unit_test(test_rule2_mapping_over_guest_ram_replaces_it_and_orphans_the_page),
+		cmocka_unit_test(test_rule3_add_foreign_supported_direction_takes_reference),
+		cmocka_unit_test(test_rule3_caller_as_foreign_domain_is_eperm),
+		cmocka_unit_test(test_rule3_foreign_page_must_be_ram),
+		cmocka_unit_test(test_rule5_intel_shares_p2m_tables),
+		cmocka_unit_test(test_rule5_amd_mirrors_every_p2m_change),
+		cmocka_unit_test(test_rule5_pv_dom0_identity_pvh_dom0_is_its_p2m),
+		cmocka_unit_test(test_rule6_grant_end_only_after_unmap),
+		cmocka_unit_test(test_rule7_refusals_come_from_the_iomem_rangesets),
+		cmocka_unit_test(test_rule7_xen_does_not_refuse_foreign_ram_once_permitted),
+		cmocka_unit_test(test_rule7_mapping_dom0_pages_or_into_pv_is_refused),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
