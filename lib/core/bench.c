@@ -57,8 +57,10 @@ static void drop_host(struct bench *b, struct xgm_ctx *ctx)
 
 	xgm_ctx_close(ctx);
 	snprintf(lock, sizeof(lock), "%s.lock", b->path);
-	unlink(b->path);
 	unlink(lock);
+	/* XGPUMAP_BENCH_KEEP=1 keeps the hosts, to look at afterwards. */
+	if (!getenv("XGPUMAP_BENCH_KEEP"))
+		unlink(b->path);
 }
 
 /* The "ops" entry of a blob for one operation. */

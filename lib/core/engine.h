@@ -148,6 +148,9 @@ struct blob {
 };
 
 void blob_free(struct blob *b);
+/* The stored one-line form (see blob.c), and the same as a JSON string. */
+char *blob_encode(const struct blob *b);
+int blob_decode(const char *text, struct blob *b);
 json_t *blob_to_json(const struct blob *b);
 int blob_from_json(json_t *j, struct blob *b);
 /* [{"mfn":..,"nr":..},...] -> a malloc'd array; -EBADMSG when malformed. */

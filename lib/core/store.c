@@ -37,7 +37,7 @@ int store_put(struct xgm_ctx *ctx, const char *path, json_t *value)
 
 	if (!hv->store_write)
 		return xgm_fail(-EOPNOTSUPP, "this backend has no store");
-	text = json_dumps(value, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	text = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(12));
 	if (!text)
 		return -ENOMEM;
 	ret = fault_point(ctx, "store_write") ?: hv->store_write(ctx->priv, path, text);

@@ -451,6 +451,11 @@ static int be_buf_read_tag(void *priv, uint64_t buf, uint64_t page,
 	return sim_gpu_buf_read_tag(M(priv), buf, page, tag);
 }
 
+static int be_buf_copy(void *priv, uint64_t src, uint64_t dst)
+{
+	return sim_gpu_buf_copy(M(priv), src, dst);
+}
+
 static void be_set_move_notify(void *priv, xgm_move_notify_fn fn, void *arg)
 {
 	M(priv)->move_notify = fn;
@@ -501,6 +506,7 @@ static const struct xgm_gpu_ops sim_gpu_ops = {
 	.buf_write_tag = be_buf_write_tag,
 	.buf_read_tag = be_buf_read_tag,
 	.set_move_notify = be_set_move_notify,
+	.buf_copy = be_buf_copy,
 };
 
 const struct xgm_backend xgm_backend_sim = {

@@ -42,18 +42,13 @@ static int find_gfn_cb(const struct xgm_p2m_entry *e, void *arg)
 	return 0;
 }
 
-/* Where dom0 sees mfn: its p2m on PVH; on PV, the GPU buffers' records
- * (a PV dom0's scattered list is not searched frame by frame). */
+/* Where dom0 sees mfn. The GPU buffers' records say it directly (their
+ * dom0 pfns beside their mfns); only a frame no buffer holds needs a walk
+ * of a PVH dom0's p2m. (A PV dom0's scattered list is never searched
+ * frame by frame.) */
 static int dom0_pfn_of(const struct sim_model *m, const struct sim_domain *d0,
 		       uint64_t mfn, uint64_t *pfn)
 {
-	if (d0->p2m) {
-		struct find_gfn f = { .mfn = mfn };
-
-		sim_p2m_walk(d0->p2m, 0, UINT64_MAX, find_gfn_cb, &f);
-		*pfn = f.gfn;
-		return f.found ? 0 : -ENOENT;
-	}
 	for (size_t gi = 0; gi < m->nr_gpus; gi++) {
 		const struct sim_gpu *g = m->gpus[gi];
 
@@ -81,6 +76,13 @@ static int dom0_pfn_of(const struct sim_model *m, const struct sim_domain *d0,
 				want -= b->pfns[k].count;
 			}
 		}
+	}
+	if (d0->p2m) {
+		struct find_gfn f = { .mfn = mfn };
+
+		sim_p2m_walk(d0->p2m, 0, UINT64_MAX, find_gfn_cb, &f);
+		*pfn = f.gfn;
+		return f.found ? 0 : -ENOENT;
 	}
 	return -ENOENT;
 }

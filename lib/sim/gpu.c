@@ -557,6 +557,42 @@ int sim_gpu_buf_read_tag(struct sim_model *m, uint64_t id, uint64_t page,
 	return 0;
 }
 
+/* The copy step of a copy-then-switch migration: every page's content
+ * (its tag) goes along, counted as pages copied (a DMA over PCIe on real
+ * hardware; sim/cost.c prices it). */
+int sim_gpu_buf_copy(struct sim_model *m, uint64_t src, uint64_t dst)
+{
+	struct sim_buffer *s, *d;
+	uint64_t *keys;
+	int ret = find_buf(m, src, &s);
+
+	if (!ret)
+		ret = find_buf(m, dst, &d);
+	if (ret)
+		return ret;
+	if (s == d || s->pages != d->pages)
+		return xgm_fail(-EINVAL, "cannot copy GPU buffer %llu (%llu pages) "
+				"into %llu (%llu pages)", (unsigned long long)src,
+				(unsigned long long)s->pages, (unsigned long long)dst,
+				(unsigned long long)d->pages);
+	sim_map_free(&d->tags);
+	memset(&d->tags, 0, sizeof(d->tags));
+	keys = sim_map_sorted_keys(&s->tags);
+	for (size_t i = 0; !ret && keys && i < s->tags.nr; i++) {
+		uint64_t tag = 0;
+
+		sim_map_get(&s->tags, keys[i], &tag);
+		ret = sim_map_set(&d->tags, keys[i], tag);
+	}
+	free(keys);
+	if (ret)
+		return ret;
+	touch(m, s);
+	touch(m, d);
+	m->host_ctr.pages_copied += s->pages;
+	return 0;
+}
+
 static bool tag_of_page(const struct sim_buffer *b, uint64_t page,
 			uint64_t *tag)
 {

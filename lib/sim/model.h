@@ -363,6 +363,7 @@ int sim_gpu_buf_write_tag(struct sim_model *m, uint64_t id, uint64_t page,
 		      uint64_t tag);
 int sim_gpu_buf_read_tag(struct sim_model *m, uint64_t id, uint64_t page,
 		     uint64_t *tag);
+int sim_gpu_buf_copy(struct sim_model *m, uint64_t src, uint64_t dst);
 /* What a machine frame holds: the tag of the buffer page there. -ENODATA
  * when no buffer page lives at mfn. */
 int sim_gpu_frame_tag(const struct sim_model *m, uint64_t mfn, uint64_t *tag);
