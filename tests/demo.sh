@@ -12,9 +12,26 @@ step() {
 	"$xgm" "$@"
 }
 
-step sim init
+step -q sim init
 step domain list
-step domain show vm1
-step sim show
-step -j version
-printf '\ndemo: ok (state was %s)\n' "$XGPUMAP_SIM_STATE"
+# An admin gives vm1 a 1 GiB GPU buffer in VRAM: 512 2M entries, 8 calls.
+step attach vm1 --size 1G --label framebuffer
+step list
+# dom0 writes a pattern; the guest reads it back through its own p2m.
+step fill vm1:1
+gfn=$("$xgm" -j show vm1:1 | sed -n 's/.*"gfn":\([0-9]*\).*/\1/p')
+step sim guest-read vm1 "$gfn-$((gfn + 262143))" --expect vm1:1
+# The driver moves it to system RAM and back; the guest keeps its data.
+step migrate vm1:1 --to sys
+step sim guest-read vm1 "$gfn-$((gfn + 262143))" --expect vm1:1
+step migrate vm1:1 --to vram --repeat 5
+step p2m vm1 --gfn "$gfn-$((gfn + 262143))"
+step iommu vm1
+# A support engineer captures the state and checks it offline.
+step -q dump -o "$dir/host.json"
+step check --input "$dir/host.json"
+step detach vm1:1
+step check
+# A performance engineer compares 2M-aligned and unaligned mappings.
+step bench alignment --size 64M
+printf '\ndemo: ok\n'

@@ -227,8 +227,9 @@ static void check_blob(struct xgm_ctx *ctx, const struct blob *b, json_t *out)
 			if (p.entries_4k != c.e4k || p.entries_2m != c.e2m)
 				finding(out, "warning", "record-matches-plan", blob_ref(b),
 					"blob %s: the p2m holds %llu 4K + %llu 2M "
-					"entries where Xen's rules give %llu + %llu "
-					"(split superpages?)", id,
+					"entries where a fresh range would take %llu + "
+					"%llu (an earlier 4K mapping left page tables "
+					"that Xen never frees, so it falls back to 4K)", id,
 					(unsigned long long)c.e4k, (unsigned long long)c.e2m,
 					(unsigned long long)p.entries_4k,
 					(unsigned long long)p.entries_2m);

@@ -57,6 +57,24 @@ json_t *meter_stop(struct xgm_ctx *ctx, struct op_meter *m, struct blob *b,
 	return j;
 }
 
+struct leaf_orders {
+	uint64_t o0, o9;
+};
+
+static int count_orders(const struct xgm_p2m_entry *e, void *arg)
+{
+	struct leaf_orders *lo = arg;
+
+	if (e->type == XGM_P2M_MMIO_DIRECT || e->type == XGM_P2M_GRANT_MAP_RW ||
+	    e->type == XGM_P2M_RAM_RW) {
+		if (e->order == 0)
+			lo->o0++;
+		else if (e->order == 9)
+			lo->o9++;
+	}
+	return 0;
+}
+
 json_t *blob_view(struct xgm_ctx *ctx, const struct blob *b)
 {
 	const struct strategy_ops *st = strategy_get(b->strategy);
@@ -81,18 +99,27 @@ json_t *blob_view(struct xgm_ctx *ctx, const struct blob *b)
 		      "frames", (json_int_t)b->nr,
 		      "generation", (json_int_t)b->generation,
 		      "state", b->state);
-	/* The entries Xen writes for this mapping (the planner follows
-	 * mmio_order(), so this is what the p2m holds). */
+	/* What the p2m holds for the blob now, by order, beside what Xen's
+	 * rules give for a fresh range (they differ where an earlier 4K
+	 * mapping left tables behind: set_typed_p2m_entry() then falls back
+	 * to the order get_entry() reports, and Xen never frees them). */
 	if (st->map && !st->maps_nothing) {
+		struct leaf_orders lo = { 0 };
+
 		if (!plan_build(b->gfn, b->ext, b->nr_ext, st->max_order,
 				st->per_call, &p)) {
-			json_object_set_new(v, "entries", json_pack("{s:I,s:I}",
+			json_object_set_new(v, "planned_entries", json_pack("{s:I,s:I}",
 				"order0", (json_int_t)p.entries_4k,
 				"order9", (json_int_t)p.entries_2m));
 			json_object_set_new(v, "planned_hypercalls",
 					    json_integer((json_int_t)p.calls));
 			plan_free(&p);
 		}
+		if (!hv_p2m_walk(ctx, b->domid, b->gfn, b->gfn + b->nr - 1,
+				 count_orders, &lo))
+			json_object_set_new(v, "entries", json_pack("{s:I,s:I}",
+				"order0", (json_int_t)lo.o0, "order9", (json_int_t)lo.o9));
+		xgm_clear_error();
 	}
 	json_object_set_new(v, "pinned", json_boolean(b->pinned));
 	if (b->pinned)
