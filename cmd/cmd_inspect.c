@@ -100,20 +100,21 @@ int do_check(struct cli *cli, const struct cmd *self, int argc, char **argv,
 	size_t i, errors = 0;
 	json_t *f;
 	char **args;
-	int idx, ret;
+	int idx, n, ret;
 
 	opt_iter_init(&it, argc, argv);
 	while ((idx = opt_next(cli, self, &it)) >= 0)
 		input = it.arg;
 	if (idx == -2)
 		return cli->error.status;
-	if (opt_rest(&it, &args))
-		return cli_usage(cli, "check: unexpected argument '%s'", args[0]);
+	n = opt_rest(&it, &args);
+	if (n > 1)
+		return cli_usage(cli, "check: expected at most one DOM");
 	/* Live, or offline from a dump: the same checker either way. */
 	ret = cli_open(cli, self, input);
 	if (ret)
 		return ret;
-	ret = xgm_check(cli->ctx, out);
+	ret = xgm_check(cli->ctx, n ? args[0] : NULL, out);
 	if (ret)
 		return cli_fail_lib(cli, ret, "check failed");
 	json_array_foreach(*out, i, f)

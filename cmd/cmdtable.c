@@ -181,7 +181,8 @@ struct cmd cmd_root[] = {
 	  .description = "With an AMD IOMMU the tables are separate and every p2m change is "
 			 "mirrored into them: their runs are shown. With Intel VT-d sharing the "
 			 "EPT, the DMA map is the p2m. A PV dom0's IOMMU identity-maps its RAM." },
-	{ .name = "check", .fn = do_check, .opts = check_opts,
+	{ .name = "check", .fn = do_check, .opts = check_opts, .args = "[DOM]",
+	  .arg_kind = ARG_DOM,
 	  .summary = "check every invariant of the mapping state",
 	  .description = "Every record matches the p2m (type, mfn, order) and the buffer's "
 			 "current backing; every special p2m entry in a blob window has a record; "

@@ -10,6 +10,11 @@
  *                        driver that moved it behind our back = stale map)
  *   blob-in-window       no blob leaves its domain's window
  *   blob-overlap         no two blobs share a gfn
+ *   frame-owner          every backing frame belongs to whom the strategy
+ *                        says (VRAM to the device, RAM to dom0 or, after a
+ *                        transfer, to the guest) and ram-mmio holds its
+ *                        page reference (skipped offline: a dump has no
+ *                        frame table)
  *   orphan-special-entry every special p2m entry in a window has a record
  *   journal-open         an interrupted operation awaits recover
  */
@@ -86,6 +91,48 @@ static int check_leaf(const struct xgm_p2m_entry *e, void *arg)
 		}
 	}
 	return 0;
+}
+
+static void check_frames(struct xgm_ctx *ctx, const struct blob *b,
+			 const char *id, json_t *out)
+{
+	const struct xgm_hv_ops *hv = ctx->be->hv;
+	uint32_t want, owner;
+	uint64_t refs, bad = 0, unref = 0, first_bad = 0;
+
+	if (!hv->frame_owner)
+		return;
+	if (b->strategy == STRAT_TRANSFER)
+		want = b->domid;
+	else if (b->placement == XGM_PLACE_VRAM)
+		want = XGM_OWNER_IO;
+	else
+		want = 0; /* dom0's RAM */
+	for (size_t i = 0; i < b->nr_ext; i++) {
+		for (uint64_t k = 0; k < b->ext[i].nr; k++) {
+			uint64_t mfn = b->ext[i].mfn + k;
+
+			if (hv->frame_owner(ctx->priv, mfn, &owner, &refs) || owner != want) {
+				if (!bad++)
+					first_bad = mfn;
+			} else if (b->strategy == STRAT_RAM_MMIO && !refs) {
+				unref++;
+			}
+		}
+	}
+	xgm_clear_error();
+	if (bad)
+		finding(out, "error", "frame-owner", blob_ref(b),
+			"blob %s: %llu backing frames (first mfn 0x%llx) are not "
+			"owned by %s: the guest may reach memory that is free or "
+			"someone else's", id, (unsigned long long)bad,
+			(unsigned long long)first_bad,
+			want == XGM_OWNER_IO ? "the GPU" : want ? "the guest" : "dom0");
+	if (unref)
+		finding(out, "error", "frame-owner", blob_ref(b),
+			"blob %s: %llu ram-mmio frames hold no page reference: "
+			"they could be freed while mapped", id,
+			(unsigned long long)unref);
 }
 
 struct iommu_check {
@@ -180,6 +227,7 @@ static void check_blob(struct xgm_ctx *ctx, const struct blob *b, json_t *out)
 		free(now);
 	}
 	xgm_clear_error();
+	check_frames(ctx, b, id, out);
 
 	switch (b->strategy) {
 	case STRAT_MMIO:
@@ -274,9 +322,9 @@ static int check_orphan(const struct xgm_p2m_entry *e, void *arg)
 	return 0;
 }
 
-XGM_API int xgm_check(struct xgm_ctx *ctx, json_t **out)
+XGM_API int xgm_check(struct xgm_ctx *ctx, const char *dom, json_t **out)
 {
-	struct xgm_domain_info *doms;
+	struct xgm_domain_info *doms, only;
 	struct blob *all;
 	size_t n, nd;
 	json_t *findings, *journal;
@@ -284,7 +332,14 @@ XGM_API int xgm_check(struct xgm_ctx *ctx, json_t **out)
 
 	if (!ctx || !out)
 		return xgm_err(-EINVAL);
-	ret = blob_load_all(ctx, -1, &all, &n);
+	if (dom) {
+		ret = xgm_domain_lookup(ctx, dom, &only);
+		if (ret == -ENOENT)
+			return xgm_fail(-ENOENT, "no domain '%s'", dom);
+		if (ret)
+			return xgm_err(ret);
+	}
+	ret = blob_load_all(ctx, dom ? (int64_t)only.domid : -1, &all, &n);
 	if (ret)
 		return xgm_err(ret);
 	findings = json_array();
@@ -301,7 +356,8 @@ XGM_API int xgm_check(struct xgm_ctx *ctx, json_t **out)
 		struct orphan_check o = { all, n, doms[i].domid, findings, 0 };
 		struct window w;
 
-		if (!doms[i].translated || window_get(ctx, doms[i].domid, &w))
+		if (!doms[i].translated || (dom && doms[i].domid != only.domid) ||
+		    window_get(ctx, doms[i].domid, &w))
 			continue;
 		ret = hv_p2m_walk(ctx, doms[i].domid, w.gfn, w.gfn + w.nr - 1,
 				  check_orphan, &o);

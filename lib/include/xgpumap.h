@@ -229,10 +229,10 @@ XGM_API int xgm_p2m_runs(struct xgm_ctx *ctx, const char *dom, uint64_t first,
 XGM_API int xgm_iommu_runs(struct xgm_ctx *ctx, const char *dom, uint64_t first,
 			   uint64_t last, json_t **out);
 
-/* Every invariant of the mapping state; *out is the list of findings
- * (severity, what, objects). Returns 0 even when it finds errors: look at
- * the findings. */
-XGM_API int xgm_check(struct xgm_ctx *ctx, json_t **out);
+/* Every invariant of the mapping state (of one domain when dom is not
+ * NULL); *out is the list of findings (severity, check, message, objects).
+ * Returns 0 even when it finds errors: look at the findings. */
+XGM_API int xgm_check(struct xgm_ctx *ctx, const char *dom, json_t **out);
 /* Finishes or undoes what interrupted commands left (from the journal);
  * *out lists what was done. */
 XGM_API int xgm_recover(struct xgm_ctx *ctx, json_t **out);

@@ -72,7 +72,7 @@ static bool has_finding(struct fx *f, const char *name)
 	bool found = false;
 	size_t i;
 
-	assert_int_equal(xgm_check(f->ctx, &out), 0);
+	assert_int_equal(xgm_check(f->ctx, NULL, &out), 0);
 	json_array_foreach(out, i, e)
 		found |= !strcmp(json_string_value(json_object_get(e, "check")), name);
 	json_decref(out);
@@ -84,7 +84,7 @@ static void test_clean_after_attach(void **state)
 	struct fx *f = *state;
 	json_t *out;
 
-	assert_int_equal(xgm_check(f->ctx, &out), 0);
+	assert_int_equal(xgm_check(f->ctx, NULL, &out), 0);
 	assert_int_equal(json_array_size(out), 0);
 	json_decref(out);
 }
