@@ -10,15 +10,6 @@
 #include "cli.h"
 #include "commands.h"
 
-/* Per-line flags ("list -j") must not leak into later lines. */
-static void restore_flags(struct cli *cli, const struct cli *saved)
-{
-	cli->json = saved->json;
-	cli->pretty = saved->pretty;
-	cli->quiet = saved->quiet;
-	cli->verbose = saved->verbose;
-}
-
 static json_t *words_json(int argc, char **argv)
 {
 	json_t *a = json_array();
@@ -33,7 +24,6 @@ int do_batch(struct cli *cli, const struct cmd *self, int argc, char **argv,
 {
 	bool keep_going = false;
 	int status = 0, first_fail = 0, idx, n, lineno = 0;
-	struct cli saved;
 	char **args, *line = NULL, path[4096];
 	size_t cap = 0;
 	json_t *results;
@@ -58,7 +48,6 @@ int do_batch(struct cli *cli, const struct cmd *self, int argc, char **argv,
 				strerror(errno));
 
 	results = json_array();
-	saved = *cli;
 	cli->in_batch = true;
 	while (getline(&line, &cap, in) > 0) {
 		int wc, rc;
@@ -82,7 +71,6 @@ int do_batch(struct cli *cli, const struct cmd *self, int argc, char **argv,
 
 			if (cli->json) {
 				rc = cli_dispatch(cli, wc, words, &res);
-				restore_flags(cli, &saved);
 				if (rc)
 					entry = json_pack("{s:o,s:O}", "command", cmdwords,
 							  "error", json_object_get(res, "error"));
@@ -92,7 +80,6 @@ int do_batch(struct cli *cli, const struct cmd *self, int argc, char **argv,
 				json_decref(res);
 			} else {
 				rc = cli_dispatch(cli, wc, words, NULL);
-				restore_flags(cli, &saved);
 				json_decref(cmdwords);
 				entry = NULL;
 			}

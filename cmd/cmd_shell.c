@@ -133,7 +133,6 @@ int do_shell(struct cli *cli, const struct cmd *self, int argc, char **argv,
 	     json_t **out)
 {
 	struct opt_iter it;
-	struct cli saved;
 	char **args, *line, *hist;
 
 	if (cli->in_batch || cli->in_shell)
@@ -145,7 +144,6 @@ int do_shell(struct cli *cli, const struct cmd *self, int argc, char **argv,
 		return cli_usage(cli, "shell: unexpected argument '%s'", args[0]);
 	shell_setup(cli, &hist);
 	cli->in_shell = true;
-	saved = *cli;
 	while ((line = read_line("xgpumap> "))) {
 		char **words;
 		int n;
@@ -160,10 +158,6 @@ int do_shell(struct cli *cli, const struct cmd *self, int argc, char **argv,
 				break;
 			}
 			cli_dispatch(cli, n, words, NULL);
-			cli->json = saved.json;
-			cli->pretty = saved.pretty;
-			cli->quiet = saved.quiet;
-			cli->verbose = saved.verbose;
 			free_words(n, words);
 		} else {
 			free_words(n, words);

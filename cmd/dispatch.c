@@ -156,7 +156,25 @@ static int run(struct cli *cli, const struct cmd *cmd, int argc, char **argv,
 	return status;
 }
 
+static int dispatch_one(struct cli *cli, int argc, char **argv, json_t **collect);
+
+/* Runs one command. Inside batch or shell, flags given on a line
+ * ("list -j") apply to that line only. */
 int cli_dispatch(struct cli *cli, int argc, char **argv, json_t **collect)
+{
+	struct cli saved = *cli;
+	int status = dispatch_one(cli, argc, argv, collect);
+
+	if (cli->in_batch || cli->in_shell) {
+		cli->json = saved.json;
+		cli->pretty = saved.pretty;
+		cli->quiet = saved.quiet;
+		cli->verbose = saved.verbose;
+	}
+	return status;
+}
+
+static int dispatch_one(struct cli *cli, int argc, char **argv, json_t **collect)
 {
 	const struct cmd *cmds = cmd_root, *cmd = NULL;
 	json_t *out = NULL;
