@@ -96,10 +96,14 @@ $(BUILD)/libxgpumap.so: $(LIB_OBJ) lib/libxgpumap.map
 $(BUILD)/xgpumap: $(CMD_OBJ) $(BUILD)/libxgpumap.a
 	$(CC) $(LDSAN) -o $@ $(CMD_OBJ) $(BUILD)/libxgpumap.a $(DEP_LIBS) $(CMD_LIBS) -lm
 
-$(BUILD)/xgpumap.pc: lib/xgpumap.pc.in Makefile
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
-	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
-	    -e 's|@REQUIRES@|$(DEP_PKGS)|' $< > $@
+# Regenerated on every run: PREFIX may differ between make and make install.
+PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	     -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	     -e 's|@REQUIRES@|$(filter-out jansson,$(DEP_PKGS))|'
+
+.PHONY: $(BUILD)/xgpumap.pc
+$(BUILD)/xgpumap.pc: lib/xgpumap.pc.in
+	@$(PC_SED) $< > $@
 
 # Unit tests link the static library so they can reach internal functions.
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libxgpumap.a $(wildcard tests/unit/*.h)
@@ -154,7 +158,7 @@ install: all
 	ln -sf libxgpumap.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libxgpumap.so
 	install -m 644 $(BUILD)/libxgpumap.a $(DESTDIR)$(LIBDIR)/
 	install -m 644 lib/include/xgpumap.h $(DESTDIR)$(INCLUDEDIR)/
-	install -m 644 $(BUILD)/xgpumap.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	$(PC_SED) lib/xgpumap.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/xgpumap.pc
 	install -m 644 man/xgpumap.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 man/libxgpumap.3 $(DESTDIR)$(MANDIR)/man3/
 	install -m 644 completions/xgpumap.bash $(DESTDIR)$(DATADIR)/bash-completion/completions/xgpumap
