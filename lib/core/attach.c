@@ -105,23 +105,32 @@ static int check_place(struct xgm_ctx *ctx, const struct blob *b,
  * names these very pages; a strategy the user fixed that cannot map the
  * other placement (mmio cannot map RAM) is kept in place against eviction.
  */
-int pin_if_needed(struct xgm_ctx *ctx, struct blob *b)
+/* Why b must stay where it is, or NULL. Derived, never stored: the
+ * record only says that the buffer is pinned. */
+bool pin_reason(const struct blob *b, char *buf, size_t len)
 {
 	const struct strategy_ops *st = strategy_get(b->strategy);
 	bool other_ok = b->placement == XGM_PLACE_VRAM ? st->sys_ok : st->vram_ok;
-	int ret;
 
 	if (st->pins)
-		snprintf(b->pin_reason, sizeof(b->pin_reason),
-			 "strategy %s cannot follow a move (the guest maps "
-			 "these very pages)", st->name);
+		snprintf(buf, len, "strategy %s cannot follow a move (the guest "
+			 "maps these very pages)", st->name);
 	else if (!b->strategy_auto && !other_ok)
-		snprintf(b->pin_reason, sizeof(b->pin_reason),
-			 "strategy %s was fixed by the user and cannot map %s: "
-			 "kept in %s against eviction", st->name,
+		snprintf(buf, len, "strategy %s was fixed by the user and cannot "
+			 "map %s: kept in %s against eviction", st->name,
 			 b->placement == XGM_PLACE_VRAM ? "system RAM" : "VRAM",
 			 placement_name(b->placement));
 	else
+		return false;
+	return true;
+}
+
+int pin_if_needed(struct xgm_ctx *ctx, struct blob *b)
+{
+	char why[160];
+	int ret;
+
+	if (!pin_reason(b, why, sizeof(why)))
 		return 0;
 	ret = gpu_pin(ctx, b->buf, true);
 	if (!ret)

@@ -103,16 +103,24 @@ char *blob_encode(const struct blob *b)
 	const char *name;
 	json_t *op;
 
+	/* Defaults (card0, wc, generation 0, not pinned) are left out. */
 	put(&l, BLOB_MAGIC " d=%u n=%u", b->domid, b->n);
 	put_str(&l, "dom", b->dom_name);
 	put(&l, " size=%llu", (unsigned long long)b->size);
-	put_str(&l, "card", b->card);
-	put(&l, " place=%s strat=%s auto=%d cache=%s gfn=%llu gen=%llu",
-	    placement_name(b->placement), strategy_name(b->strategy),
-	    b->strategy_auto, cache_name(b->cache), (unsigned long long)b->gfn,
-	    (unsigned long long)b->generation);
+	if (strcmp(b->card, "card0"))
+		put_str(&l, "card", b->card);
+	put(&l, " place=%s strat=%s auto=%d", placement_name(b->placement),
+	    strategy_name(b->strategy), b->strategy_auto);
+	if (b->cache != CACHE_WC)
+		put(&l, " cache=%s", cache_name(b->cache));
+	put(&l, " gfn=%llu", (unsigned long long)b->gfn);
+	if (b->generation)
+		put(&l, " gen=%llu", (unsigned long long)b->generation);
 	put_str(&l, "state", b->state);
-	put(&l, " buf=%llu pinned=%d ext=", (unsigned long long)b->buf, b->pinned);
+	put(&l, " buf=%llu", (unsigned long long)b->buf);
+	if (b->pinned)
+		put(&l, " pinned=1");
+	put(&l, " ext=");
 	for (size_t i = 0; i < b->nr_ext; i++)
 		put(&l, "%s%llu+%llu", i ? "," : "", (unsigned long long)b->ext[i].mfn,
 		    (unsigned long long)b->ext[i].nr);
@@ -130,8 +138,13 @@ char *blob_encode(const struct blob *b)
 		}
 	}
 	json_object_foreach(b->ops, name, op) {
+		size_t last = 0;
+
+		for (size_t i = 0; i < NR_OP_FIELDS; i++)
+			if (json_object_get(op, op_fields[i]))
+				last = i + 1;
 		put(&l, " op.%s=", name);
-		for (size_t i = 0; i < NR_OP_FIELDS; i++) {
+		for (size_t i = 0; i < last; i++) {
 			json_t *v = json_object_get(op, op_fields[i]);
 
 			if (json_is_real(v))
@@ -144,8 +157,6 @@ char *blob_encode(const struct blob *b)
 	}
 	if (*b->label)
 		put_str(&l, "label", b->label);
-	if (*b->pin_reason)
-		put_str(&l, "why", b->pin_reason);
 	if (l.oom) {
 		free(l.buf);
 		errno = ENOMEM;
@@ -296,7 +307,6 @@ static int set_field(struct blob *b, const char *key, const char *v,
 		SEEN(3);
 	} else if (!strcmp(key, "card")) {
 		ret = get_text(v, b->card, sizeof(b->card), key);
-		SEEN(4);
 	} else if (!strcmp(key, "place")) {
 		ret = placement_parse(v, &b->placement) ? bad("bad placement") : 0;
 		SEEN(5);
@@ -362,8 +372,6 @@ static int set_field(struct blob *b, const char *key, const char *v,
 			json_object_set_new(b->ops, name, op);
 	} else if (!strcmp(key, "label")) {
 		ret = get_text(v, b->label, sizeof(b->label), key);
-	} else if (!strcmp(key, "why")) {
-		ret = get_text(v, b->pin_reason, sizeof(b->pin_reason), key);
 	} else {
 		ret = xgm_fail(-EBADMSG, "blob record: unknown field '%s'", key);
 	}
@@ -398,8 +406,10 @@ int blob_decode(const char *text, struct blob *b)
 		ret = set_field(b, tok, eq + 1, &seen);
 	}
 	free(copy);
-	if (!ret && seen != 0x7ff)
+	if (!ret && seen != 0x7ef)
 		ret = bad("a required field is missing");
+	if (!ret && !*b->card)
+		snprintf(b->card, sizeof(b->card), "card0");
 	if (!ret) {
 		b->nr = b->size / 4096;
 		for (size_t i = 0; i < b->nr_ext; i++)

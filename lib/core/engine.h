@@ -143,7 +143,6 @@ struct blob {
 	size_t nr_ext;
 	uint32_t *grefs;             /* grant: one per frame */
 	bool pinned;
-	char pin_reason[160];
 	json_t *ops;                 /* per-operation counters and times */
 };
 

@@ -122,8 +122,13 @@ json_t *blob_view(struct xgm_ctx *ctx, const struct blob *b)
 		xgm_clear_error();
 	}
 	json_object_set_new(v, "pinned", json_boolean(b->pinned));
-	if (b->pinned)
-		json_object_set_new(v, "pin_reason", json_string(b->pin_reason));
+	if (b->pinned) {
+		char why[160];
+
+		if (!pin_reason(b, why, sizeof(why)))
+			snprintf(why, sizeof(why), "pinned while it migrates");
+		json_object_set_new(v, "pin_reason", json_string(why));
+	}
 	json_object_set_new(v, "backing", ext);
 	json_object_set_new(v, "ops", b->ops ? json_deep_copy(b->ops) : json_object());
 	return v;

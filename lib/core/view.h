@@ -32,5 +32,6 @@ uint64_t fill_tag(const struct blob *b, uint64_t fill_id, uint64_t page);
 int attach_rollback(struct xgm_ctx *ctx, struct blob *b, bool allocated);
 int detach_finish(struct xgm_ctx *ctx, struct blob *b);
 int pin_if_needed(struct xgm_ctx *ctx, struct blob *b);
+bool pin_reason(const struct blob *b, char *buf, size_t len);
 
 #endif /* XGM_VIEW_H */
