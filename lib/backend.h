@@ -198,6 +198,13 @@ struct xgm_hv_ops {
 	/* Gives transferred pages in [gfn, gfn+nr) back to dom0. */
 	int (*transfer_back)(void *priv, uint32_t domid, uint64_t gfn,
 			     uint64_t nr);
+
+	/* ---- provenance of inspection answers ---- */
+	/* Where p2m_walk's answer for domid comes from: 1 live (read from
+	 * the hypervisor), 0 recorded (what xgpumap itself mapped: the host
+	 * cannot show its p2m, e.g. AMD NPT has no dump); note receives one
+	 * sentence saying so. NULL means always live (the sim). */
+	int (*p2m_source)(void *priv, uint32_t domid, char *note, size_t len);
 };
 
 enum xgm_placement {
@@ -236,6 +243,10 @@ struct xgm_gpu_ops {
 	/* Copies every page of src into dst (same size): the copy step of a
 	 * copy-then-switch migration, counted as pages_copied. */
 	int (*buf_copy)(void *priv, uint64_t src, uint64_t dst);
+	/* The card's VRAM, total and free now (-ENODEV: no such card), so
+	 * the engine refuses what can never fit before it changes anything. */
+	int (*card_info)(void *priv, const char *card, uint64_t *vram_bytes,
+			 uint64_t *free_bytes);
 };
 
 struct xgm_backend {

@@ -64,6 +64,27 @@ static int choose_strategy(struct xgm_ctx *ctx, const char *name,
 	return 0;
 }
 
+/* What can never fit is refused before anything changes. */
+static int check_card(struct xgm_ctx *ctx, const struct blob *b)
+{
+	const struct xgm_gpu_ops *g = ctx->be->gpu;
+	uint64_t vram, free_now;
+	int ret;
+
+	if (!g->card_info)
+		return 0;
+	ret = g->card_info(ctx->priv, b->card, &vram, &free_now);
+	if (ret == -ENODEV)
+		return xgm_fail(-ENODEV, "no GPU named '%s'", b->card);
+	if (ret)
+		return ret;
+	if (b->placement == XGM_PLACE_VRAM && b->size > vram)
+		return xgm_fail(-ENOSPC, "%llu MiB cannot fit in the %llu MiB of "
+				"VRAM of %s", (unsigned long long)(b->size >> 20),
+				(unsigned long long)(vram >> 20), b->card);
+	return 0;
+}
+
 /* The p2m must hold nothing in [gfn, gfn+nr): no RAM, no mapping. */
 static int first_leaf(const struct xgm_p2m_entry *e, void *arg)
 {
@@ -170,8 +191,11 @@ int attach_rollback(struct xgm_ctx *ctx, struct blob *b, bool allocated)
 		if (!ret)
 			ret = gpu_free(ctx, b->buf);
 	}
-	if (!ret)
+	if (!ret) {
 		ret = blob_delete(ctx, b);
+		if (ret == -ENOENT) /* failed before the record was written */
+			ret = 0;
+	}
 	return ret;
 }
 
@@ -194,9 +218,7 @@ XGM_API int xgm_blob_attach(struct xgm_ctx *ctx, const char *dom,
 	if (opts->size % PAGE_SIZE)
 		return xgm_fail(-EINVAL, "size %llu is not a multiple of the "
 				"4096-byte page", (unsigned long long)opts->size);
-	ret = xgm_domain_lookup(ctx, dom, &d);
-	if (ret == -ENOENT)
-		return xgm_fail(-ENOENT, "no domain '%s'", dom);
+	ret = domain_resolve(ctx, dom, &d);
 	if (ret || (ret = check_target(&d)))
 		return xgm_err(ret);
 
@@ -229,6 +251,8 @@ XGM_API int xgm_blob_attach(struct xgm_ctx *ctx, const char *dom,
 		ret = xgm_fail(-EINVAL, "%llu bytes do not fit the %llu-byte blob "
 			       "window", (unsigned long long)b.size,
 			       (unsigned long long)(w.nr * PAGE_SIZE));
+	if (!ret)
+		ret = check_card(ctx, &b);
 	if (!ret)
 		ret = blob_load_all(ctx, d.domid, &others, &nr_others);
 	if (!ret && opts->gfn_set) {

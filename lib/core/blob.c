@@ -120,6 +120,8 @@ char *blob_encode(const struct blob *b)
 	put(&l, " buf=%llu", (unsigned long long)b->buf);
 	if (b->pinned)
 		put(&l, " pinned=1");
+	if (b->filled)
+		put(&l, " fill=%llu", (unsigned long long)b->fill_id);
 	put(&l, " ext=");
 	for (size_t i = 0; i < b->nr_ext; i++)
 		put(&l, "%s%llu+%llu", i ? "," : "", (unsigned long long)b->ext[i].mfn,
@@ -333,6 +335,9 @@ static int set_field(struct blob *b, const char *key, const char *v,
 	} else if (!strcmp(key, "pinned")) {
 		ret = get_num(v, 1, &x, key);
 		b->pinned = x;
+	} else if (!strcmp(key, "fill")) {
+		ret = get_num(v, 0xfff, &b->fill_id, key);
+		b->filled = true;
 	} else if (!strcmp(key, "ext")) {
 		ret = get_pairs(v, &pairs, &n, key);
 		if (!ret) {
@@ -601,6 +606,44 @@ int blob_load_all(struct xgm_ctx *ctx, int64_t domid, struct blob **out,
 	return 0;
 }
 
+void blob_set_backing(struct blob *b, uint64_t buf, struct xgm_extent *ext,
+		      size_t n, enum strategy s, enum xgm_placement p)
+{
+	free(b->ext);
+	free(b->grefs);
+	b->grefs = NULL; /* grant refs belong to the old backing */
+	b->ext = ext;
+	b->nr_ext = n;
+	b->buf = buf;
+	b->strategy = s;
+	b->placement = p;
+}
+
+int domain_resolve(struct xgm_ctx *ctx, const char *dom,
+		   struct xgm_domain_info *d)
+{
+	int ret = xgm_domain_lookup(ctx, dom, d);
+
+	if (ret == -ENOENT)
+		return xgm_fail(-ENOENT, "no domain '%s'", dom);
+	return ret;
+}
+
+int blob_lookup(struct xgm_ctx *ctx, const char *id, struct blob *b)
+{
+	struct xgm_domain_info d;
+	uint32_t n;
+	int ret;
+
+	ret = blob_parse_id(ctx, id, &d, &n);
+	if (ret)
+		return ret;
+	ret = blob_load(ctx, d.domid, n, b);
+	if (ret == -ENOENT)
+		return xgm_fail(-ENOENT, "no blob %s:%u", d.name, n);
+	return ret;
+}
+
 int blob_parse_id(struct xgm_ctx *ctx, const char *id,
 		  struct xgm_domain_info *dom, uint32_t *n)
 {
@@ -619,9 +662,7 @@ int blob_parse_id(struct xgm_ctx *ctx, const char *id,
 		return xgm_fail(-EINVAL, "'%s' is not a blob id (DOM:N, e.g. vm1:1)", id);
 	memcpy(name, id, (size_t)(colon - id));
 	name[colon - id] = '\0';
-	ret = xgm_domain_lookup(ctx, name, dom);
-	if (ret == -ENOENT)
-		return xgm_fail(-ENOENT, "no domain '%s'", name);
+	ret = domain_resolve(ctx, name, dom);
 	if (ret)
 		return ret;
 	*n = (uint32_t)num;

@@ -15,9 +15,7 @@ XGM_API int xgm_blob_list(struct xgm_ctx *ctx, const char *dom, json_t **out)
 	if (!ctx || !out)
 		return xgm_err(-EINVAL);
 	if (dom) {
-		ret = xgm_domain_lookup(ctx, dom, &d);
-		if (ret == -ENOENT)
-			return xgm_fail(-ENOENT, "no domain '%s'", dom);
+		ret = domain_resolve(ctx, dom, &d);
 		if (ret)
 			return xgm_err(ret);
 	}
@@ -46,19 +44,12 @@ XGM_API int xgm_blob_list(struct xgm_ctx *ctx, const char *dom, json_t **out)
 
 XGM_API int xgm_blob_show(struct xgm_ctx *ctx, const char *id, json_t **out)
 {
-	struct xgm_domain_info d;
 	struct blob b;
-	uint32_t n;
 	int ret;
 
 	if (!ctx || !out)
 		return xgm_err(-EINVAL);
-	ret = blob_parse_id(ctx, id, &d, &n);
-	if (ret)
-		return xgm_err(ret);
-	ret = blob_load(ctx, d.domid, n, &b);
-	if (ret == -ENOENT)
-		return xgm_fail(-ENOENT, "no blob %s:%u", d.name, n);
+	ret = blob_lookup(ctx, id, &b);
 	if (ret)
 		return xgm_err(ret);
 	*out = blob_view(ctx, &b);

@@ -63,20 +63,13 @@ static int detach_one(struct xgm_ctx *ctx, struct blob *b, json_t *out)
 
 XGM_API int xgm_blob_detach(struct xgm_ctx *ctx, const char *id, json_t **out)
 {
-	struct xgm_domain_info d;
 	struct blob b;
-	uint32_t n;
 	json_t *arr;
 	int ret;
 
 	if (!ctx || !out)
 		return xgm_err(-EINVAL);
-	ret = blob_parse_id(ctx, id, &d, &n);
-	if (ret)
-		return xgm_err(ret);
-	ret = blob_load(ctx, d.domid, n, &b);
-	if (ret == -ENOENT)
-		return xgm_fail(-ENOENT, "no blob %s:%u", d.name, n);
+	ret = blob_lookup(ctx, id, &b);
 	if (ret)
 		return xgm_err(ret);
 	arr = json_array();
@@ -102,9 +95,7 @@ XGM_API int xgm_blob_detach_all(struct xgm_ctx *ctx, const char *dom,
 
 	if (!ctx || !dom || !out)
 		return xgm_err(-EINVAL);
-	ret = xgm_domain_lookup(ctx, dom, &d);
-	if (ret == -ENOENT)
-		return xgm_fail(-ENOENT, "no domain '%s'", dom);
+	ret = domain_resolve(ctx, dom, &d);
 	if (ret)
 		return xgm_err(ret);
 	ret = blob_load_all(ctx, d.domid, &all, &n);

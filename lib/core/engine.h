@@ -143,6 +143,8 @@ struct blob {
 	size_t nr_ext;
 	uint32_t *grefs;             /* grant: one per frame */
 	bool pinned;
+	bool filled;                 /* fill wrote its pattern: fill_id */
+	uint64_t fill_id;
 	json_t *ops;                 /* per-operation counters and times */
 };
 
@@ -161,6 +163,19 @@ int blob_delete(struct xgm_ctx *ctx, const struct blob *b);
 int blob_load_all(struct xgm_ctx *ctx, int64_t domid, struct blob **out,
 		  size_t *n);
 void blob_free_all(struct blob *b, size_t n);
+/* Points b at a new backing; takes ext. */
+void blob_set_backing(struct blob *b, uint64_t buf, struct xgm_extent *ext,
+		      size_t n, enum strategy s, enum xgm_placement p);
+/* The blob named "vm1:3", with clear messages for what is not there. */
+int blob_lookup(struct xgm_ctx *ctx, const char *id, struct blob *b);
+/* xgm_domain_lookup() that says "no domain 'x'" when there is none. */
+int domain_resolve(struct xgm_ctx *ctx, const char *dom,
+		   struct xgm_domain_info *d);
+/* The switch of every move: unmaps b as it is, points it at the new
+ * backing (takes ext) and maps that (core/strategy.c). */
+int blob_switch(struct xgm_ctx *ctx, struct blob *b, uint64_t buf,
+		struct xgm_extent *ext, size_t n, enum strategy s,
+		enum xgm_placement p);
 /* "vm1:3" or "1:3" -> domain and number; -EINVAL when malformed. */
 int blob_parse_id(struct xgm_ctx *ctx, const char *id,
 		  struct xgm_domain_info *dom, uint32_t *n);

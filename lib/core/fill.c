@@ -18,21 +18,6 @@ uint64_t fill_tag(const struct blob *b, uint64_t fill_id, uint64_t page)
 	       (page & 0xffffff);
 }
 
-static int load(struct xgm_ctx *ctx, const char *id, struct blob *b)
-{
-	struct xgm_domain_info d;
-	uint32_t n;
-	int ret;
-
-	ret = blob_parse_id(ctx, id, &d, &n);
-	if (ret)
-		return ret;
-	ret = blob_load(ctx, d.domid, n, b);
-	if (ret == -ENOENT)
-		return xgm_fail(-ENOENT, "no blob %s:%u", d.name, n);
-	return ret;
-}
-
 XGM_API int xgm_blob_fill(struct xgm_ctx *ctx, const char *id, uint64_t seed,
 			  json_t **out)
 {
@@ -45,7 +30,7 @@ XGM_API int xgm_blob_fill(struct xgm_ctx *ctx, const char *id, uint64_t seed,
 		return xgm_err(-EINVAL);
 	if (!g->buf_write_tag)
 		return xgm_fail(-EOPNOTSUPP, "this backend cannot write buffers");
-	ret = load(ctx, id, &b);
+	ret = blob_lookup(ctx, id, &b);
 	if (ret)
 		return xgm_err(ret);
 	/* Each fill is distinguishable from the last: seed + generation. */
@@ -53,8 +38,8 @@ XGM_API int xgm_blob_fill(struct xgm_ctx *ctx, const char *id, uint64_t seed,
 	for (uint64_t p = 0; !ret && p < b.nr; p++)
 		ret = g->buf_write_tag(ctx->priv, b.buf, p, fill_tag(&b, fill_id, p));
 	if (!ret) {
-		json_object_set_new(b.ops, "fill", json_pack("{s:I,s:I}", "fill_id",
-				    (json_int_t)fill_id, "pages", (json_int_t)b.nr));
+		b.filled = true;
+		b.fill_id = fill_id;
 		ret = blob_save(ctx, &b);
 	}
 	if (!ret) {
@@ -73,8 +58,7 @@ XGM_API int xgm_blob_fill(struct xgm_ctx *ctx, const char *id, uint64_t seed,
 XGM_API int xgm_blob_verify(struct xgm_ctx *ctx, const char *id, json_t **out)
 {
 	const struct xgm_gpu_ops *g = ctx->be->gpu;
-	uint64_t bad = 0, first_bad = 0, fill_id, tag;
-	json_t *fill;
+	uint64_t bad = 0, first_bad = 0, tag;
 	struct blob b;
 	char bid[96];
 	int ret;
@@ -83,20 +67,18 @@ XGM_API int xgm_blob_verify(struct xgm_ctx *ctx, const char *id, json_t **out)
 		return xgm_err(-EINVAL);
 	if (!g->buf_read_tag)
 		return xgm_fail(-EOPNOTSUPP, "this backend cannot read buffers");
-	ret = load(ctx, id, &b);
+	ret = blob_lookup(ctx, id, &b);
 	if (ret)
 		return xgm_err(ret);
 	snprintf(bid, sizeof(bid), "%s:%u", b.dom_name, b.n);
-	fill = json_object_get(b.ops, "fill");
-	if (!fill) {
+	if (!b.filled) {
 		blob_free(&b);
 		return xgm_fail(-ENODATA, "blob %s was never filled (run 'xgpumap "
 				"fill %s' first)", bid, bid);
 	}
-	fill_id = (uint64_t)json_integer_value(json_object_get(fill, "fill_id"));
 	for (uint64_t p = 0; !ret && p < b.nr; p++) {
 		ret = g->buf_read_tag(ctx->priv, b.buf, p, &tag);
-		if (!ret && tag != fill_tag(&b, fill_id, p) && !bad++)
+		if (!ret && tag != fill_tag(&b, b.fill_id, p) && !bad++)
 			first_bad = p;
 	}
 	if (!ret)

@@ -59,29 +59,18 @@ XGM_API int xgm_guest_read(struct xgm_ctx *ctx, const char *dom, uint64_t first,
 	if (last - first >= MAX_READ_FRAMES)
 		return xgm_fail(-EINVAL, "at most %llu frames at a time",
 				(unsigned long long)MAX_READ_FRAMES);
-	ret = xgm_domain_lookup(ctx, dom, &d);
-	if (ret == -ENOENT)
-		return xgm_fail(-ENOENT, "no domain '%s'", dom);
+	ret = domain_resolve(ctx, dom, &d);
 	if (ret)
 		return xgm_err(ret);
 	if (expect) {
-		struct xgm_domain_info bd;
-		uint32_t n;
-		json_t *fill;
-
-		ret = blob_parse_id(ctx, expect, &bd, &n);
-		if (!ret)
-			ret = blob_load(ctx, bd.domid, n, &b);
-		if (ret == -ENOENT)
-			return xgm_fail(-ENOENT, "no blob %s", expect);
+		ret = blob_lookup(ctx, expect, &b);
 		if (ret)
 			return xgm_err(ret);
-		fill = json_object_get(b.ops, "fill");
-		if (!fill) {
+		if (!b.filled) {
 			blob_free(&b);
 			return xgm_fail(-ENODATA, "blob %s was never filled", expect);
 		}
-		fill_id = (uint64_t)json_integer_value(json_object_get(fill, "fill_id"));
+		fill_id = b.fill_id;
 		expecting = true;
 	}
 	runs = json_array();

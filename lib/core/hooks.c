@@ -100,7 +100,7 @@ static void on_move(uint64_t buf, enum xgm_placement from,
 		    enum xgm_placement to, void *arg)
 {
 	struct xgm_ctx *ctx = arg;
-	struct xgm_extent *ext;
+	struct xgm_extent *ext = NULL;
 	struct op_meter meter;
 	enum strategy s;
 	struct blob b;
@@ -119,6 +119,7 @@ static void on_move(uint64_t buf, enum xgm_placement from,
 		ret = b.strategy_auto ? strategy_auto(ctx, to, &s)
 				      : xgm_fail(-EPERM, "evicted a pinned blob");
 	if (ret) {
+		free(ext);
 		xgm_warn("blob %s:%u moved by the driver and cannot be remapped: "
 			 "%s", b.dom_name, b.n, xgm_last_error());
 		blob_free(&b);
@@ -134,20 +135,10 @@ static void on_move(uint64_t buf, enum xgm_placement from,
 	ret = journal_intent(ctx, "evict", &b, extra, &seq);
 	json_decref(extra);
 	/* Revoke first: whatever happens next, the old frames are gone. */
-	if (!ret && strategy_get(b.strategy)->unmap)
-		ret = strategy_get(b.strategy)->unmap(ctx, &b);
-	if (!ret) {
-		free(b.ext);
-		free(b.grefs);
-		b.grefs = NULL;
-		b.ext = ext;
-		b.nr_ext = n;
-		ext = NULL;
-		b.strategy = s;
-		b.placement = to;
-		ret = strategy_get(s)->map(ctx, &b);
-	}
-	free(ext);
+	if (!ret)
+		ret = blob_switch(ctx, &b, buf, ext, n, s, to);
+	else
+		free(ext);
 	if (!ret) {
 		b.generation++;
 		meter_stop(ctx, &meter, &b, "evict");

@@ -31,6 +31,26 @@ const char *mem_type_str(unsigned int emt)
 	}
 }
 
+unsigned int p2m_type_parse(const char *name)
+{
+	for (unsigned int i = 0; name && i < XGM_P2M_NR_TYPES; i++)
+		if (!strcmp(name, type_names[i]))
+			return i;
+	return XGM_P2M_NR_TYPES;
+}
+
+int mem_type_parse(const char *name)
+{
+	static const uint8_t codes[] = {
+		XGM_MT_UC, XGM_MT_WC, XGM_MT_WT, XGM_MT_WP, XGM_MT_WB, XGM_MT_UC_MINUS,
+	};
+
+	for (size_t i = 0; name && i < sizeof(codes); i++)
+		if (!strcmp(name, mem_type_str(codes[i])))
+			return codes[i];
+	return -1;
+}
+
 void access_str(unsigned int a, char out[4])
 {
 	out[0] = (a & 4) ? 'r' : '-';
@@ -122,9 +142,7 @@ XGM_API int xgm_p2m_runs(struct xgm_ctx *ctx, const char *dom, uint64_t first,
 
 	if (!ctx || !dom || !out || last < first)
 		return xgm_err(-EINVAL);
-	ret = xgm_domain_lookup(ctx, dom, &d);
-	if (ret == -ENOENT)
-		return xgm_fail(-ENOENT, "no domain '%s'", dom);
+	ret = domain_resolve(ctx, dom, &d);
 	if (ret)
 		return xgm_err(ret);
 	if (!d.translated)
@@ -142,9 +160,7 @@ XGM_API int xgm_iommu_runs(struct xgm_ctx *ctx, const char *dom, uint64_t first,
 
 	if (!ctx || !dom || !out || last < first)
 		return xgm_err(-EINVAL);
-	ret = xgm_domain_lookup(ctx, dom, &d);
-	if (ret == -ENOENT)
-		return xgm_fail(-ENOENT, "no domain '%s'", dom);
+	ret = domain_resolve(ctx, dom, &d);
 	if (ret)
 		return xgm_err(ret);
 	*out = json_pack("{s:s,s:i,s:s}", "domain", d.name, "domid", (int)d.domid,

@@ -59,28 +59,14 @@ static int next_strategy(struct xgm_ctx *ctx, const struct blob *b,
 	return strategy_auto(ctx, to, out);
 }
 
-/* Switches the guest's range from b's backing to (buf, ext) mapped with s.
- * On return b describes whatever is mapped now. */
+/* The switch, timed: the guest's range is unmapped only for this long. */
 static int switch_backing(struct xgm_ctx *ctx, struct blob *b, uint64_t buf,
 			  struct xgm_extent *ext, size_t nr_ext, enum strategy s,
 			  enum xgm_placement to, double *blackout)
 {
-	const struct strategy_ops *old = strategy_get(b->strategy);
 	double t0 = now_us();
-	int ret;
+	int ret = blob_switch(ctx, b, buf, ext, nr_ext, s, to);
 
-	ret = old->unmap ? old->unmap(ctx, b) : 0;
-	if (ret)
-		return ret;
-	free(b->ext);
-	free(b->grefs);
-	b->grefs = NULL;
-	b->ext = ext;
-	b->nr_ext = nr_ext;
-	b->buf = buf;
-	b->strategy = s;
-	b->placement = to;
-	ret = strategy_get(s)->map(ctx, b);
 	*blackout = now_us() - t0;
 	return ret;
 }
@@ -208,12 +194,10 @@ XGM_API int xgm_blob_migrate(struct xgm_ctx *ctx, const char *id,
 			     const char *to_name, unsigned int repeat,
 			     json_t **out)
 {
-	struct xgm_domain_info d;
 	enum xgm_placement to;
 	double *blackout = NULL, *total = NULL;
 	json_t *last = NULL, *v;
 	struct blob b;
-	uint32_t n;
 	int ret;
 
 	if (!ctx || !out || !to_name)
@@ -222,12 +206,7 @@ XGM_API int xgm_blob_migrate(struct xgm_ctx *ctx, const char *id,
 		return xgm_fail(-EINVAL, "--to must be vram or sys, not '%s'", to_name);
 	if (repeat < 1 || repeat > 100000)
 		return xgm_fail(-EINVAL, "--repeat must be 1..100000");
-	ret = blob_parse_id(ctx, id, &d, &n);
-	if (ret)
-		return xgm_err(ret);
-	ret = blob_load(ctx, d.domid, n, &b);
-	if (ret == -ENOENT)
-		return xgm_fail(-ENOENT, "no blob %s:%u", d.name, n);
+	ret = blob_lookup(ctx, id, &b);
 	if (ret)
 		return xgm_err(ret);
 	blackout = calloc(repeat, sizeof(*blackout));

@@ -10,26 +10,27 @@
 #include "core/engine.h"
 #include "core/view.h"
 
-/* Points b at the new backing recorded in the journal. */
-static int adopt_new(struct blob *b, json_t *jext, json_int_t buf,
-		     enum strategy s, enum xgm_placement p)
+/* The new strategy and placement a migrate or evict record names. */
+static int parse_new(json_t *rec, enum strategy *s, enum xgm_placement *p)
 {
-	struct xgm_extent *ext;
-	size_t n;
-	int ret;
+	const char *sn = json_string_value(json_object_get(rec, "new_strategy"));
+	const char *pn = json_string_value(json_object_get(rec, "new_placement"));
 
-	ret = extents_from_json(jext, &ext, &n);
-	if (ret)
-		return ret;
-	free(b->ext);
-	free(b->grefs);
-	b->grefs = NULL;
-	b->ext = ext;
-	b->nr_ext = n;
-	b->buf = (uint64_t)buf;
-	b->strategy = s;
-	b->placement = p;
+	if (!sn || !pn || strategy_parse(sn, s) || *s == STRAT_AUTO ||
+	    placement_parse(pn, p))
+		return xgm_fail(-EBADMSG, "journal: %s record is malformed",
+				json_string_value(json_object_get(rec, "op")));
 	return 0;
+}
+
+/* The move is done: record it. */
+static int moved(struct xgm_ctx *ctx, struct blob *b, const char **action,
+		 const char *what)
+{
+	b->generation++;
+	snprintf(b->state, sizeof(b->state), "mapped");
+	*action = what;
+	return blob_save(ctx, b);
 }
 
 /*
@@ -41,38 +42,34 @@ static int adopt_new(struct blob *b, json_t *jext, json_int_t buf,
 static int migrate_recover(struct xgm_ctx *ctx, struct blob *b, json_t *rec,
 			   const char *phase, const char **action)
 {
-	json_t *jext = json_object_get(rec, "new_extents");
 	json_int_t new_buf = json_integer_value(json_object_get(rec, "new_buf"));
-	const char *s = json_string_value(json_object_get(rec, "new_strategy"));
-	const char *p = json_string_value(json_object_get(rec, "new_placement"));
-	const struct strategy_ops *old = strategy_get(b->strategy);
 	uint64_t old_buf = b->buf;
-	enum strategy ns;
+	struct xgm_extent *ext;
 	enum xgm_placement np;
+	enum strategy ns;
+	size_t n;
 	int ret;
 
 	if (!strcmp(phase, "intent")) {
 		*action = "nothing to undo";
 		return 0;
 	}
-	if (!json_is_array(jext) || !json_array_size(jext) || new_buf < 0 || !s || !p ||
-	    strategy_parse(s, &ns) || ns == STRAT_AUTO || placement_parse(p, &np))
-		return xgm_fail(-EBADMSG, "journal: migrate record is malformed");
+	ret = parse_new(rec, &ns, &np);
+	if (!ret && new_buf < 0)
+		ret = xgm_fail(-EBADMSG, "journal: migrate record is malformed");
+	if (!ret)
+		ret = extents_from_json(json_object_get(rec, "new_extents"), &ext, &n);
+	if (ret)
+		return ret;
 	if (!strcmp(phase, "copied")) {
-		ret = old->unmap ? old->unmap(ctx, b) : 0;
+		ret = blob_switch(ctx, b, (uint64_t)new_buf, ext, n, ns, np);
 		if (ret)
 			return ret;
-		ret = adopt_new(b, jext, new_buf, ns, np);
-		if (!ret)
-			ret = strategy_get(ns)->map(ctx, b);
-		if (ret)
-			return ret;
-	} else if (b->buf == old_buf && (uint64_t)new_buf != old_buf &&
-		   !strcmp(phase, "switched")) {
-		/* The record still names the old backing: adopt the new. */
-		ret = adopt_new(b, jext, new_buf, ns, np);
-		if (ret)
-			return ret;
+	} else if (b->buf == old_buf && (uint64_t)new_buf != old_buf) {
+		/* Switched, but the record still names the old backing. */
+		blob_set_backing(b, (uint64_t)new_buf, ext, n, ns, np);
+	} else {
+		free(ext);
 	}
 	/* migrate pinned the source while copying; the pin of a pinned blob
 	 * moves to the new buffer. Either may already be done. */
@@ -80,51 +77,25 @@ static int migrate_recover(struct xgm_ctx *ctx, struct blob *b, json_t *rec,
 		gpu_pin(ctx, b->buf, true);
 	gpu_pin(ctx, old_buf, false);
 	ret = gpu_free(ctx, old_buf);
-	if (ret == -ENOENT) /* freed before the crash */
-		ret = 0;
-	if (ret)
+	if (ret && ret != -ENOENT) /* -ENOENT: freed before the crash */
 		return ret;
-	b->generation++;
-	snprintf(b->state, sizeof(b->state), "mapped");
-	*action = "completed";
-	return blob_save(ctx, b);
+	return moved(ctx, b, action, "completed");
 }
 
 /* The driver moved the buffer; map it where it is now. */
 static int evict_recover(struct xgm_ctx *ctx, struct blob *b, json_t *rec,
 			 const char **action)
 {
-	const char *s = json_string_value(json_object_get(rec, "new_strategy"));
-	const char *p = json_string_value(json_object_get(rec, "new_placement"));
-	const struct strategy_ops *old = strategy_get(b->strategy);
 	struct xgm_extent *ext;
 	enum xgm_placement np;
 	enum strategy ns;
 	size_t n;
 	int ret;
 
-	if (!s || !p || strategy_parse(s, &ns) || ns == STRAT_AUTO ||
-	    placement_parse(p, &np))
-		return xgm_fail(-EBADMSG, "journal: evict record is malformed");
-	ret = old->unmap ? old->unmap(ctx, b) : 0;
+	ret = parse_new(rec, &ns, &np) ?: gpu_extents(ctx, b->buf, &ext, &n);
 	if (!ret)
-		ret = gpu_extents(ctx, b->buf, &ext, &n);
-	if (ret)
-		return ret;
-	free(b->ext);
-	free(b->grefs);
-	b->grefs = NULL;
-	b->ext = ext;
-	b->nr_ext = n;
-	b->strategy = ns;
-	b->placement = np;
-	ret = strategy_get(ns)->map(ctx, b);
-	if (ret)
-		return ret;
-	b->generation++;
-	snprintf(b->state, sizeof(b->state), "mapped");
-	*action = "remapped";
-	return blob_save(ctx, b);
+		ret = blob_switch(ctx, b, b->buf, ext, n, ns, np);
+	return ret ?: moved(ctx, b, action, "remapped");
 }
 
 static int recover_one(struct xgm_ctx *ctx, json_t *rec, json_t *report)

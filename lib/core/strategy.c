@@ -433,3 +433,18 @@ int strategy_auto(struct xgm_ctx *ctx, enum xgm_placement where,
 	return xgm_fail(-EOPNOTSUPP, "no strategy this backend supports can map "
 			"a buffer in %s", placement_name(where));
 }
+
+int blob_switch(struct xgm_ctx *ctx, struct blob *b, uint64_t buf,
+		struct xgm_extent *ext, size_t n, enum strategy s,
+		enum xgm_placement p)
+{
+	const struct strategy_ops *old = strategy_get(b->strategy);
+	int ret = old->unmap ? old->unmap(ctx, b) : 0;
+
+	if (ret) {
+		free(ext);
+		return ret;
+	}
+	blob_set_backing(b, buf, ext, n, s, p);
+	return strategy_get(s)->map(ctx, b);
+}

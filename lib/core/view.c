@@ -121,6 +121,8 @@ json_t *blob_view(struct xgm_ctx *ctx, const struct blob *b)
 				"order0", (json_int_t)lo.o0, "order9", (json_int_t)lo.o9));
 		xgm_clear_error();
 	}
+	json_object_set_new(v, "filled", b->filled ? json_integer((json_int_t)b->fill_id)
+						   : json_false());
 	json_object_set_new(v, "pinned", json_boolean(b->pinned));
 	if (b->pinned) {
 		char why[160];

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ctx.h"
+#include "core/inspect.h"
 #include "dump/dump.h"
 
 struct dump_priv {
@@ -114,21 +115,6 @@ static int dump_domain_list(void *priv, struct xgm_domain_info **out,
 	return 0;
 }
 
-static unsigned int type_code(const char *name)
-{
-	static const char *const names[] = {
-		"ram_rw", "invalid", "ram_logdirty", "ram_ro", "mmio_dm",
-		"mmio_direct", "populate_on_demand", "grant_map_rw",
-		"grant_map_ro", "ram_paging_out", "ram_paged", "ram_paging_in",
-		"ram_shared", "ram_broken", "map_foreign", "ioreq_server",
-	};
-
-	for (unsigned int i = 0; name && i < sizeof(names) / sizeof(*names); i++)
-		if (!strcmp(name, names[i]))
-			return i;
-	return XGM_P2M_NR_TYPES;
-}
-
 /* Expands the recorded runs back into leaves. */
 static int dump_p2m_walk(void *priv, uint32_t domid, uint64_t first,
 			 uint64_t last, xgm_p2m_walk_fn fn, void *arg)
@@ -149,14 +135,18 @@ static int dump_p2m_walk(void *priv, uint32_t domid, uint64_t first,
 
 		e.gfn = (uint64_t)json_integer_value(json_object_get(r, "gfn"));
 		e.mfn = (uint64_t)json_integer_value(json_object_get(r, "mfn"));
-		e.type = (uint8_t)type_code(json_string_value(json_object_get(r, "type")));
+		unsigned int type = p2m_type_parse(json_string_value(json_object_get(r, "type")));
+		int emt = mem_type_parse(json_string_value(json_object_get(r, "emt")));
+
 		if (order != 0 && order != 9 && order != 18)
 			return xgm_fail(-EBADMSG, "dump: p2m run with order %lld",
 					(long long)order);
-		if (n < 1 || n > (1LL << 36) || e.type == XGM_P2M_NR_TYPES || !acc ||
-		    strlen(acc) != 3)
+		if (n < 1 || n > (1LL << 36) || type == XGM_P2M_NR_TYPES || emt < 0 ||
+		    !acc || strlen(acc) != 3)
 			return xgm_fail(-EBADMSG, "dump: malformed p2m run of domain %u",
 					domid);
+		e.type = (uint8_t)type;
+		e.emt = (uint8_t)emt;
 		e.order = (uint8_t)order;
 		e.access = (uint8_t)((acc[0] == 'r') << 2 | (acc[1] == 'w') << 1 | (acc[2] == 'x'));
 		e.ipat = json_is_true(json_object_get(r, "ipat"));

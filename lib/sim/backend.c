@@ -456,6 +456,12 @@ static int be_buf_copy(void *priv, uint64_t src, uint64_t dst)
 	return sim_gpu_buf_copy(M(priv), src, dst);
 }
 
+static int be_card_info(void *priv, const char *card, uint64_t *vram,
+			uint64_t *free_bytes)
+{
+	return sim_gpu_card_info(M(priv), card, vram, free_bytes);
+}
+
 static void be_set_move_notify(void *priv, xgm_move_notify_fn fn, void *arg)
 {
 	M(priv)->move_notify = fn;
@@ -507,6 +513,7 @@ static const struct xgm_gpu_ops sim_gpu_ops = {
 	.buf_read_tag = be_buf_read_tag,
 	.set_move_notify = be_set_move_notify,
 	.buf_copy = be_buf_copy,
+	.card_info = be_card_info,
 };
 
 const struct xgm_backend xgm_backend_sim = {

@@ -348,6 +348,19 @@ static int gpu_by_name(const struct sim_model *m, const char *card,
 	return xgm_fail(-ENODEV, "no GPU named %s", card);
 }
 
+int sim_gpu_card_info(const struct sim_model *m, const char *card,
+		      uint64_t *vram_bytes, uint64_t *free_bytes)
+{
+	unsigned int i;
+	int ret = gpu_by_name(m, card, &i);
+
+	if (ret)
+		return ret;
+	*vram_bytes = m->gpus[i]->vram_pages << 12;
+	*free_bytes = sim_gpu_free_bytes(m->gpus[i]);
+	return 0;
+}
+
 static int add_buf(struct sim_model *m, struct sim_gpu *g,
 		   struct sim_buffer *b)
 {
