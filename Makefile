@@ -67,7 +67,7 @@ UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 ALL_CFLAGS  = $(BASEFLAGS) $(DEP_CFLAGS) $(CFLAGS)
 
 .PHONY: all deps demo check test test-unit test-cli install uninstall clean \
-        check-headers check-abi lint-man
+        check-headers check-abi lint-man check-xen
 
 all: $(BUILD)/xgpumap $(BUILD)/libxgpumap.so $(BUILD)/libxgpumap.a $(BUILD)/xgpumap.pc
 
@@ -140,6 +140,10 @@ check-headers:
 # Every XGM_API symbol in the .so must be listed in the version script.
 check-abi: $(BUILD)/libxgpumap.so
 	@tests/check-abi.sh $(BUILD)/libxgpumap.so lib/libxgpumap.map $(BUILD)/obj/lib
+
+# Real Xen 4.17 in QEMU (TCG), PV and PVH dom0: tests/xen/run.sh.
+check-xen: $(BUILD)/xgpumap
+	@tests/xen/run.sh $(BUILD)
 
 lint-man:
 	@for m in man/*.[0-9]; do \

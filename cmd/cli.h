@@ -86,6 +86,7 @@ struct cmd {
 	const struct cmd *subcmds;  /* NULL-name terminated */
 	unsigned int flags;
 	const char *args;           /* positional grammar for usage, e.g. "DOM" */
+	int min_args, max_args;     /* positional count the dispatcher checks */
 	enum arg_kind arg_kind;     /* what the first positional is */
 	const char *summary;        /* one line */
 	const char *description;    /* a paragraph for CMD --help */
@@ -144,6 +145,13 @@ void opt_iter_init(struct opt_iter *it, int argc, char **argv);
 int opt_next(struct cli *cli, const struct cmd *cmd, struct opt_iter *it);
 /* Positional arguments left after the options. */
 int opt_rest(const struct opt_iter *it, char ***argv);
+/* For a command without options of its own: the positionals (pointing
+ * into it, which the caller owns), or -1 after a usage error. */
+int opt_parse_none(struct cli *cli, const struct cmd *cmd, struct opt_iter *it,
+		   int argc, char **argv, char ***args);
+/* Unknown options, missing values, too few or too many positionals: the
+ * dispatcher refuses them before it opens anything. */
+int opt_validate(struct cli *cli, const struct cmd *cmd, int argc, char **argv);
 
 /* Rendering. */
 void render_result(struct cli *cli, const struct cmd *cmd, json_t *out, FILE *f);

@@ -59,8 +59,11 @@ int do_batch(struct cli *cli, const struct cmd *self, int argc, char **argv,
 		if (rc) {
 			cli_reset_error(cli);
 			rc = cli_usage(cli, "batch: line %d: unterminated quote", lineno);
-			entry = json_pack("{s:[],s:o}", "command", "error",
-					  json_object_get(cli_error_doc(cli), "error"));
+			json_t *doc = cli_error_doc(cli);
+
+			entry = json_pack("{s:[],s:O}", "command", "error",
+					  json_object_get(doc, "error"));
+			json_decref(doc);
 			if (!cli->json)
 				cli_print_error(cli);
 		} else if (!wc) {

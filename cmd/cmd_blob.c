@@ -87,10 +87,9 @@ int do_list(struct cli *cli, const struct cmd *self, int argc, char **argv,
 	char **args;
 	int n, ret;
 
-	opt_iter_init(&it, argc, argv);
-	if (opt_next(cli, self, &it) != -1)
+	n = opt_parse_none(cli, self, &it, argc, argv, &args);
+	if (n < 0)
 		return cli->error.status;
-	n = opt_rest(&it, &args);
 	if (n > 1)
 		return cli_usage(cli, "list: expected at most one DOM");
 	ret = xgm_blob_list(cli->ctx, n ? args[0] : NULL, out);
@@ -104,10 +103,7 @@ int do_show(struct cli *cli, const struct cmd *self, int argc, char **argv,
 	char **args;
 	int ret;
 
-	opt_iter_init(&it, argc, argv);
-	if (opt_next(cli, self, &it) != -1)
-		return cli->error.status;
-	if (opt_rest(&it, &args) != 1)
+	if (opt_parse_none(cli, self, &it, argc, argv, &args) != 1)
 		return cli_usage(cli, "show: expected one BLOB (DOM:N)");
 	ret = xgm_blob_show(cli->ctx, args[0], out);
 	return ret ? lib_error(cli, ret, "show failed") : 0;
@@ -168,10 +164,7 @@ int do_verify(struct cli *cli, const struct cmd *self, int argc, char **argv,
 	char **args;
 	int ret;
 
-	opt_iter_init(&it, argc, argv);
-	if (opt_next(cli, self, &it) != -1)
-		return cli->error.status;
-	if (opt_rest(&it, &args) != 1)
+	if (opt_parse_none(cli, self, &it, argc, argv, &args) != 1)
 		return cli_usage(cli, "verify: expected one BLOB (DOM:N)");
 	ret = xgm_blob_verify(cli->ctx, args[0], out);
 	if (ret)

@@ -22,27 +22,16 @@ static json_t *domain_json(const struct xgm_domain_info *d)
 			 "iommu", xgm_iommu_mode_name(d->iommu));
 }
 
-/* Both commands take no options of their own: this rejects any. */
-static int no_options(struct cli *cli, const struct cmd *self, int argc,
-		      char **argv, char ***args)
-{
-	struct opt_iter it;
-
-	opt_iter_init(&it, argc, argv);
-	if (opt_next(cli, self, &it) != -1)
-		return -1;
-	return opt_rest(&it, args);
-}
-
 int do_domain_list(struct cli *cli, const struct cmd *self, int argc,
 		   char **argv, json_t **out)
 {
 	struct xgm_domain_info *doms;
+	struct opt_iter it;
 	char **args;
 	size_t n;
 	int ret;
 
-	ret = no_options(cli, self, argc, argv, &args);
+	ret = opt_parse_none(cli, self, &it, argc, argv, &args);
 	if (ret < 0)
 		return cli->error.status;
 	if (ret)
@@ -68,10 +57,11 @@ int do_domain_show(struct cli *cli, const struct cmd *self, int argc,
 		   char **argv, json_t **out)
 {
 	struct xgm_domain_info d;
+	struct opt_iter it;
 	char **args;
 	int ret;
 
-	ret = no_options(cli, self, argc, argv, &args);
+	ret = opt_parse_none(cli, self, &it, argc, argv, &args);
 	if (ret < 0)
 		return cli->error.status;
 	if (ret != 1)

@@ -45,10 +45,9 @@ int do_help(struct cli *cli, const struct cmd *self, int argc, char **argv,
 	char **args;
 	int n;
 
-	opt_iter_init(&it, argc, argv);
-	if (opt_next(cli, self, &it) != -1)
+	n = opt_parse_none(cli, self, &it, argc, argv, &args);
+	if (n < 0)
 		return cli->error.status;
-	n = opt_rest(&it, &args);
 	if (!n) {
 		json_t *cmds = json_array();
 
@@ -88,10 +87,7 @@ int do_version(struct cli *cli, const struct cmd *self, int argc, char **argv,
 	struct opt_iter it;
 	char **args;
 
-	opt_iter_init(&it, argc, argv);
-	if (opt_next(cli, self, &it) != -1)
-		return cli->error.status;
-	if (opt_rest(&it, &args))
+	if (opt_parse_none(cli, self, &it, argc, argv, &args))
 		return cli_usage(cli, "version: unexpected argument '%s'", args[0]);
 	*out = json_pack("{s:s,s:s,s:{s:b,s:b,s:b,s:b},s:s}",
 			 "version", xgm_version(),

@@ -135,10 +135,7 @@ int do_recover(struct cli *cli, const struct cmd *self, int argc, char **argv,
 	char **args;
 	int ret;
 
-	opt_iter_init(&it, argc, argv);
-	if (opt_next(cli, self, &it) != -1)
-		return cli->error.status;
-	if (opt_rest(&it, &args))
+	if (opt_parse_none(cli, self, &it, argc, argv, &args))
 		return cli_usage(cli, "recover: unexpected argument '%s'", args[0]);
 	ret = xgm_recover(cli->ctx, out);
 	if (ret)

@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -69,9 +70,15 @@ static char *history_path(void)
 	return NULL;
 }
 
+static char *read_plain(void);
+
+/* readline on a terminal; piped input is read plainly, so nothing is
+ * echoed into what may be a JSON stream. */
 static char *read_line(const char *prompt)
 {
-	return readline(isatty(STDIN_FILENO) ? prompt : "");
+	if (!isatty(STDIN_FILENO))
+		return read_plain();
+	return readline(prompt);
 }
 
 static void shell_setup(struct cli *cli, char **hist)
@@ -86,7 +93,22 @@ static void shell_setup(struct cli *cli, char **hist)
 
 static void shell_teardown(char *hist)
 {
-	if (hist) {
+	if (hist && isatty(STDIN_FILENO)) {
+		char *dir = strdup(hist), *slash = dir ? strrchr(dir, '/') : NULL;
+
+		/* $XDG_STATE_HOME/xgpumap may not exist yet. */
+		if (slash) {
+			*slash = '\0';
+			for (char *p = dir + 1; *p; p++) {
+				if (*p == '/') {
+					*p = '\0';
+					mkdir(dir, 0700);
+					*p = '/';
+				}
+			}
+			mkdir(dir, 0700);
+		}
+		free(dir);
 		write_history(hist);
 		history_truncate_file(hist, 1000);
 	}
@@ -100,19 +122,13 @@ static void remember(const char *line)
 	add_history(line);
 }
 #else
+static char *read_plain(void);
+
 static char *read_line(const char *prompt)
 {
-	char *line = NULL;
-	size_t cap = 0;
-
 	if (isatty(STDIN_FILENO))
 		fputs(prompt, stdout), fflush(stdout);
-	if (getline(&line, &cap, stdin) < 0) {
-		free(line);
-		return NULL;
-	}
-	line[strcspn(line, "\n")] = '\0';
-	return line;
+	return read_plain();
 }
 
 static void shell_setup(struct cli *cli, char **hist)
@@ -129,6 +145,19 @@ static void remember(const char *line)
 }
 #endif
 
+static char *read_plain(void)
+{
+	char *line = NULL;
+	size_t cap = 0;
+
+	if (getline(&line, &cap, stdin) < 0) {
+		free(line);
+		return NULL;
+	}
+	line[strcspn(line, "\n")] = '\0';
+	return line;
+}
+
 int do_shell(struct cli *cli, const struct cmd *self, int argc, char **argv,
 	     json_t **out)
 {
@@ -137,10 +166,7 @@ int do_shell(struct cli *cli, const struct cmd *self, int argc, char **argv,
 
 	if (cli->in_batch || cli->in_shell)
 		return cli_usage(cli, "shell cannot run inside batch or shell");
-	opt_iter_init(&it, argc, argv);
-	if (opt_next(cli, self, &it) != -1)
-		return cli->error.status;
-	if (opt_rest(&it, &args))
+	if (opt_parse_none(cli, self, &it, argc, argv, &args))
 		return cli_usage(cli, "shell: unexpected argument '%s'", args[0]);
 	shell_setup(cli, &hist);
 	cli->in_shell = true;

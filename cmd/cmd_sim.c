@@ -105,10 +105,7 @@ int do_sim_show(struct cli *cli, const struct cmd *self, int argc, char **argv,
 
 	if (require_sim(cli, self))
 		return cli->error.status;
-	opt_iter_init(&it, argc, argv);
-	if (opt_next(cli, self, &it) != -1)
-		return cli->error.status;
-	if (opt_rest(&it, &args))
+	if (opt_parse_none(cli, self, &it, argc, argv, &args))
 		return cli_usage(cli, "sim show: unexpected argument '%s'", args[0]);
 	ret = xgm_sim_describe(cli->ctx, out);
 	if (ret)
@@ -125,10 +122,7 @@ int do_sim_reset(struct cli *cli, const struct cmd *self, int argc, char **argv,
 
 	if (require_sim(cli, self))
 		return cli->error.status;
-	opt_iter_init(&it, argc, argv);
-	if (opt_next(cli, self, &it) != -1)
-		return cli->error.status;
-	if (opt_rest(&it, &args))
+	if (opt_parse_none(cli, self, &it, argc, argv, &args))
 		return cli_usage(cli, "sim reset: unexpected argument '%s'", args[0]);
 	ret = xgm_sim_reset(cli->sim_state);
 	if (ret)

@@ -100,7 +100,7 @@ static struct cmd domain_cmds[] = {
 	{ .name = "list", .fn = do_domain_list, .flags = CMD_CTX_READ,
 	  .summary = "list domains",
 	  .description = "Lists every domain of the host: id, name, type, state, memory, vcpus." },
-	{ .name = "show", .fn = do_domain_show, .flags = CMD_CTX_READ,
+	{ .name = "show", .fn = do_domain_show, .min_args = 1, .max_args = 1, .flags = CMD_CTX_READ,
 	  .args = "DOM", .arg_kind = ARG_DOM,
 	  .summary = "show one domain",
 	  .description = "Shows a domain: id, name, type, state, memory, vcpus, whether it "
@@ -118,7 +118,7 @@ static struct cmd sim_cmds[] = {
 			 "Intel IOMMU. Refuses to replace an existing state without --force." },
 	{ .name = "show", .fn = do_sim_show, .flags = CMD_SIM | CMD_CTX_READ,
 	  .summary = "show the simulated host's topology and counters" },
-	{ .name = "guest-read", .fn = do_sim_guest_read, .flags = CMD_SIM | CMD_CTX_WRITE,
+	{ .name = "guest-read", .fn = do_sim_guest_read, .min_args = 2, .max_args = 2, .flags = CMD_SIM | CMD_CTX_WRITE,
 	  .opts = guest_read_opts, .args = "DOM GFN[-GFN]", .arg_kind = ARG_DOM,
 	  .summary = "what a guest reads through its p2m at these gfns",
 	  .description = "Reads every gfn as the guest would: a mapped buffer page gives "
@@ -133,7 +133,7 @@ static struct cmd sim_cmds[] = {
 };
 
 struct cmd cmd_root[] = {
-	{ .name = "attach", .fn = do_attach, .flags = CMD_CTX_WRITE, .opts = attach_opts,
+	{ .name = "attach", .fn = do_attach, .min_args = 1, .max_args = 1, .flags = CMD_CTX_WRITE, .opts = attach_opts,
 	  .args = "DOM", .arg_kind = ARG_DOM,
 	  .summary = "allocate a GPU buffer and map it into a guest's blob window",
 	  .description = "Allocates a buffer of SIZE on the GPU and maps it into DOM's blob "
@@ -141,16 +141,16 @@ struct cmd cmd_root[] = {
 			 "strategy. The gfn is chosen congruent to the backing so the largest "
 			 "entries the strategy allows are used (2M for mmio). Prints the new blob: "
 			 "id, gfn range, strategy, entries by order, hypercalls." },
-	{ .name = "detach", .fn = do_detach, .flags = CMD_CTX_WRITE, .opts = detach_opts,
+	{ .name = "detach", .fn = do_detach, .min_args = 1, .max_args = 1, .flags = CMD_CTX_WRITE, .opts = detach_opts,
 	  .args = "BLOB | DOM --all", .arg_kind = ARG_BLOB,
 	  .summary = "unmap a blob and free its buffer",
 	  .description = "Unmaps the blob from the guest, revokes what the guest was "
 			 "permitted, then frees the buffer. With --all, every blob of DOM." },
-	{ .name = "list", .fn = do_list, .flags = CMD_CTX_READ, .args = "[DOM]",
+	{ .name = "list", .fn = do_list, .min_args = 0, .max_args = 1, .flags = CMD_CTX_READ, .args = "[DOM]",
 	  .arg_kind = ARG_DOM, .summary = "list blobs (of one domain or all)" },
-	{ .name = "show", .fn = do_show, .flags = CMD_CTX_READ, .args = "BLOB",
+	{ .name = "show", .fn = do_show, .min_args = 1, .max_args = 1, .flags = CMD_CTX_READ, .args = "BLOB",
 	  .arg_kind = ARG_BLOB, .summary = "show one blob: backing, mapping, counters" },
-	{ .name = "migrate", .fn = do_migrate, .flags = CMD_CTX_WRITE, .opts = migrate_opts,
+	{ .name = "migrate", .fn = do_migrate, .min_args = 1, .max_args = 1, .flags = CMD_CTX_WRITE, .opts = migrate_opts,
 	  .args = "BLOB", .arg_kind = ARG_BLOB,
 	  .summary = "move a blob's buffer, copy-then-switch, and remap",
 	  .description = "Allocates the new backing, copies, then switches the guest's "
@@ -159,29 +159,29 @@ struct cmd cmd_root[] = {
 			 "blob attached with auto changes strategy when the new backing needs "
 			 "it; a strategy the user fixed is kept and the move refused; a grant "
 			 "blob is pinned (exit 3)." },
-	{ .name = "fill", .fn = do_fill, .flags = CMD_CTX_WRITE, .opts = fill_opts,
+	{ .name = "fill", .fn = do_fill, .min_args = 1, .max_args = 1, .flags = CMD_CTX_WRITE, .opts = fill_opts,
 	  .args = "BLOB", .arg_kind = ARG_BLOB,
 	  .summary = "write a verification pattern into a blob's buffer",
 	  .description = "Writes one tag per page through dom0's view of the buffer: the "
 			 "blob, the fill and the page index. 'verify' reads it back; 'sim "
 			 "guest-read' shows what the guest reads through its p2m." },
-	{ .name = "verify", .fn = do_verify, .flags = CMD_CTX_READ,
+	{ .name = "verify", .fn = do_verify, .min_args = 1, .max_args = 1, .flags = CMD_CTX_READ,
 	  .args = "BLOB", .arg_kind = ARG_BLOB,
 	  .summary = "read the pattern back from a blob's buffer",
 	  .description = "Exits 1 when any page does not hold the tag the last fill wrote." },
-	{ .name = "p2m", .fn = do_p2m, .flags = CMD_CTX_READ, .opts = p2m_opts,
+	{ .name = "p2m", .fn = do_p2m, .min_args = 1, .max_args = 1, .flags = CMD_CTX_READ, .opts = p2m_opts,
 	  .args = "DOM", .arg_kind = ARG_DOM,
 	  .summary = "the live p2m of a domain as coalesced runs",
 	  .description = "Walks DOM's p2m and prints runs of leaves with the same order, "
 			 "type, access and memory type and contiguous gfn and mfn. --format xen "
 			 "prints the lines Xen's EPT debug key (D) would print for the range." },
-	{ .name = "iommu", .fn = do_iommu, .flags = CMD_CTX_READ, .opts = iommu_opts,
+	{ .name = "iommu", .fn = do_iommu, .min_args = 1, .max_args = 1, .flags = CMD_CTX_READ, .opts = iommu_opts,
 	  .args = "DOM", .arg_kind = ARG_DOM,
 	  .summary = "a domain's DMA map as runs, or how it relates to the p2m",
 	  .description = "With an AMD IOMMU the tables are separate and every p2m change is "
 			 "mirrored into them: their runs are shown. With Intel VT-d sharing the "
 			 "EPT, the DMA map is the p2m. A PV dom0's IOMMU identity-maps its RAM." },
-	{ .name = "check", .fn = do_check, .opts = check_opts, .args = "[DOM]",
+	{ .name = "check", .fn = do_check, .min_args = 0, .max_args = 1, .opts = check_opts, .args = "[DOM]",
 	  .arg_kind = ARG_DOM,
 	  .summary = "check every invariant of the mapping state",
 	  .description = "Every record matches the p2m (type, mfn, order) and the buffer's "
@@ -198,7 +198,7 @@ struct cmd cmd_root[] = {
 	  .summary = "finish or undo what interrupted commands left",
 	  .description = "Reads the journal: an interrupted attach is rolled back (nothing "
 			 "stays mapped, the buffer is freed), an interrupted detach is finished." },
-	{ .name = "bench", .fn = do_bench, .opts = bench_opts, .args = "[SCENARIO]",
+	{ .name = "bench", .fn = do_bench, .min_args = 0, .max_args = 1, .opts = bench_opts, .args = "[SCENARIO]",
 	  .arg_kind = ARG_WORD,
 	  .summary = "measure the cost of each way of mapping",
 	  .description = "Scenarios: alignment (mmio at a 2M-aligned gfn vs one frame off), "
@@ -209,7 +209,7 @@ struct cmd cmd_root[] = {
 			 "your state. Counts first; times labelled measured or modeled." },
 	{ .name = "domain", .subcmds = domain_cmds, .summary = "domains of the host" },
 	{ .name = "sim", .subcmds = sim_cmds, .summary = "the simulated Xen host" },
-	{ .name = "batch", .fn = do_batch, .opts = batch_opts, .args = "FILE",
+	{ .name = "batch", .fn = do_batch, .min_args = 1, .max_args = 1, .opts = batch_opts, .args = "FILE",
 	  .arg_kind = ARG_FILE,
 	  .summary = "run commands from a file, one per line ('-' = stdin)",
 	  .description = "Runs one command per line through the same dispatcher. Words are "
@@ -224,7 +224,7 @@ struct cmd cmd_root[] = {
 			 "domain names. 'exit', 'quit' or end of input leaves." },
 	{ .name = "version", .fn = do_version,
 	  .summary = "print the version and the compiled-in backends" },
-	{ .name = "help", .fn = do_help, .render = render_help, .args = "[COMMAND]",
+	{ .name = "help", .fn = do_help, .min_args = 0, .max_args = 2, .render = render_help, .args = "[COMMAND]",
 	  .arg_kind = ARG_COMMAND,
 	  .summary = "describe the commands, or one command" },
 	{ .name = "__complete", .fn = do_complete,

@@ -98,11 +98,24 @@ json_t *complete_words(struct cli *cli, int argc, char **argv)
 	json_t *out = json_array();
 	int i = 0;
 
-	/* Global options before the command. */
-	for (; i < argc - 1 && argv[i][0] == '-'; i++)
-		if (!strcmp(argv[i], "-b") || !strcmp(argv[i], "--backend") ||
-		    !strcmp(argv[i], "--sim-state"))
+	/* Global options before the command; the state and backend they
+	 * name are the ones to complete domain names and blobs from. */
+	for (; i < argc - 1 && argv[i][0] == '-'; i++) {
+		if (!strncmp(argv[i], "--sim-state=", 12)) {
+			cli->sim_state = argv[i] + 12;
+		} else if (!strncmp(argv[i], "--backend=", 10)) {
+			xgm_backend_parse(argv[i] + 10, &cli->backend);
+		} else if (!strcmp(argv[i], "-b") || !strcmp(argv[i], "--backend") ||
+			   !strcmp(argv[i], "--sim-state")) {
+			if (i + 1 < argc - 1) {
+				if (argv[i][2] == 's')
+					cli->sim_state = argv[i + 1];
+				else
+					xgm_backend_parse(argv[i + 1], &cli->backend);
+			}
 			i++;
+		}
+	}
 	if (i > argc - 1) {
 		/* The partial word is the value of -b or --sim-state. */
 		if (!strcmp(argv[argc - 2], "-b") || !strcmp(argv[argc - 2], "--backend"))

@@ -76,29 +76,39 @@ static bool is_help_flag(const char *w)
 
 /* Global flags may also follow the command ("xgpumap list -j"): take them
  * out before the command's own parser sees its arguments. */
+static bool take_flag(struct cli *cli, const char *w)
+{
+	if (!strcmp(w, "-j") || !strcmp(w, "--json"))
+		cli->json = true;
+	else if (!strcmp(w, "-p") || !strcmp(w, "--pretty"))
+		cli->json = cli->pretty = true;
+	else if (!strcmp(w, "-q") || !strcmp(w, "--quiet"))
+		cli->quiet = true;
+	else if (!strcmp(w, "-v") || !strcmp(w, "--verbose"))
+		cli->verbose++;
+	else
+		return false;
+	return true;
+}
+
+/* Moves the global flags behind the new end of argv rather than dropping
+ * them: whoever allocated the words (batch, shell) still frees them all. */
 static int take_global_flags(struct cli *cli, int argc, char **argv)
 {
-	int out = 1;
+	char *taken[OPT_MAX_POSITIONAL];
+	int out = 1, nt = 0;
 	bool rest = false;
 
 	for (int i = 1; i < argc; i++) {
-		const char *w = argv[i];
-
-		if (!rest && !strcmp(w, "--"))
+		if (!rest && !strcmp(argv[i], "--"))
 			rest = true;
-		if (!rest && (!strcmp(w, "-j") || !strcmp(w, "--json"))) {
-			cli->json = true;
-		} else if (!rest && (!strcmp(w, "-p") || !strcmp(w, "--pretty"))) {
-			cli->json = cli->pretty = true;
-		} else if (!rest && (!strcmp(w, "-q") || !strcmp(w, "--quiet"))) {
-			cli->quiet = true;
-		} else if (!rest && (!strcmp(w, "-v") || !strcmp(w, "--verbose"))) {
-			cli->verbose++;
-		} else {
+		if (!rest && nt < OPT_MAX_POSITIONAL && take_flag(cli, argv[i]))
+			taken[nt++] = argv[i];
+		else
 			argv[out++] = argv[i];
-		}
 	}
-	argv[out] = NULL;
+	for (int i = 0; i < nt; i++)
+		argv[out + i] = taken[i];
 	return out;
 }
 
@@ -216,6 +226,11 @@ static int dispatch_one(struct cli *cli, int argc, char **argv, json_t **collect
 			out = help_json_command(cmd);
 			goto print_help;
 		}
+	}
+	if (!(cmd->flags & CMD_RAW_ARGS)) {
+		status = opt_validate(cli, cmd, argc, argv);
+		if (status)
+			goto report;
 	}
 	status = run(cli, cmd, argc, argv, &out);
 	goto report;

@@ -122,3 +122,34 @@ int opt_rest(const struct opt_iter *it, char ***argv)
 	*argv = (char **)it->pos;
 	return it->npos;
 }
+
+int opt_parse_none(struct cli *cli, const struct cmd *cmd, struct opt_iter *it,
+		   int argc, char **argv, char ***args)
+{
+	opt_iter_init(it, argc, argv);
+	if (opt_next(cli, cmd, it) != -1)
+		return -1;
+	return opt_rest(it, args);
+}
+
+int opt_validate(struct cli *cli, const struct cmd *cmd, int argc, char **argv)
+{
+	struct opt_iter it;
+	char **args;
+	int idx, n;
+
+	opt_iter_init(&it, argc, argv);
+	while ((idx = opt_next(cli, cmd, &it)) >= 0)
+		;
+	if (idx == -2)
+		return cli->error.status;
+	n = opt_rest(&it, &args);
+	if (n < cmd->min_args)
+		return cli_usage(cli, "%s: expected %s (see 'xgpumap help %s')",
+				 cmd_full_name(cmd), cmd->args ? cmd->args : "arguments",
+				 cmd_full_name(cmd));
+	if (n > cmd->max_args)
+		return cli_usage(cli, "%s: unexpected argument '%s'",
+				 cmd_full_name(cmd), args[cmd->max_args]);
+	return 0;
+}

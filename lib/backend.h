@@ -247,6 +247,10 @@ struct xgm_gpu_ops {
 	 * the engine refuses what can never fit before it changes anything. */
 	int (*card_info)(void *priv, const char *card, uint64_t *vram_bytes,
 			 uint64_t *free_bytes);
+	/* Every buffer this backend holds for xgpumap (*ids malloc'd), so a
+	 * buffer that an interrupted command allocated but never recorded
+	 * can be found and freed. */
+	int (*buf_list)(void *priv, uint64_t **ids, size_t *count);
 };
 
 struct xgm_backend {

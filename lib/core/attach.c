@@ -2,8 +2,9 @@
 /*
  * attach: allocate a GPU buffer and map it into a guest's blob window.
  *
- *   journal intent -> allocate -> phase "allocated" (buffer and extents
- *   recorded) -> map -> record "mapped" -> journal done
+ *   journal intent -> allocate -> phase "allocated" (the buffer named)
+ *   -> record "attaching" (extents, gfn) -> phase "mapping" -> map ->
+ *   record "mapped" -> journal done
  *
  * Any failure undoes what was done, in reverse, and leaves no partial
  * mapping; a process killed anywhere leaves a journal record that recover
@@ -179,17 +180,22 @@ static int next_number(struct xgm_ctx *ctx, uint32_t domid, uint32_t *n)
 	return ret;
 }
 
-/* Undo an attach that got as far as allocating (recover uses it too). */
-int attach_rollback(struct xgm_ctx *ctx, struct blob *b, bool allocated)
+/* Undo an attach (recover uses it too): unmap what the map step may
+ * have done, then the pin, the buffer, the record. */
+int attach_rollback(struct xgm_ctx *ctx, struct blob *b, bool allocated,
+		    bool mapping)
 {
 	const struct strategy_ops *st = strategy_get(b->strategy);
 	int ret = 0;
 
-	if (allocated) {
-		if (st->unmap)
-			ret = st->unmap(ctx, b);
-		if (!ret)
-			ret = gpu_free(ctx, b->buf);
+	if (mapping && st->unmap)
+		ret = st->unmap(ctx, b);
+	if (!ret && allocated) {
+		if (b->pinned)
+			gpu_pin(ctx, b->buf, false);
+		ret = gpu_free(ctx, b->buf);
+		if (ret == -ENOENT) /* freed before an interruption */
+			ret = 0;
 	}
 	if (!ret) {
 		ret = blob_delete(ctx, b);
@@ -208,7 +214,7 @@ XGM_API int xgm_blob_attach(struct xgm_ctx *ctx, const char *dom,
 	size_t nr_others = 0;
 	struct window w;
 	uint64_t seq;
-	bool allocated = false;
+	bool allocated = false, mapping = false;
 	int ret;
 
 	if (!ctx || !dom || !opts || !out || opts->sz < sizeof(size_t))
@@ -276,9 +282,15 @@ XGM_API int xgm_blob_attach(struct xgm_ctx *ctx, const char *dom,
 			       b.card, (unsigned long long)b.size,
 			       placement_name(b.placement));
 	if (!ret) {
+		json_t *rec = json_pack("{s:I}", "buf", (json_int_t)b.buf);
+
+		/* From now on recover knows which buffer to free. */
 		allocated = true;
-		ret = gpu_extents(ctx, b.buf, &b.ext, &b.nr_ext);
+		ret = journal_phase(ctx, seq, "allocated", rec);
+		json_decref(rec);
 	}
+	if (!ret)
+		ret = gpu_extents(ctx, b.buf, &b.ext, &b.nr_ext);
 	if (!ret && !opts->gfn_set) {
 		const struct strategy_ops *st = strategy_get(b.strategy);
 
@@ -290,9 +302,11 @@ XGM_API int xgm_blob_attach(struct xgm_ctx *ctx, const char *dom,
 	if (!ret)
 		ret = blob_save(ctx, &b);
 	if (!ret)
-		ret = journal_phase(ctx, seq, "allocated", NULL);
-	if (!ret)
+		ret = journal_phase(ctx, seq, "mapping", NULL);
+	if (!ret) {
+		mapping = true;
 		ret = strategy_get(b.strategy)->map(ctx, &b);
+	}
 	if (!ret) {
 		snprintf(b.state, sizeof(b.state), "mapped");
 		meter_stop(ctx, &meter, &b, "attach");
@@ -306,7 +320,7 @@ XGM_API int xgm_blob_attach(struct xgm_ctx *ctx, const char *dom,
 		snprintf(msg, sizeof(msg), "%s", xgm_last_error());
 		/* Undone: drop the intent and make the undo durable (the
 		 * intent already was). */
-		if (attach_rollback(ctx, &b, allocated) == 0 &&
+		if (attach_rollback(ctx, &b, allocated, mapping) == 0 &&
 		    journal_done(ctx, seq) == 0)
 			hv_sync(ctx);
 		xgm_fail(saved, "%s", *msg ? msg : "attach failed");

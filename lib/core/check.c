@@ -18,6 +18,8 @@
  *                        frame table)
  *   orphan-special-entry every special p2m entry in a window has a record
  *   journal-open         an interrupted operation awaits recover
+ *   orphan-buffer        a GPU buffer no record names (a command was killed
+ *                        between allocating it and writing its id down)
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -404,6 +406,21 @@ XGM_API int xgm_check(struct xgm_ctx *ctx, const char *dom, json_t **out)
 				json_string_value(json_object_get(rec, "op")),
 				json_string_value(json_object_get(rec, "phase")));
 		json_decref(journal);
+	}
+	if (!ret && !dom) {
+		uint64_t *orph;
+		size_t no;
+
+		if (!orphan_buffers(ctx, &orph, &no)) {
+			for (size_t i = 0; i < no; i++)
+				finding(findings, "error", "orphan-buffer",
+					json_pack("{s:I}", "buf", (json_int_t)orph[i]),
+					"GPU buffer %llu belongs to no blob: an "
+					"interrupted command allocated it (run "
+					"'xgpumap recover')", (unsigned long long)orph[i]);
+			free(orph);
+		}
+		xgm_clear_error();
 	}
 	blob_free_all(all, n);
 	if (ret) {

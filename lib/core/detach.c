@@ -22,12 +22,46 @@ int detach_finish(struct xgm_ctx *ctx, struct blob *b)
 
 	if (st->unmap)
 		ret = st->unmap(ctx, b);
-	if (!ret && b->pinned)
+	/* The unpin may have happened before an interruption (-EINVAL:
+	 * not pinned); anything else is a failure of its own. */
+	if (!ret && b->pinned) {
 		ret = gpu_pin(ctx, b->buf, false);
-	if (!ret)
+		if (ret == -EINVAL) {
+			ret = 0;
+			xgm_clear_error();
+		}
+	}
+	if (!ret) {
 		ret = gpu_free(ctx, b->buf);
+		if (ret == -ENOENT) /* freed before an interruption */
+			ret = 0;
+	}
 	if (!ret)
 		ret = blob_delete(ctx, b);
+	return ret;
+}
+
+/* A detach that failed while the buffer still exists puts the mapping
+ * back: the blob stays whole, as it was. */
+static int detach_undo(struct xgm_ctx *ctx, struct blob *b)
+{
+	const struct strategy_ops *st = strategy_get(b->strategy);
+	struct xgm_extent *ext;
+	size_t n;
+	int ret = gpu_extents(ctx, b->buf, &ext, &n);
+
+	if (ret)
+		return ret; /* the buffer is gone: only forward is left */
+	free(ext);
+	ret = st->unmap ? st->unmap(ctx, b) : 0;
+	if (!ret && b->pinned)
+		ret = gpu_pin(ctx, b->buf, true);
+	if (!ret)
+		ret = st->map(ctx, b);
+	if (!ret) {
+		snprintf(b->state, sizeof(b->state), "mapped");
+		ret = blob_save(ctx, b);
+	}
 	return ret;
 }
 
@@ -46,10 +80,15 @@ static int detach_one(struct xgm_ctx *ctx, struct blob *b, json_t *out)
 	snprintf(b->state, sizeof(b->state), "detaching");
 	ret = blob_save(ctx, b) ?: detach_finish(ctx, b);
 	if (ret) {
-		/* The record stays, marked detaching: recover finishes it.
-		 * Nothing was freed that the guest could still reach. */
+		char msg[512];
+
+		/* Nothing was freed that the guest could still reach: map it
+		 * back if the buffer is still there, else recover finishes. */
+		snprintf(msg, sizeof(msg), "%s", xgm_last_error());
+		if (!detach_undo(ctx, b))
+			journal_done(ctx, seq);
 		hv_sync(ctx);
-		return ret;
+		return xgm_fail(ret, "%s", *msg ? msg : "detach failed");
 	}
 	ret = journal_done(ctx, seq);
 	done = meter_stop(ctx, &meter, b, "detach");

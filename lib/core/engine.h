@@ -214,4 +214,8 @@ int journal_phase(struct xgm_ctx *ctx, uint64_t seq, const char *phase,
 int journal_done(struct xgm_ctx *ctx, uint64_t seq);
 int journal_list(struct xgm_ctx *ctx, json_t **out);
 
+/* Buffers the backend holds that no blob record or open journal record
+ * names (core/orphans.c); *ids malloc'd, NULL when none. */
+int orphan_buffers(struct xgm_ctx *ctx, uint64_t **ids, size_t *count);
+
 #endif /* XGM_ENGINE_H */

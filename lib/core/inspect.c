@@ -61,6 +61,8 @@ void access_str(unsigned int a, char out[4])
 
 struct run_acc {
 	json_t *runs;
+	const char *source;  /* "live", or "recorded" where the host cannot
+			      * show its p2m (AMD NPT has no dump) */
 	bool dma;           /* IOMMU walk: dfn, and no p2m type */
 	struct xgm_p2m_entry first;
 	uint64_t count;     /* leaves in the current run */
@@ -96,6 +98,9 @@ static void flush_run(struct run_acc *a)
 			"access", acc,
 			"emt", mem_type_str(a->first.emt),
 			"ipat", a->first.ipat));
+	if (!a->dma)
+		json_object_set_new(json_array_get(a->runs, json_array_size(a->runs) - 1),
+				    "source", json_string(a->source));
 	a->open = false;
 }
 
@@ -121,9 +126,15 @@ static int add_leaf(const struct xgm_p2m_entry *e, void *arg)
 int p2m_runs(struct xgm_ctx *ctx, uint32_t domid, uint64_t first, uint64_t last,
 	     json_t **out)
 {
-	struct run_acc a = { .runs = json_array() };
+	struct run_acc a = { .runs = json_array(), .source = "live" };
+	char note[256];
 	int ret;
 
+	if (ctx->be->hv->p2m_source &&
+	    ctx->be->hv->p2m_source(ctx->priv, domid, note, sizeof(note)) == 0) {
+		a.source = "recorded";
+		xgm_info("%s", note);
+	}
 	ret = hv_p2m_walk(ctx, domid, first, last, add_leaf, &a);
 	flush_run(&a);
 	if (ret) {
@@ -181,6 +192,7 @@ XGM_API int xgm_iommu_runs(struct xgm_ctx *ctx, const char *dom, uint64_t first,
 	}
 	if (!ctx->be->hv->iommu_walk) {
 		json_decref(*out);
+		*out = NULL;
 		return xgm_fail(-EOPNOTSUPP, "this backend cannot read IOMMU tables");
 	}
 	a.runs = json_array();
@@ -189,6 +201,7 @@ XGM_API int xgm_iommu_runs(struct xgm_ctx *ctx, const char *dom, uint64_t first,
 	if (ret) {
 		json_decref(a.runs);
 		json_decref(*out);
+		*out = NULL;
 		return xgm_err(ret);
 	}
 	json_object_set_new(*out, "note", json_string(d.iommu == XGM_IOMMU_IDENTITY ?

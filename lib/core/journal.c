@@ -32,8 +32,10 @@ int journal_intent(struct xgm_ctx *ctx, const char *op, const struct blob *b,
 	json_decref(next);
 	if (ret)
 		return ret;
-	rec = json_pack("{s:s,s:s,s:o}", "op", op, "phase", "intent",
-			"blob", blob_to_json(b));
+	/* The blob's own record in the store is the authority on it; the
+	 * journal only says which blob and how far the operation got. */
+	rec = json_pack("{s:s,s:s,s:i,s:i,s:s}", "op", op, "phase", "intent",
+			"domid", (int)b->domid, "n", (int)b->n, "domain", b->dom_name);
 	if (!rec)
 		return -ENOMEM;
 	if (extra)
@@ -49,6 +51,15 @@ int journal_intent(struct xgm_ctx *ctx, const char *op, const struct blob *b,
 		*seq = s;
 		snprintf(point, sizeof(point), "%s:intent", op);
 		ret = fault_point(ctx, point);
+		if (ret) {
+			/* Nothing was done yet: the intent goes too. */
+			char msg[512];
+
+			snprintf(msg, sizeof(msg), "%s", xgm_last_error());
+			if (!journal_done(ctx, s))
+				hv_sync(ctx);
+			xgm_fail(ret, "%s", msg);
+		}
 	}
 	return ret;
 }

@@ -80,15 +80,17 @@ static int extents_json(const struct xgm_extent *e, size_t n, json_t **out)
 	return 0;
 }
 
-/* Ends the journal record of an undone step, keeping the cause's message. */
-static int undone(struct xgm_ctx *ctx, uint64_t seq, int ret)
+/* A failed switch goes back to the old backing, which still exists until
+ * the very end: the guest keeps its data, nothing else changed. */
+static int switch_back(struct xgm_ctx *ctx, struct blob *b, const struct blob *old)
 {
-	char msg[512];
+	struct xgm_extent *ext = malloc(old->nr_ext * sizeof(*ext));
 
-	snprintf(msg, sizeof(msg), "%s", xgm_last_error());
-	if (!journal_done(ctx, seq))
-		hv_sync(ctx);
-	return xgm_fail(ret, "%s", msg);
+	if (!ext)
+		return -ENOMEM;
+	memcpy(ext, old->ext, old->nr_ext * sizeof(*ext));
+	return blob_switch(ctx, b, old->buf, ext, old->nr_ext, old->strategy,
+			   old->placement);
 }
 
 static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
@@ -96,9 +98,11 @@ static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
 			json_t **counters)
 {
 	struct xgm_extent *ext = NULL;
+	struct blob old = { 0 };
 	struct op_meter meter;
 	enum strategy s;
-	uint64_t seq, buf, old_buf = b->buf;
+	uint64_t seq, buf = 0;
+	bool src_pinned = false, allocated = false, switched = false;
 	size_t nr_ext;
 	json_t *extra, *jext;
 	double t0 = now_us();
@@ -110,67 +114,104 @@ static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
 	if (!strategy_get(s)->map)
 		return xgm_fail(-EOPNOTSUPP, "strategy %s: the engine does not "
 				"implement it yet", strategy_name(s));
+	/* What to go back to if anything fails. */
+	old = *b;
+	old.ext = malloc(b->nr_ext * sizeof(*old.ext));
+	if (!old.ext)
+		return -ENOMEM;
+	memcpy(old.ext, b->ext, b->nr_ext * sizeof(*old.ext));
+	old.grefs = NULL;
+	old.ops = NULL;
+
 	meter_start(ctx, &meter);
-	ret = journal_intent(ctx, "migrate", b, NULL, &seq);
-	if (ret)
-		return ret;
-	/* The source must not be evicted while it is being copied from. */
-	if (!b->pinned) {
-		ret = gpu_pin(ctx, old_buf, true);
-		if (ret)
-			goto undo_journal;
-	}
-	ret = gpu_alloc(ctx, b->card, b->size, to, &buf);
-	if (ret == -ENOSPC)
-		ret = xgm_fail(-ENOSPC, "%s has no room for a second copy of "
-			       "%llu bytes in %s", b->card,
-			       (unsigned long long)b->size, placement_name(to));
-	if (ret)
-		goto undo_intent;
-	ret = gpu_extents(ctx, buf, &ext, &nr_ext) ?: gpu_copy(ctx, old_buf, buf);
-	if (ret)
-		goto undo_alloc;
-	extents_json(ext, nr_ext, &jext);
-	extra = json_pack("{s:I,s:o,s:s,s:s}", "new_buf", (json_int_t)buf,
-			  "new_extents", jext, "new_strategy", strategy_name(s),
-			  "new_placement", placement_name(to));
-	ret = journal_phase(ctx, seq, "copied", extra);
+	extra = json_pack("{s:I}", "old_buf", (json_int_t)old.buf);
+	ret = journal_intent(ctx, "migrate", b, extra, &seq);
 	json_decref(extra);
 	if (ret)
-		goto undo_alloc;
-
-	/* From here the migration only goes forward (recover finishes it):
-	 * the old backing may already be unmapped. */
-	ret = switch_backing(ctx, b, buf, ext, nr_ext, s, to, blackout);
-	ext = NULL;
-	if (ret) {
-		/* Keep what the hypervisor did; recover finishes the move. */
-		hv_sync(ctx);
-		return ret;
+		goto out;
+	/* The source must not be evicted while it is being copied from. */
+	if (!b->pinned) {
+		ret = gpu_pin(ctx, old.buf, true);
+		src_pinned = !ret;
 	}
-	ret = journal_phase(ctx, seq, "switched", NULL);
-	if (!ret && b->pinned)
-		ret = gpu_pin(ctx, buf, true);  /* the pin moves with the data */
+	if (!ret) {
+		ret = gpu_alloc(ctx, b->card, b->size, to, &buf);
+		if (ret == -ENOSPC)
+			ret = xgm_fail(-ENOSPC, "%s has no room for a second copy "
+				       "of %llu bytes in %s", b->card,
+				       (unsigned long long)b->size, placement_name(to));
+		allocated = !ret;
+	}
 	if (!ret)
-		ret = gpu_pin(ctx, old_buf, false) ?: gpu_free(ctx, old_buf);
-	if (ret)
-		return ret;
-	b->generation++;
-	snprintf(b->state, sizeof(b->state), "mapped");
+		ret = gpu_extents(ctx, buf, &ext, &nr_ext) ?: gpu_copy(ctx, old.buf, buf);
+	if (!ret) {
+		extents_json(ext, nr_ext, &jext);
+		extra = json_pack("{s:I,s:o,s:s,s:s}", "new_buf", (json_int_t)buf,
+				  "new_extents", jext, "new_strategy", strategy_name(s),
+				  "new_placement", placement_name(to));
+		ret = journal_phase(ctx, seq, "copied", extra);
+		json_decref(extra);
+	}
+	if (!ret) {
+		/* The blackout: the guest's range is unmapped only here. */
+		switched = true;
+		ret = switch_backing(ctx, b, buf, ext, nr_ext, s, to, blackout);
+		ext = NULL;
+	}
+	if (!ret)
+		ret = journal_phase(ctx, seq, "switched", NULL);
+	if (!ret && b->pinned)
+		ret = gpu_pin(ctx, buf, true); /* the pin moves with the data */
+	if (!ret) {
+		b->generation++;
+		snprintf(b->state, sizeof(b->state), "mapped");
+		ret = blob_save(ctx, b);
+		if (ret)
+			b->generation--;
+	}
+	if (!ret && src_pinned) {
+		ret = gpu_pin(ctx, old.buf, false);
+		src_pinned = !!ret;
+	}
+	if (!ret)
+		ret = gpu_free(ctx, old.buf);
+	if (ret) {
+		char msg[512];
+		int undo = 0;
+
+		/* Go back: the old backing is still there. */
+		snprintf(msg, sizeof(msg), "%s", xgm_last_error());
+		free(ext);
+		if (switched) {
+			undo = switch_back(ctx, b, &old);
+			b->generation = old.generation;
+			if (!undo)
+				undo = blob_save(ctx, b);
+		}
+		if (!undo && allocated) {
+			if (b->pinned)
+				gpu_pin(ctx, buf, false);
+			undo = gpu_free(ctx, buf);
+		}
+		if (!undo && src_pinned)
+			undo = gpu_pin(ctx, old.buf, false);
+		/* Undone: the journal goes. Not undone: recover finishes
+		 * the move from the phase the journal reached. */
+		if (!undo)
+			undo = journal_done(ctx, seq);
+		hv_sync(ctx);
+		xgm_fail(ret, "%s", *msg ? msg : "migrate failed");
+		goto out;
+	}
 	*total = now_us() - t0;
 	*counters = json_incref(meter_stop(ctx, &meter, b, "migrate"));
 	json_object_set_new(*counters, "blackout_us", json_real(*blackout));
-	ret = blob_save(ctx, b) ?: journal_done(ctx, seq);
+	/* The counters ride along; the move itself is recorded already. */
+	blob_save(ctx, b);
+	ret = journal_done(ctx, seq);
+out:
+	free(old.ext);
 	return ret;
-
-undo_alloc:
-	free(ext);
-	gpu_free(ctx, buf);
-undo_intent:
-	if (!b->pinned)
-		gpu_pin(ctx, old_buf, false);
-undo_journal:
-	return undone(ctx, seq, ret);
 }
 
 static int cmp_double(const void *a, const void *b)

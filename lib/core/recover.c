@@ -43,14 +43,23 @@ static int migrate_recover(struct xgm_ctx *ctx, struct blob *b, json_t *rec,
 			   const char *phase, const char **action)
 {
 	json_int_t new_buf = json_integer_value(json_object_get(rec, "new_buf"));
-	uint64_t old_buf = b->buf;
+	json_int_t old_buf = json_integer_value(json_object_get(rec, "old_buf"));
 	struct xgm_extent *ext;
 	enum xgm_placement np;
 	enum strategy ns;
+	bool recorded;
 	size_t n;
 	int ret;
 
+	if (!json_is_integer(json_object_get(rec, "old_buf")) || old_buf < 0)
+		return xgm_fail(-EBADMSG, "journal: migrate record is malformed");
 	if (!strcmp(phase, "intent")) {
+		/* Nothing copied: the guest still maps the old backing. The
+		 * source may have been pinned for the copy; a new buffer
+		 * made before the next phase is an orphan recover frees. */
+		if (!b->pinned)
+			gpu_pin(ctx, (uint64_t)old_buf, false);
+		xgm_clear_error();
 		*action = "nothing to undo";
 		return 0;
 	}
@@ -61,24 +70,30 @@ static int migrate_recover(struct xgm_ctx *ctx, struct blob *b, json_t *rec,
 		ret = extents_from_json(json_object_get(rec, "new_extents"), &ext, &n);
 	if (ret)
 		return ret;
-	if (!strcmp(phase, "copied")) {
+	/* Forward from "copied" on: switch if the switch may not have
+	 * finished, adopt the new backing where the record lags. */
+	recorded = b->buf == (uint64_t)new_buf;
+	if (!strcmp(phase, "copied"))
 		ret = blob_switch(ctx, b, (uint64_t)new_buf, ext, n, ns, np);
-		if (ret)
-			return ret;
-	} else if (b->buf == old_buf && (uint64_t)new_buf != old_buf) {
-		/* Switched, but the record still names the old backing. */
+	else if (!recorded)
 		blob_set_backing(b, (uint64_t)new_buf, ext, n, ns, np);
-	} else {
+	else
 		free(ext);
-	}
-	/* migrate pinned the source while copying; the pin of a pinned blob
-	 * moves to the new buffer. Either may already be done. */
+	if (ret)
+		return ret;
+	/* The pin of a pinned blob moves with the data; the copy's pin of
+	 * the source goes. Either may already be done. */
 	if (b->pinned)
 		gpu_pin(ctx, b->buf, true);
-	gpu_pin(ctx, old_buf, false);
-	ret = gpu_free(ctx, old_buf);
+	gpu_pin(ctx, (uint64_t)old_buf, false);
+	xgm_clear_error();
+	ret = gpu_free(ctx, (uint64_t)old_buf);
 	if (ret && ret != -ENOENT) /* -ENOENT: freed before the crash */
 		return ret;
+	if (recorded && strcmp(phase, "copied")) {
+		*action = "completed";
+		return 0;
+	}
 	return moved(ctx, b, action, "completed");
 }
 
@@ -107,28 +122,47 @@ static int recover_one(struct xgm_ctx *ctx, json_t *rec, json_t *report)
 	const char *action;
 	int ret;
 
-	if (!op || !phase)
+	json_int_t domid = json_integer_value(json_object_get(rec, "domid"));
+	json_int_t n = json_integer_value(json_object_get(rec, "n"));
+	bool have;
+
+	if (!op || !phase || domid < 0 || n < 0 || domid > UINT32_MAX || n > UINT32_MAX)
 		return xgm_fail(-EBADMSG, "journal record %lld is malformed",
 				(long long)seq);
-	/* The newest copy of the blob is its record, when it has one; the
-	 * journal's copy is from before the operation. */
-	ret = blob_from_json(json_object_get(rec, "blob"), &b);
-	if (ret)
-		return ret;
-	{
-		struct blob cur;
+	/* The blob's record in the store is the authority; an attach may
+	 * have been interrupted before writing one. */
+	have = !blob_load(ctx, (uint32_t)domid, (uint32_t)n, &b);
+	xgm_clear_error();
+	if (!have) {
+		const char *dn = json_string_value(json_object_get(rec, "domain"));
 
-		if (!blob_load(ctx, b.domid, b.n, &cur)) {
-			blob_free(&b);
-			b = cur;
-		}
-		xgm_clear_error();
+		memset(&b, 0, sizeof(b));
+		b.domid = (uint32_t)domid;
+		b.n = (uint32_t)n;
+		snprintf(b.dom_name, sizeof(b.dom_name), "%s", dn ? dn : "?");
 	}
 	if (!strcmp(op, "attach")) {
+		json_int_t buf = json_integer_value(json_object_get(rec, "buf"));
 		bool allocated = strcmp(phase, "intent") != 0;
 
-		ret = attach_rollback(ctx, &b, allocated);
-		action = "rolled back";
+		if (!have)
+			b.buf = (uint64_t)buf;
+		/* A buffer allocated before the record was written may still
+		 * be pinned; the unpin is harmless otherwise. */
+		if (allocated && !have)
+			gpu_pin(ctx, b.buf, false);
+		xgm_clear_error();
+		if (have && !strcmp(b.state, "mapped")) {
+			ret = 0; /* it finished; only the last step was lost */
+			action = "completed";
+		} else {
+			ret = attach_rollback(ctx, &b, allocated, have);
+			action = "rolled back";
+		}
+	} else if (!have) {
+		/* Nothing left to finish: the record went with the blob. */
+		ret = 0;
+		action = "nothing left to do";
 	} else if (!strcmp(op, "migrate")) {
 		ret = migrate_recover(ctx, &b, rec, phase, &action);
 	} else if (!strcmp(op, "evict")) {
@@ -173,6 +207,24 @@ XGM_API int xgm_recover(struct xgm_ctx *ctx, json_t **out)
 			break;
 	}
 	json_decref(journal);
+	if (!ret) {
+		/* Then what no journal record could name. */
+		uint64_t *orph;
+		size_t no;
+
+		ret = orphan_buffers(ctx, &orph, &no);
+		for (size_t k = 0; !ret && k < no; k++) {
+			gpu_pin(ctx, orph[k], false);
+			xgm_clear_error();
+			ret = gpu_free(ctx, orph[k]);
+			if (!ret)
+				json_array_append_new(report, json_pack("{s:s,s:I,s:s}",
+					"op", "orphan-buffer", "buf", (json_int_t)orph[k],
+					"action", "freed"));
+		}
+		if (!ret)
+			free(orph);
+	}
 	if (ret) {
 		json_decref(report);
 		return xgm_err(ret);

@@ -128,24 +128,33 @@ static uint64_t frame_at(const struct blob *b, uint64_t i)
 
 static int grant_unmap(struct xgm_ctx *ctx, struct blob *b)
 {
+	char msg[512] = "";
 	int ret = 0, r;
 
 	if (!b->grefs)
 		return 0;
+	/* Works from any point an interrupted map or unmap left: a ref that
+	 * no longer exists was ended already (-ENOENT), one the guest does not
+	 * map (-EINVAL) only needs ending. Revocation only after the unmap:
+	 * Xen refuses it before. */
 	for (uint64_t i = 0; i < b->nr; i++) {
 		if (b->grefs[i] == UINT32_MAX)
 			continue;
-		/* Revocation only after unmap (Xen refuses it before). */
 		r = hv_grant_unmap(ctx, b->domid, b->grefs[i], b->gfn + i);
-		if (r && r != -ENOENT && !ret)
-			ret = r;
-		r = hv_grant_end(ctx, b->grefs[i]);
-		if (r && !ret)
-			ret = r;
-		if (!r)
+		if (r == -ENOENT) {
 			b->grefs[i] = UINT32_MAX;
+			continue;
+		}
+		if (!r || r == -EINVAL)
+			r = hv_grant_end(ctx, b->grefs[i]);
+		if (!r || r == -ENOENT)
+			b->grefs[i] = UINT32_MAX;
+		else if (!ret) {
+			ret = r;
+			snprintf(msg, sizeof(msg), "%s", xgm_last_error());
+		}
 	}
-	return ret;
+	return ret ? xgm_fail(ret, "%s", msg) : 0;
 }
 
 static int grant_map(struct xgm_ctx *ctx, struct blob *b)
@@ -164,10 +173,18 @@ static int grant_map(struct xgm_ctx *ctx, struct blob *b)
 		if (ret)
 			break;
 		b->grefs[i] = gref;
-		ret = hv_grant_map(ctx, b->domid, gref, b->gfn + i);
+		/* Written down before the guest can use it: a grant nobody
+		 * records could never be revoked after a crash. */
+		ret = blob_save(ctx, b) ?:
+		      hv_grant_map(ctx, b->domid, gref, b->gfn + i);
 	}
-	if (ret)
+	if (ret) {
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "%s", xgm_last_error());
 		grant_unmap(ctx, b);
+		xgm_fail(ret, "%s", msg);
+	}
 	return ret;
 }
 
@@ -400,6 +417,15 @@ const char *strategy_unsupported(struct xgm_ctx *ctx, enum strategy s)
 		return "unknown strategy";
 	if (!st->map)
 		return "the engine does not implement it yet";
+	if (s == STRAT_GRANT && !ctx->be->hv->grant_access)
+		return "this kernel lacks gntdev dma-buf (CONFIG_XEN_GRANT_DMA_ALLOC), "
+		       "which granting a GPU buffer's pages needs";
+	if ((s == STRAT_RAM_MMIO && !ctx->be->hv->ram_mmio_map) ||
+	    (s == STRAT_TRANSFER && !ctx->be->hv->transfer))
+		return "this hypervisor lacks the extension it needs (not in stock Xen)";
+	if (st->needs_server && !ctx->be->hv->ioreq_map_range)
+		return "it needs the long-running ioreq server, which this backend "
+		       "does not have";
 	if (ctx->be->kind == XGM_BACKEND_XEN && !st->stock_xen)
 		return "stock Xen lacks the hypervisor extension it needs";
 	if (ctx->be->kind == XGM_BACKEND_XEN && st->needs_server)

@@ -29,7 +29,8 @@ json_t *blob_view(struct xgm_ctx *ctx, const struct blob *b);
 uint64_t fill_tag(const struct blob *b, uint64_t fill_id, uint64_t page);
 
 /* The steps recover shares with attach and detach. */
-int attach_rollback(struct xgm_ctx *ctx, struct blob *b, bool allocated);
+int attach_rollback(struct xgm_ctx *ctx, struct blob *b, bool allocated,
+		    bool mapping);
 int detach_finish(struct xgm_ctx *ctx, struct blob *b);
 int pin_if_needed(struct xgm_ctx *ctx, struct blob *b);
 bool pin_reason(const struct blob *b, char *buf, size_t len);

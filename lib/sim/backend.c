@@ -456,6 +456,11 @@ static int be_buf_copy(void *priv, uint64_t src, uint64_t dst)
 	return sim_gpu_buf_copy(M(priv), src, dst);
 }
 
+static int be_buf_list(void *priv, uint64_t **ids, size_t *count)
+{
+	return sim_gpu_buf_list(M(priv), ids, count);
+}
+
 static int be_card_info(void *priv, const char *card, uint64_t *vram,
 			uint64_t *free_bytes)
 {
@@ -514,6 +519,7 @@ static const struct xgm_gpu_ops sim_gpu_ops = {
 	.set_move_notify = be_set_move_notify,
 	.buf_copy = be_buf_copy,
 	.card_info = be_card_info,
+	.buf_list = be_buf_list,
 };
 
 const struct xgm_backend xgm_backend_sim = {

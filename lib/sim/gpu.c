@@ -348,6 +348,22 @@ static int gpu_by_name(const struct sim_model *m, const char *card,
 	return xgm_fail(-ENODEV, "no GPU named %s", card);
 }
 
+int sim_gpu_buf_list(const struct sim_model *m, uint64_t **ids, size_t *count)
+{
+	size_t n = 0, k = 0;
+
+	for (size_t gi = 0; gi < m->nr_gpus; gi++)
+		n += m->gpus[gi]->nr_bufs;
+	*ids = malloc((n ? n : 1) * sizeof(**ids));
+	if (!*ids)
+		return -ENOMEM;
+	for (size_t gi = 0; gi < m->nr_gpus; gi++)
+		for (size_t i = 0; i < m->gpus[gi]->nr_bufs; i++)
+			(*ids)[k++] = m->gpus[gi]->bufs[i]->id;
+	*count = n;
+	return 0;
+}
+
 int sim_gpu_card_info(const struct sim_model *m, const char *card,
 		      uint64_t *vram_bytes, uint64_t *free_bytes)
 {

@@ -370,6 +370,7 @@ int sim_gpu_frame_tag(const struct sim_model *m, uint64_t mfn, uint64_t *tag);
 /* Re-creates the buddy state and sys-page bookkeeping of a loaded buffer. */
 int sim_gpu_buf_adopt(struct sim_model *m, struct sim_buffer *b);
 uint64_t sim_gpu_free_bytes(const struct sim_gpu *g);
+int sim_gpu_buf_list(const struct sim_model *m, uint64_t **ids, size_t *count);
 int sim_gpu_card_info(const struct sim_model *m, const char *card,
 		      uint64_t *vram_bytes, uint64_t *free_bytes);
 

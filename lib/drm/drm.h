@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * The GPU side on a real host: DRM dumb buffers on /dev/dri/cardN.
+ *
+ * A buffer lives as long as the DRM file it was made on, and every
+ * xgpumap command is a new process. So the file belongs to a small
+ * helper process (gpud.c), forked by the first xgpumap that needs the
+ * card; later processes receive the same open file over a unix socket
+ * (SCM_RIGHTS), so GEM handles and framebuffer ids stay valid across
+ * commands, and the kernel's list of framebuffers on that file is the
+ * list of xgpumap's buffers: no other record is needed.
+ *
+ * A buffer's id is (framebuffer id << 32) | GEM handle.
+ */
+#ifndef XGM_DRM_H
+#define XGM_DRM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "backend.h"
+
+#define DRM_MAX_BARS 6
+#define DRM_MAX_MAPS 16
+
+struct drm_bar {
+	unsigned int index;
+	uint64_t start, size;
+};
+
+struct drm_mapping {
+	uint32_t handle;
+	void *addr;
+	uint64_t size;
+};
+
+struct drm_gpu {
+	char card[16];       /* "card0" */
+	int fd;              /* the shared DRM file, -1 until needed */
+	unsigned int minor;  /* debugfs dri/N */
+	char bdf[32];        /* PCI address */
+	char driver[32];
+	struct drm_bar bar[DRM_MAX_BARS]; /* prefetchable memory BARs (VRAM) */
+	unsigned int nr_bar;
+	struct drm_mapping map[DRM_MAX_MAPS]; /* this process's mmaps */
+	unsigned int nr_map;
+};
+
+void drm_gpu_init(struct drm_gpu *g);
+void drm_gpu_close(struct drm_gpu *g);
+
+/* Opens card (NULL: card0), starting the helper if need be (spawn) or
+ * failing with -ENOENT when it runs nowhere (!spawn). */
+int drm_gpu_open(struct drm_gpu *g, const char *card, bool spawn);
+
+/* gpud.c: the shared DRM file of card, from the helper. */
+int drm_gpud_fd(const char *card, bool spawn, int *fd);
+
+/* card.c: PCI address, VRAM BARs, driver of an open card. */
+int drm_card_probe(struct drm_gpu *g);
+/* Is [addr, addr+size) inside one VRAM BAR? Returns its index or -1. */
+int drm_card_bar_of(const struct drm_gpu *g, uint64_t addr, uint64_t size);
+
+/* buf.c */
+int drm_buf_alloc(struct drm_gpu *g, const char *card, uint64_t bytes,
+		  enum xgm_placement where, uint64_t *buf);
+int drm_buf_free(struct drm_gpu *g, uint64_t buf);
+int drm_buf_pin(struct drm_gpu *g, uint64_t buf, bool pin);
+int drm_buf_write_tag(struct drm_gpu *g, uint64_t buf, uint64_t page,
+		      uint64_t tag);
+int drm_buf_read_tag(struct drm_gpu *g, uint64_t buf, uint64_t page,
+		     uint64_t *tag);
+int drm_buf_copy(struct drm_gpu *g, uint64_t src, uint64_t dst,
+		 uint64_t *pages);
+/* This process's mapping of a buffer (mmap of the dumb buffer). */
+int drm_buf_map(struct drm_gpu *g, uint32_t handle, uint64_t size, void **addr);
+/* Size of a buffer from its framebuffer (pitch * height). */
+int drm_buf_size(struct drm_gpu *g, uint64_t buf, uint64_t *size);
+
+/* locate.c: the machine address of a buffer in VRAM, from the driver's
+ * debugfs (bus.offset=), cross-checked with a canary found in the BAR. */
+int drm_buf_locate(struct drm_gpu *g, uint64_t buf, uint64_t *addr,
+		   uint64_t *size);
+int drm_buf_extents(struct drm_gpu *g, uint64_t buf, struct xgm_extent **out,
+		    size_t *count);
+/* Is [mfn, mfn+nr) inside one located xgpumap buffer? 0 or -EPERM. */
+int drm_frames_owned(struct drm_gpu *g, uint64_t mfn, uint64_t nr);
+
+#endif /* XGM_DRM_H */

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: LGPL-2.1-only */
+/*
+ * The real Xen backend's private state, shared by its files. One struct
+ * serves both tables of struct xgm_backend (the engine hands the same priv
+ * to the hv and the gpu ops), so the mapping code can ask the GPU side
+ * whether a frame belongs to a buffer before Xen ever sees it.
+ */
+#ifndef XGM_XEN_H
+#define XGM_XEN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <libxl.h>
+#include <libxl_utils.h>
+#include <xenctrl.h>
+#include <xenstore.h>
+#include <xentoollog.h>
+
+#include "backend.h"
+#include "ctx.h"
+#ifdef XGM_HAVE_DRM
+#include "drm/drm.h"
+#endif
+
+/*
+ * Everything xgpumap keeps on a Xen host lives under one dom0-only
+ * xenstore directory: the engine's paths ("/xgpumap/...") are stored as
+ * XS_ROOT "/xgpumap/...", i.e. /local/domain/0/xgpumap/..., and this
+ * backend's own record of the mappings it made (what p2m_walk reports on
+ * hosts without a p2m dump) under XS_HV_ROOT.
+ */
+#define XS_ROOT "/local/domain/0"
+#define XS_HV_ROOT XS_ROOT "/xgpumap-hv"
+
+#define XEN_MAX_DOMS 64
+
+struct xen_logger {
+	xentoollog_logger vtable;
+};
+
+struct xen_dom_counters {
+	uint32_t domid;
+	struct xgm_counters c;
+};
+
+struct xen_priv {
+	xc_interface *xch;
+	struct xs_handle *xsh;
+	libxl_ctx *lx;
+	struct xen_logger log;
+	bool amd;        /* AMD-V/NPT host: no p2m dump exists */
+	struct xgm_counters total;
+	struct xen_dom_counters dom[XEN_MAX_DOMS];
+	size_t nr_dom;
+#ifdef XGM_HAVE_DRM
+	struct drm_gpu gpu;
+#endif
+};
+
+/* Counters of one domain (-1: all), created on first use. */
+struct xgm_counters *xen_counters_of(struct xen_priv *p, uint32_t domid);
+void xen_count(struct xen_priv *p, uint32_t domid, uint64_t hypercalls,
+	       uint64_t entries);
+
+/* domain.c */
+int xen_domain_list(void *priv, struct xgm_domain_info **out, size_t *count);
+int xen_domain_info(void *priv, uint32_t domid, struct xgm_domain_info *out);
+
+/* store.c: every operation in its own transaction, retried on EAGAIN. */
+int xen_store_read(void *priv, const char *path, char **value);
+int xen_store_write(void *priv, const char *path, const char *value);
+int xen_store_rm(void *priv, const char *path);
+int xen_store_list(void *priv, const char *dir, char ***names, size_t *count);
+int xen_store_setup(struct xen_priv *p);
+
+/* mapping.c */
+int xen_iomem_permission(void *priv, uint32_t domid, uint64_t mfn, uint64_t nr,
+			 bool allow);
+int xen_memory_mapping(void *priv, uint32_t domid, uint64_t gfn, uint64_t mfn,
+		       uint64_t nr, bool add);
+/* Xen's mmio_order(): 2M where gfn and mfn are both 2M-aligned and at
+ * least 2M remain (HAP), else 4K; never 1G. */
+unsigned int xen_mmio_order(uint64_t gfn, uint64_t mfn, uint64_t nr);
+/* Entries and domctls one memory_mapping of nr frames costs. */
+void xen_mmio_cost(uint64_t gfn, uint64_t mfn, uint64_t nr, uint64_t *entries,
+		   uint64_t *domctls);
+
+/* A recorded mapping: [gfn, gfn+nr) -> [mfn, mfn+nr). */
+struct xen_map_rec {
+	uint64_t gfn, mfn, nr;
+};
+int xen_map_records(struct xen_priv *p, uint32_t domid,
+		    struct xen_map_rec **out, size_t *count);
+
+/* inspect.c */
+int xen_p2m_walk(void *priv, uint32_t domid, uint64_t first, uint64_t last,
+		 xgm_p2m_walk_fn fn, void *arg);
+int xen_iommu_walk(void *priv, uint32_t domid, uint64_t first, uint64_t last,
+		   xgm_p2m_walk_fn fn, void *arg);
+int xen_p2m_source(void *priv, uint32_t domid, char *note, size_t len);
+/* Sends a debug key and returns what Xen printed for it (malloc'd). */
+int xen_debug_key_text(struct xen_priv *p, char key, char **text);
+
+/* gpu.c: the gpu table, on top of lib/drm when it is compiled in. */
+extern const struct xgm_gpu_ops xen_gpu_ops;
+/* Is [mfn, mfn+nr) inside a GPU BAR and inside one buffer xgpumap
+ * allocated and located? 0 or -EPERM with the reason in xgm_last_error. */
+int xen_frames_validate(struct xen_priv *p, uint64_t mfn, uint64_t nr);
+
+#endif /* XGM_XEN_H */

@@ -1,0 +1,137 @@
+#!/bin/sh
+# The end-to-end test, run in dom0 on the rig (busybox sh). Every line the
+# host-side runner looks for starts with XGM-; the guest's own verdicts
+# ("GUEST_READ OK") come back through xenstore and are printed here.
+X="xgpumap -b xen"
+G=guest
+MODE=$(sed -n 's/.*xgm\.mode=\([a-z]*\).*/\1/p' /proc/cmdline)
+SEQ=0
+
+step() { echo; echo "XGM-STEP [$MODE] $*"; }
+pass() { echo "XGM-PASS [$MODE] $*"; }
+die() {
+	echo "XGM-FAIL [$MODE] $*"
+	echo "---- guest console ----"
+	tail -n 20 /var/log/xen/console/guest-$G.log 2>/dev/null
+	echo "---- xl dmesg ----"
+	xl dmesg 2>/dev/null | tail -n 25
+	echo "XGM-RESULT FAIL"
+	sync
+	reboot -f
+	exit 1
+}
+# Runs a command, shows it and its output, dies on failure; output in $OUT.
+run() {
+	echo "\$ $*"
+	OUT=$("$@" 2>&1)
+	rc=$?
+	echo "$OUT"
+	[ "$rc" = 0 ] || die "exit $rc: $*"
+}
+# A field of compact JSON: the last "name":number in it.
+jget() { echo "$2" | sed -n "s/.*\"$1\":\(-\{0,1\}[0-9.]*\).*/\1/p" | head -n 1; }
+jstr() { echo "$2" | sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" | head -n 1; }
+now_ms() { echo $(($(date +%s%N 2>/dev/null || echo 0) / 1000000)); }
+
+# Asks the guest to read PAGES pages at GFN (hex) and waits for its verdict.
+gread() {
+	SEQ=$((SEQ + 1))
+	xenstore-write "/local/domain/$GID/data/xgpumap/cmd" "$SEQ $1 $2 $3 $4"
+	i=0
+	r=
+	while [ $i -lt 600 ]; do
+		r=$(xenstore-read "/local/domain/$GID/data/xgpumap/result" 2>/dev/null)
+		case "$r" in "$SEQ "*) break ;; esac
+		usleep 200000
+		i=$((i + 1))
+	done
+	echo "guest says: $r"
+	case "$r" in "$SEQ GUEST_READ OK"*) return 0 ;; esac
+	return 1
+}
+
+step "0 create the guest, paused"
+run xl create -p /etc/xen/guest.cfg
+GID=$(xl domid $G)
+[ -n "$GID" ] || die "no domid for $G"
+
+step "1 domain list"
+run $X domain list
+echo "$OUT" | grep -q "Domain-0" || die "domain list lacks Domain-0"
+echo "$OUT" | grep -q " $G " || die "domain list lacks $G"
+run $X -j domain show $G
+pass "1 domain list shows dom0 and $G"
+
+step "2 attach 16M in VRAM, fill, guest reads"
+run $X -j attach $G --size 16M --placement vram
+A=$OUT
+ID=$(jstr id "$A")
+GFN=$(jget gfn "$A")
+MFN=$(jget mfn "$A")
+[ -n "$ID" ] && [ -n "$GFN" ] || die "attach gave no id/gfn"
+GFNX=$(printf '%x' "$GFN")
+echo "XGM-TIME [$MODE] attach id=$ID gfn=0x$GFNX mfn=0x$(printf '%x' "$MFN") hypercalls=$(jget hypercalls "$A") order0=$(jget order0 "$A") order9=$(jget order9 "$A") measured_us=$(jget measured_us "$A")"
+run $X -j fill $ID
+TAG=$(printf '%x' "$(jget first_tag "$OUT")")
+run $X verify $ID
+run xl unpause $G
+i=0
+while [ "$(xenstore-read /local/domain/$GID/data/xgpumap/ready 2>/dev/null)" != 1 ]; do
+	i=$((i + 1))
+	[ $i -gt 600 ] && die "the guest's reader never came up"
+	usleep 200000
+done
+gread "$GFNX" 4096 tags "$TAG" || die "guest read of the attached blob"
+pass "2 guest read the blob at gfn 0x$GFNX"
+
+step "3 migrate to a new VRAM place, fill, guest reads"
+run $X -j migrate $ID --to vram
+M=$OUT
+MFN2=$(jget mfn "$M")
+echo "XGM-TIME [$MODE] migrate mfn 0x$(printf '%x' "$MFN") -> 0x$(printf '%x' "$MFN2") blackout_us=$(jget blackout_us "$M") total_us=$(jget total_us "$M") hypercalls=$(jget hypercalls "$M")"
+[ "$MFN2" != "$MFN" ] || die "migrate left the blob at the same frames"
+run $X -j fill $ID
+TAG2=$(printf '%x' "$(jget first_tag "$OUT")")
+[ "$TAG2" != "$TAG" ] || die "second fill wrote the same tags"
+gread "$GFNX" 4096 tags "$TAG2" || die "guest read after migrate"
+pass "3 guest read the new frames after migrate"
+
+step "4 detach, guest reads all-ones, check clean"
+run $X -j detach $ID
+echo "XGM-TIME [$MODE] detach hypercalls=$(jget hypercalls "$OUT") measured_us=$(jget measured_us "$OUT")"
+gread "$GFNX" 4096 ones || die "guest read after detach"
+run $X check
+pass "4 detached: guest reads all-ones; check clean"
+
+step "5 inspection and timings"
+run $X -j dump
+echo "dump: $(echo "$OUT" | wc -c) bytes"
+run $X -j attach $G --size 16M --placement vram
+ID=$(jstr id "$OUT")
+run $X p2m $G
+echo "$X iommu $G"; $X iommu $G 2>&1; echo "(exit $?)"
+echo "$X iommu Domain-0"; $X iommu Domain-0 2>&1; echo "(exit $?)"
+run $X -j migrate $ID --to vram --repeat 20
+echo "XGM-TIME [$MODE] migrate x20 blackout_us=$(echo "$OUT" | sed -n 's/.*"blackout_us":\({[^}]*}\).*/\1/p') total_us=$(echo "$OUT" | sed -n 's/.*"total_us":\({[^}]*}\).*/\1/p')"
+run $X -j detach $ID
+WIN=$((GFN / 262144 * 262144))
+for kind in aligned unaligned; do
+	if [ $kind = aligned ]; then g=$((WIN + 4096)); else g=$((WIN + 8192 + 1)); fi
+	run $X -vv -j attach $G --size 16M --placement vram --gfn "$g"
+	A=$(echo "$OUT" | grep '^{')
+	echo "XGM-TIME [$MODE] $kind hypercall: $(echo "$OUT" | grep -o 'memory_mapping add.*us' | head -n 1)"
+	ID=$(jstr id "$A")
+	echo "XGM-TIME [$MODE] $kind gfn=0x$(printf '%x' $g) mfn=0x$(printf '%x' "$(jget mfn "$A")") hypercalls=$(jget hypercalls "$A") order0=$(jget order0 "$A") order9=$(jget order9 "$A") attach_us=$(jget measured_us "$A")"
+	run $X -j fill $ID
+	gread "$(printf '%x' $g)" 4096 tags "$(printf '%x' "$(jget first_tag "$OUT")")" ||
+		die "guest read of the $kind blob"
+	run $X -vv -j detach $ID
+	echo "XGM-TIME [$MODE] $kind hypercall: $(echo "$OUT" | grep -o 'memory_mapping remove.*us' | head -n 1)"
+	OUT=$(echo "$OUT" | grep '^{')
+	echo "XGM-TIME [$MODE] $kind detach_us=$(jget measured_us "$OUT") hypercalls=$(jget hypercalls "$OUT")"
+done
+echo "xl dmesg memory_map lines: $(xl dmesg | grep -c memory_map)"
+pass "5 dump, p2m, iommu, migrate x20, aligned and unaligned"
+run $X check
+xenstore-write "/local/domain/$GID/data/xgpumap/cmd" "999 0 0 quit"
+echo "XGM-RESULT PASS"

@@ -1,0 +1,67 @@
+#!/bin/sh
+# make check-xen: real Xen 4.17 in QEMU (TCG), PV dom0 then PVH dom0, each
+# running tests/xen/dom0-test.sh against a PVH guest. Everything comes from
+# Debian packages fetched now (tests/xen/fetch.sh); nothing is installed
+# into the host but QEMU, cpio and kmod (make deps' job for the rest).
+#
+#   tests/xen/run.sh BUILD_DIR [pv|pvh ...]
+set -u
+build=$1
+shift
+modes=${*:-pv pvh}
+here=$(cd "$(dirname "$0")" && pwd)
+cache=$build/xen-rig
+t0=$(date +%s)
+
+fail() { echo "check-xen: FAIL: $*"; exit 1; }
+
+for tool in qemu-system-x86_64 cpio depmod; do
+	command -v $tool >/dev/null 2>&1 && continue
+	echo "check-xen: installing the host tools (qemu-system-x86 cpio kmod)"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		qemu-system-x86 cpio kmod >/dev/null || fail "cannot install $tool"
+	break
+done
+
+kpkg=$("$here/fetch.sh" "$cache") || fail "fetching the Debian packages"
+kver=${kpkg#linux-image-}
+"$here/mkimages.sh" "$cache/root" "$kver" "$build/xgpumap" "$cache/img" ||
+	fail "building the images"
+gunzip -c "$cache/root/boot/xen-4.17-amd64.gz" > "$cache/img/xen"
+t1=$(date +%s)
+echo "check-xen: packages and images ready in $((t1 - t0)) s (kernel $kver)"
+
+status=0
+for mode in $modes; do
+	log=$cache/serial-$mode.log
+	xen="console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M loglvl=all guest_loglvl=all conring_size=4M"
+	dev=
+	if [ "$mode" = pvh ]; then
+		xen="$xen dom0=pvh"
+		dev="-device amd-iommu"
+	fi
+	# No comma in dom0's line: QEMU splits multiboot modules on commas.
+	dom0="console=hvc0 earlyprintk=xen rdinit=/init iomem=relaxed drm_kms_helper.fbdev_emulation=0 xgm.mode=$mode"
+	s=$(date +%s)
+	echo "check-xen: booting Xen with a $mode dom0 (log: $log)"
+	# shellcheck disable=SC2086
+	timeout 900 qemu-system-x86_64 -accel tcg,thread=multi \
+		-cpu max,-smap,-rdtscp -machine q35 -smp 2 -m 2048 \
+		-display none -monitor none -serial stdio -no-reboot -vga none \
+		-device bochs-display,vgamem=64M $dev \
+		-kernel "$cache/img/xen" -append "$xen" \
+		-initrd "$cache/root/boot/vmlinuz-$kver $dom0,$cache/img/dom0.cpio" \
+		> "$log" 2>&1 < /dev/null
+	rc=$?
+	e=$(date +%s)
+	echo "---- $mode dom0: summary ($((e - s)) s, qemu exit $rc) ----"
+	tr -d '\r' < "$log" | grep -a -E "XGM-(BOOT|STEP|PASS|FAIL|TIME|RESULT|WARN)|GUEST_READ" |
+		sed 's/^(XEN) //'
+	if ! grep -a -q "XGM-RESULT PASS" "$log"; then
+		echo "---- $mode dom0: FAILED; serial log tail ----"
+		tr -d '\r' < "$log" | tail -n 60
+		status=1
+	fi
+done
+echo "check-xen: $( [ $status = 0 ] && echo PASS || echo FAIL ) in $(($(date +%s) - t0)) s"
+exit $status
