@@ -66,16 +66,25 @@ UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 ALL_CFLAGS  = $(BASEFLAGS) $(DEP_CFLAGS) $(CFLAGS)
 
+# Objects depend on the flags they were built with: building the same
+# directory with other flags (SAN=1, HAVE_XEN=) rebuilds what they change.
+FLAGS_NOW   = $(ALL_CFLAGS) $(CMD_CFLAGS) $(LDSAN)
+FLAGS_FILE  := $(BUILD)/.flags
+ifneq ($(FLAGS_NOW),$(file <$(FLAGS_FILE)))
+$(shell mkdir -p $(BUILD))
+$(file >$(FLAGS_FILE),$(FLAGS_NOW))
+endif
+
 .PHONY: all deps demo check test test-unit test-cli install uninstall clean \
         check-headers check-abi lint-man check-xen
 
 all: $(BUILD)/xgpumap $(BUILD)/libxgpumap.so $(BUILD)/libxgpumap.a $(BUILD)/xgpumap.pc
 
-$(BUILD)/obj/lib/%.o: lib/%.c $(wildcard lib/*.h lib/*/*.h lib/include/*.h)
+$(BUILD)/obj/lib/%.o: lib/%.c $(wildcard lib/*.h lib/*/*.h lib/include/*.h) $(FLAGS_FILE)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -fvisibility=hidden -c -o $@ $<
 
-$(BUILD)/obj/cmd/%.o: cmd/%.c $(wildcard cmd/*.h lib/include/*.h)
+$(BUILD)/obj/cmd/%.o: cmd/%.c $(wildcard cmd/*.h lib/include/*.h) $(FLAGS_FILE)
 	@mkdir -p $(@D)
 	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) -Ilib/include $(DEP_CFLAGS) $(CMD_CFLAGS) \
 	      -DXGM_VERSION_STRING='"$(VERSION)"' $(CFLAGS) -c -o $@ $<
@@ -106,7 +115,7 @@ $(BUILD)/xgpumap.pc: lib/xgpumap.pc.in
 	@$(PC_SED) $< > $@
 
 # Unit tests link the static library so they can reach internal functions.
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libxgpumap.a $(wildcard tests/unit/*.h)
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libxgpumap.a $(wildcard tests/unit/*.h) $(FLAGS_FILE)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(shell $(PKGCONFIG) --cflags cmocka) $(LDSAN) -o $@ $< \
 	      $(BUILD)/libxgpumap.a $(DEP_LIBS) $(shell $(PKGCONFIG) --libs cmocka) -lm
@@ -144,6 +153,11 @@ check-abi: $(BUILD)/libxgpumap.so
 # Real Xen 4.17 in QEMU (TCG), PV and PVH dom0: tests/xen/run.sh.
 check-xen: $(BUILD)/xgpumap
 	@tests/xen/run.sh $(BUILD)
+
+# Every parser under a fuzzer for a bounded time; not part of check.
+.PHONY: fuzz
+fuzz:
+	@tests/fuzz/run.sh "$(filter -DXGM_HAVE_%,$(BASEFLAGS)) $(DEP_CFLAGS)" "$(DEP_LIBS)"
 
 lint-man:
 	@for m in man/*.[0-9]; do \

@@ -4,7 +4,7 @@
 set -eu
 
 PKGS="gcc make pkg-config libjansson-dev libcmocka-dev libreadline-dev \
-libxen-dev libdrm-dev bats jq mandoc"
+libxen-dev libdrm-dev bats jq mandoc qemu-system-x86 cpio kmod"
 
 missing=""
 for p in $PKGS; do

@@ -31,8 +31,9 @@ gunzip -c "$cache/root/boot/xen-4.17-amd64.gz" > "$cache/img/xen"
 t1=$(date +%s)
 echo "check-xen: packages and images ready in $((t1 - t0)) s (kernel $kver)"
 
-status=0
-for mode in $modes; do
+# Boots Xen once with a MODE dom0; returns 0 when dom0's test passed.
+boot_once() {
+	mode=$1
 	log=$cache/serial-$mode.log
 	xen="console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M loglvl=all guest_loglvl=all conring_size=4M"
 	dev=
@@ -57,11 +58,23 @@ for mode in $modes; do
 	echo "---- $mode dom0: summary ($((e - s)) s, qemu exit $rc) ----"
 	tr -d '\r' < "$log" | grep -a -E "XGM-(BOOT|STEP|PASS|FAIL|TIME|RESULT|WARN)|GUEST_READ" |
 		sed 's/^(XEN) //'
-	if ! grep -a -q "XGM-RESULT PASS" "$log"; then
-		echo "---- $mode dom0: FAILED; serial log tail ----"
-		tr -d '\r' < "$log" | tail -n 60
-		status=1
+	grep -a -q "XGM-RESULT PASS" "$log"
+}
+
+status=0
+for mode in $modes; do
+	boot_once "$mode" && continue
+	# Under TCG, dom0's static busybox has been seen to segfault on its
+	# thread pointer once in a few boots; that is the emulator, not
+	# xgpumap. Such a run gets one more boot, and the summary says so.
+	if tr -d '\r' < "$cache/serial-$mode.log" | grep -a -q "segfault at 0 .* in busybox"; then
+		echo "check-xen: $mode dom0: busybox crashed in dom0 (TCG); booting once more"
+		cp "$cache/serial-$mode.log" "$cache/serial-$mode.first.log"
+		boot_once "$mode" && continue
 	fi
+	echo "---- $mode dom0: FAILED; serial log tail ----"
+	tr -d '\r' < "$cache/serial-$mode.log" | tail -n 60
+	status=1
 done
 echo "check-xen: $( [ $status = 0 ] && echo PASS || echo FAIL ) in $(($(date +%s) - t0)) s"
 exit $status
