@@ -127,6 +127,7 @@ int opt_parse_none(struct cli *cli, const struct cmd *cmd, struct opt_iter *it,
 		   int argc, char **argv, char ***args)
 {
 	opt_iter_init(it, argc, argv);
+	*args = it->pos; /* empty until parsed: never dangling on an error */
 	if (opt_next(cli, cmd, it) != -1)
 		return -1;
 	return opt_rest(it, args);

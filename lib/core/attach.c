@@ -277,10 +277,14 @@ XGM_API int xgm_blob_attach(struct xgm_ctx *ctx, const char *dom,
 	if (ret)
 		goto out;
 	ret = gpu_alloc(ctx, b.card, b.size, b.placement, &b.buf);
-	if (ret == -ENOSPC)
-		ret = xgm_fail(-ENOSPC, "%s has no room for %llu bytes in %s",
+	if (ret == -ENOSPC) {
+		char why[256];
+
+		snprintf(why, sizeof(why), "%s", xgm_last_error());
+		ret = xgm_fail(-ENOSPC, "%s has no room for %llu bytes in %s%s%s",
 			       b.card, (unsigned long long)b.size,
-			       placement_name(b.placement));
+			       placement_name(b.placement), *why ? ": " : "", why);
+	}
 	if (!ret) {
 		json_t *rec = json_pack("{s:I}", "buf", (json_int_t)b.buf);
 
