@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Blob records: the stored one-line form must round-trip every field, and
+ * anything that is not a well-formed record must be refused (a record comes
+ * from the store, which anyone in dom0 can write).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "core/engine.h"
+
+static void fill_blob(struct blob *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->domid = 7;
+	b->n = 42;
+	snprintf(b->dom_name, sizeof(b->dom_name), "vm-7");
+	b->size = 3 * 4096;
+	b->nr = 3;
+	snprintf(b->label, sizeof(b->label), "a label with spaces, %% and \"quotes\"\n");
+	snprintf(b->card, sizeof(b->card), "card1");
+	b->placement = XGM_PLACE_SYS;
+	b->strategy = STRAT_GRANT;
+	b->strategy_auto = true;
+	b->cache = CACHE_UC;
+	b->gfn = 0x80001;
+	b->generation = 5;
+	snprintf(b->state, sizeof(b->state), "mapped");
+	b->buf = 99;
+	b->ext = calloc(2, sizeof(*b->ext));
+	b->ext[0] = (struct xgm_extent){ 0x1000, 2 };
+	b->ext[1] = (struct xgm_extent){ 0x9000, 1 };
+	b->nr_ext = 2;
+	b->grefs = malloc(3 * sizeof(*b->grefs));
+	b->grefs[0] = 10;
+	b->grefs[1] = 11;
+	b->grefs[2] = UINT32_MAX;
+	b->pinned = true;
+	b->filled = true;
+	b->fill_id = 0x123;
+	b->ops = json_pack("{s:{s:i,s:f}}", "attach", "hypercalls", 9, "measured_us", 12.5);
+}
+
+static void test_round_trip_keeps_every_field(void **state)
+{
+	struct blob a, b;
+	char *line;
+
+	fill_blob(&a);
+	line = blob_encode(&a);
+	assert_non_null(line);
+	/* One line, no quote to escape inside the store's JSON string. */
+	assert_null(strchr(line, '\n'));
+	assert_null(strchr(line, '"'));
+	assert_int_equal(blob_decode(line, &b), 0);
+	assert_int_equal(b.domid, 7);
+	assert_int_equal(b.n, 42);
+	assert_string_equal(b.dom_name, "vm-7");
+	assert_string_equal(b.label, a.label);
+	assert_string_equal(b.card, "card1");
+	assert_int_equal(b.placement, XGM_PLACE_SYS);
+	assert_int_equal(b.strategy, STRAT_GRANT);
+	assert_true(b.strategy_auto);
+	assert_int_equal(b.cache, CACHE_UC);
+	assert_int_equal(b.gfn, 0x80001);
+	assert_int_equal(b.generation, 5);
+	assert_int_equal(b.buf, 99);
+	assert_int_equal(b.nr_ext, 2);
+	assert_int_equal(b.ext[1].mfn, 0x9000);
+	assert_int_equal(b.grefs[1], 11);
+	assert_int_equal(b.grefs[2], UINT32_MAX);
+	assert_true(b.pinned);
+	assert_true(b.filled);
+	assert_int_equal(b.fill_id, 0x123);
+	assert_int_equal(json_integer_value(json_object_get(
+		json_object_get(b.ops, "attach"), "hypercalls")), 9);
+	free(line);
+	blob_free(&a);
+	blob_free(&b);
+}
+
+static void test_defaults_are_left_out_and_restored(void **state)
+{
+	struct blob a, b;
+	char *line;
+
+	fill_blob(&a);
+	snprintf(a.card, sizeof(a.card), "card0");
+	a.cache = CACHE_WC;
+	a.generation = 0;
+	a.pinned = false;
+	line = blob_encode(&a);
+	assert_null(strstr(line, "card="));
+	assert_null(strstr(line, "cache="));
+	assert_null(strstr(line, "gen="));
+	assert_null(strstr(line, "pinned="));
+	assert_int_equal(blob_decode(line, &b), 0);
+	assert_string_equal(b.card, "card0");
+	assert_int_equal(b.cache, CACHE_WC);
+	assert_false(b.pinned);
+	free(line);
+	blob_free(&a);
+	blob_free(&b);
+}
+
+static void test_malformed_records_are_refused(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"xgm-blob/2 d=1 n=1",
+		"xgm-blob/1",
+		"xgm-blob/1 d=1 n=1 dom=a size=4096 place=vram strat=mmio auto=1 gfn=1 state=mapped buf=1",
+		"xgm-blob/1 d=1 n=1 dom=a size=4096 place=vram strat=mmio auto=1 gfn=1 state=mapped buf=1 ext=5+2",
+		"xgm-blob/1 d=1 n=1 dom=a size=4097 place=vram strat=mmio auto=1 gfn=1 state=mapped buf=1 ext=5+1",
+		"xgm-blob/1 d=1 n=1 dom=a size=4096 place=moon strat=mmio auto=1 gfn=1 state=mapped buf=1 ext=5+1",
+		"xgm-blob/1 d=1 n=1 dom=a size=4096 place=vram strat=auto auto=1 gfn=1 state=mapped buf=1 ext=5+1",
+		"xgm-blob/1 d=1 n=1 dom=a size=4096 place=vram strat=mmio auto=1 gfn=1 state=mapped buf=1 ext=5+0",
+		"xgm-blob/1 d=1 n=1 dom=a size=4096 place=vram strat=mmio auto=1 gfn=1 state=mapped buf=1 ext=x+1",
+		"xgm-blob/1 d=1 n=1 dom=a size=4096 place=vram strat=mmio auto=1 gfn=1 state=mapped buf=1 ext=5+1 evil=1",
+		"xgm-blob/1 d=1 n=1 dom=a%zz size=4096 place=vram strat=mmio auto=1 gfn=1 state=mapped buf=1 ext=5+1",
+		"xgm-blob/1 d=-1 n=1 dom=a size=4096 place=vram strat=mmio auto=1 gfn=1 state=mapped buf=1 ext=5+1",
+		"xgm-blob/1 d=99999999999 n=1 dom=a size=4096 place=vram strat=mmio auto=1 gfn=1 state=mapped buf=1 ext=5+1",
+		"xgm-blob/1 d=1 n=1 dom=a size=4096 place=vram strat=mmio auto=1 gfn=1 state=mapped buf=1 ext=5+1 grefs=1+2",
+		"xgm-blob/1 d=1 n=1 dom=a size=4096 place=vram strat=mmio auto=1 gfn=1 state=mapped buf=1 ext=5+1 op.attach=1,x",
+		"xgm-blob/1 d=1 n=1 dom=a size=4096 place=vram strat=mmio auto=1 gfn=1 state=mapped buf=1 ext=5+1 fill=4096",
+	};
+	struct blob b;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		int ret = blob_decode(bad[i], &b);
+
+		if (ret != -EBADMSG)
+			fail_msg("accepted (%d): %s", ret, bad[i]);
+	}
+	/* The minimal good one, for contrast. */
+	assert_int_equal(blob_decode("xgm-blob/1 d=1 n=1 dom=a size=4096 place=vram "
+				     "strat=mmio auto=1 gfn=1 state=mapped buf=1 ext=5+1",
+				     &b), 0);
+	blob_free(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_round_trip_keeps_every_field),
+		cmocka_unit_test(test_defaults_are_left_out_and_restored),
+		cmocka_unit_test(test_malformed_records_are_refused),
+	};
+
+	return cmocka_run_group_tests_name("blob", tests, NULL, NULL);
+}
