@@ -55,6 +55,7 @@ enum arg_kind {
 	ARG_FILE,
 	ARG_COMMAND, /* a command name (help) */
 	ARG_WORD,    /* free text */
+	ARG_CARD,    /* a GPU card name (card0) */
 };
 
 struct cmd_opt {

@@ -74,9 +74,13 @@ int do_batch(struct cli *cli, const struct cmd *self, int argc, char **argv,
 
 			if (cli->json) {
 				rc = cli_dispatch(cli, wc, words, &res);
-				if (rc)
+				if (rc && json_object_get(res, "error"))
 					entry = json_pack("{s:o,s:O}", "command", cmdwords,
 							  "error", json_object_get(res, "error"));
+				else if (rc)
+					/* Failed with a result (check's findings). */
+					entry = json_pack("{s:o,s:O?,s:i}", "command", cmdwords,
+							  "output", res, "status", rc);
 				else
 					entry = json_pack("{s:o,s:O?}", "command", cmdwords,
 							  "output", res);

@@ -112,7 +112,7 @@ int do_show(struct cli *cli, const struct cmd *self, int argc, char **argv,
 int do_migrate(struct cli *cli, const struct cmd *self, int argc, char **argv,
 	       json_t **out)
 {
-	const char *to = NULL;
+	XGM_OPTS(xgm_migrate_opts, opts);
 	uint64_t repeat = 1;
 	struct opt_iter it;
 	char **args;
@@ -121,7 +121,9 @@ int do_migrate(struct cli *cli, const struct cmd *self, int argc, char **argv,
 	opt_iter_init(&it, argc, argv);
 	while ((idx = opt_next(cli, self, &it)) >= 0) {
 		if (!strcmp(self->opts[idx].name, "to")) {
-			to = it.arg;
+			opts.to = it.arg;
+		} else if (!strcmp(self->opts[idx].name, "pause")) {
+			opts.pause = true;
 		} else if (xgm_parse_frame(it.arg, &repeat) || !repeat || repeat > 100000) {
 			return cli_usage(cli, "migrate: --repeat must be 1..100000, not '%s'",
 					 it.arg);
@@ -131,9 +133,10 @@ int do_migrate(struct cli *cli, const struct cmd *self, int argc, char **argv,
 		return cli->error.status;
 	if (opt_rest(&it, &args) != 1)
 		return cli_usage(cli, "migrate: expected one BLOB (DOM:N)");
-	if (!to)
+	if (!opts.to)
 		return cli_usage(cli, "migrate: --to vram|sys is required");
-	ret = xgm_blob_migrate(cli->ctx, args[0], to, (unsigned int)repeat, out);
+	opts.repeat = (unsigned int)repeat;
+	ret = xgm_blob_migrate_opts(cli->ctx, args[0], &opts, out);
 	return ret ? lib_error(cli, ret, "migrate failed") : 0;
 }
 

@@ -49,6 +49,7 @@ static const struct cmd_opt migrate_opts[] = {
 	{ "to", 't', "vram|sys", "the new placement (the current one: a new place in it)",
 	  placements },
 	{ "repeat", 'r', "N", "migrate N times and report min/p50/p90/p99/max" },
+	{ "pause", 0, NULL, "pause the guest around each switch" },
 	{ 0 }
 };
 
@@ -106,6 +107,23 @@ static struct cmd domain_cmds[] = {
 	  .description = "Shows a domain: id, name, type, state, memory, vcpus, whether it "
 			 "is dom0 and translated (has a p2m), and how its IOMMU view relates "
 			 "to its p2m." },
+	{ 0 }
+};
+
+static struct cmd gpu_cmds[] = {
+	{ .name = "list", .fn = do_gpu_list, .flags = CMD_CTX_READ,
+	  .summary = "list GPU cards",
+	  .description = "Lists every GPU card: driver, PCI address, VRAM size, how many "
+			 "buffers xgpumap holds on it and what its driver lets xgpumap do "
+			 "(place buffers in VRAM, locate their frames, pin them). -j gives "
+			 "every detail of 'gpu show' for each card." },
+	{ .name = "show", .fn = do_gpu_show, .min_args = 1, .max_args = 1, .flags = CMD_CTX_READ,
+	  .args = "CARD", .arg_kind = ARG_CARD,
+	  .summary = "show one GPU card and the buffers on it",
+	  .description = "Shows a card: driver, PCI address, BARs (bus address, size, "
+			 "which hold VRAM), VRAM size and free, what the driver lets xgpumap "
+			 "do, and each buffer xgpumap holds: id, size, placement, first frame, "
+			 "whether it is pinned and which blob maps it." },
 	{ 0 }
 };
 
@@ -208,6 +226,7 @@ struct cmd cmd_root[] = {
 			 "load time), or all (default). Runs on private simulated hosts, never "
 			 "your state. Counts first; times labelled measured or modeled." },
 	{ .name = "domain", .subcmds = domain_cmds, .summary = "domains of the host" },
+	{ .name = "gpu", .subcmds = gpu_cmds, .summary = "GPU cards and their buffers" },
 	{ .name = "sim", .subcmds = sim_cmds, .summary = "the simulated Xen host" },
 	{ .name = "batch", .fn = do_batch, .min_args = 1, .max_args = 1, .opts = batch_opts, .args = "FILE",
 	  .arg_kind = ARG_FILE,

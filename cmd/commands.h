@@ -23,6 +23,8 @@ DECLARE_CMD(do_dump);
 DECLARE_CMD(do_recover);
 DECLARE_CMD(do_domain_list);
 DECLARE_CMD(do_domain_show);
+DECLARE_CMD(do_gpu_list);
+DECLARE_CMD(do_gpu_show);
 DECLARE_CMD(do_sim_init);
 DECLARE_CMD(do_sim_show);
 DECLARE_CMD(do_sim_reset);

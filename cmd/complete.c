@@ -68,6 +68,25 @@ static void offer_blobs(struct cli *cli, json_t *out, const char *partial)
 	xgm_ctx_close(ctx);
 }
 
+/* Card names from the current state's GPUs; never creates a state. */
+static void offer_cards(struct cli *cli, json_t *out, const char *partial)
+{
+	XGM_OPTS(xgm_ctx_opts, opts, .backend = cli->backend,
+		 .sim_state = cli->sim_state, .flags = XGM_CTX_NO_CREATE);
+	struct xgm_ctx *ctx;
+	json_t *cards, *c;
+	size_t i;
+
+	if (xgm_ctx_open(&opts, &ctx))
+		return;
+	if (!xgm_gpu_list(ctx, &cards)) {
+		json_array_foreach(cards, i, c)
+			offer(out, json_string_value(json_object_get(c, "card")), partial);
+		json_decref(cards);
+	}
+	xgm_ctx_close(ctx);
+}
+
 static void offer_values(struct cli *cli, json_t *out, const struct cmd_opt *o,
 			 const char *partial)
 {
@@ -76,6 +95,8 @@ static void offer_values(struct cli *cli, json_t *out, const struct cmd_opt *o,
 			offer(out, *v, partial);
 	else if (!strcmp(o->arg, "DOM"))
 		offer_domains(cli, out, partial);
+	else if (!strcmp(o->arg, "CARD"))
+		offer_cards(cli, out, partial);
 }
 
 static const struct cmd_opt *find_opt(const struct cmd *cmd, const char *w)
@@ -98,6 +119,11 @@ json_t *complete_words(struct cli *cli, int argc, char **argv)
 	json_t *out = json_array();
 	int i = 0;
 
+	if (argc < 1) {
+		/* Nothing typed yet: every command. */
+		offer_commands(out, cmds, "");
+		return out;
+	}
 	/* Global options before the command; the state and backend they
 	 * name are the ones to complete domain names and blobs from. */
 	for (; i < argc - 1 && argv[i][0] == '-'; i++) {
@@ -174,6 +200,9 @@ json_t *complete_words(struct cli *cli, int argc, char **argv)
 		break;
 	case ARG_BLOB:
 		offer_blobs(cli, out, partial);
+		break;
+	case ARG_CARD:
+		offer_cards(cli, out, partial);
 		break;
 	case ARG_COMMAND:
 		offer_commands(out, cmd_root, partial);

@@ -14,6 +14,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "xgpumap.h"
 
 /* Xen's p2m_type_t, same names and values (xen/arch/x86/include/asm/p2m.h). */
@@ -205,6 +207,12 @@ struct xgm_hv_ops {
 	 * cannot show its p2m, e.g. AMD NPT has no dump); note receives one
 	 * sentence saying so. NULL means always live (the sim). */
 	int (*p2m_source)(void *priv, uint32_t domid, char *note, size_t len);
+
+	/* ---- migrate --pause ---- */
+	/* XEN_DOMCTL_pausedomain / unpausedomain: Xen counts pauses, so a
+	 * guest the admin paused stays paused after our unpause. NULL where
+	 * the backend cannot stop a domain's vCPUs. */
+	int (*pause)(void *priv, uint32_t domid, bool pause);
 };
 
 enum xgm_placement {
@@ -251,6 +259,18 @@ struct xgm_gpu_ops {
 	 * buffer that an interrupted command allocated but never recorded
 	 * can be found and freed. */
 	int (*buf_list)(void *priv, uint64_t **ids, size_t *count);
+
+	/* ---- gpu list / gpu show ---- */
+	/* Every card as a JSON array of objects: card, driver, pci, bars
+	 * [{index, bus_addr, size, prefetchable, vram}], vram_bytes,
+	 * vram_free_bytes (null when unknown), capabilities {place_vram,
+	 * locate_frames, pin, note}, buffers [{id, size, placement, mfn,
+	 * extents, pinned}]. known holds the buffer ids the engine recorded:
+	 * a backend that cannot enumerate its buffers under those very ids
+	 * (DRM: GETFB hands out a new GEM handle) reports a buffer it
+	 * recognises among them under the recorded id. */
+	int (*cards)(void *priv, const uint64_t *known, size_t nr_known,
+		     json_t **out);
 };
 
 struct xgm_backend {

@@ -300,6 +300,10 @@ XGM_API int xgm_blob_attach(struct xgm_ctx *ctx, const char *dom,
 
 		ret = window_place(&w, others, nr_others, b.nr, b.ext[0].mfn,
 				   st->max_order ? 1ULL << st->max_order : 1, &b.gfn);
+		/* The records say the place is free; the p2m must agree (a
+		 * guest may have populated RAM in its window). */
+		if (!ret)
+			ret = check_place(ctx, &b, &w, others, nr_others);
 	}
 	if (!ret)
 		ret = pin_if_needed(ctx, &b);

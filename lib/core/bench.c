@@ -95,7 +95,7 @@ static int attach(struct xgm_ctx *ctx, const char *dom, uint64_t size,
 static int bench_alignment(struct bench *b, json_t *out)
 {
 	struct xgm_ctx *ctx;
-	json_t *al = NULL, *un = NULL, *det, *res;
+	json_t *al = NULL, *un = NULL, *det = NULL, *res;
 	uint64_t gfn;
 	int ret;
 
@@ -194,8 +194,10 @@ static int bench_strategies(struct bench *b, json_t *out)
 		if (!base)
 			base = row;
 		json_object_set_new(row, "attach_vs_mmio", json_pack("{s:o,s:o}",
-			"modeled_us", ratio(op_of(row, "attach"), op_of(base, "attach"), "modeled_us"),
-			"hypercalls", ratio(op_of(row, "attach"), op_of(base, "attach"), "hypercalls")));
+			"modeled_us", ratio(json_object_get(row, "attach"),
+					    json_object_get(base, "attach"), "modeled_us"),
+			"hypercalls", ratio(json_object_get(row, "attach"),
+					    json_object_get(base, "attach"), "hypercalls")));
 		json_array_append_new(table, row);
 next:
 		json_decref(blob);
@@ -276,7 +278,7 @@ static int bench_persist(struct bench *b, json_t *out)
 
 		snprintf(dom, sizeof(dom), "g%u", i + 1);
 		for (unsigned int k = 0; !ret && k < nb; k++) {
-			json_t *blob;
+			json_t *blob = NULL;
 
 			ret = attach(ctx, dom, size, "vram", "mmio", false, 0, &blob);
 			json_decref(blob);

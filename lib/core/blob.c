@@ -4,6 +4,7 @@
  * /xgpumap/blob/DOMID/N as one JSON object each. Loading validates every
  * field: a record is data from the store, not something to trust.
  */
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -88,13 +89,25 @@ static void put(struct line *l, const char *fmt, ...)
 
 static void put_str(struct line *l, const char *key, const char *v)
 {
-	put(l, " %s=", key);
-	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
-		if (*p <= ' ' || *p == '%' || *p == '"' || *p == '\\' || *p >= 0x7f)
-			put(l, "%%%02X", *p);
-		else
-			put(l, "%c", *p);
+	static const char hex[] = "0123456789ABCDEF";
+	char *enc = malloc(strlen(v) * 3 + 1), *o = enc;
+
+	if (!enc) {
+		l->oom = true;
+		return;
 	}
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+		if (*p <= ' ' || *p == '%' || *p == '"' || *p == '\\' || *p >= 0x7f) {
+			*o++ = '%';
+			*o++ = hex[*p >> 4];
+			*o++ = hex[*p & 15];
+		} else {
+			*o++ = (char)*p;
+		}
+	}
+	*o = '\0';
+	put(l, " %s=%s", key, enc);
+	free(enc);
 }
 
 char *blob_encode(const struct blob *b)
@@ -132,8 +145,13 @@ char *blob_encode(const struct blob *b)
 		for (uint64_t i = 0; i < b->nr;) {
 			uint64_t k = 1;
 
-			while (i + k < b->nr && b->grefs[i + k] == b->grefs[i] + k)
-				k++;
+			/* A run of "no ref" (UINT32_MAX) is one run too. */
+			if (b->grefs[i] == UINT32_MAX)
+				while (i + k < b->nr && b->grefs[i + k] == UINT32_MAX)
+					k++;
+			else
+				while (i + k < b->nr && b->grefs[i + k] == b->grefs[i] + k)
+					k++;
 			put(&l, "%s%u+%llu", i ? "," : "", b->grefs[i],
 			    (unsigned long long)k);
 			i += k;
@@ -215,7 +233,12 @@ static int get_num(const char *v, uint64_t max, uint64_t *out, const char *key)
 	return 0;
 }
 
-/* "a+b,c+d" into pairs; *n pairs. */
+/* Frames and counts: Xen's frame numbers have at most 52 bits. Bounding
+ * them here keeps every sum of two below 2^64. */
+#define PAIR_MAX (1ULL << 52)
+
+/* "a+b,c+d" into pairs of decimal numbers (no sign: strtoull would take
+ * "-1" as 2^64-1); *n pairs. */
 static int get_pairs(const char *v, uint64_t (**out)[2], size_t *n, const char *key)
 {
 	uint64_t (*p)[2] = NULL;
@@ -232,11 +255,13 @@ static int get_pairs(const char *v, uint64_t (**out)[2], size_t *n, const char *
 		p = g;
 		errno = 0;
 		p[count][0] = strtoull(v, &end, 10);
-		if (end == v || *end != '+' || errno)
+		if (!isdigit((unsigned char)*v) || *end != '+' || errno ||
+		    p[count][0] >= PAIR_MAX)
 			goto fail;
 		v = end + 1;
 		p[count][1] = strtoull(v, &end, 10);
-		if (end == v || (*end && *end != ',') || errno || !p[count][1])
+		if (!isdigit((unsigned char)*v) || (*end && *end != ',') || errno ||
+		    !p[count][1] || p[count][1] > PAIR_MAX)
 			goto fail;
 		v = *end ? end + 1 : end;
 		count++;
@@ -268,9 +293,13 @@ static int get_op(const char *v, json_t **op)
 				goto fail;
 			json_object_set_new(*op, op_fields[i], json_real(d));
 		} else {
-			unsigned long long x = strtoull(v, &end, 10);
+			unsigned long long x;
 
-			if (end == v || *v == '-')
+			errno = 0;
+			x = strtoull(v, &end, 10);
+			/* JSON integers are signed: a larger count would
+			 * come back negative, which nothing reads back. */
+			if (end == v || *v == '-' || errno == ERANGE || x > INT64_MAX)
 				goto fail;
 			json_object_set_new(*op, op_fields[i], json_integer((json_int_t)x));
 		}
@@ -282,6 +311,27 @@ static int get_op(const char *v, json_t **op)
 fail:
 	json_decref(*op);
 	return bad("bad operation counters");
+}
+
+/* Fields that may appear once (op.NAME replaces itself harmlessly). */
+static const char *const once_fields[] = {
+	"d", "n", "dom", "size", "card", "place", "strat", "auto", "cache",
+	"gfn", "gen", "state", "buf", "pinned", "fill", "ext", "grefs", "label",
+};
+
+/* A field given twice would leak what the first allocated, and a second
+ * size after grefs would outgrow the grefs array: records are untrusted
+ * (xenstore), and blob_encode never repeats one. */
+static int once(const char *key, unsigned int *given)
+{
+	for (unsigned int i = 0; i < sizeof(once_fields) / sizeof(*once_fields); i++) {
+		if (strcmp(key, once_fields[i]))
+			continue;
+		if (*given & (1u << i))
+			return xgm_fail(-EBADMSG, "blob record: field '%s' twice", key);
+		*given |= 1u << i;
+	}
+	return 0;
 }
 
 static int set_field(struct blob *b, const char *key, const char *v,
@@ -305,7 +355,8 @@ static int set_field(struct blob *b, const char *key, const char *v,
 		ret = get_text(v, b->dom_name, sizeof(b->dom_name), key);
 		SEEN(2);
 	} else if (!strcmp(key, "size")) {
-		ret = get_num(v, 1ULL << 52, &b->size, key);
+		/* No blob outgrows its window; grefs is sized by this. */
+		ret = get_num(v, XGM_WINDOW_FRAMES * 4096, &b->size, key);
 		SEEN(3);
 	} else if (!strcmp(key, "card")) {
 		ret = get_text(v, b->card, sizeof(b->card), key);
@@ -350,7 +401,9 @@ static int set_field(struct blob *b, const char *key, const char *v,
 		}
 		SEEN(10);
 	} else if (!strcmp(key, "grefs")) {
-		ret = get_pairs(v, &pairs, &n, key);
+		/* One ref per page: the size must be known first. */
+		ret = *seen & (1u << 3) ? get_pairs(v, &pairs, &n, key) :
+		      bad("grefs before size");
 		if (!ret) {
 			uint64_t at = 0;
 
@@ -358,11 +411,16 @@ static int set_field(struct blob *b, const char *key, const char *v,
 			if (!b->grefs)
 				ret = -ENOMEM;
 			for (size_t i = 0; !ret && i < n; i++) {
-				if (at + pairs[i][1] > b->size / 4096 ||
-				    pairs[i][0] + pairs[i][1] > UINT32_MAX)
+				/* UINT32_MAX+k is a run of k pages with no ref
+				 * (not granted yet, or ended already). */
+				bool none = pairs[i][0] == UINT32_MAX;
+
+				if (pairs[i][1] > b->size / 4096 - at ||
+				    (!none && pairs[i][0] + pairs[i][1] - 1 >= UINT32_MAX))
 					ret = bad("bad grant refs");
 				for (uint64_t k = 0; !ret && k < pairs[i][1]; k++)
-					b->grefs[at++] = (uint32_t)(pairs[i][0] + k);
+					b->grefs[at++] = none ? UINT32_MAX :
+							 (uint32_t)(pairs[i][0] + k);
 			}
 			while (!ret && at < b->size / 4096)
 				b->grefs[at++] = UINT32_MAX;
@@ -386,7 +444,7 @@ static int set_field(struct blob *b, const char *key, const char *v,
 
 int blob_decode(const char *text, struct blob *b)
 {
-	unsigned int seen = 0;
+	unsigned int seen = 0, given = 0;
 	uint64_t total = 0;
 	char *copy, *save = NULL, *tok;
 	int ret = 0;
@@ -408,7 +466,7 @@ int blob_decode(const char *text, struct blob *b)
 			break;
 		}
 		*eq = '\0';
-		ret = set_field(b, tok, eq + 1, &seen);
+		ret = once(tok, &given) ?: set_field(b, tok, eq + 1, &seen);
 	}
 	free(copy);
 	if (!ret && seen != 0x7ef)
@@ -417,8 +475,8 @@ int blob_decode(const char *text, struct blob *b)
 		snprintf(b->card, sizeof(b->card), "card0");
 	if (!ret) {
 		b->nr = b->size / 4096;
-		for (size_t i = 0; i < b->nr_ext; i++)
-			total += b->ext[i].nr;
+		for (size_t i = 0; i < b->nr_ext && total <= b->nr; i++)
+			total += b->ext[i].nr; /* each < 2^53: cannot wrap */
 		if (!b->nr || b->size % 4096)
 			ret = bad("size is not a whole number of pages");
 		else if (total != b->nr)

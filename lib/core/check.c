@@ -360,6 +360,7 @@ XGM_API int xgm_check(struct xgm_ctx *ctx, const char *dom, json_t **out)
 	struct blob *all;
 	size_t n, nd;
 	json_t *findings, *journal;
+	bool listed;
 	int ret;
 
 	if (!ctx || !out)
@@ -382,6 +383,7 @@ XGM_API int xgm_check(struct xgm_ctx *ctx, const char *dom, json_t **out)
 				all[i].n, all[i + 1].dom_name, all[i + 1].n);
 	}
 	ret = xgm_domain_list(ctx, &doms, &nd);
+	listed = !ret;
 	for (size_t i = 0; !ret && i < nd; i++) {
 		struct orphan_check o = { all, n, doms[i].domid, findings, 0 };
 		struct window w;
@@ -393,7 +395,9 @@ XGM_API int xgm_check(struct xgm_ctx *ctx, const char *dom, json_t **out)
 				  check_orphan, &o);
 	}
 	xgm_clear_error();
-	if (!ret)
+	/* A walk that failed must not leak the list (the fuzzed dump found
+	 * it); a list that failed was never ours. */
+	if (listed)
 		free(doms);
 	if (!ret && !journal_list(ctx, &journal)) {
 		size_t i;

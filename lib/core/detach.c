@@ -22,15 +22,9 @@ int detach_finish(struct xgm_ctx *ctx, struct blob *b)
 
 	if (st->unmap)
 		ret = st->unmap(ctx, b);
-	/* The unpin may have happened before an interruption (-EINVAL:
-	 * not pinned); anything else is a failure of its own. */
-	if (!ret && b->pinned) {
+	/* Pins are states: unpinning again after an interruption is fine. */
+	if (!ret && b->pinned)
 		ret = gpu_pin(ctx, b->buf, false);
-		if (ret == -EINVAL) {
-			ret = 0;
-			xgm_clear_error();
-		}
-	}
 	if (!ret) {
 		ret = gpu_free(ctx, b->buf);
 		if (ret == -ENOENT) /* freed before an interruption */
@@ -74,7 +68,7 @@ static int detach_one(struct xgm_ctx *ctx, struct blob *b, json_t *out)
 	int ret;
 
 	meter_start(ctx, &meter);
-	ret = journal_intent(ctx, "detach", b, NULL, &seq);
+	ret = journal_blocks(ctx, b) ?: journal_intent(ctx, "detach", b, NULL, &seq);
 	if (ret)
 		return ret;
 	snprintf(b->state, sizeof(b->state), "detaching");

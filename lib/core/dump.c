@@ -53,18 +53,6 @@ static json_t *domain_json(const struct xgm_domain_info *d)
 			 "iommu", xgm_iommu_mode_name(d->iommu));
 }
 
-static int iommu_leaf(const struct xgm_p2m_entry *e, void *arg)
-{
-	char acc[4];
-
-	access_str(e->access, acc);
-	json_array_append_new(arg, json_pack("{s:I,s:I,s:i,s:s}", "dfn",
-					     (json_int_t)e->gfn, "mfn",
-					     (json_int_t)e->mfn, "order",
-					     (int)e->order, "access", acc));
-	return 0;
-}
-
 XGM_API int xgm_dump(struct xgm_ctx *ctx, json_t **out)
 {
 	struct xgm_domain_info *doms;
@@ -78,7 +66,7 @@ XGM_API int xgm_dump(struct xgm_ctx *ctx, json_t **out)
 		return xgm_err(-EINVAL);
 	ret = xgm_domain_list(ctx, &doms, &nd);
 	if (ret)
-		return ret;
+		return xgm_err(ret);
 	ret = blob_load_all(ctx, -1, &blobs, &nb);
 	if (ret) {
 		free(doms);
@@ -109,13 +97,9 @@ XGM_API int xgm_dump(struct xgm_ctx *ctx, json_t **out)
 		ret = p2m_runs(ctx, doms[i].domid, w.gfn, w.gfn + w.nr - 1, &runs);
 		if (!ret)
 			json_object_set_new(p2m, key, runs);
-		leaves = json_array();
-		if (ctx->be->hv->iommu_walk &&
-		    !ctx->be->hv->iommu_walk(ctx->priv, doms[i].domid, w.gfn,
-					     w.gfn + w.nr - 1, iommu_leaf, leaves))
+		if (doms[i].iommu == XGM_IOMMU_SEPARATE &&
+		    !dma_runs(ctx, doms[i].domid, w.gfn, w.gfn + w.nr - 1, &leaves))
 			json_object_set_new(iommu, key, leaves);
-		else
-			json_decref(leaves);
 		xgm_clear_error();
 	}
 	for (size_t i = 0; !ret && i < nb; i++) {

@@ -55,6 +55,10 @@ int gpu_copy(struct xgm_ctx *ctx, uint64_t src, uint64_t dst);
 /* Installs the ioreq server handler and the move notification of the
  * engine (core/hooks.c); called when a context opens. */
 void engine_install_hooks(struct xgm_ctx *ctx);
+/* Maps a blob whose buffer the driver moved to where it is now (the
+ * eviction hook, and recover for a blob left "revoked"). */
+struct blob;
+int blob_remap_moved(struct xgm_ctx *ctx, struct blob *b, enum xgm_placement to);
 
 /* ---- the store (core/store.c) ------------------------------------------ */
 
@@ -213,6 +217,9 @@ int journal_phase(struct xgm_ctx *ctx, uint64_t seq, const char *phase,
 /* The operation is complete (or fully rolled back): drop the record. */
 int journal_done(struct xgm_ctx *ctx, uint64_t seq);
 int journal_list(struct xgm_ctx *ctx, json_t **out);
+/* -EBUSY when an open journal record names this blob: nothing else may
+ * touch it before recover has finished or undone that operation. */
+int journal_blocks(struct xgm_ctx *ctx, const struct blob *b);
 
 /* Buffers the backend holds that no blob record or open journal record
  * names (core/orphans.c); *ids malloc'd, NULL when none. */

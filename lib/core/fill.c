@@ -21,7 +21,7 @@ uint64_t fill_tag(const struct blob *b, uint64_t fill_id, uint64_t page)
 XGM_API int xgm_blob_fill(struct xgm_ctx *ctx, const char *id, uint64_t seed,
 			  json_t **out)
 {
-	const struct xgm_gpu_ops *g = ctx->be->gpu;
+	const struct xgm_gpu_ops *g = ctx ? ctx->be->gpu : NULL;
 	uint64_t fill_id;
 	struct blob b;
 	int ret;
@@ -33,6 +33,11 @@ XGM_API int xgm_blob_fill(struct xgm_ctx *ctx, const char *id, uint64_t seed,
 	ret = blob_lookup(ctx, id, &b);
 	if (ret)
 		return xgm_err(ret);
+	ret = journal_blocks(ctx, &b);
+	if (ret) {
+		blob_free(&b);
+		return xgm_err(ret);
+	}
 	/* Each fill is distinguishable from the last: seed + generation. */
 	fill_id = (seed + b.generation) & 0xfff;
 	for (uint64_t p = 0; !ret && p < b.nr; p++)
@@ -57,7 +62,7 @@ XGM_API int xgm_blob_fill(struct xgm_ctx *ctx, const char *id, uint64_t seed,
 
 XGM_API int xgm_blob_verify(struct xgm_ctx *ctx, const char *id, json_t **out)
 {
-	const struct xgm_gpu_ops *g = ctx->be->gpu;
+	const struct xgm_gpu_ops *g = ctx ? ctx->be->gpu : NULL;
 	uint64_t bad = 0, first_bad = 0, tag;
 	struct blob b;
 	char bid[96];

@@ -95,62 +95,103 @@ static int on_ioreq(uint32_t domid, uint64_t gfn, bool write, uint64_t *tag,
 	return ret;
 }
 
-/* The driver moved buf: switch the guest to where it is now. */
+/* Where the blob's buffer is now, and the strategy that can map it
+ * there (an `auto` blob may change strategy; a fixed one may not). */
+static int new_backing(struct xgm_ctx *ctx, const struct blob *b,
+		       enum xgm_placement to, struct xgm_extent **ext, size_t *n,
+		       enum strategy *s)
+{
+	const struct strategy_ops *st = strategy_get(b->strategy);
+	int ret = gpu_extents(ctx, b->buf, ext, n);
+
+	*s = b->strategy;
+	if (!ret && !(to == XGM_PLACE_VRAM ? st->vram_ok : st->sys_ok)) {
+		ret = b->strategy_auto ? strategy_auto(ctx, to, s)
+				       : xgm_fail(-EPERM, "strategy %s was fixed by the "
+						  "user and cannot map %s", st->name,
+						  placement_name(to));
+		if (ret) {
+			free(*ext);
+			*ext = NULL;
+		}
+	}
+	return ret;
+}
+
+int blob_remap_moved(struct xgm_ctx *ctx, struct blob *b, enum xgm_placement to)
+{
+	struct xgm_extent *ext;
+	enum strategy s;
+	size_t n;
+	int ret;
+
+	ret = new_backing(ctx, b, to, &ext, &n, &s);
+	if (ret)
+		return ret;
+	blob_set_backing(b, b->buf, ext, n, s, to);
+	ret = strategy_get(s)->map(ctx, b);
+	if (!ret) {
+		snprintf(b->state, sizeof(b->state), "mapped");
+		ret = blob_save(ctx, b);
+	}
+	return ret;
+}
+
+/*
+ * The driver moved buf (TTM eviction) and is about to hand its old frames
+ * to someone else. Revoke first, unconditionally: whatever fails after
+ * that, the guest only loses access. Then record the blob as "revoked"
+ * with its new backing, and map that. A blob left "revoked" is what check
+ * reports and recover maps again; no journal is needed, the record is it.
+ */
 static void on_move(uint64_t buf, enum xgm_placement from,
 		    enum xgm_placement to, void *arg)
 {
 	struct xgm_ctx *ctx = arg;
-	struct xgm_extent *ext = NULL;
 	struct op_meter meter;
-	enum strategy s;
 	struct blob b;
-	json_t *extra, *jext;
-	uint64_t seq;
-	size_t n;
 	int ret;
 
-	if (find_blob(ctx, -1, 0, (int64_t)buf, &b))
-		return; /* not a buffer of ours */
-	meter_start(ctx, &meter);
-	s = b.strategy;
-	ret = gpu_extents(ctx, buf, &ext, &n);
-	if (!ret && ((to == XGM_PLACE_VRAM && !strategy_get(s)->vram_ok) ||
-		     (to == XGM_PLACE_SYS && !strategy_get(s)->sys_ok)))
-		ret = b.strategy_auto ? strategy_auto(ctx, to, &s)
-				      : xgm_fail(-EPERM, "evicted a pinned blob");
+	ret = find_blob(ctx, -1, 0, (int64_t)buf, &b);
 	if (ret) {
-		free(ext);
-		xgm_warn("blob %s:%u moved by the driver and cannot be remapped: "
-			 "%s", b.dom_name, b.n, xgm_last_error());
-		blob_free(&b);
+		if (ret != -ENOENT) /* a buffer of ours we cannot find */
+			xgm_warn("an evicted buffer (%llu) could not be matched to "
+				 "a blob: %s", (unsigned long long)buf, xgm_last_error());
 		return;
 	}
-	jext = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(jext, json_pack("{s:I,s:I}", "mfn",
-			(json_int_t)ext[i].mfn, "nr", (json_int_t)ext[i].nr));
-	extra = json_pack("{s:I,s:o,s:s,s:s}", "new_buf", (json_int_t)buf,
-			  "new_extents", jext, "new_strategy", strategy_name(s),
-			  "new_placement", to == XGM_PLACE_VRAM ? "vram" : "sys");
-	ret = journal_intent(ctx, "evict", &b, extra, &seq);
-	json_decref(extra);
-	/* Revoke first: whatever happens next, the old frames are gone. */
-	if (!ret)
-		ret = blob_switch(ctx, &b, buf, ext, n, s, to);
-	else
-		free(ext);
-	if (!ret) {
-		b.generation++;
-		meter_stop(ctx, &meter, &b, "evict");
-		ret = blob_save(ctx, &b) ?: journal_done(ctx, seq);
-	}
+	meter_start(ctx, &meter);
+	if (strategy_get(b.strategy)->unmap)
+		ret = strategy_get(b.strategy)->unmap(ctx, &b);
 	if (ret)
-		xgm_warn("remapping blob %s:%u after an eviction failed: %s "
-			 "(run 'xgpumap recover')", b.dom_name, b.n, xgm_last_error());
-	else
+		xgm_warn("blob %s:%u: revoking the evicted frames failed: %s",
+			 b.dom_name, b.n, xgm_last_error());
+	/* The record says where the buffer is now before anything else is
+	 * tried, so that recover maps the right frames with the right
+	 * strategy even if this process dies next. */
+	{
+		struct xgm_extent *ext;
+		enum strategy s;
+		size_t n;
+
+		if (!new_backing(ctx, &b, to, &ext, &n, &s))
+			blob_set_backing(&b, b.buf, ext, n, s, to);
+		else
+			b.placement = to;
+		xgm_clear_error();
+	}
+	snprintf(b.state, sizeof(b.state), "revoked");
+	b.generation++;
+	ret = blob_save(ctx, &b) ?: blob_remap_moved(ctx, &b, to);
+	if (ret) {
+		xgm_warn("blob %s:%u was evicted from %s to %s and is revoked: %s "
+			 "(run 'xgpumap recover')", b.dom_name, b.n,
+			 placement_name(from), placement_name(to), xgm_last_error());
+	} else {
+		meter_stop(ctx, &meter, &b, "evict");
+		blob_save(ctx, &b);
 		xgm_info("blob %s:%u was evicted from %s to %s and remapped",
-			 b.dom_name, b.n, from == XGM_PLACE_VRAM ? "vram" : "sys",
-			 to == XGM_PLACE_VRAM ? "vram" : "sys");
+			 b.dom_name, b.n, placement_name(from), placement_name(to));
+	}
 	blob_free(&b);
 }
 

@@ -162,6 +162,26 @@ XGM_API int xgm_p2m_runs(struct xgm_ctx *ctx, const char *dom, uint64_t first,
 	return xgm_err(p2m_runs(ctx, d.domid, first, last, out));
 }
 
+int dma_runs(struct xgm_ctx *ctx, uint32_t domid, uint64_t first, uint64_t last,
+	     json_t **out)
+{
+	struct run_acc a = { .dma = true, .runs = json_array() };
+	int ret;
+
+	if (!ctx->be->hv->iommu_walk) {
+		json_decref(a.runs);
+		return xgm_fail(-EOPNOTSUPP, "this backend cannot read IOMMU tables");
+	}
+	ret = ctx->be->hv->iommu_walk(ctx->priv, domid, first, last, add_leaf, &a);
+	flush_run(&a);
+	if (ret) {
+		json_decref(a.runs);
+		return ret;
+	}
+	*out = a.runs;
+	return 0;
+}
+
 XGM_API int xgm_iommu_runs(struct xgm_ctx *ctx, const char *dom, uint64_t first,
 			   uint64_t last, json_t **out)
 {

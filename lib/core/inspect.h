@@ -13,5 +13,8 @@ unsigned int p2m_type_parse(const char *name);
 int mem_type_parse(const char *name);
 int p2m_runs(struct xgm_ctx *ctx, uint32_t domid, uint64_t first, uint64_t last,
 	     json_t **out);
+/* The same for the separate IOMMU tables (dfn runs). */
+int dma_runs(struct xgm_ctx *ctx, uint32_t domid, uint64_t first, uint64_t last,
+	     json_t **out);
 
 #endif /* XGM_INSPECT_H */

@@ -118,5 +118,31 @@ int journal_list(struct xgm_ctx *ctx, json_t **out)
 		}
 	}
 	free_names(names, n);
+	if (ret) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return ret;
+}
+
+int journal_blocks(struct xgm_ctx *ctx, const struct blob *b)
+{
+	json_t *recs, *rec;
+	size_t i;
+	int ret = journal_list(ctx, &recs);
+
+	if (ret)
+		return ret;
+	json_array_foreach(recs, i, rec) {
+		if (json_integer_value(json_object_get(rec, "domid")) == b->domid &&
+		    json_integer_value(json_object_get(rec, "n")) == b->n) {
+			ret = xgm_fail(-EBUSY, "an interrupted %s of %s:%u awaits "
+				       "'xgpumap recover'",
+				       json_string_value(json_object_get(rec, "op")),
+				       b->dom_name, b->n);
+			break;
+		}
+	}
+	json_decref(recs);
 	return ret;
 }

@@ -71,6 +71,18 @@ static int switch_backing(struct xgm_ctx *ctx, struct blob *b, uint64_t buf,
 	return ret;
 }
 
+/*
+ * --pause: the guest's vCPUs are stopped around the switch, so none of
+ * them touches the range while it is unmapped (Xen's null handler would
+ * answer reads with all-ones and drop writes). Xen counts pauses, so a
+ * guest the admin paused stays paused after our unpause.
+ */
+static int pause_guest(struct xgm_ctx *ctx, uint32_t domid, bool pause)
+{
+	return fault_point(ctx, pause ? "pause" : "unpause") ?:
+	       ctx->be->hv->pause(ctx->priv, domid, pause);
+}
+
 static int extents_json(const struct xgm_extent *e, size_t n, json_t **out)
 {
 	*out = json_array();
@@ -94,8 +106,8 @@ static int switch_back(struct xgm_ctx *ctx, struct blob *b, const struct blob *o
 }
 
 static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
-			enum xgm_placement to, double *blackout, double *total,
-			json_t **counters)
+			enum xgm_placement to, bool pause, double *blackout,
+			double *total, json_t **counters)
 {
 	struct xgm_extent *ext = NULL;
 	struct blob old = { 0 };
@@ -103,12 +115,14 @@ static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
 	enum strategy s;
 	uint64_t seq, buf = 0;
 	bool src_pinned = false, allocated = false, switched = false;
+	bool old_unpinned = false;
+	bool paused = false;
 	size_t nr_ext;
 	json_t *extra, *jext;
 	double t0 = now_us();
 	int ret;
 
-	ret = next_strategy(ctx, b, to, &s);
+	ret = journal_blocks(ctx, b) ?: next_strategy(ctx, b, to, &s);
 	if (ret)
 		return ret;
 	if (!strategy_get(s)->map)
@@ -124,7 +138,13 @@ static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
 	old.ops = NULL;
 
 	meter_start(ctx, &meter);
-	extra = json_pack("{s:I}", "old_buf", (json_int_t)old.buf);
+	/* The old backing in full: recover may have to go back to it after
+	 * the record already names the new one. */
+	extents_json(old.ext, old.nr_ext, &jext);
+	extra = json_pack("{s:I,s:o,s:s,s:s,s:I}", "old_buf", (json_int_t)old.buf,
+			  "old_extents", jext, "old_strategy", strategy_name(old.strategy),
+			  "old_placement", placement_name(old.placement),
+			  "old_generation", (json_int_t)old.generation);
 	ret = journal_intent(ctx, "migrate", b, extra, &seq);
 	json_decref(extra);
 	if (ret)
@@ -142,6 +162,20 @@ static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
 				       (unsigned long long)b->size, placement_name(to));
 		allocated = !ret;
 	}
+	/* With --pause the guest cannot write between the copy and the
+	 * switch: those writes would stay in the old buffer. */
+	if (!ret && pause) {
+		ret = pause_guest(ctx, b->domid, true);
+		paused = !ret;
+		/* Written down, so that recover unpauses a guest this process
+		 * paused and then died holding. */
+		if (paused) {
+			json_t *mark = json_pack("{s:b}", "paused", 1);
+
+			ret = journal_phase(ctx, seq, "intent", mark);
+			json_decref(mark);
+		}
+	}
 	if (!ret)
 		ret = gpu_extents(ctx, buf, &ext, &nr_ext) ?: gpu_copy(ctx, old.buf, buf);
 	if (!ret) {
@@ -158,8 +192,21 @@ static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
 		ret = switch_backing(ctx, b, buf, ext, nr_ext, s, to, blackout);
 		ext = NULL;
 	}
+	/* Switched is written before the guest runs again: from then on it
+	 * writes to the new buffer, which recover must then keep. A failed
+	 * switch is undone first, still paused (below). */
 	if (!ret)
 		ret = journal_phase(ctx, seq, "switched", NULL);
+	if (!ret && paused) {
+		ret = pause_guest(ctx, b->domid, false);
+		paused = !!ret;
+		if (!paused) {
+			json_t *mark = json_pack("{s:b}", "paused", 0);
+
+			ret = journal_phase(ctx, seq, "switched", mark);
+			json_decref(mark);
+		}
+	}
 	if (!ret && b->pinned)
 		ret = gpu_pin(ctx, buf, true); /* the pin moves with the data */
 	if (!ret) {
@@ -169,9 +216,14 @@ static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
 		if (ret)
 			b->generation--;
 	}
-	if (!ret && src_pinned) {
+	/* The old buffer is pinned either way by now: by the blob itself
+	 * or for the copy. The pin goes before the buffer does. */
+	if (!ret) {
 		ret = gpu_pin(ctx, old.buf, false);
-		src_pinned = !!ret;
+		if (!ret) {
+			old_unpinned = true;
+			src_pinned = false;
+		}
 	}
 	if (!ret)
 		ret = gpu_free(ctx, old.buf);
@@ -179,15 +231,20 @@ static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
 		char msg[512];
 		int undo = 0;
 
-		/* Go back: the old backing is still there. */
+		/* Go back: the old backing is still there. Say so first, so
+		 * that a crash during the undo is finished the same way. */
 		snprintf(msg, sizeof(msg), "%s", xgm_last_error());
 		free(ext);
+		journal_phase(ctx, seq, "rolling-back", NULL);
 		if (switched) {
 			undo = switch_back(ctx, b, &old);
 			b->generation = old.generation;
 			if (!undo)
 				undo = blob_save(ctx, b);
 		}
+		if (paused && pause_guest(ctx, b->domid, false))
+			snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg),
+				 "; %s stays paused (xl unpause)", b->dom_name);
 		if (!undo && allocated) {
 			if (b->pinned)
 				gpu_pin(ctx, buf, false);
@@ -195,6 +252,9 @@ static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
 		}
 		if (!undo && src_pinned)
 			undo = gpu_pin(ctx, old.buf, false);
+		/* A pinned blob's old buffer gets its pin back. */
+		if (!undo && old_unpinned && b->pinned)
+			undo = gpu_pin(ctx, old.buf, true);
 		/* Undone: the journal goes. Not undone: recover finishes
 		 * the move from the phase the journal reached. */
 		if (!undo)
@@ -235,14 +295,31 @@ XGM_API int xgm_blob_migrate(struct xgm_ctx *ctx, const char *id,
 			     const char *to_name, unsigned int repeat,
 			     json_t **out)
 {
+	XGM_OPTS(xgm_migrate_opts, opts, .to = to_name, .repeat = repeat);
+
+	return xgm_blob_migrate_opts(ctx, id, &opts, out);
+}
+
+XGM_API int xgm_blob_migrate_opts(struct xgm_ctx *ctx, const char *id,
+				  const struct xgm_migrate_opts *opts,
+				  json_t **out)
+{
+	const char *to_name = opts ? opts->to : NULL;
+	unsigned int repeat;
+	bool pause;
 	enum xgm_placement to;
 	double *blackout = NULL, *total = NULL;
 	json_t *last = NULL, *v;
 	struct blob b;
 	int ret;
 
-	if (!ctx || !out || !to_name)
+	if (!ctx || !out || !to_name || opts->sz < sizeof(size_t))
 		return xgm_err(-EINVAL);
+	repeat = opts->repeat;
+	pause = opts->pause;
+	if (pause && !ctx->be->hv->pause)
+		return xgm_fail(-EOPNOTSUPP, "--pause: the %s backend cannot pause "
+				"a domain", ctx->be->hv->name);
 	if (placement_parse(to_name, &to))
 		return xgm_fail(-EINVAL, "--to must be vram or sys, not '%s'", to_name);
 	if (repeat < 1 || repeat > 100000)
@@ -259,7 +336,8 @@ XGM_API int xgm_blob_migrate(struct xgm_ctx *ctx, const char *id,
 	for (unsigned int i = 0; !ret && i < repeat; i++) {
 		json_decref(last);
 		last = NULL;
-		ret = migrate_once(ctx, &b, to, &blackout[i], &total[i], &last);
+		ret = migrate_once(ctx, &b, to, pause, &blackout[i], &total[i],
+				   &last);
 	}
 	if (ret)
 		goto out;
@@ -272,6 +350,8 @@ XGM_API int xgm_blob_migrate(struct xgm_ctx *ctx, const char *id,
 	json_object_set_new(v, "total_us", repeat > 1 ? distribution(total, repeat)
 						      : json_real(total[0]));
 	json_object_set_new(v, "time", json_string("measured"));
+	if (pause)
+		json_object_set_new(v, "paused", json_true());
 	*out = v;
 out:
 	json_decref(last);

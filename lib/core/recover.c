@@ -39,62 +39,150 @@ static int moved(struct xgm_ctx *ctx, struct blob *b, const char **action,
  * nothing was allocated that the record knows of, and the guest still maps
  * the old backing.
  */
+/* Copies b with one of the backings the journal record names ("old" or
+ * "new"); *out owns its extents. */
+static int backing_from(json_t *rec, const char *which, const struct blob *b,
+			struct blob *out)
+{
+	char key[32];
+	json_int_t buf;
+	const char *s, *p;
+	int ret;
+
+	*out = *b;
+	out->ext = NULL;
+	out->grefs = NULL;
+	out->ops = NULL;
+	snprintf(key, sizeof(key), "%s_buf", which);
+	buf = json_integer_value(json_object_get(rec, key));
+	snprintf(key, sizeof(key), "%s_strategy", which);
+	s = json_string_value(json_object_get(rec, key));
+	snprintf(key, sizeof(key), "%s_placement", which);
+	p = json_string_value(json_object_get(rec, key));
+	if (buf < 0 || !s || !p || strategy_parse(s, &out->strategy) ||
+	    out->strategy == STRAT_AUTO || placement_parse(p, &out->placement))
+		return xgm_fail(-EBADMSG, "journal: migrate record is malformed");
+	out->buf = (uint64_t)buf;
+	snprintf(key, sizeof(key), "%s_extents", which);
+	ret = extents_from_json(json_object_get(rec, key), &out->ext, &out->nr_ext);
+	if (!ret && b->grefs && out->buf == b->buf) {
+		/* Grant refs belong to the backing the record names. */
+		out->grefs = malloc(b->nr * sizeof(*b->grefs));
+		if (!out->grefs)
+			ret = -ENOMEM;
+		else
+			memcpy(out->grefs, b->grefs, b->nr * sizeof(*b->grefs));
+	}
+	return ret;
+}
+
+/*
+ * An interrupted migration. Before "switched" the guest may have written
+ * to the old buffer since the copy, so the copy is stale: go back to the
+ * old backing (map it again, free the copy). From "switched" on the guest
+ * has used the new buffer: finish the move. "rolling-back" is a failed
+ * migration that was undoing itself: finish the undo. The journal holds
+ * both backings in full, whatever the record got to.
+ */
 static int migrate_recover(struct xgm_ctx *ctx, struct blob *b, json_t *rec,
 			   const char *phase, const char **action)
 {
-	json_int_t new_buf = json_integer_value(json_object_get(rec, "new_buf"));
-	json_int_t old_buf = json_integer_value(json_object_get(rec, "old_buf"));
-	struct xgm_extent *ext;
-	enum xgm_placement np;
-	enum strategy ns;
-	bool recorded;
-	size_t n;
+	struct blob ob, nb;
+	struct xgm_extent *now;
+	size_t nn;
 	int ret;
 
-	if (!json_is_integer(json_object_get(rec, "old_buf")) || old_buf < 0)
-		return xgm_fail(-EBADMSG, "journal: migrate record is malformed");
 	if (!strcmp(phase, "intent")) {
 		/* Nothing copied: the guest still maps the old backing. The
-		 * source may have been pinned for the copy; a new buffer
-		 * made before the next phase is an orphan recover frees. */
-		if (!b->pinned)
-			gpu_pin(ctx, (uint64_t)old_buf, false);
+		 * copy's pin of the source goes; a new buffer made before the
+		 * next phase is an orphan recover frees. */
+		ret = backing_from(rec, "old", b, &ob);
+		if (!ret && !b->pinned)
+			gpu_pin(ctx, ob.buf, false);
 		xgm_clear_error();
+		free(ob.ext);
+		free(ob.grefs);
 		*action = "nothing to undo";
-		return 0;
+		return ret;
 	}
-	ret = parse_new(rec, &ns, &np);
-	if (!ret && new_buf < 0)
-		ret = xgm_fail(-EBADMSG, "journal: migrate record is malformed");
+	ret = backing_from(rec, "old", b, &ob);
 	if (!ret)
-		ret = extents_from_json(json_object_get(rec, "new_extents"), &ext, &n);
-	if (ret)
+		ret = backing_from(rec, "new", b, &nb);
+	if (ret) {
+		free(ob.ext);
+		free(ob.grefs);
 		return ret;
-	/* Forward from "copied" on: switch if the switch may not have
-	 * finished, adopt the new backing where the record lags. */
-	recorded = b->buf == (uint64_t)new_buf;
-	if (!strcmp(phase, "copied"))
-		ret = blob_switch(ctx, b, (uint64_t)new_buf, ext, n, ns, np);
-	else if (!recorded)
-		blob_set_backing(b, (uint64_t)new_buf, ext, n, ns, np);
-	else
-		free(ext);
-	if (ret)
-		return ret;
-	/* The pin of a pinned blob moves with the data; the copy's pin of
-	 * the source goes. Either may already be done. */
-	if (b->pinned)
-		gpu_pin(ctx, b->buf, true);
-	gpu_pin(ctx, (uint64_t)old_buf, false);
-	xgm_clear_error();
-	ret = gpu_free(ctx, (uint64_t)old_buf);
-	if (ret && ret != -ENOENT) /* -ENOENT: freed before the crash */
-		return ret;
-	if (recorded && strcmp(phase, "copied")) {
-		*action = "completed";
-		return 0;
 	}
-	return moved(ctx, b, action, "completed");
+	if (strcmp(phase, "switched")) {
+		/* Back: the new mapping goes, the old one is made whole. */
+		ret = strategy_get(nb.strategy)->unmap ?
+		      strategy_get(nb.strategy)->unmap(ctx, &nb) : 0;
+		if (!ret && strategy_get(ob.strategy)->unmap)
+			ret = strategy_get(ob.strategy)->unmap(ctx, &ob);
+		if (!ret)
+			ret = strategy_get(ob.strategy)->map(ctx, &ob);
+		if (!ret) {
+			gpu_pin(ctx, nb.buf, false);
+			ret = gpu_free(ctx, nb.buf);
+			if (ret == -ENOENT)
+				ret = 0;
+		}
+		if (!ret) {
+			/* The old buffer keeps the blob's pin; the copy's goes. */
+			gpu_pin(ctx, ob.buf, b->pinned);
+			xgm_clear_error();
+			ob.generation = (uint64_t)json_integer_value(
+				json_object_get(rec, "old_generation"));
+			snprintf(ob.state, sizeof(ob.state), "mapped");
+			blob_set_backing(b, ob.buf, ob.ext, ob.nr_ext, ob.strategy,
+					 ob.placement);
+			ob.ext = NULL;
+			b->grefs = ob.grefs;
+			ob.grefs = NULL;
+			b->generation = ob.generation;
+			snprintf(b->state, sizeof(b->state), "mapped");
+			ret = blob_save(ctx, b);
+			*action = "rolled back";
+		}
+		goto out;
+	}
+	/* Switched: the guest uses the new buffer; it must still be where
+	 * the journal says, or there is nothing sound to finish. */
+	ret = gpu_extents(ctx, nb.buf, &now, &nn);
+	if (!ret) {
+		if (nn != nb.nr_ext || memcmp(now, nb.ext, nn * sizeof(*now)))
+			ret = xgm_fail(-ESTALE, "journal: the new buffer of %s:%u "
+				       "moved since the switch", b->dom_name, b->n);
+		free(now);
+	}
+	if (!ret && b->buf != nb.buf) {
+		/* The record lags: make the p2m and the record the new one. */
+		ret = blob_switch(ctx, b, nb.buf, nb.ext, nb.nr_ext, nb.strategy,
+				  nb.placement);
+		nb.ext = NULL;
+		if (!ret)
+			b->generation = (uint64_t)json_integer_value(
+				json_object_get(rec, "old_generation")) + 1;
+	}
+	if (!ret) {
+		gpu_pin(ctx, b->buf, b->pinned);
+		gpu_pin(ctx, ob.buf, false);
+		xgm_clear_error();
+		ret = gpu_free(ctx, ob.buf);
+		if (ret == -ENOENT) /* freed before the crash */
+			ret = 0;
+	}
+	if (!ret) {
+		snprintf(b->state, sizeof(b->state), "mapped");
+		ret = blob_save(ctx, b);
+		*action = "completed";
+	}
+out:
+	free(ob.ext);
+	free(ob.grefs);
+	free(nb.ext);
+	free(nb.grefs);
+	return ret;
 }
 
 /* The driver moved the buffer; map it where it is now. */
@@ -119,7 +207,7 @@ static int recover_one(struct xgm_ctx *ctx, json_t *rec, json_t *report)
 	const char *phase = json_string_value(json_object_get(rec, "phase"));
 	json_int_t seq = json_integer_value(json_object_get(rec, "seq"));
 	struct blob b;
-	const char *action;
+	const char *action = "failed";
 	int ret;
 
 	json_int_t domid = json_integer_value(json_object_get(rec, "domid"));
@@ -140,6 +228,14 @@ static int recover_one(struct xgm_ctx *ctx, json_t *rec, json_t *report)
 		b.domid = (uint32_t)domid;
 		b.n = (uint32_t)n;
 		snprintf(b.dom_name, sizeof(b.dom_name), "%s", dn ? dn : "?");
+	}
+	/* A migrate --pause killed while the guest was paused: run it again
+	 * first, whatever else is done (Xen counts pauses: this releases only
+	 * the one xgpumap took). */
+	if (!strcmp(op, "migrate") && json_is_true(json_object_get(rec, "paused")) &&
+	    ctx->be->hv->pause) {
+		ctx->be->hv->pause(ctx->priv, (uint32_t)domid, false);
+		xgm_clear_error();
 	}
 	if (!strcmp(op, "attach")) {
 		json_int_t buf = json_integer_value(json_object_get(rec, "buf"));
@@ -207,6 +303,32 @@ XGM_API int xgm_recover(struct xgm_ctx *ctx, json_t **out)
 			break;
 	}
 	json_decref(journal);
+	if (!ret) {
+		/* Blobs an eviction left revoked: map them where they are. */
+		struct blob *all;
+		size_t nb;
+
+		ret = blob_load_all(ctx, -1, &all, &nb);
+		for (size_t k = 0; !ret && k < nb; k++) {
+			struct xgm_extent *now;
+			size_t nn;
+			char bid[96];
+
+			if (strcmp(all[k].state, "revoked"))
+				continue;
+			ret = gpu_extents(ctx, all[k].buf, &now, &nn);
+			if (ret)
+				break;
+			free(now);
+			ret = blob_remap_moved(ctx, &all[k], all[k].placement);
+			snprintf(bid, sizeof(bid), "%s:%u", all[k].dom_name, all[k].n);
+			if (!ret)
+				json_array_append_new(report, json_pack("{s:s,s:s,s:s}",
+					"op", "evict", "blob", bid, "action", "remapped"));
+		}
+		if (!ret)
+			blob_free_all(all, nb);
+	}
 	if (!ret) {
 		/* Then what no journal record could name. */
 		uint64_t *orph;

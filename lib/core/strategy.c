@@ -89,6 +89,12 @@ static int mmio_map(struct xgm_ctx *ctx, struct blob *b)
 	uint64_t gfn = b->gfn, done;
 	int ret;
 
+	/* memory_mapping takes no page reference: RAM mapped this way could
+	 * be freed under the guest. Xen does not refuse it; we do. */
+	if (b->placement != XGM_PLACE_VRAM)
+		return xgm_fail(-EPERM, "mmio maps VRAM only: system RAM mapped "
+				"with memory_mapping holds no page reference");
+
 	ret = mmio_permit(ctx, b, true, b->nr_ext);
 	for (size_t i = 0; !ret && i < b->nr_ext; i++) {
 		ret = hv_memory_mapping_all(ctx, b->domid, gfn, b->ext[i].mfn,

@@ -23,45 +23,66 @@
 
 static const char *const known_drivers[] = { "bochs-drm", "bochs" };
 
-static int read_bars(struct drm_gpu *g)
+bool drm_driver_known(const char *driver)
+{
+	for (size_t i = 0; i < sizeof(known_drivers) / sizeof(*known_drivers); i++)
+		if (!strcmp(driver, known_drivers[i]))
+			return true;
+	return false;
+}
+
+int drm_card_mem_bars(const char *bdf, struct drm_bar *bars, unsigned int *nr)
 {
 	char path[PATH_MAX], line[256];
-	unsigned int i = 0;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource", g->bdf);
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource", bdf);
 	f = fopen(path, "r");
 	if (!f)
 		return xgm_fail(-errno, "cannot read %s: %s", path, strerror(errno));
-	g->nr_bar = 0;
-	for (; fgets(line, sizeof(line), f) && i < 6; i++) {
+	*nr = 0;
+	/* Lines 0-5 are the BARs; then the ROM and bridge windows. */
+	for (unsigned int i = 0; i < 6 && fgets(line, sizeof(line), f); i++) {
 		unsigned long long start, end, flags;
 
 		if (sscanf(line, "%llx %llx %llx", &start, &end, &flags) != 3 ||
-		    !end || end < start)
+		    !end || end < start || !(flags & IORESOURCE_MEM))
 			continue;
-		if ((flags & IORESOURCE_MEM) && (flags & IORESOURCE_PREFETCH) &&
-		    g->nr_bar < DRM_MAX_BARS) {
-			g->bar[g->nr_bar].index = i;
-			g->bar[g->nr_bar].start = start;
-			g->bar[g->nr_bar].size = end - start + 1;
-			g->nr_bar++;
-		}
+		bars[*nr].index = i;
+		bars[*nr].start = start;
+		bars[*nr].size = end - start + 1;
+		bars[*nr].prefetchable = flags & IORESOURCE_PREFETCH;
+		(*nr)++;
 	}
 	fclose(f);
+	return 0;
+}
+
+/* VRAM is behind the prefetchable memory BARs. */
+static int read_bars(struct drm_gpu *g)
+{
+	struct drm_bar all[DRM_MAX_BARS];
+	unsigned int n;
+	int ret = drm_card_mem_bars(g->bdf, all, &n);
+
+	if (ret)
+		return ret;
+	g->nr_bar = 0;
+	for (unsigned int i = 0; i < n; i++)
+		if (all[i].prefetchable)
+			g->bar[g->nr_bar++] = all[i];
 	if (!g->nr_bar)
 		return xgm_fail(-ENODEV, "%s (%s) has no prefetchable memory BAR: "
 				"no VRAM aperture xgpumap could map", g->card, g->bdf);
 	return 0;
 }
 
-int drm_card_probe(struct drm_gpu *g)
+int drm_card_identify(struct drm_gpu *g)
 {
 	char path[PATH_MAX], link[PATH_MAX];
 	drmVersionPtr v;
 	const char *base;
 	ssize_t n;
-	bool known = false;
 
 	if (sscanf(g->card, "card%u", &g->minor) != 1)
 		return xgm_fail(-EINVAL, "'%s' is not a card name (cardN)", g->card);
@@ -78,9 +99,16 @@ int drm_card_probe(struct drm_gpu *g)
 				"version", g->card);
 	snprintf(g->driver, sizeof(g->driver), "%s", v->name ? v->name : "?");
 	drmFreeVersion(v);
-	for (size_t i = 0; i < sizeof(known_drivers) / sizeof(*known_drivers); i++)
-		known |= !strcmp(g->driver, known_drivers[i]);
-	if (!known)
+	return 0;
+}
+
+int drm_card_probe(struct drm_gpu *g)
+{
+	int ret = drm_card_identify(g);
+
+	if (ret)
+		return ret;
+	if (!drm_driver_known(g->driver))
 		return xgm_fail(-EOPNOTSUPP, "%s: driver %s: xgpumap does not know "
 				"how to place its buffers in VRAM and locate them "
 				"(known: GEM-VRAM drivers such as bochs-drm)",

@@ -18,6 +18,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "backend.h"
 
 #define DRM_MAX_BARS 6
@@ -26,6 +28,7 @@
 struct drm_bar {
 	unsigned int index;
 	uint64_t start, size;
+	bool prefetchable;
 };
 
 struct drm_mapping {
@@ -56,8 +59,14 @@ int drm_gpu_open(struct drm_gpu *g, const char *card, bool spawn);
 /* gpud.c: the shared DRM file of card, from the helper. */
 int drm_gpud_fd(const char *card, bool spawn, int *fd);
 
-/* card.c: PCI address, VRAM BARs, driver of an open card. */
+/* card.c: PCI address, VRAM BARs, driver of an open card; probe fails
+ * for a driver xgpumap cannot place and locate buffers with. */
 int drm_card_probe(struct drm_gpu *g);
+/* The minor, PCI address and driver name only, whatever the driver. */
+int drm_card_identify(struct drm_gpu *g);
+bool drm_driver_known(const char *driver);
+/* Every memory BAR of the PCI device bdf, from sysfs (*nr <= 6). */
+int drm_card_mem_bars(const char *bdf, struct drm_bar *bars, unsigned int *nr);
 /* Is [addr, addr+size) inside one VRAM BAR? Returns its index or -1. */
 int drm_card_bar_of(const struct drm_gpu *g, uint64_t addr, uint64_t size);
 
@@ -85,5 +94,9 @@ int drm_buf_extents(struct drm_gpu *g, uint64_t buf, struct xgm_extent **out,
 		    size_t *count);
 /* Is [mfn, mfn+nr) inside one located xgpumap buffer? 0 or -EPERM. */
 int drm_frames_owned(struct drm_gpu *g, uint64_t mfn, uint64_t nr);
+
+/* info.c: every card for gpu list / gpu show (see struct xgm_gpu_ops
+ * cards); never starts the helper. */
+int drm_cards_json(const uint64_t *known, size_t nr_known, json_t **out);
 
 #endif /* XGM_DRM_H */

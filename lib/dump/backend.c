@@ -90,6 +90,14 @@ static int parse_domain(json_t *j, struct xgm_domain_info *d)
 	d->max_mem_bytes = (uint64_t)json_integer_value(json_object_get(j, "max_mem_bytes"));
 	d->vcpus = (uint32_t)json_integer_value(json_object_get(j, "vcpus"));
 	d->max_gpfn = (uint64_t)json_integer_value(json_object_get(j, "max_gpfn"));
+	{
+		const char *mode = json_string_value(json_object_get(j, "iommu"));
+
+		d->iommu = !mode ? XGM_IOMMU_NONE :
+			   !strcmp(mode, "shared") ? XGM_IOMMU_SHARED :
+			   !strcmp(mode, "separate") ? XGM_IOMMU_SEPARATE :
+			   !strcmp(mode, "identity") ? XGM_IOMMU_IDENTITY : XGM_IOMMU_NONE;
+	}
 	return 0;
 }
 
@@ -115,36 +123,45 @@ static int dump_domain_list(void *priv, struct xgm_domain_info **out,
 	return 0;
 }
 
-/* Expands the recorded runs back into leaves. */
-static int dump_p2m_walk(void *priv, uint32_t domid, uint64_t first,
-			 uint64_t last, xgm_p2m_walk_fn fn, void *arg)
+/* A dump only holds the blob windows: no run may claim more than one. */
+#define MAX_RUN_FRAMES (1ULL << 24)
+
+/* Expands the recorded runs of domid under section ("p2m" or "iommu")
+ * back into leaves overlapping [first, last]. A run is untrusted input:
+ * its size is bounded and its arithmetic checked. */
+static int walk_runs(struct dump_priv *p, const char *section, bool dma,
+		     uint32_t domid, uint64_t first, uint64_t last,
+		     xgm_p2m_walk_fn fn, void *arg)
 {
-	struct dump_priv *p = priv;
 	char key[16];
 	json_t *runs, *r;
 	size_t i;
 	int ret = 0;
 
 	snprintf(key, sizeof(key), "%u", domid);
-	runs = json_object_get(json_object_get(p->doc, "p2m"), key);
+	runs = json_object_get(json_object_get(p->doc, section), key);
+	if (dma && json_is_object(runs))
+		runs = json_object_get(runs, "runs");
 	json_array_foreach(runs, i, r) {
 		struct xgm_p2m_entry e = { 0 };
 		json_int_t n = json_integer_value(json_object_get(r, "entries"));
 		json_int_t order = json_integer_value(json_object_get(r, "order"));
+		json_int_t g = json_integer_value(json_object_get(r, dma ? "dfn" : "gfn"));
+		json_int_t m = json_integer_value(json_object_get(r, "mfn"));
 		const char *acc = json_string_value(json_object_get(r, "access"));
+		unsigned int type = dma ? XGM_P2M_RAM_RW :
+			p2m_type_parse(json_string_value(json_object_get(r, "type")));
+		int emt = dma ? XGM_MT_WB :
+			mem_type_parse(json_string_value(json_object_get(r, "emt")));
 
-		e.gfn = (uint64_t)json_integer_value(json_object_get(r, "gfn"));
-		e.mfn = (uint64_t)json_integer_value(json_object_get(r, "mfn"));
-		unsigned int type = p2m_type_parse(json_string_value(json_object_get(r, "type")));
-		int emt = mem_type_parse(json_string_value(json_object_get(r, "emt")));
-
-		if (order != 0 && order != 9 && order != 18)
-			return xgm_fail(-EBADMSG, "dump: p2m run with order %lld",
-					(long long)order);
-		if (n < 1 || n > (1LL << 36) || type == XGM_P2M_NR_TYPES || emt < 0 ||
+		if ((order != 0 && order != 9 && order != 18) || n < 1 || g < 0 || m < 0 ||
+		    ((uint64_t)n << order) > MAX_RUN_FRAMES || (uint64_t)g >= (1ULL << 52) ||
+		    (uint64_t)m >= (1ULL << 52) || type == XGM_P2M_NR_TYPES || emt < 0 ||
 		    !acc || strlen(acc) != 3)
-			return xgm_fail(-EBADMSG, "dump: malformed p2m run of domain %u",
-					domid);
+			return xgm_fail(-EBADMSG, "dump: malformed %s run of domain %u",
+					section, domid);
+		e.gfn = (uint64_t)g;
+		e.mfn = (uint64_t)m;
 		e.type = (uint8_t)type;
 		e.emt = (uint8_t)emt;
 		e.order = (uint8_t)order;
@@ -156,7 +173,9 @@ static int dump_p2m_walk(void *priv, uint32_t domid, uint64_t first,
 
 			leaf.gfn += step;
 			leaf.mfn += step;
-			if (leaf.gfn + (1ULL << e.order) - 1 < first || leaf.gfn > last)
+			if (leaf.gfn > last)
+				break;
+			if (leaf.gfn + (1ULL << e.order) - 1 < first)
 				continue;
 			ret = fn(&leaf, arg);
 		}
@@ -164,6 +183,19 @@ static int dump_p2m_walk(void *priv, uint32_t domid, uint64_t first,
 			return ret;
 	}
 	return 0;
+}
+
+static int dump_p2m_walk(void *priv, uint32_t domid, uint64_t first,
+			 uint64_t last, xgm_p2m_walk_fn fn, void *arg)
+{
+	return walk_runs(priv, "p2m", false, domid, first, last, fn, arg);
+}
+
+/* The IOMMU runs the dump recorded for domains with separate tables. */
+static int dump_iommu_walk(void *priv, uint32_t domid, uint64_t first,
+			   uint64_t last, xgm_p2m_walk_fn fn, void *arg)
+{
+	return walk_runs(priv, "iommu", true, domid, first, last, fn, arg);
 }
 
 static int dump_store_read(void *priv, const char *path, char **value)
@@ -248,6 +280,7 @@ static const struct xgm_hv_ops dump_hv_ops = {
 	.close = dump_close,
 	.domain_list = dump_domain_list,
 	.p2m_walk = dump_p2m_walk,
+	.iommu_walk = dump_iommu_walk,
 	.store_read = dump_store_read,
 	.store_list = dump_store_list,
 };

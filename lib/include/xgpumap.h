@@ -200,6 +200,21 @@ XGM_API int xgm_blob_detach_all(struct xgm_ctx *ctx, const char *dom,
  * pins the buffer, -EPERM when a strategy the user fixed cannot map it. */
 XGM_API int xgm_blob_migrate(struct xgm_ctx *ctx, const char *blob,
 			     const char *to, unsigned int repeat, json_t **out);
+
+struct xgm_migrate_opts {
+	size_t sz;
+	const char *to;        /* "vram" or "sys" (required) */
+	unsigned int repeat;   /* 1..100000 */
+	/* Pause the guest around each switch (XEN_DOMCTL_pausedomain), so no
+	 * vCPU runs while its range is unmapped; *out then has "paused":
+	 * true. -EOPNOTSUPP where the backend cannot pause a domain. */
+	bool pause;
+};
+
+/* xgm_blob_migrate() with options. */
+XGM_API int xgm_blob_migrate_opts(struct xgm_ctx *ctx, const char *blob,
+				  const struct xgm_migrate_opts *opts,
+				  json_t **out);
 /* Writes a verification pattern through dom0's view of the buffer: one tag
  * per page (blob, fill, page index). verify reads it back: *out says
  * "ok" or "mismatch" with the first bad page. */
@@ -240,6 +255,19 @@ XGM_API int xgm_recover(struct xgm_ctx *ctx, json_t **out);
  * windows, blobs, p2m runs in blob windows, IOMMU, counters, journal. Open
  * a context with opts.input = that file to check it offline. */
 XGM_API int xgm_dump(struct xgm_ctx *ctx, json_t **out);
+
+/* ---- GPUs ------------------------------------------------------------- */
+
+/* Every GPU card as an array of objects: card, driver, pci, bars
+ * [{index, bus_addr, size, prefetchable, vram}], vram_bytes,
+ * vram_free_bytes (null where the driver does not say), capabilities
+ * {place_vram, locate_frames, pin, note} (what the driver lets xgpumap
+ * do), and the buffers xgpumap holds on it [{id, size, placement, mfn,
+ * extents, pinned, blob}] ("blob" is the blob id mapping it, or null). */
+XGM_API int xgm_gpu_list(struct xgm_ctx *ctx, json_t **out);
+/* One card of xgm_gpu_list() by name ("card0"); -ENODEV when there is no
+ * such card (the message names the cards there are). */
+XGM_API int xgm_gpu_show(struct xgm_ctx *ctx, const char *card, json_t **out);
 
 /* ---- benchmarks ---------------------------------------------------------- */
 

@@ -410,6 +410,11 @@ static int be_transfer_back(void *priv, uint32_t domid, uint64_t gfn,
 	return sim_ext_transfer_back(M(priv), domid, gfn, nr);
 }
 
+static int be_pause(void *priv, uint32_t domid, bool pause)
+{
+	return sim_dom_pause(M(priv), domid, pause);
+}
+
 /* ---- gpu ops ------------------------------------------------------------ */
 
 static int be_buf_alloc(void *priv, const char *card, uint64_t bytes,
@@ -467,6 +472,13 @@ static int be_card_info(void *priv, const char *card, uint64_t *vram,
 	return sim_gpu_card_info(M(priv), card, vram, free_bytes);
 }
 
+/* The sim's ids are exact: known is not needed. */
+static int be_cards(void *priv, const uint64_t *known, size_t nr_known,
+		    json_t **out)
+{
+	return sim_gpu_cards(M(priv), out);
+}
+
 static void be_set_move_notify(void *priv, xgm_move_notify_fn fn, void *arg)
 {
 	M(priv)->move_notify = fn;
@@ -505,6 +517,7 @@ static const struct xgm_hv_ops sim_hv_ops = {
 	.ram_mmio_unmap = be_ram_mmio_unmap,
 	.transfer = be_transfer,
 	.transfer_back = be_transfer_back,
+	.pause = be_pause,
 };
 
 static const struct xgm_gpu_ops sim_gpu_ops = {
@@ -520,6 +533,7 @@ static const struct xgm_gpu_ops sim_gpu_ops = {
 	.buf_copy = be_buf_copy,
 	.card_info = be_card_info,
 	.buf_list = be_buf_list,
+	.cards = be_cards,
 };
 
 const struct xgm_backend xgm_backend_sim = {

@@ -99,6 +99,30 @@ void sim_dom_crash(struct sim_domain *d, const char *fmt, ...)
 	d->state = XGM_DOM_CRASHED;
 }
 
+int sim_dom_pause(struct sim_model *m, uint32_t domid, bool pause)
+{
+	struct sim_domain *d;
+	int ret = sim_dom_find(m, domid, &d);
+
+	if (ret)
+		return ret;
+	/* domain_pause_by_systemcontroller(): never the caller itself. */
+	if (d->is_dom0)
+		return xgm_fail(-EINVAL, "dom0 cannot pause itself");
+	d->ctr.hypercalls++;
+	if (pause) {
+		d->pause_count++;
+		if (d->state == XGM_DOM_RUNNING)
+			d->state = XGM_DOM_PAUSED;
+		return 0;
+	}
+	if (!d->pause_count)
+		return xgm_fail(-EINVAL, "domain %u is not paused", domid);
+	if (!--d->pause_count && d->state == XGM_DOM_PAUSED)
+		d->state = XGM_DOM_RUNNING;
+	return 0;
+}
+
 uint32_t sim_dom_dirty_count(const struct sim_domain *d)
 {
 	return (uint32_t)(__builtin_popcountll(d->dirty_vcpus[0]) +

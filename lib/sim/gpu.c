@@ -537,14 +537,11 @@ int sim_gpu_buf_pin(struct sim_model *m, uint64_t id, bool pin)
 
 	if (ret)
 		return ret;
-	if (pin) {
-		b->pins++;
-	} else {
-		if (!b->pins)
-			return xgm_fail(-EINVAL, "GPU buffer %llu is not pinned",
-					(unsigned long long)id);
-		b->pins--;
-	}
+	/* A pin is a state the one user (xgpumap) sets or clears, not a
+	 * count: setting it twice, or clearing it twice, changes nothing,
+	 * so every step that pins or unpins can be repeated after an
+	 * interruption without leaving a buffer pinned for ever. */
+	b->pins = pin ? 1 : 0;
 	return 0;
 }
 
@@ -717,4 +714,69 @@ int sim_gpu_buf_adopt(struct sim_model *m, struct sim_buffer *b)
 				(unsigned long long)n,
 				(unsigned long long)b->pages);
 	return add_buf(m, g, b);
+}
+
+/* ---- what `gpu list` and `gpu show` see --------------------------------- */
+
+/* One buffer: where it is now, as the driver would report it. */
+static json_t *buf_json(const struct sim_model *m, const struct sim_buffer *b)
+{
+	struct xgm_extent *x = NULL;
+	size_t n = 0;
+	json_t *j;
+
+	if (sim_gpu_buf_extents(m, b->id, &x, &n))
+		n = 0;
+	j = json_pack("{s:I,s:I,s:s,s:o,s:I,s:b}",
+		      "id", (json_int_t)b->id,
+		      "size", (json_int_t)(b->pages << 12),
+		      "placement", b->place == XGM_PLACE_VRAM ? "vram" : "sys",
+		      "mfn", n ? json_integer((json_int_t)x[0].mfn) : json_null(),
+		      "extents", (json_int_t)n,
+		      "pinned", b->pins > 0);
+	free(x);
+	return j;
+}
+
+/*
+ * The sim's cards as a driver would describe them. The PCI address is
+ * made up but shaped like a discrete GPU behind a root port (bus 3 on);
+ * BAR0 is the whole VRAM (a resizable BAR, as large GPUs expose it), so
+ * every VRAM frame is reachable, and the model driver can do everything
+ * xgpumap asks of a driver.
+ */
+int sim_gpu_cards(const struct sim_model *m, json_t **out)
+{
+	json_t *cards = json_array();
+
+	if (!cards)
+		return -ENOMEM;
+	for (size_t gi = 0; gi < m->nr_gpus; gi++) {
+		const struct sim_gpu *g = m->gpus[gi];
+		json_t *bufs = json_array(), *c;
+		char pci[16];
+
+		snprintf(pci, sizeof(pci), "0000:%02zx:00.0", gi + 3);
+		for (size_t i = 0; i < g->nr_bufs; i++)
+			json_array_append_new(bufs, buf_json(m, g->bufs[i]));
+		c = json_pack("{s:s,s:s,s:s,s:[{s:i,s:I,s:I,s:b,s:b}],s:I,s:I,"
+			      "s:{s:b,s:b,s:b,s:s},s:o}",
+			      "card", g->name, "driver", "sim", "pci", pci,
+			      "bars", "index", 0,
+			      "bus_addr", (json_int_t)(g->vram_base_mfn << 12),
+			      "size", (json_int_t)(g->vram_pages << 12),
+			      "prefetchable", 1, "vram", 1,
+			      "vram_bytes", (json_int_t)(g->vram_pages << 12),
+			      "vram_free_bytes", (json_int_t)sim_gpu_free_bytes(g),
+			      "capabilities", "place_vram", 1, "locate_frames", 1,
+			      "pin", 1, "note", "the simulated driver: TTM-like "
+			      "placement and eviction, exact frames, pins",
+			      "buffers", bufs);
+		if (!c || json_array_append_new(cards, c)) {
+			json_decref(cards);
+			return -ENOMEM;
+		}
+	}
+	*out = cards;
+	return 0;
 }

@@ -210,6 +210,7 @@ struct sim_domain {
 	struct sim_ram_mmio *rmm;
 	size_t nr_rmm, cap_rmm;
 	uint64_t orphaned_pages;       /* RAM unhooked by a special mapping */
+	uint32_t pause_count;          /* Xen's d->pause_count (domctl pauses) */
 	char crash_reason[160];
 	struct xgm_counters ctr;
 	/* p2m lock: recursive, flush deferred to the outermost unlock */
@@ -232,6 +233,9 @@ void sim_dom_crash(struct sim_domain *d, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void sim_dom_info(const struct sim_model *m, const struct sim_domain *d,
 	      struct xgm_domain_info *out);
+/* XEN_DOMCTL_pausedomain / unpausedomain: counted, as Xen counts them; the
+ * domain shows as paused while any pause is held. */
+int sim_dom_pause(struct sim_model *m, uint32_t domid, bool pause);
 uint32_t sim_dom_dirty_count(const struct sim_domain *d);
 /* A PV domain's pfn -> mfn (SIM_INVALID_MFN for a hole). */
 uint64_t sim_pv_pfn_to_mfn(const struct sim_pv_p2m *pv, uint64_t pfn);
@@ -373,6 +377,8 @@ uint64_t sim_gpu_free_bytes(const struct sim_gpu *g);
 int sim_gpu_buf_list(const struct sim_model *m, uint64_t **ids, size_t *count);
 int sim_gpu_card_info(const struct sim_model *m, const char *card,
 		      uint64_t *vram_bytes, uint64_t *free_bytes);
+/* Every card with its BAR, capabilities and buffers (gpu list / show). */
+int sim_gpu_cards(const struct sim_model *m, json_t **out);
 
 /* ---- ioreq and guest access (sim/ioreq.c) ------------------------------ */
 

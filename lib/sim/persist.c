@@ -762,15 +762,16 @@ static int load_domain(struct sim_model *m, json_t *o, size_t idx)
 		ret = bad("%s: unknown type \"%.16s\"", where, type);
 		goto fail;
 	}
-	if (!strcmp(state, "running"))
+	if (!strcmp(state, "running")) {
 		d->state = XGM_DOM_RUNNING;
-	else if (!strcmp(state, "crashed"))
+	} else if (!strcmp(state, "crashed")) {
 		d->state = XGM_DOM_CRASHED;
-	else if (!strcmp(state, "paused"))
+	} else if (!strcmp(state, "paused")) {
 		d->state = XGM_DOM_PAUSED;
-	else if (!strcmp(state, "shutdown"))
+		d->pause_count = 1; /* the pause that left it so is held */
+	} else if (!strcmp(state, "shutdown")) {
 		d->state = XGM_DOM_SHUTDOWN;
-	else {
+	} else {
 		ret = bad("%s: unknown state \"%.16s\"", where, state);
 		goto fail;
 	}

@@ -184,6 +184,10 @@ static int layout_host(struct sim_model *m, const struct sim_topology *t,
 		want += t->guests[i].mem_bytes;
 	m->xen_pages = (32 * MIB + want / 128) >> 12;
 	ram = (want + (m->xen_pages << 12) + HOST_SLACK + GIB - 1) & ~(GIB - 1);
+	/* The RAM below the hole is always all there: a small topology
+	 * must not make the RAM above it negative (an unloadable state). */
+	if (ram < LOW_RAM_END_MFN << 12)
+		ram = LOW_RAM_END_MFN << 12;
 	m->ram_pages = ram >> 12;
 	high = m->ram_pages - LOW_RAM_END_MFN;
 	ret = sim_mem_set_owner(m, 0, 0x100, SIM_OWNER_XEN, 0);
@@ -194,7 +198,7 @@ static int layout_host(struct sim_model *m, const struct sim_topology *t,
 		ret = sim_mem_set_owner(m, LOW_RAM_END_MFN,
 				    HOLE_END_MFN - LOW_RAM_END_MFN,
 				    SIM_OWNER_IO, SIM_DEV_PCI_HOLE);
-	if (!ret)
+	if (!ret && high)
 		ret = sim_mem_set_owner(m, HOLE_END_MFN, high, SIM_OWNER_FREE, 0);
 	/* Xen's heap metadata and image; the first MiB is already Xen's. */
 	if (!ret)

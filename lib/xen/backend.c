@@ -200,6 +200,7 @@ static const struct xgm_hv_ops xen_hv_ops = {
 	.counters = xen_counters,
 	.store_list = xen_store_list,
 	.p2m_source = xen_p2m_source,
+	.pause = xen_domain_pause,
 };
 
 const struct xgm_backend xgm_backend_xen = {

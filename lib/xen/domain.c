@@ -126,3 +126,25 @@ int xen_domain_info(void *priv, uint32_t domid, struct xgm_domain_info *out)
 	libxl_dominfo_dispose(&i);
 	return 0;
 }
+
+/*
+ * migrate --pause. XEN_DOMCTL_pausedomain waits until every vCPU is off
+ * its pCPU (vcpu_sleep_sync), so when it returns no guest access can be in
+ * flight; Xen counts pauses, so one an admin holds survives our unpause.
+ */
+int xen_domain_pause(void *priv, uint32_t domid, bool pause)
+{
+	struct xen_priv *p = priv;
+	int err = 0;
+
+	if (domid == 0)
+		return xgm_fail(-EINVAL, "dom0 cannot pause itself");
+	if (pause ? xc_domain_pause(p->xch, domid) :
+		    xc_domain_unpause(p->xch, domid))
+		err = errno ?: EIO;
+	xen_count(p, domid, 1, 0);
+	if (err)
+		return xgm_fail(-err, "cannot %s domain %u: %s",
+				pause ? "pause" : "unpause", domid, strerror(err));
+	return 0;
+}

@@ -51,6 +51,12 @@ static int gpu_copy(void *priv, uint64_t src, uint64_t dst)
 	return ret;
 }
 
+static int gpu_cards(void *priv, const uint64_t *known, size_t nr_known,
+		     json_t **out)
+{
+	return drm_cards_json(known, nr_known, out);
+}
+
 const struct xgm_gpu_ops xen_gpu_ops = {
 	.name = "drm",
 	.buf_alloc = gpu_alloc,
@@ -60,6 +66,7 @@ const struct xgm_gpu_ops xen_gpu_ops = {
 	.buf_write_tag = gpu_write_tag,
 	.buf_read_tag = gpu_read_tag,
 	.buf_copy = gpu_copy,
+	.cards = gpu_cards,
 };
 
 int xen_frames_validate(struct xen_priv *p, uint64_t mfn, uint64_t nr)

@@ -66,6 +66,7 @@ void xen_count(struct xen_priv *p, uint32_t domid, uint64_t hypercalls,
 /* domain.c */
 int xen_domain_list(void *priv, struct xgm_domain_info **out, size_t *count);
 int xen_domain_info(void *priv, uint32_t domid, struct xgm_domain_info *out);
+int xen_domain_pause(void *priv, uint32_t domid, bool pause);
 
 /* store.c: every operation in its own transaction, retried on EAGAIN. */
 int xen_store_read(void *priv, const char *path, char **value);

@@ -548,3 +548,13 @@ check_bad_state() {
     [[ -z $leftovers ]] || problems+=("temporary files left: $leftovers")
     ((${#problems[@]} == 0)) || die "${problems[@]}"
 }
+
+@test "sim init: a host smaller than the RAM below the 4 GiB hole still loads" {
+    # Host RAM rounded to less than 3 GiB once made the RAM above the hole
+    # negative: a state no later command could load.
+    run_xgm 0 sim init --dom0-mem 512M --vram 64M --guest vm1:pvh:256M
+    run_xgm 0 -j sim show
+    assert_json "$output" '.host.ram_bytes' 3221225472
+    run_xgm 0 attach vm1 --size 4M
+    run_xgm 0 check
+}

@@ -472,6 +472,30 @@ static void test_rule7_mapping_dom0_pages_or_into_pv_is_refused(void **state)
 	sim_model_free(m);
 }
 
+/* Rule 8: pauses are counted (XEN_DOMCTL_pausedomain increments
+ * d->pause_count): a domain paused twice runs again only after two
+ * unpauses, each is a hypercall, and dom0 cannot pause itself. Failing
+ * means migrate --pause could resume a guest an admin had paused. */
+static void test_rule8_pauses_are_counted_and_dom0_cannot_pause_itself(void **state)
+{
+	struct sim_model *m = host();
+	struct sim_domain *d = sim_dom_get(m, VM1);
+	uint64_t hc = d->ctr.hypercalls;
+
+	assert_int_equal(sim_dom_pause(m, VM1, true), 0);
+	assert_int_equal(d->state, XGM_DOM_PAUSED);
+	assert_int_equal(sim_dom_pause(m, VM1, true), 0);
+	assert_int_equal(sim_dom_pause(m, VM1, false), 0);
+	assert_int_equal(d->state, XGM_DOM_PAUSED);
+	assert_int_equal(sim_dom_pause(m, VM1, false), 0);
+	assert_int_equal(d->state, XGM_DOM_RUNNING);
+	assert_int_equal(d->ctr.hypercalls, hc + 4);
+	assert_int_equal(sim_dom_pause(m, VM1, false), -EINVAL);
+	assert_int_equal(sim_dom_pause(m, 0, true), -EINVAL);
+	assert_int_equal(sim_dom_pause(m, 99, true), -ESRCH);
+	sim_model_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -494,6 +518,7 @@ int main(void)
 		cmocka_unit_test(test_rule7_refusals_come_from_the_iomem_rangesets),
 		cmocka_unit_test(test_rule7_xen_does_not_refuse_foreign_ram_once_permitted),
 		cmocka_unit_test(test_rule7_mapping_dom0_pages_or_into_pv_is_refused),
+		cmocka_unit_test(test_rule8_pauses_are_counted_and_dom0_cannot_pause_itself),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

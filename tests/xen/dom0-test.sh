@@ -62,6 +62,14 @@ echo "$OUT" | grep -q " $G " || die "domain list lacks $G"
 run $X -j domain show $G
 pass "1 domain list shows dom0 and $G"
 
+step "1b gpu list, gpu show card0"
+run $X gpu list
+echo "$OUT" | grep -q "^card0 " || die "gpu list lacks card0"
+run $X -j gpu show card0
+jstr driver "$OUT" | grep -q bochs || die "gpu show card0: driver is not bochs"
+echo "$OUT" | grep -q '"place_vram":true' || die "gpu show card0: cannot place in VRAM"
+pass "1b gpu list shows card0 ($(jstr driver "$OUT") at $(jstr pci "$OUT"))"
+
 step "2 attach 16M in VRAM, fill, guest reads"
 run $X -j attach $G --size 16M --placement vram
 A=$OUT
@@ -82,6 +90,9 @@ while [ "$(xenstore-read /local/domain/$GID/data/xgpumap/ready 2>/dev/null)" != 
 	usleep 200000
 done
 gread "$GFNX" 4096 tags "$TAG" || die "guest read of the attached blob"
+run $X gpu show card0
+run $X -j gpu show card0
+echo "$OUT" | grep -q "\"blob\":\"$ID\"" || die "gpu show card0 does not tie a buffer to $ID"
 pass "2 guest read the blob at gfn 0x$GFNX"
 
 step "3 migrate to a new VRAM place, fill, guest reads"
@@ -95,6 +106,17 @@ TAG2=$(printf '%x' "$(jget first_tag "$OUT")")
 [ "$TAG2" != "$TAG" ] || die "second fill wrote the same tags"
 gread "$GFNX" 4096 tags "$TAG2" || die "guest read after migrate"
 pass "3 guest read the new frames after migrate"
+
+step "3b migrate --pause, fill, guest reads"
+run $X -j migrate $ID --to vram --pause
+echo "$OUT" | grep -q '"paused":true' || die "migrate --pause did not say paused"
+echo "XGM-TIME [$MODE] migrate --pause blackout_us=$(jget blackout_us "$OUT") total_us=$(jget total_us "$OUT") hypercalls=$(jget hypercalls "$OUT")"
+run $X -j domain show $G
+[ "$(jstr state "$OUT")" = running ] || die "the guest is $(jstr state "$OUT") after migrate --pause"
+run $X -j fill $ID
+TAG2=$(printf '%x' "$(jget first_tag "$OUT")")
+gread "$GFNX" 4096 tags "$TAG2" || die "guest read after migrate --pause"
+pass "3b guest runs and reads the new frames after migrate --pause"
 
 step "4 detach, guest reads all-ones, check clean"
 run $X -j detach $ID
