@@ -213,6 +213,13 @@ struct xgm_hv_ops {
 	 * guest the admin paused stays paused after our unpause. NULL where
 	 * the backend cannot stop a domain's vCPUs. */
 	int (*pause)(void *priv, uint32_t domid, bool pause);
+
+	/* ---- what a guest may read of its own mapping ---- */
+	/* Writes key=value where domid can read it and only dom0 can write
+	 * it (xenstore: /local/domain/DOMID/device/xgpumap/KEY); value NULL
+	 * removes it. The engine publishes the blob window there. */
+	int (*guest_publish)(void *priv, uint32_t domid, const char *key,
+			     const char *value);
 };
 
 enum xgm_placement {

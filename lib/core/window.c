@@ -71,6 +71,15 @@ int window_ensure(struct xgm_ctx *ctx, const struct xgm_domain_info *d,
 	j = json_pack("{s:I,s:I}", "gfn", (json_int_t)w->gfn, "nr", (json_int_t)w->nr);
 	ret = store_put(ctx, path, j);
 	json_decref(j);
+	/* The guest may read where its window is (virtio-gpu's host-visible
+	 * region), under its own device path; only dom0 may write it. */
+	if (!ret && ctx->be->hv->guest_publish) {
+		char v[64];
+
+		snprintf(v, sizeof(v), "0x%llx 0x%llx", (unsigned long long)w->gfn,
+			 (unsigned long long)w->nr);
+		ret = ctx->be->hv->guest_publish(ctx->priv, d->domid, "window", v);
+	}
 	return ret;
 }
 

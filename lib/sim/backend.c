@@ -264,6 +264,23 @@ static int be_store_write(void *priv, const char *path, const char *value)
 		       -ENOMEM : 0;
 }
 
+/* The guest's own xenstore directory, in the same store (the sim has no
+ * permissions to model beyond "dom0 writes it"). */
+static int be_guest_publish(void *priv, uint32_t domid, const char *key,
+			    const char *value)
+{
+	char path[256];
+
+	if (!key || !*key || strchr(key, '/') || !domid || !sim_dom_get(M(priv), domid))
+		return xgm_fail(-EINVAL, "bad guest key or domain");
+	snprintf(path, sizeof(path), "/local/domain/%u/device/xgpumap/%s", domid, key);
+	if (!value) {
+		json_object_del(M(priv)->store, path);
+		return 0;
+	}
+	return be_store_write(priv, path, value);
+}
+
 /* Is path equal to dir or below it? */
 static bool under(const char *path, const char *dir)
 {
@@ -504,6 +521,7 @@ static const struct xgm_hv_ops sim_hv_ops = {
 	.iommu_walk = be_iommu_walk,
 	.store_read = be_store_read,
 	.store_write = be_store_write,
+	.guest_publish = be_guest_publish,
 	.store_rm = be_store_rm,
 	.counters = be_counters,
 	.store_list = be_store_list,

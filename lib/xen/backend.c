@@ -199,6 +199,7 @@ static const struct xgm_hv_ops xen_hv_ops = {
 	.store_rm = xen_store_rm,
 	.counters = xen_counters,
 	.store_list = xen_store_list,
+	.guest_publish = xen_guest_publish,
 	.p2m_source = xen_p2m_source,
 	.pause = xen_domain_pause,
 };

@@ -211,3 +211,43 @@ int xen_store_setup(struct xen_priv *p)
 {
 	return in_transaction(p, do_setup, NULL, "setup");
 }
+
+struct publish {
+	const char *path;
+	const char *value;
+	uint32_t domid;
+};
+
+static int do_publish(struct xen_priv *p, xs_transaction_t t, void *arg)
+{
+	struct publish *pb = arg;
+	/* dom0 owns it (and may write); the guest may read; nobody else. */
+	struct xs_permissions perms[2] = {
+		{ .id = 0, .perms = XS_PERM_NONE },
+		{ .id = pb->domid, .perms = XS_PERM_READ },
+	};
+
+	if (!pb->value) {
+		if (!xs_rm(p->xsh, t, pb->path) && errno != ENOENT)
+			return xgm_fail(-errno, "xenstore rm %s: %s", pb->path,
+					strerror(errno));
+		return 0;
+	}
+	if (!xs_write(p->xsh, t, pb->path, pb->value, strlen(pb->value)) ||
+	    !xs_set_permissions(p->xsh, t, pb->path, perms, 2))
+		return xgm_fail(-errno, "xenstore publish %s: %s", pb->path,
+				strerror(errno));
+	return 0;
+}
+
+int xen_guest_publish(void *priv, uint32_t domid, const char *key,
+		      const char *value)
+{
+	char path[256];
+	struct publish pb = { .path = path, .value = value, .domid = domid };
+
+	if (!key || !*key || strchr(key, '/') || domid == 0)
+		return xgm_fail(-EINVAL, "bad guest key \"%s\"", key ? key : "");
+	snprintf(path, sizeof(path), "/local/domain/%u/device/xgpumap/%s", domid, key);
+	return in_transaction(priv, do_publish, &pb, path);
+}

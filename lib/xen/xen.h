@@ -73,6 +73,8 @@ int xen_store_read(void *priv, const char *path, char **value);
 int xen_store_write(void *priv, const char *path, const char *value);
 int xen_store_rm(void *priv, const char *path);
 int xen_store_list(void *priv, const char *dir, char ***names, size_t *count);
+int xen_guest_publish(void *priv, uint32_t domid, const char *key,
+		      const char *value);
 int xen_store_setup(struct xen_priv *p);
 
 /* mapping.c */

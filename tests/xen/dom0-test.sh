@@ -46,7 +46,7 @@ gread() {
 		i=$((i + 1))
 	done
 	echo "guest says: $r"
-	case "$r" in "$SEQ GUEST_READ OK"*) return 0 ;; esac
+	case "$r" in "$SEQ GUEST_READ OK"* | "$SEQ GUEST_WINDOW OK"*) return 0 ;; esac
 	return 1
 }
 
@@ -90,6 +90,11 @@ while [ "$(xenstore-read /local/domain/$GID/data/xgpumap/ready 2>/dev/null)" != 
 	usleep 200000
 done
 gread "$GFNX" 4096 tags "$TAG" || die "guest read of the attached blob"
+# The guest finds its blob window under its own device path, which dom0
+# alone may write.
+echo "window as dom0 sees it: $(xenstore-read /local/domain/$GID/device/xgpumap/window 2>&1)"
+xenstore-ls -p /local/domain/$GID/device/xgpumap 2>&1
+gread "$GFNX" 0 window 0 || die "the guest cannot read its blob window"
 run $X gpu show card0
 run $X -j gpu show card0
 echo "$OUT" | grep -q "\"blob\":\"$ID\"" || die "gpu show card0 does not tie a buffer to $ID"

@@ -119,6 +119,28 @@ out:
 	xs_write_key("data/xgpumap/result", res);
 }
 
+/* Reads the blob window dom0 published under this guest's device path
+ * and checks that gfn lies inside it: the guest learns where its blobs
+ * appear without being told on the side. */
+static void window(unsigned long seq, uint64_t gfn)
+{
+	char val[128] = "", res[256];
+	uint64_t base = 0, nr = 0;
+
+	if (xs_read_key("device/xgpumap/window", val, sizeof(val)) ||
+	    sscanf(val, "%" SCNx64 " %" SCNx64, &base, &nr) != 2)
+		snprintf(res, sizeof(res), "%lu GUEST_WINDOW FAIL cannot read "
+			 "device/xgpumap/window ('%s')", seq, val);
+	else if (gfn < base || gfn >= base + nr)
+		snprintf(res, sizeof(res), "%lu GUEST_WINDOW FAIL gfn 0x%" PRIx64
+			 " is outside the window %s", seq, gfn, val);
+	else
+		snprintf(res, sizeof(res), "%lu GUEST_WINDOW OK %s", seq, val);
+	printf("%s\n", res);
+	fflush(stdout);
+	xs_write_key("data/xgpumap/result", res);
+}
+
 int main(void)
 {
 	unsigned long last = 0;
@@ -149,6 +171,10 @@ int main(void)
 		last = seq;
 		if (!strcmp(mode, "quit"))
 			return 0;
+		if (!strcmp(mode, "window")) {
+			window(seq, gfn);
+			continue;
+		}
 		check(seq, gfn, pages, mode, first);
 	}
 }

@@ -56,7 +56,7 @@ boot_once() {
 	rc=$?
 	e=$(date +%s)
 	echo "---- $mode dom0: summary ($((e - s)) s, qemu exit $rc) ----"
-	tr -d '\r' < "$log" | grep -a -E "XGM-(BOOT|STEP|PASS|FAIL|TIME|RESULT|WARN)|GUEST_READ" |
+	tr -d '\r' < "$log" | grep -a -E "XGM-(BOOT|STEP|PASS|FAIL|TIME|RESULT|WARN)|GUEST_(READ|WINDOW)" |
 		sed 's/^(XEN) //'
 	grep -a -q "XGM-RESULT PASS" "$log"
 }
