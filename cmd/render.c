@@ -14,12 +14,17 @@
 void fput_escaped(const char *s, FILE *f)
 {
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '\\')
+		if (*p == '\\') {
 			fputs("\\\\", f);
-		else if (*p < 0x20 || *p == 0x7f)
+		} else if (*p < 0x20 || *p == 0x7f) {
 			fprintf(f, "\\x%02x", *p);
-		else
+		} else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			/* A C1 control (CSI is one): terminals act on it. */
+			fprintf(f, "\\u%04x", p[1]);
+			p++;
+		} else {
 			fputc(*p, f);
+		}
 	}
 }
 

@@ -59,11 +59,16 @@ XGM_API int xgm_parse_size(const char *s, uint64_t *out)
 
 XGM_API int xgm_parse_frame(const char *s, uint64_t *out)
 {
+	bool hex = s && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
 	uint64_t v;
 	char *end;
 	int ret;
 
-	ret = parse_u64(s, 0, &v, &end);
+	/* Decimal, or hex with 0x; a leading zero is not octal ("010" is
+	 * ten), which no one typing a frame number means. */
+	if (hex && !isxdigit((unsigned char)s[2]))
+		return xgm_err(-EINVAL);
+	ret = parse_u64(s, hex ? 16 : 10, &v, &end);
 	if (ret)
 		return xgm_err(ret);
 	if (*end)

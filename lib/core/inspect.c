@@ -185,8 +185,8 @@ int dma_runs(struct xgm_ctx *ctx, uint32_t domid, uint64_t first, uint64_t last,
 XGM_API int xgm_iommu_runs(struct xgm_ctx *ctx, const char *dom, uint64_t first,
 			   uint64_t last, json_t **out)
 {
-	struct run_acc a = { .dma = true };
 	struct xgm_domain_info d;
+	json_t *runs;
 	int ret;
 
 	if (!ctx || !dom || !out || last < first)
@@ -210,16 +210,8 @@ XGM_API int xgm_iommu_runs(struct xgm_ctx *ctx, const char *dom, uint64_t first,
 	default:
 		break;
 	}
-	if (!ctx->be->hv->iommu_walk) {
-		json_decref(*out);
-		*out = NULL;
-		return xgm_fail(-EOPNOTSUPP, "this backend cannot read IOMMU tables");
-	}
-	a.runs = json_array();
-	ret = ctx->be->hv->iommu_walk(ctx->priv, d.domid, first, last, add_leaf, &a);
-	flush_run(&a);
+	ret = dma_runs(ctx, d.domid, first, last, &runs);
 	if (ret) {
-		json_decref(a.runs);
 		json_decref(*out);
 		*out = NULL;
 		return xgm_err(ret);
@@ -227,6 +219,6 @@ XGM_API int xgm_iommu_runs(struct xgm_ctx *ctx, const char *dom, uint64_t first,
 	json_object_set_new(*out, "note", json_string(d.iommu == XGM_IOMMU_IDENTITY ?
 		"PV dom0: the IOMMU identity-maps all of its RAM" :
 		"separate IOMMU tables, kept in sync with every p2m change"));
-	json_object_set_new(*out, "runs", a.runs);
+	json_object_set_new(*out, "runs", runs);
 	return 0;
 }

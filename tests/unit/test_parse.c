@@ -64,6 +64,10 @@ static void test_frame_and_range(void **state)
 	assert_int_equal(xgm_parse_frame("123", &a), 0);
 	assert_int_equal(a, 123);
 	assert_int_equal(xgm_parse_frame("12z", &a), -EINVAL);
+	assert_int_equal(xgm_parse_frame("010", &a), 0);
+	assert_int_equal(a, 10); /* not octal */
+	assert_int_equal(xgm_parse_frame("0x", &a), -EINVAL);
+	assert_int_equal(xgm_parse_frame("0x-1", &a), -EINVAL);
 	assert_int_equal(xgm_parse_frame_range("0x100-0x1ff", &a, &b), 0);
 	assert_int_equal(a, 0x100);
 	assert_int_equal(b, 0x1ff);
