@@ -62,19 +62,29 @@ boot_once() {
 }
 
 status=0
+passed=0
+failed=0
 for mode in $modes; do
-	boot_once "$mode" && continue
+	if boot_once "$mode"; then
+		passed=$((passed + 1))
+		continue
+	fi
 	# Under TCG, dom0's static busybox has been seen to segfault on its
 	# thread pointer once in a few boots; that is the emulator, not
 	# xgpumap. Such a run gets one more boot, and the summary says so.
 	if tr -d '\r' < "$cache/serial-$mode.log" | grep -a -q "segfault at 0 .* in busybox"; then
 		echo "check-xen: $mode dom0: busybox crashed in dom0 (TCG); booting once more"
 		cp "$cache/serial-$mode.log" "$cache/serial-$mode.first.log"
-		boot_once "$mode" && continue
+		if boot_once "$mode"; then
+			passed=$((passed + 1))
+			continue
+		fi
 	fi
 	echo "---- $mode dom0: FAILED; serial log tail ----"
 	tr -d '\r' < "$cache/serial-$mode.log" | tail -n 60
 	status=1
+	failed=$((failed + 1))
 done
 echo "check-xen: $( [ $status = 0 ] && echo PASS || echo FAIL ) in $(($(date +%s) - t0)) s"
+echo "check-xen: $passed passed, $failed failed"
 exit $status
