@@ -123,6 +123,18 @@ static int add_leaf(const struct xgm_p2m_entry *e, void *arg)
 	return 0;
 }
 
+/* After a walk: the last run, then the runs, or nothing on failure. */
+static int finish_runs(struct run_acc *a, int ret, json_t **out)
+{
+	flush_run(a);
+	if (ret) {
+		json_decref(a->runs);
+		return ret;
+	}
+	*out = a->runs;
+	return 0;
+}
+
 int p2m_runs(struct xgm_ctx *ctx, uint32_t domid, uint64_t first, uint64_t last,
 	     json_t **out)
 {
@@ -136,13 +148,7 @@ int p2m_runs(struct xgm_ctx *ctx, uint32_t domid, uint64_t first, uint64_t last,
 		xgm_info("%s", note);
 	}
 	ret = hv_p2m_walk(ctx, domid, first, last, add_leaf, &a);
-	flush_run(&a);
-	if (ret) {
-		json_decref(a.runs);
-		return ret;
-	}
-	*out = a.runs;
-	return 0;
+	return finish_runs(&a, ret, out);
 }
 
 XGM_API int xgm_p2m_runs(struct xgm_ctx *ctx, const char *dom, uint64_t first,
@@ -173,13 +179,7 @@ int dma_runs(struct xgm_ctx *ctx, uint32_t domid, uint64_t first, uint64_t last,
 		return xgm_fail(-EOPNOTSUPP, "this backend cannot read IOMMU tables");
 	}
 	ret = ctx->be->hv->iommu_walk(ctx->priv, domid, first, last, add_leaf, &a);
-	flush_run(&a);
-	if (ret) {
-		json_decref(a.runs);
-		return ret;
-	}
-	*out = a.runs;
-	return 0;
+	return finish_runs(&a, ret, out);
 }
 
 XGM_API int xgm_iommu_runs(struct xgm_ctx *ctx, const char *dom, uint64_t first,

@@ -54,15 +54,8 @@ struct sim_domain *sim_dom_by_name(const struct sim_model *m, const char *name)
 
 int sim_dom_add(struct sim_model *m, struct sim_domain *d)
 {
-	if (m->nr_doms == m->cap_doms) {
-		size_t cap = m->cap_doms ? m->cap_doms * 2 : 8;
-		struct sim_domain **n = realloc(m->doms, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		m->doms = n;
-		m->cap_doms = cap;
-	}
+	if (sim_array_room(&m->doms, m->nr_doms, &m->cap_doms, sizeof(*m->doms), 8))
+		return -ENOMEM;
 	m->doms[m->nr_doms++] = d;
 	if (d->domid >= m->next_domid)
 		m->next_domid = d->domid + 1;

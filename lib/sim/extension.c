@@ -129,15 +129,8 @@ static int guest_set(struct sim_model *m, struct sim_domain *d, uint64_t gfn,
 
 static int push_rmm(struct sim_domain *d, struct sim_ram_mmio r)
 {
-	if (d->nr_rmm == d->cap_rmm) {
-		size_t cap = d->cap_rmm ? d->cap_rmm * 2 : 16;
-		struct sim_ram_mmio *n = realloc(d->rmm, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		d->rmm = n;
-		d->cap_rmm = cap;
-	}
+	if (sim_array_room(&d->rmm, d->nr_rmm, &d->cap_rmm, sizeof(*d->rmm), 16))
+		return -ENOMEM;
 	d->rmm[d->nr_rmm++] = r;
 	return 0;
 }
@@ -241,15 +234,8 @@ static int push_xfer(struct sim_domain *d, struct sim_transfer x)
 			return 0;
 		}
 	}
-	if (d->nr_xfers == d->cap_xfers) {
-		size_t cap = d->cap_xfers ? d->cap_xfers * 2 : 16;
-		struct sim_transfer *n = realloc(d->xfers, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		d->xfers = n;
-		d->cap_xfers = cap;
-	}
+	if (sim_array_room(&d->xfers, d->nr_xfers, &d->cap_xfers, sizeof(*d->xfers), 16))
+		return -ENOMEM;
 	d->xfers[d->nr_xfers++] = x;
 	return 0;
 }

@@ -382,16 +382,9 @@ static int add_buf(struct sim_model *m, struct sim_gpu *g,
 {
 	if (sim_map_set(&m->buf_index, b->id, (uint64_t)(uintptr_t)b))
 		return -ENOMEM;
-	if (g->nr_bufs == g->cap_bufs) {
-		size_t cap = g->cap_bufs ? g->cap_bufs * 2 : 16;
-		struct sim_buffer **n = realloc(g->bufs, cap * sizeof(*n));
-
-		if (!n) {
-			sim_map_del(&m->buf_index, b->id);
-			return -ENOMEM;
-		}
-		g->bufs = n;
-		g->cap_bufs = cap;
+	if (sim_array_room(&g->bufs, g->nr_bufs, &g->cap_bufs, sizeof(*g->bufs), 16)) {
+		sim_map_del(&m->buf_index, b->id);
+		return -ENOMEM;
 	}
 	g->bufs[g->nr_bufs++] = b;
 	return 0;

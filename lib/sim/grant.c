@@ -41,7 +41,6 @@ int sim_gnt_access(struct sim_model *m, uint32_t grantee, uint64_t mfn,
 	       bool readonly, uint32_t *gref)
 {
 	struct sim_domain *g = sim_model_dom0(m), *d;
-	struct sim_grant *n;
 	size_t pos;
 	int ret = sim_dom_find(m, grantee, &d);
 
@@ -53,15 +52,9 @@ int sim_gnt_access(struct sim_model *m, uint32_t grantee, uint64_t mfn,
 		return xgm_fail(-EINVAL, "grant: mfn %#llx is not dom0 RAM (only "
 				"pages with a struct page can be granted; VRAM "
 				"cannot)", (unsigned long long)mfn);
-	if (g->nr_grants == g->cap_grants) {
-		size_t cap = g->cap_grants ? g->cap_grants * 2 : 16;
-
-		n = realloc(g->grants, cap * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		g->grants = n;
-		g->cap_grants = cap;
-	}
+	if (sim_array_room(&g->grants, g->nr_grants, &g->cap_grants,
+			   sizeof(*g->grants), 16))
+		return -ENOMEM;
 	*gref = free_gref(g);
 	pos = *gref - FIRST_GREF; /* everything before it is dense */
 	for (size_t i = g->nr_grants; i > pos; i--)

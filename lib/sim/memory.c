@@ -164,15 +164,8 @@ static int push_run(struct sim_mfn_run **runs, size_t *nr, size_t *cap,
 		(*runs)[*nr - 1].count += count;
 		return 0;
 	}
-	if (*nr == *cap) {
-		size_t c = *cap ? *cap * 2 : 8;
-		struct sim_mfn_run *r = realloc(*runs, c * sizeof(*r));
-
-		if (!r)
-			return -ENOMEM;
-		*runs = r;
-		*cap = c;
-	}
+	if (sim_array_room(runs, *nr, cap, sizeof(**runs), 8))
+		return -ENOMEM;
 	(*runs)[(*nr)++] = (struct sim_mfn_run){ mfn, count };
 	return 0;
 }

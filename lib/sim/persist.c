@@ -888,15 +888,9 @@ static int add_block(void *ctx, uint64_t off, uint64_t order)
 
 	if (order > 40)
 		return -EBADMSG;
-	if (b->nr_blocks == l->cap_blocks) {
-		size_t cap = l->cap_blocks ? l->cap_blocks * 2 : 4;
-		struct sim_vram_block *n = realloc(b->blocks, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		b->blocks = n;
-		l->cap_blocks = cap;
-	}
+	if (sim_array_room(&b->blocks, b->nr_blocks, &l->cap_blocks,
+			   sizeof(*b->blocks), 4))
+		return -ENOMEM;
 	b->blocks[b->nr_blocks++] = (struct sim_vram_block){
 		off, (unsigned int)order };
 	return 0;
