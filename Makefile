@@ -52,6 +52,14 @@ DEP_PKGS    += libdrm
 BASEFLAGS   += -DXGM_HAVE_DRM
 LIB_SRC     += $(wildcard lib/drm/*.c)
 endif
+# Building needs jansson at least; say so here rather than fail at link time.
+# The targets that run deps first build in a make of their own (below).
+NEEDS_NO_DEPS := deps demo check check-xen clean uninstall
+ifneq ($(filter-out $(NEEDS_NO_DEPS),$(or $(MAKECMDGOALS),all)),)
+ifneq ($(call have,jansson),1)
+$(error jansson not found by pkg-config: run 'make deps' (or 'make demo' / 'make check', which run it))
+endif
+endif
 DEP_CFLAGS  := $(shell $(PKGCONFIG) --cflags $(DEP_PKGS) 2>/dev/null)
 DEP_LIBS    := $(shell $(PKGCONFIG) --libs $(DEP_PKGS) 2>/dev/null)
 
@@ -131,12 +139,17 @@ test-cli: $(BUILD)/xgpumap
 
 test: all check-headers check-abi test-unit test-cli lint-man
 
+# demo, check and check-xen install the dependencies, then build in a second
+# make: this one asked pkg-config while it read the Makefile, before deps
+# could install anything, so what it found may be missing.
+
 # The test build: AddressSanitizer + UBSan, in its own directory.
 check: deps
-	$(MAKE) BUILD=build-san SAN=1 test
+	@$(MAKE) --no-print-directory BUILD=build-san SAN=1 test
 
 # The main job on the simulated host, in a private state file.
-demo: deps all
+demo: deps
+	@$(MAKE) --no-print-directory all
 	@tests/demo.sh $(BUILD)/xgpumap
 
 # Each public header compiles on its own, in strict C11.
@@ -151,7 +164,8 @@ check-abi: $(BUILD)/libxgpumap.so
 	@tests/check-abi.sh $(BUILD)/libxgpumap.so lib/libxgpumap.map $(BUILD)/obj/lib
 
 # Real Xen 4.17 in QEMU (TCG), PV and PVH dom0: tests/xen/run.sh.
-check-xen: $(BUILD)/xgpumap
+check-xen: deps
+	@$(MAKE) --no-print-directory $(BUILD)/xgpumap
 	@tests/xen/run.sh $(BUILD)
 
 # Every parser under a fuzzer for a bounded time; not part of check.

@@ -2,7 +2,7 @@
 # make check-xen: real Xen 4.17 in QEMU (TCG), PV dom0 then PVH dom0, each
 # running tests/xen/dom0-test.sh against a PVH guest. Everything comes from
 # Debian packages fetched now (tests/xen/fetch.sh); nothing is installed
-# into the host but QEMU, cpio and kmod (make deps' job for the rest).
+# into the host (QEMU, cpio and kmod come from make deps).
 #
 #   tests/xen/run.sh BUILD_DIR [pv|pvh ...]
 set -u
@@ -16,11 +16,7 @@ t0=$(date +%s)
 fail() { echo "check-xen: FAIL: $*"; exit 1; }
 
 for tool in qemu-system-x86_64 cpio depmod; do
-	command -v $tool >/dev/null 2>&1 && continue
-	echo "check-xen: installing the host tools (qemu-system-x86 cpio kmod)"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		qemu-system-x86 cpio kmod >/dev/null || fail "cannot install $tool"
-	break
+	command -v $tool >/dev/null 2>&1 || fail "$tool not found: run 'make deps'"
 done
 
 kpkg=$("$here/fetch.sh" "$cache") || fail "fetching the Debian packages"
