@@ -354,7 +354,7 @@ static int check_orphan(const struct xgm_p2m_entry *e, void *arg)
 	return 0;
 }
 
-XGM_API int xgm_check(struct xgm_ctx *ctx, const char *dom, json_t **out)
+static int check_op(struct xgm_ctx *ctx, const char *dom, json_t **out)
 {
 	struct xgm_domain_info *doms, only;
 	struct blob *all;
@@ -433,4 +433,9 @@ XGM_API int xgm_check(struct xgm_ctx *ctx, const char *dom, json_t **out)
 	}
 	*out = findings;
 	return 0;
+}
+
+XGM_API int xgm_check(struct xgm_ctx *ctx, const char *dom, json_t **out)
+{
+	return XGM_OP(ctx, XGM_OP_READ, check_op(ctx, dom, out));
 }
