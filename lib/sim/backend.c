@@ -91,7 +91,48 @@ static int be_commit(void *priv)
 		return -ENOMEM;
 	ret = sim_state_save(p->file, doc);
 	json_decref(doc);
+	if (!ret)
+		p->synced = true;
 	return ret;
+}
+
+static int be_checkpoint(void *priv)
+{
+	struct sim_priv *p = priv;
+
+	json_decref(p->checkpoint);
+	p->checkpoint = sim_persist_save(p->m);
+	p->synced = false;
+	/* The save shares the live store object: keep a copy of its own. */
+	if (p->checkpoint &&
+	    json_object_set_new(p->checkpoint, "store", json_deep_copy(p->m->store))) {
+		json_decref(p->checkpoint);
+		p->checkpoint = NULL;
+	}
+	return p->checkpoint ? 0 : -ENOMEM;
+}
+
+/* Back to the checkpoint; the hooks the engine installed stay. */
+static int be_restore(void *priv)
+{
+	struct sim_priv *p = priv;
+	struct sim_model *m;
+	int ret;
+
+	if (!p->checkpoint)
+		return 0;
+	ret = sim_persist_load(p->checkpoint, &m);
+	if (ret)
+		return ret;
+	m->move_notify = p->m->move_notify;
+	m->move_arg = p->m->move_arg;
+	m->ioreq_fn = p->m->ioreq_fn;
+	m->ioreq_arg = p->m->ioreq_arg;
+	sim_model_free(p->m);
+	p->m = m;
+	json_decref(p->checkpoint);
+	p->checkpoint = NULL;
+	return p->synced ? be_commit(p) : 0;
 }
 
 static void be_close(void *priv)
@@ -100,6 +141,7 @@ static void be_close(void *priv)
 
 	if (!p)
 		return;
+	json_decref(p->checkpoint);
 	sim_model_free(p->m);
 	sim_state_close(p->file);
 	free(p);
@@ -526,6 +568,8 @@ static const struct xgm_hv_ops sim_hv_ops = {
 	.counters = be_counters,
 	.store_list = be_store_list,
 	.sync = be_commit,
+	.checkpoint = be_checkpoint,
+	.restore = be_restore,
 	.modeled_ns = be_modeled,
 	.ioreq_map_range = be_ioreq_map_range,
 	.set_ioreq_handler = be_set_ioreq_handler,

@@ -496,6 +496,8 @@ struct sim_priv {
 	struct sim_state_file *file;
 	struct sim_model *m;
 	enum xgm_access access;
+	json_t *checkpoint;  /* the model at the start of the operation */
+	bool synced;         /* the file was written since the checkpoint */
 };
 
 #endif /* XGM_SIM_MODEL_H */

@@ -1,0 +1,192 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# What a new user hit (issue 13): errors that say what happened; check and
+# dump for support engineers; batch, shell and completion. Each test names
+# the rough edge it covers and failed before it was smoothed.
+
+load helpers
+
+setup() {
+    basic_setup
+    run_xgm 0 -q sim init
+}
+
+# as_user CMD...: runs CMD subject to file permissions even as root (the
+# tests often run as root, which chmod alone cannot stop).
+as_user() {
+    if ((EUID == 0)); then
+        setpriv --bounding-set=-dac_override,-dac_read_search -- "$@"
+    else
+        "$@"
+    fi
+}
+
+# ---- errors that say what happened ----------------------------------------
+
+@test "dump -o an unwritable path, a directory or '': a message, no dump on stdout" {
+    local sum
+    sum=$(file_sum "$SIM_STATE")
+    mkdir "$XGM_TMP/dir"
+    run_xgm 1 dump -o /nonexistent/x.json
+    is "$output" "" "no dump on stdout"
+    contains "$stderr" "cannot write /nonexistent/x.json: No such file or directory"
+    run_xgm 1 -j dump -o /nonexistent/x.json
+    assert_error_doc "$output" ENOENT
+    run_xgm 1 dump -o "$XGM_TMP/dir"
+    is "$output" ""
+    contains "$stderr" "Is a directory"
+    run_xgm 1 -j dump -o "$XGM_TMP/dir"
+    assert_error_doc "$output" EISDIR
+    run_xgm 2 -j dump -o ''
+    assert_error_doc "$output" EINVAL
+    run_xgm 2 dump -o ''
+    is "$output" ""
+    contains "$stderr" "-o needs a file name"
+    # Nothing is left behind: no temporary beside the target.
+    is "$(ls -A "$XGM_TMP/dir")" "" "no temporary in the directory"
+    is "$(ls -A "$XGM_TMP" | grep -c tmp || true)" 0 "no temporary beside it"
+    assert_unchanged "$SIM_STATE" "$sum"
+    # And a good path still works.
+    run_xgm 0 -j dump -o "$XGM_TMP/host.json"
+    assert_json "$output" .written "$XGM_TMP/host.json"
+    assert_json "$(cat "$XGM_TMP/host.json")" .schema xgpumap-dump
+}
+
+@test "a failed attach leaves the state byte-identical and names the blob it could not evict" {
+    run_xgm 0 -q attach vm1 --size 16G
+    local sum
+    sum=$(file_sum "$SIM_STATE")
+    run_xgm 1 attach vm1 --size 8G
+    contains "$stderr" "VRAM of card0 is full; evicting vm1:1 (16 GiB) needs more dom0 RAM than is free"
+    not_contains "$stderr" "KiB"
+    assert_unchanged "$SIM_STATE" "$sum"
+    # No number was burnt: the next blob of vm1 is vm1:2.
+    run_xgm 0 -q detach vm1:1
+    run_xgm 0 -j attach vm1 --size 4M
+    assert_json "$output" .id vm1:2
+}
+
+@test "an unreadable state or a directory at the state path is reported as such, not as corrupt" {
+    local sum
+    sum=$(file_sum "$SIM_STATE")
+    chmod 000 "$SIM_STATE"
+    run as_user "$XGPUMAP" --sim-state "$SIM_STATE" list
+    is "$status" 1 "exit status of list on an unreadable state"
+    contains "$output" "Permission denied"
+    not_contains "$output" "corrupt"
+    not_contains "$output" "sim reset"
+    chmod 600 "$SIM_STATE"
+    assert_unchanged "$SIM_STATE" "$sum"
+
+    mkdir "$XGM_TMP/dir.json"
+    run_xgm_raw 1 --sim-state "$XGM_TMP/dir.json" -j list
+    assert_error_doc "$output" EISDIR
+    not_contains "$output" "corrupt"
+}
+
+@test "read-only commands work on a state in a read-only directory" {
+    mkdir "$XGM_TMP/ro"
+    cp "$SIM_STATE" "$XGM_TMP/ro/sim.json"
+    chmod 555 "$XGM_TMP/ro"
+    local c
+    for c in list "domain list" check dump "sim show"; do
+        # shellcheck disable=SC2086
+        run as_user "$XGPUMAP" --sim-state "$XGM_TMP/ro/sim.json" -j $c
+        is "$status" 0 "'$c' in a read-only directory: $output"
+        is_one_json "$output"
+    done
+    # Writing still fails, and says why.
+    run as_user "$XGPUMAP" --sim-state "$XGM_TMP/ro/sim.json" attach vm1 --size 4M
+    is "$status" 1 "attach in a read-only directory"
+    contains "$output" "Permission denied"
+    is "$(ls -A "$XGM_TMP/ro")" sim.json "nothing written into the directory"
+    chmod 755 "$XGM_TMP/ro"
+}
+
+@test "--sim-state '' and --card '' are usage errors; batch DIR is an error" {
+    run_xgm_raw 2 --sim-state '' list
+    contains "$stderr" "--sim-state needs a path"
+    run_xgm_raw 2 -j --sim-state= list
+    assert_error_doc "$output" EINVAL
+    [[ ! -e $HOME/.local/state/xgpumap/sim.json && ! -e $XDG_STATE_HOME/xgpumap/sim.json ]] ||
+        die "--sim-state '' created the default state"
+
+    local sum
+    sum=$(file_sum "$SIM_STATE")
+    run_xgm 2 attach vm1 --size 4M --card ''
+    contains "$stderr" "card name is empty"
+    assert_unchanged "$SIM_STATE" "$sum"
+
+    mkdir "$XGM_TMP/cmds"
+    run_xgm 1 batch "$XGM_TMP/cmds"
+    contains "$stderr" "Is a directory"
+    run_xgm 1 -j batch "$XGM_TMP/cmds"
+    assert_error_doc "$output" EISDIR
+}
+
+@test "a --gfn that wraps past the last frame says so, not a wrapped range" {
+    run_xgm 2 attach vm1 --size 4M --gfn 0xffffffffffffffff
+    contains "$stderr" "runs past the last frame number"
+    not_contains "$stderr" "..0x3fe"
+}
+
+@test "attach '' is a usage error that says the name is empty" {
+    run_xgm 2 attach '' --size 4M
+    contains "$stderr" "domain name is empty"
+    not_contains "$stderr" "attach failed"
+}
+
+@test "show vm1:1:2 is a malformed blob id (exit 2)" {
+    run_xgm 2 show vm1:1:2
+    contains "$stderr" "'vm1:1:2' is not a blob id"
+    run_xgm 2 -j show vm1:1:2
+    assert_error_doc "$output" EINVAL
+}
+
+@test "sizes in messages are in human units: --dom0-mem 4K, a buffer too big for VRAM" {
+    run_xgm 2 sim init --force --dom0-mem 4K
+    contains "$stderr" "memory 4 KiB is below the minimum of 512 MiB"
+    run_xgm 1 attach vm1 --size 32G
+    contains "$stderr" "32 GiB cannot fit in the 16 GiB of VRAM"
+    run_xgm 2 attach vm1 --size 128G --placement sys
+    contains "$stderr" "128 GiB does not fit the 64 GiB blob window"
+    not_contains "$stderr" "-byte"
+}
+
+@test "no 'Try xgpumap help' after a message that already points at help" {
+    run_xgm 2 attach
+    contains "$stderr" "see 'xgpumap help attach'"
+    not_contains "$stderr" "Try 'xgpumap help'"
+    run_xgm 2 frobnicate
+    contains "$stderr" "Try 'xgpumap help' for usage."
+}
+
+@test "bench states one limit per option, the one it enforces" {
+    run_xgm 2 bench persist --guests 1000
+    contains "$stderr" "--guests must be 1..256"
+    run_xgm 2 bench persist --blobs 5000
+    contains "$stderr" "--blobs must be 1..4096"
+    not_contains "$stderr" "100000"
+}
+
+@test "README's hypercall count for attach --size 1G is what attach reports" {
+    run_xgm 0 -j attach vm1 --size 1G
+    local n
+    n=$(jq .ops.attach.hypercalls <<<"$output")
+    grep -qF "512 2M entries, $n hypercalls" "$XGM_SRCDIR/README.md" ||
+        die "README.md does not say '512 2M entries, $n hypercalls'"
+}
+
+@test "stale STATE.tmp.XXXXXX files of killed writers are removed by the next writer" {
+    printf 'partial' >"$SIM_STATE.tmp.AbC123"
+    printf 'partial' >"$SIM_STATE.tmp.zZ9xY8"
+    printf 'keep' >"$SIM_STATE.tmp.notmine"
+    # A reader leaves them (it holds no exclusive lock).
+    run_xgm 0 list
+    [[ -e $SIM_STATE.tmp.AbC123 ]] || die "a reader removed a temporary"
+    run_xgm 0 -q attach vm1 --size 4M
+    [[ ! -e $SIM_STATE.tmp.AbC123 && ! -e $SIM_STATE.tmp.zZ9xY8 ]] ||
+        die "stale temporaries left: $(ls -A "$XGM_TMP")"
+    [[ -e $SIM_STATE.tmp.notmine ]] || die "removed a file that is not a temporary"
+}
