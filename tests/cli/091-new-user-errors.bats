@@ -190,3 +190,59 @@ as_user() {
         die "stale temporaries left: $(ls -A "$XGM_TMP")"
     [[ -e $SIM_STATE.tmp.notmine ]] || die "removed a file that is not a temporary"
 }
+
+# ---- check and dump, for support engineers --------------------------------
+
+@test "check reports orphaned runs with their size, the first 16, then '... and N more' with totals" {
+    run_xgm 0 -q sim init --force --dom0 pv
+    run_xgm 0 -q attach vm1 --size 16M --placement sys
+    run_xgm 0 -q attach vm2 --size 4M
+    run_xgm 0 -j dump -o "$XGM_TMP/host.json"
+    # Two records deleted: every entry of both blobs is an orphan.
+    jq 'del(.store["/xgpumap/blob/1/1"], .store["/xgpumap/blob/2/1"])' \
+        "$XGM_TMP/host.json" >"$XGM_TMP/cut.json"
+    run_xgm 1 -j check --input "$XGM_TMP/cut.json"
+    is_one_json "$output"
+    local orph
+    orph=$(jq -c '[.[] | select(.check == "orphan-special-entry")]' <<<"$output")
+    # vm1's 4096 scattered frames: 16 runs listed, then the total.
+    assert_json "$orph" '[.[] | select(.objects.domid == 1 and .objects.runs == null)] | length' 16
+    assert_json "$orph" '[.[] | select(.objects.domid == 1 and .objects.runs != null)][0].objects' \
+        '{"domid":1,"runs":4096,"frames":4096,"runs_not_listed":4080}'
+    # vm2's 4M of VRAM is one run of 1024 frames, said with its size.
+    assert_json "$orph" '[.[] | select(.objects.domid == 2)] | length' 1
+    assert_json "$orph" '[.[] | select(.objects.domid == 2)][0].objects.frames' 1024
+    run_xgm 1 check --input "$XGM_TMP/cut.json"
+    contains "$output" "and 4080 more orphaned runs; 4096 runs, 4096 frames (16 MiB) in all"
+    contains "$output" "1024 mmio_direct frames (4 MiB) at gfn 0x140000..0x1403ff"
+}
+
+@test "check --input finds what live check finds: a ram-mmio frame without its page reference" {
+    run_xgm 0 -q attach vm1 --size 4M --strategy ram-mmio
+    # Drop ten page references behind xgpumap's back.
+    jq -c '.refs = .refs[10:]' "$SIM_STATE" >"$XGM_TMP/s" && mv "$XGM_TMP/s" "$SIM_STATE"
+    run_xgm 1 -j check
+    local live
+    live=$(jq -c '[.[] | {check, message}]' <<<"$output")
+    assert_json "$live" '[.[].check]' '["frame-owner"]'
+    run_xgm 0 -j dump -o "$XGM_TMP/host.json"
+    run_xgm 1 -j check --input "$XGM_TMP/host.json"
+    is "$(jq -c '[.[] | {check, message}]' <<<"$output")" "$live" "offline findings = live findings"
+}
+
+@test "check --input reports a dump whose sections disagree" {
+    run_xgm 0 -q attach vm1 --size 4M
+    run_xgm 0 -q attach vm2 --size 4M
+    run_xgm 0 -j dump -o "$XGM_TMP/host.json"
+    run_xgm 0 check --input "$XGM_TMP/host.json"
+    local edit
+    for edit in 'del(.blobs)' '.blobs[0].gfn=1' '.blobs=5' '.blobs += [.blobs[0] | .id = "vm1:7"]'; do
+        jq "$edit" "$XGM_TMP/host.json" >"$XGM_TMP/edited.json"
+        run_xgm 1 -j check --input "$XGM_TMP/edited.json"
+        assert_json "$output" '[.[].check] | index("dump-sections") != null' true "$edit"
+    done
+    # A blob's domain removed from the domains section.
+    jq 'del(.domains[] | select(.name == "vm1"))' "$XGM_TMP/host.json" >"$XGM_TMP/edited.json"
+    run_xgm 1 check --input "$XGM_TMP/edited.json"
+    contains "$output" "blob vm1:1 belongs to domain 1 (vm1), which the host does not have"
+}
