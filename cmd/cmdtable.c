@@ -49,7 +49,7 @@ static const struct cmd_opt migrate_opts[] = {
 	{ "to", 't', "vram|sys", "the new placement (the current one: a new place in it)",
 	  placements },
 	{ "repeat", 'r', "N", "migrate N times and report min/p50/p90/p99/max" },
-	{ "pause", 0, NULL, "pause the guest around each switch" },
+	{ "pause", 0, NULL, "pause the guest for each copy and switch" },
 	{ 0 }
 };
 

@@ -72,10 +72,11 @@ static int switch_backing(struct xgm_ctx *ctx, struct blob *b, uint64_t buf,
 }
 
 /*
- * --pause: the guest's vCPUs are stopped around the switch, so none of
- * them touches the range while it is unmapped (Xen's null handler would
- * answer reads with all-ones and drop writes). Xen counts pauses, so a
- * guest the admin paused stays paused after our unpause.
+ * --pause: the guest's vCPUs are stopped from before the copy until after
+ * the switch: a write during the copy would stay behind in the old buffer,
+ * and none touches the range while it is unmapped (Xen's null handler
+ * would answer reads with all-ones and drop writes). Xen counts pauses, so
+ * a guest the admin paused stays paused after our unpause.
  */
 static int pause_guest(struct xgm_ctx *ctx, uint32_t domid, bool pause)
 {
@@ -107,7 +108,7 @@ static int switch_back(struct xgm_ctx *ctx, struct blob *b, const struct blob *o
 
 static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
 			enum xgm_placement to, bool pause, double *blackout,
-			double *total, json_t **counters)
+			double *total, double *paused_us, json_t **counters)
 {
 	struct xgm_extent *ext = NULL;
 	struct blob old = { 0 };
@@ -117,6 +118,7 @@ static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
 	bool src_pinned = false, allocated = false, switched = false;
 	bool old_unpinned = false;
 	bool paused = false;
+	double t_pause = 0;
 	size_t nr_ext;
 	json_t *extra, *jext;
 	double t0 = now_us();
@@ -167,6 +169,7 @@ static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
 	if (!ret && pause) {
 		ret = pause_guest(ctx, b->domid, true);
 		paused = !ret;
+		t_pause = now_us();
 		/* Written down, so that recover unpauses a guest this process
 		 * paused and then died holding. */
 		if (paused) {
@@ -201,6 +204,7 @@ static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
 		ret = pause_guest(ctx, b->domid, false);
 		paused = !!ret;
 		if (!paused) {
+			*paused_us = now_us() - t_pause;
 			json_t *mark = json_pack("{s:b}", "paused", 0);
 
 			ret = journal_phase(ctx, seq, "switched", mark);
@@ -308,7 +312,7 @@ XGM_API int xgm_blob_migrate_opts(struct xgm_ctx *ctx, const char *id,
 	unsigned int repeat;
 	bool pause;
 	enum xgm_placement to;
-	double *blackout = NULL, *total = NULL;
+	double *blackout = NULL, *total = NULL, *paused = NULL;
 	json_t *last = NULL, *v;
 	struct blob b;
 	int ret;
@@ -329,7 +333,8 @@ XGM_API int xgm_blob_migrate_opts(struct xgm_ctx *ctx, const char *id,
 		return xgm_err(ret);
 	blackout = calloc(repeat, sizeof(*blackout));
 	total = calloc(repeat, sizeof(*total));
-	if (!blackout || !total) {
+	paused = calloc(repeat, sizeof(*paused));
+	if (!blackout || !total || !paused) {
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -337,7 +342,7 @@ XGM_API int xgm_blob_migrate_opts(struct xgm_ctx *ctx, const char *id,
 		json_decref(last);
 		last = NULL;
 		ret = migrate_once(ctx, &b, to, pause, &blackout[i], &total[i],
-				   &last);
+				   &paused[i], &last);
 	}
 	if (ret)
 		goto out;
@@ -350,13 +355,20 @@ XGM_API int xgm_blob_migrate_opts(struct xgm_ctx *ctx, const char *id,
 	json_object_set_new(v, "total_us", repeat > 1 ? distribution(total, repeat)
 						      : json_real(total[0]));
 	json_object_set_new(v, "time", json_string("measured"));
-	if (pause)
+	if (pause) {
+		/* From the pause before the copy to the unpause after the
+		 * switch: how long the guest's vcpus did not run. */
 		json_object_set_new(v, "paused", json_true());
+		json_object_set_new(v, "paused_us", repeat > 1 ?
+				    distribution(paused, repeat) :
+				    json_real(paused[0]));
+	}
 	*out = v;
 out:
 	json_decref(last);
 	free(blackout);
 	free(total);
+	free(paused);
 	blob_free(&b);
 	return xgm_err(ret);
 }

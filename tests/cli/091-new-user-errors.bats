@@ -246,3 +246,21 @@ as_user() {
     run_xgm 1 check --input "$XGM_TMP/edited.json"
     contains "$output" "blob vm1:1 belongs to domain 1 (vm1), which the host does not have"
 }
+
+@test "migrate --pause: paused from before the copy to after the switch, as the man page says; the time is reported" {
+    run_xgm 0 -q attach vm1 --size 16M
+    # Killed during the copy: the guest is already paused.
+    XGPUMAP_CRASH=buf_copy:1 run "$XGPUMAP" --sim-state "$SIM_STATE" \
+        migrate vm1:1 --to sys --pause
+    is "$status" 137 "exit status of the killed migrate"
+    run_xgm 0 -j domain show vm1
+    assert_json "$output" .state paused
+    run_xgm 0 -q recover
+    run_xgm 0 -j migrate vm1:1 --to sys --pause
+    assert_json "$output" '.paused_us | type' number
+    assert_json "$output" '.paused_us >= .blackout_us' true
+    run_xgm 0 -j migrate vm1:1 --to vram --pause --repeat 3
+    assert_json "$output" '.paused_us | keys' '["max","min","p50","p90","p99"]'
+    awk '/^\.It Fl -pause/ {on = 1; next} on && /^\.(It|El)/ {on = 0} on' "$XGM_MAN1" | tr '\n' ' ' |
+        grep -q "before the copy" || die "xgpumap.1 --pause does not say the copy is paused"
+}
