@@ -264,3 +264,155 @@ as_user() {
     awk '/^\.It Fl -pause/ {on = 1; next} on && /^\.(It|El)/ {on = 0} on' "$XGM_MAN1" | tr '\n' ' ' |
         grep -q "before the copy" || die "xgpumap.1 --pause does not say the copy is paused"
 }
+
+# ---- batch, shell, completion ---------------------------------------------
+
+@test "global options at the start of a batch or shell line apply to that line" {
+    printf '%s\n' '-j domain show vm1' '-q list' 'domain show vm1' >"$XGM_TMP/cmds"
+    run_xgm 0 batch "$XGM_TMP/cmds"
+    is_one_json "${lines[0]}" "the -j line"
+    contains "$output" "name"
+    run_xgm 0 -j batch "$XGM_TMP/cmds"
+    is_one_json "$output"
+    assert_json "$output" '[.[].output | if type == "object" then .name else length end]' \
+        '["vm1",0,"vm1"]'
+    # --sim-state on a line names another host for that line only.
+    run_xgm_raw 0 --sim-state "$XGM_TMP/other.json" -q sim init
+    run_xgm_raw 0 --sim-state "$XGM_TMP/other.json" -q attach vm2 --size 4M
+    printf '%s\n' "--sim-state $XGM_TMP/other.json -j list" '-j list' >"$XGM_TMP/cmds"
+    run_xgm 0 -j batch "$XGM_TMP/cmds"
+    assert_json "$output" '[.[].output | length]' '[1,0]'
+    run_xgm 0 shell < <(printf -- '-j domain show vm1\n')
+    assert_json "$output" .name vm1
+    # An unknown one is a usage error naming it.
+    printf '%s\n' '-x list' >"$XGM_TMP/cmds"
+    run_xgm 2 batch "$XGM_TMP/cmds"
+    contains "$stderr" "unknown option '-x'"
+}
+
+@test "-j shell is refused with one error document; batch - gives one document" {
+    run_xgm 2 -j shell < <(printf 'version\nfrobnicate\n')
+    assert_error_doc "$output" EINVAL
+    contains "$output" "batch -"
+    run_xgm 2 -j batch --keep-going - < <(printf 'version\nfrobnicate\n')
+    is_one_json "$output"
+}
+
+@test "completion offers bench scenarios and subcommands after an abbreviated group" {
+    run_xgm 0 __complete bench ''
+    is "$(sort <<<"$output")" "$(printf '%s\n' alignment all persist remap strategies)"
+    run_xgm 0 __complete bench re
+    is "$output" remap
+    run_xgm 0 __complete dom ''
+    is "$(sort <<<"$output")" "$(printf '%s\n' list show)"
+    run_xgm 0 __complete dom s ''
+    contains "$output" vm1
+    run_xgm 0 __complete s ''
+    is "$output" "" "'s' is ambiguous (show, shell, sim): nothing"
+}
+
+@test "completion offers only domains the command can work on: attach guests, p2m translated ones" {
+    run_xgm 0 -q sim init --force --dom0 pv
+    run_xgm 0 __complete attach ''
+    is "$(sort <<<"$output")" "$(printf '%s\n' vm1 vm2)" "attach: no Domain-0, no PV vm3"
+    run_xgm 0 __complete p2m ''
+    is "$(sort <<<"$output")" "$(printf '%s\n' vm1 vm2)" "p2m on a PV dom0: translated guests only"
+    run_xgm 0 __complete domain show ''
+    is "$(sort <<<"$output")" "$(printf '%s\n' Domain-0 vm1 vm2 vm3)" "domain show: every domain"
+    # What the shell's Tab offers is this same list.
+    run_xgm 0 -q sim init --force
+    run_xgm 0 __complete p2m ''
+    contains "$output" Domain-0 "a PVH dom0 has a p2m"
+}
+
+# shell_on_tty KEYS...: runs the shell on a terminal, typing each KEYS
+# argument a second apart; the terminal's output is in $XGM_TMP/tty.out.
+shell_on_tty() {
+    local cmd k
+    cmd="$(printf '%q ' "$XGPUMAP" --sim-state "$SIM_STATE" shell)"
+    for k in "$@"; do
+        sleep 1
+        printf '%s' "$k"
+    done | { sleep 0; timeout 30 script -qfc "$cmd" /dev/null >"$XGM_TMP/tty.out" 2>&1 || true; }
+}
+
+@test "shell on a terminal: a hint at start; a line with a quoting error stays in the history" {
+    command -v script >/dev/null || die "script(1) (util-linux) is needed"
+    shell_on_tty $'help "version\r' $'exit\r' ''
+    contains "$(cat "$XGM_TMP/tty.out")" "'help' lists the commands" "the hint at start"
+    contains "$(cat "$XGM_TMP/tty.out")" "unterminated quote"
+    local hist=$XDG_STATE_HOME/xgpumap/history
+    [[ -s $hist ]] || die "no shell history at $hist"
+    contains "$(cat "$hist")" 'help "version' "the line with the quoting error"
+    # Piped, there is no hint.
+    run_xgm 0 shell < <(printf 'version\n')
+    not_contains "$stderr" "Tab completes"
+}
+
+# The synopsis of one command in xgpumap(1), rendered as text: the line
+# mandoc prints for its ".It Cm" entry.
+man_synopsis() {
+    MANWIDTH=400 mandoc -Tascii -O width=400 "$XGM_MAN1" | col -b |
+        awk -v c="$1" '{ sub(/^ +/, "") }
+            index($0, c " ") == 1 || $0 == c {
+                # A short tag shares its line with the text: cut that off.
+                sub(/(  |\t).*/, ""); print; exit
+            }'
+}
+
+@test "one grammar: help prints required options unbracketed, as xgpumap(1) does, for every command" {
+    local name help man problems=()
+    while IFS= read -r name; do
+        # shellcheck disable=SC2086
+        help=$("$XGPUMAP" -j help $name | jq -r .usage)
+        help=${help#xgpumap }
+        man=$(man_synopsis "$name")
+        # mandoc spaces the bars of "vram | sys": compare without them.
+        [[ ${help// | /|} == "${man// | /|}" ]] ||
+            problems+=("'$name': help '$help', man '$man'")
+    done < <(xgm_commands)
+    ((${#problems[@]} == 0)) || die "${problems[@]}"
+    run_xgm 0 help attach
+    contains "${lines[0]}" "attach DOM --size SIZE [--placement"
+    run_xgm 0 help detach
+    is "${lines[0]}" "Usage: xgpumap detach BLOB | DOM --all"
+    run_xgm 0 -j help migrate
+    assert_json "$output" .usage "xgpumap migrate BLOB --to vram|sys [--repeat N] [--pause]"
+}
+
+@test "required options are refused by the dispatcher (exit 2) before anything opens" {
+    run_xgm 2 attach vm1
+    contains "$stderr" "attach: --size SIZE is required"
+    run_xgm 2 -j migrate vm1:1
+    assert_error_doc "$output" EINVAL
+    contains "$output" "--to vram|sys is required"
+    rm -f "$SIM_STATE"
+    run_xgm 2 attach vm1
+    [[ ! -e $SIM_STATE ]] || die "a usage error created the state"
+}
+
+@test "help text fits 78 columns; batch's help says how comments really work" {
+    local name long=()
+    while IFS= read -r name; do
+        # shellcheck disable=SC2086
+        while IFS= read -r line; do
+            ((${#line} <= 78)) || long+=("$name: $line")
+        done < <("$XGPUMAP" help $name)
+    done < <(xgm_commands; xgm_groups; echo)
+    ((${#long[@]} == 0)) || die "lines over 78 columns:" "${long[@]}"
+    run_xgm 0 help batch
+    contains "$(tr '\n' ' ' <<<"$output")" "'#' at the start of a word starts a comment"
+    not_contains "$output" "lines starting with # are skipped"
+}
+
+@test "attach --strategy grant implies --placement sys; dom0 names Domain-0" {
+    run_xgm 0 -j attach vm1 --size 4M --strategy grant
+    assert_json "$output" '[.placement, .strategy]' '["sys","grant"]'
+    run_xgm 2 attach vm1 --size 4M --strategy grant --placement vram
+    contains "$stderr" "cannot map VRAM"
+    run_xgm 0 -j domain show dom0
+    assert_json "$output" .name Domain-0
+    run_xgm 1 attach dom0 --size 4M
+    contains "$stderr" "refusing to map into dom0 (Domain-0)"
+    not_contains "$stderr" "no domain 'dom0'"
+}
