@@ -139,6 +139,10 @@ static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
 	old.grefs = NULL;
 	old.ops = NULL;
 
+	/* A move undone whole leaves the host as it was, byte for byte. */
+	ret = hv_checkpoint(ctx);
+	if (ret)
+		goto out;
 	meter_start(ctx, &meter);
 	/* The old backing in full: recover may have to go back to it after
 	 * the record already names the new one. */
@@ -149,8 +153,14 @@ static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
 			  "old_generation", (json_int_t)old.generation);
 	ret = journal_intent(ctx, "migrate", b, extra, &seq);
 	json_decref(extra);
-	if (ret)
+	if (ret) {
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "%s", xgm_last_error());
+		hv_restore(ctx);
+		xgm_fail(ret, "%s", msg);
 		goto out;
+	}
 	/* The source must not be evicted while it is being copied from. */
 	if (!b->pinned) {
 		ret = gpu_pin(ctx, old.buf, true);
@@ -158,10 +168,16 @@ static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
 	}
 	if (!ret) {
 		ret = gpu_alloc(ctx, b->card, b->size, to, &buf);
-		if (ret == -ENOSPC)
+		if (ret == -ENOSPC) {
+			char why[256], sz[XGM_SIZE_STR];
+
+			snprintf(why, sizeof(why), "%s", xgm_last_error());
+			gpu_name_victim(ctx, b->card, why, sizeof(why));
 			ret = xgm_fail(-ENOSPC, "%s has no room for a second copy "
-				       "of %llu bytes in %s", b->card,
-				       (unsigned long long)b->size, placement_name(to));
+				       "of %s in %s%s%s", b->card,
+				       xgm_size_str(b->size, sz), placement_name(to),
+				       *why ? ": " : "", why);
+		}
 		allocated = !ret;
 	}
 	/* With --pause the guest cannot write between the copy and the
@@ -233,6 +249,7 @@ static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
 		ret = gpu_free(ctx, old.buf);
 	if (ret) {
 		char msg[512];
+		bool exact = true;
 		int undo = 0;
 
 		/* Go back: the old backing is still there. Say so first, so
@@ -246,9 +263,11 @@ static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
 			if (!undo)
 				undo = blob_save(ctx, b);
 		}
-		if (paused && pause_guest(ctx, b->domid, false))
+		if (paused && pause_guest(ctx, b->domid, false)) {
 			snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg),
 				 "; %s stays paused (xl unpause)", b->dom_name);
+			exact = false; /* not as it was: no restore */
+		}
 		if (!undo && allocated) {
 			if (b->pinned)
 				gpu_pin(ctx, buf, false);
@@ -263,7 +282,8 @@ static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
 		 * the move from the phase the journal reached. */
 		if (!undo)
 			undo = journal_done(ctx, seq);
-		hv_sync(ctx);
+		if (undo || !exact || hv_restore(ctx))
+			hv_sync(ctx);
 		xgm_fail(ret, "%s", *msg ? msg : "migrate failed");
 		goto out;
 	}

@@ -67,6 +67,17 @@ as_user() {
     assert_json "$output" .id vm1:2
 }
 
+@test "a failed migrate leaves the state byte-identical" {
+    run_xgm 0 -q attach vm1 --size 8G
+    local sum
+    sum=$(file_sum "$SIM_STATE")
+    # 8 GiB cannot go to dom0's 4 GiB.
+    run_xgm 1 migrate vm1:1 --to sys
+    contains "$stderr" "too little for a 8 GiB buffer"
+    assert_unchanged "$SIM_STATE" "$sum"
+    run_xgm 0 check
+}
+
 @test "an unreadable state or a directory at the state path is reported as such, not as corrupt" {
     local sum
     sum=$(file_sum "$SIM_STATE")
