@@ -320,6 +320,16 @@ as_user() {
     contains "$output" vm1
     run_xgm 0 __complete s ''
     is "$output" "" "'s' is ambiguous (show, shell, sim): nothing"
+    # The bash script offers them too, instead of falling back to files.
+    touch "$XGM_TMP/remap.txt"
+    run bash --norc --noprofile -c '
+        complete() { :; }
+        source "$1" || exit 99
+        cd "$2" || exit 97
+        COMP_WORDS=(xgpumap bench re) COMP_CWORD=2
+        _xgpumap || exit 98
+        printf "%s\n" "${COMPREPLY[@]}"' bash "$XGM_BASH_COMPLETION" "$XGM_TMP"
+    is "$output" remap "bash: xgpumap bench re<TAB>"
 }
 
 @test "completion offers only domains the command can work on: attach guests, p2m translated ones" {
