@@ -56,6 +56,8 @@ enum arg_kind {
 	ARG_COMMAND, /* a command name (help) */
 	ARG_WORD,    /* free text */
 	ARG_CARD,    /* a GPU card name (card0) */
+	ARG_GUEST,   /* a domain blobs can go to: translated, not dom0 */
+	ARG_P2M_DOM, /* a domain with a p2m (translated) */
 };
 
 struct cmd_opt {
@@ -65,6 +67,7 @@ struct cmd_opt {
 	const char *help;
 	const char *const *values; /* fixed values offered by completion */
 	bool repeatable;
+	bool required;      /* the dispatcher refuses the command without it */
 };
 
 struct cmd;
@@ -89,6 +92,7 @@ struct cmd {
 	const char *args;           /* positional grammar for usage, e.g. "DOM" */
 	int min_args, max_args;     /* positional count the dispatcher checks */
 	enum arg_kind arg_kind;     /* what the first positional is */
+	const char *const *arg_values; /* fixed values of the first positional */
 	const char *summary;        /* one line */
 	const char *description;    /* a paragraph for CMD --help */
 	const struct cmd_opt *opts; /* {0}-terminated, may be NULL */

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -28,6 +29,7 @@ int do_batch(struct cli *cli, const struct cmd *self, int argc, char **argv,
 	size_t cap = 0;
 	json_t *results;
 	struct opt_iter it;
+	struct stat st;
 	FILE *in;
 
 	if (cli->in_batch || cli->in_shell)
@@ -46,6 +48,12 @@ int do_batch(struct cli *cli, const struct cmd *self, int argc, char **argv,
 	if (!in)
 		return cli_fail(cli, -errno, "batch: cannot open %s: %s", path,
 				strerror(errno));
+	/* fopen() opens a directory; its first read fails with EISDIR. */
+	if (fstat(fileno(in), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(in);
+		return cli_fail(cli, -EISDIR, "batch: %s: %s", path,
+				strerror(EISDIR));
+	}
 
 	results = json_array();
 	cli->in_batch = true;

@@ -11,7 +11,7 @@ int do_bench(struct cli *cli, const struct cmd *self, int argc, char **argv,
 {
 	XGM_OPTS(xgm_bench_opts, opts);
 	struct opt_iter it;
-	uint64_t v;
+	uint64_t v, max;
 	char **args;
 	int idx, n, ret;
 
@@ -24,9 +24,13 @@ int do_bench(struct cli *cli, const struct cmd *self, int argc, char **argv,
 				return cli_usage(cli, "bench: --size: '%s' is not a size", it.arg);
 			continue;
 		}
-		if (xgm_parse_frame(it.arg, &v) || !v || v > 100000)
-			return cli_usage(cli, "bench: --%s must be 1..100000, not '%s'",
-					 name, it.arg);
+		/* The library's own limits (xgm_bench), so one message says
+		 * what is allowed. */
+		max = !strcmp(name, "guests") ? XGM_SIM_MAX_GUESTS :
+		      !strcmp(name, "blobs") ? 4096 : 100000;
+		if (xgm_parse_frame(it.arg, &v) || !v || v > max)
+			return cli_usage(cli, "bench: --%s must be 1..%llu, not '%s'",
+					 name, (unsigned long long)max, it.arg);
 		if (!strcmp(name, "repeat"))
 			opts.repeat = (unsigned int)v;
 		else if (!strcmp(name, "guests"))

@@ -2,6 +2,7 @@
 /* p2m, check, recover: the state as it is, its invariants, its repair. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -147,6 +148,37 @@ int do_recover(struct cli *cli, const struct cmd *self, int argc, char **argv,
 	return 0;
 }
 
+/* Written whole or not at all: a capture must not be cut short, and a
+ * failure leaves nothing behind (a unique temporary beside FILE). */
+static int write_dump(struct cli *cli, json_t *doc, const char *file)
+{
+	char tmp[4096];
+	FILE *f = NULL;
+	int fd, err = 0;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", file) >= (int)sizeof(tmp))
+		return cli_usage(cli, "dump: -o: path too long");
+	fd = mkstemp(tmp);
+	if (fd < 0 || !(f = fdopen(fd, "w")))
+		err = errno;
+	else if (json_dumpf(doc, f, JSON_INDENT(1)) || fputc('\n', f) == EOF ||
+		 fflush(f) || fsync(fileno(f)))
+		err = errno ? errno : EIO;
+	if (f && fclose(f) && !err)
+		err = errno;
+	else if (!f && fd >= 0)
+		close(fd);
+	if (!err && rename(tmp, file))
+		err = errno;
+	if (err) {
+		if (fd >= 0)
+			unlink(tmp);
+		return cli_fail(cli, -err, "dump: cannot write %s: %s", file,
+				strerror(err));
+	}
+	return 0;
+}
+
 int do_dump(struct cli *cli, const struct cmd *self, int argc, char **argv,
 	    json_t **out)
 {
@@ -162,26 +194,17 @@ int do_dump(struct cli *cli, const struct cmd *self, int argc, char **argv,
 		return cli->error.status;
 	if (opt_rest(&it, &args))
 		return cli_usage(cli, "dump: unexpected argument '%s'", args[0]);
+	if (file && !*file)
+		return cli_usage(cli, "dump: -o needs a file name, not ''");
 	ret = xgm_dump(cli->ctx, out);
 	if (ret)
 		return cli_fail_lib(cli, ret, "dump failed");
 	if (file) {
-		/* Written whole or not at all: a capture must not be cut short. */
-		char tmp[4096];
-		FILE *f;
-
-		snprintf(tmp, sizeof(tmp), "%s.tmp", file);
-		f = fopen(tmp, "w");
-		if (!f || json_dumpf(*out, f, JSON_INDENT(1)) || fputc('\n', f) == EOF ||
-		    fclose(f) || rename(tmp, file)) {
-			ret = cli_fail(cli, -errno, "dump: cannot write %s: %s", file,
-				       strerror(errno));
-			if (f)
-				unlink(tmp);
-			return ret;
-		}
+		ret = write_dump(cli, *out, file);
 		json_decref(*out);
-		*out = json_pack("{s:s,s:s}", "written", file, "schema", "xgpumap-dump");
+		/* The error is the one document, never the dump. */
+		*out = ret ? NULL : json_pack("{s:s,s:s}", "written", file,
+					      "schema", "xgpumap-dump");
 	}
-	return 0;
+	return ret;
 }

@@ -168,14 +168,26 @@ int do_shell(struct cli *cli, const struct cmd *self, int argc, char **argv,
 		return cli_usage(cli, "shell cannot run inside batch or shell");
 	if (opt_parse_none(cli, self, &it, argc, argv, &args))
 		return cli_usage(cli, "shell: unexpected argument '%s'", args[0]);
+	/* Each command would print its own document: stdout would not be
+	 * one JSON document. batch gives one for the whole input. */
+	if (cli->json)
+		return cli_usage(cli, "shell: -j would print one document per "
+				 "command; use 'xgpumap -j batch -' for one "
+				 "document (or -j on a line of the shell)");
 	shell_setup(cli, &hist);
 	cli->in_shell = true;
+	if (isatty(STDIN_FILENO) && !cli->quiet)
+		fputs("xgpumap shell: 'help' lists the commands, Tab completes, "
+		      "'exit' or Ctrl-D leaves.\n", stderr);
 	while ((line = read_line("xgpumap> "))) {
 		char **words;
 		int n;
 
 		if (split_line(line, &n, &words)) {
-			fprintf(stderr, "xgpumap: unterminated quote\n");
+			/* Kept in the history, so it can be recalled and fixed. */
+			remember(line);
+			fprintf(stderr, "xgpumap: unterminated quote (Up recalls "
+				"the line to fix it)\n");
 		} else if (n) {
 			remember(line);
 			if (!strcmp(words[0], "exit") || !strcmp(words[0], "quit")) {

@@ -30,8 +30,10 @@ static const char *const caches[] = { "wc", "uc", "wb", NULL };
 static const char *const p2m_formats[] = { "table", "xen", NULL };
 
 static const struct cmd_opt attach_opts[] = {
-	{ "size", 's', "SIZE", "buffer size (a multiple of 4K; K/M/G suffixes)" },
-	{ "placement", 0, "vram|sys", "where the buffer lives (default vram)", placements },
+	{ "size", 's', "SIZE", "buffer size (a multiple of 4K; K/M/G suffixes)",
+	  .required = true },
+	{ "placement", 0, "vram|sys", "where the buffer lives (default vram; sys "
+	  "for a strategy that maps only system RAM)", placements },
 	{ "strategy", 0, "STRATEGY", "how it is mapped (default auto)", strategies },
 	{ "cache", 0, "wc|uc|wb", "cache type reported to the guest (default wc)", caches },
 	{ "gfn", 0, "GFN", "place it at this frame of the blob window" },
@@ -47,9 +49,9 @@ static const struct cmd_opt detach_opts[] = {
 
 static const struct cmd_opt migrate_opts[] = {
 	{ "to", 't', "vram|sys", "the new placement (the current one: a new place in it)",
-	  placements },
+	  placements, .required = true },
 	{ "repeat", 'r', "N", "migrate N times and report min/p50/p90/p99/max" },
-	{ "pause", 0, NULL, "pause the guest around each switch" },
+	{ "pause", 0, NULL, "pause the guest for each copy and switch" },
 	{ 0 }
 };
 
@@ -90,6 +92,11 @@ static const struct cmd_opt bench_opts[] = {
 	{ "guests", 0, "N", "persist: guests (default 64)" },
 	{ "blobs", 0, "N", "persist: blobs per guest (default 64)" },
 	{ 0 }
+};
+
+/* The scenarios xgm_bench() runs (lib/core/bench.c). */
+static const char *const bench_scenarios[] = {
+	"alignment", "strategies", "remap", "persist", "all", NULL
 };
 
 static const struct cmd_opt batch_opts[] = {
@@ -152,7 +159,7 @@ static struct cmd sim_cmds[] = {
 
 struct cmd cmd_root[] = {
 	{ .name = "attach", .fn = do_attach, .min_args = 1, .max_args = 1, .flags = CMD_CTX_WRITE, .opts = attach_opts,
-	  .args = "DOM", .arg_kind = ARG_DOM,
+	  .args = "DOM", .arg_kind = ARG_GUEST,
 	  .summary = "allocate a GPU buffer and map it into a guest's blob window",
 	  .description = "Allocates a buffer of SIZE on the GPU and maps it into DOM's blob "
 			 "window (above its RAM, 1 GiB aligned, 64 GiB long) with the chosen "
@@ -188,7 +195,7 @@ struct cmd cmd_root[] = {
 	  .summary = "read the pattern back from a blob's buffer",
 	  .description = "Exits 1 when any page does not hold the tag the last fill wrote." },
 	{ .name = "p2m", .fn = do_p2m, .min_args = 1, .max_args = 1, .flags = CMD_CTX_READ, .opts = p2m_opts,
-	  .args = "DOM", .arg_kind = ARG_DOM,
+	  .args = "DOM", .arg_kind = ARG_P2M_DOM,
 	  .summary = "the live p2m of a domain as coalesced runs",
 	  .description = "Walks DOM's p2m and prints runs of leaves with the same order, "
 			 "type, access and memory type and contiguous gfn and mfn. --format xen "
@@ -217,7 +224,7 @@ struct cmd cmd_root[] = {
 	  .description = "Reads the journal: an interrupted attach is rolled back (nothing "
 			 "stays mapped, the buffer is freed), an interrupted detach is finished." },
 	{ .name = "bench", .fn = do_bench, .min_args = 0, .max_args = 1, .opts = bench_opts, .args = "[SCENARIO]",
-	  .arg_kind = ARG_WORD,
+	  .arg_kind = ARG_WORD, .arg_values = bench_scenarios,
 	  .summary = "measure the cost of each way of mapping",
 	  .description = "Scenarios: alignment (mmio at a 2M-aligned gfn vs one frame off), "
 			 "strategies (attach, a full guest read, a migration and detach for every "
@@ -232,15 +239,18 @@ struct cmd cmd_root[] = {
 	  .arg_kind = ARG_FILE,
 	  .summary = "run commands from a file, one per line ('-' = stdin)",
 	  .description = "Runs one command per line through the same dispatcher. Words are "
-			 "split as by sh (quotes, backslashes, no expansion); blank lines and "
-			 "lines starting with # are skipped. Stops at the first failure unless "
+			 "split as by sh (quotes, backslashes, no expansion); blank lines are "
+			 "skipped and '#' at the start of a word starts a comment. Global "
+			 "options at the start of a line apply to that line. Stops at the first failure unless "
 			 "--keep-going; exits with the first failure's status. With -j the "
 			 "output is one array of {\"command\":[...],\"output\":...} or "
 			 "{\"command\":[...],\"error\":...}." },
 	{ .name = "shell", .fn = do_shell,
 	  .summary = "interactive shell with history and completion",
 	  .description = "Reads commands with readline; tab completes commands, options, "
-			 "domain names. 'exit', 'quit' or end of input leaves." },
+			 "domain names. Lines are split and take global options as in "
+			 "batch. 'exit', 'quit' or end of input leaves. With -j use "
+			 "'batch -' instead: one JSON document for the whole input." },
 	{ .name = "version", .fn = do_version,
 	  .summary = "print the version and the compiled-in backends" },
 	{ .name = "help", .fn = do_help, .min_args = 0, .max_args = 2, .render = render_help, .args = "[COMMAND]",

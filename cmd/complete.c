@@ -30,8 +30,11 @@ static void offer_commands(json_t *out, const struct cmd *cmds, const char *part
 			offer(out, c->name, partial);
 }
 
-/* Domain names from the current state; never creates a state. */
-static void offer_domains(struct cli *cli, json_t *out, const char *partial)
+/* Domain names from the current state; never creates a state. Only the
+ * domains the command can work on: blobs go to translated guests, a p2m
+ * is a translated domain's. */
+static void offer_domains(struct cli *cli, json_t *out, const char *partial,
+			  enum arg_kind kind)
 {
 	XGM_OPTS(xgm_ctx_opts, opts, .backend = cli->backend,
 		 .sim_state = cli->sim_state, .flags = XGM_CTX_NO_CREATE);
@@ -42,8 +45,14 @@ static void offer_domains(struct cli *cli, json_t *out, const char *partial)
 	if (xgm_ctx_open(&opts, &ctx))
 		return;
 	if (!xgm_domain_list(ctx, &doms, &n)) {
-		for (size_t i = 0; i < n; i++)
+		for (size_t i = 0; i < n; i++) {
+			if ((kind == ARG_GUEST || kind == ARG_P2M_DOM) &&
+			    !doms[i].translated)
+				continue;
+			if (kind == ARG_GUEST && doms[i].is_dom0)
+				continue;
 			offer(out, doms[i].name, partial);
+		}
 		free(doms);
 	}
 	xgm_ctx_close(ctx);
@@ -94,7 +103,7 @@ static void offer_values(struct cli *cli, json_t *out, const struct cmd_opt *o,
 		for (const char *const *v = o->values; *v; v++)
 			offer(out, *v, partial);
 	else if (!strcmp(o->arg, "DOM"))
-		offer_domains(cli, out, partial);
+		offer_domains(cli, out, partial, ARG_DOM);
 	else if (!strcmp(o->arg, "CARD"))
 		offer_cards(cli, out, partial);
 }
@@ -106,6 +115,25 @@ static const struct cmd_opt *find_opt(const struct cmd *cmd, const char *w)
 		    (w[0] == '-' && o->short_name && w[1] == o->short_name && !w[2]))
 			return o;
 	return NULL;
+}
+
+/* What cmd_lookup() would run, without recording an error. */
+static const struct cmd *find_command(const struct cmd *cmds, const char *w)
+{
+	const struct cmd *found = NULL;
+	size_t len = strlen(w);
+
+	for (const struct cmd *c = cmds; c->name; c++)
+		if (!strcmp(c->name, w))
+			return c;
+	for (const struct cmd *c = cmds; c->name && len; c++) {
+		if ((c->flags & CMD_HIDDEN) || strncmp(c->name, w, len))
+			continue;
+		if (found)
+			return NULL; /* ambiguous */
+		found = c;
+	}
+	return found;
 }
 
 json_t *complete_words(struct cli *cli, int argc, char **argv)
@@ -149,13 +177,12 @@ json_t *complete_words(struct cli *cli, int argc, char **argv)
 				offer(out, *v, partial);
 		return out;
 	}
-	/* Command words. */
+	/* Command words: an exact name or a unique prefix, as they run
+	 * ("dom l" is "domain list"). */
 	for (; i < argc - 1; i++) {
-		const struct cmd *c;
+		const struct cmd *c = find_command(cmds, argv[i]);
 
-		for (c = cmds; c->name && strcmp(c->name, argv[i]); c++)
-			;
-		if (!c->name)
+		if (!c)
 			return out; /* unknown: nothing sensible to offer */
 		cmd = c;
 		if (!c->subcmds) {
@@ -194,9 +221,16 @@ json_t *complete_words(struct cli *cli, int argc, char **argv)
 		offer(out, "--help", partial);
 		return out;
 	}
+	if (cmd->arg_values) {
+		for (const char *const *v = cmd->arg_values; *v; v++)
+			offer(out, *v, partial);
+		return out;
+	}
 	switch (cmd->arg_kind) {
 	case ARG_DOM:
-		offer_domains(cli, out, partial);
+	case ARG_GUEST:
+	case ARG_P2M_DOM:
+		offer_domains(cli, out, partial, cmd->arg_kind);
 		break;
 	case ARG_BLOB:
 		offer_blobs(cli, out, partial);

@@ -168,18 +168,71 @@ static int run(struct cli *cli, const struct cmd *cmd, int argc, char **argv,
 
 static int dispatch_one(struct cli *cli, int argc, char **argv, json_t **collect);
 
-/* Runs one command. Inside batch or shell, flags given on a line
- * ("list -j") apply to that line only. */
+/* The value of "-b X", "--sim-state X" or "--sim-state=X" at argv[*i]. */
+static const char *option_value(int argc, char **argv, int *i, const char *lng)
+{
+	size_t n = strlen(lng);
+
+	if (!strncmp(argv[*i], lng, n) && argv[*i][n] == '=')
+		return argv[*i] + n + 1;
+	return *i + 1 < argc ? argv[++*i] : NULL;
+}
+
+/* A batch or shell line may start with global options, as a command line
+ * does ("-j domain show vm1"): they apply to that line. Returns how many
+ * words they took, or -1 after a usage error. */
+static int take_line_globals(struct cli *cli, int argc, char **argv)
+{
+	int i;
+
+	for (i = 0; i < argc && argv[i][0] == '-' && strcmp(argv[i], "--"); i++) {
+		const char *w = argv[i], *v;
+		bool backend = !strcmp(w, "-b") || !strncmp(w, "--backend", 9);
+
+		if (take_flag(cli, w))
+			continue;
+		if (!backend && strcmp(w, "--sim-state") &&
+		    strncmp(w, "--sim-state=", 12))
+			return cli_usage(cli, "unknown option '%s'", w), -1;
+		v = option_value(argc, argv, &i, backend ? "--backend" : "--sim-state");
+		if (!v || !*v)
+			return cli_usage(cli, "option '%s' needs a value", w), -1;
+		if (!backend)
+			cli->sim_state = v;
+		else if (xgm_backend_parse(v, &cli->backend))
+			return cli_usage(cli, "--backend must be auto, xen or sim, "
+					 "not '%s'", v), -1;
+	}
+	return i;
+}
+
+/* Runs one command. Inside batch or shell, global options given on a
+ * line ("-j list", "list -j") apply to that line only. */
 int cli_dispatch(struct cli *cli, int argc, char **argv, json_t **collect)
 {
 	struct cli saved = *cli;
-	int status = dispatch_one(cli, argc, argv, collect);
+	int status, skip = 0;
 
+	if (cli->in_batch || cli->in_shell) {
+		cli_reset_error(cli);
+		skip = take_line_globals(cli, argc, argv);
+	}
+	if (skip < 0) {
+		status = cli->error.status;
+		if (collect)
+			*collect = cli_error_doc(cli);
+		else
+			cli_print_error(cli);
+	} else {
+		status = dispatch_one(cli, argc - skip, argv + skip, collect);
+	}
 	if (cli->in_batch || cli->in_shell) {
 		cli->json = saved.json;
 		cli->pretty = saved.pretty;
 		cli->quiet = saved.quiet;
 		cli->verbose = saved.verbose;
+		cli->sim_state = saved.sim_state;
+		cli->backend = saved.backend;
 	}
 	return status;
 }

@@ -84,6 +84,8 @@ void cli_print_error(const struct cli *cli)
 	fputs("xgpumap: ", stderr);
 	fput_escaped(cli->error.msg, stderr);
 	fputc('\n', stderr);
-	if (cli->error.status == EXIT_USAGE)
+	/* A message that already says where to look needs no second hint. */
+	if (cli->error.status == EXIT_USAGE &&
+	    !strstr(cli->error.msg, "'xgpumap help"))
 		fputs("Try 'xgpumap help' for usage.\n", stderr);
 }

@@ -17,7 +17,67 @@ static const struct {
 	{ "-h, --help", "print help and exit" },
 };
 
-/* "domain list [--foo X]..." line for one leaf or group. */
+/* Help text is wrapped to fit an 80-column terminal with a margin. */
+#define HELP_WIDTH 78
+
+/*
+ * Prints text from column col (already printed up to there), breaking at
+ * blanks outside brackets so that "[--size SIZE]" stays whole; continued
+ * lines start at column indent.
+ */
+static void put_wrapped(const char *text, size_t col, size_t indent, FILE *f)
+{
+	const char *p = text;
+	bool line_start = true;
+
+	while (*p) {
+		const char *end = p;
+		int depth = 0;
+		size_t len;
+
+		/* One unbreakable piece: up to a blank at bracket depth 0. */
+		while (*end && (depth || *end != ' ')) {
+			depth += *end == '[' || *end == '{';
+			depth -= (*end == ']' || *end == '}') && depth;
+			end++;
+		}
+		len = (size_t)(end - p);
+		if (!line_start && col + 1 + len > HELP_WIDTH) {
+			fprintf(f, "\n%*s", (int)indent, "");
+			col = indent;
+		} else if (!line_start) {
+			fputc(' ', f);
+			col++;
+		}
+		line_start = false;
+		fwrite(p, 1, len, f);
+		col += len;
+		p = end;
+		while (*p == ' ')
+			p++;
+	}
+	fputc('\n', f);
+}
+
+/* "--size SIZE" names an option the positional grammar already spells
+ * out ("detach BLOB | DOM --all"): it is not repeated. */
+static bool in_args(const struct cmd *cmd, const char *name)
+{
+	char flag[64];
+	const char *at;
+	size_t n;
+
+	if (!cmd->args)
+		return false;
+	n = (size_t)snprintf(flag, sizeof(flag), "--%s", name);
+	for (at = strstr(cmd->args, flag); at; at = strstr(at + 1, flag))
+		if (!at[n] || at[n] == ' ')
+			return true;
+	return false;
+}
+
+/* "domain list [--foo X]..." line for one leaf or group: the one grammar,
+ * from the table (required options unbracketed, repeatable ones "..."). */
 static void usage_line(const struct cmd *cmd, char *buf, size_t len)
 {
 	size_t off = (size_t)snprintf(buf, len, "%s", cmd_full_name(cmd));
@@ -37,11 +97,13 @@ static void usage_line(const struct cmd *cmd, char *buf, size_t len)
 	if (cmd->args && *cmd->args)
 		off += (size_t)snprintf(buf + off, len - off, " %s", cmd->args);
 	for (const struct cmd_opt *o = cmd->opts; o && o->name && off < len; o++) {
-		if (o->arg)
-			off += (size_t)snprintf(buf + off, len - off, " [--%s %s]",
-						o->name, o->arg);
-		else
-			off += (size_t)snprintf(buf + off, len - off, " [--%s]", o->name);
+		if (in_args(cmd, o->name))
+			continue;
+		off += (size_t)snprintf(buf + off, len - off, " %s--%s%s%s%s%s",
+					o->required ? "" : "[", o->name,
+					o->arg ? " " : "", o->arg ? o->arg : "",
+					o->required ? "" : "]",
+					o->repeatable ? "..." : "");
 	}
 }
 
@@ -57,8 +119,22 @@ static void print_leaves(const struct cmd *cmds, FILE *f)
 			continue;
 		}
 		snprintf(name, sizeof(name), "%s", cmd_full_name(c));
-		fprintf(f, "  %-16s %s\n", name, c->summary);
+		fprintf(f, "  %-16s ", name);
+		put_wrapped(c->summary, 19, 19, f);
 	}
+}
+
+/* "  -s, --size SIZE     text": the text in a column of its own, on the
+ * next line when the flags are too long for theirs. */
+static void put_option(const char *flags, const char *help, FILE *f)
+{
+	int n = fprintf(f, "  %-28s", flags);
+
+	if (n > 30)
+		fprintf(f, "\n%31s", "");
+	else
+		fputc(' ', f);
+	put_wrapped(help, 31, 31, f);
 }
 
 void help_print_overview(FILE *f)
@@ -70,7 +146,7 @@ void help_print_overview(FILE *f)
 	print_leaves(cmd_root, f);
 	fputs("\nOptions:\n", f);
 	for (size_t i = 0; i < sizeof(global_opts) / sizeof(*global_opts); i++)
-		fprintf(f, "  %-28s %s\n", global_opts[i].flags, global_opts[i].help);
+		put_option(global_opts[i].flags, global_opts[i].help, f);
 	fputs("\nDOM := name | domid    BLOB := DOM:ID    SIZE := bytes with K/M/G suffix\n"
 	      "Exit status: 0 ok, 1 failed, 2 usage error, 3 transient (busy, try again).\n"
 	      "'xgpumap help COMMAND' or 'xgpumap COMMAND --help' describes one command;\n"
@@ -86,9 +162,14 @@ void help_print_command(const struct cmd *cmd, FILE *f)
 		return;
 	}
 	usage_line(cmd, line, sizeof(line));
-	fprintf(f, "Usage: xgpumap %s\n\n%s\n", line, cmd->summary);
-	if (cmd->description)
-		fprintf(f, "\n%s\n", cmd->description);
+	fputs("Usage: xgpumap ", f);
+	put_wrapped(line, 15, 8, f);
+	fputc('\n', f);
+	put_wrapped(cmd->summary, 0, 0, f);
+	if (cmd->description) {
+		fputc('\n', f);
+		put_wrapped(cmd->description, 0, 0, f);
+	}
 	if (cmd->subcmds) {
 		fputs("\nCommands:\n", f);
 		print_leaves(cmd->subcmds, f);
@@ -105,7 +186,7 @@ void help_print_command(const struct cmd *cmd, FILE *f)
 			else
 				snprintf(flags, sizeof(flags), "    --%s%s%s", o->name,
 					 o->arg ? " " : "", o->arg ? o->arg : "");
-			fprintf(f, "  %-28s %s\n", flags, o->help);
+			put_option(flags, o->help, f);
 		}
 	}
 	fputs("\nGlobal options (-j, -p, -b, --sim-state, -q, -v) apply; see 'xgpumap help'.\n", f);
@@ -123,8 +204,9 @@ json_t *help_json_command(const struct cmd *cmd)
 	if (cmd->description)
 		json_object_set_new(o, "description", json_string(cmd->description));
 	for (const struct cmd_opt *op = cmd->opts; op && op->name; op++)
-		json_array_append_new(opts, json_pack("{s:s,s:s?,s:s}", "name", op->name,
-						      "arg", op->arg, "help", op->help));
+		json_array_append_new(opts, json_pack("{s:s,s:s?,s:s,s:b}", "name",
+						      op->name, "arg", op->arg, "help",
+						      op->help, "required", op->required));
 	json_object_set_new(o, "options", opts);
 	if (cmd->subcmds) {
 		subs = json_array();

@@ -65,6 +65,10 @@ int main(int argc, char **argv)
 				goto usage_error;
 			break;
 		case 'S':
+			if (!*optarg) {
+				cli_usage(&cli, "--sim-state needs a path, not ''");
+				goto usage_error;
+			}
 			cli.sim_state = optarg;
 			break;
 		case 'q':

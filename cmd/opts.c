@@ -139,9 +139,12 @@ int opt_validate(struct cli *cli, const struct cmd *cmd, int argc, char **argv)
 	char **args;
 	int idx, n;
 
+	unsigned long long seen = 0;
+
 	opt_iter_init(&it, argc, argv);
 	while ((idx = opt_next(cli, cmd, &it)) >= 0)
-		;
+		if (idx < 64)
+			seen |= 1ULL << idx;
 	if (idx == -2)
 		return cli->error.status;
 	n = opt_rest(&it, &args);
@@ -152,5 +155,16 @@ int opt_validate(struct cli *cli, const struct cmd *cmd, int argc, char **argv)
 	if (n > cmd->max_args)
 		return cli_usage(cli, "%s: unexpected argument '%s'",
 				 cmd_full_name(cmd), args[cmd->max_args]);
+	/* Required options are the table's, so help prints them as such. */
+	for (int i = 0; cmd->opts && cmd->opts[i].name && i < 64; i++) {
+		char name[64];
+
+		if (!cmd->opts[i].required || (seen & (1ULL << i)))
+			continue;
+		snprintf(name, sizeof(name), "%s", cmd_full_name(cmd));
+		return cli_usage(cli, "%s: --%s %s is required (see 'xgpumap "
+				 "help %s')", name, cmd->opts[i].name,
+				 cmd->opts[i].arg ? cmd->opts[i].arg : "", name);
+	}
 	return 0;
 }

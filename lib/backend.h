@@ -87,6 +87,13 @@ typedef int (*xgm_ioreq_fn)(uint32_t domid, uint64_t gfn, bool write,
 #define XGM_OWNER_XEN  0x7FF2u /* DOMID_XEN */
 #define XGM_OWNER_FREE 0x7FF4u /* in Xen's free heap */
 
+/* One blob as a source other than the store describes it. */
+struct xgm_source_blob {
+	uint32_t domid, n;
+	uint64_t gfn, size;
+	char strategy[16], placement[8];
+};
+
 struct xgm_hv_ops {
 	const char *name;
 	/* access tells a backend with persistent state which lock to take. */
@@ -154,6 +161,13 @@ struct xgm_hv_ops {
 	 * journal phase, so a process killed at any point leaves a state
 	 * that recover can finish. NULL when there is nothing to do. */
 	int (*sync)(void *priv);
+	/* A failed operation that undid itself leaves the host as it found
+	 * it, byte for byte: checkpoint remembers the state at the start of
+	 * an operation, restore returns to it (durably, when a sync wrote
+	 * anything since). NULL where every call is real (Xen): there the
+	 * undo is all there is. */
+	int (*checkpoint)(void *priv);
+	int (*restore)(void *priv);
 	/* Modeled time of these counters in ns, or a negative value where
 	 * the backend has no model (real hardware is measured instead). */
 	double (*modeled_ns)(void *priv, const struct xgm_counters *c);
@@ -177,6 +191,12 @@ struct xgm_hv_ops {
 	 * frame exists there. For checks such as "mmio_direct over RAM". */
 	int (*frame_owner)(void *priv, uint64_t mfn, uint32_t *owner,
 			   uint64_t *refs);
+	/* The blobs as the source lists them apart from the store's records
+	 * (a dump's "blobs" section), so check can tell a dump whose sections
+	 * disagree; *out malloc'd. -EBADMSG with a message when that section
+	 * is missing or malformed. NULL for a live host: it is one source. */
+	int (*source_blobs)(void *priv, struct xgm_source_blob **out,
+			    size_t *count);
 
 	/* ---- NOT IN STOCK XEN: the seed thread's proposals, modelled by
 	 * the sim only; a real Xen backend leaves these NULL ---- */

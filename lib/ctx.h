@@ -65,4 +65,9 @@ void xgm_log(enum xgm_log_level level, const char *fmt, ...)
 /* Records the detailed message returned by xgm_last_error() and returns
  * ret (a negative errno) so that callers can `return xgm_fail(-EINVAL, ...)`. */
 int xgm_fail(int ret, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A size in the units users type ("16 GiB", "4 KiB", "1.5 GiB", "512
+ * bytes"), for messages: one unit everywhere. Returns buf. */
+#define XGM_SIZE_STR 32
+const char *xgm_size_str(uint64_t bytes, char buf[XGM_SIZE_STR]);
 #endif /* XGM_CTX_H */

@@ -84,6 +84,13 @@ static int domain_lookup_op(struct xgm_ctx *ctx, const char *dom,
 			ret = 0;
 		}
 	}
+	/* "dom0" is what Xen users call Domain-0 (xl accepts domid 0 too). */
+	for (size_t i = 0; i < n && ret && !strcmp(dom, "dom0"); i++) {
+		if (all[i].is_dom0) {
+			*out = all[i];
+			ret = 0;
+		}
+	}
 	free(all);
 	return xgm_err(ret);
 }

@@ -2,6 +2,7 @@
 /* Parsers for the numbers users type: sizes, frame numbers, frame ranges. */
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,4 +106,22 @@ XGM_API int xgm_parse_frame_range(const char *s, uint64_t *first,
 	if (*last < *first)
 		return xgm_err(-EINVAL);
 	return 0;
+}
+
+const char *xgm_size_str(uint64_t bytes, char buf[XGM_SIZE_STR])
+{
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB" };
+	int u = -1;
+
+	while (u + 1 < 5 && bytes >> (10 * (u + 2)))
+		u++;
+	if (u < 0)
+		snprintf(buf, XGM_SIZE_STR, "%llu bytes", (unsigned long long)bytes);
+	else if (!(bytes & ((1ULL << (10 * (u + 1))) - 1)))
+		snprintf(buf, XGM_SIZE_STR, "%llu %s",
+			 (unsigned long long)(bytes >> (10 * (u + 1))), units[u]);
+	else
+		snprintf(buf, XGM_SIZE_STR, "%.1f %s",
+			 (double)bytes / (double)(1ULL << (10 * (u + 1))), units[u]);
+	return buf;
 }

@@ -66,10 +66,23 @@ static int choose_strategy(struct xgm_ctx *ctx, const char *name,
 	return 0;
 }
 
+/* VRAM unless the strategy the user chose can only map system RAM
+ * (grant, ram-mmio, transfer): then that is the only placement it has. */
+static const char *default_placement(const char *strategy)
+{
+	enum strategy s;
+
+	if (strategy && !strategy_parse(strategy, &s) && s != STRAT_AUTO &&
+	    !strategy_get(s)->vram_ok && strategy_get(s)->sys_ok)
+		return "sys";
+	return "vram";
+}
+
 /* What can never fit is refused before anything changes. */
 static int check_card(struct xgm_ctx *ctx, const struct blob *b)
 {
 	const struct xgm_gpu_ops *g = ctx->be->gpu;
+	char sz[XGM_SIZE_STR], vsz[XGM_SIZE_STR];
 	uint64_t vram, free_now;
 	int ret;
 
@@ -81,9 +94,9 @@ static int check_card(struct xgm_ctx *ctx, const struct blob *b)
 	if (ret)
 		return ret;
 	if (b->placement == XGM_PLACE_VRAM && b->size > vram)
-		return xgm_fail(-ENOSPC, "%llu MiB cannot fit in the %llu MiB of "
-				"VRAM of %s", (unsigned long long)(b->size >> 20),
-				(unsigned long long)(vram >> 20), b->card);
+		return xgm_fail(-ENOSPC, "%s cannot fit in the %s of VRAM of %s",
+				xgm_size_str(b->size, sz),
+				xgm_size_str(vram, vsz), b->card);
 	return 0;
 }
 
@@ -101,7 +114,14 @@ static int check_place(struct xgm_ctx *ctx, const struct blob *b,
 	struct xgm_p2m_entry e;
 	int ret;
 
-	if (b->gfn < w->gfn || b->gfn + b->nr > w->gfn + w->nr || b->gfn + b->nr < b->gfn)
+	if (b->gfn + b->nr < b->gfn || b->gfn + b->nr > 1ULL << 52)
+		return xgm_fail(-EINVAL, "gfn 0x%llx plus %llu frames runs past "
+				"the last frame number; %s's blob window is "
+				"0x%llx..0x%llx", (unsigned long long)b->gfn,
+				(unsigned long long)b->nr, b->dom_name,
+				(unsigned long long)w->gfn,
+				(unsigned long long)(w->gfn + w->nr - 1));
+	if (b->gfn < w->gfn || b->gfn + b->nr > w->gfn + w->nr)
 		return xgm_fail(-EINVAL, "gfn 0x%llx..0x%llx is outside %s's blob "
 				"window 0x%llx..0x%llx",
 				(unsigned long long)b->gfn,
@@ -214,8 +234,8 @@ int engine_attach(struct xgm_ctx *ctx, const char *dom,
 	struct op_meter meter;
 	size_t nr_others = 0;
 	struct window w;
-	uint64_t seq;
-	bool allocated = false, mapping = false;
+	uint64_t seq = 0;
+	bool allocated = false, mapping = false, restore = false;
 	const char *label, *card, *placement, *cache, *strategy;
 	uint64_t size;
 	bool gfn_set;
@@ -231,8 +251,8 @@ int engine_attach(struct xgm_ctx *ctx, const char *dom,
 	if (!size)
 		return xgm_fail(-EINVAL, "size must be larger than 0");
 	if (size % PAGE_SIZE)
-		return xgm_fail(-EINVAL, "size %llu is not a multiple of the "
-				"4096-byte page", (unsigned long long)size);
+		return xgm_fail(-EINVAL, "size %llu bytes is not a multiple of "
+				"the 4 KiB page", (unsigned long long)size);
 	label = OPTS_GET(opts, label, NULL);
 	card = OPTS_GET(opts, card, NULL);
 	placement = OPTS_GET(opts, placement, NULL);
@@ -253,7 +273,10 @@ int engine_attach(struct xgm_ctx *ctx, const char *dom,
 	if (card && strlen(card) >= sizeof(b.card))
 		return xgm_fail(-EINVAL, "no card '%s'", card);
 	snprintf(b.card, sizeof(b.card), "%s", card ? card : "card0");
-	if (placement_parse(placement ? placement : "vram", &b.placement))
+	if (card && !*card)
+		return xgm_fail(-EINVAL, "the card name is empty (card0, ...)");
+	if (placement_parse(placement ? placement : default_placement(strategy),
+			    &b.placement))
 		return xgm_fail(-EINVAL, "placement must be vram or sys, not '%s'",
 				placement);
 	if (cache_parse(cache ? cache : "wc", &b.cache))
@@ -268,10 +291,13 @@ int engine_attach(struct xgm_ctx *ctx, const char *dom,
 				"implement it yet", strategy_name(b.strategy));
 
 	ret = window_ensure(ctx, &d, &w);
-	if (!ret && b.nr > w.nr)
-		ret = xgm_fail(-EINVAL, "%llu bytes do not fit the %llu-byte blob "
-			       "window", (unsigned long long)b.size,
-			       (unsigned long long)(w.nr * PAGE_SIZE));
+	if (!ret && b.nr > w.nr) {
+		char sz[XGM_SIZE_STR], wsz[XGM_SIZE_STR];
+
+		ret = xgm_fail(-EINVAL, "%s does not fit the %s blob window",
+			       xgm_size_str(b.size, sz),
+			       xgm_size_str(w.nr * PAGE_SIZE, wsz));
+	}
 	if (!ret)
 		ret = check_card(ctx, &b);
 	if (!ret)
@@ -281,7 +307,11 @@ int engine_attach(struct xgm_ctx *ctx, const char *dom,
 		ret = check_place(ctx, &b, &w, others, nr_others);
 	}
 	if (!ret)
-		ret = next_number(ctx, d.domid, &b.n);
+		ret = hv_checkpoint(ctx);
+	if (ret)
+		goto out;
+	restore = true;
+	ret = next_number(ctx, d.domid, &b.n);
 	if (ret)
 		goto out;
 
@@ -296,8 +326,11 @@ int engine_attach(struct xgm_ctx *ctx, const char *dom,
 		char why[256];
 
 		snprintf(why, sizeof(why), "%s", xgm_last_error());
-		ret = xgm_fail(-ENOSPC, "%s has no room for %llu bytes in %s%s%s",
-			       b.card, (unsigned long long)b.size,
+		char sz[XGM_SIZE_STR];
+
+		gpu_name_victim(ctx, b.card, why, sizeof(why));
+		ret = xgm_fail(-ENOSPC, "%s has no room for %s in %s%s%s",
+			       b.card, xgm_size_str(b.size, sz),
 			       placement_name(b.placement), *why ? ": " : "", why);
 	}
 	if (!ret) {
@@ -346,6 +379,8 @@ int engine_attach(struct xgm_ctx *ctx, const char *dom,
 		if (attach_rollback(ctx, &b, allocated, mapping) == 0 &&
 		    journal_done(ctx, seq) == 0)
 			hv_sync(ctx);
+		else
+			restore = false; /* left for recover, which needs it */
 		xgm_fail(saved, "%s", *msg ? msg : "attach failed");
 		ret = saved;
 		goto out;
@@ -356,6 +391,15 @@ int engine_attach(struct xgm_ctx *ctx, const char *dom,
 		memset(&b, 0, sizeof(b));
 	}
 out:
+	if (ret && restore) {
+		/* Undone whole: the host as the user had it, byte for byte
+		 * (no burnt blob number, no journal sequence moved on). */
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "%s", xgm_last_error());
+		hv_restore(ctx);
+		xgm_fail(ret, "%s", msg);
+	}
 	blob_free_all(others, nr_others);
 	blob_free(&b);
 	return xgm_err(ret);

@@ -680,8 +680,12 @@ void blob_set_backing(struct blob *b, uint64_t buf, struct xgm_extent *ext,
 int domain_resolve(struct xgm_ctx *ctx, const char *dom,
 		   struct xgm_domain_info *d)
 {
-	int ret = xgm_domain_lookup(ctx, dom, d);
+	int ret;
 
+	if (!dom || !*dom)
+		return xgm_fail(-EINVAL, "the domain name is empty (DOM := name "
+				"| domid)");
+	ret = xgm_domain_lookup(ctx, dom, d);
 	if (ret == -ENOENT)
 		return xgm_fail(-ENOENT, "no domain '%s'", dom);
 	return ret;
@@ -721,6 +725,10 @@ int blob_parse_id(struct xgm_ctx *ctx, const char *id,
 	memcpy(name, id, (size_t)(colon - id));
 	name[colon - id] = '\0';
 	ret = domain_resolve(ctx, name, dom);
+	/* "vm1:1:2": no domain is named "vm1:1", so the id is malformed. */
+	if (ret == -ENOENT && strchr(name, ':'))
+		return xgm_fail(-EINVAL, "'%s' is not a blob id (DOM:N, e.g. "
+				"vm1:1)", id);
 	if (ret)
 		return ret;
 	*n = (uint32_t)num;

@@ -17,6 +17,10 @@
  *                        page reference (skipped offline: a dump has no
  *                        frame table)
  *   orphan-special-entry every special p2m entry in a window has a record
+ *                        (reported as runs, the first 16, then a total)
+ *   blob-domain          every blob's domain exists
+ *   dump-sections        offline: the dump's blobs section and its store
+ *                        agree (an edited or cut dump does not)
  *   journal-open         an interrupted operation awaits recover
  *   orphan-buffer        a GPU buffer no record names (a command was killed
  *                        between allocating it and writing its id down)
@@ -133,8 +137,11 @@ static void check_frames(struct xgm_ctx *ctx, const struct blob *b,
 	for (size_t i = 0; i < b->nr_ext; i++) {
 		for (uint64_t k = 0; k < b->ext[i].nr; k++) {
 			uint64_t mfn = b->ext[i].mfn + k;
+			int ret = hv->frame_owner(ctx->priv, mfn, &owner, &refs);
 
-			if (hv->frame_owner(ctx->priv, mfn, &owner, &refs) || owner != want) {
+			if (ret == -EOPNOTSUPP) /* a dump that recorded none */
+				return;
+			if (ret || owner != want) {
 				if (!bad++)
 					first_bad = mfn;
 			} else if (b->strategy == STRAT_RAM_MMIO && !refs) {
@@ -318,12 +325,21 @@ static void check_blob(struct xgm_ctx *ctx, const struct blob *b, json_t *out)
 	}
 }
 
+/* Orphaned special entries, coalesced into runs (contiguous gfn and mfn,
+ * one type): deleting two records leaves thousands of entries, and each
+ * run is reported once with its size. */
+#define ORPHAN_RUNS_LISTED 16
+
 struct orphan_check {
 	const struct blob *blobs;
 	size_t n;
 	uint32_t domid;
 	json_t *out;
-	uint64_t reported;
+	uint64_t runs, frames;  /* totals */
+	struct {
+		uint64_t gfn, mfn, nr;
+		unsigned int type;
+	} run;                  /* the run being grown; nr 0 = none */
 };
 
 static bool is_special(unsigned int t)
@@ -332,10 +348,33 @@ static bool is_special(unsigned int t)
 	       t == XGM_P2M_GRANT_MAP_RW || t == XGM_P2M_GRANT_MAP_RO;
 }
 
+static void orphan_flush(struct orphan_check *o)
+{
+	char sz[XGM_SIZE_STR];
+
+	if (!o->run.nr)
+		return;
+	if (o->runs++ < ORPHAN_RUNS_LISTED)
+		finding(o->out, "error", "orphan-special-entry",
+			json_pack("{s:i,s:I,s:I,s:I}", "domid", (int)o->domid,
+				  "gfn", (json_int_t)o->run.gfn, "mfn",
+				  (json_int_t)o->run.mfn, "frames",
+				  (json_int_t)o->run.nr),
+			"domain %u: %llu %s frames (%s) at gfn 0x%llx..0x%llx -> "
+			"mfn 0x%llx in the blob window have no blob record",
+			o->domid, (unsigned long long)o->run.nr,
+			p2m_type_str(o->run.type), xgm_size_str(o->run.nr << 12, sz),
+			(unsigned long long)o->run.gfn,
+			(unsigned long long)(o->run.gfn + o->run.nr - 1),
+			(unsigned long long)o->run.mfn);
+	o->frames += o->run.nr;
+	o->run.nr = 0;
+}
+
 static int check_orphan(const struct xgm_p2m_entry *e, void *arg)
 {
 	struct orphan_check *o = arg;
-	uint64_t end = e->gfn + (1ULL << e->order);
+	uint64_t nr = 1ULL << e->order, end = e->gfn + nr;
 
 	if (!is_special(e->type))
 		return 0;
@@ -343,15 +382,126 @@ static int check_orphan(const struct xgm_p2m_entry *e, void *arg)
 		if (o->blobs[i].domid == o->domid && e->gfn >= o->blobs[i].gfn &&
 		    end <= o->blobs[i].gfn + o->blobs[i].nr)
 			return 0;
-	if (o->reported++ < 16)
-		finding(o->out, "error", "orphan-special-entry",
-			json_pack("{s:i,s:I,s:I}", "domid", (int)o->domid, "gfn",
-				  (json_int_t)e->gfn, "mfn", (json_int_t)e->mfn),
-			"domain %u: %s entry at gfn 0x%llx -> mfn 0x%llx in the "
-			"blob window has no blob record", o->domid,
-			p2m_type_str(e->type), (unsigned long long)e->gfn,
-			(unsigned long long)e->mfn);
+	if (o->run.nr && o->run.type == e->type &&
+	    o->run.gfn + o->run.nr == e->gfn && o->run.mfn + o->run.nr == e->mfn) {
+		o->run.nr += nr;
+		return 0;
+	}
+	orphan_flush(o);
+	o->run.gfn = e->gfn;
+	o->run.mfn = e->mfn;
+	o->run.nr = nr;
+	o->run.type = e->type;
 	return 0;
+}
+
+/* After the walk: the last run, and what the list left out, with totals
+ * a script can read without counting. */
+static void orphan_summary(struct orphan_check *o)
+{
+	char sz[XGM_SIZE_STR];
+
+	orphan_flush(o);
+	if (o->runs <= ORPHAN_RUNS_LISTED)
+		return;
+	finding(o->out, "error", "orphan-special-entry",
+		json_pack("{s:i,s:I,s:I,s:I}", "domid", (int)o->domid,
+			  "runs", (json_int_t)o->runs, "frames",
+			  (json_int_t)o->frames, "runs_not_listed",
+			  (json_int_t)(o->runs - ORPHAN_RUNS_LISTED)),
+		"domain %u: ... and %llu more orphaned runs; %llu runs, %llu "
+		"frames (%s) in all ('xgpumap p2m %u' lists them)", o->domid,
+		(unsigned long long)(o->runs - ORPHAN_RUNS_LISTED),
+		(unsigned long long)o->runs, (unsigned long long)o->frames,
+		xgm_size_str(o->frames << 12, sz), o->domid);
+}
+
+/* A blob of a domain the host does not have: destroyed with its blobs
+ * mapped, or a dump whose domains section lost it. */
+static void check_domains(const struct blob *all, size_t n,
+			  const struct xgm_domain_info *doms, size_t nd,
+			  json_t *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		bool found = false;
+
+		for (size_t k = 0; k < nd && !found; k++)
+			found = doms[k].domid == all[i].domid;
+		if (!found)
+			finding(out, "error", "blob-domain", blob_ref(&all[i]),
+				"blob %s:%u belongs to domain %u (%s), which the "
+				"host does not have", all[i].dom_name, all[i].n,
+				all[i].domid, all[i].dom_name);
+	}
+}
+
+static const struct xgm_source_blob *source_find(const struct xgm_source_blob *sb,
+						 size_t n, uint32_t domid,
+						 uint32_t num)
+{
+	for (size_t i = 0; i < n; i++)
+		if (sb[i].domid == domid && sb[i].n == num)
+			return &sb[i];
+	return NULL;
+}
+
+/* A source that describes the blobs twice (a dump: the records in its
+ * store and the "blobs" section) must describe them alike; an edited or
+ * cut dump does not, and what it says cannot be trusted. */
+static void check_source(struct xgm_ctx *ctx, const struct blob *all, size_t n,
+			 const char *dom, uint32_t domid, json_t *out)
+{
+	struct xgm_source_blob *sb;
+	size_t ns;
+	int ret;
+
+	if (!ctx->be->hv->source_blobs)
+		return;
+	ret = ctx->be->hv->source_blobs(ctx->priv, &sb, &ns);
+	if (ret) {
+		finding(out, "error", "dump-sections", NULL, "%s",
+			*xgm_last_error() ? xgm_last_error() :
+			"the dump's blobs section cannot be read");
+		xgm_clear_error();
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct xgm_source_blob *s = source_find(sb, ns, all[i].domid,
+							      all[i].n);
+		const char *what = !s ? NULL :
+			s->gfn != all[i].gfn ? "gfn" :
+			s->size != all[i].size ? "size" :
+			strcmp(s->strategy, strategy_name(all[i].strategy)) ? "strategy" :
+			strcmp(s->placement, placement_name(all[i].placement)) ?
+			"placement" : NULL;
+
+		if (!s)
+			finding(out, "error", "dump-sections", blob_ref(&all[i]),
+				"blob %s:%u is in the dump's store but not in its "
+				"blobs section: the dump was edited or cut",
+				all[i].dom_name, all[i].n);
+		else if (what)
+			finding(out, "error", "dump-sections", blob_ref(&all[i]),
+				"blob %s:%u: the dump's blobs section and its store "
+				"disagree on the %s: the dump was edited",
+				all[i].dom_name, all[i].n, what);
+	}
+	for (size_t i = 0; i < ns; i++) {
+		bool found = false;
+
+		if (dom && sb[i].domid != domid)
+			continue;
+		for (size_t k = 0; k < n && !found; k++)
+			found = all[k].domid == sb[i].domid && all[k].n == sb[i].n;
+		if (!found)
+			finding(out, "error", "dump-sections",
+				json_pack("{s:i,s:i}", "domid", (int)sb[i].domid,
+					  "n", (int)sb[i].n),
+				"the dump's blobs section lists blob %u:%u, which "
+				"its store has no record of: the dump was edited",
+				sb[i].domid, sb[i].n);
+	}
+	free(sb);
 }
 
 static int check_op(struct xgm_ctx *ctx, const char *dom, json_t **out)
@@ -385,7 +535,7 @@ static int check_op(struct xgm_ctx *ctx, const char *dom, json_t **out)
 	ret = xgm_domain_list(ctx, &doms, &nd);
 	listed = !ret;
 	for (size_t i = 0; !ret && i < nd; i++) {
-		struct orphan_check o = { all, n, doms[i].domid, findings, 0 };
+		struct orphan_check o = { all, n, doms[i].domid, findings };
 		struct window w;
 
 		if (!doms[i].translated || (dom && doms[i].domid != only.domid) ||
@@ -393,7 +543,13 @@ static int check_op(struct xgm_ctx *ctx, const char *dom, json_t **out)
 			continue;
 		ret = hv_p2m_walk(ctx, doms[i].domid, w.gfn, w.gfn + w.nr - 1,
 				  check_orphan, &o);
+		if (!ret)
+			orphan_summary(&o);
 	}
+	if (listed && !ret)
+		check_domains(all, n, doms, nd, findings);
+	if (!ret)
+		check_source(ctx, all, n, dom, dom ? only.domid : 0, findings);
 	xgm_clear_error();
 	/* A walk that failed must not leak the list (the fuzzed dump found
 	 * it); a list that failed was never ours. */

@@ -14,6 +14,41 @@
 #include "core/view.h"
 #include "dump/dump.h"
 
+/* Who owns each frame of a buffer, as runs {mfn, nr, owner, refs}, so
+ * the offline check can ask what the live one asks (frame-owner). */
+static json_t *frames_json(struct xgm_ctx *ctx, const struct xgm_extent *ext,
+			   size_t ne)
+{
+	json_t *runs = json_array(), *last = NULL;
+	uint32_t owner, lowner = 0;
+	uint64_t refs, lrefs = 0, lend = 0;
+
+	for (size_t i = 0; i < ne; i++) {
+		for (uint64_t k = 0; k < ext[i].nr; k++) {
+			uint64_t mfn = ext[i].mfn + k;
+
+			if (ctx->be->hv->frame_owner(ctx->priv, mfn, &owner, &refs)) {
+				owner = XGM_OWNER_FREE; /* no such frame */
+				refs = 0;
+			}
+			if (last && mfn == lend && owner == lowner && refs == lrefs) {
+				json_object_set_new(last, "nr", json_integer(
+					json_integer_value(json_object_get(last, "nr")) + 1));
+			} else {
+				last = json_pack("{s:I,s:i,s:i,s:I}", "mfn",
+						 (json_int_t)mfn, "nr", 1, "owner",
+						 (int)owner, "refs", (json_int_t)refs);
+				json_array_append_new(runs, last);
+			}
+			lend = mfn + 1;
+			lowner = owner;
+			lrefs = refs;
+		}
+	}
+	xgm_clear_error();
+	return runs;
+}
+
 /* Every value under dir, recursively, as "path": "value". */
 static int dump_store(struct xgm_ctx *ctx, const char *dir, json_t *obj)
 {
@@ -58,6 +93,7 @@ static int dump_op(struct xgm_ctx *ctx, json_t **out)
 	struct xgm_domain_info *doms;
 	struct blob *blobs;
 	json_t *doc, *jdoms, *p2m, *iommu, *bufs, *store, *jblobs, *journal, *ctr;
+	json_t *frames;
 	struct xgm_counters c;
 	size_t nd, nb;
 	int ret;
@@ -77,6 +113,7 @@ static int dump_op(struct xgm_ctx *ctx, json_t **out)
 	p2m = json_object();
 	iommu = json_object();
 	bufs = json_object();
+	frames = json_object();
 	store = json_object();
 	jblobs = json_array();
 	ctr = json_object();
@@ -117,6 +154,9 @@ static int dump_op(struct xgm_ctx *ctx, json_t **out)
 				json_array_append_new(a, json_pack("{s:I,s:I}", "mfn",
 					(json_int_t)ext[k].mfn, "nr", (json_int_t)ext[k].nr));
 			json_object_set_new(bufs, key, a);
+			if (ctx->be->hv->frame_owner)
+				json_object_set_new(frames, key,
+						    frames_json(ctx, ext, ne));
 			free(ext);
 		}
 		xgm_clear_error();
@@ -137,6 +177,7 @@ static int dump_op(struct xgm_ctx *ctx, json_t **out)
 		json_object_set_new(doc, "p2m", p2m);
 		json_object_set_new(doc, "iommu", iommu);
 		json_object_set_new(doc, "buffers", bufs);
+		json_object_set_new(doc, "frames", frames);
 		json_object_set_new(doc, "store", store);
 		json_object_set_new(doc, "counters", ctr);
 		json_object_set_new(doc, "journal", journal);
@@ -147,6 +188,7 @@ static int dump_op(struct xgm_ctx *ctx, json_t **out)
 		json_decref(p2m);
 		json_decref(iommu);
 		json_decref(bufs);
+		json_decref(frames);
 		json_decref(store);
 		json_decref(jblobs);
 		json_decref(ctr);

@@ -50,6 +50,8 @@ int hv_p2m_walk(struct xgm_ctx *ctx, uint32_t domid, uint64_t first,
 		uint64_t last, xgm_p2m_walk_fn fn, void *arg);
 int hv_counters(struct xgm_ctx *ctx, int32_t domid, struct xgm_counters *c);
 int hv_sync(struct xgm_ctx *ctx);
+int hv_checkpoint(struct xgm_ctx *ctx);
+int hv_restore(struct xgm_ctx *ctx);
 double hv_modeled_ns(struct xgm_ctx *ctx, const struct xgm_counters *c);
 
 int gpu_alloc(struct xgm_ctx *ctx, const char *card, uint64_t bytes,
@@ -59,6 +61,9 @@ int gpu_extents(struct xgm_ctx *ctx, uint64_t buf, struct xgm_extent **ext,
 		size_t *n);
 int gpu_pin(struct xgm_ctx *ctx, uint64_t buf, bool pin);
 int gpu_copy(struct xgm_ctx *ctx, uint64_t src, uint64_t dst);
+/* Replaces "buffer N" in a backend's message with the blob that holds it. */
+void gpu_name_victim(struct xgm_ctx *ctx, const char *card, char *msg,
+		     size_t len);
 
 /* Installs the ioreq server handler and the move notification of the
  * engine (core/hooks.c); called when a context opens. */

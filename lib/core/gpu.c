@@ -19,6 +19,33 @@ static const struct blob *blob_of(const struct blob *all, size_t n,
 	return NULL;
 }
 
+/* A backend that failed to evict says "buffer N": name the blob behind it
+ * ("vm1:1"), which is what the user knows it by. */
+void gpu_name_victim(struct xgm_ctx *ctx, const char *card, char *msg,
+		     size_t len)
+{
+	char *at = strstr(msg, "buffer "), *end, rest[256];
+	unsigned long long id;
+	const struct blob *b;
+	struct blob *all = NULL;
+	size_t n = 0;
+
+	if (!at || at[7] < '0' || at[7] > '9')
+		return;
+	id = strtoull(at + 7, &end, 10);
+	if (blob_load_all(ctx, -1, &all, &n)) {
+		xgm_clear_error();
+		return;
+	}
+	b = blob_of(all, n, card, id);
+	if (b) {
+		snprintf(rest, sizeof(rest), "%s", end);
+		snprintf(at, len - (size_t)(at - msg), "%s:%u%s", b->dom_name,
+			 b->n, rest);
+	}
+	blob_free_all(all, n);
+}
+
 static void tie_blobs(json_t *cards, const struct blob *all, size_t n)
 {
 	json_t *card, *buf;

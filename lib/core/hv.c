@@ -117,6 +117,24 @@ int hv_sync(struct xgm_ctx *ctx)
 	return ctx->be->hv->sync(ctx->priv);
 }
 
+/* Without intermediate syncs nothing of a failed operation reaches the
+ * file, and benchmarks building large hosts need no copy per attach. */
+int hv_checkpoint(struct xgm_ctx *ctx)
+{
+	if (!ctx->be->hv->checkpoint || (ctx->flags & XGM_CTX_NO_SYNC))
+		return 0;
+	return ctx->be->hv->checkpoint(ctx->priv);
+}
+
+/* Only after a complete undo: what the undo left is then equivalent to
+ * the checkpoint, and the checkpoint is what the user had. */
+int hv_restore(struct xgm_ctx *ctx)
+{
+	if (!ctx->be->hv->restore || (ctx->flags & XGM_CTX_NO_SYNC))
+		return 0;
+	return ctx->be->hv->restore(ctx->priv);
+}
+
 double hv_modeled_ns(struct xgm_ctx *ctx, const struct xgm_counters *c)
 {
 	if (!ctx->be->hv->modeled_ns)

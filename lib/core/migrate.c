@@ -73,10 +73,11 @@ static int switch_backing(struct xgm_ctx *ctx, struct blob *b, uint64_t buf,
 }
 
 /*
- * --pause: the guest's vCPUs are stopped around the switch, so none of
- * them touches the range while it is unmapped (Xen's null handler would
- * answer reads with all-ones and drop writes). Xen counts pauses, so a
- * guest the admin paused stays paused after our unpause.
+ * --pause: the guest's vCPUs are stopped from before the copy until after
+ * the switch: a write during the copy would stay behind in the old buffer,
+ * and none touches the range while it is unmapped (Xen's null handler
+ * would answer reads with all-ones and drop writes). Xen counts pauses, so
+ * a guest the admin paused stays paused after our unpause.
  */
 static int pause_guest(struct xgm_ctx *ctx, uint32_t domid, bool pause)
 {
@@ -108,7 +109,7 @@ static int switch_back(struct xgm_ctx *ctx, struct blob *b, const struct blob *o
 
 static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
 			enum xgm_placement to, bool pause, double *blackout,
-			double *total, json_t **counters)
+			double *total, double *paused_us, json_t **counters)
 {
 	struct xgm_extent *ext = NULL;
 	struct blob old = { 0 };
@@ -118,6 +119,7 @@ static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
 	bool src_pinned = false, allocated = false, switched = false;
 	bool old_unpinned = false;
 	bool paused = false;
+	double t_pause = 0;
 	size_t nr_ext;
 	json_t *extra, *jext;
 	double t0 = now_us();
@@ -138,6 +140,10 @@ static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
 	old.grefs = NULL;
 	old.ops = NULL;
 
+	/* A move undone whole leaves the host as it was, byte for byte. */
+	ret = hv_checkpoint(ctx);
+	if (ret)
+		goto out;
 	meter_start(ctx, &meter);
 	/* The old backing in full: recover may have to go back to it after
 	 * the record already names the new one. */
@@ -148,8 +154,14 @@ static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
 			  "old_generation", (json_int_t)old.generation);
 	ret = journal_intent(ctx, "migrate", b, extra, &seq);
 	json_decref(extra);
-	if (ret)
+	if (ret) {
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "%s", xgm_last_error());
+		hv_restore(ctx);
+		xgm_fail(ret, "%s", msg);
 		goto out;
+	}
 	/* The source must not be evicted while it is being copied from. */
 	if (!b->pinned) {
 		ret = gpu_pin(ctx, old.buf, true);
@@ -157,10 +169,16 @@ static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
 	}
 	if (!ret) {
 		ret = gpu_alloc(ctx, b->card, b->size, to, &buf);
-		if (ret == -ENOSPC)
+		if (ret == -ENOSPC) {
+			char why[256], sz[XGM_SIZE_STR];
+
+			snprintf(why, sizeof(why), "%s", xgm_last_error());
+			gpu_name_victim(ctx, b->card, why, sizeof(why));
 			ret = xgm_fail(-ENOSPC, "%s has no room for a second copy "
-				       "of %llu bytes in %s", b->card,
-				       (unsigned long long)b->size, placement_name(to));
+				       "of %s in %s%s%s", b->card,
+				       xgm_size_str(b->size, sz), placement_name(to),
+				       *why ? ": " : "", why);
+		}
 		allocated = !ret;
 	}
 	/* With --pause the guest cannot write between the copy and the
@@ -168,6 +186,7 @@ static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
 	if (!ret && pause) {
 		ret = pause_guest(ctx, b->domid, true);
 		paused = !ret;
+		t_pause = now_us();
 		/* Written down, so that recover unpauses a guest this process
 		 * paused and then died holding. */
 		if (paused) {
@@ -202,6 +221,7 @@ static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
 		ret = pause_guest(ctx, b->domid, false);
 		paused = !!ret;
 		if (!paused) {
+			*paused_us = now_us() - t_pause;
 			json_t *mark = json_pack("{s:b}", "paused", 0);
 
 			ret = journal_phase(ctx, seq, "switched", mark);
@@ -230,6 +250,7 @@ static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
 		ret = gpu_free(ctx, old.buf);
 	if (ret) {
 		char msg[512];
+		bool exact = true;
 		int undo = 0;
 
 		/* Go back: the old backing is still there. Say so first, so
@@ -243,9 +264,11 @@ static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
 			if (!undo)
 				undo = blob_save(ctx, b);
 		}
-		if (paused && pause_guest(ctx, b->domid, false))
+		if (paused && pause_guest(ctx, b->domid, false)) {
 			snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg),
 				 "; %s stays paused (xl unpause)", b->dom_name);
+			exact = false; /* not as it was: no restore */
+		}
 		if (!undo && allocated) {
 			if (b->pinned)
 				gpu_pin(ctx, buf, false);
@@ -260,7 +283,8 @@ static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
 		 * the move from the phase the journal reached. */
 		if (!undo)
 			undo = journal_done(ctx, seq);
-		hv_sync(ctx);
+		if (undo || !exact || hv_restore(ctx))
+			hv_sync(ctx);
 		xgm_fail(ret, "%s", *msg ? msg : "migrate failed");
 		goto out;
 	}
@@ -278,14 +302,15 @@ out:
 int engine_move(struct xgm_ctx *ctx, struct blob *b, enum xgm_placement to,
 		bool pause)
 {
-	double blackout, total;
+	double blackout, total, paused_us;
 	json_t *counters = NULL;
 	int ret;
 
 	if (pause && !ctx->be->hv->pause)
 		return xgm_fail(-EOPNOTSUPP, "pause: the %s backend cannot pause "
 				"a domain", ctx->be->hv->name);
-	ret = migrate_once(ctx, b, to, pause, &blackout, &total, &counters);
+	ret = migrate_once(ctx, b, to, pause, &blackout, &total, &paused_us,
+			   &counters);
 	json_decref(counters);
 	return ret;
 }
@@ -314,7 +339,7 @@ static int blob_migrate_op(struct xgm_ctx *ctx, const char *id,
 	unsigned int repeat;
 	bool pause;
 	enum xgm_placement to;
-	double *blackout = NULL, *total = NULL;
+	double *blackout = NULL, *total = NULL, *paused = NULL;
 	json_t *last = NULL, *v;
 	struct blob b;
 	int ret;
@@ -345,7 +370,8 @@ static int blob_migrate_op(struct xgm_ctx *ctx, const char *id,
 		return xgm_err(ret);
 	blackout = calloc(repeat, sizeof(*blackout));
 	total = calloc(repeat, sizeof(*total));
-	if (!blackout || !total) {
+	paused = calloc(repeat, sizeof(*paused));
+	if (!blackout || !total || !paused) {
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -353,7 +379,7 @@ static int blob_migrate_op(struct xgm_ctx *ctx, const char *id,
 		json_decref(last);
 		last = NULL;
 		ret = migrate_once(ctx, &b, to, pause, &blackout[i], &total[i],
-				   &last);
+				   &paused[i], &last);
 	}
 	if (ret)
 		goto out;
@@ -366,13 +392,20 @@ static int blob_migrate_op(struct xgm_ctx *ctx, const char *id,
 	json_object_set_new(v, "total_us", repeat > 1 ? distribution(total, repeat)
 						      : json_real(total[0]));
 	json_object_set_new(v, "time", json_string("measured"));
-	if (pause)
+	if (pause) {
+		/* From the pause before the copy to the unpause after the
+		 * switch: how long the guest's vcpus did not run. */
 		json_object_set_new(v, "paused", json_true());
+		json_object_set_new(v, "paused_us", repeat > 1 ?
+				    distribution(paused, repeat) :
+				    json_real(paused[0]));
+	}
 	*out = v;
 out:
 	json_decref(last);
 	free(blackout);
 	free(total);
+	free(paused);
 	blob_free(&b);
 	return xgm_err(ret);
 }

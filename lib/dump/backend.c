@@ -5,6 +5,7 @@
  * what the dump recorded (domains, the p2m and IOMMU in blob windows, the
  * store, where each buffer was) and refuses everything else.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,13 +13,141 @@
 #include "core/inspect.h"
 #include "dump/dump.h"
 
+struct frame_run {
+	uint64_t mfn, nr, refs;
+	uint32_t owner;
+};
+
 struct dump_priv {
 	json_t *doc;
+	struct frame_run *frames; /* sorted by mfn; NULL: none recorded */
+	size_t nr_frames;
 };
 
 static int bad(const char *path, const char *what)
 {
 	return xgm_fail(-EBADMSG, "%s is not an xgpumap dump: %s", path, what);
+}
+
+static void dump_close(void *priv)
+{
+	struct dump_priv *p = priv;
+
+	json_decref(p->doc);
+	free(p->frames);
+	free(p);
+}
+
+static int cmp_run(const void *a, const void *b)
+{
+	const struct frame_run *x = a, *y = b;
+
+	return x->mfn < y->mfn ? -1 : x->mfn > y->mfn;
+}
+
+/* The frame owners the dump recorded for each buffer (untrusted input:
+ * bounded like the p2m runs), sorted for lookups. */
+static int load_frames(struct dump_priv *p)
+{
+	json_t *frames = json_object_get(p->doc, "frames"), *runs, *r;
+	const char *key;
+	size_t n = 0, i;
+
+	if (!frames)
+		return 0;
+	if (!json_is_object(frames))
+		return -EBADMSG;
+	json_object_foreach(frames, key, runs)
+		n += json_array_size(runs);
+	p->frames = calloc(n ? n : 1, sizeof(*p->frames));
+	if (!p->frames)
+		return -ENOMEM;
+	json_object_foreach(frames, key, runs) {
+		json_array_foreach(runs, i, r) {
+			json_int_t mfn = json_integer_value(json_object_get(r, "mfn"));
+			json_int_t nr = json_integer_value(json_object_get(r, "nr"));
+			json_int_t owner = json_integer_value(json_object_get(r, "owner"));
+			json_int_t refs = json_integer_value(json_object_get(r, "refs"));
+
+			if (mfn < 0 || (uint64_t)mfn >= (1ULL << 52) || nr < 1 ||
+			    nr > (json_int_t)(1ULL << 24) || owner < 0 ||
+			    owner > UINT32_MAX || refs < 0)
+				return -EBADMSG;
+			p->frames[p->nr_frames++] = (struct frame_run){
+				(uint64_t)mfn, (uint64_t)nr, (uint64_t)refs,
+				(uint32_t)owner };
+		}
+	}
+	qsort(p->frames, p->nr_frames, sizeof(*p->frames), cmp_run);
+	return 0;
+}
+
+static int dump_frame_owner(void *priv, uint64_t mfn, uint32_t *owner,
+			    uint64_t *refs)
+{
+	struct dump_priv *p = priv;
+	size_t lo = 0, hi = p->nr_frames;
+
+	if (!p->frames)
+		return -EOPNOTSUPP; /* a dump from before frames were recorded */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (p->frames[mid].mfn + p->frames[mid].nr <= mfn)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == p->nr_frames || p->frames[lo].mfn > mfn)
+		return -ENOENT;
+	*owner = p->frames[lo].owner;
+	if (refs)
+		*refs = p->frames[lo].refs;
+	return 0;
+}
+
+/* The "blobs" section, as the views dump wrote: check compares it with
+ * the records of the store, the two must describe one host. */
+static int dump_source_blobs(void *priv, struct xgm_source_blob **out,
+			     size_t *count)
+{
+	struct dump_priv *p = priv;
+	json_t *blobs = json_object_get(p->doc, "blobs"), *b;
+	size_t i;
+
+	if (!blobs)
+		return xgm_fail(-EBADMSG, "the dump has no blobs section: it was "
+				"cut or edited");
+	if (!json_is_array(blobs))
+		return xgm_fail(-EBADMSG, "the dump's blobs section is not a "
+				"list: it was edited");
+	*out = calloc(json_array_size(blobs) + 1, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	json_array_foreach(blobs, i, b) {
+		struct xgm_source_blob *sb = &(*out)[i];
+		const char *id = json_string_value(json_object_get(b, "id"));
+		const char *colon = id ? strrchr(id, ':') : NULL;
+		const char *st = json_string_value(json_object_get(b, "strategy"));
+		const char *pl = json_string_value(json_object_get(b, "placement"));
+		json_int_t domid = json_integer_value(json_object_get(b, "domid"));
+
+		if (!colon || !st || !pl || domid < 0 || domid > UINT32_MAX ||
+		    !json_is_integer(json_object_get(b, "gfn")) ||
+		    !json_is_integer(json_object_get(b, "size"))) {
+			free(*out);
+			return xgm_fail(-EBADMSG, "the dump's blobs section: entry "
+					"%zu is malformed: it was edited", i);
+		}
+		sb->domid = (uint32_t)domid;
+		sb->n = (uint32_t)strtoul(colon + 1, NULL, 10);
+		sb->gfn = (uint64_t)json_integer_value(json_object_get(b, "gfn"));
+		sb->size = (uint64_t)json_integer_value(json_object_get(b, "size"));
+		snprintf(sb->strategy, sizeof(sb->strategy), "%s", st);
+		snprintf(sb->placement, sizeof(sb->placement), "%s", pl);
+	}
+	*count = json_array_size(blobs);
+	return 0;
 }
 
 static int dump_open(struct xgm_ctx *ctx, const struct xgm_ctx_opts *opts,
@@ -58,16 +187,12 @@ static int dump_open(struct xgm_ctx *ctx, const struct xgm_ctx_opts *opts,
 		return -ENOMEM;
 	}
 	p->doc = doc;
+	if (load_frames(p)) {
+		dump_close(p);
+		return bad(opts->input, "malformed frames section");
+	}
 	*priv = p;
 	return 0;
-}
-
-static void dump_close(void *priv)
-{
-	struct dump_priv *p = priv;
-
-	json_decref(p->doc);
-	free(p);
 }
 
 static int parse_domain(json_t *j, struct xgm_domain_info *d)
@@ -283,6 +408,8 @@ static const struct xgm_hv_ops dump_hv_ops = {
 	.iommu_walk = dump_iommu_walk,
 	.store_read = dump_store_read,
 	.store_list = dump_store_list,
+	.frame_owner = dump_frame_owner,
+	.source_blobs = dump_source_blobs,
 };
 
 static const struct xgm_gpu_ops dump_gpu_ops = {

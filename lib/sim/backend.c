@@ -99,6 +99,8 @@ static int be_sync(void *priv)
 		return -ENOMEM;
 	ret = sim_state_save(p->file, doc);
 	json_decref(doc);
+	if (!ret)
+		p->synced = true;
 	return ret;
 }
 
@@ -168,12 +170,49 @@ static int be_end(void *priv, bool write, bool ok)
 	return ret;
 }
 
+static int be_checkpoint(void *priv)
+{
+	struct sim_priv *p = priv;
+
+	json_decref(p->checkpoint);
+	p->checkpoint = sim_persist_save(p->m);
+	p->synced = false;
+	/* The save shares the live store object: keep a copy of its own. */
+	if (p->checkpoint &&
+	    json_object_set_new(p->checkpoint, "store", json_deep_copy(p->m->store))) {
+		json_decref(p->checkpoint);
+		p->checkpoint = NULL;
+	}
+	return p->checkpoint ? 0 : -ENOMEM;
+}
+
+/* Back to the checkpoint; the hooks the engine installed stay. What a
+ * journal phase wrote meanwhile is written over, so the file is again what
+ * it was before the operation. */
+static int be_restore(void *priv)
+{
+	struct sim_priv *p = priv;
+	struct sim_model *m;
+	int ret;
+
+	if (!p->checkpoint)
+		return 0;
+	ret = sim_persist_load(p->checkpoint, &m);
+	if (ret)
+		return ret;
+	replace_model(p, m);
+	json_decref(p->checkpoint);
+	p->checkpoint = NULL;
+	return p->synced ? be_sync(p) : 0;
+}
+
 static void be_close(void *priv)
 {
 	struct sim_priv *p = priv;
 
 	if (!p)
 		return;
+	json_decref(p->checkpoint);
 	sim_model_free(p->m);
 	sim_state_close(p->file);
 	free(p);
@@ -602,6 +641,8 @@ static const struct xgm_hv_ops sim_hv_ops = {
 	.counters = be_counters,
 	.store_list = be_store_list,
 	.sync = be_sync,
+	.checkpoint = be_checkpoint,
+	.restore = be_restore,
 	.modeled_ns = be_modeled,
 	.ioreq_map_range = be_ioreq_map_range,
 	.set_ioreq_handler = be_set_ioreq_handler,

@@ -244,10 +244,16 @@ static int sys_alloc(struct sim_model *m, struct sim_buffer *b)
 	if (!d0)
 		return -ENODEV;
 	ret = dom0_free_pfns(m, d0, &avail);
-	if (!ret && sim_rs_count(&avail) < b->pages + DOM0_KERNEL_RESERVE_PAGES)
-		ret = xgm_fail(-ENOMEM, "dom0 has too little free RAM for a "
-			       "%llu KiB buffer in system pages",
-			       (unsigned long long)b->pages * 4);
+	if (!ret && sim_rs_count(&avail) < b->pages + DOM0_KERNEL_RESERVE_PAGES) {
+		char need[XGM_SIZE_STR], have[XGM_SIZE_STR];
+		uint64_t n = sim_rs_count(&avail);
+
+		n = n > DOM0_KERNEL_RESERVE_PAGES ? n - DOM0_KERNEL_RESERVE_PAGES : 0;
+		ret = xgm_fail(-ENOMEM, "dom0 has %s of RAM free for buffers, "
+			       "too little for a %s buffer in system pages",
+			       xgm_size_str(n << 12, have),
+			       xgm_size_str(b->pages << 12, need));
+	}
 	/* From the top of dom0's RAM down. */
 	for (size_t i = avail.nr; i-- > 0 && left && !ret;) {
 		uint64_t n = avail.r[i].e - avail.r[i].s + 1;
@@ -314,12 +320,12 @@ static int vram_alloc(struct sim_model *m, struct sim_gpu *g,
 {
 	int ret;
 
+	char sz[XGM_SIZE_STR], vram[XGM_SIZE_STR];
+
 	if (b->pages > g->vram_pages)
-		return xgm_fail(-ENOSPC, "a %llu MiB buffer cannot fit in the "
-				"%llu MiB of VRAM of %s",
-				(unsigned long long)(b->pages >> 8),
-				(unsigned long long)(g->vram_pages >> 8),
-				g->name);
+		return xgm_fail(-ENOSPC, "a %s buffer cannot fit in the %s of "
+				"VRAM of %s", xgm_size_str(b->pages << 12, sz),
+				xgm_size_str(g->vram_pages << 12, vram), g->name);
 	while ((ret = vram_try(g, b)) == -ENOSPC) {
 		struct sim_buffer *v = lru_victim(g, b);
 
@@ -327,6 +333,14 @@ static int vram_alloc(struct sim_model *m, struct sim_gpu *g,
 			return xgm_fail(-ENOSPC, "VRAM of %s is full and every "
 					"resident buffer is pinned", g->name);
 		ret = move_to_sys(m, v);
+		/* Say what really failed: not the request, its eviction. The
+		 * engine names the blob behind "buffer N" (gpu_name_victim). */
+		if (ret == -ENOMEM)
+			return xgm_fail(-ENOSPC, "VRAM of %s is full; evicting "
+					"buffer %llu (%s) needs more dom0 RAM "
+					"than is free", g->name,
+					(unsigned long long)v->id,
+					xgm_size_str(v->pages << 12, sz));
 		if (ret)
 			return ret;
 		if (m->move_notify)

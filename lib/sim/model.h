@@ -502,6 +502,8 @@ struct sim_priv {
 	/* A write operation failed: what is in memory may not be what was
 	 * made durable, so the next operation reads the file again. */
 	bool stale;
+	json_t *checkpoint;  /* the model at the start of the operation */
+	bool synced;         /* the file was written since the checkpoint */
 };
 
 #endif /* XGM_SIM_MODEL_H */

@@ -6,6 +6,8 @@
  * itself: the state is replaced by rename(), and a lock on the old inode
  * would not exclude a process that opened the new one.
  */
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -101,7 +103,9 @@ static int make_parent_dirs(const char *path)
 
 /* json_load_file() reads a character at a time through stdio; one read()
  * of the whole file and json_loadb() parse a large state twice as fast. */
-static json_t *load_whole(const char *path, json_error_t *jerr)
+/* *err is set (a positive errno) when the file could not be read at all:
+ * that is not corruption, and 'sim reset' would destroy a good file. */
+static json_t *load_whole(const char *path, json_error_t *jerr, int *err)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
@@ -109,9 +113,9 @@ static json_t *load_whole(const char *path, json_error_t *jerr)
 	json_t *doc = NULL;
 	char *buf;
 
-	if (fd < 0 || fstat(fd, &st)) {
-		snprintf(jerr->text, sizeof(jerr->text), "%s", strerror(errno));
-		jerr->line = 0;
+	*err = 0;
+	if (fd < 0 || fstat(fd, &st) || S_ISDIR(st.st_mode)) {
+		*err = fd >= 0 && S_ISDIR(st.st_mode) ? EISDIR : errno;
 		if (fd >= 0)
 			close(fd);
 		return NULL;
@@ -123,11 +127,17 @@ static json_t *load_whole(const char *path, json_error_t *jerr)
 		if (n <= 0) {
 			if (n < 0 && errno == EINTR)
 				continue;
+			if (n < 0)
+				*err = errno;
 			break;
 		}
 		len += (size_t)n;
 	}
 	close(fd);
+	if (*err) {
+		free(buf);
+		return NULL;
+	}
 	if (!buf) {
 		snprintf(jerr->text, sizeof(jerr->text), "out of memory");
 		jerr->line = 0;
@@ -187,6 +197,21 @@ static int take_lock(struct sim_state_file *f, bool exclusive)
 	if (asprintf(&lock_path, "%s.lock", f->path) < 0)
 		return -ENOMEM;
 	f->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	/* A reader needs no write access: flock works on a read-only fd. */
+	if (f->lock_fd < 0 && !exclusive && (errno == EACCES || errno == EROFS))
+		f->lock_fd = open(lock_path, O_RDONLY | O_CLOEXEC);
+	if (f->lock_fd < 0 && !exclusive && (errno == EACCES || errno == EROFS ||
+					     errno == ENOENT)) {
+		/*
+		 * A read-only directory without a lock file: nobody who
+		 * could replace the state could take the lock either, and a
+		 * writer replaces the file by rename(), so the one read of
+		 * it sees a whole state, old or new. Read unlocked.
+		 */
+		free(lock_path);
+		f->exclusive = false;
+		return 0;
+	}
 	if (f->lock_fd < 0)
 		ret = xgm_fail(-errno, "cannot open lock file %s: %s",
 			       lock_path, strerror(errno));
@@ -205,7 +230,7 @@ int sim_state_open(const char *path, enum xgm_access access, bool create,
 	json_error_t jerr;
 	struct stat st;
 	bool exists;
-	int ret;
+	int ret, err;
 
 	*doc = NULL;
 	f = state_file_new(path);
@@ -228,7 +253,12 @@ int sim_state_open(const char *path, enum xgm_access access, bool create,
 		goto fail;
 	/* Look again under the lock: another process may have created it. */
 	if (stat(path, &st) == 0) {
-		*doc = load_whole(path, &jerr);
+		*doc = load_whole(path, &jerr, &err);
+		if (err) {
+			ret = xgm_fail(-err, "cannot read %s: %s", path,
+				       strerror(err));
+			goto fail;
+		}
 		if (!*doc) {
 			ret = xgm_fail(-EBADMSG, "%s is corrupt or truncated "
 				       "(line %d: %s); refusing to use or "
@@ -293,6 +323,42 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
+/*
+ * Temporary files of writers killed before their rename: only the holder
+ * of the exclusive lock writes one, so under that lock every
+ * "STATE.tmp.XXXXXX" is stale (and may be megabytes).
+ */
+static void remove_stale_temps(const struct sim_state_file *f)
+{
+	char *copy = strdup(f->path), *copy2 = strdup(f->path);
+	const char *dir, *base;
+	struct dirent *e;
+	size_t blen;
+	DIR *d;
+
+	if (!copy || !copy2)
+		goto out;
+	dir = dirname(copy);
+	base = basename(copy2);
+	blen = strlen(base);
+	d = opendir(dir);
+	if (!d)
+		goto out;
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, base, blen) ||
+		    strncmp(e->d_name + blen, ".tmp.", 5) ||
+		    strlen(e->d_name + blen + 5) != 6)
+			continue;
+		if (unlinkat(dirfd(d), e->d_name, 0) == 0)
+			xgm_debug("removed %s/%s, left by a killed writer", dir,
+				  e->d_name);
+	}
+	closedir(d);
+out:
+	free(copy);
+	free(copy2);
+}
+
 int sim_state_save(struct sim_state_file *f, json_t *doc)
 {
 	char *tmp = NULL, *dir = NULL, *text = NULL;
@@ -311,6 +377,7 @@ int sim_state_save(struct sim_state_file *f, json_t *doc)
 		tmp = NULL;
 		goto out;
 	}
+	remove_stale_temps(f);
 	fd = mkstemp(tmp);
 	if (fd < 0) {
 		ret = xgm_fail(-errno, "cannot create a temporary file beside "
@@ -354,6 +421,15 @@ out:
 
 int sim_state_lock(struct sim_state_file *f, bool exclusive)
 {
+	/* No lock file in a read-only directory: reads go unlocked (see
+	 * take_lock); a write there cannot happen. */
+	if (f->lock_fd < 0) {
+		if (exclusive)
+			return xgm_fail(-EROFS, "%s: no lock file can be made "
+					"beside it, so it cannot be written",
+					f->path);
+		return 0;
+	}
 	if (flock(f->lock_fd, exclusive ? LOCK_EX : LOCK_SH))
 		return xgm_fail(-errno, "cannot lock %s.lock: %s", f->path,
 				strerror(errno));
@@ -363,7 +439,8 @@ int sim_state_lock(struct sim_state_file *f, bool exclusive)
 
 void sim_state_unlock(struct sim_state_file *f)
 {
-	flock(f->lock_fd, LOCK_UN);
+	if (f->lock_fd >= 0)
+		flock(f->lock_fd, LOCK_UN);
 	f->exclusive = false;
 }
 
@@ -371,7 +448,7 @@ int sim_state_reload(struct sim_state_file *f, json_t **doc)
 {
 	json_error_t jerr;
 	struct stat st;
-	int ret;
+	int ret, err;
 
 	*doc = NULL;
 	if (stat(f->path, &st))
@@ -379,7 +456,10 @@ int sim_state_reload(struct sim_state_file *f, json_t **doc)
 				strerror(errno));
 	if (same_file(&st, &f->seen))
 		return 0;
-	*doc = load_whole(f->path, &jerr);
+	*doc = load_whole(f->path, &jerr, &err);
+	if (err)
+		return xgm_fail(-err, "cannot read %s: %s", f->path,
+				strerror(err));
 	if (!*doc)
 		return xgm_fail(-EBADMSG, "%s is corrupt or truncated (line %d: "
 				"%s); refusing to use or overwrite it (see 'sim "

@@ -75,19 +75,19 @@ bool sim_name_valid(const char *name)
 
 static int check_mem(const char *who, uint64_t bytes, uint64_t min)
 {
+	char have[XGM_SIZE_STR], need[XGM_SIZE_STR];
+
 	if (bytes < min)
-		return xgm_fail(-EINVAL, "%s: memory %llu MiB is below the "
-				"minimum of %llu MiB", who,
-				(unsigned long long)(bytes / MIB),
-				(unsigned long long)(min / MIB));
+		return xgm_fail(-EINVAL, "%s: memory %s is below the minimum "
+				"of %s", who, xgm_size_str(bytes, have),
+				xgm_size_str(min, need));
 	if (bytes % MIB)
 		return xgm_fail(-EINVAL, "%s: memory must be a whole number of "
 				"MiB", who);
 	if (bytes > HOST_MAX_RAM)
-		return xgm_fail(-EINVAL, "%s: memory %llu GiB does not fit a "
-				"host of at most %llu GiB", who,
-				(unsigned long long)(bytes / GIB),
-				(unsigned long long)(HOST_MAX_RAM / GIB));
+		return xgm_fail(-EINVAL, "%s: memory %s does not fit a host of "
+				"at most %s", who, xgm_size_str(bytes, have),
+				xgm_size_str(HOST_MAX_RAM, need));
 	return 0;
 }
 

@@ -229,13 +229,13 @@ batch_file() {
     contains "$output" "Usage: xgpumap version"
 }
 
-@test "shell: piped input is not echoed, -j output is pure JSON" {
-    run_xgm 0 -j shell < <(printf 'version\nhelp version\n')
+@test "shell: piped input is not echoed, -j on a line prints pure JSON" {
+    run_xgm 0 shell < <(printf -- '-j version\nhelp -j version\n')
     local line n=0
     for line in "${lines[@]}"; do
         [[ -z $line ]] && continue
         n=$((n + 1))
-        is_one_json "$line" "shell -j output line '$line'"
+        is_one_json "$line" "shell output line '$line'"
     done
     is "$n" 2 "number of JSON documents printed by the shell"
 }

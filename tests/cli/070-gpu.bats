@@ -81,7 +81,7 @@ load helpers
     is "$(sort <<<"$output")" "$(printf '%s\n' list show)"
 }
 
-@test "migrate --pause: the guest is paused for the switch only, counted as two hypercalls" {
+@test "migrate --pause: the guest is paused for the copy and switch, counted as two hypercalls" {
     run_xgm 0 attach vm1 --size 16M
     run_xgm 0 fill vm1:1 --seed 3
     run_xgm 0 -j migrate vm1:1 --to vram

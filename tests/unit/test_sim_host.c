@@ -397,6 +397,50 @@ static void test_ext_transfer_within_balloon_headroom(void **state)
 	sim_model_free(m);
 }
 
+/* An operation undone whole leaves the file as it was, byte for byte:
+ * restore returns the model to the checkpoint and saves it if a sync
+ * wrote anything since. */
+static void test_restore_after_sync_leaves_the_file_byte_identical(void **state)
+{
+	const struct xgm_hv_ops *hv = xgm_backend_sim.hv;
+	struct xgm_ctx *ctx;
+	char *before, *after, *v = NULL;
+	FILE *fp;
+	long n;
+
+	unlink(path);
+	ctx = open_ctx(XGM_ACCESS_WRITE, 0);
+	assert_non_null(ctx);
+	assert_int_equal(xgm_ctx_commit(ctx), 0);
+	fp = fopen(path, "r");
+	assert_non_null(fp);
+	fseek(fp, 0, SEEK_END);
+	n = ftell(fp);
+	rewind(fp);
+	before = calloc(1, (size_t)n + 1);
+	assert_int_equal(fread(before, 1, (size_t)n, fp), (size_t)n);
+	fclose(fp);
+
+	assert_int_equal(hv->checkpoint(priv_of(ctx)), 0);
+	assert_int_equal(hv->store_write(priv_of(ctx), "/xgpumap/journal-seq", "9"), 0);
+	assert_int_equal(hv->iomem_permission(priv_of(ctx), 1, BAR, 512, true), 0);
+	assert_int_equal(hv->sync(priv_of(ctx)), 0);
+	assert_int_equal(hv->restore(priv_of(ctx)), 0);
+	/* The store went back too (it is shared with the save otherwise). */
+	assert_int_equal(hv->store_read(priv_of(ctx), "/xgpumap/journal-seq", &v), -ENOENT);
+	free(v);
+	xgm_ctx_close(ctx);
+
+	fp = fopen(path, "r");
+	assert_non_null(fp);
+	after = calloc(1, (size_t)n + 2);
+	assert_int_equal(fread(after, 1, (size_t)n + 1, fp), (size_t)n);
+	fclose(fp);
+	assert_memory_equal(before, after, (size_t)n);
+	free(before);
+	free(after);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -407,6 +451,7 @@ int main(void)
 		cmocka_unit_test(test_ioreq_only_where_nothing_is_mapped),
 		cmocka_unit_test(test_ext_ram_mmio_shatters_dom0_and_revokes),
 		cmocka_unit_test(test_ext_transfer_within_balloon_headroom),
+		cmocka_unit_test(test_restore_after_sync_leaves_the_file_byte_identical),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -169,6 +169,46 @@ static void test_writer_lock_excludes_others(void **state)
 	close(fd);
 }
 
+/* A file that cannot be read is not corrupt: the error is its errno, and
+ * the advice to 'sim reset' (which would destroy it) is not given. */
+static void test_unreadable_state_reports_errno_not_corruption(void **state)
+{
+	struct fixture *fx = *state;
+	struct sim_state_file *f;
+	json_t *doc;
+
+	assert_int_equal(sim_state_open(fx->path, XGM_ACCESS_WRITE, true, &f, &doc), 0);
+	sim_state_close(f);
+	assert_int_equal(mkdir(fx->path, 0700), 0);
+	assert_int_equal(sim_state_open(fx->path, XGM_ACCESS_READ, true, &f, &doc),
+			 -EISDIR);
+	assert_non_null(strstr(xgm_last_error(), "Is a directory"));
+	assert_null(strstr(xgm_last_error(), "sim reset"));
+	rmdir(fx->path);
+}
+
+/* Only the exclusive holder writes PATH.tmp.XXXXXX: under that lock every
+ * such file is a killed writer's, and the next save removes it. */
+static void test_save_removes_stale_temporaries(void **state)
+{
+	struct fixture *fx = *state;
+	struct sim_state_file *f;
+	char stale[192], other[192];
+	json_t *doc;
+
+	assert_int_equal(sim_state_open(fx->path, XGM_ACCESS_WRITE, true, &f, &doc), 0);
+	snprintf(stale, sizeof(stale), "%s.tmp.Ab12Cd", fx->path);
+	snprintf(other, sizeof(other), "%s.tmp.keep-me", fx->path);
+	write_file(stale, "partial");
+	write_file(other, "not ours");
+	doc = json_object();
+	assert_int_equal(sim_state_save(f, doc), 0);
+	json_decref(doc);
+	sim_state_close(f);
+	assert_int_equal(access(stale, F_OK), -1);
+	assert_int_equal(access(other, F_OK), 0);
+}
+
 static void test_resolve_order(void **state)
 {
 	char *p;
@@ -199,6 +239,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_files_are_refused_and_untouched, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_save_replaces_atomically, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_writer_lock_excludes_others, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unreadable_state_reports_errno_not_corruption, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_save_removes_stale_temporaries, setup, teardown),
 		cmocka_unit_test(test_resolve_order),
 	};
 
