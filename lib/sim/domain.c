@@ -248,7 +248,7 @@ int sim_dom_build_ram(struct sim_model *m, struct sim_domain *d)
 		d->pv.key = sim_mix64(m->seed ^ (0x5eedull << 32) ^ d->domid);
 		return 0;
 	}
-	d->p2m = sim_p2m_new();
+	d->p2m = sim_dp2m_new(m);
 	if (!d->p2m) {
 		free(runs);
 		return -ENOMEM;

@@ -55,7 +55,7 @@ int sim_iommu_mirror(struct sim_model *m, struct sim_domain *d, uint64_t gfn,
 
 	(void)m;
 	if (!d->iommu_pt) {
-		d->iommu_pt = sim_p2m_new();
+		d->iommu_pt = sim_p2m_new(0);
 		if (!d->iommu_pt)
 			return -ENOMEM;
 	}
@@ -100,7 +100,7 @@ int sim_iommu_rebuild(struct sim_model *m, struct sim_domain *d)
 	d->iommu_pt = NULL;
 	if (!d->p2m)
 		return 0;
-	a.pt = d->iommu_pt = sim_p2m_new();
+	a.pt = d->iommu_pt = sim_p2m_new(0);
 	if (!a.pt)
 		return -ENOMEM;
 	sim_p2m_walk(d->p2m, 0, UINT64_MAX, rebuild_one, &a);

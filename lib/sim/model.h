@@ -126,17 +126,25 @@ struct sim_p2m;
 /* What one p2m write did (counters the caller folds into a domain). */
 struct p2m_stats {
 	uint64_t entries;      /* leaves written */
-	uint64_t splits;       /* superpages shattered */
+	uint64_t splits;       /* superpages shattered (tables of 512 built) */
+	uint64_t present_writes; /* present entries overwritten, splits too */
+	uint64_t coalesced;    /* full tables turned into a superpage */
 	bool present_changed;  /* a present entry changed: flush needed */
 };
 
-struct sim_p2m *sim_p2m_new(void);
+/* How a table splits and tidies itself (see p2m.c). */
+#define SIM_P2M_SPLIT_WHOLE (1u << 0) /* EPT: all 512 children, recursively */
+#define SIM_P2M_COALESCE    (1u << 1) /* AMD-Vi: free empty, merge full */
+
+struct sim_p2m *sim_p2m_new(unsigned int flags);
+unsigned int sim_p2m_flags(const struct sim_p2m *p);
 void sim_p2m_free(struct sim_p2m *p);
 /*
  * Writes one leaf of 1 << order frames at gfn (aligned), or clears the
  * range when e is NULL. A superpage that covers a larger range is split
- * down to the needed level first, as ept_split_super_page() does; a table
- * under the target slot is freed (ept_free_entry()).
+ * first: wholly on EPT (ept_split_super_page()), along the path on NPT
+ * (p2m_next_level()); a table under the target slot is freed
+ * (ept_free_entry()).
  */
 int sim_p2m_set(struct sim_p2m *p, uint64_t gfn, unsigned int order,
 	    const struct xgm_p2m_entry *e, struct p2m_stats *st);
@@ -158,6 +166,17 @@ int sim_p2m_walk(const struct sim_p2m *p, uint64_t first, uint64_t last,
 	     xgm_p2m_walk_fn fn, void *arg);
 uint64_t sim_p2m_leaf_count(const struct sim_p2m *p);
 uint64_t sim_p2m_max_gfn(const struct sim_p2m *p);
+/* Tables that hold nothing (left by clearing what they held): Xen keeps
+ * them, and a walk reports the order of their empty slots (4K for an L1
+ * table), so a later 2M write there is retried at 4K. fn gets the gfn and
+ * order of the range each covers, in gfn order. */
+typedef int (*sim_p2m_table_fn)(uint64_t gfn, unsigned int order, void *arg);
+int sim_p2m_walk_empty_tables(const struct sim_p2m *p, sim_p2m_table_fn fn,
+			      void *arg);
+/* Re-creates one empty table covering [gfn, gfn + 2^order) (order 9, 18
+ * or 27), with the tables above it; -EEXIST if anything is there. */
+int sim_p2m_add_empty_table(struct sim_p2m *p, uint64_t gfn,
+			    unsigned int order);
 
 /* ---- domains (sim/domain.c) -------------------------------------------- */
 
@@ -251,6 +270,9 @@ uint64_t sim_pv_permute(uint64_t idx, uint64_t n, uint64_t key);
 /* ---- p2m writes with Xen's locking, flushing and IOMMU sync ------------ */
 /* (sim/p2m_domain.c) */
 
+/* A new, empty p2m of this host's kind: EPT on Intel (whole splits), NPT
+ * on AMD (splits along the path). */
+struct sim_p2m *sim_dp2m_new(const struct sim_model *m);
 /* p2m_lock(): counts an acquisition. */
 void sim_dp2m_lock(struct sim_model *m, struct sim_domain *d);
 /* p2m_unlock_and_tlb_flush(): at the outermost unlock, one flush if a

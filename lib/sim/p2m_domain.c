@@ -115,6 +115,11 @@ struct xgm_p2m_entry sim_dp2m_entry(const struct sim_model *m, uint64_t mfn,
 	return e;
 }
 
+struct sim_p2m *sim_dp2m_new(const struct sim_model *m)
+{
+	return sim_p2m_new(m->iommu == XGM_IOMMU_INTEL ? SIM_P2M_SPLIT_WHOLE : 0);
+}
+
 void sim_dp2m_lock(struct sim_model *m, struct sim_domain *d)
 {
 	(void)m;

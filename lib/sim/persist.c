@@ -20,7 +20,8 @@
 #include "ctx.h"
 #include "sim/model.h"
 
-#define MODEL_FORMAT 1
+#define MODEL_FORMAT 2
+#define SIM_MAX_EMPTY_TABLES (1u << 18) /* per domain */
 
 /* ---- save -------------------------------------------------------------- */
 
@@ -154,6 +155,57 @@ static json_t *p2m_json(const struct sim_p2m *p)
 	return b.arr;
 }
 
+/* Empty tables as runs [gfn, count, order]: consecutive tables of one
+ * order, as a grant or unaligned blob leaves them when it goes. */
+struct table_runs {
+	json_t *arr;
+	uint64_t gfn, count;
+	unsigned int order;
+	int ret;
+};
+
+static int flush_tables(struct table_runs *r)
+{
+	uint64_t v[3] = { r->gfn, r->count, r->order };
+
+	if (!r->count)
+		return 0;
+	r->count = 0;
+	return append(r->arr, ints(3, v));
+}
+
+static int add_table(uint64_t gfn, unsigned int order, void *arg)
+{
+	struct table_runs *r = arg;
+
+	if (r->count && order == r->order &&
+	    gfn == r->gfn + (r->count << order)) {
+		r->count++;
+		return 0;
+	}
+	r->ret = flush_tables(r);
+	r->gfn = gfn;
+	r->order = order;
+	r->count = 1;
+	return r->ret;
+}
+
+static json_t *tables_json(const struct sim_p2m *p)
+{
+	struct table_runs r = { .arr = json_array() };
+
+	if (!r.arr)
+		return NULL;
+	sim_p2m_walk_empty_tables(p, add_table, &r);
+	if (!r.ret)
+		r.ret = flush_tables(&r);
+	if (r.ret) {
+		json_decref(r.arr);
+		return NULL;
+	}
+	return r.arr;
+}
+
 static json_t *domain_json(const struct sim_domain *d)
 {
 	json_t *o = json_object(), *g = json_array(), *x = json_array(),
@@ -210,7 +262,9 @@ static json_t *domain_json(const struct sim_domain *d)
 		return NULL;
 	}
 	if (d->p2m) {
-		if (json_object_set_new(o, "p2m", p2m_json(d->p2m))) {
+		if (json_object_set_new(o, "p2m", p2m_json(d->p2m)) ||
+		    json_object_set_new(o, "p2m_empty_tables",
+					tables_json(d->p2m))) {
 			json_decref(o);
 			return NULL;
 		}
@@ -575,6 +629,46 @@ struct p2m_check {
 	int ret;
 };
 
+/* The emptied tables Xen keeps (sim_p2m_add_empty_table()); one under or
+ * over a leaf is corruption. */
+static int load_tables(struct sim_domain *d, json_t *o, const char *where)
+{
+	json_t *a;
+	uint64_t v[3], total = 0;
+	int ret = get_array(o, "p2m_empty_tables", &a, where);
+
+	for (size_t i = 0; !ret && i < json_array_size(a); i++) {
+		ret = tuple(a, i, 3, v, where, "p2m_empty_tables", 0);
+		if (ret)
+			break;
+		if ((v[2] != P2M_ORDER_2M && v[2] != P2M_ORDER_1G && v[2] != 27) ||
+		    !v[1] || v[1] > (1ull << P2M_GFN_BITS) >> v[2] ||
+		    v[0] + (v[1] << v[2]) > (1ull << P2M_GFN_BITS))
+			return bad("%s.p2m_empty_tables[%zu]: run gfn %#llx x%llu "
+				   "order %llu is empty or out of range", where,
+				   i, (unsigned long long)v[0],
+				   (unsigned long long)v[1],
+				   (unsigned long long)v[2]);
+		/* 8 KiB each: a bound, so that a corrupt count cannot make
+		 * loading allocate without end (2^18 L1 tables are 512 GiB
+		 * of shattered 2M slots). */
+		total += v[1];
+		if (total > SIM_MAX_EMPTY_TABLES)
+			return bad("%s.p2m_empty_tables: more than %u empty "
+				   "tables", where, SIM_MAX_EMPTY_TABLES);
+		for (uint64_t k = 0; !ret && k < v[1]; k++) {
+			ret = sim_p2m_add_empty_table(d->p2m, v[0] + (k << v[2]),
+						      (unsigned int)v[2]);
+			if (ret == -EEXIST || ret == -EINVAL)
+				return bad("%s.p2m_empty_tables[%zu]: gfn %#llx "
+					   "is misaligned or overlaps a leaf or "
+					   "another table", where, i,
+					   (unsigned long long)(v[0] + (k << v[2])));
+		}
+	}
+	return ret;
+}
+
 static int load_p2m(struct sim_model *m, struct sim_domain *d, json_t *o,
 		    const char *where)
 {
@@ -584,7 +678,7 @@ static int load_p2m(struct sim_model *m, struct sim_domain *d, json_t *o,
 
 	if (ret)
 		return ret;
-	d->p2m = sim_p2m_new();
+	d->p2m = sim_dp2m_new(m);
 	if (!d->p2m)
 		return -ENOMEM;
 	for (size_t i = 0; i < json_array_size(a); i++) {
@@ -632,7 +726,7 @@ static int load_p2m(struct sim_model *m, struct sim_domain *d, json_t *o,
 				return ret;
 		}
 	}
-	return 0;
+	return load_tables(d, o, where);
 }
 
 static int load_pv(struct sim_model *m, struct sim_domain *d, json_t *o,

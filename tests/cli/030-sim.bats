@@ -33,7 +33,7 @@ guests_of() {
     doc=$(cat "$SIM_STATE")
     is_one_json "$doc" "$SIM_STATE"
     assert_json "$doc" '.schema' xgpumap-sim-state
-    assert_json "$doc" '.version' 1
+    assert_json "$doc" '.version' 2
 
     # Only the first use says so.
     run_xgm 0 domain list
@@ -426,10 +426,22 @@ check_bad_state() {
 
 @test "a state of a future version is refused and left untouched" {
     run_xgm 0 -q sim init
-    jq -c '.version = 2' "$SIM_STATE" >"$XGM_TMP/v2" && mv "$XGM_TMP/v2" "$SIM_STATE"
+    jq -c '.version = 3' "$SIM_STATE" >"$XGM_TMP/v3" && mv "$XGM_TMP/v3" "$SIM_STATE"
     check_bad_state EPROTONOSUPPORT
     run_xgm 1 domain list
     contains "$stderr" "version"
+}
+
+@test "a state of an older version (1: no p2m tables) is refused, left untouched, and sim reset replaces it" {
+    run_xgm 0 -q sim init
+    jq -c '.version = 1' "$SIM_STATE" >"$XGM_TMP/v1" && mv "$XGM_TMP/v1" "$SIM_STATE"
+    check_bad_state EPROTONOSUPPORT
+    run_xgm 1 domain list
+    contains "$stderr" "older"
+    contains "$stderr" "sim reset"
+    run_xgm 0 -q sim reset
+    run_xgm 0 -j domain list
+    assert_json "$output" 'length' 4
 }
 
 @test "a JSON file that is not an xgpumap state is refused and left untouched" {

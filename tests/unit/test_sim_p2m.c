@@ -33,12 +33,14 @@ static int collect(const struct xgm_p2m_entry *e, void *arg)
 	return 0;
 }
 
-/* A write inside a 1G superpage shatters it level by level: 1G -> 512 x
- * 2M (one split), the 2M -> 512 x 4K (a second). Failing means splits are
- * miscounted or the neighbours lost their mapping. */
-static void test_p2m_write_inside_superpage_splits_down(void **state)
+/* Rule 1 (NPT, p2m_next_level()): a write inside a 1G superpage splits
+ * it one level per step along the path: 1G -> 512 x 2M (one split), the
+ * one 2M -> 512 x 4K (a second); the other 2M stay 2M. Failing means
+ * NPT's shattering cost is miscounted or the neighbours lost their
+ * mapping. */
+static void test_rule1_npt_splits_one_level_per_step_along_the_path(void **state)
 {
-	struct sim_p2m *p = sim_p2m_new();
+	struct sim_p2m *p = sim_p2m_new(0);
 	struct xgm_p2m_entry e = ram(0x40000), got;
 	struct p2m_stats st = { 0 };
 	unsigned int order;
@@ -66,11 +68,56 @@ static void test_p2m_write_inside_superpage_splits_down(void **state)
 	sim_p2m_free(p);
 }
 
+/* Rule 1 (EPT, ept_split_super_page()): a write inside a 1G superpage
+ * shatters all of it down to the target level: 1 L2 and 512 L1 tables,
+ * 262,144 4K leaves; a 2M write inside a 1G only builds the L2. Failing
+ * means the sim understates Intel's shattering cost ~250x, as it did when
+ * it split along the path on both vendors. */
+static void test_rule1_ept_shatters_whole_superpage(void **state)
+{
+	struct sim_p2m *p = sim_p2m_new(SIM_P2M_SPLIT_WHOLE);
+	struct xgm_p2m_entry e = ram(0x40000), got;
+	struct p2m_stats st = { 0 };
+	unsigned int order;
+
+	assert_int_equal(sim_p2m_set(p, 0, P2M_ORDER_1G, &e, &st), 0);
+	e = ram(0x999);
+	memset(&st, 0, sizeof(st));
+	assert_int_equal(sim_p2m_set(p, 0x1234, P2M_ORDER_4K, &e, &st), 0);
+	assert_int_equal(st.splits, 1 + 512);
+	assert_int_equal(st.entries, 1);
+	assert_true(st.present_changed);
+	assert_int_equal(sim_p2m_leaf_count(p), 262144);
+	assert_true(sim_p2m_lookup(p, 0x1234, &got, &order));
+	assert_int_equal(got.mfn, 0x999);
+	/* every other 2M of the old 1G is 512 x 4K now, same frames */
+	assert_true(sim_p2m_lookup(p, 0x20000, &got, &order));
+	assert_int_equal(order, 0);
+	assert_int_equal(got.mfn, 0x40000 + 0x20000);
+	assert_true(sim_p2m_lookup(p, 0x3ffff, &got, &order));
+	assert_int_equal(order, 0);
+	assert_int_equal(got.mfn, 0x40000 + 0x3ffff);
+	sim_p2m_free(p);
+
+	/* down to 2M only: the 1G becomes 512 x 2M, nothing more */
+	p = sim_p2m_new(SIM_P2M_SPLIT_WHOLE);
+	e = ram(0x40000);
+	assert_int_equal(sim_p2m_set(p, 0, P2M_ORDER_1G, &e, &st), 0);
+	memset(&st, 0, sizeof(st));
+	e = ram(0x80000);
+	assert_int_equal(sim_p2m_set(p, 0x200, P2M_ORDER_2M, &e, &st), 0);
+	assert_int_equal(st.splits, 1);
+	assert_int_equal(sim_p2m_leaf_count(p), 512);
+	assert_true(sim_p2m_lookup(p, 0x20000, &got, &order));
+	assert_int_equal(order, 9);
+	sim_p2m_free(p);
+}
+
 /* A hole reports the order of the empty region it lies in, as Xen's
  * get_entry() does; failing breaks map_mmio_regions' retry logic. */
 static void test_p2m_hole_reports_level_order(void **state)
 {
-	struct sim_p2m *p = sim_p2m_new();
+	struct sim_p2m *p = sim_p2m_new(0);
 	struct xgm_p2m_entry e = ram(0x200), got;
 	struct p2m_stats st = { 0 };
 	unsigned int order;
@@ -89,7 +136,7 @@ static void test_p2m_hole_reports_level_order(void **state)
 
 static void test_p2m_walk_in_order_and_clear(void **state)
 {
-	struct sim_p2m *p = sim_p2m_new();
+	struct sim_p2m *p = sim_p2m_new(0);
 	struct xgm_p2m_entry e;
 	struct p2m_stats st = { 0 };
 	struct collect c = { .n = 0 };
@@ -131,7 +178,7 @@ static void test_p2m_walk_in_order_and_clear(void **state)
 /* A superpage written over a table of 4K entries replaces the table. */
 static void test_p2m_superpage_over_table_frees_it(void **state)
 {
-	struct sim_p2m *p = sim_p2m_new();
+	struct sim_p2m *p = sim_p2m_new(0);
 	struct xgm_p2m_entry e = ram(7);
 	struct p2m_stats st = { 0 };
 
@@ -182,7 +229,7 @@ static void test_rule4_flush_deferred_to_unlock_one_ipi_per_dirty_vcpu(void **st
 	assert_int_equal(d->ctr.tlb_flushes, 1);
 	assert_int_equal(d->ctr.ipis, 4);
 	assert_int_equal(d->ctr.p2m_entries, 2);
-	assert_int_equal(d->ctr.splits, 2); /* 1G then 2M shattered */
+	assert_int_equal(d->ctr.splits, 1 + 512); /* EPT: the whole 1G */
 	sim_model_free(m);
 }
 
@@ -222,7 +269,8 @@ static void test_rule4_ipis_only_dirty_vcpus(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_p2m_write_inside_superpage_splits_down),
+		cmocka_unit_test(test_rule1_npt_splits_one_level_per_step_along_the_path),
+		cmocka_unit_test(test_rule1_ept_shatters_whole_superpage),
 		cmocka_unit_test(test_p2m_hole_reports_level_order),
 		cmocka_unit_test(test_p2m_walk_in_order_and_clear),
 		cmocka_unit_test(test_p2m_superpage_over_table_frees_it),
