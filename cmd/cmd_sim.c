@@ -70,7 +70,7 @@ int do_sim_init(struct cli *cli, const struct cmd *self, int argc, char **argv,
 			if (ret)
 				return cli_usage(cli, "sim init: --guest '%s': %s", it.arg,
 						 *xgm_last_error() ? xgm_last_error()
-						 : "expected NAME:TYPE:MEM[:VCPUS]");
+						 : "expected NAME:TYPE:MEM[:VCPUS][:passthrough]");
 			opts.nr_guests++;
 			opts.guests = guests;
 		} else if (!strcmp(name, "seed")) {

@@ -15,7 +15,8 @@ static const struct cmd_opt sim_init_opts[] = {
 	{ "dom0-mem", 0, "SIZE", "dom0 memory (default 4G)" },
 	{ "iommu", 0, "intel|amd", "IOMMU vendor (default intel)", iommu_vendors },
 	{ "vram", 0, "SIZE", "VRAM of card0 (default 16G)" },
-	{ "guest", 0, "NAME:TYPE:MEM[:VCPUS]", "add a guest (repeat; replaces the default guests)",
+	{ "guest", 0, "NAME:TYPE:MEM[:VCPUS][:passthrough]",
+	  "add a guest, with an IOMMU context if passthrough (repeat; replaces the default guests)",
 	  NULL, true },
 	{ "seed", 0, "N", "seed for the scattered PV dom0 memory (default 1)" },
 	{ "force", 0, NULL, "replace an existing state" },
@@ -132,7 +133,7 @@ static struct cmd sim_cmds[] = {
 	  .summary = "create a simulated host",
 	  .description = "Writes a new simulated host to the state file. Without options: "
 			 "PVH dom0 with 4 GiB, guests vm1 (pvh, 2 GiB, 2 vcpus), vm2 (hvm, "
-			 "4 GiB, 4 vcpus), vm3 (pv, 1 GiB, 1 vcpu), card0 with 16 GiB of VRAM, "
+			 "4 GiB, 4 vcpus), vm3 (pv, 1 GiB, 1 vcpu), none with passthrough, card0 with 16 GiB of VRAM, "
 			 "Intel IOMMU. Refuses to replace an existing state without --force." },
 	{ .name = "show", .fn = do_sim_show, .flags = CMD_SIM | CMD_CTX_READ,
 	  .summary = "show the simulated host's topology and counters" },

@@ -302,10 +302,12 @@ struct xgm_sim_guest {
 	enum xgm_dom_type type;
 	uint64_t mem_bytes;
 	uint32_t vcpus;
+	bool passthrough; /* created with an IOMMU context (pvh, hvm only) */
 };
 
-/* Parses "NAME:TYPE:MEM[:VCPUS]" (vcpus default 1). Names are 1-63 chars of
- * [A-Za-z0-9_.-] and may not be all digits (they would read as domids). */
+/* Parses "NAME:TYPE:MEM[:VCPUS][:passthrough]" (vcpus default 1, no
+ * passthrough: no IOMMU context). Names are 1-63 chars of [A-Za-z0-9_.-]
+ * and may not be all digits (they would read as domids). */
 XGM_API int xgm_sim_guest_parse(const char *spec, struct xgm_sim_guest *out);
 
 #define XGM_SIM_MAX_GUESTS 256

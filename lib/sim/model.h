@@ -219,6 +219,7 @@ struct sim_domain {
 	enum xgm_dom_type type;
 	bool is_dom0;
 	enum xgm_dom_state state;
+	bool passthrough;              /* XEN_DOMCTL_CDF_iommu: an IOMMU context */
 	uint64_t tot_pages, max_pages;
 	uint32_t vcpus;
 	uint64_t dirty_vcpus[2];       /* vcpus that ran: flush IPI targets */
@@ -275,12 +276,14 @@ uint64_t sim_pv_permute(uint64_t idx, uint64_t n, uint64_t key);
 struct sim_p2m *sim_dp2m_new(const struct sim_model *m);
 /* p2m_lock(): counts an acquisition. */
 void sim_dp2m_lock(struct sim_model *m, struct sim_domain *d);
-/* p2m_unlock_and_tlb_flush(): at the outermost unlock, one flush if a
- * present entry changed, one IPI per dirty vcpu. */
+/* p2m_unlock_and_tlb_flush(): on EPT, at the outermost unlock, one flush
+ * if a present entry changed, one IPI per dirty vcpu (NPT flushed at each
+ * write already). */
 void sim_dp2m_unlock(struct sim_model *m, struct sim_domain *d);
 /* p2m_set_entry() on a locked p2m: writes the leaf, counts entries and
- * splits, marks the deferred flush, and keeps the IOMMU in sync (Intel:
- * IOTLB flush on shared tables; AMD: mirror into separate tables). */
+ * splits, marks the deferred flush (EPT) or flushes (NPT), and keeps an
+ * IOMMU context in sync (Intel: IOTLB flush on shared tables; AMD: mirror
+ * into separate tables). */
 int sim_dp2m_set(struct sim_model *m, struct sim_domain *d, uint64_t gfn,
 	     unsigned int order, const struct xgm_p2m_entry *e);
 /* The memory type Xen gives a type on this host (epte_get_entry_emt() on

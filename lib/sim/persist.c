@@ -248,6 +248,7 @@ static json_t *domain_json(const struct sim_domain *d)
 	    json_object_set_new(o, "name", json_string(d->name)) ||
 	    json_object_set_new(o, "type", json_string(xgm_dom_type_name(d->type))) ||
 	    json_object_set_new(o, "dom0", json_boolean(d->is_dom0)) ||
+	    json_object_set_new(o, "passthrough", json_boolean(d->passthrough)) ||
 	    json_object_set_new(o, "state", json_string(xgm_dom_state_name(d->state))) ||
 	    json_object_set_new(o, "crash_reason", json_string(d->crash_reason)) ||
 	    json_object_set_new(o, "tot_pages", json_integer((json_int_t)d->tot_pages)) ||
@@ -874,6 +875,13 @@ static int load_domain(struct sim_model *m, json_t *o, size_t idx)
 		ret = bad("%s: only domid 0 is dom0", where);
 	if (!ret && d->is_dom0 && d->type == XGM_DOM_HVM)
 		ret = bad("%s: dom0 cannot be hvm", where);
+	if (!ret)
+		ret = get_bool(o, "passthrough", &d->passthrough, where);
+	if (!ret && !d->is_dom0 && d->passthrough && d->type == XGM_DOM_PV)
+		ret = bad("%s: passthrough is modelled for pvh and hvm guests "
+			  "only, and dom0 always has it", where);
+	if (!ret && d->is_dom0 && !d->passthrough)
+		ret = bad("%s: dom0 always has an IOMMU context", where);
 	if (!ret)
 		ret = get_u64(o, "tot_pages", 1ull << P2M_GFN_BITS,
 			      &d->tot_pages, where);

@@ -54,9 +54,14 @@ XGM_API int xgm_sim_guest_parse(const char *spec, struct xgm_sim_guest *out)
 		*colon = '\0';
 		tok = colon + 1;
 	}
+	/* A trailing "passthrough" field: created with an IOMMU context. */
+	if (n >= 4 && !strcmp(f[n - 1], "passthrough")) {
+		out->passthrough = true;
+		n--;
+	}
 	if (n < 3 || n > 4)
 		return xgm_fail(-EINVAL, "guest spec \"%s\" is not "
-				"NAME:TYPE:MEM[:VCPUS]", spec);
+				"NAME:TYPE:MEM[:VCPUS][:passthrough]", spec);
 	if (!sim_name_valid(f[0]))
 		return xgm_fail(-EINVAL, "guest name \"%s\" is invalid (1-63 "
 				"characters of A-Z a-z 0-9 _ . -, not all "
@@ -186,8 +191,8 @@ static json_t *describe_domain(const struct sim_model *m,
 	json_t *o;
 
 	sim_dom_info(m, d, &info);
-	o = json_pack("{s:i, s:s, s:s, s:b, s:s, s:I, s:I, s:i, s:s, s:I, s:I,"
-		      " s:I, s:I}",
+	o = json_pack("{s:i, s:s, s:s, s:b, s:s, s:I, s:I, s:i, s:s, s:b, s:I,"
+		      " s:I, s:I, s:I}",
 		      "domid", (int)d->domid, "name", d->name,
 		      "type", xgm_dom_type_name(d->type), "dom0", d->is_dom0,
 		      "state", xgm_dom_state_name(d->state),
@@ -195,6 +200,7 @@ static json_t *describe_domain(const struct sim_model *m,
 		      "max_mem_bytes", (json_int_t)info.max_mem_bytes,
 		      "vcpus", (int)d->vcpus,
 		      "iommu", xgm_iommu_mode_name(info.iommu),
+		      "passthrough", d->passthrough,
 		      "max_gpfn", (json_int_t)info.max_gpfn,
 		      "p2m_leaves", (json_int_t)sim_p2m_leaf_count(d->p2m),
 		      "orphaned_pages", (json_int_t)d->orphaned_pages,

@@ -132,6 +132,12 @@ int sim_topo_validate(const struct sim_topology *t)
 		    g->type != XGM_DOM_HVM)
 			return xgm_fail(-EINVAL, "guest %s: unknown type",
 					g->name);
+		/* A PV guest's IOMMU context (its pages mapped as they are
+		 * typed) is not modelled. */
+		if (g->passthrough && g->type == XGM_DOM_PV)
+			return xgm_fail(-EINVAL, "guest %s: passthrough is "
+					"modelled for pvh and hvm guests only",
+					g->name);
 		ret = check_mem(g->name, g->mem_bytes, GUEST_MIN_MEM);
 		if (ret)
 			return ret;
@@ -219,6 +225,7 @@ static int add_dom0(struct sim_model *m, const struct sim_topology *t)
 	if (!d)
 		return -ENOMEM;
 	d->is_dom0 = true;
+	d->passthrough = true; /* the hardware domain always has a context */
 	/* The whole physical range, minus the platform's interrupt
 	 * controllers and timer. */
 	ret = sim_rs_add(&d->iomem, 0, top);
@@ -262,6 +269,7 @@ int sim_topo_build(const struct sim_topology *t, struct sim_model **out)
 			ret = -ENOMEM;
 			break;
 		}
+		d->passthrough = g->passthrough;
 		/* Balloon headroom of a quarter (maxmem = 1.25 x memory), so
 		 * the transfer extension has room to work with. */
 		d->max_pages = d->tot_pages + d->tot_pages / 4;

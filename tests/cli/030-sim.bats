@@ -151,20 +151,33 @@ guests_of() {
     is "$output" "$by_name" "domain show $domid vs domain show vm1"
 }
 
-@test "domain show: translated and iommu follow the domain type and the vendor" {
-    run_xgm 0 -q sim init --iommu intel
+@test "domain show: translated and iommu follow the domain type, passthrough and the vendor" {
+    run_xgm 0 -q sim init --iommu intel --guest vm1:pvh:2G --guest vm2:hvm:4G:4:passthrough --guest vm3:pv:1G
     run_xgm 0 -j domain show vm2
     assert_json "$output" '[.type, .translated, .iommu]' '["hvm",true,"shared"]'
+    # without passthrough a guest has no IOMMU context (the default)
+    run_xgm 0 -j domain show vm1
+    assert_json "$output" '[.type, .translated, .iommu]' '["pvh",true,"none"]'
     run_xgm 0 -j domain show vm3
     assert_json "$output" '[.type, .translated]' '["pv",false]'
     run_xgm 0 -j domain show 0
     assert_json "$output" '[.dom0, .type, .translated]' '[true,"pvh",true]'
+    run_xgm 0 -j sim show
+    assert_json "$output" '[.domains[] | .passthrough]' '[true,false,true,false]'
 
-    run_xgm 0 -q sim init --force --iommu amd --dom0 pv
+    run_xgm 0 -q sim init --force --iommu amd --dom0 pv --guest vm1:pvh:2G:passthrough
     run_xgm 0 -j domain show vm1
     assert_json "$output" '[.translated, .iommu]' '[true,"separate"]'
     run_xgm 0 -j domain show 0
     assert_json "$output" '[.dom0, .type, .translated, .iommu]' '[true,"pv",false,"identity"]'
+
+    # the default guests have none
+    run_xgm 0 -q sim init --force
+    run_xgm 0 -j sim show
+    assert_json "$output" '[.domains[] | select(.dom0 | not) | .iommu]' '["none","none","none"]'
+    # passthrough is for pvh and hvm guests
+    run_xgm 2 sim init --force --guest vm3:pv:1G:passthrough
+    contains "$stderr" "passthrough"
 }
 
 @test "domain show: text output is aligned key : value" {

@@ -75,8 +75,18 @@ static void test_guest_parse(void **state)
 	assert_int_equal(g.type, XGM_DOM_HVM);
 	assert_int_equal(g.mem_bytes, 2 * GIB);
 	assert_int_equal(g.vcpus, 4);
+	assert_false(g.passthrough);
 	assert_int_equal(xgm_sim_guest_parse("a:pv:512M", &g), 0);
 	assert_int_equal(g.vcpus, 1);
+	/* passthrough: the guest gets an IOMMU context */
+	assert_int_equal(xgm_sim_guest_parse("gpu:hvm:2G:2:passthrough", &g), 0);
+	assert_true(g.passthrough);
+	assert_int_equal(g.vcpus, 2);
+	assert_int_equal(xgm_sim_guest_parse("gpu:pvh:2G:passthrough", &g), 0);
+	assert_true(g.passthrough);
+	assert_int_equal(g.vcpus, 1);
+	assert_int_equal(xgm_sim_guest_parse("a:pv:1G:2:pt", &g), -EINVAL);
+	assert_int_equal(xgm_sim_guest_parse("a:pv:passthrough", &g), -EINVAL);
 	assert_int_equal(xgm_sim_guest_parse("a:pv", &g), -EINVAL);
 	assert_int_equal(xgm_sim_guest_parse("a:pv:1G:2:3", &g), -EINVAL);
 	assert_int_equal(xgm_sim_guest_parse("a::1G", &g), -EINVAL);

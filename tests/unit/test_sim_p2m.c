@@ -207,8 +207,8 @@ static struct sim_model *host(void)
 	return m;
 }
 
-/* Rule 4: one p2m lock per domain, counted per acquisition; the flush is
- * deferred to the outermost unlock and issued once, IPIing every dirty
+/* Rule 4 (the default host is Intel, EPT): one p2m lock per domain,
+ * counted per acquisition; the flush is deferred to the outermost unlock and issued once, IPIing every dirty
  * vcpu once. Failing means flushes or IPIs are charged per write or the
  * lock is not counted. */
 static void test_rule4_flush_deferred_to_unlock_one_ipi_per_dirty_vcpu(void **state)
@@ -266,6 +266,44 @@ static void test_rule4_ipis_only_dirty_vcpus(void **state)
 	sim_model_free(m);
 }
 
+/* Rule 4 on AMD: NPT defers nothing. hap_write_p2m_entry_post() flushes
+ * (and IPIs the dirty vcpus) on every write of a present entry while the
+ * lock is still held, each split's superpage -> table write included; a
+ * write into a hole flushes nothing. Failing means the sim gives AMD
+ * EPT's deferred flush, which NPT does not have. */
+static void test_rule4_npt_flushes_every_present_write_no_deferral(void **state)
+{
+	struct sim_topology t;
+	struct sim_model *m = NULL;
+	struct sim_domain *d;
+	struct xgm_p2m_entry e;
+
+	sim_topo_default(&t);
+	t.iommu = XGM_IOMMU_AMD;
+	assert_int_equal(sim_topo_build(&t, &m), 0);
+	d = sim_dom_get(m, 2); /* vm2: hvm, 4 vcpus, RAM in 1G leaves */
+	e = sim_dp2m_entry(m, 0x5000000, XGM_P2M_MMIO_DIRECT);
+	sim_dp2m_lock(m, d);
+	/* 1G -> 2M, 2M -> 4K, then the 4K leaf itself: three writes of a
+	 * present entry, three flushes, before the unlock */
+	assert_int_equal(sim_dp2m_set(m, d, 0x1000, 0, &e), 0);
+	assert_int_equal(d->ctr.splits, 2);
+	assert_int_equal(d->ctr.tlb_flushes, 3);
+	assert_int_equal(d->ctr.ipis, 3 * 4);
+	/* the neighbour is a present 4K leaf now: one more */
+	e.mfn++;
+	assert_int_equal(sim_dp2m_set(m, d, 0x1001, 0, &e), 0);
+	assert_int_equal(d->ctr.tlb_flushes, 4);
+	/* a hole: nothing present changed, no flush */
+	assert_int_equal(sim_dp2m_set(m, d, 0x800000, 0, &e), 0);
+	assert_int_equal(d->ctr.tlb_flushes, 4);
+	sim_dp2m_unlock(m, d);
+	/* and nothing was left for the unlock */
+	assert_int_equal(d->ctr.tlb_flushes, 4);
+	assert_int_equal(d->ctr.ipis, 4 * 4);
+	sim_model_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -277,6 +315,7 @@ int main(void)
 		cmocka_unit_test(test_rule4_flush_deferred_to_unlock_one_ipi_per_dirty_vcpu),
 		cmocka_unit_test(test_rule4_no_flush_when_no_present_entry_changed),
 		cmocka_unit_test(test_rule4_ipis_only_dirty_vcpus),
+		cmocka_unit_test(test_rule4_npt_flushes_every_present_write_no_deferral),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
