@@ -21,7 +21,10 @@
  *    mfn or type crashes the domain and fails with EPERM.
  *  - gmfn_foreign refuses the caller's own pages (EPERM from
  *    rcu_lock_remote_domain_by_id()) and any target but the control domain
- *    (dummy XSM_TARGET), and non-RAM foreign pages (EINVAL).
+ *    (dummy XSM_TARGET), and non-RAM foreign pages (EINVAL). Over an
+ *    existing foreign or grant entry it fails with ENXIO and over an
+ *    mmio_direct RAM frame with EPERM (guest_remove_page()), crashing
+ *    nothing; over a BAR's entry it crashes the target.
  * Where the sim refuses more than Xen: memory_mapping on a PV domain
  * returns 0 in Xen and does nothing; the sim answers EOPNOTSUPP so that a
  * caller cannot take it for a completed mapping.
@@ -259,6 +262,21 @@ int sim_hc_add_foreign(struct sim_model *m, uint32_t domid, uint64_t gfn,
 	}
 	sim_dp2m_lock(m, t);
 	present = sim_p2m_lookup(t->p2m, gfn, &old, &o);
+	/* p2m_add_foreign() first removes what a valid previous mfn maps
+	 * (guest_remove_page()); only a previous mfn that is not RAM (a BAR)
+	 * reaches set_foreign_p2m_entry(), whose special-entry rule crashes
+	 * the target. */
+	if (present && sim_p2m_type_is_special(old.type) &&
+	    !sim_mem_is_ram(m, leaf_mfn_at(&old, gfn))) {
+		sim_dp2m_unlock(m, t);
+		sim_dom_crash(t, "gfn %#llx (%s) replaced by map_foreign",
+			  (unsigned long long)gfn, sim_p2m_type_name(old.type));
+		return xgm_fail(-EPERM, "domain %s crashed: its %s entry at gfn "
+				"%#llx cannot be replaced by map_foreign "
+				"(set_typed_p2m_entry)", t->name,
+				sim_p2m_type_name(old.type),
+				(unsigned long long)gfn);
+	}
 	if (present && old.type == XGM_P2M_MMIO_DIRECT) {
 		/* guest_remove_page() refuses to free MMIO. */
 		sim_dp2m_unlock(m, t);
@@ -266,20 +284,15 @@ int sim_hc_add_foreign(struct sim_model *m, uint32_t domid, uint64_t gfn,
 				"mmio_direct", (unsigned long long)gfn, t->name);
 	}
 	if (present && sim_p2m_type_is_special(old.type)) {
-		if (old.type != XGM_P2M_MAP_FOREIGN ||
-		    leaf_mfn_at(&old, gfn) != mfn) {
-			sim_dp2m_unlock(m, t);
-			sim_dom_crash(t, "gfn %#llx (%s) replaced by map_foreign",
-				  (unsigned long long)gfn,
-				  sim_p2m_type_name(old.type));
-			return xgm_fail(-EPERM, "domain %s crashed: its %s "
-					"entry at gfn %#llx cannot be replaced "
-					"by map_foreign (set_typed_p2m_entry)",
-					t->name, sim_p2m_type_name(old.type),
-					(unsigned long long)gfn);
-		}
+		/* A foreign or grant page belongs to another domain:
+		 * guest_remove_page()'s get_page(page, d) fails. The same
+		 * mapping again fails alike. */
 		sim_dp2m_unlock(m, t);
-		return 0;
+		return xgm_fail(-ENXIO, "gmfn_foreign: gfn %#llx of %s holds a "
+				"%s page of another domain, which "
+				"guest_remove_page() cannot free; remove it "
+				"first", (unsigned long long)gfn, t->name,
+				sim_p2m_type_name(old.type));
 	}
 	if (present && sim_p2m_type_is_ram(old.type)) {
 		/* "Normal domain memory is freed, to avoid leaking memory." */

@@ -165,7 +165,11 @@ bool sim_p2m_lookup(const struct sim_p2m *p, uint64_t gfn, struct xgm_p2m_entry 
 int sim_p2m_walk(const struct sim_p2m *p, uint64_t first, uint64_t last,
 	     xgm_p2m_walk_fn fn, void *arg);
 uint64_t sim_p2m_leaf_count(const struct sim_p2m *p);
+/* The highest gfn ever mapped (Xen's max_mapped_pfn): it never shrinks,
+ * unmapping leaves it where it was. */
 uint64_t sim_p2m_max_gfn(const struct sim_p2m *p);
+/* Raises it to at least gfn (loading a state). */
+void sim_p2m_raise_max_gfn(struct sim_p2m *p, uint64_t gfn);
 /* Tables that hold nothing (left by clearing what they held): Xen keeps
  * them, and a walk reports the order of their empty slots (4K for an L1
  * table), so a later 2M write there is retried at 4K. fn gets the gfn and
@@ -427,6 +431,11 @@ int sim_guest_access(struct sim_model *m, uint32_t domid, uint64_t gfn,
 
 /* ---- extensions NOT IN STOCK XEN (sim/extension.c) --------------------- */
 
+/* Each refuses with -EOPNOTSUPP on a host created without it. */
+const char *sim_ext_name(unsigned int bit);
+int sim_ext_parse(const char *name, unsigned int *bit);
+json_t *sim_ext_json(unsigned int extensions);
+
 int sim_ext_ram_mmio_map(struct sim_model *m, uint32_t domid, uint64_t gfn,
 		     uint64_t mfn, uint64_t nr);
 int sim_ext_ram_mmio_unmap(struct sim_model *m, uint32_t domid, uint64_t gfn,
@@ -458,6 +467,7 @@ void sim_counters_add(struct xgm_counters *dst, const struct xgm_counters *src);
 struct sim_model {
 	uint64_t seed;
 	enum xgm_iommu_vendor iommu;
+	unsigned int extensions;     /* XGM_EXT_*: 0 = stock Xen */
 	unsigned int paddr_bits;
 	uint64_t ram_pages;          /* host RAM frames */
 	uint64_t xen_pages;          /* frames Xen keeps */
@@ -496,6 +506,7 @@ struct sim_topology {
 	const struct xgm_sim_guest *guests;
 	size_t nr_guests;
 	uint64_t seed;
+	unsigned int extensions;     /* XGM_EXT_* */
 };
 
 /* The default of xgm_sim_init(NULL). */

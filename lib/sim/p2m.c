@@ -45,6 +45,7 @@ struct sim_p2m {
 	struct p2m_table *root;
 	uint64_t leaves;
 	unsigned int flags; /* SIM_P2M_* */
+	uint64_t max_mapped; /* highest gfn ever mapped + 1 (0: none) */
 };
 
 #define LEVEL_ORDER(l) (9u * (l))
@@ -143,6 +144,19 @@ static bool same_leaf(const struct p2m_slot *s, const struct xgm_p2m_entry *e)
 	return s->kind == SLOT_LEAF && s->u.mfn == e->mfn &&
 	       s->type == e->type && s->access == e->access &&
 	       s->emt == e->emt && s->ipat == e->ipat;
+}
+
+/* p2m->max_mapped_pfn: "the highest gfn for which we have ever had a
+ * valid mapping" (ept_set_entry()); it never shrinks. */
+static void raise_max(struct sim_p2m *p, uint64_t gfn, unsigned int order)
+{
+	if (gfn + (1ull << order) > p->max_mapped)
+		p->max_mapped = gfn + (1ull << order);
+}
+
+void sim_p2m_raise_max_gfn(struct sim_p2m *p, uint64_t gfn)
+{
+	raise_max(p, gfn, 0);
 }
 
 static int check_args(uint64_t gfn, unsigned int order)
@@ -277,6 +291,7 @@ int sim_p2m_set(struct sim_p2m *p, uint64_t gfn, unsigned int order,
 	if (e) {
 		slot_fill(s, e, e->mfn);
 		p->leaves++;
+		raise_max(p, gfn, order);
 	} else {
 		memset(s, 0, sizeof(*s));
 	}
@@ -333,6 +348,7 @@ int sim_p2m_insert_new(struct sim_p2m *p, uint64_t gfn, unsigned int order,
 	slot_fill(s, e, e->mfn);
 	t->used++;
 	p->leaves++;
+	raise_max(p, gfn, order);
 	return 0;
 }
 
@@ -410,30 +426,9 @@ uint64_t sim_p2m_leaf_count(const struct sim_p2m *p)
 	return p ? p->leaves : 0;
 }
 
-static bool last_leaf(const struct p2m_table *t, unsigned int l,
-		      uint64_t base, uint64_t *out)
-{
-	for (int i = P2M_ENTRIES - 1; i >= 0; i--) {
-		const struct p2m_slot *s = &t->s[i];
-		uint64_t gfn = base + ((uint64_t)i << LEVEL_ORDER(l));
-
-		if (s->kind == SLOT_LEAF) {
-			*out = gfn + (1ull << LEVEL_ORDER(l)) - 1;
-			return true;
-		}
-		if (s->kind == SLOT_TABLE && last_leaf(s->u.next, l - 1, gfn, out))
-			return true;
-	}
-	return false;
-}
-
 uint64_t sim_p2m_max_gfn(const struct sim_p2m *p)
 {
-	uint64_t gfn = 0;
-
-	if (p && p->root)
-		last_leaf(p->root, P2M_LEVELS - 1, 0, &gfn);
-	return gfn;
+	return p && p->max_mapped ? p->max_mapped - 1 : 0;
 }
 
 static int empty_tables(const struct p2m_table *t, unsigned int l,

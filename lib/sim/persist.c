@@ -264,6 +264,8 @@ static json_t *domain_json(const struct sim_domain *d)
 	}
 	if (d->p2m) {
 		if (json_object_set_new(o, "p2m", p2m_json(d->p2m)) ||
+		    json_object_set_new(o, "max_gpfn", json_integer(
+			(json_int_t)sim_p2m_max_gfn(d->p2m))) ||
 		    json_object_set_new(o, "p2m_empty_tables",
 					tables_json(d->p2m))) {
 			json_decref(o);
@@ -387,6 +389,21 @@ static json_t *gpu_json(const struct sim_gpu *g)
 			 "buffers", bufs);
 }
 
+/* The host's extensions by name: ["ram-mmio", "transfer"], [] for stock
+ * Xen. */
+json_t *sim_ext_json(unsigned int extensions)
+{
+	json_t *a = json_array();
+
+	for (unsigned int bit = 1; a && bit & XGM_EXT_ALL; bit <<= 1)
+		if ((extensions & bit) &&
+		    json_array_append_new(a, json_string(sim_ext_name(bit)))) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
 json_t *sim_persist_save(const struct sim_model *m)
 {
 	json_t *o, *frames = json_array(), *doms = json_array(),
@@ -410,11 +427,12 @@ json_t *sim_persist_save(const struct sim_model *m)
 		json_decref(gpus);
 		return NULL;
 	}
-	o = json_pack("{s:i, s:I, s:s, s:i, s:I, s:I, s:i, s:I, s:I, s:o, s:o,"
-		      " s:O, s:o, s:o, s:o}",
+	o = json_pack("{s:i, s:I, s:s, s:o, s:i, s:I, s:I, s:i, s:I, s:I, s:o,"
+		      " s:o, s:O, s:o, s:o, s:o}",
 		      "format", MODEL_FORMAT,
 		      "seed", (json_int_t)m->seed,
 		      "iommu", xgm_iommu_vendor_name(m->iommu),
+		      "extensions", sim_ext_json(m->extensions),
 		      "paddr_bits", (int)m->paddr_bits,
 		      "ram_pages", (json_int_t)m->ram_pages,
 		      "xen_pages", (json_int_t)m->xen_pages,
@@ -727,6 +745,10 @@ static int load_p2m(struct sim_model *m, struct sim_domain *d, json_t *o,
 				return ret;
 		}
 	}
+	ret = get_u64(o, "max_gpfn", (1ull << P2M_GFN_BITS) - 1, &v[0], where);
+	if (ret)
+		return ret;
+	sim_p2m_raise_max_gfn(d->p2m, v[0]);
 	return load_tables(d, o, where);
 }
 
@@ -1189,6 +1211,26 @@ static int cross_check(struct sim_model *m)
 	return 0;
 }
 
+static int load_extensions(struct sim_model *m, json_t *body)
+{
+	json_t *a, *v;
+	size_t i;
+	int ret = get_array(body, "extensions", &a, "host");
+
+	json_array_foreach(a, i, v) {
+		unsigned int bit;
+
+		if (ret)
+			break;
+		if (sim_ext_parse(json_string_value(v), &bit) ||
+		    (m->extensions & bit))
+			return bad("host: extensions[%zu] is unknown or repeated",
+				   i);
+		m->extensions |= bit;
+	}
+	return ret;
+}
+
 int sim_persist_load(json_t *body, struct sim_model **out)
 {
 	struct sim_model *m;
@@ -1215,6 +1257,8 @@ int sim_persist_load(json_t *body, struct sim_model **out)
 	iommu = json_string_value(json_object_get(body, "iommu"));
 	if (!ret && xgm_iommu_vendor_parse(iommu, &m->iommu))
 		ret = bad("host: \"iommu\" must be \"intel\" or \"amd\"");
+	if (!ret)
+		ret = load_extensions(m, body);
 	if (!ret)
 		ret = get_u64(body, "ram_pages", 1ull << 40, &m->ram_pages, "host");
 	if (!ret)

@@ -170,6 +170,7 @@ XGM_API int xgm_sim_init(const struct xgm_sim_init_opts *opts)
 			t.nr_guests = o.nr_guests;
 		}
 		t.seed = o.seed;
+		t.extensions = o.extensions;
 	}
 	return write_host(o.sim_state, &t, o.force);
 }
@@ -249,12 +250,13 @@ XGM_API int xgm_sim_describe(struct xgm_ctx *ctx, json_t **out)
 				    counters_with_model(&m->doms[i]->ctr));
 	}
 	sim_model_counters(m, -1, &total);
-	o = json_pack("{s:s, s:s?, s:{s:s, s:s, s:I, s:I, s:i, s:I}, s:o, s:o,"
-		      " s:{s:o, s:o, s:o, s:s}, s:o}",
+	o = json_pack("{s:s, s:s?, s:{s:s, s:o, s:s, s:I, s:I, s:i, s:I}, s:o,"
+		      " s:o, s:{s:o, s:o, s:o, s:s}, s:o}",
 		      "backend", "sim",
 		      "state", ctx->sim_state,
 		      "host",
 		      "iommu", xgm_iommu_vendor_name(m->iommu),
+		      "extensions", sim_ext_json(m->extensions),
 		      "dom0_type", sim_model_dom0(m) ?
 			      xgm_dom_type_name(sim_model_dom0(m)->type) : "none",
 		      "ram_bytes", (json_int_t)(m->ram_pages << 12),

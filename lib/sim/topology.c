@@ -104,6 +104,8 @@ int sim_topo_validate(const struct sim_topology *t)
 		return xgm_fail(-EINVAL, "VRAM size must be a power of two and "
 				"a multiple of 2 MiB (a BAR is naturally "
 				"aligned)");
+	if (t->extensions & ~XGM_EXT_ALL)
+		return xgm_fail(-EINVAL, "unknown hypervisor extension");
 	if (t->vram_bytes > TIB)
 		return xgm_fail(-EINVAL, "VRAM size above 1 TiB is not "
 				"supported");
@@ -252,6 +254,7 @@ int sim_topo_build(const struct sim_topology *t, struct sim_model **out)
 		return -ENOMEM;
 	m->seed = t->seed;
 	m->iommu = t->iommu;
+	m->extensions = t->extensions;
 	ret = layout_host(m, t, &ram_end);
 	if (ret)
 		goto fail;

@@ -346,6 +346,7 @@ static void test_ext_ram_mmio_shatters_dom0_and_revokes(void **state)
 	size_t n;
 
 	sim_topo_default(&t);
+	t.extensions = XGM_EXT_RAM_MMIO;
 	assert_int_equal(sim_topo_build(&t, &m), 0);
 	d0 = sim_dom_get(m, 0);
 	d1 = sim_dom_get(m, 1);
@@ -381,6 +382,7 @@ static void test_ext_transfer_within_balloon_headroom(void **state)
 
 	sim_topo_default(&t);
 	t.dom0_type = XGM_DOM_PV;
+	t.extensions = XGM_EXT_TRANSFER;
 	assert_int_equal(sim_topo_build(&t, &m), 0);
 	d0 = sim_dom_get(m, 0);
 	d1 = sim_dom_get(m, 1);
@@ -403,6 +405,46 @@ static void test_ext_transfer_within_balloon_headroom(void **state)
 	sim_model_free(m);
 }
 
+/* The default host is stock Xen: neither extension exists there, and a
+ * host has only the ones it was created with; they survive a save and
+ * load. Failing means the sim offers hypercalls no Xen has. */
+static void test_ext_absent_on_a_stock_xen_host(void **state)
+{
+	struct sim_topology t;
+	struct sim_model *m = NULL, *m2 = NULL;
+	struct xgm_extent *x;
+	uint64_t buf;
+	json_t *j;
+	size_t n;
+
+	sim_topo_default(&t);
+	assert_int_equal(t.extensions, 0);
+	assert_int_equal(sim_topo_build(&t, &m), 0);
+	assert_int_equal(sim_gpu_buf_alloc(m, NULL, 4096, XGM_PLACE_SYS, &buf), 0);
+	assert_int_equal(sim_gpu_buf_extents(m, buf, &x, &n), 0);
+	assert_int_equal(sim_ext_ram_mmio_map(m, 1, 0x100000, x[0].mfn, 1),
+			 -EOPNOTSUPP);
+	assert_non_null(strstr(xgm_last_error(), "--extensions"));
+	assert_int_equal(sim_ext_ram_mmio_unmap(m, 1, 0x100000, 1), -EOPNOTSUPP);
+	assert_int_equal(sim_ext_transfer(m, 1, 0x100000, x[0].mfn, 1),
+			 -EOPNOTSUPP);
+	assert_int_equal(sim_ext_transfer_back(m, 1, 0x100000, 1), -EOPNOTSUPP);
+	sim_model_free(m);
+
+	/* with one, only that one */
+	t.extensions = XGM_EXT_TRANSFER;
+	assert_int_equal(sim_topo_build(&t, &m), 0);
+	j = sim_persist_save(m);
+	assert_int_equal(sim_persist_load(j, &m2), 0);
+	assert_int_equal(m2->extensions, XGM_EXT_TRANSFER);
+	assert_int_equal(sim_ext_ram_mmio_map(m2, 1, 0x100000, x[0].mfn, 1),
+			 -EOPNOTSUPP);
+	json_decref(j);
+	free(x);
+	sim_model_free(m);
+	sim_model_free(m2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -413,6 +455,7 @@ int main(void)
 		cmocka_unit_test(test_ioreq_only_where_nothing_is_mapped),
 		cmocka_unit_test(test_ext_ram_mmio_shatters_dom0_and_revokes),
 		cmocka_unit_test(test_ext_transfer_within_balloon_headroom),
+		cmocka_unit_test(test_ext_absent_on_a_stock_xen_host),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -276,6 +276,77 @@ static void test_rule2_2m_only_when_both_aligned_never_1g(void **state)
 	sim_model_free(m);
 }
 
+/* Rule 2, the caller's side: dom0 itself needs iomem permission over the
+ * range for add and for remove, whatever the target has. Failing means
+ * the sim lets dom0 lend frames it was never given. */
+static void test_rule2_caller_needs_iomem_permission_for_add_and_remove(void **state)
+{
+	struct sim_model *m = host();
+	struct sim_domain *d0 = sim_dom_get(m, 0);
+
+	permit(m, VM1, BAR, 2);
+	assert_int_equal(sim_hc_memory_mapping(m, VM1, HOLE_GFN, BAR, 1, true), 1);
+	/* dom0 loses the second frame (as if the host withheld it) */
+	assert_int_equal(sim_rs_remove(&d0->iomem, BAR + 1, BAR + 1), 0);
+	assert_int_equal(sim_hc_memory_mapping(m, VM1, HOLE_GFN + 1, BAR + 1, 1,
+					       true), -EPERM);
+	assert_int_equal(sim_rs_remove(&d0->iomem, BAR, BAR), 0);
+	assert_int_equal(sim_hc_memory_mapping(m, VM1, HOLE_GFN, BAR, 1, false),
+			 -EPERM);
+	assert_int_equal(at(m, VM1, HOLE_GFN, NULL).type, XGM_P2M_MMIO_DIRECT);
+	/* nor can it lend it any more */
+	assert_int_equal(sim_hc_iomem_permission(m, VM2, BAR, 1, true), -EPERM);
+	sim_model_free(m);
+}
+
+/* Rule 2, mmio_order(): a 2M entry needs 2M left as well as both frames
+ * aligned, so 511 aligned frames are 511 4K entries and 513 are one 2M
+ * and one 4K. Failing means the sim maps past the end of a range. */
+static void test_rule2_fewer_than_512_left_is_4k(void **state)
+{
+	struct sim_model *m = host();
+	struct sim_domain *d = sim_dom_get(m, VM1);
+	unsigned int order;
+
+	permit(m, VM1, BAR, 2048);
+	assert_int_equal(sim_hc_memory_mapping(m, VM1, HOLE_GFN, BAR, 511,
+					       true), 64);
+	at(m, VM1, HOLE_GFN, &order);
+	assert_int_equal(order, 0);
+	d->ctr.p2m_entries = 0;
+	assert_int_equal(sim_hc_memory_mapping(m, VM1, HOLE_GFN + 1024,
+					       BAR + 1024, 513, true), 513);
+	assert_int_equal(d->ctr.p2m_entries, 2);
+	at(m, VM1, HOLE_GFN + 1024, &order);
+	assert_int_equal(order, 9);
+	at(m, VM1, HOLE_GFN + 1024 + 512, &order);
+	assert_int_equal(order, 0);
+	sim_model_free(m);
+}
+
+/* Rule 2: the domain's max_gpfn (Xen's max_mapped_pfn, "the highest gfn
+ * for which we have ever had a valid mapping") never shrinks: unmapping
+ * leaves it, across a save and load too. Failing means the sim reports a
+ * smaller physmap than Xen does after a blob goes. */
+static void test_rule2_max_gpfn_never_shrinks(void **state)
+{
+	struct sim_model *m = host();
+	struct xgm_domain_info info;
+	uint64_t before;
+
+	sim_dom_info(m, sim_dom_get(m, VM1), &info);
+	before = info.max_gpfn;
+	assert_true(before < HOLE_GFN);
+	assert_int_equal(map_2m_entries(m, HOLE_GFN), 1);
+	unmap_2m(m, HOLE_GFN);
+	sim_dom_info(m, sim_dom_get(m, VM1), &info);
+	assert_int_equal(info.max_gpfn, HOLE_GFN + 511);
+	m = save_and_load(m);
+	sim_dom_info(m, sim_dom_get(m, VM1), &info);
+	assert_int_equal(info.max_gpfn, HOLE_GFN + 511);
+	sim_model_free(m);
+}
+
 /* Rule 2: EPT gives mmio_direct UC with ipat=0 (guest PAT may make it WC);
  * NPT gives UC-. Failing means the cache attribute the guest sees is
  * misreported. */
@@ -399,6 +470,32 @@ static void test_rule3_foreign_page_must_be_ram(void **state)
 	sim_model_free(m);
 	m = host_of(XGM_DOM_PV, XGM_IOMMU_INTEL);
 	assert_int_equal(sim_hc_add_foreign(m, 0, 0x200000, VM1, 0x10), -EACCES);
+	sim_model_free(m);
+}
+
+/* Rule 3: gmfn_foreign over an existing foreign (or grant) entry fails
+ * with ENXIO, crashing nothing: p2m_add_foreign() first has
+ * guest_remove_page() free the old page, whose get_page() fails for a
+ * page of another domain; the same mapping again fails alike. Over a
+ * mmio_direct RAM frame it is EPERM; over a BAR's entry (no valid mfn to
+ * remove) set_foreign_p2m_entry() crashes the target, dom0. Failing means
+ * the sim crashes dom0 where Xen only refuses, or the reverse. */
+static void test_rule3_gmfn_foreign_over_a_foreign_entry_is_enxio_not_a_crash(void **state)
+{
+	struct sim_model *m = host();
+	uint64_t mfn = mfn_of(m, VM1, 0x1234);
+	struct sim_domain *d0 = sim_dom_get(m, 0);
+
+	assert_int_equal(sim_hc_add_foreign(m, 0, 0x200000, VM1, 0x1234), 0);
+	assert_int_equal(sim_hc_add_foreign(m, 0, 0x200000, VM1, 0x1235), -ENXIO);
+	assert_int_equal(sim_hc_add_foreign(m, 0, 0x200000, VM1, 0x1234), -ENXIO);
+	assert_int_equal(d0->state, XGM_DOM_RUNNING);
+	assert_int_equal(at(m, 0, 0x200000, NULL).mfn, mfn);
+	assert_int_equal(sim_mem_refs(m, mfn), 1);
+	/* dom0's identity-mapped BAR: no valid mfn, the entry is replaced
+	 * by set_typed_p2m_entry(), which crashes dom0 */
+	assert_int_equal(sim_hc_add_foreign(m, 0, BAR, VM1, 0x1234), -EPERM);
+	assert_int_equal(d0->state, XGM_DOM_CRASHED);
 	sim_model_free(m);
 }
 
@@ -725,12 +822,16 @@ int main(void)
 		cmocka_unit_test(test_rule2_memory_mapping_needs_iomem_permission_on_caller_and_target),
 		cmocka_unit_test(test_rule2_at_most_64_updates_per_call),
 		cmocka_unit_test(test_rule2_2m_only_when_both_aligned_never_1g),
+		cmocka_unit_test(test_rule2_caller_needs_iomem_permission_for_add_and_remove),
+		cmocka_unit_test(test_rule2_fewer_than_512_left_is_4k),
+		cmocka_unit_test(test_rule2_max_gpfn_never_shrinks),
 		cmocka_unit_test(test_rule2_memory_type_uc_ipat0_on_ept_ucminus_on_npt),
 		cmocka_unit_test(test_rule2_takes_no_page_reference),
 		cmocka_unit_test(test_rule2_mapping_over_guest_ram_replaces_it_and_orphans_the_page),
 		cmocka_unit_test(test_rule3_add_foreign_supported_direction_takes_reference),
 		cmocka_unit_test(test_rule3_caller_as_foreign_domain_is_eperm),
 		cmocka_unit_test(test_rule3_foreign_page_must_be_ram),
+		cmocka_unit_test(test_rule3_gmfn_foreign_over_a_foreign_entry_is_enxio_not_a_crash),
 		cmocka_unit_test(test_rule5_iommu_context_only_with_passthrough),
 		cmocka_unit_test(test_rule5_intel_shares_p2m_tables),
 		cmocka_unit_test(test_rule5_amd_mirrors_every_p2m_change),
