@@ -105,6 +105,8 @@ int do_sim_init(struct cli *cli, const struct cmd *self, int argc, char **argv,
 						 : "expected NAME:TYPE:MEM[:VCPUS][:passthrough]");
 			opts.nr_guests++;
 			opts.guests = guests;
+		} else if (!strcmp(name, "xen")) {
+			opts.xen_version = it.arg;
 		} else if (!strcmp(name, "extensions")) {
 			if (parse_extensions(it.arg, &opts.extensions))
 				return cli_usage(cli, "sim init: --extensions must be none or a "

@@ -77,12 +77,13 @@ static uint64_t backing_mfn(const struct blob *b, uint64_t i)
 }
 
 /* The memory type Xen gives each type: mmio_direct UC with the guest's
- * PAT (EPT) or UC- (NPT); grant and foreign entries WB, PAT ignored. */
+ * PAT (EPT; 4.17.0-4.17.4 ignore the PAT for a BAR: UC with ipat) or UC-
+ * (NPT); grant and foreign entries WB, PAT ignored. */
 static bool memtype_ok(const struct xgm_p2m_entry *e)
 {
 	switch (e->type) {
 	case XGM_P2M_MMIO_DIRECT:
-		return (e->emt == XGM_MT_UC && !e->ipat) || e->emt == XGM_MT_UC_MINUS;
+		return e->emt == XGM_MT_UC || e->emt == XGM_MT_UC_MINUS;
 	case XGM_P2M_GRANT_MAP_RW:
 	case XGM_P2M_GRANT_MAP_RO:
 	case XGM_P2M_MAP_FOREIGN:

@@ -324,6 +324,8 @@ struct xgm_sim_init_opts {
 	uint64_t seed;
 	bool force;                /* replace an existing state */
 	unsigned int extensions;   /* XGM_EXT_*: 0 is stock Xen (the default) */
+	const char *xen_version;   /* "4.17.0".."4.17.7" or "master"; NULL:
+				    * 4.17.7, what the test rig boots */
 };
 
 /* Hypervisor extensions NOT IN STOCK XEN (the seed thread's proposals): a

@@ -4,9 +4,10 @@
  * checks Xen makes, in Xen's order. The caller is dom0, the control domain.
  *
  * What Xen refuses, and what it does not (xen/common/domctl.c,
- * xen/arch/x86/mm/p2m.c at c447b73):
+ * xen/arch/x86/mm/p2m.c at c447b73 and RELEASE-4.17.7):
  *  - memory_mapping is gated only by the iomem rangesets of the caller and
- *    (for add) of the target. There is no RAM or ownership check anywhere
+ *    of the target (for removal too in 4.17.x; master checks only the
+ *    caller there). There is no RAM or ownership check anywhere
  *    on the path, and dom0 is given the whole physical range at boot
  *    (dom0_setup_permissions(): iomem_permit_access(d, 0, max) minus the
  *    LAPIC, IO-APICs, HPET, E820_UNUSABLE and HyperTransport). So dom0 can
@@ -183,12 +184,17 @@ int sim_hc_memory_mapping(struct sim_model *m, uint32_t domid, uint64_t gfn,
 				"permission over mfn %#llx-%#llx",
 				(unsigned long long)mfn,
 				(unsigned long long)mfn_end);
-	if (add && !sim_rs_contains(&d->iomem, mfn, mfn_end))
+	/* 4.17.x checks the target for removal too; master's 6df6f24251
+	 * dropped that: there, revoking first does not block the unmap. */
+	if ((add || m->xen_version < SIM_XEN_MASTER) &&
+	    !sim_rs_contains(&d->iomem, mfn, mfn_end))
 		return xgm_fail(-EPERM, "memory_mapping: %s has no iomem "
-				"permission over mfn %#llx-%#llx (grant it "
-				"with iomem_permission first)", d->name,
+				"permission over mfn %#llx-%#llx (%s)", d->name,
 				(unsigned long long)mfn,
-				(unsigned long long)mfn_end);
+				(unsigned long long)mfn_end,
+				add ? "grant it with iomem_permission first" :
+				"Xen 4.17 checks the target on removal too: "
+				"unmap before revoking");
 	/* map_mmio_regions() / unmap_mmio_regions(). */
 	for (iter = 0, i = 0; i < nr && iter < MAP_MMIO_MAX_ITER;
 	     i += 1ull << order, iter++) {

@@ -464,9 +464,20 @@ void sim_counters_add(struct xgm_counters *dst, const struct xgm_counters *src);
 
 /* ---- the model --------------------------------------------------------- */
 
+/* Xen versions, where behaviour differs (xen-facts.md section 6). */
+#define SIM_XEN(maj, min, pat) ((maj) * 10000u + (min) * 100u + (pat))
+#define SIM_XEN_MASTER  SIM_XEN(4, 23, 0) /* 4.23-unstable (c447b73) */
+#define SIM_XEN_DEFAULT SIM_XEN(4, 17, 7) /* what the rig boots */
+
+/* "4.17.0".."4.17.7" or "master". */
+int sim_xen_parse(const char *s, unsigned int *version);
+/* "4.17.7" or "master"; a static string. */
+const char *sim_xen_name(unsigned int version);
+
 struct sim_model {
 	uint64_t seed;
 	enum xgm_iommu_vendor iommu;
+	unsigned int xen_version;    /* SIM_XEN(...) */
 	unsigned int extensions;     /* XGM_EXT_*: 0 = stock Xen */
 	unsigned int paddr_bits;
 	uint64_t ram_pages;          /* host RAM frames */
@@ -507,6 +518,7 @@ struct sim_topology {
 	size_t nr_guests;
 	uint64_t seed;
 	unsigned int extensions;     /* XGM_EXT_* */
+	unsigned int xen_version;    /* SIM_XEN(...) */
 };
 
 /* The default of xgm_sim_init(NULL). */

@@ -115,6 +115,13 @@ struct xgm_p2m_entry sim_dp2m_entry(const struct sim_model *m, uint64_t mfn,
 	};
 
 	sim_dp2m_memtype(m, t, &e.emt, &e.ipat);
+	/* 4.17.0-4.17.4: a frame that is not RAM (a BAR above it) is UC with
+	 * ipat=1, the guest's PAT ignored and WC impossible
+	 * (epte_get_entry_emt()'s !mfn_valid() case; 4.17.5's dbcc4fba01,
+	 * the backport of 4fdd8d7556, dropped it). */
+	if (m->iommu == XGM_IOMMU_INTEL && t == XGM_P2M_MMIO_DIRECT &&
+	    m->xen_version < SIM_XEN(4, 17, 5) && !sim_mem_is_ram(m, mfn))
+		e.ipat = true;
 	return e;
 }
 

@@ -427,11 +427,12 @@ json_t *sim_persist_save(const struct sim_model *m)
 		json_decref(gpus);
 		return NULL;
 	}
-	o = json_pack("{s:i, s:I, s:s, s:o, s:i, s:I, s:I, s:i, s:I, s:I, s:o,"
+	o = json_pack("{s:i, s:I, s:s, s:s, s:o, s:i, s:I, s:I, s:i, s:I, s:I, s:o,"
 		      " s:o, s:O, s:o, s:o, s:o}",
 		      "format", MODEL_FORMAT,
 		      "seed", (json_int_t)m->seed,
 		      "iommu", xgm_iommu_vendor_name(m->iommu),
+		      "xen_version", sim_xen_name(m->xen_version),
 		      "extensions", sim_ext_json(m->extensions),
 		      "paddr_bits", (int)m->paddr_bits,
 		      "ram_pages", (json_int_t)m->ram_pages,
@@ -1257,6 +1258,10 @@ int sim_persist_load(json_t *body, struct sim_model **out)
 	iommu = json_string_value(json_object_get(body, "iommu"));
 	if (!ret && xgm_iommu_vendor_parse(iommu, &m->iommu))
 		ret = bad("host: \"iommu\" must be \"intel\" or \"amd\"");
+	if (!ret && sim_xen_parse(json_string_value(json_object_get(body,
+						"xen_version")), &m->xen_version))
+		ret = bad("host: \"xen_version\" must be 4.17.0 to 4.17.7 or "
+			  "master");
 	if (!ret)
 		ret = load_extensions(m, body);
 	if (!ret)

@@ -171,6 +171,11 @@ XGM_API int xgm_sim_init(const struct xgm_sim_init_opts *opts)
 		}
 		t.seed = o.seed;
 		t.extensions = o.extensions;
+		if (o.xen_version &&
+		    sim_xen_parse(o.xen_version, &t.xen_version))
+			return xgm_fail(-EINVAL, "Xen version \"%.32s\" is not "
+					"modelled (4.17.0 to 4.17.7, or master)",
+					o.xen_version);
 	}
 	return write_host(o.sim_state, &t, o.force);
 }
@@ -250,12 +255,13 @@ XGM_API int xgm_sim_describe(struct xgm_ctx *ctx, json_t **out)
 				    counters_with_model(&m->doms[i]->ctr));
 	}
 	sim_model_counters(m, -1, &total);
-	o = json_pack("{s:s, s:s?, s:{s:s, s:o, s:s, s:I, s:I, s:i, s:I}, s:o,"
+	o = json_pack("{s:s, s:s?, s:{s:s, s:s, s:o, s:s, s:I, s:I, s:i, s:I}, s:o,"
 		      " s:o, s:{s:o, s:o, s:o, s:s}, s:o}",
 		      "backend", "sim",
 		      "state", ctx->sim_state,
 		      "host",
 		      "iommu", xgm_iommu_vendor_name(m->iommu),
+		      "xen_version", sim_xen_name(m->xen_version),
 		      "extensions", sim_ext_json(m->extensions),
 		      "dom0_type", sim_model_dom0(m) ?
 			      xgm_dom_type_name(sim_model_dom0(m)->type) : "none",

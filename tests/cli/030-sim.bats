@@ -180,6 +180,30 @@ guests_of() {
     contains "$stderr" "passthrough"
 }
 
+@test "sim init --xen VERSION: the host behaves as that Xen (default 4.17.7, the rig's); an unmodelled version is a usage error" {
+    run_xgm 0 -j sim init
+    assert_json "$output" '.host.xen_version' 4.17.7
+    run_xgm 0 -j sim init --force --xen 4.17.4
+    assert_json "$output" '.host.xen_version' 4.17.4
+    run_xgm 0 -j sim show
+    assert_json "$output" '.host.xen_version' 4.17.4
+    # 4.17.4 ignores the guest's PAT for VRAM: ipat on the blob's entries
+    run_xgm 0 -j attach vm1 --size 2M
+    local g
+    g=$(jq -r .gfn <<<"$output")
+    run_xgm 0 -j p2m vm1 --gfn "$g"
+    assert_json "$output" '.[0] | [.type, .ipat]' '["mmio_direct",true]'
+    run_xgm 0 -j sim init --force --xen master
+    assert_json "$output" '.host.xen_version' master
+    local sum
+    sum=$(file_sum "$SIM_STATE")
+    for v in 4.16.0 4.17.8 4.17 latest ""; do
+        run_xgm 2 sim init --force --xen "$v"
+        contains "$stderr" "Xen version"
+    done
+    [[ $(file_sum "$SIM_STATE") == "$sum" ]] || die "a refused sim init changed the state"
+}
+
 @test "domain show: text output is aligned key : value" {
     run_xgm 0 -q domain show vm2
     local line col="" c

@@ -41,6 +41,18 @@ static struct sim_model *host(void)
 	return host_of(XGM_DOM_PVH, XGM_IOMMU_INTEL);
 }
 
+/* The default host, behaving as this Xen. */
+static struct sim_model *host_xen(const char *version)
+{
+	struct sim_topology t;
+	struct sim_model *m = NULL;
+
+	sim_topo_default(&t);
+	assert_int_equal(sim_xen_parse(version, &t.xen_version), 0);
+	assert_int_equal(sim_topo_build(&t, &m), 0);
+	return m;
+}
+
 static void permit(struct sim_model *m, uint32_t domid, uint64_t mfn,
 		   uint64_t nr)
 {
@@ -213,8 +225,10 @@ static void test_rule1_emptied_tables_persist_across_save_and_load(void **state)
 /* ---- rule 2 ------------------------------------------------------------ */
 
 /* Rule 2: memory_mapping needs iomem permission on the caller (dom0) and
- * on the target; removal only on the caller. Failing means the sim maps
- * frames Xen would refuse with EPERM. */
+ * on the target; for removal too in 4.17.x (the default, 4.17.7), only on
+ * the caller in master (6df6f24251). Failing means the sim maps frames
+ * Xen would refuse with EPERM, or lets an unmap through that 4.17 refuses
+ * once the guest's permission was revoked first. */
 static void test_rule2_memory_mapping_needs_iomem_permission_on_caller_and_target(void **state)
 {
 	struct sim_model *m = host();
@@ -223,7 +237,19 @@ static void test_rule2_memory_mapping_needs_iomem_permission_on_caller_and_targe
 			 -EPERM);
 	permit(m, VM1, BAR, 1);
 	assert_int_equal(sim_hc_memory_mapping(m, VM1, HOLE_GFN, BAR, 1, true), 1);
-	/* revoking the target's permission does not block removal */
+	/* 4.17: revoking the target's permission first blocks the removal */
+	assert_int_equal(sim_hc_iomem_permission(m, VM1, BAR, 1, false), 0);
+	assert_int_equal(sim_hc_memory_mapping(m, VM1, HOLE_GFN, BAR, 1, false),
+			 -EPERM);
+	assert_non_null(strstr(xgm_last_error(), "unmap before revoking"));
+	permit(m, VM1, BAR, 1);
+	assert_int_equal(sim_hc_memory_mapping(m, VM1, HOLE_GFN, BAR, 1, false), 1);
+	sim_model_free(m);
+
+	/* master: the removal checks only the caller */
+	m = host_xen("master");
+	permit(m, VM1, BAR, 1);
+	assert_int_equal(sim_hc_memory_mapping(m, VM1, HOLE_GFN, BAR, 1, true), 1);
 	assert_int_equal(sim_hc_iomem_permission(m, VM1, BAR, 1, false), 0);
 	assert_int_equal(sim_hc_memory_mapping(m, VM1, HOLE_GFN, BAR, 1, false), 1);
 	/* nor can dom0 lend what it does not have (the LAPIC) */
@@ -368,6 +394,44 @@ static void test_rule2_memory_type_uc_ipat0_on_ept_ucminus_on_npt(void **state)
 	e = at(m, VM1, HOLE_GFN, NULL);
 	assert_int_equal(e.emt, XGM_MT_UC_MINUS);
 	sim_model_free(m);
+}
+
+/* Rule 2 by version: 4.17.0-4.17.4 give a frame that is not RAM (VRAM in
+ * a BAR) UC with ipat=1 on EPT, so the guest's PAT is ignored and a VRAM
+ * blob cannot be write-combined; 4.17.5 (dbcc4fba01) and later give UC
+ * with ipat=0. RAM mapped mmio_direct keeps ipat=0 on every version, NPT
+ * is UC- on every version. Failing means the sim promises WC that
+ * 4.17.4 cannot give, or the reverse. */
+static void test_rule2_before_4_17_5_a_bar_is_uc_with_guest_pat_ignored(void **state)
+{
+	static const struct {
+		const char *version;
+		bool ipat;
+	} cases[] = {
+		{ "4.17.0", true }, { "4.17.4", true }, { "4.17.5", false },
+		{ "4.17.7", false }, { "master", false },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sim_model *m = host_xen(cases[i].version);
+		uint64_t ram = mfn_of(m, VM2, 0x10);
+		struct xgm_p2m_entry e;
+
+		permit(m, VM1, BAR, 1);
+		permit(m, VM1, ram, 1);
+		assert_int_equal(sim_hc_memory_mapping(m, VM1, HOLE_GFN, BAR, 1,
+						       true), 1);
+		assert_int_equal(sim_hc_memory_mapping(m, VM1, HOLE_GFN + 1, ram,
+						       1, true), 1);
+		e = at(m, VM1, HOLE_GFN, NULL);
+		assert_int_equal(e.emt, XGM_MT_UC);
+		if (e.ipat != cases[i].ipat)
+			fail_msg("Xen %s: BAR entry ipat=%d", cases[i].version,
+				 e.ipat);
+		e = at(m, VM1, HOLE_GFN + 1, NULL);
+		assert_false(e.ipat);
+		sim_model_free(m);
+	}
 }
 
 /* Rule 2: memory_mapping takes no page reference. Failing would hide the
@@ -826,6 +890,7 @@ int main(void)
 		cmocka_unit_test(test_rule2_fewer_than_512_left_is_4k),
 		cmocka_unit_test(test_rule2_max_gpfn_never_shrinks),
 		cmocka_unit_test(test_rule2_memory_type_uc_ipat0_on_ept_ucminus_on_npt),
+		cmocka_unit_test(test_rule2_before_4_17_5_a_bar_is_uc_with_guest_pat_ignored),
 		cmocka_unit_test(test_rule2_takes_no_page_reference),
 		cmocka_unit_test(test_rule2_mapping_over_guest_ram_replaces_it_and_orphans_the_page),
 		cmocka_unit_test(test_rule3_add_foreign_supported_direction_takes_reference),
