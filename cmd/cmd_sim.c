@@ -24,6 +24,38 @@ static int describe(struct cli *cli, json_t **out)
 	return 0;
 }
 
+/* "none" or a comma list of extension names (XGM_EXT_* bits). */
+static int parse_extensions(const char *list, unsigned int *out)
+{
+	static const struct {
+		const char *name;
+		unsigned int bit;
+	} exts[] = {
+		{ "ram-mmio", XGM_EXT_RAM_MMIO },
+		{ "transfer", XGM_EXT_TRANSFER },
+	};
+	const char *p = list;
+
+	*out = 0;
+	if (!strcmp(list, "none"))
+		return 0;
+	while (*p) {
+		size_t len = strcspn(p, ","), i;
+
+		for (i = 0; i < sizeof(exts) / sizeof(exts[0]); i++)
+			if (len == strlen(exts[i].name) &&
+			    !strncmp(p, exts[i].name, len))
+				break;
+		if (i == sizeof(exts) / sizeof(exts[0]) || (*out & exts[i].bit))
+			return -EINVAL;
+		*out |= exts[i].bit;
+		p += len;
+		if (*p == ',' && !*++p)
+			return -EINVAL;
+	}
+	return *out ? 0 : -EINVAL;
+}
+
 /* The sim commands make no sense on another backend. */
 static int require_sim(struct cli *cli, const struct cmd *self)
 {
@@ -70,9 +102,15 @@ int do_sim_init(struct cli *cli, const struct cmd *self, int argc, char **argv,
 			if (ret)
 				return cli_usage(cli, "sim init: --guest '%s': %s", it.arg,
 						 *xgm_last_error() ? xgm_last_error()
-						 : "expected NAME:TYPE:MEM[:VCPUS]");
+						 : "expected NAME:TYPE:MEM[:VCPUS][:passthrough]");
 			opts.nr_guests++;
 			opts.guests = guests;
+		} else if (!strcmp(name, "xen")) {
+			opts.xen_version = it.arg;
+		} else if (!strcmp(name, "extensions")) {
+			if (parse_extensions(it.arg, &opts.extensions))
+				return cli_usage(cli, "sim init: --extensions must be none or a "
+						 "comma list of ram-mmio and transfer, not '%s'", it.arg);
 		} else if (!strcmp(name, "seed")) {
 			if (xgm_parse_frame(it.arg, &opts.seed))
 				return cli_usage(cli, "sim init: --seed: '%s' is not a number", it.arg);

@@ -9,14 +9,26 @@
 
 static const char *const dom0_types[] = { "pv", "pvh", NULL };
 static const char *const iommu_vendors[] = { "intel", "amd", NULL };
+static const char *const xen_versions[] = {
+	"4.17.0", "4.17.1", "4.17.2", "4.17.3", "4.17.4", "4.17.5", "4.17.6", "4.17.7",
+	"master", NULL
+};
+static const char *const extension_lists[] = {
+	"none", "ram-mmio", "transfer", "ram-mmio,transfer", NULL
+};
 
 static const struct cmd_opt sim_init_opts[] = {
 	{ "dom0", 0, "pv|pvh", "dom0 type (default pvh)", dom0_types },
 	{ "dom0-mem", 0, "SIZE", "dom0 memory (default 4G)" },
 	{ "iommu", 0, "intel|amd", "IOMMU vendor (default intel)", iommu_vendors },
 	{ "vram", 0, "SIZE", "VRAM of card0 (default 16G)" },
-	{ "guest", 0, "NAME:TYPE:MEM[:VCPUS]", "add a guest (repeat; replaces the default guests)",
+	{ "guest", 0, "NAME:TYPE:MEM[:VCPUS][:passthrough]",
+	  "add a guest, with an IOMMU context if passthrough (repeat; replaces the default guests)",
 	  NULL, true },
+	{ "xen", 0, "VERSION", "the Xen it behaves as: 4.17.0-4.17.7 or master (default 4.17.7, "
+	  "what the test rig boots)", xen_versions },
+	{ "extensions", 0, "LIST", "hypervisor extensions not in stock Xen: ram-mmio,transfer "
+	  "(default none: stock Xen)", extension_lists },
 	{ "seed", 0, "N", "seed for the scattered PV dom0 memory (default 1)" },
 	{ "force", 0, NULL, "replace an existing state" },
 	{ 0 }
@@ -139,8 +151,9 @@ static struct cmd sim_cmds[] = {
 	  .summary = "create a simulated host",
 	  .description = "Writes a new simulated host to the state file. Without options: "
 			 "PVH dom0 with 4 GiB, guests vm1 (pvh, 2 GiB, 2 vcpus), vm2 (hvm, "
-			 "4 GiB, 4 vcpus), vm3 (pv, 1 GiB, 1 vcpu), card0 with 16 GiB of VRAM, "
-			 "Intel IOMMU. Refuses to replace an existing state without --force." },
+			 "4 GiB, 4 vcpus), vm3 (pv, 1 GiB, 1 vcpu), none with passthrough, card0 with 16 GiB of VRAM, "
+			 "Intel IOMMU, stock Xen 4.17.7 (no extensions). Refuses to replace an existing state "
+			 "without --force." },
 	{ .name = "show", .fn = do_sim_show, .flags = CMD_SIM | CMD_CTX_READ,
 	  .summary = "show the simulated host's topology and counters" },
 	{ .name = "guest-read", .fn = do_sim_guest_read, .min_args = 2, .max_args = 2, .flags = CMD_SIM | CMD_CTX_WRITE,

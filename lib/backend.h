@@ -217,6 +217,10 @@ struct xgm_hv_ops {
 	/* Gives transferred pages in [gfn, gfn+nr) back to dom0. */
 	int (*transfer_back)(void *priv, uint32_t domid, uint64_t gfn,
 			     uint64_t nr);
+	/* Which of these this host has (XGM_EXT_*): a simulated host is
+	 * stock Xen unless created with them. NULL: those whose ops are
+	 * set. */
+	unsigned int (*extensions)(void *priv);
 
 	/* ---- provenance of inspection answers ---- */
 	/* Where p2m_walk's answer for domid comes from: 1 live (read from

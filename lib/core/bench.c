@@ -39,6 +39,9 @@ static int fresh_host(struct bench *b, const struct xgm_sim_init_opts *topo,
 	struct xgm_sim_init_opts t = topo ? *topo : def;
 	int ret;
 
+	/* The scenarios compare every strategy, the extensions too. */
+	if (!topo)
+		t.extensions = XGM_EXT_ALL;
 	snprintf(b->path, sizeof(b->path), "%s/xgpumap-bench-%d-%d.json",
 		 b->o->workdir, (int)getpid(), b->seq++);
 	unlink(b->path);

@@ -6,6 +6,9 @@
  *                        the strategy's type and the blob's backing frame
  *   record-matches-plan  no more 2M entries than Xen's rules allow (fewer
  *                        is Xen's fallback over tables a 4K mapping left)
+ *   entries-exceed-plan  a warning: more entries than the plan, superpages
+ *                        lost to an earlier 4K mapping, with what every
+ *                        remap costs for it
  *   record-matches-iommu separate IOMMU tables mirror the p2m
  *   backing-current      the buffer still lives where the record says (a
  *                        driver that moved it behind our back = stale map)
@@ -78,12 +81,13 @@ static uint64_t backing_mfn(const struct blob *b, uint64_t i)
 }
 
 /* The memory type Xen gives each type: mmio_direct UC with the guest's
- * PAT (EPT) or UC- (NPT); grant and foreign entries WB, PAT ignored. */
+ * PAT (EPT; 4.17.0-4.17.4 ignore the PAT for a BAR: UC with ipat) or UC-
+ * (NPT); grant and foreign entries WB, PAT ignored. */
 static bool memtype_ok(const struct xgm_p2m_entry *e)
 {
 	switch (e->type) {
 	case XGM_P2M_MMIO_DIRECT:
-		return (e->emt == XGM_MT_UC && !e->ipat) || e->emt == XGM_MT_UC_MINUS;
+		return e->emt == XGM_MT_UC || e->emt == XGM_MT_UC_MINUS;
 	case XGM_P2M_GRANT_MAP_RW:
 	case XGM_P2M_GRANT_MAP_RO:
 	case XGM_P2M_MAP_FOREIGN:
@@ -187,6 +191,39 @@ static int iommu_leaf(const struct xgm_p2m_entry *e, void *arg)
 
 /* With separate IOMMU tables (AMD-Vi) every p2m change must have been
  * mirrored: a device must reach exactly what the guest's CPU reaches. */
+/* The blob holds more entries than its plan: an earlier 4K mapping (a
+ * grant, an unaligned blob, a ram-mmio phase) left tables in its 2M slots
+ * and Xen retries there at 4K for good. Not wrong, but it costs on every
+ * remap, which the warning says. */
+static void superpages_lost(struct xgm_ctx *ctx, const struct blob *b,
+			    const char *id, const struct leaf_check *c,
+			    const struct plan *p, const struct strategy_ops *st,
+			    json_t *out)
+{
+	uint64_t real = c->e4k + c->e2m, planned = p->entries_4k + p->entries_2m;
+	uint64_t calls = st->per_call ? (real + st->per_call - 1) / st->per_call :
+					real;
+	struct xgm_counters extra = {
+		.p2m_entries = real - planned,
+		.hypercalls = calls > p->calls ? calls - p->calls : 0,
+	};
+	double ns = hv_modeled_ns(ctx, &extra);
+	char cost[64] = "";
+
+	if (ns >= 0)
+		snprintf(cost, sizeof(cost), ", ~%.0f us modeled", ns / 1e3);
+	finding(out, "warning", "entries-exceed-plan", blob_ref(b),
+		"blob %s: the p2m holds %llu entries (%llu 4K, %llu 2M) where "
+		"its plan has %llu (%llu 2M): an earlier 4K mapping left "
+		"tables in its 2M slots and Xen maps there at 4K for good; "
+		"every map and unmap costs %llu more entries and %llu more "
+		"hypercalls%s", id, (unsigned long long)real,
+		(unsigned long long)c->e4k, (unsigned long long)c->e2m,
+		(unsigned long long)planned, (unsigned long long)p->entries_2m,
+		(unsigned long long)extra.p2m_entries,
+		(unsigned long long)extra.hypercalls, cost);
+}
+
 static void check_iommu(struct xgm_ctx *ctx, const struct blob *b,
 			uint64_t p2m_covered, const char *id, json_t *out)
 {
@@ -320,6 +357,8 @@ static void check_blob(struct xgm_ctx *ctx, const struct blob *b, json_t *out)
 					"must both be 2M-aligned)", id,
 					(unsigned long long)c.e2m,
 					(unsigned long long)p.entries_2m);
+			else if (c.e4k + c.e2m > p.entries_4k + p.entries_2m)
+				superpages_lost(ctx, b, id, &c, &p, st, out);
 			plan_free(&p);
 		}
 	}

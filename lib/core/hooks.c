@@ -105,7 +105,14 @@ static int new_backing(struct xgm_ctx *ctx, const struct blob *b,
 	int ret = gpu_extents(ctx, b->buf, ext, n);
 
 	*s = b->strategy;
-	if (!ret && !(to == XGM_PLACE_VRAM ? st->vram_ok : st->sys_ok)) {
+	/* An auto blob takes the best strategy for where it went. */
+	if (!ret && b->strategy_auto) {
+		ret = strategy_auto(ctx, to, s);
+		if (ret) {
+			free(*ext);
+			*ext = NULL;
+		}
+	} else if (!ret && !(to == XGM_PLACE_VRAM ? st->vram_ok : st->sys_ok)) {
 		ret = b->strategy_auto ? strategy_auto(ctx, to, s)
 				       : xgm_fail(-EPERM, "strategy %s was fixed by the "
 						  "user and cannot map %s", st->name,

@@ -47,17 +47,19 @@ static int next_strategy(struct xgm_ctx *ctx, const struct blob *b,
 		return xgm_fail(-EBUSY, "blob %s is pinned: strategy %s cannot "
 				"follow a move (the guest maps grant refs of these "
 				"very pages)", id, st->name);
+	/* An auto blob takes the best strategy for where it goes: the one
+	 * that served a RAM phase (ioreq) is no choice for VRAM. */
+	if (b->strategy_auto)
+		return strategy_auto(ctx, to, out);
 	if (can_map(b->strategy, to)) {
 		*out = b->strategy;
 		return 0;
 	}
-	if (!b->strategy_auto)
-		return xgm_fail(-EPERM, "blob %s: strategy %s was chosen by the "
-				"user and cannot map %s; it stays pinned in %s "
-				"(attach with --strategy auto to allow switching)",
-				id, st->name, placement_name(to),
-				placement_name(b->placement));
-	return strategy_auto(ctx, to, out);
+	return xgm_fail(-EPERM, "blob %s: strategy %s was chosen by the "
+			"user and cannot map %s; it stays pinned in %s "
+			"(attach with --strategy auto to allow switching)",
+			id, st->name, placement_name(to),
+			placement_name(b->placement));
 }
 
 /* The switch, timed: the guest's range is unmapped only for this long. */

@@ -415,6 +415,17 @@ int placement_parse(const char *name, enum xgm_placement *out)
 	return 0;
 }
 
+/* Whether the hypervisor has this extension (XGM_EXT_*). */
+static bool hv_has_extension(struct xgm_ctx *ctx, unsigned int bit)
+{
+	const struct xgm_hv_ops *hv = ctx->be->hv;
+
+	if (hv->extensions)
+		return hv->extensions(ctx->priv) & bit;
+	return bit == XGM_EXT_RAM_MMIO ? hv->ram_mmio_map != NULL :
+					 hv->transfer != NULL;
+}
+
 const char *strategy_unsupported(struct xgm_ctx *ctx, enum strategy s)
 {
 	const struct strategy_ops *st = strategy_get(s);
@@ -426,9 +437,12 @@ const char *strategy_unsupported(struct xgm_ctx *ctx, enum strategy s)
 	if (s == STRAT_GRANT && !ctx->be->hv->grant_access)
 		return "this kernel lacks gntdev dma-buf (CONFIG_XEN_GRANT_DMA_ALLOC), "
 		       "which granting a GPU buffer's pages needs";
-	if ((s == STRAT_RAM_MMIO && !ctx->be->hv->ram_mmio_map) ||
-	    (s == STRAT_TRANSFER && !ctx->be->hv->transfer))
-		return "this hypervisor lacks the extension it needs (not in stock Xen)";
+	if ((s == STRAT_RAM_MMIO && !hv_has_extension(ctx, XGM_EXT_RAM_MMIO)) ||
+	    (s == STRAT_TRANSFER && !hv_has_extension(ctx, XGM_EXT_TRANSFER)))
+		return ctx->be->kind == XGM_BACKEND_SIM ?
+		       "this simulated host is stock Xen and lacks the extension it "
+		       "needs (create it with 'sim init --extensions ram-mmio,transfer')" :
+		       "this hypervisor lacks the extension it needs (not in stock Xen)";
 	if (st->needs_server && !ctx->be->hv->ioreq_map_range)
 		return "it needs the long-running ioreq server, which this backend "
 		       "does not have";
@@ -443,15 +457,24 @@ const char *strategy_unsupported(struct xgm_ctx *ctx, enum strategy s)
 int strategy_auto(struct xgm_ctx *ctx, enum xgm_placement where,
 		  enum strategy *out)
 {
-	/* Cheapest first: fewest, largest p2m entries and no pinning. */
-	static const enum strategy order[] = {
-		STRAT_MMIO, STRAT_RAM_MMIO, STRAT_TRANSFER, STRAT_GRANT,
-		STRAT_REVOKE_FAULT, STRAT_IOREQ,
+	/* VRAM: cheapest first, fewest and largest p2m entries. */
+	static const enum strategy vram_order[] = {
+		STRAT_MMIO, STRAT_REVOKE_FAULT, STRAT_IOREQ,
 	};
+	/* System RAM: first what writes nothing into the p2m. A 4K phase
+	 * leaves the range's tables behind for good (xen-facts.md s6): the
+	 * blob, back in VRAM, would never get its 2M entries again. Then the
+	 * extensions where the host has them, grant last (it pins). */
+	static const enum strategy sys_order[] = {
+		STRAT_IOREQ, STRAT_RAM_MMIO, STRAT_TRANSFER, STRAT_GRANT,
+	};
+	const enum strategy *order = where == XGM_PLACE_VRAM ? vram_order : sys_order;
+	size_t n = where == XGM_PLACE_VRAM ? sizeof(vram_order) / sizeof(*order) :
+					     sizeof(sys_order) / sizeof(*order);
 
 	/* A strategy that pins the buffer only when nothing else can map it. */
 	for (int pass = 0; pass < 2; pass++) {
-		for (size_t i = 0; i < sizeof(order) / sizeof(*order); i++) {
+		for (size_t i = 0; i < n; i++) {
 			const struct strategy_ops *st = strategy_get(order[i]);
 			bool fits = where == XGM_PLACE_VRAM ? st->vram_ok : st->sys_ok;
 

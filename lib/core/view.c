@@ -105,6 +105,8 @@ json_t *blob_view(struct xgm_ctx *ctx, const struct blob *b)
 	 * to the order get_entry() reports, and Xen never frees them). */
 	if (st->map && !st->maps_nothing) {
 		struct leaf_orders lo = { 0 };
+		uint64_t planned = 0;
+		bool have_plan = false;
 
 		if (!plan_build(b->gfn, b->ext, b->nr_ext, st->max_order,
 				st->per_call, &p)) {
@@ -113,12 +115,25 @@ json_t *blob_view(struct xgm_ctx *ctx, const struct blob *b)
 				"order9", (json_int_t)p.entries_2m));
 			json_object_set_new(v, "planned_hypercalls",
 					    json_integer((json_int_t)p.calls));
+			planned = p.entries_4k + p.entries_2m;
+			have_plan = true;
 			plan_free(&p);
 		}
 		if (!hv_p2m_walk(ctx, b->domid, b->gfn, b->gfn + b->nr - 1,
-				 count_orders, &lo))
+				 count_orders, &lo)) {
 			json_object_set_new(v, "entries", json_pack("{s:I,s:I}",
 				"order0", (json_int_t)lo.o0, "order9", (json_int_t)lo.o9));
+			/* Said plainly: the cost of lost superpages is paid on
+			 * every remap and nothing gives them back. */
+			if (have_plan && lo.o0 + lo.o9 > planned &&
+			    b->strategy != STRAT_REVOKE_FAULT)
+				json_object_set_new(v, "superpages_lost", json_pack(
+					"{s:I,s:s}", "extra_entries",
+					(json_int_t)(lo.o0 + lo.o9 - planned), "why",
+					"an earlier 4K mapping left tables in this "
+					"range's 2M slots; Xen maps there at 4K for good "
+					"(see 'check')"));
+		}
 		xgm_clear_error();
 	}
 	json_object_set_new(v, "filled", b->filled ? json_integer((json_int_t)b->fill_id)

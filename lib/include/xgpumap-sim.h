@@ -45,10 +45,12 @@ struct xgm_sim_guest {
 	enum xgm_dom_type type;
 	uint64_t mem_bytes;
 	uint32_t vcpus;
+	bool passthrough; /* created with an IOMMU context (pvh, hvm only) */
 };
 
-/* Parses "NAME:TYPE:MEM[:VCPUS]" (vcpus default 1). Names are 1-63 chars of
- * [A-Za-z0-9_.-] and may not be all digits (they would read as domids). */
+/* Parses "NAME:TYPE:MEM[:VCPUS][:passthrough]" (vcpus default 1, no
+ * passthrough: no IOMMU context). Names are 1-63 chars of [A-Za-z0-9_.-]
+ * and may not be all digits (they would read as domids). */
 XGM_API int xgm_sim_guest_parse(const char *spec, struct xgm_sim_guest *out);
 
 #define XGM_SIM_MAX_GUESTS 256
@@ -64,12 +66,22 @@ struct xgm_sim_init_opts {
 	size_t nr_guests;
 	uint64_t seed;
 	bool force;                /* replace an existing state */
+	unsigned int extensions;   /* XGM_EXT_*: 0 is stock Xen (the default) */
+	const char *xen_version;   /* "4.17.0".."4.17.7" or "master"; NULL:
+				    * 4.17.7, what the test rig boots */
 };
+
+/* Hypervisor extensions NOT IN STOCK XEN (the seed thread's proposals): a
+ * simulated host has them only when created with them. */
+#define XGM_EXT_RAM_MMIO (1u << 0) /* dom0 RAM mapped as kind-of-MMIO */
+#define XGM_EXT_TRANSFER (1u << 1) /* page ownership moves to the guest */
+#define XGM_EXT_ALL      (XGM_EXT_RAM_MMIO | XGM_EXT_TRANSFER)
 
 /* Writes a new simulated host. -EEXIST when a state exists and !force;
  * -EINVAL for a bad topology (duplicate names, sizes...). With opts NULL
  * the default topology: PVH dom0 4 GiB, vm1 pvh 2G/2, vm2 hvm 4G/4,
- * vm3 pv 1G/1, card0 with 16 GiB VRAM, Intel IOMMU. */
+ * vm3 pv 1G/1 (none with passthrough), card0 with 16 GiB VRAM, Intel
+ * IOMMU, stock Xen (no extensions). */
 XGM_API int xgm_sim_init(const struct xgm_sim_init_opts *opts);
 /* Replaces whatever is at the state path (even a corrupt file) with the
  * default topology. */

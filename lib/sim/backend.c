@@ -540,6 +540,11 @@ static int be_transfer_back(void *priv, uint32_t domid, uint64_t gfn,
 	return sim_ext_transfer_back(M(priv), domid, gfn, nr);
 }
 
+static unsigned int be_extensions(void *priv)
+{
+	return M(priv)->extensions;
+}
+
 static int be_pause(void *priv, uint32_t domid, bool pause)
 {
 	return sim_dom_pause(M(priv), domid, pause);
@@ -652,6 +657,7 @@ static const struct xgm_hv_ops sim_hv_ops = {
 	.ram_mmio_unmap = be_ram_mmio_unmap,
 	.transfer = be_transfer,
 	.transfer_back = be_transfer_back,
+	.extensions = be_extensions,
 	.pause = be_pause,
 };
 

@@ -211,13 +211,11 @@ static int map_build(struct sim_model *m, struct sim_domain *d, uint64_t gfn,
 		     uint64_t mfn, uint64_t count, enum xgm_p2m_type t,
 		     unsigned int max_order)
 {
-	struct xgm_p2m_entry e = sim_dp2m_entry(m, 0, t);
-
 	while (count) {
 		unsigned int o = best_order(gfn, mfn, count, max_order);
+		struct xgm_p2m_entry e = sim_dp2m_entry(m, mfn, t);
 		int ret;
 
-		e.mfn = mfn;
 		ret = sim_p2m_insert_new(d->p2m, gfn, o, &e);
 		if (ret)
 			return ret;
@@ -248,7 +246,7 @@ int sim_dom_build_ram(struct sim_model *m, struct sim_domain *d)
 		d->pv.key = sim_mix64(m->seed ^ (0x5eedull << 32) ^ d->domid);
 		return 0;
 	}
-	d->p2m = sim_p2m_new();
+	d->p2m = sim_dp2m_new(m);
 	if (!d->p2m) {
 		free(runs);
 		return -ENOMEM;

@@ -18,11 +18,43 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "ctx.h"
 #include "sim/model.h"
 
 #define EXT_MAX_BATCH 64
+
+static const char *const ext_names[] = { "ram-mmio", "transfer" };
+
+const char *sim_ext_name(unsigned int bit)
+{
+	for (unsigned int i = 0; i < 2; i++)
+		if (bit == 1u << i)
+			return ext_names[i];
+	return "unknown";
+}
+
+int sim_ext_parse(const char *name, unsigned int *bit)
+{
+	for (unsigned int i = 0; i < 2; i++) {
+		if (name && !strcmp(name, ext_names[i])) {
+			*bit = 1u << i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/* The host is stock Xen unless it was created with the extension. */
+static int need_ext(const struct sim_model *m, unsigned int bit)
+{
+	if (m->extensions & bit)
+		return 0;
+	return xgm_fail(-EOPNOTSUPP, "this simulated host is stock Xen: it "
+			"has no %s extension (create it with 'sim init "
+			"--extensions %s')", sim_ext_name(bit), sim_ext_name(bit));
+}
 
 struct find_gfn {
 	uint64_t mfn, gfn;
@@ -140,7 +172,8 @@ int sim_ext_ram_mmio_map(struct sim_model *m, uint32_t domid, uint64_t gfn,
 {
 	struct sim_domain *d, *d0;
 	uint64_t i;
-	int ret = check_guest(m, domid, &d, &d0);
+	int ret = need_ext(m, XGM_EXT_RAM_MMIO) ?:
+		  check_guest(m, domid, &d, &d0);
 
 	if (ret)
 		return ret;
@@ -189,7 +222,8 @@ int sim_ext_ram_mmio_unmap(struct sim_model *m, uint32_t domid, uint64_t gfn,
 		       uint64_t nr)
 {
 	struct sim_domain *d, *d0;
-	int ret = check_guest(m, domid, &d, &d0), done = 0;
+	int ret = need_ext(m, XGM_EXT_RAM_MMIO) ?:
+		  check_guest(m, domid, &d, &d0), done = 0;
 
 	if (ret)
 		return ret;
@@ -245,7 +279,8 @@ int sim_ext_transfer(struct sim_model *m, uint32_t domid, uint64_t gfn,
 {
 	struct sim_domain *d, *d0;
 	uint64_t i;
-	int ret = check_guest(m, domid, &d, &d0);
+	int ret = need_ext(m, XGM_EXT_TRANSFER) ?:
+		  check_guest(m, domid, &d, &d0);
 
 	if (ret)
 		return ret;
@@ -309,7 +344,8 @@ int sim_ext_transfer_back(struct sim_model *m, uint32_t domid, uint64_t gfn,
 		      uint64_t nr)
 {
 	struct sim_domain *d, *d0;
-	int ret = check_guest(m, domid, &d, &d0), done = 0;
+	int ret = need_ext(m, XGM_EXT_TRANSFER) ?:
+		  check_guest(m, domid, &d, &d0), done = 0;
 
 	if (ret)
 		return ret;

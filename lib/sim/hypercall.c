@@ -4,9 +4,10 @@
  * checks Xen makes, in Xen's order. The caller is dom0, the control domain.
  *
  * What Xen refuses, and what it does not (xen/common/domctl.c,
- * xen/arch/x86/mm/p2m.c at c447b73):
+ * xen/arch/x86/mm/p2m.c at c447b73 and RELEASE-4.17.7):
  *  - memory_mapping is gated only by the iomem rangesets of the caller and
- *    (for add) of the target. There is no RAM or ownership check anywhere
+ *    of the target (for removal too in 4.17.x; master checks only the
+ *    caller there). There is no RAM or ownership check anywhere
  *    on the path, and dom0 is given the whole physical range at boot
  *    (dom0_setup_permissions(): iomem_permit_access(d, 0, max) minus the
  *    LAPIC, IO-APICs, HPET, E820_UNUSABLE and HyperTransport). So dom0 can
@@ -21,7 +22,10 @@
  *    mfn or type crashes the domain and fails with EPERM.
  *  - gmfn_foreign refuses the caller's own pages (EPERM from
  *    rcu_lock_remote_domain_by_id()) and any target but the control domain
- *    (dummy XSM_TARGET), and non-RAM foreign pages (EINVAL).
+ *    (dummy XSM_TARGET), and non-RAM foreign pages (EINVAL). Over an
+ *    existing foreign or grant entry it fails with ENXIO and over an
+ *    mmio_direct RAM frame with EPERM (guest_remove_page()), crashing
+ *    nothing; over a BAR's entry it crashes the target.
  * Where the sim refuses more than Xen: memory_mapping on a PV domain
  * returns 0 in Xen and does nothing; the sim answers EOPNOTSUPP so that a
  * caller cannot take it for a completed mapping.
@@ -180,12 +184,17 @@ int sim_hc_memory_mapping(struct sim_model *m, uint32_t domid, uint64_t gfn,
 				"permission over mfn %#llx-%#llx",
 				(unsigned long long)mfn,
 				(unsigned long long)mfn_end);
-	if (add && !sim_rs_contains(&d->iomem, mfn, mfn_end))
+	/* 4.17.x checks the target for removal too; master's 6df6f24251
+	 * dropped that: there, revoking first does not block the unmap. */
+	if ((add || m->xen_version < SIM_XEN_MASTER) &&
+	    !sim_rs_contains(&d->iomem, mfn, mfn_end))
 		return xgm_fail(-EPERM, "memory_mapping: %s has no iomem "
-				"permission over mfn %#llx-%#llx (grant it "
-				"with iomem_permission first)", d->name,
+				"permission over mfn %#llx-%#llx (%s)", d->name,
 				(unsigned long long)mfn,
-				(unsigned long long)mfn_end);
+				(unsigned long long)mfn_end,
+				add ? "grant it with iomem_permission first" :
+				"Xen 4.17 checks the target on removal too: "
+				"unmap before revoking");
 	/* map_mmio_regions() / unmap_mmio_regions(). */
 	for (iter = 0, i = 0; i < nr && iter < MAP_MMIO_MAX_ITER;
 	     i += 1ull << order, iter++) {
@@ -259,6 +268,21 @@ int sim_hc_add_foreign(struct sim_model *m, uint32_t domid, uint64_t gfn,
 	}
 	sim_dp2m_lock(m, t);
 	present = sim_p2m_lookup(t->p2m, gfn, &old, &o);
+	/* p2m_add_foreign() first removes what a valid previous mfn maps
+	 * (guest_remove_page()); only a previous mfn that is not RAM (a BAR)
+	 * reaches set_foreign_p2m_entry(), whose special-entry rule crashes
+	 * the target. */
+	if (present && sim_p2m_type_is_special(old.type) &&
+	    !sim_mem_is_ram(m, leaf_mfn_at(&old, gfn))) {
+		sim_dp2m_unlock(m, t);
+		sim_dom_crash(t, "gfn %#llx (%s) replaced by map_foreign",
+			  (unsigned long long)gfn, sim_p2m_type_name(old.type));
+		return xgm_fail(-EPERM, "domain %s crashed: its %s entry at gfn "
+				"%#llx cannot be replaced by map_foreign "
+				"(set_typed_p2m_entry)", t->name,
+				sim_p2m_type_name(old.type),
+				(unsigned long long)gfn);
+	}
 	if (present && old.type == XGM_P2M_MMIO_DIRECT) {
 		/* guest_remove_page() refuses to free MMIO. */
 		sim_dp2m_unlock(m, t);
@@ -266,20 +290,15 @@ int sim_hc_add_foreign(struct sim_model *m, uint32_t domid, uint64_t gfn,
 				"mmio_direct", (unsigned long long)gfn, t->name);
 	}
 	if (present && sim_p2m_type_is_special(old.type)) {
-		if (old.type != XGM_P2M_MAP_FOREIGN ||
-		    leaf_mfn_at(&old, gfn) != mfn) {
-			sim_dp2m_unlock(m, t);
-			sim_dom_crash(t, "gfn %#llx (%s) replaced by map_foreign",
-				  (unsigned long long)gfn,
-				  sim_p2m_type_name(old.type));
-			return xgm_fail(-EPERM, "domain %s crashed: its %s "
-					"entry at gfn %#llx cannot be replaced "
-					"by map_foreign (set_typed_p2m_entry)",
-					t->name, sim_p2m_type_name(old.type),
-					(unsigned long long)gfn);
-		}
+		/* A foreign or grant page belongs to another domain:
+		 * guest_remove_page()'s get_page(page, d) fails. The same
+		 * mapping again fails alike. */
 		sim_dp2m_unlock(m, t);
-		return 0;
+		return xgm_fail(-ENXIO, "gmfn_foreign: gfn %#llx of %s holds a "
+				"%s page of another domain, which "
+				"guest_remove_page() cannot free; remove it "
+				"first", (unsigned long long)gfn, t->name,
+				sim_p2m_type_name(old.type));
 	}
 	if (present && sim_p2m_type_is_ram(old.type)) {
 		/* "Normal domain memory is freed, to avoid leaking memory." */

@@ -12,7 +12,16 @@
  * - A PV dom0 gets an identity map of all RAM but Xen's own
  *   (arch_iommu_hwdom_init(), non-strict mode, the x86 PV default).
  * - A PVH dom0 is strict: its DMA map is its p2m, as for any translated
- *   domain. PV guests (no passthrough here) have no IOMMU context.
+ *   domain.
+ * - A guest has an IOMMU context only when it was created with passthrough
+ *   (XEN_DOMCTL_CDF_iommu, which libxl sets only for PCI passthrough or
+ *   passthrough=; iommu_domain_init() returns early otherwise): a typical
+ *   virtio-gpu guest has none, and Xen does no IOMMU work for its p2m.
+ * - VT-d flushes the IOTLB only when a present entry changed: a
+ *   non-present -> present change needs none without caching mode
+ *   (vtd/qinval.c). AMD-Vi likewise flushes only when a PTE was modified
+ *   (amd_iommu_flush_iotlb_pages()), and its tables free emptied tables
+ *   and coalesce full contiguous ones into superpages (since 4.17).
  */
 #include <errno.h>
 
@@ -22,6 +31,8 @@
 enum xgm_iommu_mode sim_iommu_mode(const struct sim_model *m,
 			       const struct sim_domain *d)
 {
+	if (!d->is_dom0 && !d->passthrough)
+		return XGM_IOMMU_NONE;
 	if (!sim_dom_translated(d))
 		return d->is_dom0 ? XGM_IOMMU_IDENTITY : XGM_IOMMU_NONE;
 	return m->iommu == XGM_IOMMU_INTEL ? XGM_IOMMU_SHARED :
@@ -55,7 +66,7 @@ int sim_iommu_mirror(struct sim_model *m, struct sim_domain *d, uint64_t gfn,
 
 	(void)m;
 	if (!d->iommu_pt) {
-		d->iommu_pt = sim_p2m_new();
+		d->iommu_pt = sim_p2m_new(SIM_P2M_COALESCE);
 		if (!d->iommu_pt)
 			return -ENOMEM;
 	}
@@ -69,8 +80,10 @@ int sim_iommu_mirror(struct sim_model *m, struct sim_domain *d, uint64_t gfn,
 	if (ret)
 		return ret;
 	d->ctr.iommu_entries += st.entries;
-	if (st.entries)
-		d->ctr.iotlb_flushes++; /* iommu_legacy_map/unmap flush */
+	/* IOMMU_FLUSHF_modified: a present PTE changed, a superpage was
+	 * shattered or tables were coalesced. */
+	if (st.present_changed || st.coalesced)
+		d->ctr.iotlb_flushes++;
 	return 0;
 }
 
@@ -84,10 +97,14 @@ static int rebuild_one(const struct xgm_p2m_entry *e, void *arg)
 	struct rebuild_arg *a = arg;
 	struct xgm_p2m_entry ie = *e;
 
+	struct p2m_stats st = { 0 };
+
 	ie.access = sim_iommu_flags_of(e->type);
 	if (!ie.access)
 		return 0;
-	a->ret = sim_p2m_insert_new(a->pt, e->gfn, e->order, &ie);
+	/* Written as the mirror writes it, so that full tables coalesce as
+	 * they did when they were filled. */
+	a->ret = sim_p2m_set(a->pt, e->gfn, e->order, &ie, &st);
 	return a->ret;
 }
 
@@ -100,7 +117,7 @@ int sim_iommu_rebuild(struct sim_model *m, struct sim_domain *d)
 	d->iommu_pt = NULL;
 	if (!d->p2m)
 		return 0;
-	a.pt = d->iommu_pt = sim_p2m_new();
+	a.pt = d->iommu_pt = sim_p2m_new(SIM_P2M_COALESCE);
 	if (!a.pt)
 		return -ENOMEM;
 	sim_p2m_walk(d->p2m, 0, UINT64_MAX, rebuild_one, &a);
@@ -176,8 +193,8 @@ int sim_iommu_walk(const struct sim_model *m, uint32_t domid, uint64_t first,
 		return ret;
 	switch (sim_iommu_mode(m, d)) {
 	case XGM_IOMMU_NONE:
-		return xgm_fail(-ENODEV, "domain %s (PV, no passthrough device) "
-				"has no IOMMU context", d->name);
+		return xgm_fail(-ENODEV, "domain %s has no IOMMU context (it "
+				"was created without passthrough)", d->name);
 	case XGM_IOMMU_IDENTITY:
 		return identity_walk(m, first, last, fn, arg);
 	case XGM_IOMMU_SHARED:

@@ -126,17 +126,25 @@ struct sim_p2m;
 /* What one p2m write did (counters the caller folds into a domain). */
 struct p2m_stats {
 	uint64_t entries;      /* leaves written */
-	uint64_t splits;       /* superpages shattered */
+	uint64_t splits;       /* superpages shattered (tables of 512 built) */
+	uint64_t present_writes; /* present entries overwritten, splits too */
+	uint64_t coalesced;    /* full tables turned into a superpage */
 	bool present_changed;  /* a present entry changed: flush needed */
 };
 
-struct sim_p2m *sim_p2m_new(void);
+/* How a table splits and tidies itself (see p2m.c). */
+#define SIM_P2M_SPLIT_WHOLE (1u << 0) /* EPT: all 512 children, recursively */
+#define SIM_P2M_COALESCE    (1u << 1) /* AMD-Vi: free empty, merge full */
+
+struct sim_p2m *sim_p2m_new(unsigned int flags);
+unsigned int sim_p2m_flags(const struct sim_p2m *p);
 void sim_p2m_free(struct sim_p2m *p);
 /*
  * Writes one leaf of 1 << order frames at gfn (aligned), or clears the
  * range when e is NULL. A superpage that covers a larger range is split
- * down to the needed level first, as ept_split_super_page() does; a table
- * under the target slot is freed (ept_free_entry()).
+ * first: wholly on EPT (ept_split_super_page()), along the path on NPT
+ * (p2m_next_level()); a table under the target slot is freed
+ * (ept_free_entry()).
  */
 int sim_p2m_set(struct sim_p2m *p, uint64_t gfn, unsigned int order,
 	    const struct xgm_p2m_entry *e, struct p2m_stats *st);
@@ -157,7 +165,22 @@ bool sim_p2m_lookup(const struct sim_p2m *p, uint64_t gfn, struct xgm_p2m_entry 
 int sim_p2m_walk(const struct sim_p2m *p, uint64_t first, uint64_t last,
 	     xgm_p2m_walk_fn fn, void *arg);
 uint64_t sim_p2m_leaf_count(const struct sim_p2m *p);
+/* The highest gfn ever mapped (Xen's max_mapped_pfn): it never shrinks,
+ * unmapping leaves it where it was. */
 uint64_t sim_p2m_max_gfn(const struct sim_p2m *p);
+/* Raises it to at least gfn (loading a state). */
+void sim_p2m_raise_max_gfn(struct sim_p2m *p, uint64_t gfn);
+/* Tables that hold nothing (left by clearing what they held): Xen keeps
+ * them, and a walk reports the order of their empty slots (4K for an L1
+ * table), so a later 2M write there is retried at 4K. fn gets the gfn and
+ * order of the range each covers, in gfn order. */
+typedef int (*sim_p2m_table_fn)(uint64_t gfn, unsigned int order, void *arg);
+int sim_p2m_walk_empty_tables(const struct sim_p2m *p, sim_p2m_table_fn fn,
+			      void *arg);
+/* Re-creates one empty table covering [gfn, gfn + 2^order) (order 9, 18
+ * or 27), with the tables above it; -EEXIST if anything is there. */
+int sim_p2m_add_empty_table(struct sim_p2m *p, uint64_t gfn,
+			    unsigned int order);
 
 /* ---- domains (sim/domain.c) -------------------------------------------- */
 
@@ -200,6 +223,7 @@ struct sim_domain {
 	enum xgm_dom_type type;
 	bool is_dom0;
 	enum xgm_dom_state state;
+	bool passthrough;              /* XEN_DOMCTL_CDF_iommu: an IOMMU context */
 	uint64_t tot_pages, max_pages;
 	uint32_t vcpus;
 	uint64_t dirty_vcpus[2];       /* vcpus that ran: flush IPI targets */
@@ -251,14 +275,19 @@ uint64_t sim_pv_permute(uint64_t idx, uint64_t n, uint64_t key);
 /* ---- p2m writes with Xen's locking, flushing and IOMMU sync ------------ */
 /* (sim/p2m_domain.c) */
 
+/* A new, empty p2m of this host's kind: EPT on Intel (whole splits), NPT
+ * on AMD (splits along the path). */
+struct sim_p2m *sim_dp2m_new(const struct sim_model *m);
 /* p2m_lock(): counts an acquisition. */
 void sim_dp2m_lock(struct sim_model *m, struct sim_domain *d);
-/* p2m_unlock_and_tlb_flush(): at the outermost unlock, one flush if a
- * present entry changed, one IPI per dirty vcpu. */
+/* p2m_unlock_and_tlb_flush(): on EPT, at the outermost unlock, one flush
+ * if a present entry changed, one IPI per dirty vcpu (NPT flushed at each
+ * write already). */
 void sim_dp2m_unlock(struct sim_model *m, struct sim_domain *d);
 /* p2m_set_entry() on a locked p2m: writes the leaf, counts entries and
- * splits, marks the deferred flush, and keeps the IOMMU in sync (Intel:
- * IOTLB flush on shared tables; AMD: mirror into separate tables). */
+ * splits, marks the deferred flush (EPT) or flushes (NPT), and keeps an
+ * IOMMU context in sync (Intel: IOTLB flush on shared tables; AMD: mirror
+ * into separate tables). */
 int sim_dp2m_set(struct sim_model *m, struct sim_domain *d, uint64_t gfn,
 	     unsigned int order, const struct xgm_p2m_entry *e);
 /* The memory type Xen gives a type on this host (epte_get_entry_emt() on
@@ -402,6 +431,11 @@ int sim_guest_access(struct sim_model *m, uint32_t domid, uint64_t gfn,
 
 /* ---- extensions NOT IN STOCK XEN (sim/extension.c) --------------------- */
 
+/* Each refuses with -EOPNOTSUPP on a host created without it. */
+const char *sim_ext_name(unsigned int bit);
+int sim_ext_parse(const char *name, unsigned int *bit);
+json_t *sim_ext_json(unsigned int extensions);
+
 int sim_ext_ram_mmio_map(struct sim_model *m, uint32_t domid, uint64_t gfn,
 		     uint64_t mfn, uint64_t nr);
 int sim_ext_ram_mmio_unmap(struct sim_model *m, uint32_t domid, uint64_t gfn,
@@ -430,9 +464,21 @@ void sim_counters_add(struct xgm_counters *dst, const struct xgm_counters *src);
 
 /* ---- the model --------------------------------------------------------- */
 
+/* Xen versions, where behaviour differs (xen-facts.md section 6). */
+#define SIM_XEN(maj, min, pat) ((maj) * 10000u + (min) * 100u + (pat))
+#define SIM_XEN_MASTER  SIM_XEN(4, 23, 0) /* 4.23-unstable (c447b73) */
+#define SIM_XEN_DEFAULT SIM_XEN(4, 17, 7) /* what the rig boots */
+
+/* "4.17.0".."4.17.7" or "master". */
+int sim_xen_parse(const char *s, unsigned int *version);
+/* "4.17.7" or "master"; a static string. */
+const char *sim_xen_name(unsigned int version);
+
 struct sim_model {
 	uint64_t seed;
 	enum xgm_iommu_vendor iommu;
+	unsigned int xen_version;    /* SIM_XEN(...) */
+	unsigned int extensions;     /* XGM_EXT_*: 0 = stock Xen */
 	unsigned int paddr_bits;
 	uint64_t ram_pages;          /* host RAM frames */
 	uint64_t xen_pages;          /* frames Xen keeps */
@@ -471,6 +517,8 @@ struct sim_topology {
 	const struct xgm_sim_guest *guests;
 	size_t nr_guests;
 	uint64_t seed;
+	unsigned int extensions;     /* XGM_EXT_* */
+	unsigned int xen_version;    /* SIM_XEN(...) */
 };
 
 /* The default of xgm_sim_init(NULL). */

@@ -1,12 +1,21 @@
 // SPDX-License-Identifier: LGPL-2.1-only
 /*
- * A p2m as Xen's EPT/NPT builds it: a 4-level radix tree of 512-entry
- * tables (root level 3 covers 512 GiB a slot), leaves at level 0 (4K),
- * 1 (2M) and 2 (1G). Writing inside a superpage splits it level by level
- * down to the level being written, as ept_split_super_page() does
- * (xen/arch/x86/mm/p2m-ept.c); writing a superpage over a table frees the
- * table (ept_free_entry()). Only present leaves are stored: a hole is an
- * empty slot (Xen writes p2m_invalid with INVALID_MFN, i.e. not present).
+ * A p2m as Xen's EPT/NPT builds it, or AMD-Vi's own tables: a 4-level
+ * radix tree of 512-entry tables (root level 3 covers 512 GiB a slot),
+ * leaves at level 0 (4K), 1 (2M) and 2 (1G). Only present leaves are
+ * stored: a hole is an empty slot (Xen writes p2m_invalid with
+ * INVALID_MFN, i.e. not present).
+ *
+ * Writing inside a superpage splits it, in one of two ways:
+ *  - EPT (ept_split_super_page(), arch/x86/mm/p2m-ept.c) recurses into
+ *    every one of the 512 children down to the target level, so a 4K write
+ *    in a 1G leaf builds 1 L2 and 512 L1 tables;
+ *  - NPT (p2m_next_level(), p2m-pt.c) and AMD-Vi (iommu_pde_from_dfn())
+ *    split one level per step along the path only.
+ * Writing a superpage over a table frees the table (ept_free_entry()).
+ * Emptied tables stay (Xen frees them only then and at teardown), except
+ * in AMD-Vi's tables, which free an emptied table and coalesce a full,
+ * contiguous one into a superpage (amd/iommu_map.c, since 4.17).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -29,19 +38,31 @@ struct p2m_slot {
 
 struct p2m_table {
 	struct p2m_slot s[P2M_ENTRIES];
+	unsigned int used; /* slots that are not empty */
 };
 
 struct sim_p2m {
 	struct p2m_table *root;
 	uint64_t leaves;
+	unsigned int flags; /* SIM_P2M_* */
+	uint64_t max_mapped; /* highest gfn ever mapped + 1 (0: none) */
 };
 
 #define LEVEL_ORDER(l) (9u * (l))
 #define SLOT_INDEX(gfn, l) (((gfn) >> LEVEL_ORDER(l)) & (P2M_ENTRIES - 1))
 
-struct sim_p2m *sim_p2m_new(void)
+struct sim_p2m *sim_p2m_new(unsigned int flags)
 {
-	return calloc(1, sizeof(struct sim_p2m));
+	struct sim_p2m *p = calloc(1, sizeof(struct sim_p2m));
+
+	if (p)
+		p->flags = flags;
+	return p;
+}
+
+unsigned int sim_p2m_flags(const struct sim_p2m *p)
+{
+	return p ? p->flags : 0;
 }
 
 /* Frees a table and everything under it; returns the leaves it held. */
@@ -92,22 +113,30 @@ static void slot_to_entry(const struct p2m_slot *s, uint64_t gfn,
 }
 
 /* Replaces a superpage leaf at level l by a table of 512 leaves one level
- * down with the same attributes (one "split"). */
-static int split_leaf(struct sim_p2m *p, struct p2m_slot *s, unsigned int l)
+ * down with the same attributes (one "split"), and those again down to
+ * level target (EPT's recursion; NPT passes target = l - 1). */
+static int split_leaf(struct sim_p2m *p, struct p2m_slot *s, unsigned int l,
+		      unsigned int target, struct p2m_stats *st)
 {
 	struct p2m_table *t = calloc(1, sizeof(*t));
 	struct xgm_p2m_entry e;
 	uint64_t step = 1ull << LEVEL_ORDER(l - 1);
+	int ret = 0;
 
 	if (!t)
 		return -ENOMEM;
 	slot_to_entry(s, 0, l, &e);
 	for (unsigned int i = 0; i < P2M_ENTRIES; i++)
 		slot_fill(&t->s[i], &e, e.mfn + i * step);
+	t->used = P2M_ENTRIES;
 	s->kind = SLOT_TABLE;
 	s->u.next = t;
 	p->leaves += P2M_ENTRIES - 1;
-	return 0;
+	st->splits++;
+	/* Like Xen, a failed recursion still installs what it built. */
+	for (unsigned int i = 0; !ret && l - 1 > target && i < P2M_ENTRIES; i++)
+		ret = split_leaf(p, &t->s[i], l - 1, target, st);
+	return ret;
 }
 
 static bool same_leaf(const struct p2m_slot *s, const struct xgm_p2m_entry *e)
@@ -115,6 +144,19 @@ static bool same_leaf(const struct p2m_slot *s, const struct xgm_p2m_entry *e)
 	return s->kind == SLOT_LEAF && s->u.mfn == e->mfn &&
 	       s->type == e->type && s->access == e->access &&
 	       s->emt == e->emt && s->ipat == e->ipat;
+}
+
+/* p2m->max_mapped_pfn: "the highest gfn for which we have ever had a
+ * valid mapping" (ept_set_entry()); it never shrinks. */
+static void raise_max(struct sim_p2m *p, uint64_t gfn, unsigned int order)
+{
+	if (gfn + (1ull << order) > p->max_mapped)
+		p->max_mapped = gfn + (1ull << order);
+}
+
+void sim_p2m_raise_max_gfn(struct sim_p2m *p, uint64_t gfn)
+{
+	raise_max(p, gfn, 0);
 }
 
 static int check_args(uint64_t gfn, unsigned int order)
@@ -129,11 +171,60 @@ static int check_args(uint64_t gfn, unsigned int order)
 	return 0;
 }
 
+/* A full table of leaves of one kind whose frames follow each other from
+ * a frame aligned to the table's span: AMD-Vi's contig markers. */
+static bool table_contiguous(const struct p2m_table *t, unsigned int l)
+{
+	const struct p2m_slot *s0 = &t->s[0];
+	uint64_t step = 1ull << LEVEL_ORDER(l);
+
+	if (t->used != P2M_ENTRIES || s0->kind != SLOT_LEAF ||
+	    (s0->u.mfn & ((step << 9) - 1)))
+		return false;
+	for (unsigned int i = 1; i < P2M_ENTRIES; i++) {
+		const struct p2m_slot *s = &t->s[i];
+
+		if (s->kind != SLOT_LEAF || s->u.mfn != s0->u.mfn + i * step ||
+		    s->type != s0->type || s->access != s0->access ||
+		    s->emt != s0->emt || s->ipat != s0->ipat)
+			return false;
+	}
+	return true;
+}
+
+/* AMD-Vi after a write at level l of the path: a table left empty is
+ * freed (clear_iommu_pte_present()'s *free), a full contiguous one becomes
+ * one superpage a level up (amd_iommu_map_page()'s coalescing, up to 1G);
+ * both repeat upwards. */
+static void tidy_path(struct sim_p2m *p, struct p2m_table **path,
+		      unsigned int l, uint64_t gfn, struct p2m_stats *st)
+{
+	for (; l < P2M_LEVELS - 1; l++) {
+		struct p2m_table *t = path[l];
+		struct p2m_slot *up = &path[l + 1]->s[SLOT_INDEX(gfn, l + 1)];
+
+		if (!t->used) {
+			free(t);
+			memset(up, 0, sizeof(*up));
+			path[l + 1]->used--;
+		} else if (l + 1 <= 2 && table_contiguous(t, l)) {
+			struct p2m_slot s0 = t->s[0];
+
+			free(t);
+			*up = s0;
+			p->leaves -= P2M_ENTRIES - 1;
+			st->coalesced++;
+		} else {
+			return;
+		}
+	}
+}
+
 int sim_p2m_set(struct sim_p2m *p, uint64_t gfn, unsigned int order,
 	    const struct xgm_p2m_entry *e, struct p2m_stats *st)
 {
 	unsigned int target = order / 9;
-	struct p2m_table *t;
+	struct p2m_table *t, *path[P2M_LEVELS];
 	struct p2m_slot *s;
 	int ret = check_args(gfn, order);
 
@@ -148,6 +239,7 @@ int sim_p2m_set(struct sim_p2m *p, uint64_t gfn, unsigned int order,
 	}
 	t = p->root;
 	for (unsigned int l = P2M_LEVELS - 1; l > target; l--) {
+		path[l] = t;
 		s = &t->s[SLOT_INDEX(gfn, l)];
 		if (s->kind == SLOT_EMPTY) {
 			if (!e)
@@ -156,39 +248,87 @@ int sim_p2m_set(struct sim_p2m *p, uint64_t gfn, unsigned int order,
 			if (!s->u.next)
 				return -ENOMEM;
 			s->kind = SLOT_TABLE;
+			t->used++;
 		} else if (s->kind == SLOT_LEAF) {
 			if (e && same_leaf(s, &(struct xgm_p2m_entry){
 				.mfn = e->mfn - ((gfn & ((1ull << LEVEL_ORDER(l)) - 1))),
 				.type = e->type, .access = e->access,
 				.emt = e->emt, .ipat = e->ipat }))
 				return 0; /* already mapped exactly so */
-			ret = split_leaf(p, s, l);
+			/* The superpage entry becomes a table entry: a write
+			 * of a present entry. */
+			st->present_writes++;
+			ret = split_leaf(p, s, l,
+					 p->flags & SIM_P2M_SPLIT_WHOLE ? target
+									: l - 1,
+					 st);
 			if (ret)
 				return ret;
-			st->splits++;
 		}
 		t = s->u.next;
 	}
+	path[target] = t;
 	s = &t->s[SLOT_INDEX(gfn, target)];
 	if (e && same_leaf(s, e))
 		return 0;
 	if (s->kind == SLOT_LEAF) {
 		st->present_changed = true;
+		st->present_writes++;
 		p->leaves--;
 	} else if (s->kind == SLOT_TABLE) {
 		uint64_t n = table_free(s->u.next);
 
-		if (n)
+		if (n) {
 			st->present_changed = true;
+			st->present_writes++;
+		}
 		p->leaves -= n;
 	}
+	if (s->kind == SLOT_EMPTY && e)
+		t->used++;
+	else if (s->kind != SLOT_EMPTY && !e)
+		t->used--;
 	if (e) {
 		slot_fill(s, e, e->mfn);
 		p->leaves++;
+		raise_max(p, gfn, order);
 	} else {
 		memset(s, 0, sizeof(*s));
 	}
 	st->entries++;
+	if ((p->flags & SIM_P2M_COALESCE) && target < P2M_LEVELS - 1)
+		tidy_path(p, path, target, gfn, st);
+	return 0;
+}
+
+/* Walks to the table at level target that holds gfn's slot, creating the
+ * tables on the way; -EEXIST when a leaf covers gfn above that level. */
+static int descend_creating(struct sim_p2m *p, uint64_t gfn,
+			    unsigned int target, struct p2m_table **out)
+{
+	struct p2m_table *t;
+
+	if (!p->root) {
+		p->root = calloc(1, sizeof(*p->root));
+		if (!p->root)
+			return -ENOMEM;
+	}
+	t = p->root;
+	for (unsigned int l = P2M_LEVELS - 1; l > target; l--) {
+		struct p2m_slot *s = &t->s[SLOT_INDEX(gfn, l)];
+
+		if (s->kind == SLOT_LEAF)
+			return -EEXIST;
+		if (s->kind == SLOT_EMPTY) {
+			s->u.next = calloc(1, sizeof(*s->u.next));
+			if (!s->u.next)
+				return -ENOMEM;
+			s->kind = SLOT_TABLE;
+			t->used++;
+		}
+		t = s->u.next;
+	}
+	*out = t;
 	return 0;
 }
 
@@ -198,33 +338,17 @@ int sim_p2m_insert_new(struct sim_p2m *p, uint64_t gfn, unsigned int order,
 	unsigned int target = order / 9;
 	struct p2m_table *t;
 	struct p2m_slot *s;
-	int ret = check_args(gfn, order);
+	int ret = check_args(gfn, order) ?: descend_creating(p, gfn, target, &t);
 
 	if (ret)
 		return ret;
-	if (!p->root) {
-		p->root = calloc(1, sizeof(*p->root));
-		if (!p->root)
-			return -ENOMEM;
-	}
-	t = p->root;
-	for (unsigned int l = P2M_LEVELS - 1; l > target; l--) {
-		s = &t->s[SLOT_INDEX(gfn, l)];
-		if (s->kind == SLOT_LEAF)
-			return -EEXIST;
-		if (s->kind == SLOT_EMPTY) {
-			s->u.next = calloc(1, sizeof(*s->u.next));
-			if (!s->u.next)
-				return -ENOMEM;
-			s->kind = SLOT_TABLE;
-		}
-		t = s->u.next;
-	}
 	s = &t->s[SLOT_INDEX(gfn, target)];
 	if (s->kind != SLOT_EMPTY)
 		return -EEXIST;
 	slot_fill(s, e, e->mfn);
+	t->used++;
 	p->leaves++;
+	raise_max(p, gfn, order);
 	return 0;
 }
 
@@ -302,28 +426,60 @@ uint64_t sim_p2m_leaf_count(const struct sim_p2m *p)
 	return p ? p->leaves : 0;
 }
 
-static bool last_leaf(const struct p2m_table *t, unsigned int l,
-		      uint64_t base, uint64_t *out)
-{
-	for (int i = P2M_ENTRIES - 1; i >= 0; i--) {
-		const struct p2m_slot *s = &t->s[i];
-		uint64_t gfn = base + ((uint64_t)i << LEVEL_ORDER(l));
-
-		if (s->kind == SLOT_LEAF) {
-			*out = gfn + (1ull << LEVEL_ORDER(l)) - 1;
-			return true;
-		}
-		if (s->kind == SLOT_TABLE && last_leaf(s->u.next, l - 1, gfn, out))
-			return true;
-	}
-	return false;
-}
-
 uint64_t sim_p2m_max_gfn(const struct sim_p2m *p)
 {
-	uint64_t gfn = 0;
+	return p && p->max_mapped ? p->max_mapped - 1 : 0;
+}
 
-	if (p && p->root)
-		last_leaf(p->root, P2M_LEVELS - 1, 0, &gfn);
-	return gfn;
+static int empty_tables(const struct p2m_table *t, unsigned int l,
+			uint64_t base, sim_p2m_table_fn fn, void *arg)
+{
+	for (unsigned int i = 0; i < P2M_ENTRIES; i++) {
+		const struct p2m_slot *s = &t->s[i];
+		uint64_t gfn = base + ((uint64_t)i << LEVEL_ORDER(l));
+		int ret;
+
+		if (s->kind != SLOT_TABLE)
+			continue;
+		ret = s->u.next->used ?
+			      empty_tables(s->u.next, l - 1, gfn, fn, arg) :
+			      fn(gfn, LEVEL_ORDER(l), arg);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int sim_p2m_walk_empty_tables(const struct sim_p2m *p, sim_p2m_table_fn fn,
+			      void *arg)
+{
+	if (!p || !p->root)
+		return 0;
+	return empty_tables(p->root, P2M_LEVELS - 1, 0, fn, arg);
+}
+
+int sim_p2m_add_empty_table(struct sim_p2m *p, uint64_t gfn,
+			    unsigned int order)
+{
+	unsigned int target = order / 9;
+	struct p2m_table *t;
+	struct p2m_slot *s;
+	int ret;
+
+	if ((order != P2M_ORDER_2M && order != P2M_ORDER_1G &&
+	     order != 27) || (gfn & ((1ull << order) - 1)) ||
+	    (gfn >> P2M_GFN_BITS))
+		return -EINVAL;
+	ret = descend_creating(p, gfn, target, &t);
+	if (ret)
+		return ret;
+	s = &t->s[SLOT_INDEX(gfn, target)];
+	if (s->kind != SLOT_EMPTY)
+		return -EEXIST;
+	s->u.next = calloc(1, sizeof(*s->u.next));
+	if (!s->u.next)
+		return -ENOMEM;
+	s->kind = SLOT_TABLE;
+	t->used++;
+	return 0;
 }

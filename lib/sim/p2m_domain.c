@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: LGPL-2.1-only
 /*
  * A domain's p2m as Xen drives it: one lock per p2m (gfn_lock is p2m_lock,
- * mm-locks.h), TLB flushes deferred while it is held and issued at the
- * outermost unlock only when a present entry changed
+ * mm-locks.h); on EPT, TLB flushes deferred while it is held and issued at
+ * the outermost unlock only when a present entry changed
  * (p2m_unlock_and_tlb_flush(), xen/arch/x86/mm/p2m.c), the flush IPIing the
- * domain's dirty vcpus (ept_sync_domain()), and the IOMMU kept in sync on
- * every write (ept_set_entry(): iommu_iotlb_flush() when the tables are
- * shared, iommu_legacy_map/unmap() when they are not).
+ * domain's dirty vcpus (ept_sync_domain()); on NPT, a flush at once for
+ * every present entry written (hap_write_p2m_entry_post(), mm/hap/hap.c:
+ * XSA-480's message says NPT lacks the deferred flush); and, for a domain with an
+ * IOMMU context, the IOMMU kept in sync on every write (ept_set_entry():
+ * iommu_iotlb_flush() when the tables are shared, iommu_legacy_map/unmap()
+ * when they are not).
  */
 #include <errno.h>
 #include <string.h>
@@ -112,7 +115,19 @@ struct xgm_p2m_entry sim_dp2m_entry(const struct sim_model *m, uint64_t mfn,
 	};
 
 	sim_dp2m_memtype(m, t, &e.emt, &e.ipat);
+	/* 4.17.0-4.17.4: a frame that is not RAM (a BAR above it) is UC with
+	 * ipat=1, the guest's PAT ignored and WC impossible
+	 * (epte_get_entry_emt()'s !mfn_valid() case; 4.17.5's dbcc4fba01,
+	 * the backport of 4fdd8d7556, dropped it). */
+	if (m->iommu == XGM_IOMMU_INTEL && t == XGM_P2M_MMIO_DIRECT &&
+	    m->xen_version < SIM_XEN(4, 17, 5) && !sim_mem_is_ram(m, mfn))
+		e.ipat = true;
 	return e;
+}
+
+struct sim_p2m *sim_dp2m_new(const struct sim_model *m)
+{
+	return sim_p2m_new(m->iommu == XGM_IOMMU_INTEL ? SIM_P2M_SPLIT_WHOLE : 0);
 }
 
 void sim_dp2m_lock(struct sim_model *m, struct sim_domain *d)
@@ -150,15 +165,27 @@ int sim_dp2m_set(struct sim_model *m, struct sim_domain *d, uint64_t gfn,
 		return ret;
 	d->ctr.p2m_entries += st.entries;
 	d->ctr.splits += st.splits;
-	if (st.present_changed)
-		d->need_flush = true;
+	if (sim_p2m_flags(d->p2m) & SIM_P2M_SPLIT_WHOLE) {
+		/* EPT: ept_sync_domain() under defer_flush only marks the
+		 * flush; p2m_unlock_and_tlb_flush() issues it. */
+		if (st.present_changed)
+			d->need_flush = true;
+	} else {
+		/* NPT has no deferral: hap_write_p2m_entry_post() flushes the
+		 * dirty mask on every write of a present entry, each
+		 * superpage -> table replacement of a split included. */
+		d->ctr.tlb_flushes += st.present_writes;
+		d->ctr.ipis += st.present_writes * sim_dom_dirty_count(d);
+	}
 	if (!st.entries)
 		return 0;
 	mode = sim_iommu_mode(m, d);
 	if (mode == XGM_IOMMU_SHARED) {
 		/* The IOMMU walks these very tables: only its IOTLB needs
-		 * flushing (ept_set_entry() -> iommu_iotlb_flush()). */
-		d->ctr.iotlb_flushes++;
+		 * flushing (ept_set_entry() -> iommu_iotlb_flush()), and VT-d
+		 * skips that for a non-present -> present change. */
+		if (st.present_changed)
+			d->ctr.iotlb_flushes++;
 	} else if (mode == XGM_IOMMU_SEPARATE) {
 		ret = sim_iommu_mirror(m, d, gfn, order, e);
 	}

@@ -20,7 +20,8 @@
 #include "ctx.h"
 #include "sim/model.h"
 
-#define MODEL_FORMAT 1
+#define MODEL_FORMAT 2
+#define SIM_MAX_EMPTY_TABLES (1u << 18) /* per domain */
 
 /* ---- save -------------------------------------------------------------- */
 
@@ -154,6 +155,57 @@ static json_t *p2m_json(const struct sim_p2m *p)
 	return b.arr;
 }
 
+/* Empty tables as runs [gfn, count, order]: consecutive tables of one
+ * order, as a grant or unaligned blob leaves them when it goes. */
+struct table_runs {
+	json_t *arr;
+	uint64_t gfn, count;
+	unsigned int order;
+	int ret;
+};
+
+static int flush_tables(struct table_runs *r)
+{
+	uint64_t v[3] = { r->gfn, r->count, r->order };
+
+	if (!r->count)
+		return 0;
+	r->count = 0;
+	return append(r->arr, ints(3, v));
+}
+
+static int add_table(uint64_t gfn, unsigned int order, void *arg)
+{
+	struct table_runs *r = arg;
+
+	if (r->count && order == r->order &&
+	    gfn == r->gfn + (r->count << order)) {
+		r->count++;
+		return 0;
+	}
+	r->ret = flush_tables(r);
+	r->gfn = gfn;
+	r->order = order;
+	r->count = 1;
+	return r->ret;
+}
+
+static json_t *tables_json(const struct sim_p2m *p)
+{
+	struct table_runs r = { .arr = json_array() };
+
+	if (!r.arr)
+		return NULL;
+	sim_p2m_walk_empty_tables(p, add_table, &r);
+	if (!r.ret)
+		r.ret = flush_tables(&r);
+	if (r.ret) {
+		json_decref(r.arr);
+		return NULL;
+	}
+	return r.arr;
+}
+
 static json_t *domain_json(const struct sim_domain *d)
 {
 	json_t *o = json_object(), *g = json_array(), *x = json_array(),
@@ -196,6 +248,7 @@ static json_t *domain_json(const struct sim_domain *d)
 	    json_object_set_new(o, "name", json_string(d->name)) ||
 	    json_object_set_new(o, "type", json_string(xgm_dom_type_name(d->type))) ||
 	    json_object_set_new(o, "dom0", json_boolean(d->is_dom0)) ||
+	    json_object_set_new(o, "passthrough", json_boolean(d->passthrough)) ||
 	    json_object_set_new(o, "state", json_string(xgm_dom_state_name(d->state))) ||
 	    json_object_set_new(o, "crash_reason", json_string(d->crash_reason)) ||
 	    json_object_set_new(o, "tot_pages", json_integer((json_int_t)d->tot_pages)) ||
@@ -210,7 +263,11 @@ static json_t *domain_json(const struct sim_domain *d)
 		return NULL;
 	}
 	if (d->p2m) {
-		if (json_object_set_new(o, "p2m", p2m_json(d->p2m))) {
+		if (json_object_set_new(o, "p2m", p2m_json(d->p2m)) ||
+		    json_object_set_new(o, "max_gpfn", json_integer(
+			(json_int_t)sim_p2m_max_gfn(d->p2m))) ||
+		    json_object_set_new(o, "p2m_empty_tables",
+					tables_json(d->p2m))) {
 			json_decref(o);
 			return NULL;
 		}
@@ -332,6 +389,21 @@ static json_t *gpu_json(const struct sim_gpu *g)
 			 "buffers", bufs);
 }
 
+/* The host's extensions by name: ["ram-mmio", "transfer"], [] for stock
+ * Xen. */
+json_t *sim_ext_json(unsigned int extensions)
+{
+	json_t *a = json_array();
+
+	for (unsigned int bit = 1; a && bit & XGM_EXT_ALL; bit <<= 1)
+		if ((extensions & bit) &&
+		    json_array_append_new(a, json_string(sim_ext_name(bit)))) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
 json_t *sim_persist_save(const struct sim_model *m)
 {
 	json_t *o, *frames = json_array(), *doms = json_array(),
@@ -355,11 +427,13 @@ json_t *sim_persist_save(const struct sim_model *m)
 		json_decref(gpus);
 		return NULL;
 	}
-	o = json_pack("{s:i, s:I, s:s, s:i, s:I, s:I, s:i, s:I, s:I, s:o, s:o,"
-		      " s:O, s:o, s:o, s:o}",
+	o = json_pack("{s:i, s:I, s:s, s:s, s:o, s:i, s:I, s:I, s:i, s:I, s:I, s:o,"
+		      " s:o, s:O, s:o, s:o, s:o}",
 		      "format", MODEL_FORMAT,
 		      "seed", (json_int_t)m->seed,
 		      "iommu", xgm_iommu_vendor_name(m->iommu),
+		      "xen_version", sim_xen_name(m->xen_version),
+		      "extensions", sim_ext_json(m->extensions),
 		      "paddr_bits", (int)m->paddr_bits,
 		      "ram_pages", (json_int_t)m->ram_pages,
 		      "xen_pages", (json_int_t)m->xen_pages,
@@ -575,6 +649,46 @@ struct p2m_check {
 	int ret;
 };
 
+/* The emptied tables Xen keeps (sim_p2m_add_empty_table()); one under or
+ * over a leaf is corruption. */
+static int load_tables(struct sim_domain *d, json_t *o, const char *where)
+{
+	json_t *a;
+	uint64_t v[3], total = 0;
+	int ret = get_array(o, "p2m_empty_tables", &a, where);
+
+	for (size_t i = 0; !ret && i < json_array_size(a); i++) {
+		ret = tuple(a, i, 3, v, where, "p2m_empty_tables", 0);
+		if (ret)
+			break;
+		if ((v[2] != P2M_ORDER_2M && v[2] != P2M_ORDER_1G && v[2] != 27) ||
+		    !v[1] || v[1] > (1ull << P2M_GFN_BITS) >> v[2] ||
+		    v[0] + (v[1] << v[2]) > (1ull << P2M_GFN_BITS))
+			return bad("%s.p2m_empty_tables[%zu]: run gfn %#llx x%llu "
+				   "order %llu is empty or out of range", where,
+				   i, (unsigned long long)v[0],
+				   (unsigned long long)v[1],
+				   (unsigned long long)v[2]);
+		/* 8 KiB each: a bound, so that a corrupt count cannot make
+		 * loading allocate without end (2^18 L1 tables are 512 GiB
+		 * of shattered 2M slots). */
+		total += v[1];
+		if (total > SIM_MAX_EMPTY_TABLES)
+			return bad("%s.p2m_empty_tables: more than %u empty "
+				   "tables", where, SIM_MAX_EMPTY_TABLES);
+		for (uint64_t k = 0; !ret && k < v[1]; k++) {
+			ret = sim_p2m_add_empty_table(d->p2m, v[0] + (k << v[2]),
+						      (unsigned int)v[2]);
+			if (ret == -EEXIST || ret == -EINVAL)
+				return bad("%s.p2m_empty_tables[%zu]: gfn %#llx "
+					   "is misaligned or overlaps a leaf or "
+					   "another table", where, i,
+					   (unsigned long long)(v[0] + (k << v[2])));
+		}
+	}
+	return ret;
+}
+
 static int load_p2m(struct sim_model *m, struct sim_domain *d, json_t *o,
 		    const char *where)
 {
@@ -584,7 +698,7 @@ static int load_p2m(struct sim_model *m, struct sim_domain *d, json_t *o,
 
 	if (ret)
 		return ret;
-	d->p2m = sim_p2m_new();
+	d->p2m = sim_dp2m_new(m);
 	if (!d->p2m)
 		return -ENOMEM;
 	for (size_t i = 0; i < json_array_size(a); i++) {
@@ -632,7 +746,11 @@ static int load_p2m(struct sim_model *m, struct sim_domain *d, json_t *o,
 				return ret;
 		}
 	}
-	return 0;
+	ret = get_u64(o, "max_gpfn", (1ull << P2M_GFN_BITS) - 1, &v[0], where);
+	if (ret)
+		return ret;
+	sim_p2m_raise_max_gfn(d->p2m, v[0]);
+	return load_tables(d, o, where);
 }
 
 static int load_pv(struct sim_model *m, struct sim_domain *d, json_t *o,
@@ -780,6 +898,13 @@ static int load_domain(struct sim_model *m, json_t *o, size_t idx)
 		ret = bad("%s: only domid 0 is dom0", where);
 	if (!ret && d->is_dom0 && d->type == XGM_DOM_HVM)
 		ret = bad("%s: dom0 cannot be hvm", where);
+	if (!ret)
+		ret = get_bool(o, "passthrough", &d->passthrough, where);
+	if (!ret && !d->is_dom0 && d->passthrough && d->type == XGM_DOM_PV)
+		ret = bad("%s: passthrough is modelled for pvh and hvm guests "
+			  "only, and dom0 always has it", where);
+	if (!ret && d->is_dom0 && !d->passthrough)
+		ret = bad("%s: dom0 always has an IOMMU context", where);
 	if (!ret)
 		ret = get_u64(o, "tot_pages", 1ull << P2M_GFN_BITS,
 			      &d->tot_pages, where);
@@ -1087,6 +1212,26 @@ static int cross_check(struct sim_model *m)
 	return 0;
 }
 
+static int load_extensions(struct sim_model *m, json_t *body)
+{
+	json_t *a, *v;
+	size_t i;
+	int ret = get_array(body, "extensions", &a, "host");
+
+	json_array_foreach(a, i, v) {
+		unsigned int bit;
+
+		if (ret)
+			break;
+		if (sim_ext_parse(json_string_value(v), &bit) ||
+		    (m->extensions & bit))
+			return bad("host: extensions[%zu] is unknown or repeated",
+				   i);
+		m->extensions |= bit;
+	}
+	return ret;
+}
+
 int sim_persist_load(json_t *body, struct sim_model **out)
 {
 	struct sim_model *m;
@@ -1113,6 +1258,12 @@ int sim_persist_load(json_t *body, struct sim_model **out)
 	iommu = json_string_value(json_object_get(body, "iommu"));
 	if (!ret && xgm_iommu_vendor_parse(iommu, &m->iommu))
 		ret = bad("host: \"iommu\" must be \"intel\" or \"amd\"");
+	if (!ret && sim_xen_parse(json_string_value(json_object_get(body,
+						"xen_version")), &m->xen_version))
+		ret = bad("host: \"xen_version\" must be 4.17.0 to 4.17.7 or "
+			  "master");
+	if (!ret)
+		ret = load_extensions(m, body);
 	if (!ret)
 		ret = get_u64(body, "ram_pages", 1ull << 40, &m->ram_pages, "host");
 	if (!ret)

@@ -55,9 +55,14 @@ XGM_API int xgm_sim_guest_parse(const char *spec, struct xgm_sim_guest *out)
 		*colon = '\0';
 		tok = colon + 1;
 	}
+	/* A trailing "passthrough" field: created with an IOMMU context. */
+	if (n >= 4 && !strcmp(f[n - 1], "passthrough")) {
+		out->passthrough = true;
+		n--;
+	}
 	if (n < 3 || n > 4)
 		return xgm_fail(-EINVAL, "guest spec \"%s\" is not "
-				"NAME:TYPE:MEM[:VCPUS]", spec);
+				"NAME:TYPE:MEM[:VCPUS][:passthrough]", spec);
 	if (!sim_name_valid(f[0]))
 		return xgm_fail(-EINVAL, "guest name \"%s\" is invalid (1-63 "
 				"characters of A-Z a-z 0-9 _ . -, not all "
@@ -160,6 +165,8 @@ XGM_API int xgm_sim_init(const struct xgm_sim_init_opts *opts)
 		o.nr_guests = OPTS_GET(opts, nr_guests, 0);
 		o.seed = OPTS_GET(opts, seed, t.seed);
 		o.force = OPTS_GET(opts, force, false);
+		o.extensions = OPTS_GET(opts, extensions, 0);
+		o.xen_version = OPTS_GET(opts, xen_version, NULL);
 		t.dom0_type = o.dom0_type;
 		t.iommu = o.iommu;
 		if (o.vram_bytes)
@@ -171,6 +178,12 @@ XGM_API int xgm_sim_init(const struct xgm_sim_init_opts *opts)
 			t.nr_guests = o.nr_guests;
 		}
 		t.seed = o.seed;
+		t.extensions = o.extensions;
+		if (o.xen_version &&
+		    sim_xen_parse(o.xen_version, &t.xen_version))
+			return xgm_fail(-EINVAL, "Xen version \"%.32s\" is not "
+					"modelled (4.17.0 to 4.17.7, or master)",
+					o.xen_version);
 	}
 	return write_host(o.sim_state, &t, o.force);
 }
@@ -192,8 +205,8 @@ static json_t *describe_domain(const struct sim_model *m,
 	json_t *o;
 
 	sim_dom_info(m, d, &info);
-	o = json_pack("{s:i, s:s, s:s, s:b, s:s, s:I, s:I, s:i, s:s, s:I, s:I,"
-		      " s:I, s:I}",
+	o = json_pack("{s:i, s:s, s:s, s:b, s:s, s:I, s:I, s:i, s:s, s:b, s:I,"
+		      " s:I, s:I, s:I}",
 		      "domid", (int)d->domid, "name", d->name,
 		      "type", xgm_dom_type_name(d->type), "dom0", d->is_dom0,
 		      "state", xgm_dom_state_name(d->state),
@@ -201,6 +214,7 @@ static json_t *describe_domain(const struct sim_model *m,
 		      "max_mem_bytes", (json_int_t)info.max_mem_bytes,
 		      "vcpus", (int)d->vcpus,
 		      "iommu", xgm_iommu_mode_name(info.iommu),
+		      "passthrough", d->passthrough,
 		      "max_gpfn", (json_int_t)info.max_gpfn,
 		      "p2m_leaves", (json_int_t)sim_p2m_leaf_count(d->p2m),
 		      "orphaned_pages", (json_int_t)d->orphaned_pages,
@@ -249,12 +263,14 @@ static int sim_describe_op(struct xgm_ctx *ctx, json_t **out)
 				    counters_with_model(&m->doms[i]->ctr));
 	}
 	sim_model_counters(m, -1, &total);
-	o = json_pack("{s:s, s:s?, s:{s:s, s:s, s:I, s:I, s:i, s:I}, s:o, s:o,"
-		      " s:{s:o, s:o, s:o, s:s}, s:o}",
+	o = json_pack("{s:s, s:s?, s:{s:s, s:s, s:o, s:s, s:I, s:I, s:i, s:I}, s:o,"
+		      " s:o, s:{s:o, s:o, s:o, s:s}, s:o}",
 		      "backend", "sim",
 		      "state", ctx->sim_state,
 		      "host",
 		      "iommu", xgm_iommu_vendor_name(m->iommu),
+		      "xen_version", sim_xen_name(m->xen_version),
+		      "extensions", sim_ext_json(m->extensions),
 		      "dom0_type", sim_model_dom0(m) ?
 			      xgm_dom_type_name(sim_model_dom0(m)->type) : "none",
 		      "ram_bytes", (json_int_t)(m->ram_pages << 12),

@@ -171,6 +171,18 @@ static int check_envelope(const char *path, json_t *doc)
 	if (json_integer_value(version) < 1)
 		return xgm_fail(-EBADMSG, "%s: invalid state version %lld",
 				path, (long long)json_integer_value(version));
+	/* Not upgraded: an older state lacks what the model now keeps (the
+	 * p2m's emptied tables above all), and guessing it would make the
+	 * host silently disagree with Xen. */
+	if (json_integer_value(version) < SIM_STATE_VERSION)
+		return xgm_fail(-EPROTONOSUPPORT, "%s has state version %lld, "
+				"older than this xgpumap's (%d), which also "
+				"records the p2m's emptied tables, passthrough "
+				"guests and the host's extensions; refusing to "
+				"guess them. Replace it with 'xgpumap sim "
+				"reset' or 'sim init --force'", path,
+				(long long)json_integer_value(version),
+				SIM_STATE_VERSION);
 	return 0;
 }
 

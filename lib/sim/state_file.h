@@ -12,7 +12,9 @@
 #include "xgpumap-sim.h"
 
 #define SIM_STATE_SCHEMA "xgpumap-sim-state"
-#define SIM_STATE_VERSION 1
+/* 2: the p2m's emptied tables, passthrough guests, the host's extensions.
+ * An older state is refused (see check_envelope()). */
+#define SIM_STATE_VERSION 2
 
 struct sim_state_file;
 

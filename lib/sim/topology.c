@@ -43,6 +43,35 @@ static const struct xgm_sim_guest default_guests[] = {
 	{ "vm3", XGM_DOM_PV, 1 * GIB, 1 },
 };
 
+static const char *const xen_names[] = {
+	"4.17.0", "4.17.1", "4.17.2", "4.17.3", "4.17.4", "4.17.5", "4.17.6",
+	"4.17.7",
+};
+
+int sim_xen_parse(const char *s, unsigned int *version)
+{
+	if (s && !strcmp(s, "master")) {
+		*version = SIM_XEN_MASTER;
+		return 0;
+	}
+	for (unsigned int i = 0; i < sizeof(xen_names) / sizeof(xen_names[0]); i++) {
+		if (s && !strcmp(s, xen_names[i])) {
+			*version = SIM_XEN(4, 17, i);
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+const char *sim_xen_name(unsigned int version)
+{
+	if (version == SIM_XEN_MASTER)
+		return "master";
+	if (version >= SIM_XEN(4, 17, 0) && version <= SIM_XEN(4, 17, 7))
+		return xen_names[version - SIM_XEN(4, 17, 0)];
+	return "unknown";
+}
+
 void sim_topo_default(struct sim_topology *t)
 {
 	memset(t, 0, sizeof(*t));
@@ -53,6 +82,7 @@ void sim_topo_default(struct sim_topology *t)
 	t->guests = default_guests;
 	t->nr_guests = sizeof(default_guests) / sizeof(default_guests[0]);
 	t->seed = 1;
+	t->xen_version = SIM_XEN_DEFAULT;
 }
 
 bool sim_name_valid(const char *name)
@@ -104,6 +134,10 @@ int sim_topo_validate(const struct sim_topology *t)
 		return xgm_fail(-EINVAL, "VRAM size must be a power of two and "
 				"a multiple of 2 MiB (a BAR is naturally "
 				"aligned)");
+	if (!strcmp(sim_xen_name(t->xen_version), "unknown"))
+		return xgm_fail(-EINVAL, "unknown Xen version");
+	if (t->extensions & ~XGM_EXT_ALL)
+		return xgm_fail(-EINVAL, "unknown hypervisor extension");
 	if (t->vram_bytes > TIB)
 		return xgm_fail(-EINVAL, "VRAM size above 1 TiB is not "
 				"supported");
@@ -131,6 +165,12 @@ int sim_topo_validate(const struct sim_topology *t)
 		if (g->type != XGM_DOM_PV && g->type != XGM_DOM_PVH &&
 		    g->type != XGM_DOM_HVM)
 			return xgm_fail(-EINVAL, "guest %s: unknown type",
+					g->name);
+		/* A PV guest's IOMMU context (its pages mapped as they are
+		 * typed) is not modelled. */
+		if (g->passthrough && g->type == XGM_DOM_PV)
+			return xgm_fail(-EINVAL, "guest %s: passthrough is "
+					"modelled for pvh and hvm guests only",
 					g->name);
 		ret = check_mem(g->name, g->mem_bytes, GUEST_MIN_MEM);
 		if (ret)
@@ -219,6 +259,7 @@ static int add_dom0(struct sim_model *m, const struct sim_topology *t)
 	if (!d)
 		return -ENOMEM;
 	d->is_dom0 = true;
+	d->passthrough = true; /* the hardware domain always has a context */
 	/* The whole physical range, minus the platform's interrupt
 	 * controllers and timer. */
 	ret = sim_rs_add(&d->iomem, 0, top);
@@ -245,6 +286,8 @@ int sim_topo_build(const struct sim_topology *t, struct sim_model **out)
 		return -ENOMEM;
 	m->seed = t->seed;
 	m->iommu = t->iommu;
+	m->extensions = t->extensions;
+	m->xen_version = t->xen_version;
 	ret = layout_host(m, t, &ram_end);
 	if (ret)
 		goto fail;
@@ -262,6 +305,7 @@ int sim_topo_build(const struct sim_topology *t, struct sim_model **out)
 			ret = -ENOMEM;
 			break;
 		}
+		d->passthrough = g->passthrough;
 		/* Balloon headroom of a quarter (maxmem = 1.25 x memory), so
 		 * the transfer extension has room to work with. */
 		d->max_pages = d->tot_pages + d->tot_pages / 4;

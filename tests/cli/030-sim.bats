@@ -33,7 +33,7 @@ guests_of() {
     doc=$(cat "$SIM_STATE")
     is_one_json "$doc" "$SIM_STATE"
     assert_json "$doc" '.schema' xgpumap-sim-state
-    assert_json "$doc" '.version' 1
+    assert_json "$doc" '.version' 2
 
     # Only the first use says so.
     run_xgm 0 domain list
@@ -151,20 +151,57 @@ guests_of() {
     is "$output" "$by_name" "domain show $domid vs domain show vm1"
 }
 
-@test "domain show: translated and iommu follow the domain type and the vendor" {
-    run_xgm 0 -q sim init --iommu intel
+@test "domain show: translated and iommu follow the domain type, passthrough and the vendor" {
+    run_xgm 0 -q sim init --iommu intel --guest vm1:pvh:2G --guest vm2:hvm:4G:4:passthrough --guest vm3:pv:1G
     run_xgm 0 -j domain show vm2
     assert_json "$output" '[.type, .translated, .iommu]' '["hvm",true,"shared"]'
+    # without passthrough a guest has no IOMMU context (the default)
+    run_xgm 0 -j domain show vm1
+    assert_json "$output" '[.type, .translated, .iommu]' '["pvh",true,"none"]'
     run_xgm 0 -j domain show vm3
     assert_json "$output" '[.type, .translated]' '["pv",false]'
     run_xgm 0 -j domain show 0
     assert_json "$output" '[.dom0, .type, .translated]' '[true,"pvh",true]'
+    run_xgm 0 -j sim show
+    assert_json "$output" '[.domains[] | .passthrough]' '[true,false,true,false]'
 
-    run_xgm 0 -q sim init --force --iommu amd --dom0 pv
+    run_xgm 0 -q sim init --force --iommu amd --dom0 pv --guest vm1:pvh:2G:passthrough
     run_xgm 0 -j domain show vm1
     assert_json "$output" '[.translated, .iommu]' '[true,"separate"]'
     run_xgm 0 -j domain show 0
     assert_json "$output" '[.dom0, .type, .translated, .iommu]' '[true,"pv",false,"identity"]'
+
+    # the default guests have none
+    run_xgm 0 -q sim init --force
+    run_xgm 0 -j sim show
+    assert_json "$output" '[.domains[] | select(.dom0 | not) | .iommu]' '["none","none","none"]'
+    # passthrough is for pvh and hvm guests
+    run_xgm 2 sim init --force --guest vm3:pv:1G:passthrough
+    contains "$stderr" "passthrough"
+}
+
+@test "sim init --xen VERSION: the host behaves as that Xen (default 4.17.7, the rig's); an unmodelled version is a usage error" {
+    run_xgm 0 -j sim init
+    assert_json "$output" '.host.xen_version' 4.17.7
+    run_xgm 0 -j sim init --force --xen 4.17.4
+    assert_json "$output" '.host.xen_version' 4.17.4
+    run_xgm 0 -j sim show
+    assert_json "$output" '.host.xen_version' 4.17.4
+    # 4.17.4 ignores the guest's PAT for VRAM: ipat on the blob's entries
+    run_xgm 0 -j attach vm1 --size 2M
+    local g
+    g=$(jq -r .gfn <<<"$output")
+    run_xgm 0 -j p2m vm1 --gfn "$g"
+    assert_json "$output" '.[0] | [.type, .ipat]' '["mmio_direct",true]'
+    run_xgm 0 -j sim init --force --xen master
+    assert_json "$output" '.host.xen_version' master
+    local sum
+    sum=$(file_sum "$SIM_STATE")
+    for v in 4.16.0 4.17.8 4.17 latest ""; do
+        run_xgm 2 sim init --force --xen "$v"
+        contains "$stderr" "Xen version"
+    done
+    [[ $(file_sum "$SIM_STATE") == "$sum" ]] || die "a refused sim init changed the state"
 }
 
 @test "domain show: text output is aligned key : value" {
@@ -426,10 +463,22 @@ check_bad_state() {
 
 @test "a state of a future version is refused and left untouched" {
     run_xgm 0 -q sim init
-    jq -c '.version = 2' "$SIM_STATE" >"$XGM_TMP/v2" && mv "$XGM_TMP/v2" "$SIM_STATE"
+    jq -c '.version = 3' "$SIM_STATE" >"$XGM_TMP/v3" && mv "$XGM_TMP/v3" "$SIM_STATE"
     check_bad_state EPROTONOSUPPORT
     run_xgm 1 domain list
     contains "$stderr" "version"
+}
+
+@test "a state of an older version (1: no p2m tables) is refused, left untouched, and sim reset replaces it" {
+    run_xgm 0 -q sim init
+    jq -c '.version = 1' "$SIM_STATE" >"$XGM_TMP/v1" && mv "$XGM_TMP/v1" "$SIM_STATE"
+    check_bad_state EPROTONOSUPPORT
+    run_xgm 1 domain list
+    contains "$stderr" "older"
+    contains "$stderr" "sim reset"
+    run_xgm 0 -q sim reset
+    run_xgm 0 -j domain list
+    assert_json "$output" 'length' 4
 }
 
 @test "a JSON file that is not an xgpumap state is refused and left untouched" {

@@ -174,9 +174,9 @@ PAGES_32M=8192
     run_xgm 0 -j p2m vm1 --gfn "$g-$l"
     assert_json "$output" ".[0].mfn" "$(jq '.[0].mfn' <<<"$b3")"
 
-    # Intel VT-d shares the EPT: the DMA map is the p2m.
+    # vm1 was created without passthrough: no IOMMU context, no IOMMU work.
     run_xgm 0 -j iommu vm1
-    assert_json "$output" '.mode' shared
+    assert_json "$output" '.mode' none
     assert_json "$output" '.domain' vm1
 
     run_xgm 0 -j check
@@ -254,6 +254,72 @@ PAGES_32M=8192
     run_xgm 0 -j show vm1:1
     assert_json "$output" '[.placement, .strategy != "mmio", .state]' '["sys",true,"mapped"]'
     assert_guest_sees vm1:1 vm1 "$g" "$l"
+}
+
+@test "stock Xen by default: ram-mmio and transfer exist only on a host made with sim init --extensions; auto still prefers ioreq for system RAM" {
+    run_xgm 0 -j sim show
+    assert_json "$output" '.host.extensions' '[]'
+    assert_refused 1 EOPNOTSUPP "stock Xen" attach vm1 --size 16M --placement sys --strategy ram-mmio
+    assert_refused 1 EOPNOTSUPP "--extensions" attach vm1 --size 16M --placement sys --strategy transfer
+    run_xgm 0 -j attach vm1 --size 16M --placement sys
+    assert_json "$output" '[.strategy, .pinned]' '["ioreq",false]'
+    check_clean
+
+    run_xgm 0 -q sim init --force --extensions ram-mmio,transfer
+    run_xgm 0 -j sim show
+    assert_json "$output" '.host.extensions' '["ram-mmio","transfer"]'
+    run_xgm 0 -j attach vm1 --size 16M --placement sys --strategy ram-mmio
+    check_clean
+    run_xgm 0 -j attach vm1 --size 16M --placement sys --strategy transfer
+    check_clean
+    # writing nothing into the p2m still wins for a RAM phase
+    run_xgm 0 -j attach vm1 --size 16M --placement sys
+    assert_json "$output" '.strategy' ioreq
+
+    run_xgm 0 -q sim init --force --extensions transfer
+    run_xgm 0 -j sim show
+    assert_json "$output" '.host.extensions' '["transfer"]'
+    run_xgm 0 -q sim init --force --extensions none
+    run_xgm 0 -j sim show
+    assert_json "$output" '.host.extensions' '[]'
+    local before
+    before=$(state_sum)
+    for bad in bogus ram-mmio,ram-mmio ram-mmio, ,transfer ""; do
+        run_xgm 2 sim init --force --extensions "$bad"
+        contains "$stderr" "--extensions"
+    done
+    assert_unchanged "$SIM_STATE" "$before" "sim init --extensions BAD"
+}
+
+@test "auto blob to sys and back: the RAM phase writes nothing into the p2m, so back in VRAM it has its 2M entries again" {
+    run_xgm 0 -j attach vm1 --size 16M
+    assert_json "$output" '.entries' '{"order0":0,"order9":8}'
+    run_xgm 0 -j migrate vm1:1 --to sys
+    assert_json "$output" '.strategy' ioreq
+    run_xgm 0 -j migrate vm1:1 --to vram
+    assert_json "$output" '.strategy' mmio
+    run_xgm 0 -j show vm1:1
+    assert_json "$output" '[.entries, has("superpages_lost")]' '[{"order0":0,"order9":8},false]'
+    check_clean
+}
+
+@test "lost superpages across commands: a grant blob, detached, leaves 4K tables; an mmio blob at its gfn gets 4096 4K entries, show says so, check warns with the cost" {
+    run_xgm 0 -j attach vm1 --size 16M --placement sys --strategy grant
+    local g
+    g=$(jq_of "$output" .gfn)
+    run_xgm 0 -j detach vm1:1
+    # a fresh, 2M-aligned range beside it for comparison
+    run_xgm 0 -j attach vm1 --size 16M --gfn "$((g + 0x10000))"
+    assert_json "$output" '.entries' '{"order0":0,"order9":8}'
+    run_xgm 0 -j attach vm1 --size 16M --gfn "$g"
+    assert_json "$output" '[.planned_entries, .entries]' '[{"order0":0,"order9":8},{"order0":4096,"order9":0}]'
+    run_xgm 0 -j show vm1:3
+    assert_json "$output" '.superpages_lost.extra_entries' 4088
+    run_xgm 0 -q show vm1:3
+    contains "$output" "superpages_lost"
+    run_xgm 0 -j check
+    assert_json "$output" '[.[] | [.severity, .check, .objects.blob]]' '[["warning","entries-exceed-plan","vm1:3"]]'
+    assert_json "$output" '.[0].message | test("4088 more entries and [0-9]+ more hypercalls, ~[0-9]+ us modeled")' true
 }
 
 @test "migrate: a blob with --strategy mmio refuses --to sys (exit 1, names the fixed strategy), state byte-for-byte unchanged" {

@@ -231,6 +231,12 @@ migrate_crash_case() {
         to_sys=(grant_access:1 grant_access:4096 grant_map:1 grant_map:2048 grant_map:4096)
         back=() # pinned: it cannot move back (tested in 040-engine.bats)
         ;;
+    ioreq)
+        # out of VRAM: unmap the mmio entries, revoke, claim the range;
+        # back: release the range, permit, map again
+        to_sys=(memory_mapping:1 memory_mapping:64 iomem_permission:1 ioreq_map_range:1)
+        back=(ioreq_map_range:1 iomem_permission:1 memory_mapping:1 memory_mapping:64)
+        ;;
     ram-mmio)
         to_sys=(ram_mmio_map:1 "ram_mmio_map:$((n / 2 + 1))" "ram_mmio_map:$n")
         back=(ram_mmio_unmap:1)

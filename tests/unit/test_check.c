@@ -135,6 +135,89 @@ static void test_interrupted_operation_is_reported(void **state)
 	assert_true(has_finding(f, "journal-open"));
 }
 
+static json_t *blob_of(json_t *out)
+{
+	json_t *b = json_object_get(out, "blob");
+
+	return b ? b : out;
+}
+
+static json_int_t entries_of(json_t *blob, const char *order)
+{
+	return json_integer_value(json_object_get(json_object_get(blob, "entries"),
+						  order));
+}
+
+/* auto, for a system-RAM phase, picks a strategy that writes nothing into
+ * the p2m (ioreq), so the blob, back in VRAM, gets its 2M entries again
+ * and check stays clean. Failing means a RAM phase left the range on 4K
+ * entries for good (8 x 512 entries and ~128 calls for every later remap
+ * of these 16 MiB instead of 8 entries in one call). */
+static void test_auto_for_system_ram_writes_nothing_so_2m_entries_come_back(void **state)
+{
+	struct fx *f = *state;
+	XGM_OPTS(xgm_migrate_opts, to_sys, .to = "sys");
+	XGM_OPTS(xgm_migrate_opts, to_vram, .to = "vram");
+	json_t *out, *b;
+
+	assert_int_equal(xgm_blob_migrate(f->ctx, "vm1:1", &to_sys, &out), 0);
+	b = blob_of(out);
+	assert_string_equal(json_string_value(json_object_get(b, "strategy")), "ioreq");
+	json_decref(out);
+	assert_int_equal(xgm_blob_migrate(f->ctx, "vm1:1", &to_vram, &out), 0);
+	json_decref(out);
+	assert_int_equal(xgm_blob_show(f->ctx, "vm1:1", &b), 0);
+	assert_string_equal(json_string_value(json_object_get(b, "strategy")), "mmio");
+	assert_int_equal(entries_of(b, "order9"), 8);
+	assert_int_equal(entries_of(b, "order0"), 0);
+	assert_null(json_object_get(b, "superpages_lost"));
+	json_decref(b);
+	assert_int_equal(xgm_check(f->ctx, NULL, &out), 0);
+	assert_int_equal(json_array_size(out), 0);
+	json_decref(out);
+}
+
+/* A blob whose p2m holds more entries than its plan (a grant left 4K
+ * tables in its 2M slots) is not wrong, but show says so and check warns
+ * with what every remap costs. Failing means 'check' calls a blob clean
+ * that costs 512x the entries its plan says. */
+static void test_entries_exceed_plan_is_a_warning_with_its_cost(void **state)
+{
+	struct fx *f = *state;
+	uint64_t g = gfn_of(f) + 0x10000; /* 256 MiB further, 2M-aligned */
+	XGM_OPTS(xgm_attach_opts, grant, .size = 16 << 20, .placement = "sys",
+		 .strategy = "grant", .gfn_set = true, .gfn = g);
+	XGM_OPTS(xgm_attach_opts, vram, .size = 16 << 20, .gfn_set = true,
+		 .gfn = g);
+	json_t *out, *b, *e;
+	const char *msg = NULL;
+	size_t i;
+
+	assert_int_equal(xgm_blob_attach(f->ctx, "vm1", &grant, &out), 0);
+	json_decref(out);
+	assert_int_equal(xgm_blob_detach(f->ctx, "vm1:2", &out), 0);
+	json_decref(out);
+	assert_int_equal(xgm_blob_attach(f->ctx, "vm1", &vram, &out), 0);
+	json_decref(out);
+	assert_int_equal(xgm_blob_show(f->ctx, "vm1:3", &b), 0);
+	assert_int_equal(entries_of(b, "order0"), 4096);
+	assert_int_equal(json_integer_value(json_object_get(
+		json_object_get(b, "superpages_lost"), "extra_entries")), 4096 - 8);
+	json_decref(b);
+	assert_int_equal(xgm_check(f->ctx, NULL, &out), 0);
+	json_array_foreach(out, i, e) {
+		assert_string_equal(json_string_value(json_object_get(e, "check")),
+				    "entries-exceed-plan");
+		assert_string_equal(json_string_value(json_object_get(e, "severity")),
+				    "warning");
+		msg = json_string_value(json_object_get(e, "message"));
+	}
+	assert_int_equal(json_array_size(out), 1);
+	assert_non_null(strstr(msg, "4088 more entries"));
+	assert_non_null(strstr(msg, "modeled"));
+	json_decref(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -143,6 +226,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_buffer_moved_behind_our_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unrecorded_entry_in_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_interrupted_operation_is_reported, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_auto_for_system_ram_writes_nothing_so_2m_entries_come_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_entries_exceed_plan_is_a_warning_with_its_cost, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("check", tests, NULL, NULL);

@@ -75,8 +75,18 @@ static void test_guest_parse(void **state)
 	assert_int_equal(g.type, XGM_DOM_HVM);
 	assert_int_equal(g.mem_bytes, 2 * GIB);
 	assert_int_equal(g.vcpus, 4);
+	assert_false(g.passthrough);
 	assert_int_equal(xgm_sim_guest_parse("a:pv:512M", &g), 0);
 	assert_int_equal(g.vcpus, 1);
+	/* passthrough: the guest gets an IOMMU context */
+	assert_int_equal(xgm_sim_guest_parse("gpu:hvm:2G:2:passthrough", &g), 0);
+	assert_true(g.passthrough);
+	assert_int_equal(g.vcpus, 2);
+	assert_int_equal(xgm_sim_guest_parse("gpu:pvh:2G:passthrough", &g), 0);
+	assert_true(g.passthrough);
+	assert_int_equal(g.vcpus, 1);
+	assert_int_equal(xgm_sim_guest_parse("a:pv:1G:2:pt", &g), -EINVAL);
+	assert_int_equal(xgm_sim_guest_parse("a:pv:passthrough", &g), -EINVAL);
 	assert_int_equal(xgm_sim_guest_parse("a:pv", &g), -EINVAL);
 	assert_int_equal(xgm_sim_guest_parse("a:pv:1G:2:3", &g), -EINVAL);
 	assert_int_equal(xgm_sim_guest_parse("a::1G", &g), -EINVAL);
@@ -340,6 +350,7 @@ static void test_ext_ram_mmio_shatters_dom0_and_revokes(void **state)
 	size_t n;
 
 	sim_topo_default(&t);
+	t.extensions = XGM_EXT_RAM_MMIO;
 	assert_int_equal(sim_topo_build(&t, &m), 0);
 	d0 = sim_dom_get(m, 0);
 	d1 = sim_dom_get(m, 1);
@@ -375,6 +386,7 @@ static void test_ext_transfer_within_balloon_headroom(void **state)
 
 	sim_topo_default(&t);
 	t.dom0_type = XGM_DOM_PV;
+	t.extensions = XGM_EXT_TRANSFER;
 	assert_int_equal(sim_topo_build(&t, &m), 0);
 	d0 = sim_dom_get(m, 0);
 	d1 = sim_dom_get(m, 1);
@@ -421,6 +433,8 @@ static void test_restore_after_sync_leaves_the_file_byte_identical(void **state)
 	assert_int_equal(fread(before, 1, (size_t)n, fp), (size_t)n);
 	fclose(fp);
 
+	/* One write operation (begin .. end), as the engine runs it. */
+	assert_int_equal(hv->begin(priv_of(ctx), true), 0);
 	assert_int_equal(hv->checkpoint(priv_of(ctx)), 0);
 	assert_int_equal(hv->store_write(priv_of(ctx), "/xgpumap/journal-seq", "9"), 0);
 	assert_int_equal(hv->iomem_permission(priv_of(ctx), 1, BAR, 512, true), 0);
@@ -429,6 +443,7 @@ static void test_restore_after_sync_leaves_the_file_byte_identical(void **state)
 	/* The store went back too (it is shared with the save otherwise). */
 	assert_int_equal(hv->store_read(priv_of(ctx), "/xgpumap/journal-seq", &v), -ENOENT);
 	free(v);
+	assert_int_equal(hv->end(priv_of(ctx), true, false), 0);
 	xgm_ctx_close(ctx);
 
 	fp = fopen(path, "r");
@@ -439,6 +454,46 @@ static void test_restore_after_sync_leaves_the_file_byte_identical(void **state)
 	assert_memory_equal(before, after, (size_t)n);
 	free(before);
 	free(after);
+}
+
+/* The default host is stock Xen: neither extension exists there, and a
+ * host has only the ones it was created with; they survive a save and
+ * load. Failing means the sim offers hypercalls no Xen has. */
+static void test_ext_absent_on_a_stock_xen_host(void **state)
+{
+	struct sim_topology t;
+	struct sim_model *m = NULL, *m2 = NULL;
+	struct xgm_extent *x;
+	uint64_t buf;
+	json_t *j;
+	size_t n;
+
+	sim_topo_default(&t);
+	assert_int_equal(t.extensions, 0);
+	assert_int_equal(sim_topo_build(&t, &m), 0);
+	assert_int_equal(sim_gpu_buf_alloc(m, NULL, 4096, XGM_PLACE_SYS, &buf), 0);
+	assert_int_equal(sim_gpu_buf_extents(m, buf, &x, &n), 0);
+	assert_int_equal(sim_ext_ram_mmio_map(m, 1, 0x100000, x[0].mfn, 1),
+			 -EOPNOTSUPP);
+	assert_non_null(strstr(xgm_last_error(), "--extensions"));
+	assert_int_equal(sim_ext_ram_mmio_unmap(m, 1, 0x100000, 1), -EOPNOTSUPP);
+	assert_int_equal(sim_ext_transfer(m, 1, 0x100000, x[0].mfn, 1),
+			 -EOPNOTSUPP);
+	assert_int_equal(sim_ext_transfer_back(m, 1, 0x100000, 1), -EOPNOTSUPP);
+	sim_model_free(m);
+
+	/* with one, only that one */
+	t.extensions = XGM_EXT_TRANSFER;
+	assert_int_equal(sim_topo_build(&t, &m), 0);
+	j = sim_persist_save(m);
+	assert_int_equal(sim_persist_load(j, &m2), 0);
+	assert_int_equal(m2->extensions, XGM_EXT_TRANSFER);
+	assert_int_equal(sim_ext_ram_mmio_map(m2, 1, 0x100000, x[0].mfn, 1),
+			 -EOPNOTSUPP);
+	json_decref(j);
+	free(x);
+	sim_model_free(m);
+	sim_model_free(m2);
 }
 
 int main(void)
@@ -452,6 +507,7 @@ int main(void)
 		cmocka_unit_test(test_ext_ram_mmio_shatters_dom0_and_revokes),
 		cmocka_unit_test(test_ext_transfer_within_balloon_headroom),
 		cmocka_unit_test(test_restore_after_sync_leaves_the_file_byte_identical),
+		cmocka_unit_test(test_ext_absent_on_a_stock_xen_host),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

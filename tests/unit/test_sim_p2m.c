@@ -33,12 +33,14 @@ static int collect(const struct xgm_p2m_entry *e, void *arg)
 	return 0;
 }
 
-/* A write inside a 1G superpage shatters it level by level: 1G -> 512 x
- * 2M (one split), the 2M -> 512 x 4K (a second). Failing means splits are
- * miscounted or the neighbours lost their mapping. */
-static void test_p2m_write_inside_superpage_splits_down(void **state)
+/* Rule 1 (NPT, p2m_next_level()): a write inside a 1G superpage splits
+ * it one level per step along the path: 1G -> 512 x 2M (one split), the
+ * one 2M -> 512 x 4K (a second); the other 2M stay 2M. Failing means
+ * NPT's shattering cost is miscounted or the neighbours lost their
+ * mapping. */
+static void test_rule1_npt_splits_one_level_per_step_along_the_path(void **state)
 {
-	struct sim_p2m *p = sim_p2m_new();
+	struct sim_p2m *p = sim_p2m_new(0);
 	struct xgm_p2m_entry e = ram(0x40000), got;
 	struct p2m_stats st = { 0 };
 	unsigned int order;
@@ -66,11 +68,56 @@ static void test_p2m_write_inside_superpage_splits_down(void **state)
 	sim_p2m_free(p);
 }
 
+/* Rule 1 (EPT, ept_split_super_page()): a write inside a 1G superpage
+ * shatters all of it down to the target level: 1 L2 and 512 L1 tables,
+ * 262,144 4K leaves; a 2M write inside a 1G only builds the L2. Failing
+ * means the sim understates Intel's shattering cost ~250x, as it did when
+ * it split along the path on both vendors. */
+static void test_rule1_ept_shatters_whole_superpage(void **state)
+{
+	struct sim_p2m *p = sim_p2m_new(SIM_P2M_SPLIT_WHOLE);
+	struct xgm_p2m_entry e = ram(0x40000), got;
+	struct p2m_stats st = { 0 };
+	unsigned int order;
+
+	assert_int_equal(sim_p2m_set(p, 0, P2M_ORDER_1G, &e, &st), 0);
+	e = ram(0x999);
+	memset(&st, 0, sizeof(st));
+	assert_int_equal(sim_p2m_set(p, 0x1234, P2M_ORDER_4K, &e, &st), 0);
+	assert_int_equal(st.splits, 1 + 512);
+	assert_int_equal(st.entries, 1);
+	assert_true(st.present_changed);
+	assert_int_equal(sim_p2m_leaf_count(p), 262144);
+	assert_true(sim_p2m_lookup(p, 0x1234, &got, &order));
+	assert_int_equal(got.mfn, 0x999);
+	/* every other 2M of the old 1G is 512 x 4K now, same frames */
+	assert_true(sim_p2m_lookup(p, 0x20000, &got, &order));
+	assert_int_equal(order, 0);
+	assert_int_equal(got.mfn, 0x40000 + 0x20000);
+	assert_true(sim_p2m_lookup(p, 0x3ffff, &got, &order));
+	assert_int_equal(order, 0);
+	assert_int_equal(got.mfn, 0x40000 + 0x3ffff);
+	sim_p2m_free(p);
+
+	/* down to 2M only: the 1G becomes 512 x 2M, nothing more */
+	p = sim_p2m_new(SIM_P2M_SPLIT_WHOLE);
+	e = ram(0x40000);
+	assert_int_equal(sim_p2m_set(p, 0, P2M_ORDER_1G, &e, &st), 0);
+	memset(&st, 0, sizeof(st));
+	e = ram(0x80000);
+	assert_int_equal(sim_p2m_set(p, 0x200, P2M_ORDER_2M, &e, &st), 0);
+	assert_int_equal(st.splits, 1);
+	assert_int_equal(sim_p2m_leaf_count(p), 512);
+	assert_true(sim_p2m_lookup(p, 0x20000, &got, &order));
+	assert_int_equal(order, 9);
+	sim_p2m_free(p);
+}
+
 /* A hole reports the order of the empty region it lies in, as Xen's
  * get_entry() does; failing breaks map_mmio_regions' retry logic. */
 static void test_p2m_hole_reports_level_order(void **state)
 {
-	struct sim_p2m *p = sim_p2m_new();
+	struct sim_p2m *p = sim_p2m_new(0);
 	struct xgm_p2m_entry e = ram(0x200), got;
 	struct p2m_stats st = { 0 };
 	unsigned int order;
@@ -89,7 +136,7 @@ static void test_p2m_hole_reports_level_order(void **state)
 
 static void test_p2m_walk_in_order_and_clear(void **state)
 {
-	struct sim_p2m *p = sim_p2m_new();
+	struct sim_p2m *p = sim_p2m_new(0);
 	struct xgm_p2m_entry e;
 	struct p2m_stats st = { 0 };
 	struct collect c = { .n = 0 };
@@ -131,7 +178,7 @@ static void test_p2m_walk_in_order_and_clear(void **state)
 /* A superpage written over a table of 4K entries replaces the table. */
 static void test_p2m_superpage_over_table_frees_it(void **state)
 {
-	struct sim_p2m *p = sim_p2m_new();
+	struct sim_p2m *p = sim_p2m_new(0);
 	struct xgm_p2m_entry e = ram(7);
 	struct p2m_stats st = { 0 };
 
@@ -160,8 +207,8 @@ static struct sim_model *host(void)
 	return m;
 }
 
-/* Rule 4: one p2m lock per domain, counted per acquisition; the flush is
- * deferred to the outermost unlock and issued once, IPIing every dirty
+/* Rule 4 (the default host is Intel, EPT): one p2m lock per domain,
+ * counted per acquisition; the flush is deferred to the outermost unlock and issued once, IPIing every dirty
  * vcpu once. Failing means flushes or IPIs are charged per write or the
  * lock is not counted. */
 static void test_rule4_flush_deferred_to_unlock_one_ipi_per_dirty_vcpu(void **state)
@@ -182,7 +229,7 @@ static void test_rule4_flush_deferred_to_unlock_one_ipi_per_dirty_vcpu(void **st
 	assert_int_equal(d->ctr.tlb_flushes, 1);
 	assert_int_equal(d->ctr.ipis, 4);
 	assert_int_equal(d->ctr.p2m_entries, 2);
-	assert_int_equal(d->ctr.splits, 2); /* 1G then 2M shattered */
+	assert_int_equal(d->ctr.splits, 1 + 512); /* EPT: the whole 1G */
 	sim_model_free(m);
 }
 
@@ -219,16 +266,56 @@ static void test_rule4_ipis_only_dirty_vcpus(void **state)
 	sim_model_free(m);
 }
 
+/* Rule 4 on AMD: NPT defers nothing. hap_write_p2m_entry_post() flushes
+ * (and IPIs the dirty vcpus) on every write of a present entry while the
+ * lock is still held, each split's superpage -> table write included; a
+ * write into a hole flushes nothing. Failing means the sim gives AMD
+ * EPT's deferred flush, which NPT does not have. */
+static void test_rule4_npt_flushes_every_present_write_no_deferral(void **state)
+{
+	struct sim_topology t;
+	struct sim_model *m = NULL;
+	struct sim_domain *d;
+	struct xgm_p2m_entry e;
+
+	sim_topo_default(&t);
+	t.iommu = XGM_IOMMU_AMD;
+	assert_int_equal(sim_topo_build(&t, &m), 0);
+	d = sim_dom_get(m, 2); /* vm2: hvm, 4 vcpus, RAM in 1G leaves */
+	e = sim_dp2m_entry(m, 0x5000000, XGM_P2M_MMIO_DIRECT);
+	sim_dp2m_lock(m, d);
+	/* 1G -> 2M, 2M -> 4K, then the 4K leaf itself: three writes of a
+	 * present entry, three flushes, before the unlock */
+	assert_int_equal(sim_dp2m_set(m, d, 0x1000, 0, &e), 0);
+	assert_int_equal(d->ctr.splits, 2);
+	assert_int_equal(d->ctr.tlb_flushes, 3);
+	assert_int_equal(d->ctr.ipis, 3 * 4);
+	/* the neighbour is a present 4K leaf now: one more */
+	e.mfn++;
+	assert_int_equal(sim_dp2m_set(m, d, 0x1001, 0, &e), 0);
+	assert_int_equal(d->ctr.tlb_flushes, 4);
+	/* a hole: nothing present changed, no flush */
+	assert_int_equal(sim_dp2m_set(m, d, 0x800000, 0, &e), 0);
+	assert_int_equal(d->ctr.tlb_flushes, 4);
+	sim_dp2m_unlock(m, d);
+	/* and nothing was left for the unlock */
+	assert_int_equal(d->ctr.tlb_flushes, 4);
+	assert_int_equal(d->ctr.ipis, 4 * 4);
+	sim_model_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_p2m_write_inside_superpage_splits_down),
+		cmocka_unit_test(test_rule1_npt_splits_one_level_per_step_along_the_path),
+		cmocka_unit_test(test_rule1_ept_shatters_whole_superpage),
 		cmocka_unit_test(test_p2m_hole_reports_level_order),
 		cmocka_unit_test(test_p2m_walk_in_order_and_clear),
 		cmocka_unit_test(test_p2m_superpage_over_table_frees_it),
 		cmocka_unit_test(test_rule4_flush_deferred_to_unlock_one_ipi_per_dirty_vcpu),
 		cmocka_unit_test(test_rule4_no_flush_when_no_present_entry_changed),
 		cmocka_unit_test(test_rule4_ipis_only_dirty_vcpus),
+		cmocka_unit_test(test_rule4_npt_flushes_every_present_write_no_deferral),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
