@@ -205,8 +205,10 @@ as_user() {
 # ---- check and dump, for support engineers --------------------------------
 
 @test "check reports orphaned runs with their size, the first 16, then '... and N more' with totals" {
-    run_xgm 0 -q sim init --force --dom0 pv
-    run_xgm 0 -q attach vm1 --size 16M --placement sys
+    # ram-mmio (an extension) maps system RAM as special entries; auto
+    # would pick ioreq, which writes nothing into the p2m.
+    run_xgm 0 -q sim init --force --dom0 pv --extensions ram-mmio,transfer
+    run_xgm 0 -q attach vm1 --size 16M --placement sys --strategy ram-mmio
     run_xgm 0 -q attach vm2 --size 4M
     run_xgm 0 -j dump -o "$XGM_TMP/host.json"
     # Two records deleted: every entry of both blobs is an orphan.
@@ -229,6 +231,7 @@ as_user() {
 }
 
 @test "check --input finds what live check finds: a ram-mmio frame without its page reference" {
+    run_xgm 0 -q sim init --force --extensions ram-mmio,transfer
     run_xgm 0 -q attach vm1 --size 4M --strategy ram-mmio
     # Drop ten page references behind xgpumap's back.
     jq -c '.refs = .refs[10:]' "$SIM_STATE" >"$XGM_TMP/s" && mv "$XGM_TMP/s" "$SIM_STATE"
