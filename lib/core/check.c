@@ -16,7 +16,11 @@
  *                        transfer, to the guest) and ram-mmio holds its
  *                        page reference (skipped offline: a dump has no
  *                        frame table)
- *   orphan-special-entry every special p2m entry in a window has a record
+ *   orphan-special-entry every p2m entry in a window has a record (special
+ *                        ones, and RAM a transfer left: a window holds no
+ *                        guest RAM of its own)
+ *   orphan-ioreq-claim   every gfn our ioreq server claims in a window has
+ *                        a record
  *   journal-open         an interrupted operation awaits recover
  *   orphan-buffer        a GPU buffer no record names (a command was killed
  *                        between allocating it and writing its id down)
@@ -326,19 +330,11 @@ struct orphan_check {
 	uint64_t reported;
 };
 
-static bool is_special(unsigned int t)
-{
-	return t == XGM_P2M_MMIO_DIRECT || t == XGM_P2M_MAP_FOREIGN ||
-	       t == XGM_P2M_GRANT_MAP_RW || t == XGM_P2M_GRANT_MAP_RO;
-}
-
 static int check_orphan(const struct xgm_p2m_entry *e, void *arg)
 {
 	struct orphan_check *o = arg;
 	uint64_t end = e->gfn + (1ULL << e->order);
 
-	if (!is_special(e->type))
-		return 0;
 	for (size_t i = 0; i < o->n; i++)
 		if (o->blobs[i].domid == o->domid && e->gfn >= o->blobs[i].gfn &&
 		    end <= o->blobs[i].gfn + o->blobs[i].nr)
@@ -348,10 +344,46 @@ static int check_orphan(const struct xgm_p2m_entry *e, void *arg)
 			json_pack("{s:i,s:I,s:I}", "domid", (int)o->domid, "gfn",
 				  (json_int_t)e->gfn, "mfn", (json_int_t)e->mfn),
 			"domain %u: %s entry at gfn 0x%llx -> mfn 0x%llx in the "
-			"blob window has no blob record", o->domid,
+			"blob window has no blob record (run 'xgpumap recover')",
+			o->domid,
 			p2m_type_str(e->type), (unsigned long long)e->gfn,
 			(unsigned long long)e->mfn);
 	return 0;
+}
+
+/* Claims of our ioreq server in the window that no record covers: the
+ * guest's accesses there trap to a server that answers for nobody. */
+static void check_claims(struct xgm_ctx *ctx, uint32_t domid,
+			 const struct window *w, const struct blob *all,
+			 size_t n, json_t *out)
+{
+	const struct xgm_hv_ops *hv = ctx->be->hv;
+	struct xgm_gfn_range *r = NULL;
+	size_t nr = 0;
+
+	if (!hv->ioreq_list || hv->ioreq_list(ctx->priv, domid, &r, &nr)) {
+		xgm_clear_error();
+		return;
+	}
+	for (size_t i = 0; i < nr; i++) {
+		uint64_t g = r[i].first > w->gfn ? r[i].first : w->gfn;
+		uint64_t last = r[i].last < w->gfn + w->nr - 1 ? r[i].last :
+				w->gfn + w->nr - 1;
+
+		/* Walk the claim past every record that covers it. */
+		for (size_t k = 0; k < n && g <= last; k++)
+			if (all[k].domid == domid && all[k].gfn <= g &&
+			    g < all[k].gfn + all[k].nr)
+				g = all[k].gfn + all[k].nr, k = (size_t)-1;
+		if (g > last)
+			continue;
+		finding(out, "error", "orphan-ioreq-claim",
+			json_pack("{s:i,s:I}", "domid", (int)domid, "gfn", (json_int_t)g),
+			"domain %u: the ioreq server claims gfn 0x%llx in the blob "
+			"window, which no blob record covers (run 'xgpumap "
+			"recover')", domid, (unsigned long long)g);
+	}
+	free(r);
 }
 
 XGM_API int xgm_check(struct xgm_ctx *ctx, const char *dom, json_t **out)
@@ -393,6 +425,7 @@ XGM_API int xgm_check(struct xgm_ctx *ctx, const char *dom, json_t **out)
 			continue;
 		ret = hv_p2m_walk(ctx, doms[i].domid, w.gfn, w.gfn + w.nr - 1,
 				  check_orphan, &o);
+		check_claims(ctx, doms[i].domid, &w, all, n, findings);
 	}
 	xgm_clear_error();
 	/* A walk that failed must not leak the list (the fuzzed dump found
@@ -403,12 +436,25 @@ XGM_API int xgm_check(struct xgm_ctx *ctx, const char *dom, json_t **out)
 		size_t i;
 		json_t *rec;
 
-		json_array_foreach(journal, i, rec)
-			finding(findings, "error", "journal-open",
-				json_pack("{s:O}", "seq", json_object_get(rec, "seq")),
-				"an interrupted %s (phase %s) awaits 'xgpumap recover'",
-				json_string_value(json_object_get(rec, "op")),
-				json_string_value(json_object_get(rec, "phase")));
+		json_array_foreach(journal, i, rec) {
+			json_int_t seq = json_integer_value(json_object_get(rec, "seq"));
+			char why[160];
+
+			if (journal_problem(rec, why, sizeof(why)))
+				finding(findings, "error", "journal-open",
+					json_pack("{s:I}", "seq", seq),
+					"journal record %lld is malformed: %s "
+					"('xgpumap recover --discard %lld' drops it)",
+					(long long)seq, why, (long long)seq);
+			else
+				finding(findings, "error", "journal-open",
+					json_pack("{s:I}", "seq", seq),
+					"an interrupted %s (phase %s, journal record "
+					"%lld) awaits 'xgpumap recover'",
+					json_string_value(json_object_get(rec, "op")),
+					json_string_value(json_object_get(rec, "phase")),
+					(long long)seq);
+		}
 		json_decref(journal);
 	}
 	if (!ret && !dom) {
