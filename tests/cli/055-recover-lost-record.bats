@@ -314,3 +314,18 @@ discard_half_done_case() {
     run_xgm 0 __complete recover --
     contains "$output" "--discard"
 }
+
+@test "a migration that failed before the copy and was killed while rolling back: recover finishes it (its record has no new backing)" {
+    run_xgm 0 attach vm1 --size 4M
+    run_xgm 0 fill vm1:1
+    run --separate-stderr env XGPUMAP_FAULT=buf_alloc:1 XGPUMAP_CRASH=migrate:rolling-back:1 \
+        "$XGPUMAP" --sim-state "$SIM_STATE" migrate vm1:1 --to sys
+    is "$status" 137 "the migration was killed while rolling back"
+    run_xgm 0 -j recover
+    jq_is "$output" '[.[] | [.op, .phase, .blob]]' '[["migrate","rolling-back","vm1:1"]]'
+    check_clean "after recover"
+    assert_gpu_buffers 1 "the blob's buffer, and no copy"
+    run_xgm 0 sim guest-read vm1 0x80000-0x803ff --expect vm1:1
+    # Not pinned by the interrupted copy any more: it can move.
+    run_xgm 0 migrate vm1:1 --to sys
+}
