@@ -21,6 +21,8 @@
  *                        guest RAM of its own)
  *   orphan-ioreq-claim   every gfn our ioreq server claims in a window has
  *                        a record
+ *   orphan-grant         every grant in dom0's table is one a blob record
+ *                        names (a grant nobody knows of is never revoked)
  *   journal-open         an interrupted operation awaits recover
  *   orphan-buffer        a GPU buffer no record names (a command was killed
  *                        between allocating it and writing its id down)
@@ -386,6 +388,46 @@ static void check_claims(struct xgm_ctx *ctx, uint32_t domid,
 	free(r);
 }
 
+static bool gref_recorded(const struct blob *all, size_t n,
+			  const struct xgm_grant_info *g)
+{
+	for (size_t i = 0; i < n; i++)
+		for (uint64_t k = 0; all[i].grefs && all[i].domid == g->grantee &&
+		     k < all[i].nr; k++)
+			if (all[i].grefs[k] == g->gref)
+				return true;
+	return false;
+}
+
+static void check_grants(struct xgm_ctx *ctx, const struct blob *all, size_t n,
+			 json_t *out)
+{
+	const struct xgm_hv_ops *hv = ctx->be->hv;
+	struct xgm_grant_info *g = NULL;
+	size_t ng = 0, bad = 0;
+
+	if (!hv->grant_list || hv->grant_list(ctx->priv, &g, &ng)) {
+		xgm_clear_error();
+		return;
+	}
+	for (size_t i = 0; i < ng; i++) {
+		if (gref_recorded(all, n, &g[i]) || bad++ >= 16)
+			continue;
+		finding(out, "error", "orphan-grant",
+			json_pack("{s:i,s:i,s:I}", "gref", (int)g[i].gref,
+				  "domid", (int)g[i].grantee, "mfn", (json_int_t)g[i].mfn),
+			"dom0's grant reference %u gives mfn 0x%llx to domain %u "
+			"(mapped %u time(s)) and no blob record names it (run "
+			"'xgpumap recover')", g[i].gref,
+			(unsigned long long)g[i].mfn, g[i].grantee, g[i].maps);
+	}
+	if (bad > 16)
+		finding(out, "error", "orphan-grant", json_pack("{s:I}", "count",
+			(json_int_t)bad), "... and %zu more grants no blob record "
+			"names", bad - 16);
+	free(g);
+}
+
 XGM_API int xgm_check(struct xgm_ctx *ctx, const char *dom, json_t **out)
 {
 	struct xgm_domain_info *doms, only;
@@ -457,6 +499,8 @@ XGM_API int xgm_check(struct xgm_ctx *ctx, const char *dom, json_t **out)
 		}
 		json_decref(journal);
 	}
+	if (!ret && !dom)
+		check_grants(ctx, all, n, findings);
 	if (!ret && !dom) {
 		uint64_t *orph;
 		size_t no;

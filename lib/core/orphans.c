@@ -125,24 +125,38 @@ static void reached(struct reach *r, const struct xgm_p2m_entry *e,
 	}
 }
 
-static int reach_leaf(const struct xgm_p2m_entry *e, void *arg)
+/* The first of the extents (sorted by mfn) that ends at or after mfn. */
+static size_t ext_from(const struct xgm_extent *ext, size_t n, uint64_t mfn)
 {
-	struct reach *r = arg;
-	uint64_t lo = e->mfn, hi = e->mfn + (1ULL << e->order) - 1;
-	size_t a = 0, b = r->n;
+	size_t a = 0, b = n;
 
-	if (own_view(r->d, e))
-		return 0;
-	/* The first extent that ends at or after lo. */
 	while (a < b) {
 		size_t m = a + (b - a) / 2;
 
-		if (r->ext[m].mfn + r->ext[m].nr - 1 < lo)
+		if (ext[m].mfn + ext[m].nr - 1 < mfn)
 			a = m + 1;
 		else
 			b = m;
 	}
-	for (; a < r->n && r->ext[a].mfn <= hi; a++) {
+	return a;
+}
+
+static bool ext_has(const struct xgm_extent *ext, size_t n, uint64_t mfn)
+{
+	size_t i = ext_from(ext, n, mfn);
+
+	return i < n && ext[i].mfn <= mfn;
+}
+
+static int reach_leaf(const struct xgm_p2m_entry *e, void *arg)
+{
+	struct reach *r = arg;
+	uint64_t lo = e->mfn, hi = e->mfn + (1ULL << e->order) - 1;
+	size_t a;
+
+	if (own_view(r->d, e))
+		return 0;
+	for (a = ext_from(r->ext, r->n, lo); a < r->n && r->ext[a].mfn <= hi; a++) {
 		uint64_t s = r->ext[a].mfn > lo ? r->ext[a].mfn : lo;
 		uint64_t t = r->ext[a].mfn + r->ext[a].nr - 1;
 
@@ -187,13 +201,7 @@ static int held(struct xgm_ctx *ctx, uint64_t buf, const struct xgm_extent *ext,
 	if (hv->grant_list)
 		ret = hv->grant_list(ctx->priv, &g, &ng);
 	for (size_t i = 0; !ret && i < ng; i++) {
-		const struct xgm_extent *x, key = { g[i].mfn, 1 };
-
-		x = bsearch(&key, ext, n, sizeof(*ext), cmp_ext);
-		for (size_t k = 0; !x && k < n; k++)
-			if (g[i].mfn >= ext[k].mfn && g[i].mfn < ext[k].mfn + ext[k].nr)
-				x = &ext[k];
-		if (x)
+		if (ext_has(ext, n, g[i].mfn))
 			ret = xgm_fail(-EBUSY, "GPU buffer %llu: grant reference "
 				       "%u still gives mfn 0x%llx to domain %u "
 				       "(mapped %u time(s)); it is not freed",
@@ -205,27 +213,19 @@ static int held(struct xgm_ctx *ctx, uint64_t buf, const struct xgm_extent *ext,
 	return ret;
 }
 
-int buffer_unreached(struct xgm_ctx *ctx, uint64_t buf)
+/* 0 when nothing reaches the buffer's frames (ext, sorted by mfn) any more;
+ * -EBUSY naming the first mapping that does. */
+static int buffer_reached(struct xgm_ctx *ctx, uint64_t buf,
+			  const struct xgm_extent *ext, size_t n)
 {
 	const struct xgm_hv_ops *hv = ctx->be->hv;
 	struct xgm_domain_info *doms;
-	struct reach r = { 0 };
-	struct xgm_extent *ext;
-	size_t n, nd;
-	int ret;
+	struct reach r = { .ext = ext, .n = n };
+	size_t nd;
+	int ret = xgm_domain_list(ctx, &doms, &nd);
 
-	if (!ctx->be->gpu->buf_extents || gpu_extents(ctx, buf, &ext, &n)) {
-		xgm_clear_error();
-		return 0; /* nothing there to free: the free says so */
-	}
-	qsort(ext, n, sizeof(*ext), cmp_ext);
-	ret = xgm_domain_list(ctx, &doms, &nd);
-	if (ret) {
-		free(ext);
+	if (ret)
 		return ret;
-	}
-	r.ext = ext;
-	r.n = n;
 	for (size_t i = 0; !ret && i < nd; i++) {
 		if (!doms[i].translated)
 			continue;
@@ -251,48 +251,77 @@ int buffer_unreached(struct xgm_ctx *ctx, uint64_t buf)
 			       p2m_type_str(r.type), r.table,
 			       r.frames > r.gfn_last - r.gfn + 1 ?
 			       ", and more frames elsewhere" : "");
-	if (!ret)
-		ret = held(ctx, buf, ext, n);
-	free(ext);
-	return ret;
+	return ret ?: held(ctx, buf, ext, n);
 }
 
 /* ---- orphaned mappings: undone as detach would undo them --------------- */
 
+/* A run of orphaned gfns of one kind; its frames are ext[first, first+n)
+ * of the pieces' shared extent list (none for an ioreq claim). */
 struct piece {
-	uint64_t gfn, nr, mfn;
+	uint64_t gfn, nr;
 	enum strategy s;
 	unsigned int type;
+	size_t first, n;
 };
 
 struct pieces {
 	struct piece *p;
 	size_t n, cap;
+	struct xgm_extent *ext;
+	size_t next, capext;
 	struct xgm_ctx *ctx;
 	const struct blob *blobs;     /* the domain's records, by gfn */
 	size_t nb;
 	uint32_t dom0;
 };
 
-static int add_piece(struct pieces *ps, struct piece p)
+/* A run as a walk finds it: gfns and, but for a claim, the first mfn. */
+struct run {
+	uint64_t gfn, nr, mfn;
+	enum strategy s;
+	unsigned int type;
+};
+
+static int grow(void *arr, size_t n, size_t *cap, size_t elem)
+{
+	void **a = arr, *q;
+	size_t c = *cap ? 2 * *cap : 16;
+
+	if (n < *cap)
+		return 0;
+	q = realloc(*a, c * elem);
+	if (!q)
+		return -ENOMEM;
+	*a = q;
+	*cap = c;
+	return 0;
+}
+
+static int add_piece(struct pieces *ps, struct run r)
 {
 	struct piece *l = ps->n ? &ps->p[ps->n - 1] : NULL;
+	struct xgm_extent *x;
 
-	if (l && l->s == p.s && l->type == p.type && l->gfn + l->nr == p.gfn &&
-	    l->mfn + l->nr == p.mfn) {
-		l->nr += p.nr;
+	/* One kind, gfns that follow on: one piece, whatever the frames. */
+	if (!l || l->s != r.s || l->type != r.type || l->gfn + l->nr != r.gfn) {
+		if (grow(&ps->p, ps->n, &ps->cap, sizeof(*ps->p)))
+			return -ENOMEM;
+		l = &ps->p[ps->n++];
+		*l = (struct piece){ r.gfn, 0, r.s, r.type, ps->next, 0 };
+	}
+	l->nr += r.nr;
+	if (r.s == STRAT_IOREQ)
+		return 0;
+	x = l->n ? &ps->ext[l->first + l->n - 1] : NULL;
+	if (x && x->mfn + x->nr == r.mfn) {
+		x->nr += r.nr;
 		return 0;
 	}
-	if (ps->n == ps->cap) {
-		size_t cap = ps->cap ? 2 * ps->cap : 16;
-		struct piece *q = realloc(ps->p, cap * sizeof(*q));
-
-		if (!q)
-			return -ENOMEM;
-		ps->p = q;
-		ps->cap = cap;
-	}
-	ps->p[ps->n++] = p;
+	if (grow(&ps->ext, ps->next, &ps->capext, sizeof(*ps->ext)))
+		return -ENOMEM;
+	ps->ext[ps->next++] = (struct xgm_extent){ r.mfn, r.nr };
+	l->n++;
 	return 0;
 }
 
@@ -324,7 +353,7 @@ static enum strategy made_by(struct pieces *ps, const struct xgm_p2m_entry *e)
 }
 
 /* Adds the parts of [gfn, gfn+nr) that no record covers. */
-static int uncovered(struct pieces *ps, struct piece p)
+static int uncovered(struct pieces *ps, struct run p)
 {
 	for (size_t i = 0; i < ps->nb && p.nr; i++) {
 		const struct blob *b = &ps->blobs[i];
@@ -334,7 +363,7 @@ static int uncovered(struct pieces *ps, struct piece p)
 		if (b->gfn + b->nr <= p.gfn || b->gfn >= end)
 			continue;
 		if (b->gfn > p.gfn) {
-			struct piece head = p;
+			struct run head = p;
 
 			head.nr = b->gfn - p.gfn;
 			ret = add_piece(ps, head);
@@ -353,7 +382,7 @@ static int uncovered(struct pieces *ps, struct piece p)
 static int orphan_leaf(const struct xgm_p2m_entry *e, void *arg)
 {
 	struct pieces *ps = arg;
-	struct piece p = { e->gfn, 1ULL << e->order, e->mfn, made_by(ps, e), e->type };
+	struct run p = { e->gfn, 1ULL << e->order, e->mfn, made_by(ps, e), e->type };
 
 	return p.s == STRAT_NR ? 0 : uncovered(ps, p);
 }
@@ -377,9 +406,13 @@ static int find_grefs(struct xgm_ctx *ctx, struct blob *b)
 		free(g);
 		return -ENOMEM;
 	}
-	for (uint64_t i = 0, mfn; !ret && i < b->nr; i++) {
+	for (uint64_t i = 0, mfn, x = 0, off = 0; !ret && i < b->nr; i++, off++) {
+		if (off == b->ext[x].nr) {
+			x++;
+			off = 0;
+		}
+		mfn = b->ext[x].mfn + off;
 		b->grefs[i] = UINT32_MAX;
-		mfn = b->ext[0].mfn + i;
 		for (size_t k = 0; k < ng; k++)
 			if (g[k].grantee == b->domid && g[k].mfn == mfn && g[k].maps)
 				b->grefs[i] = g[k].gref;
@@ -394,30 +427,31 @@ static int find_grefs(struct xgm_ctx *ctx, struct blob *b)
 
 /* Unmaps one orphaned run with its strategy's own unmap. */
 static int undo_piece(struct xgm_ctx *ctx, const struct xgm_domain_info *d,
-		      const struct piece *p, json_t *report)
+		      const struct pieces *ps, const struct piece *p,
+		      json_t *report)
 {
 	const struct strategy_ops *st = strategy_get(p->s);
-	struct xgm_extent ext = { p->mfn, p->nr };
+	const struct xgm_extent *x = &ps->ext[p->first];
 	struct blob b = {
 		.domid = d->domid, .gfn = p->gfn, .nr = p->nr, .strategy = p->s,
 		.placement = p->s == STRAT_MMIO ? XGM_PLACE_VRAM : XGM_PLACE_SYS,
-		.ext = &ext, .nr_ext = 1,
+		.ext = (struct xgm_extent *)x, .nr_ext = p->n,
 	};
 	const char *kind = p->s == STRAT_IOREQ ? "ioreq claim" : p2m_type_str(p->type);
-	char what[256];
+	char what[256], frames[96] = "";
 	int ret = 0;
 
-	if (p->s == STRAT_IOREQ)
-		snprintf(what, sizeof(what), "domain %s's orphaned ioreq claim "
-			 "at gfn 0x%llx-0x%llx", d->name, (unsigned long long)p->gfn,
-			 (unsigned long long)(p->gfn + p->nr - 1));
-	else
-		snprintf(what, sizeof(what), "domain %s's orphaned %s mapping at "
-			 "gfn 0x%llx-0x%llx (mfn 0x%llx-0x%llx)", d->name, kind,
-			 (unsigned long long)p->gfn,
-			 (unsigned long long)(p->gfn + p->nr - 1),
-			 (unsigned long long)p->mfn,
-			 (unsigned long long)(p->mfn + p->nr - 1));
+	if (p->n == 1)
+		snprintf(frames, sizeof(frames), " (mfn 0x%llx-0x%llx)",
+			 (unsigned long long)x->mfn,
+			 (unsigned long long)(x->mfn + x->nr - 1));
+	else if (p->n)
+		snprintf(frames, sizeof(frames), " (%zu runs of frames from mfn "
+			 "0x%llx)", p->n, (unsigned long long)x->mfn);
+	snprintf(what, sizeof(what), "domain %s's orphaned %s%s at gfn "
+		 "0x%llx-0x%llx%s", d->name, kind,
+		 p->s == STRAT_IOREQ ? "" : " mapping", (unsigned long long)p->gfn,
+		 (unsigned long long)(p->gfn + p->nr - 1), frames);
 	snprintf(b.dom_name, sizeof(b.dom_name), "%s", d->name);
 	if (p->s == STRAT_GRANT)
 		ret = find_grefs(ctx, &b);
@@ -456,8 +490,8 @@ static int orphan_claims(struct xgm_ctx *ctx, const struct xgm_domain_info *d,
 		uint64_t e = r[i].last < w->gfn + w->nr - 1 ? r[i].last : w->gfn + w->nr - 1;
 
 		if (s <= e)
-			ret = uncovered(ps, (struct piece){ s, e - s + 1, 0,
-							    STRAT_IOREQ, 0 });
+			ret = uncovered(ps, (struct run){ s, e - s + 1, 0,
+							  STRAT_IOREQ, 0 });
 	}
 	free(r);
 	return ret;
@@ -485,8 +519,9 @@ static int orphans_of(struct xgm_ctx *ctx, const struct xgm_domain_info *d,
 	if (!ret)
 		ret = orphan_claims(ctx, d, &w, &ps);
 	for (size_t i = 0; !ret && i < ps.n; i++)
-		ret = undo_piece(ctx, d, &ps.p[i], report);
+		ret = undo_piece(ctx, d, &ps, &ps.p[i], report);
 	free(ps.p);
+	free(ps.ext);
 	blob_free_all(blobs, ps.nb);
 	return ret;
 }
@@ -512,33 +547,41 @@ int orphan_mappings_undo(struct xgm_ctx *ctx, json_t *report)
 
 /* ---- freeing an orphaned buffer ---------------------------------------- */
 
-/* What a lost record would have undone besides the mappings: grants of its
- * frames nobody maps (granted, then killed before the record said so) and
- * iomem permission over VRAM frames, which the next owner of those frames
- * must not find granted to a guest. */
-static int release_rights(struct xgm_ctx *ctx, const struct xgm_extent *ext,
-			  size_t n)
+/* Grants of the buffer's frames that nobody maps: a command killed between
+ * granting a page and writing the reference down leaves one that no record
+ * names. The buffer is going, so they go first; ext is sorted by mfn. */
+static int end_unmapped_grants(struct xgm_ctx *ctx,
+			       const struct xgm_extent *ext, size_t n)
+{
+	const struct xgm_hv_ops *hv = ctx->be->hv;
+	struct xgm_grant_info *g = NULL;
+	size_t ng = 0;
+	int ret = hv->grant_list ? hv->grant_list(ctx->priv, &g, &ng) : 0;
+
+	for (size_t i = 0; !ret && i < ng; i++)
+		if (!g[i].maps && ext_has(ext, n, g[i].mfn))
+			ret = hv_grant_end(ctx, g[i].gref);
+	free(g);
+	return ret;
+}
+
+/* iomem permission over an orphan's VRAM frames, which a lost record would
+ * have revoked: the next owner of those frames must not find them granted
+ * to a guest. */
+static int revoke_iomem(struct xgm_ctx *ctx, const struct xgm_extent *ext,
+			size_t n)
 {
 	const struct xgm_hv_ops *hv = ctx->be->hv;
 	struct xgm_domain_info *doms;
-	struct xgm_grant_info *g = NULL;
 	uint32_t owner = 0;
-	size_t nd, ng = 0;
-	int ret = 0;
+	size_t nd;
+	int ret;
 
-	if (hv->grant_list)
-		ret = hv->grant_list(ctx->priv, &g, &ng);
-	for (size_t i = 0; !ret && i < ng; i++)
-		for (size_t k = 0; !ret && k < n; k++)
-			if (!g[i].maps && g[i].mfn >= ext[k].mfn &&
-			    g[i].mfn < ext[k].mfn + ext[k].nr)
-				ret = hv_grant_end(ctx, g[i].gref);
-	free(g);
-	if (ret || !n || !hv->frame_owner ||
+	if (!n || !hv->frame_owner ||
 	    hv->frame_owner(ctx->priv, ext[0].mfn, &owner, NULL) ||
 	    owner != XGM_OWNER_IO) {
 		xgm_clear_error();
-		return ret;
+		return 0;
 	}
 	ret = xgm_domain_list(ctx, &doms, &nd);
 	if (ret)
@@ -551,15 +594,44 @@ static int release_rights(struct xgm_ctx *ctx, const struct xgm_extent *ext,
 	return ret;
 }
 
+/* The buffer's extents sorted by mfn, or -errno. */
+static int sorted_extents(struct xgm_ctx *ctx, uint64_t buf,
+			  struct xgm_extent **ext, size_t *n)
+{
+	int ret;
+
+	if (!ctx->be->gpu->buf_extents)
+		return -ENOENT;
+	ret = gpu_extents(ctx, buf, ext, n);
+	if (!ret)
+		qsort(*ext, *n, sizeof(**ext), cmp_ext);
+	return ret;
+}
+
+int buffer_release(struct xgm_ctx *ctx, uint64_t buf)
+{
+	struct xgm_extent *ext;
+	size_t n;
+	int ret;
+
+	if (sorted_extents(ctx, buf, &ext, &n)) {
+		xgm_clear_error();
+		return 0; /* nothing there to free: the free says so */
+	}
+	ret = end_unmapped_grants(ctx, ext, n) ?: buffer_reached(ctx, buf, ext, n);
+	free(ext);
+	return ret;
+}
+
 int orphan_buffer_free(struct xgm_ctx *ctx, uint64_t buf)
 {
 	struct xgm_extent *ext;
 	size_t n;
-	int ret = gpu_extents(ctx, buf, &ext, &n);
+	int ret = sorted_extents(ctx, buf, &ext, &n);
 
 	if (ret)
 		return ret;
-	ret = release_rights(ctx, ext, n);
+	ret = revoke_iomem(ctx, ext, n);
 	free(ext);
 	if (ret)
 		return ret;

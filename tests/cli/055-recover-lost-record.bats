@@ -329,3 +329,22 @@ discard_half_done_case() {
     # Not pinned by the interrupted copy any more: it can move.
     run_xgm 0 migrate vm1:1 --to sys
 }
+
+# dom0_grants: how many grants dom0's table holds.
+dom0_grants() {
+    local j
+    j=$(xgm_q sim show) || return 1
+    jq_of "$j" '.domains[] | select(.name == "Domain-0") | .grants'
+}
+
+@test "a grant made but never written down (kill -9 before its record): recover ends it before the buffer is freed" {
+    # store_write 8 is the record after the first grant_access: the
+    # grant exists, no record names its reference.
+    xgm_inject CRASH store_write:8 137 attach vm1 --size 1M --placement sys --strategy grant
+    is "$(dom0_grants)" 1 "one grant nobody recorded"
+    contains "$(findings_of)" '"orphan-grant"' "check sees the grant nobody recorded"
+    run_xgm 0 recover
+    is "$(dom0_grants)" 0 "no grant is left to the freed frames"
+    check_clean "after recover"
+    assert_gpu_buffers 0
+}
