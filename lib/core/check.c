@@ -372,11 +372,12 @@ static void check_claims(struct xgm_ctx *ctx, uint32_t domid,
 		uint64_t last = r[i].last < w->gfn + w->nr - 1 ? r[i].last :
 				w->gfn + w->nr - 1;
 
-		/* Walk the claim past every record that covers it. */
+		/* Walk the claim past the records that cover it; they are
+		 * in gfn order, so one pass finds each in turn. */
 		for (size_t k = 0; k < n && g <= last; k++)
 			if (all[k].domid == domid && all[k].gfn <= g &&
 			    g < all[k].gfn + all[k].nr)
-				g = all[k].gfn + all[k].nr, k = (size_t)-1;
+				g = all[k].gfn + all[k].nr;
 		if (g > last)
 			continue;
 		finding(out, "error", "orphan-ioreq-claim",

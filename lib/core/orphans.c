@@ -213,6 +213,18 @@ static int held(struct xgm_ctx *ctx, uint64_t buf, const struct xgm_extent *ext,
 	return ret;
 }
 
+/* Whether the backend reads domid's p2m live. Where it answers from its own
+ * record (stock Xen has no p2m read), reading the IOMMU tables at every
+ * free would be a console dump each time, so the record is the answer. */
+static bool p2m_live(struct xgm_ctx *ctx, uint32_t domid)
+{
+	const struct xgm_hv_ops *hv = ctx->be->hv;
+	char note[160];
+
+	return !hv->p2m_source || hv->p2m_source(ctx->priv, domid, note,
+						 sizeof(note)) == 1;
+}
+
 /* 0 when nothing reaches the buffer's frames (ext, sorted by mfn) any more;
  * -EBUSY naming the first mapping that does. */
 static int buffer_reached(struct xgm_ctx *ctx, uint64_t buf,
@@ -232,10 +244,14 @@ static int buffer_reached(struct xgm_ctx *ctx, uint64_t buf,
 		r.d = &doms[i];
 		r.where = "p2m";
 		ret = hv_p2m_walk(ctx, doms[i].domid, 0, UINT64_MAX, reach_leaf, &r);
-		if (!ret && doms[i].iommu == XGM_IOMMU_SEPARATE && hv->iommu_walk) {
+		if (!ret && doms[i].iommu == XGM_IOMMU_SEPARATE && hv->iommu_walk &&
+		    p2m_live(ctx, doms[i].domid)) {
 			r.where = "IOMMU";
-			ret = hv->iommu_walk(ctx->priv, doms[i].domid, 0, UINT64_MAX,
-					     reach_leaf, &r);
+			/* Xen mirrors the p2m into these tables itself: one
+			 * that cannot be read leaves the p2m as the answer. */
+			if (hv->iommu_walk(ctx->priv, doms[i].domid, 0, UINT64_MAX,
+					   reach_leaf, &r))
+				xgm_clear_error();
 		}
 	}
 	free(doms);

@@ -75,14 +75,24 @@ assert_no_entry_to_frames() {
 # the frames, vm1 reads nothing of the old buffer over its old range, and
 # the buffer is gone.
 assert_nothing_reaches() {
-    local backing=$1 first=$2 last=$3 dom
+    local backing=$1 first=$2 last=$3 dom j hits
     check_clean "after recover" || return 1
     assert_p2m_empty vm1 "$first" "$last" || return 1
     for dom in vm1 vm2 Domain-0; do
+        # A PV dom0 has no p2m, only its own pfn list.
+        j=$(xgm_q domain show "$dom") || return 1
+        [[ $(jq_of "$j" .type) == pv ]] && continue
         assert_no_entry_to_frames "$dom" "$backing" || return 1
     done
     assert_guest_all_ones vm1 "$first" "$last" || return 1
     assert_gpu_buffers 0 "no buffer is left" || return 1
+    # Nor does a device of vm1, where its IOMMU tables are its own (AMD).
+    j=$(xgm_q iommu vm1) || return 1
+    hits=$(printf '%s' "$j" | jq -c --argjson b "$backing" '
+        [(.runs // [])[] | . as $r
+         | select(any($b[]; .mfn <= ($r.mfn + $r.dfn_last - $r.dfn) and
+                            $r.mfn <= (.mfn + .nr - 1)))]') || return 1
+    is "$hits" "[]" "iommu vm1: runs that reach the freed frames $backing" || return 1
 }
 
 # attach_filled STRATEGY PLACEMENT: attaches a 4 MiB blob to vm1, fills it,
@@ -113,6 +123,9 @@ findings_of() {
 lost_record_case() {
     local s=$1 p=$2 f rows
     rm -f -- "$SIM_STATE"
+    if (($# > 2)); then
+        run_xgm 0 sim init "${@:3}" || return 1
+    fi
     attach_filled "$s" "$p" || return 1
     lose_record 1 "$N" || return 1
     # check sees what the lost record leaves: the buffer, and the mapping
@@ -146,6 +159,11 @@ lost_record_case() {
     for sp in "${STRATEGIES[@]}"; do
         fault_case "lost record: $sp" lost_record_case $sp
     done
+    # Separate IOMMU tables; a PV dom0 whose system RAM is scattered.
+    fault_case "lost record, AMD IOMMU: grant sys" lost_record_case grant sys --iommu amd
+    fault_case "lost record, AMD IOMMU: mmio vram" lost_record_case mmio vram --iommu amd
+    fault_case "lost record, PV dom0: grant sys" lost_record_case grant sys --dom0 pv
+    fault_case "lost record, PV dom0: ram-mmio sys" lost_record_case ram-mmio sys --dom0 pv
     fault_loop_end
 }
 
