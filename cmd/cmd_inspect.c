@@ -132,13 +132,26 @@ int do_check(struct cli *cli, const struct cmd *self, int argc, char **argv,
 int do_recover(struct cli *cli, const struct cmd *self, int argc, char **argv,
 	       json_t **out)
 {
+	const char *discard = NULL;
 	struct opt_iter it;
+	uint64_t seq = 0;
 	char **args;
-	int ret;
+	int idx, ret;
 
-	if (opt_parse_none(cli, self, &it, argc, argv, &args))
+	opt_iter_init(&it, argc, argv);
+	while ((idx = opt_next(cli, self, &it)) >= 0)
+		discard = it.arg;
+	if (idx == -2)
+		return cli->error.status;
+	if (opt_rest(&it, &args))
 		return cli_usage(cli, "recover: unexpected argument '%s'", args[0]);
-	ret = xgm_recover(cli->ctx, out);
+	/* Journal records are numbered from 1, in decimal. */
+	if (discard && (strspn(discard, "0123456789") != strlen(discard) ||
+			xgm_parse_frame(discard, &seq) || !seq))
+		return cli_usage(cli, "recover: --discard takes a journal record "
+				 "number (SEQ, as check reports it), not '%s'", discard);
+	ret = discard ? xgm_recover_discard(cli->ctx, seq, out) :
+			xgm_recover(cli->ctx, out);
 	if (ret)
 		return cli_fail_lib(cli, ret, "recover failed");
 	if (!json_array_size(*out) && !cli->json) {

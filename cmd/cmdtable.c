@@ -88,6 +88,11 @@ static const struct cmd_opt check_opts[] = {
 	{ 0 }
 };
 
+static const struct cmd_opt recover_opts[] = {
+	{ "discard", 'd', "SEQ", "drop journal record SEQ (one recover cannot act on) first" },
+	{ 0 }
+};
+
 static const struct cmd_opt dump_opts[] = {
 	{ "output", 'o', "FILE", "write the document to FILE (atomically)" },
 	{ 0 }
@@ -223,7 +228,8 @@ struct cmd cmd_root[] = {
 	  .arg_kind = ARG_DOM,
 	  .summary = "check every invariant of the mapping state",
 	  .description = "Every record matches the p2m (type, mfn, order) and the buffer's "
-			 "current backing; every special p2m entry in a blob window has a record; "
+			 "current backing; every p2m entry and ioreq claim in a blob window has "
+			 "a record; "
 			 "no blob leaves its window or overlaps another; no interrupted operation "
 			 "is pending. Prints the findings; exits 1 when any is an error." },
 	{ .name = "dump", .fn = do_dump, .flags = CMD_CTX_READ, .opts = dump_opts,
@@ -232,10 +238,15 @@ struct cmd cmd_root[] = {
 			 "window, where each buffer is, the store, counters and the journal, "
 			 "with a schema version. 'check --input FILE' runs every invariant on it "
 			 "offline. Without -o the document goes to stdout (use -j for JSON)." },
-	{ .name = "recover", .fn = do_recover, .flags = CMD_CTX_WRITE,
+	{ .name = "recover", .fn = do_recover, .flags = CMD_CTX_WRITE, .opts = recover_opts,
 	  .summary = "finish or undo what interrupted commands left",
 	  .description = "Reads the journal: an interrupted attach is rolled back (nothing "
-			 "stays mapped, the buffer is freed), an interrupted detach is finished." },
+			 "stays mapped, the buffer is freed), an interrupted detach is finished. "
+			 "Mappings in a blob window that no record covers are unmapped, a blob "
+			 "whose buffer is gone loses its mapping, and only then are buffers no "
+			 "record names freed; nothing is freed while any domain still maps it. "
+			 "A malformed journal record stops recover: --discard SEQ drops it (a "
+			 "blob it left half done is unmapped and freed) and recovers the rest." },
 	{ .name = "bench", .fn = do_bench, .min_args = 0, .max_args = 1, .opts = bench_opts, .args = "[SCENARIO]",
 	  .arg_kind = ARG_WORD, .arg_values = bench_scenarios,
 	  .summary = "measure the cost of each way of mapping",

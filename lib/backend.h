@@ -64,6 +64,20 @@ struct xgm_p2m_entry {
 /* Per-operation and per-domain counters. */
 /* struct xgm_counters (what an operation cost) is public: xgpumap.h. */
 
+/* One entry of dom0's grant table. */
+struct xgm_grant_info {
+	uint32_t gref;
+	uint32_t grantee;
+	uint64_t mfn;
+	uint32_t maps;   /* active mappings by the grantee */
+	bool readonly;
+};
+
+/* An inclusive range of guest frames. */
+struct xgm_gfn_range {
+	uint64_t first, last;
+};
+
 typedef int (*xgm_p2m_walk_fn)(const struct xgm_p2m_entry *e, void *arg);
 
 /* A guest access, by what it costs in ioreqs when it is emulated (the
@@ -137,6 +151,11 @@ struct xgm_hv_ops {
 	int (*grant_unmap)(void *priv, uint32_t grantee, uint32_t gref,
 			   uint64_t gfn);
 	int (*grant_end)(void *priv, uint32_t gref);
+	/* Every grant in dom0's table (*out malloc'd, NULL when none): how
+	 * recover finds the references of grant mappings whose record was
+	 * lost. NULL where dom0's table cannot be read back. */
+	int (*grant_list)(void *priv, struct xgm_grant_info **out,
+			  size_t *count);
 
 	/* Inspection: leaves overlapping [first, last], in gfn order. */
 	int (*p2m_walk)(void *priv, uint32_t domid, uint64_t first,
@@ -178,6 +197,10 @@ struct xgm_hv_ops {
 	 * (gfns): consulted by Xen only where nothing is mapped. */
 	int (*ioreq_map_range)(void *priv, uint32_t domid, uint64_t first,
 			       uint64_t last, bool map);
+	/* The gfn ranges our ioreq server claims in domid (*out malloc'd,
+	 * NULL when none), so a claim nobody records can be dropped. */
+	int (*ioreq_list)(void *priv, uint32_t domid,
+			  struct xgm_gfn_range **out, size_t *count);
 	/* The server's handler, called while the faulting vCPU waits. */
 	void (*set_ioreq_handler)(void *priv, xgm_ioreq_fn fn, void *arg);
 	/* One access of the guest at gfn (what the guest would see: the

@@ -19,8 +19,14 @@
  *                        transfer, to the guest) and ram-mmio holds its
  *                        page reference (skipped offline: a dump has no
  *                        frame table)
- *   orphan-special-entry every special p2m entry in a window has a record
- *                        (reported as runs, the first 16, then a total)
+ *   orphan-special-entry every p2m entry in a window has a record (special
+ *                        ones, and RAM a transfer left: a window holds no
+ *                        guest RAM of its own), reported as runs, the first
+ *                        16, then a total
+ *   orphan-ioreq-claim   every gfn our ioreq server claims in a window has
+ *                        a record
+ *   orphan-grant         every grant in dom0's table is one a blob record
+ *                        names (a grant nobody knows of is never revoked)
  *   blob-domain          every blob's domain exists
  *   dump-sections        offline: the dump's blobs section and its store
  *                        agree (an edited or cut dump does not)
@@ -381,12 +387,6 @@ struct orphan_check {
 	} run;                  /* the run being grown; nr 0 = none */
 };
 
-static bool is_special(unsigned int t)
-{
-	return t == XGM_P2M_MMIO_DIRECT || t == XGM_P2M_MAP_FOREIGN ||
-	       t == XGM_P2M_GRANT_MAP_RW || t == XGM_P2M_GRANT_MAP_RO;
-}
-
 static void orphan_flush(struct orphan_check *o)
 {
 	char sz[XGM_SIZE_STR];
@@ -415,8 +415,6 @@ static int check_orphan(const struct xgm_p2m_entry *e, void *arg)
 	struct orphan_check *o = arg;
 	uint64_t nr = 1ULL << e->order, end = e->gfn + nr;
 
-	if (!is_special(e->type))
-		return 0;
 	for (size_t i = 0; i < o->n; i++)
 		if (o->blobs[i].domid == o->domid && e->gfn >= o->blobs[i].gfn &&
 		    end <= o->blobs[i].gfn + o->blobs[i].nr)
@@ -543,6 +541,82 @@ static void check_source(struct xgm_ctx *ctx, const struct blob *all, size_t n,
 	free(sb);
 }
 
+/* Claims of our ioreq server in the window that no record covers: the
+ * guest's accesses there trap to a server that answers for nobody. */
+static void check_claims(struct xgm_ctx *ctx, uint32_t domid,
+			 const struct window *w, const struct blob *all,
+			 size_t n, json_t *out)
+{
+	const struct xgm_hv_ops *hv = ctx->be->hv;
+	struct xgm_gfn_range *r = NULL;
+	size_t nr = 0;
+
+	if (!hv->ioreq_list || hv->ioreq_list(ctx->priv, domid, &r, &nr)) {
+		xgm_clear_error();
+		return;
+	}
+	for (size_t i = 0; i < nr; i++) {
+		uint64_t g = r[i].first > w->gfn ? r[i].first : w->gfn;
+		uint64_t last = r[i].last < w->gfn + w->nr - 1 ? r[i].last :
+				w->gfn + w->nr - 1;
+
+		/* Walk the claim past the records that cover it; they are
+		 * in gfn order, so one pass finds each in turn. */
+		for (size_t k = 0; k < n && g <= last; k++)
+			if (all[k].domid == domid && all[k].gfn <= g &&
+			    g < all[k].gfn + all[k].nr)
+				g = all[k].gfn + all[k].nr;
+		if (g > last)
+			continue;
+		finding(out, "error", "orphan-ioreq-claim",
+			json_pack("{s:i,s:I}", "domid", (int)domid, "gfn", (json_int_t)g),
+			"domain %u: the ioreq server claims gfn 0x%llx in the blob "
+			"window, which no blob record covers (run 'xgpumap "
+			"recover')", domid, (unsigned long long)g);
+	}
+	free(r);
+}
+
+static bool gref_recorded(const struct blob *all, size_t n,
+			  const struct xgm_grant_info *g)
+{
+	for (size_t i = 0; i < n; i++)
+		for (uint64_t k = 0; all[i].grefs && all[i].domid == g->grantee &&
+		     k < all[i].nr; k++)
+			if (all[i].grefs[k] == g->gref)
+				return true;
+	return false;
+}
+
+static void check_grants(struct xgm_ctx *ctx, const struct blob *all, size_t n,
+			 json_t *out)
+{
+	const struct xgm_hv_ops *hv = ctx->be->hv;
+	struct xgm_grant_info *g = NULL;
+	size_t ng = 0, bad = 0;
+
+	if (!hv->grant_list || hv->grant_list(ctx->priv, &g, &ng)) {
+		xgm_clear_error();
+		return;
+	}
+	for (size_t i = 0; i < ng; i++) {
+		if (gref_recorded(all, n, &g[i]) || bad++ >= 16)
+			continue;
+		finding(out, "error", "orphan-grant",
+			json_pack("{s:i,s:i,s:I}", "gref", (int)g[i].gref,
+				  "domid", (int)g[i].grantee, "mfn", (json_int_t)g[i].mfn),
+			"dom0's grant reference %u gives mfn 0x%llx to domain %u "
+			"(mapped %u time(s)) and no blob record names it (run "
+			"'xgpumap recover')", g[i].gref,
+			(unsigned long long)g[i].mfn, g[i].grantee, g[i].maps);
+	}
+	if (bad > 16)
+		finding(out, "error", "orphan-grant", json_pack("{s:I}", "count",
+			(json_int_t)bad), "... and %zu more grants no blob record "
+			"names", bad - 16);
+	free(g);
+}
+
 static int check_op(struct xgm_ctx *ctx, const char *dom, json_t **out)
 {
 	struct xgm_domain_info *doms, only;
@@ -584,6 +658,7 @@ static int check_op(struct xgm_ctx *ctx, const char *dom, json_t **out)
 				  check_orphan, &o);
 		if (!ret)
 			orphan_summary(&o);
+		check_claims(ctx, doms[i].domid, &w, all, n, findings);
 	}
 	if (listed && !ret)
 		check_domains(all, n, doms, nd, findings);
@@ -598,14 +673,29 @@ static int check_op(struct xgm_ctx *ctx, const char *dom, json_t **out)
 		size_t i;
 		json_t *rec;
 
-		json_array_foreach(journal, i, rec)
-			finding(findings, "error", "journal-open",
-				json_pack("{s:O}", "seq", json_object_get(rec, "seq")),
-				"an interrupted %s (phase %s) awaits 'xgpumap recover'",
-				json_string_value(json_object_get(rec, "op")),
-				json_string_value(json_object_get(rec, "phase")));
+		json_array_foreach(journal, i, rec) {
+			json_int_t seq = json_integer_value(json_object_get(rec, "seq"));
+			char why[160];
+
+			if (journal_problem(rec, why, sizeof(why)))
+				finding(findings, "error", "journal-open",
+					json_pack("{s:I}", "seq", seq),
+					"journal record %lld is malformed: %s "
+					"('xgpumap recover --discard %lld' drops it)",
+					(long long)seq, why, (long long)seq);
+			else
+				finding(findings, "error", "journal-open",
+					json_pack("{s:I}", "seq", seq),
+					"an interrupted %s (phase %s, journal record "
+					"%lld) awaits 'xgpumap recover'",
+					json_string_value(json_object_get(rec, "op")),
+					json_string_value(json_object_get(rec, "phase")),
+					(long long)seq);
+		}
 		json_decref(journal);
 	}
+	if (!ret && !dom)
+		check_grants(ctx, all, n, findings);
 	if (!ret && !dom) {
 		uint64_t *orph;
 		size_t no;

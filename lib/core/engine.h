@@ -247,9 +247,25 @@ int journal_list(struct xgm_ctx *ctx, json_t **out);
 /* -EBUSY when an open journal record names this blob: nothing else may
  * touch it before recover has finished or undone that operation. */
 int journal_blocks(struct xgm_ctx *ctx, const struct blob *b);
+/* What is wrong with a journal record (written into buf), or NULL when
+ * recover can act on it. */
+const char *journal_problem(json_t *rec, char *buf, size_t len);
 
 /* Buffers the backend holds that no blob record or open journal record
  * names (core/orphans.c); *ids malloc'd, NULL when none. */
 int orphan_buffers(struct xgm_ctx *ctx, uint64_t **ids, size_t *count);
+/* What gpu_free() asks first, so that a guest never keeps a frame that
+ * was freed: ends the grants of buf's frames that nobody maps, then 0 when
+ * nothing reaches a frame of buf any more (no p2m or IOMMU entry of any
+ * domain but dom0's own view, no page reference, no grant); -EBUSY naming
+ * the domain, gfn range and frames otherwise. */
+int buffer_release(struct xgm_ctx *ctx, uint64_t buf);
+/* Unmaps every mapping in a blob window that no record covers, with the
+ * strategies' own unmap; one report row per run undone. */
+int orphan_mappings_undo(struct xgm_ctx *ctx, json_t *report);
+/* Frees a buffer no record names, after revoking the iomem permission a
+ * lost record would have revoked (refusing, as gpu_free does, while
+ * anything still maps it). */
+int orphan_buffer_free(struct xgm_ctx *ctx, uint64_t buf);
 
 #endif /* XGM_ENGINE_H */

@@ -156,6 +156,7 @@ int gpu_free(struct xgm_ctx *ctx, uint64_t buf)
 	const struct xgm_gpu_ops *g = ctx->be->gpu;
 
 	return need(g->buf_free, "free GPU buffers") ?:
+	       buffer_release(ctx, buf) ?:
 	       CALL(ctx, "buf_free", g->buf_free(ctx->priv, buf));
 }
 

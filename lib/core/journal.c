@@ -6,6 +6,7 @@
  * any point leaves a record that recover can act on.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/engine.h"
 
@@ -112,6 +113,17 @@ int journal_list(struct xgm_ctx *ctx, json_t **out)
 
 		snprintf(path, sizeof(path), XGM_STORE_ROOT "/journal/%s", names[i]);
 		ret = store_get(ctx, path, &rec);
+		/* A record that does not even parse is listed too, so that
+		 * check can name it and recover --discard can drop it. */
+		if (ret == -EBADMSG || (!ret && !json_is_object(rec))) {
+			if (!ret)
+				json_decref(rec);
+			rec = json_pack("{s:s}", "malformed", ret ?
+					"its text is not valid JSON" :
+					"it is not a JSON object");
+			xgm_clear_error();
+			ret = rec ? 0 : -ENOMEM;
+		}
 		if (!ret) {
 			json_object_set_new(rec, "seq", json_integer(strtoll(names[i], NULL, 10)));
 			json_array_append_new(*out, rec);
@@ -134,15 +146,142 @@ int journal_blocks(struct xgm_ctx *ctx, const struct blob *b)
 	if (ret)
 		return ret;
 	json_array_foreach(recs, i, rec) {
-		if (json_integer_value(json_object_get(rec, "domid")) == b->domid &&
-		    json_integer_value(json_object_get(rec, "n")) == b->n) {
+		char why[160];
+
+		if (json_integer_value(json_object_get(rec, "domid")) != b->domid ||
+		    json_integer_value(json_object_get(rec, "n")) != b->n)
+			continue;
+		if (journal_problem(rec, why, sizeof(why)))
+			ret = xgm_fail(-EBUSY, "journal record %lld names %s:%u but "
+				       "is malformed (%s): 'xgpumap recover "
+				       "--discard %lld' drops it",
+				       json_integer_value(json_object_get(rec, "seq")),
+				       b->dom_name, b->n, why,
+				       json_integer_value(json_object_get(rec, "seq")));
+		else
 			ret = xgm_fail(-EBUSY, "an interrupted %s of %s:%u awaits "
 				       "'xgpumap recover'",
 				       json_string_value(json_object_get(rec, "op")),
 				       b->dom_name, b->n);
-			break;
-		}
+		break;
 	}
 	json_decref(recs);
 	return ret;
+}
+
+/* The phases each operation writes, in order. */
+static const char *const attach_phases[] = { "intent", "allocated", "mapping", NULL };
+static const char *const detach_phases[] = { "intent", NULL };
+static const char *const migrate_phases[] = { "intent", "copied", "switched",
+					      "rolling-back", NULL };
+
+static const struct {
+	const char *op;
+	const char *const *phases;
+	const char *list;
+} journal_ops[] = {
+	{ "attach", attach_phases, "intent, allocated, mapping" },
+	{ "detach", detach_phases, "intent" },
+	{ "migrate", migrate_phases, "intent, copied, switched, rolling-back" },
+};
+
+static bool is_uint(json_t *v, json_int_t min, json_int_t max)
+{
+	return json_is_integer(v) && json_integer_value(v) >= min &&
+	       json_integer_value(v) <= max;
+}
+
+/* One backing of a migrate record ("old" or "new"): what is wrong, or NULL. */
+static const char *backing_problem(json_t *rec, const char *which, char *buf,
+				   size_t len)
+{
+	char key[32];
+	const char *v;
+	enum strategy s;
+	enum xgm_placement p;
+	struct xgm_extent *ext = NULL;
+	size_t n;
+
+	snprintf(key, sizeof(key), "%s_buf", which);
+	if (!is_uint(json_object_get(rec, key), 0, INT64_MAX))
+		goto bad;
+	snprintf(key, sizeof(key), "%s_strategy", which);
+	v = json_string_value(json_object_get(rec, key));
+	if (!v || strategy_parse(v, &s) || s == STRAT_AUTO)
+		goto bad;
+	snprintf(key, sizeof(key), "%s_placement", which);
+	v = json_string_value(json_object_get(rec, key));
+	if (!v || placement_parse(v, &p))
+		goto bad;
+	snprintf(key, sizeof(key), "%s_extents", which);
+	if (extents_from_json(json_object_get(rec, key), &ext, &n))
+		goto bad;
+	free(ext);
+	xgm_clear_error();
+	return NULL;
+bad:
+	xgm_clear_error();
+	snprintf(buf, len, "'%s' is missing or not valid", key);
+	return buf;
+}
+
+const char *journal_problem(json_t *rec, char *buf, size_t len)
+{
+	const char *op = json_string_value(json_object_get(rec, "op"));
+	const char *phase = json_string_value(json_object_get(rec, "phase"));
+	const char *m = json_string_value(json_object_get(rec, "malformed"));
+	size_t k, i;
+
+	if (m) {
+		snprintf(buf, len, "%s", m);
+		return buf;
+	}
+	if (!op) {
+		snprintf(buf, len, "it names no operation ('op')");
+		return buf;
+	}
+	for (k = 0; k < sizeof(journal_ops) / sizeof(*journal_ops); k++)
+		if (!strcmp(op, journal_ops[k].op))
+			break;
+	if (k == sizeof(journal_ops) / sizeof(*journal_ops)) {
+		snprintf(buf, len, "'%.40s' is not an operation the journal "
+			 "records (attach, detach, migrate)", op);
+		return buf;
+	}
+	if (!phase) {
+		snprintf(buf, len, "the %s names no phase", op);
+		return buf;
+	}
+	for (i = 0; journal_ops[k].phases[i]; i++)
+		if (!strcmp(phase, journal_ops[k].phases[i]))
+			break;
+	if (!journal_ops[k].phases[i]) {
+		snprintf(buf, len, "phase '%.40s' is not one of %s's (%s)", phase,
+			 op, journal_ops[k].list);
+		return buf;
+	}
+	if (!is_uint(json_object_get(rec, "domid"), 0, 0x7FEF)) {
+		snprintf(buf, len, "its 'domid' is missing or not a domain id");
+		return buf;
+	}
+	if (!is_uint(json_object_get(rec, "n"), 1, UINT32_MAX)) {
+		snprintf(buf, len, "its blob number 'n' is missing or not valid");
+		return buf;
+	}
+	if (!strcmp(op, "attach") && strcmp(phase, "intent") &&
+	    !is_uint(json_object_get(rec, "buf"), 0, INT64_MAX)) {
+		snprintf(buf, len, "phase %s names no buffer ('buf')", phase);
+		return buf;
+	}
+	if (!strcmp(op, "migrate")) {
+		if (backing_problem(rec, "old", buf, len))
+			return buf;
+		/* The new backing is written with "copied"; a migration that
+		 * failed before the copy rolls back without one. */
+		if ((!strcmp(phase, "copied") || !strcmp(phase, "switched") ||
+		     json_object_get(rec, "new_buf")) &&
+		    backing_problem(rec, "new", buf, len))
+			return buf;
+	}
+	return NULL;
 }

@@ -3,6 +3,11 @@
  * recover: finish or undo whatever an interrupted command left, from the
  * journal. An attach is undone (its buffer freed, nothing left mapped); a
  * detach is finished (a guest must not keep frames we meant to take).
+ * Then what no record explains: mappings in a blob window nobody records
+ * are unmapped first, blobs whose buffer is gone lose their mapping, and
+ * only then are buffers nobody names freed. Every free asks first that
+ * nothing still reaches the buffer's frames (core/orphans.c): where a
+ * mapping cannot be undone, recover fails and frees nothing.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -10,35 +15,6 @@
 #include "core/engine.h"
 #include "core/view.h"
 
-/* The new strategy and placement a migrate or evict record names. */
-static int parse_new(json_t *rec, enum strategy *s, enum xgm_placement *p)
-{
-	const char *sn = json_string_value(json_object_get(rec, "new_strategy"));
-	const char *pn = json_string_value(json_object_get(rec, "new_placement"));
-
-	if (!sn || !pn || strategy_parse(sn, s) || *s == STRAT_AUTO ||
-	    placement_parse(pn, p))
-		return xgm_fail(-EBADMSG, "journal: %s record is malformed",
-				json_string_value(json_object_get(rec, "op")));
-	return 0;
-}
-
-/* The move is done: record it. */
-static int moved(struct xgm_ctx *ctx, struct blob *b, const char **action,
-		 const char *what)
-{
-	b->generation++;
-	snprintf(b->state, sizeof(b->state), "mapped");
-	*action = what;
-	return blob_save(ctx, b);
-}
-
-/*
- * A migration that copied is finished, whatever the switch got to: unmap
- * what is there, map the new backing, free the old one. Before the copy
- * nothing was allocated that the record knows of, and the guest still maps
- * the old backing.
- */
 /* Copies b with one of the backings the journal record names ("old" or
  * "new"); *out owns its extents. */
 static int backing_from(json_t *rec, const char *which, const struct blob *b,
@@ -92,7 +68,7 @@ static int migrate_recover(struct xgm_ctx *ctx, struct blob *b, json_t *rec,
 	size_t nn;
 	int ret;
 
-	if (!strcmp(phase, "intent")) {
+	if (!strcmp(phase, "intent") || !json_object_get(rec, "new_buf")) {
 		/* Nothing copied: the guest still maps the old backing. The
 		 * copy's pin of the source goes; a new buffer made before the
 		 * next phase is an orphan recover frees. */
@@ -185,22 +161,6 @@ out:
 	return ret;
 }
 
-/* The driver moved the buffer; map it where it is now. */
-static int evict_recover(struct xgm_ctx *ctx, struct blob *b, json_t *rec,
-			 const char **action)
-{
-	struct xgm_extent *ext;
-	enum xgm_placement np;
-	enum strategy ns;
-	size_t n;
-	int ret;
-
-	ret = parse_new(rec, &ns, &np) ?: gpu_extents(ctx, b->buf, &ext, &n);
-	if (!ret)
-		ret = blob_switch(ctx, b, b->buf, ext, n, ns, np);
-	return ret ?: moved(ctx, b, action, "remapped");
-}
-
 static int recover_one(struct xgm_ctx *ctx, json_t *rec, json_t *report)
 {
 	const char *op = json_string_value(json_object_get(rec, "op"));
@@ -214,9 +174,11 @@ static int recover_one(struct xgm_ctx *ctx, json_t *rec, json_t *report)
 	json_int_t n = json_integer_value(json_object_get(rec, "n"));
 	bool have;
 
-	if (!op || !phase || domid < 0 || n < 0 || domid > UINT32_MAX || n > UINT32_MAX)
-		return xgm_fail(-EBADMSG, "journal record %lld is malformed",
-				(long long)seq);
+	char why[160];
+
+	if (journal_problem(rec, why, sizeof(why)))
+		return xgm_fail(-EBADMSG, "journal record %lld is malformed: %s",
+				(long long)seq, why);
 	/* The blob's record in the store is the authority; an attach may
 	 * have been interrupted before writing one. */
 	have = !blob_load(ctx, (uint32_t)domid, (uint32_t)n, &b);
@@ -261,8 +223,6 @@ static int recover_one(struct xgm_ctx *ctx, json_t *rec, json_t *report)
 		action = "nothing left to do";
 	} else if (!strcmp(op, "migrate")) {
 		ret = migrate_recover(ctx, &b, rec, phase, &action);
-	} else if (!strcmp(op, "evict")) {
-		ret = evict_recover(ctx, &b, rec, &action);
 	} else if (!strcmp(op, "detach")) {
 		ret = detach_finish(ctx, &b);
 		action = "completed";
@@ -285,9 +245,140 @@ static int recover_one(struct xgm_ctx *ctx, json_t *rec, json_t *report)
 	return ret;
 }
 
-static int recover_op(struct xgm_ctx *ctx, json_t **out)
+/* Calls fn for every blob record, in gfn order. */
+static int each_blob(struct xgm_ctx *ctx, json_t *report,
+		     int (*fn)(struct xgm_ctx *, struct blob *, json_t *))
+{
+	struct blob *all;
+	size_t nb;
+	int ret = blob_load_all(ctx, -1, &all, &nb);
+
+	if (ret)
+		return ret;
+	for (size_t k = 0; !ret && k < nb; k++)
+		ret = fn(ctx, &all[k], report);
+	blob_free_all(all, nb);
+	return ret;
+}
+
+/* A blob an eviction left revoked: map it where it is. */
+static int remap_revoked(struct xgm_ctx *ctx, struct blob *b, json_t *report)
+{
+	char bid[96];
+	int ret;
+
+	if (strcmp(b->state, "revoked"))
+		return 0;
+	ret = blob_remap_moved(ctx, b, b->placement);
+	snprintf(bid, sizeof(bid), "%s:%u", b->dom_name, b->n);
+	if (!ret)
+		json_array_append_new(report, json_pack("{s:s,s:s,s:s}",
+			"op", "evict", "blob", bid, "action", "remapped"));
+	return ret;
+}
+
+/* A record whose buffer is gone maps frames that are no longer the
+ * guest's: its mapping goes (the record says what it is), then the record. */
+static int drop_bufferless(struct xgm_ctx *ctx, struct blob *b, json_t *report)
+{
+	const struct strategy_ops *st = strategy_get(b->strategy);
+	struct xgm_extent *now;
+	char bid[96], why[512];
+	size_t nn;
+	int ret;
+
+	if (!gpu_extents(ctx, b->buf, &now, &nn)) {
+		free(now);
+		return 0;
+	}
+	xgm_clear_error();
+	snprintf(bid, sizeof(bid), "%s:%u", b->dom_name, b->n);
+	ret = st->unmap ? st->unmap(ctx, b) : 0;
+	if (ret) {
+		snprintf(why, sizeof(why), "%s", xgm_last_error());
+		return xgm_fail(ret, "the buffer of %s is gone, but its mapping at "
+				"gfn 0x%llx-0x%llx cannot be undone: %s", bid,
+				(unsigned long long)b->gfn,
+				(unsigned long long)(b->gfn + b->nr - 1), why);
+	}
+	ret = blob_delete(ctx, b);
+	if (!ret)
+		json_array_append_new(report, json_pack("{s:s,s:s,s:I,s:s}",
+			"op", "buffer-gone", "blob", bid, "buf", (json_int_t)b->buf,
+			"action", "unmapped, record dropped"));
+	return ret;
+}
+
+static int free_orphan_buffers(struct xgm_ctx *ctx, json_t *report)
+{
+	uint64_t *orph;
+	size_t no;
+	int ret = orphan_buffers(ctx, &orph, &no);
+
+	for (size_t k = 0; !ret && k < no; k++) {
+		ret = orphan_buffer_free(ctx, orph[k]);
+		if (!ret)
+			json_array_append_new(report, json_pack("{s:s,s:I,s:s}",
+				"op", "orphan-buffer", "buf", (json_int_t)orph[k],
+				"action", "freed"));
+	}
+	free(orph);
+	return ret;
+}
+
+/*
+ * Drops journal record seq. The blob it names, if its record says it is
+ * not whole, is undone as a detach would undo it (its record says what is
+ * mapped): a guest is never left mapped to what the rest of recover then
+ * frees. A blob that is whole stays.
+ */
+static int discard(struct xgm_ctx *ctx, json_t *rec, json_t *report)
+{
+	json_int_t seq = json_integer_value(json_object_get(rec, "seq"));
+	json_t *jd = json_object_get(rec, "domid"), *jn = json_object_get(rec, "n");
+	const char *action = "discarded";
+	char why[160], id[96] = "";
+	struct blob b;
+	int ret = 0;
+
+	if (json_is_integer(jd) && json_is_integer(jn) &&
+	    json_integer_value(jd) >= 0 && json_integer_value(jd) <= UINT32_MAX &&
+	    json_integer_value(jn) > 0 && json_integer_value(jn) <= UINT32_MAX &&
+	    !blob_load(ctx, (uint32_t)json_integer_value(jd),
+		       (uint32_t)json_integer_value(jn), &b)) {
+		snprintf(id, sizeof(id), "%s:%u", b.dom_name, b.n);
+		/* A guest a killed migrate --pause left paused runs again. */
+		if (json_is_true(json_object_get(rec, "paused")) && ctx->be->hv->pause)
+			ctx->be->hv->pause(ctx->priv, b.domid, false);
+		if (strcmp(b.state, "mapped")) {
+			ret = detach_finish(ctx, &b);
+			action = "discarded; its blob, left half done, unmapped and freed";
+		}
+		blob_free(&b);
+	}
+	xgm_clear_error();
+	if (ret)
+		return ret;
+	ret = journal_done(ctx, (uint64_t)seq);
+	if (!ret) {
+		json_t *row = json_pack("{s:I,s:s,s:s}", "seq", (json_int_t)seq,
+					"op", "discard", "action", action);
+
+		if (*id)
+			json_object_set_new(row, "blob", json_string(id));
+		if (journal_problem(rec, why, sizeof(why)))
+			json_object_set_new(row, "problem", json_string(why));
+		json_array_append_new(report, row);
+	}
+	return ret;
+}
+
+static int recover(struct xgm_ctx *ctx, bool drop, uint64_t drop_seq,
+		   json_t **out)
 {
 	json_t *journal, *rec, *report;
+	bool found = !drop;
+	char why[160];
 	size_t i;
 	int ret;
 
@@ -296,57 +387,53 @@ static int recover_op(struct xgm_ctx *ctx, json_t **out)
 	ret = journal_list(ctx, &journal);
 	if (ret)
 		return xgm_err(ret);
-	report = json_array();
+	/* A record recover cannot read stops it before it changes anything:
+	 * what that record was doing is unknown. Discarding one goes on past
+	 * the others (each is named in the report), or two bad records would
+	 * block each other's discard. */
 	json_array_foreach(journal, i, rec) {
-		ret = recover_one(ctx, rec, report);
+		json_int_t seq = json_integer_value(json_object_get(rec, "seq"));
+
+		if (drop && (uint64_t)seq == drop_seq)
+			found = true;
+		else if (!ret && !drop && journal_problem(rec, why, sizeof(why)))
+			ret = xgm_fail(-EBADMSG, "journal record %lld is malformed "
+				       "(%s); nothing was recovered: 'xgpumap "
+				       "recover --discard %lld' drops it and "
+				       "recovers the rest", (long long)seq, why,
+				       (long long)seq);
+	}
+	if (!ret && !found)
+		ret = xgm_fail(-ENOENT, "there is no journal record %llu",
+			       (unsigned long long)drop_seq);
+	if (ret) {
+		json_decref(journal);
+		return xgm_err(ret);
+	}
+	report = json_array();
+	/* What no record explains is unmapped before anything is freed. */
+	ret = orphan_mappings_undo(ctx, report);
+	json_array_foreach(journal, i, rec) {
 		if (ret)
 			break;
+		json_int_t seq = json_integer_value(json_object_get(rec, "seq"));
+
+		if (drop && (uint64_t)seq == drop_seq)
+			ret = discard(ctx, rec, report);
+		else if (journal_problem(rec, why, sizeof(why)))
+			json_array_append_new(report, json_pack("{s:I,s:s,s:s,s:s}",
+				"seq", seq, "op", "malformed", "problem", why,
+				"action", "left (discard it too)"));
+		else
+			ret = recover_one(ctx, rec, report);
 	}
 	json_decref(journal);
-	if (!ret) {
-		/* Blobs an eviction left revoked: map them where they are. */
-		struct blob *all;
-		size_t nb;
-
-		ret = blob_load_all(ctx, -1, &all, &nb);
-		for (size_t k = 0; !ret && k < nb; k++) {
-			struct xgm_extent *now;
-			size_t nn;
-			char bid[96];
-
-			if (strcmp(all[k].state, "revoked"))
-				continue;
-			ret = gpu_extents(ctx, all[k].buf, &now, &nn);
-			if (ret)
-				break;
-			free(now);
-			ret = blob_remap_moved(ctx, &all[k], all[k].placement);
-			snprintf(bid, sizeof(bid), "%s:%u", all[k].dom_name, all[k].n);
-			if (!ret)
-				json_array_append_new(report, json_pack("{s:s,s:s,s:s}",
-					"op", "evict", "blob", bid, "action", "remapped"));
-		}
-		if (!ret)
-			blob_free_all(all, nb);
-	}
-	if (!ret) {
-		/* Then what no journal record could name. */
-		uint64_t *orph;
-		size_t no;
-
-		ret = orphan_buffers(ctx, &orph, &no);
-		for (size_t k = 0; !ret && k < no; k++) {
-			gpu_pin(ctx, orph[k], false);
-			xgm_clear_error();
-			ret = gpu_free(ctx, orph[k]);
-			if (!ret)
-				json_array_append_new(report, json_pack("{s:s,s:I,s:s}",
-					"op", "orphan-buffer", "buf", (json_int_t)orph[k],
-					"action", "freed"));
-		}
-		if (!ret)
-			free(orph);
-	}
+	if (!ret)
+		ret = each_blob(ctx, report, drop_bufferless);
+	if (!ret)
+		ret = each_blob(ctx, report, remap_revoked);
+	if (!ret)
+		ret = free_orphan_buffers(ctx, report);
 	if (ret) {
 		json_decref(report);
 		return xgm_err(ret);
@@ -357,5 +444,10 @@ static int recover_op(struct xgm_ctx *ctx, json_t **out)
 
 XGM_API int xgm_recover(struct xgm_ctx *ctx, json_t **out)
 {
-	return XGM_OP(ctx, XGM_OP_WRITE, recover_op(ctx, out));
+	return XGM_OP(ctx, XGM_OP_WRITE, recover(ctx, false, 0, out));
+}
+
+XGM_API int xgm_recover_discard(struct xgm_ctx *ctx, uint64_t seq, json_t **out)
+{
+	return XGM_OP(ctx, XGM_OP_WRITE, recover(ctx, true, seq, out));
 }

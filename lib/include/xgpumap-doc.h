@@ -92,6 +92,10 @@ XGM_API int xgm_check(struct xgm_ctx *ctx, const char *dom, json_t **out);
 /* Finishes or undoes what interrupted commands left (from the journal);
  * *out lists what was done. */
 XGM_API int xgm_recover(struct xgm_ctx *ctx, json_t **out);
+/* Drops journal record seq (one recover cannot act on), undoing the blob it
+ * names when that blob is not whole, then recovers the rest. -ENOENT when
+ * there is no such record. */
+XGM_API int xgm_recover_discard(struct xgm_ctx *ctx, uint64_t seq, json_t **out);
 /* The whole state as one document (schema "xgpumap-dump"): host, domains,
  * windows, blobs, p2m runs in blob windows, IOMMU, counters, journal. Open
  * a context with opts.input = that file to check it offline. */

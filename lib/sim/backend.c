@@ -487,6 +487,50 @@ static double be_modeled(void *priv, const struct xgm_counters *c)
 	return sim_modeled_ns(c);
 }
 
+static int be_grant_list(void *priv, struct xgm_grant_info **out,
+			 size_t *count)
+{
+	const struct sim_domain *d0 = sim_model_dom0(M(priv));
+	size_t n = d0 ? d0->nr_grants : 0;
+
+	*out = NULL;
+	*count = 0;
+	if (!n)
+		return 0;
+	*out = malloc(n * sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct sim_grant *g = &d0->grants[i];
+
+		(*out)[i] = (struct xgm_grant_info){
+			.gref = g->gref, .grantee = g->grantee, .mfn = g->mfn,
+			.maps = g->maps, .readonly = g->readonly,
+		};
+	}
+	*count = n;
+	return 0;
+}
+
+static int be_ioreq_list(void *priv, uint32_t domid,
+			 struct xgm_gfn_range **out, size_t *count)
+{
+	struct sim_domain *d;
+	int ret = sim_dom_find(M(priv), domid, &d);
+
+	*out = NULL;
+	*count = 0;
+	if (ret || !d->ioreq.nr)
+		return ret;
+	*out = malloc(d->ioreq.nr * sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	for (size_t i = 0; i < d->ioreq.nr; i++)
+		(*out)[i] = (struct xgm_gfn_range){ d->ioreq.r[i].s, d->ioreq.r[i].e };
+	*count = d->ioreq.nr;
+	return 0;
+}
+
 static int be_ioreq_map_range(void *priv, uint32_t domid, uint64_t first,
 			       uint64_t last, bool map)
 {
@@ -637,6 +681,7 @@ static const struct xgm_hv_ops sim_hv_ops = {
 	.grant_map = be_grant_map,
 	.grant_unmap = be_grant_unmap,
 	.grant_end = be_grant_end,
+	.grant_list = be_grant_list,
 	.p2m_walk = be_p2m_walk,
 	.iommu_walk = be_iommu_walk,
 	.store_read = be_store_read,
@@ -650,6 +695,7 @@ static const struct xgm_hv_ops sim_hv_ops = {
 	.restore = be_restore,
 	.modeled_ns = be_modeled,
 	.ioreq_map_range = be_ioreq_map_range,
+	.ioreq_list = be_ioreq_list,
 	.set_ioreq_handler = be_set_ioreq_handler,
 	.guest_access = be_guest_access,
 	.frame_owner = be_frame_owner,

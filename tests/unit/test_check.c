@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "ctx.h"
+#include "core/engine.h"
 
 struct fx {
 	char dir[64], path[96];
@@ -218,6 +219,53 @@ static void test_entries_exceed_plan_is_a_warning_with_its_cost(void **state)
 	json_decref(out);
 }
 
+static void test_unrecorded_ioreq_claim_in_window(void **state)
+{
+	struct fx *f = *state;
+	uint64_t far = gfn_of(f) + (1 << 20);
+
+	assert_int_equal(f->ctx->be->hv->ioreq_map_range(f->ctx->priv, 1, far,
+							 far + 15, true), 0);
+	assert_true(has_finding(f, "orphan-ioreq-claim"));
+}
+
+/* The finding of a malformed journal record says what is wrong with it. */
+static void test_malformed_journal_record_is_named(void **state)
+{
+	struct fx *f = *state;
+	json_t *out, *e;
+	const char *msg = NULL;
+	size_t i;
+
+	assert_int_equal(f->ctx->be->hv->store_write(f->ctx->priv,
+		"/xgpumap/journal/98", "{\"op\":\"attach\",\"domid\":1,\"n\":1}"), 0);
+	assert_int_equal(xgm_check(f->ctx, NULL, &out), 0);
+	json_array_foreach(out, i, e)
+		if (!strcmp(json_string_value(json_object_get(e, "check")), "journal-open"))
+			msg = json_string_value(json_object_get(e, "message"));
+	assert_non_null(msg);
+	assert_non_null(strstr(msg, "journal record 98 is malformed: the attach "
+			       "names no phase"));
+	assert_null(strstr(msg, "(null)"));
+	json_decref(out);
+}
+
+/* The rule behind every free: nothing may still reach the frames. */
+static void test_a_buffer_a_guest_maps_is_never_freed(void **state)
+{
+	struct fx *f = *state;
+	uint64_t buf = 1; /* the first buffer of a new host */
+
+	assert_int_equal(buffer_release(f->ctx, buf), -EBUSY);
+	assert_non_null(strstr(xgm_last_error(), "domain vm1 maps its frames"));
+	assert_int_equal(gpu_free(f->ctx, buf), -EBUSY);
+	/* Once the guest's entries are gone, the buffer may go. */
+	assert_int_equal(hv_memory_mapping_all(f->ctx, 1, gfn_of(f), mfn_of(f),
+					       4096, false, NULL), 0);
+	assert_int_equal(buffer_release(f->ctx, buf), 0);
+	assert_int_equal(gpu_free(f->ctx, buf), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -228,6 +276,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_interrupted_operation_is_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_auto_for_system_ram_writes_nothing_so_2m_entries_come_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_entries_exceed_plan_is_a_warning_with_its_cost, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unrecorded_ioreq_claim_in_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_malformed_journal_record_is_named, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_buffer_a_guest_maps_is_never_freed, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("check", tests, NULL, NULL);
