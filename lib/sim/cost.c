@@ -43,6 +43,11 @@ const struct sim_cost_row sim_cost_table[] = {
 	  "assumption: event-channel round trip to a dom0 server on "
 	  "hardware; the TCG rig measured 1.25 ms per emulated read, ~1e5x a "
 	  "mapped read (xen-ioreq.md), which only ratios may be taken from" },
+	{ "memory_type_changes", 1000000.0,
+	  "assumption: memory_type_changed() in 4.17 invalidates the EMT of "
+	  "the whole p2m (EPT misconfig exits follow) and does "
+	  "flush_all(FLUSH_CACHE), WBINVD on every CPU; no number found, 1 ms "
+	  "taken for a large cache (xen-facts.md s6)" },
 };
 
 const size_t sim_cost_table_len = sizeof(sim_cost_table) /
@@ -66,6 +71,8 @@ static uint64_t *field(struct xgm_counters *c, const char *name)
 		{ "lock_acquisitions",
 		  offsetof(struct xgm_counters, lock_acquisitions) },
 		{ "ioreqs", offsetof(struct xgm_counters, ioreqs) },
+		{ "memory_type_changes",
+		  offsetof(struct xgm_counters, memory_type_changes) },
 	};
 
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
