@@ -586,6 +586,25 @@ static void test_rule3_foreign_page_must_be_ram(void **state)
 	sim_model_free(m);
 }
 
+/* Rule 3: p2m_ioreq_server is RAM (P2M_RAM_TYPES), so such a page may be
+ * mapped by gmfn_foreign like ram_rw, and mapping over it orphans a RAM
+ * page. Failing means the sim refuses what Xen accepts. */
+static void test_rule3_ioreq_server_pages_count_as_ram(void **state)
+{
+	struct sim_model *m = host();
+	struct sim_domain *d = sim_dom_get(m, VM1);
+	uint64_t mfn = mfn_of(m, VM1, 0x1234);
+	struct xgm_p2m_entry e = sim_dp2m_entry(m, mfn, XGM_P2M_IOREQ_SERVER);
+
+	assert_true(sim_p2m_type_is_ram(XGM_P2M_IOREQ_SERVER));
+	sim_dp2m_lock(m, d);
+	assert_int_equal(sim_dp2m_set(m, d, 0x1234, P2M_ORDER_4K, &e), 0);
+	sim_dp2m_unlock(m, d);
+	assert_int_equal(sim_hc_add_foreign(m, 0, 0x200000, VM1, 0x1234), 0);
+	assert_int_equal(at(m, 0, 0x200000, NULL).mfn, mfn);
+	sim_model_free(m);
+}
+
 /* Rule 3: gmfn_foreign over an existing foreign (or grant) entry fails
  * with ENXIO, crashing nothing: p2m_add_foreign() first has
  * guest_remove_page() free the old page, whose get_page() fails for a
@@ -955,6 +974,7 @@ int main(void)
 		cmocka_unit_test(test_rule3_add_foreign_supported_direction_takes_reference),
 		cmocka_unit_test(test_rule3_caller_as_foreign_domain_is_eperm),
 		cmocka_unit_test(test_rule3_foreign_page_must_be_ram),
+		cmocka_unit_test(test_rule3_ioreq_server_pages_count_as_ram),
 		cmocka_unit_test(test_rule3_gmfn_foreign_over_a_foreign_entry_is_enxio_not_a_crash),
 		cmocka_unit_test(test_rule5_iommu_context_only_with_passthrough),
 		cmocka_unit_test(test_rule5_intel_shares_p2m_tables),
