@@ -23,13 +23,15 @@ const struct sim_cost_row sim_cost_table[] = {
 	{ "splits", 2000.0,
 	  "assumption: allocate a table page and write 512 entries; no "
 	  "published number" },
-	{ "tlb_flushes", 1000.0,
-	  "assumption: INVEPT at next VM entry; no number found "
-	  "(xen-facts.md s5)" },
-	{ "ipis", 2000.0,
-	  "assumption: synchronous IPI round trip, ~VM-exit scale: ~2k "
-	  "cycles direct cost of an exit (SplitX, xen-facts.md s5) plus "
-	  "delivery" },
+	{ "tlb_flushes", 3000.0,
+	  "assumption: INVEPT at next VM entry (no number found, "
+	  "xen-facts.md s5, ~1 us) plus the flush's one synchronous "
+	  "multicast IPI to the dirty CPUs (on_selected_cpus: its wait is "
+	  "the slowest CPU's), ~VM-exit scale: ~2k cycles direct cost of an "
+	  "exit (SplitX, xen-facts.md s5) plus delivery, ~2 us" },
+	{ "ipis", 0.0,
+	  "CPUs a flush interrupts, counted; not charged one by one: the "
+	  "multicast is one wait, in tlb_flushes (xen-facts.md s6)" },
 	{ "iommu_entries", 50.0,
 	  "assumption: same as a p2m leaf write" },
 	{ "iotlb_flushes", 1000.0,
