@@ -42,7 +42,8 @@ void blob_free_all(struct blob *b, size_t n)
 static const char *const op_fields[] = {
 	"hypercalls", "p2m_entries", "splits", "tlb_flushes", "ipis",
 	"iommu_entries", "iotlb_flushes", "pages_copied", "lock_acquisitions",
-	"ioreqs", "measured_us", "modeled_us", "blackout_us",
+	"ioreqs", "memory_type_changes", "measured_us", "modeled_us",
+	"blackout_us",
 };
 #define NR_OP_FIELDS (sizeof(op_fields) / sizeof(*op_fields))
 

@@ -102,22 +102,22 @@ static int mmio_map(struct xgm_ctx *ctx, struct blob *b)
 		gfn += b->ext[i].nr;
 	}
 	if (ret) {
-		/* Leave nothing behind: no entry, no permission. */
-		mmio_unmap_present(ctx, b);
-		mmio_permit(ctx, b, false, b->nr_ext);
+		/* Leave nothing behind: no entry, then no permission. */
+		if (!mmio_unmap_present(ctx, b))
+			mmio_permit(ctx, b, false, b->nr_ext);
 	}
 	return ret;
 }
 
+/* Revokes only once nothing is mapped: Xen 4.17 checks the guest's
+ * permission on removal too, so revoking over live entries would leave
+ * them for good (no retry, no recover could remove them). The permission
+ * lets nobody but dom0 map; the entries are what the guest reaches. */
 static int mmio_unmap(struct xgm_ctx *ctx, struct blob *b)
 {
 	int ret = mmio_unmap_present(ctx, b);
 
-	/* Revoke even when an unmap failed: the guest must lose access to
-	 * frames it no longer has a record for. */
-	int r = mmio_permit(ctx, b, false, b->nr_ext);
-
-	return ret ?: r;
+	return ret ?: mmio_permit(ctx, b, false, b->nr_ext);
 }
 
 /* ---- grant: dom0 grants each page, the guest maps the refs ------------- */
@@ -306,9 +306,9 @@ static int revoke_fault_unmap(struct xgm_ctx *ctx, struct blob *b)
 {
 	int ret = mmio_unmap_present(ctx, b);
 	int r = ioreq_range(ctx, b, false);
-	int p = mmio_permit(ctx, b, false, b->nr_ext);
 
-	return ret ?: r ?: p;
+	/* As mmio_unmap(): revoke only once nothing is mapped. */
+	return ret ?: r ?: mmio_permit(ctx, b, false, b->nr_ext);
 }
 
 static const struct strategy_ops strategies[STRAT_NR] = {

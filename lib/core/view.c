@@ -7,7 +7,7 @@
 
 #define FIELDS(X) X(hypercalls) X(p2m_entries) X(splits) X(tlb_flushes) \
 	X(ipis) X(iommu_entries) X(iotlb_flushes) X(pages_copied) \
-	X(lock_acquisitions) X(ioreqs)
+	X(lock_acquisitions) X(ioreqs) X(memory_type_changes)
 
 json_t *counters_json(const struct xgm_counters *c)
 {

@@ -230,6 +230,8 @@ struct xgm_counters {
 	uint64_t pages_copied;
 	uint64_t lock_acquisitions;
 	uint64_t ioreqs;
+	uint64_t memory_type_changes; /* memory_type_changed(): EMT of the
+				       * whole p2m redone, WBINVD on all CPUs */
 };
 
 struct xgm_map_opts {

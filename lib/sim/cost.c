@@ -23,13 +23,15 @@ const struct sim_cost_row sim_cost_table[] = {
 	{ "splits", 2000.0,
 	  "assumption: allocate a table page and write 512 entries; no "
 	  "published number" },
-	{ "tlb_flushes", 1000.0,
-	  "assumption: INVEPT at next VM entry; no number found "
-	  "(xen-facts.md s5)" },
-	{ "ipis", 2000.0,
-	  "assumption: synchronous IPI round trip, ~VM-exit scale: ~2k "
-	  "cycles direct cost of an exit (SplitX, xen-facts.md s5) plus "
-	  "delivery" },
+	{ "tlb_flushes", 3000.0,
+	  "assumption: INVEPT at next VM entry (no number found, "
+	  "xen-facts.md s5, ~1 us) plus the flush's one synchronous "
+	  "multicast IPI to the dirty CPUs (on_selected_cpus: its wait is "
+	  "the slowest CPU's), ~VM-exit scale: ~2k cycles direct cost of an "
+	  "exit (SplitX, xen-facts.md s5) plus delivery, ~2 us" },
+	{ "ipis", 0.0,
+	  "CPUs a flush interrupts, counted; not charged one by one: the "
+	  "multicast is one wait, in tlb_flushes (xen-facts.md s6)" },
 	{ "iommu_entries", 50.0,
 	  "assumption: same as a p2m leaf write" },
 	{ "iotlb_flushes", 1000.0,
@@ -43,6 +45,11 @@ const struct sim_cost_row sim_cost_table[] = {
 	  "assumption: event-channel round trip to a dom0 server on "
 	  "hardware; the TCG rig measured 1.25 ms per emulated read, ~1e5x a "
 	  "mapped read (xen-ioreq.md), which only ratios may be taken from" },
+	{ "memory_type_changes", 1000000.0,
+	  "assumption: memory_type_changed() in 4.17 invalidates the EMT of "
+	  "the whole p2m (EPT misconfig exits follow) and does "
+	  "flush_all(FLUSH_CACHE), WBINVD on every CPU; no number found, 1 ms "
+	  "taken for a large cache (xen-facts.md s6)" },
 };
 
 const size_t sim_cost_table_len = sizeof(sim_cost_table) /
@@ -66,6 +73,8 @@ static uint64_t *field(struct xgm_counters *c, const char *name)
 		{ "lock_acquisitions",
 		  offsetof(struct xgm_counters, lock_acquisitions) },
 		{ "ioreqs", offsetof(struct xgm_counters, ioreqs) },
+		{ "memory_type_changes",
+		  offsetof(struct xgm_counters, memory_type_changes) },
 	};
 
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)

@@ -155,6 +155,8 @@ int sim_gnt_unmap(struct sim_model *m, uint32_t grantee, uint32_t gref,
 	if (!ret) {
 		sim_mem_put_ref(m, gr->mfn);
 		gr->maps--;
+		/* the grantee's own unmap: p2m_remove_entry() */
+		sim_ioreq_invalidate(d, true);
 	}
 	sim_dp2m_unlock(m, d);
 	return ret;

@@ -47,6 +47,7 @@ int sim_hc_iomem_permission(struct sim_model *m, uint32_t domid, uint64_t mfn,
 {
 	struct sim_domain *d, *dom0 = dom0_of(m);
 	uint64_t end = mfn + nr - 1;
+	bool had_caps;
 	int ret = sim_dom_find(m, domid, &d);
 
 	if (ret)
@@ -60,7 +61,17 @@ int sim_hc_iomem_permission(struct sim_model *m, uint32_t domid, uint64_t mfn,
 				"iomem permission over mfn %#llx-%#llx",
 				(unsigned long long)mfn,
 				(unsigned long long)end);
+	had_caps = d->iomem.nr > 0;
 	ret = allow ? sim_rs_add(&d->iomem, mfn, end) : sim_rs_remove(&d->iomem, mfn, end);
+	/* iomem_permit_access(): the first range of a domain with no IOMMU
+	 * context (and no ioport caps, which the sim has none of) calls
+	 * memory_type_changed(): the EMT of its whole p2m is redone and
+	 * every CPU does WBINVD (4.17). On the last revoke,
+	 * iomem_deny_access() calls it too, but it then does nothing: its
+	 * own test needs an IOMMU or caps. */
+	if (!ret && allow && !had_caps && sim_iommu_mode(m, d) == XGM_IOMMU_NONE &&
+	    sim_dom_translated(d))
+		d->ctr.memory_type_changes++;
 	return ret;
 }
 
@@ -124,8 +135,10 @@ static int set_typed_entry(struct sim_model *m, struct sim_domain *d,
 		}
 	}
 	ret = sim_dp2m_set(m, d, gfn, order, &e);
-	if (!ret && present && sim_p2m_type_is_ram(old.type))
+	if (!ret && present && sim_p2m_type_is_ram(old.type)) {
 		d->orphaned_pages += 1ull << order;
+		sim_ioreq_invalidate(d, d->is_dom0);
+	}
 	sim_dp2m_unlock(m, d);
 	return ret;
 }
@@ -353,6 +366,7 @@ int sim_hc_remove_from_physmap(struct sim_model *m, uint32_t domid, uint64_t gfn
 	}
 	ret = sim_dp2m_set(m, d, gfn, P2M_ORDER_4K, NULL);
 	if (!ret) {
+		sim_ioreq_invalidate(d, d->is_dom0);
 		if (old.type == XGM_P2M_MAP_FOREIGN)
 			sim_mem_put_ref(m, leaf_mfn_at(&old, gfn));
 		else

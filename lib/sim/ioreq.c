@@ -34,6 +34,21 @@ int sim_ioreq_map_range(struct sim_model *m, uint32_t domid, uint64_t first,
 		     sim_rs_remove(&d->ioreq, first, last);
 }
 
+/*
+ * ioreq_request_mapcache_invalidate() (p2m_remove_entry(), and
+ * set_typed_p2m_entry() over RAM): a vCPU of the domain flagged so sends a
+ * synchronous IOREQ_TYPE_INVALIDATE to every ioreq server of the domain at
+ * its next exit. The domain's own hypercall flags its current vCPU; a
+ * change made by another domain (dom0) flags every vCPU. The sim knows one
+ * server: xgpumap's, while it claims a range.
+ */
+void sim_ioreq_invalidate(struct sim_domain *d, bool by_itself)
+{
+	uint64_t servers = d->ioreq.nr ? 1 : 0;
+
+	d->ctr.ioreqs += servers * (by_itself ? 1 : d->vcpus);
+}
+
 /* The table of notes/xen-ioreq.md, "What one guest access costs". */
 unsigned int sim_ioreq_cost(enum xgm_guest_access kind, uint64_t gpa,
 			uint64_t count)

@@ -423,6 +423,9 @@ int sim_ioreq_map_range(struct sim_model *m, uint32_t domid, uint64_t first,
 		    uint64_t last, bool map);
 unsigned int sim_ioreq_cost(enum xgm_guest_access kind, uint64_t gpa,
 			uint64_t count);
+/* The invalidate broadcast a removal from d's p2m (or a mapping over its
+ * RAM) costs: by_itself when d's own hypercall made it. */
+void sim_ioreq_invalidate(struct sim_domain *d, bool by_itself);
 /* One guest access at gfn: mapped -> the frame's tag, no ioreq; unmapped
  * in an ioreq range -> ioreqs counted and the handler answers; unmapped
  * elsewhere -> Xen's null handler (reads all-ones). */

@@ -59,10 +59,12 @@ bool sim_p2m_type_is_special(unsigned int t)
 	       t == XGM_P2M_MAP_FOREIGN || t == XGM_P2M_MMIO_DIRECT;
 }
 
-/* P2M_RAM_TYPES (asm/p2m.h). */
+/* P2M_RAM_TYPES (asm/p2m.h): p2m_ioreq_server (RAM an ioreq server
+ * claims writes to) is RAM too. */
 bool sim_p2m_type_is_ram(unsigned int t)
 {
 	switch (t) {
+	case XGM_P2M_IOREQ_SERVER:
 	case XGM_P2M_RAM_RW:
 	case XGM_P2M_RAM_LOGDIRTY:
 	case XGM_P2M_RAM_RO:

@@ -30,20 +30,17 @@ unsigned int xen_mmio_order(uint64_t gfn, uint64_t mfn, uint64_t nr)
 	return ORDER_2M;
 }
 
-void xen_mmio_cost(uint64_t gfn, uint64_t mfn, uint64_t nr, uint64_t *entries,
-		   uint64_t *domctls)
+/* The entries Xen writes for a run in a clean range (mmio_order()); the
+ * final call of a mapping is estimated so, since it reports no count. */
+uint64_t xen_mmio_entries(uint64_t gfn, uint64_t mfn, uint64_t nr)
 {
 	uint64_t done = 0, e = 0;
 
 	while (done < nr) {
-		unsigned int o = xen_mmio_order(gfn + done, mfn + done, nr - done);
-
-		done += 1ULL << o;
+		done += 1ULL << xen_mmio_order(gfn + done, mfn + done, nr - done);
 		e++;
 	}
-	*entries = e;
-	/* Each domctl does at most 64 entries and returns; libxc goes on. */
-	*domctls = (e + MMIO_MAX_ITER - 1) / MMIO_MAX_ITER;
+	return e;
 }
 
 static void dom_dir(char *buf, size_t len, uint32_t domid)
@@ -240,9 +237,9 @@ int xen_memory_mapping(void *priv, uint32_t domid, uint64_t gfn, uint64_t mfn,
 		       uint64_t nr, bool add)
 {
 	struct xen_priv *p = priv;
-	uint64_t entries, domctls;
+	uint64_t entries = 0, domctls = 0, done;
 	struct timespec t0, t1;
-	int ret;
+	int ret, rc;
 
 	if (!nr)
 		return 0;
@@ -255,28 +252,57 @@ int xen_memory_mapping(void *priv, uint32_t domid, uint64_t gfn, uint64_t mfn,
 		    removal_recorded(p, domid, gfn, mfn, nr);
 	if (ret)
 		return ret;
-	/* libxc loops over Xen's partial returns itself (and undoes a failed
-	 * add): one call does the whole range, which the engine accepts. */
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	ret = xc_domain_memory_mapping(p->xch, domid, gfn, mfn, nr,
-				       add ? DPCI_ADD_MAPPING : DPCI_REMOVE_MAPPING);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	xen_mmio_cost(gfn, mfn, nr, &entries, &domctls);
-	/* The hypercalls alone, apart from the checks around them. */
+	/*
+	 * One XEN_DOMCTL_memory_mapping, as Xen sees it, so that what is
+	 * counted is what Xen did: Xen does at most 64 p2m updates a call
+	 * and returns how far it got (a 2M slot that once held 4K entries is
+	 * retried at 4K, so no count can be worked out from alignment), and
+	 * the engine calls again for the rest (hv_memory_mapping_all()).
+	 * libxc's xc_domain_memory_mapping() would hide that loop, add a
+	 * getdomaininfo and undo a failed add on its own.
+	 */
+	done = nr;
+	for (;;) {
+		struct xen_domctl d = {
+			.cmd = XEN_DOMCTL_memory_mapping,
+			.domain = (domid_t)domid,
+			.u.memory_mapping = {
+				.first_gfn = gfn,
+				.first_mfn = mfn,
+				.nr_mfns = done,
+				.add_mapping = add ? DPCI_ADD_MAPPING
+						   : DPCI_REMOVE_MAPPING,
+			},
+		};
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		rc = xc_domctl(p->xch, &d);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		domctls++;
+		/* Too many frames for this Xen in one call: ask for fewer. */
+		if (rc < 0 && errno == E2BIG && done > 1) {
+			done /= 2;
+			continue;
+		}
+		break;
+	}
+	if (rc > 0)
+		done = (uint64_t)rc; /* partial: exactly 64 iterations, 64 entries */
+	if (rc >= 0)
+		entries = rc > 0 ? MMIO_MAX_ITER : xen_mmio_entries(gfn, mfn, done);
 	xgm_debug("xen: memory_mapping %s d%u gfn 0x%" PRIx64 " mfn 0x%" PRIx64
-		  " nr %" PRIu64 ": %" PRIu64 " entries, %" PRIu64 " domctls, "
+		  " nr %" PRIu64 ": %" PRIu64 " done in %" PRIu64 " domctl(s), "
 		  "%.1f us", add ? "add" : "remove", domid, gfn, mfn, nr,
-		  entries, domctls, (double)(t1.tv_sec - t0.tv_sec) * 1e6 +
+		  rc < 0 ? 0 : done, domctls, (double)(t1.tv_sec - t0.tv_sec) * 1e6 +
 		  (double)(t1.tv_nsec - t0.tv_nsec) / 1e3);
-	/* + the getdomaininfo libxc does first. */
-	xen_count(p, domid, domctls + 1, ret ? 0 : entries);
-	if (ret)
-		return xgm_fail(-errno ?: -EIO, "xc_domain_memory_mapping(d%u, "
+	xen_count(p, domid, domctls, rc < 0 ? 0 : entries);
+	if (rc < 0)
+		return xgm_fail(-errno ?: -EIO, "XEN_DOMCTL_memory_mapping(d%u, "
 				"gfn 0x%" PRIx64 ", mfn 0x%" PRIx64 ", %" PRIu64
-				" frames, %s): %s", domid, gfn, mfn, nr,
+				" frames, %s): %s", domid, gfn, mfn, done,
 				add ? "add" : "remove", strerror(errno));
-	ret = record(p, domid, gfn, mfn, nr, add);
+	ret = record(p, domid, gfn, mfn, done, add);
 	if (ret)
 		return ret;
-	return (int)nr;
+	return (int)done;
 }

@@ -91,9 +91,8 @@ int xen_memory_mapping(void *priv, uint32_t domid, uint64_t gfn, uint64_t mfn,
 /* Xen's mmio_order(): 2M where gfn and mfn are both 2M-aligned and at
  * least 2M remain (HAP), else 4K; never 1G. */
 unsigned int xen_mmio_order(uint64_t gfn, uint64_t mfn, uint64_t nr);
-/* Entries and domctls one memory_mapping of nr frames costs. */
-void xen_mmio_cost(uint64_t gfn, uint64_t mfn, uint64_t nr, uint64_t *entries,
-		   uint64_t *domctls);
+/* Entries a memory_mapping of nr frames writes in a clean range. */
+uint64_t xen_mmio_entries(uint64_t gfn, uint64_t mfn, uint64_t nr);
 
 /* A recorded mapping: [gfn, gfn+nr) -> [mfn, mfn+nr). */
 struct xen_map_rec {

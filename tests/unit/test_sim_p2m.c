@@ -304,6 +304,21 @@ static void test_rule4_npt_flushes_every_present_write_no_deferral(void **state)
 	sim_model_free(m);
 }
 
+/* Rule 4's cost: a flush is one synchronous multicast to the dirty CPUs
+ * (on_selected_cpus()), so its modeled cost is the same for one CPU or
+ * four: a max, not a sum. Failing means the cost model charges IPIs one
+ * by one. */
+static void test_rule4_a_flush_costs_one_multicast_not_one_per_cpu(void **state)
+{
+	struct xgm_counters one = { .tlb_flushes = 1, .ipis = 1 };
+	struct xgm_counters four = { .tlb_flushes = 1, .ipis = 4 };
+	struct xgm_counters two = { .tlb_flushes = 2, .ipis = 2 };
+
+	assert_true(sim_modeled_ns(&one) > 0);
+	assert_true(sim_modeled_ns(&one) == sim_modeled_ns(&four));
+	assert_true(sim_modeled_ns(&two) == 2 * sim_modeled_ns(&one));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -316,6 +331,7 @@ int main(void)
 		cmocka_unit_test(test_rule4_no_flush_when_no_present_entry_changed),
 		cmocka_unit_test(test_rule4_ipis_only_dirty_vcpus),
 		cmocka_unit_test(test_rule4_npt_flushes_every_present_write_no_deferral),
+		cmocka_unit_test(test_rule4_a_flush_costs_one_multicast_not_one_per_cpu),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -53,6 +53,25 @@ static struct sim_model *host_xen(const char *version)
 	return m;
 }
 
+/* The default host with vm1 and vm2 created with passthrough. */
+static struct sim_model *passthrough_host(enum xgm_iommu_vendor iommu)
+{
+	struct xgm_sim_guest g[3] = {
+		{ "vm1", XGM_DOM_PVH, 2ull << 30, 2, true },
+		{ "vm2", XGM_DOM_HVM, 4ull << 30, 4, true },
+		{ "vm3", XGM_DOM_PV, 1ull << 30, 1, false },
+	};
+	struct sim_topology t;
+	struct sim_model *m = NULL;
+
+	sim_topo_default(&t);
+	t.iommu = iommu;
+	t.guests = g;
+	assert_int_equal(sim_topo_validate(&t), 0);
+	assert_int_equal(sim_topo_build(&t, &m), 0);
+	return m;
+}
+
 static void permit(struct sim_model *m, uint32_t domid, uint64_t mfn,
 		   uint64_t nr)
 {
@@ -396,6 +415,36 @@ static void test_rule2_memory_type_uc_ipat0_on_ept_ucminus_on_npt(void **state)
 	sim_model_free(m);
 }
 
+/* Rule 2's hidden cost: the first iomem_permission of a domain with no
+ * IOMMU context calls memory_type_changed() (iomem_permit_access()): the
+ * EMT of its whole p2m is redone and every CPU does WBINVD. Later ranges
+ * do not; the last revoke calls it too but it does nothing then (it needs
+ * an IOMMU or caps), so the next first range pays again. A passthrough
+ * guest, or dom0, never pays. Failing means the sim hides a whole-host
+ * cache flush behind a permission grant. */
+static void test_rule2_first_iomem_permission_without_iommu_changes_memory_types(void **state)
+{
+	struct sim_model *m = host();
+	struct sim_domain *d = sim_dom_get(m, VM1);
+
+	permit(m, VM1, BAR, 1);
+	assert_int_equal(d->ctr.memory_type_changes, 1);
+	permit(m, VM1, BAR + 1, 1);
+	assert_int_equal(d->ctr.memory_type_changes, 1);
+	assert_int_equal(sim_hc_iomem_permission(m, VM1, BAR, 2, false), 0);
+	assert_int_equal(d->ctr.memory_type_changes, 1);
+	permit(m, VM1, BAR, 1);
+	assert_int_equal(d->ctr.memory_type_changes, 2);
+	permit(m, 0, BAR, 1);
+	assert_int_equal(sim_dom_get(m, 0)->ctr.memory_type_changes, 0);
+	sim_model_free(m);
+
+	m = passthrough_host(XGM_IOMMU_INTEL);
+	permit(m, VM1, BAR, 1);
+	assert_int_equal(sim_dom_get(m, VM1)->ctr.memory_type_changes, 0);
+	sim_model_free(m);
+}
+
 /* Rule 2 by version: 4.17.0-4.17.4 give a frame that is not RAM (VRAM in
  * a BAR) UC with ipat=1 on EPT, so the guest's PAT is ignored and a VRAM
  * blob cannot be write-combined; 4.17.5 (dbcc4fba01) and later give UC
@@ -537,6 +586,25 @@ static void test_rule3_foreign_page_must_be_ram(void **state)
 	sim_model_free(m);
 }
 
+/* Rule 3: p2m_ioreq_server is RAM (P2M_RAM_TYPES), so such a page may be
+ * mapped by gmfn_foreign like ram_rw, and mapping over it orphans a RAM
+ * page. Failing means the sim refuses what Xen accepts. */
+static void test_rule3_ioreq_server_pages_count_as_ram(void **state)
+{
+	struct sim_model *m = host();
+	struct sim_domain *d = sim_dom_get(m, VM1);
+	uint64_t mfn = mfn_of(m, VM1, 0x1234);
+	struct xgm_p2m_entry e = sim_dp2m_entry(m, mfn, XGM_P2M_IOREQ_SERVER);
+
+	assert_true(sim_p2m_type_is_ram(XGM_P2M_IOREQ_SERVER));
+	sim_dp2m_lock(m, d);
+	assert_int_equal(sim_dp2m_set(m, d, 0x1234, P2M_ORDER_4K, &e), 0);
+	sim_dp2m_unlock(m, d);
+	assert_int_equal(sim_hc_add_foreign(m, 0, 0x200000, VM1, 0x1234), 0);
+	assert_int_equal(at(m, 0, 0x200000, NULL).mfn, mfn);
+	sim_model_free(m);
+}
+
 /* Rule 3: gmfn_foreign over an existing foreign (or grant) entry fails
  * with ENXIO, crashing nothing: p2m_add_foreign() first has
  * guest_remove_page() free the old page, whose get_page() fails for a
@@ -580,25 +648,6 @@ static int count_cb(const struct xgm_p2m_entry *e, void *arg)
 	if (e->gfn != e->mfn)
 		c->identity = false;
 	return 0;
-}
-
-/* The default host with vm1 and vm2 created with passthrough. */
-static struct sim_model *passthrough_host(enum xgm_iommu_vendor iommu)
-{
-	struct xgm_sim_guest g[3] = {
-		{ "vm1", XGM_DOM_PVH, 2ull << 30, 2, true },
-		{ "vm2", XGM_DOM_HVM, 4ull << 30, 4, true },
-		{ "vm3", XGM_DOM_PV, 1ull << 30, 1, false },
-	};
-	struct sim_topology t;
-	struct sim_model *m = NULL;
-
-	sim_topo_default(&t);
-	t.iommu = iommu;
-	t.guests = g;
-	assert_int_equal(sim_topo_validate(&t), 0);
-	assert_int_equal(sim_topo_build(&t, &m), 0);
-	return m;
 }
 
 /* Rule 5: a guest has an IOMMU context only when created with
@@ -795,6 +844,34 @@ static void test_rule6_grant_end_only_after_unmap(void **state)
 	sim_model_free(m);
 }
 
+/* Rule 6's hidden cost: a grant unmap (p2m_remove_entry()) and a mapping
+ * over the guest's RAM (set_typed_p2m_entry()) make Xen send a
+ * synchronous IOREQ_TYPE_INVALIDATE to every ioreq server of the guest:
+ * once for the guest's own unmap, from every vCPU for dom0's change. No
+ * server, no cost. Failing means the round trips xgpumap's own server
+ * must answer are missing from the model. */
+static void test_rule6_unmaps_send_an_invalidate_to_every_ioreq_server(void **state)
+{
+	struct sim_model *m = host();
+	struct sim_domain *d = sim_dom_get(m, VM1);
+
+	grant_and_revoke(m, HOLE_GFN);
+	permit(m, VM1, BAR, 1);
+	assert_int_equal(sim_hc_memory_mapping(m, VM1, 0x10, BAR, 1, true), 1);
+	assert_int_equal(d->ctr.ioreqs, 0);
+	sim_model_free(m);
+
+	m = host();
+	d = sim_dom_get(m, VM1);
+	assert_int_equal(sim_ioreq_map_range(m, VM1, 0x200000, 0x2fffff, true), 0);
+	grant_and_revoke(m, HOLE_GFN);
+	assert_int_equal(d->ctr.ioreqs, 1);
+	permit(m, VM1, BAR, 1);
+	assert_int_equal(sim_hc_memory_mapping(m, VM1, 0x10, BAR, 1, true), 1);
+	assert_int_equal(d->ctr.ioreqs, 1 + d->vcpus);
+	sim_model_free(m);
+}
+
 /* ---- rule 7 ------------------------------------------------------------ */
 
 /* Rule 7: what Xen refuses is what the iomem rangesets refuse. dom0 has
@@ -890,12 +967,14 @@ int main(void)
 		cmocka_unit_test(test_rule2_fewer_than_512_left_is_4k),
 		cmocka_unit_test(test_rule2_max_gpfn_never_shrinks),
 		cmocka_unit_test(test_rule2_memory_type_uc_ipat0_on_ept_ucminus_on_npt),
+		cmocka_unit_test(test_rule2_first_iomem_permission_without_iommu_changes_memory_types),
 		cmocka_unit_test(test_rule2_before_4_17_5_a_bar_is_uc_with_guest_pat_ignored),
 		cmocka_unit_test(test_rule2_takes_no_page_reference),
 		cmocka_unit_test(test_rule2_mapping_over_guest_ram_replaces_it_and_orphans_the_page),
 		cmocka_unit_test(test_rule3_add_foreign_supported_direction_takes_reference),
 		cmocka_unit_test(test_rule3_caller_as_foreign_domain_is_eperm),
 		cmocka_unit_test(test_rule3_foreign_page_must_be_ram),
+		cmocka_unit_test(test_rule3_ioreq_server_pages_count_as_ram),
 		cmocka_unit_test(test_rule3_gmfn_foreign_over_a_foreign_entry_is_enxio_not_a_crash),
 		cmocka_unit_test(test_rule5_iommu_context_only_with_passthrough),
 		cmocka_unit_test(test_rule5_intel_shares_p2m_tables),
@@ -903,6 +982,7 @@ int main(void)
 		cmocka_unit_test(test_rule5_amd_coalesces_full_tables_and_frees_emptied_ones),
 		cmocka_unit_test(test_rule5_pv_dom0_identity_pvh_dom0_is_its_p2m),
 		cmocka_unit_test(test_rule6_grant_end_only_after_unmap),
+		cmocka_unit_test(test_rule6_unmaps_send_an_invalidate_to_every_ioreq_server),
 		cmocka_unit_test(test_rule7_refusals_come_from_the_iomem_rangesets),
 		cmocka_unit_test(test_rule7_xen_does_not_refuse_foreign_ram_once_permitted),
 		cmocka_unit_test(test_rule7_mapping_dom0_pages_or_into_pv_is_refused),
