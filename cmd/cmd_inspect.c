@@ -172,7 +172,7 @@ int do_dump(struct cli *cli, const struct cmd *self, int argc, char **argv,
 
 		snprintf(tmp, sizeof(tmp), "%s.tmp", file);
 		f = fopen(tmp, "w");
-		if (!f || json_dumpf(*out, f, JSON_INDENT(1)) || fputc('\n', f) == EOF ||
+		if (!f || json_dumpf(*out, f, JSON_DOC_FLAGS | JSON_INDENT(1)) || fputc('\n', f) == EOF ||
 		    fclose(f) || rename(tmp, file)) {
 			ret = cli_fail(cli, -errno, "dump: cannot write %s: %s", file,
 				       strerror(errno));
