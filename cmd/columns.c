@@ -39,11 +39,14 @@ void fmt_size(uint64_t bytes, char *buf, size_t len)
 		v /= 1024;
 		u++;
 	}
-	/* Exact sizes read as such (1 GiB); others with one decimal. */
+	/* Exact sizes read as such (1 GiB, 1.25 GiB); others with two
+	 * decimals (15.99 GiB), never rounded up to a size they are not. */
 	if (v == floor(v))
 		snprintf(buf, len, "%.0f %s", v, units[u]);
-	else
+	else if (v * 10 == floor(v * 10))
 		snprintf(buf, len, "%.1f %s", v, units[u]);
+	else
+		snprintf(buf, len, "%.2f %s", floor(v * 100) / 100, units[u]);
 }
 
 void fmt_us(double us, char *buf, size_t len)

@@ -201,7 +201,8 @@ static void render_blob_fields(json_t *b, FILE *f, const char *skip)
 		entries_text(json_object_get(b, "entries"), ent, sizeof(ent));
 		entries_text(json_object_get(b, "planned_entries"), plan, sizeof(plan));
 		render_line(f, "entries", LABEL_W, "%s (planned %s in %" PRIu64
-			    " hypercalls)", ent, plan, uint_of(b, "planned_hypercalls"));
+			    " hypercall%s)", ent, plan, uint_of(b, "planned_hypercalls"),
+			    uint_of(b, "planned_hypercalls") == 1 ? "" : "s");
 	}
 	if (json_is_true(json_object_get(b, "filled")))
 		render_line(f, "filled", LABEL_W, "yes (fill %" PRIu64 ")",
@@ -413,12 +414,12 @@ static void render_sim_topology(json_t *out, FILE *f)
 
 	render_line(f, "backend", 7, "%s, state %s", str_of(out, "backend"),
 		    str_of(out, "state"));
-	render_line(f, "host", 7, "%s dom0, %s IOMMU, %s RAM (%s kept by Xen), "
-		    "%" PRIu64 "-bit addresses, seed %" PRIu64,
-		    str_of(h, "dom0_type"), str_of(h, "iommu"),
-		    size_str(uint_of(h, "ram_bytes"), ram, sizeof(ram)),
-		    size_str(uint_of(h, "xen_reserved_bytes"), xen, sizeof(xen)),
+	render_line(f, "host", 7, "%s dom0, %s IOMMU, %" PRIu64 "-bit addresses, "
+		    "seed %" PRIu64, str_of(h, "dom0_type"), str_of(h, "iommu"),
 		    uint_of(h, "paddr_bits"), uint_of(h, "seed"));
+	render_line(f, "memory", 7, "%s RAM, %s of it kept by Xen",
+		    size_str(uint_of(h, "ram_bytes"), ram, sizeof(ram)),
+		    size_str(uint_of(h, "xen_reserved_bytes"), xen, sizeof(xen)));
 	fputs("gpus:\n", f);
 	render_cols(sim_gpu_cols, json_object_get(out, "gpus"), f, 2);
 	fputs("domains:\n", f);
@@ -674,8 +675,8 @@ static void render_bench_strategies(json_t *s, FILE *f)
 			"read_ioreqs", json_path(row, "first_read.ioreqs"),
 			"migrate", m, "blackout", b, "detach", d));
 	}
-	fprintf(f, "strategies: %s on each strategy's own backing; times modeled "
-		"(blackout measured), ratios against mmio\n",
+	fprintf(f, "strategies: %s on each strategy's own backing, ratios against "
+		"mmio\n(times modeled, blackout measured)\n",
 		size_str(uint_of(s, "size"), sz, sizeof(sz)));
 	render_cols(cols, rows, f, 2);
 	json_decref(rows);
