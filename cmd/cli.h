@@ -7,6 +7,7 @@
 #define XGM_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include <jansson.h>
@@ -164,6 +165,52 @@ void render_generic(json_t *v, FILE *f);
 /* Prints s with control characters escaped (names are untrusted). */
 void fput_escaped(const char *s, FILE *f);
 void print_json(struct cli *cli, json_t *doc, FILE *f);
+/* Reals with 15 significant digits: 577.2 prints as 577.2, not as
+ * 577.20000000000005. */
+#define JSON_DOC_FLAGS JSON_REAL_PRECISION(15)
+
+/* Column specs (columns.c): what a command shows of its document and how.
+ * The same spec lays out a table (header, alignment) or "key : value"
+ * lines (header as the label). */
+enum col_fmt {
+	COL_TEXT,  /* strings, left-aligned */
+	COL_DEC,   /* integers, right-aligned */
+	COL_HEX,   /* frame numbers and addresses: 0x... */
+	COL_SIZE,  /* bytes: B/KiB/MiB/GiB */
+	COL_US,    /* a time in µs: µs/ms/s with fixed precision */
+	COL_MS,    /* a time in ms, shown the same way */
+	COL_NS,    /* a time in ns, shown the same way */
+	COL_RATIO, /* 1.23x */
+	COL_YESNO, /* booleans */
+};
+struct col {
+	const char *key;    /* JSON key; "a.b" reaches into nested objects */
+	const char *header; /* table header, or the label of a line */
+	enum col_fmt fmt;
+	bool hide_zero;     /* omit when 0 (a table: when 0 in every row) */
+	bool hide_absent;   /* a table: omit when no row has the key */
+};
+json_t *json_path(json_t *v, const char *path);
+void fmt_size(uint64_t bytes, char *buf, size_t len);
+void fmt_us(double us, char *buf, size_t len);
+void fmt_value(enum col_fmt fmt, json_t *v, char *buf, size_t len);
+void render_cols(const struct col *cols, json_t *rows, FILE *f, int indent);
+/* A table, or the sentence empty when there are no rows (an indented
+ * sentence: an indented table). */
+void render_rows(const struct col *cols, json_t *rows, FILE *f, const char *empty);
+/* At most max rows (a few more are shown whole), then "... and N more". */
+void render_cols_max(const struct col *cols, json_t *rows, FILE *f, int indent,
+		     size_t max, const char *what);
+void render_fields(const struct col *cols, json_t *obj, FILE *f, int indent);
+void render_line(FILE *f, const char *label, int w, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* The text renderer of a command (views.c), NULL for the generic one. */
+cmd_render_fn view_renderer(const struct cmd *cmd);
+
+/* Progress on stderr for long work (progress.c): only when stderr is a
+ * terminal, never with -j or -q. */
+void progress_begin(struct cli *cli);
+void progress_end(void);
 
 /* Help (help.c). */
 void help_print_command(const struct cmd *cmd, FILE *f);

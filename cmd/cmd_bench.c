@@ -44,7 +44,9 @@ int do_bench(struct cli *cli, const struct cmd *self, int argc, char **argv,
 	if (n > 1)
 		return cli_usage(cli, "bench: at most one SCENARIO");
 	opts.scenario = n ? args[0] : NULL;
+	progress_begin(cli);
 	ret = xgm_bench(&opts, out);
+	progress_end();
 	if (ret == -EINVAL)
 		return cli_usage(cli, "%s", xgm_last_error());
 	return ret ? cli_fail_lib(cli, ret, "bench failed") : 0;

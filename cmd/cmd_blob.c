@@ -136,7 +136,9 @@ int do_migrate(struct cli *cli, const struct cmd *self, int argc, char **argv,
 	if (!opts.to)
 		return cli_usage(cli, "migrate: --to vram|sys is required");
 	opts.repeat = (unsigned int)repeat;
+	progress_begin(cli);
 	ret = xgm_blob_migrate(cli->ctx, args[0], &opts, out);
+	progress_end();
 	return ret ? lib_error(cli, ret, "migrate failed") : 0;
 }
 

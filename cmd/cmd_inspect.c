@@ -174,7 +174,7 @@ static int write_dump(struct cli *cli, json_t *doc, const char *file)
 	fd = mkstemp(tmp);
 	if (fd < 0 || !(f = fdopen(fd, "w")))
 		err = errno;
-	else if (json_dumpf(doc, f, JSON_INDENT(1)) || fputc('\n', f) == EOF ||
+	else if (json_dumpf(doc, f, JSON_DOC_FLAGS | JSON_INDENT(1)) || fputc('\n', f) == EOF ||
 		 fflush(f) || fsync(fileno(f)))
 		err = errno ? errno : EIO;
 	if (f && fclose(f) && !err)

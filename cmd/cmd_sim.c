@@ -188,7 +188,9 @@ int do_sim_guest_read(struct cli *cli, const struct cmd *self, int argc,
 		return cli_usage(cli, "sim guest-read: expected DOM GFN[-GFN]");
 	if (xgm_parse_frame_range(args[1], &first, &last))
 		return cli_usage(cli, "sim guest-read: '%s' is not GFN or GFN-GFN", args[1]);
+	progress_begin(cli);
 	ret = xgm_guest_read(cli->ctx, args[0], first, last, expect, out);
+	progress_end();
 	if (ret == -EINVAL)
 		return cli_usage(cli, "sim guest-read: %s", xgm_last_error());
 	if (ret)

@@ -3,7 +3,8 @@
  * One data path, two outputs: every command builds one json_t; -j prints it,
  * otherwise this renders it for people (drm_info's and iproute2's rule, so
  * the two outputs cannot drift). An object becomes aligned "key : value"
- * lines, a list of objects a column table. Frame numbers are shown in hex.
+ * lines, a list of objects a column table; each command's view (views.c)
+ * says how its values read (frame numbers in hex, sizes, times).
  */
 #include <ctype.h>
 #include <inttypes.h>
@@ -28,76 +29,13 @@ void fput_escaped(const char *s, FILE *f)
 	}
 }
 
-/* Keys that hold frame numbers (gfn, mfn, dfn and their ranges). */
-static bool is_frame_key(const char *key)
+/* The generic layout, for documents without a view of their own
+ * (views.c): formats come from the JSON types alone. Frame numbers and
+ * sizes need a column spec; nothing is guessed from a key's name. */
+static enum col_fmt fmt_of(json_t *v)
 {
-	return key && (strstr(key, "gfn") || strstr(key, "mfn") ||
-		       strstr(key, "dfn") || strstr(key, "_addr") ||
-		       !strcmp(key, "first_tag") ||
-		       !strcmp(key, "base"));
-}
-
-/* Formats a scalar into buf; non-scalars as compact JSON. */
-static void format_value(const char *key, json_t *v, char *buf, size_t len)
-{
-	switch (json_typeof(v)) {
-	case JSON_STRING:
-		snprintf(buf, len, "%s", json_string_value(v));
-		break;
-	case JSON_INTEGER:
-		if (is_frame_key(key) && json_integer_value(v) >= 0)
-			snprintf(buf, len, "0x%" PRIx64,
-				 (uint64_t)json_integer_value(v));
-		else
-			snprintf(buf, len, "%" JSON_INTEGER_FORMAT,
-				 json_integer_value(v));
-		break;
-	case JSON_REAL:
-		snprintf(buf, len, "%.6g", json_real_value(v));
-		break;
-	case JSON_TRUE:
-		snprintf(buf, len, "yes");
-		break;
-	case JSON_FALSE:
-		snprintf(buf, len, "no");
-		break;
-	case JSON_NULL:
-		snprintf(buf, len, "-");
-		break;
-	default: {
-		char *text;
-
-		/* An array of scalars reads best as a list. */
-		if (json_is_array(v)) {
-			size_t i, off = 0;
-			json_t *e;
-
-			buf[0] = '\0';
-			json_array_foreach(v, i, e) {
-				char one[256];
-
-				if (json_is_object(e) || json_is_array(e))
-					goto as_json;
-				format_value(key, e, one, sizeof(one));
-				off += (size_t)snprintf(buf + off, off < len ? len - off : 0,
-							"%s%s", i ? ", " : "", one);
-			}
-			if (!i)
-				snprintf(buf, len, "-");
-			break;
-		}
-as_json:
-		text = json_dumps(v, JSON_COMPACT);
-		snprintf(buf, len, "%s", text ? text : "?");
-		free(text);
-		break;
-	}
-	}
-}
-
-static bool is_scalar(json_t *v)
-{
-	return !json_is_object(v) && !json_is_array(v);
+	return json_is_number(v) ? COL_DEC : json_is_boolean(v) ? COL_YESNO
+	       : COL_TEXT;
 }
 
 static bool is_table(json_t *v)
@@ -111,73 +49,64 @@ static void indent(FILE *f, int n)
 	fprintf(f, "%*s", n, "");
 }
 
+/* Columns: every key in first-seen order; a nested object's members
+ * become columns of their own ("ops.hypercalls"), one level deep. */
+enum { MAX_GENERIC_COLS = 24 };
+struct generic_cols {
+	struct col c[MAX_GENERIC_COLS + 1];
+	char names[MAX_GENERIC_COLS][2][64];
+	size_t n;
+};
+
+static void add_col(struct generic_cols *g, const char *key, json_t *v)
+{
+	char *k, *h;
+
+	for (size_t i = 0; i < g->n; i++)
+		if (!strcmp(g->c[i].key, key))
+			return;
+	if (g->n == MAX_GENERIC_COLS)
+		return;
+	k = g->names[g->n][0];
+	h = g->names[g->n][1];
+	snprintf(k, 64, "%s", key);
+	for (size_t i = 0; i < 64; i++)
+		h[i] = (char)toupper((unsigned char)k[i]);
+	g->c[g->n++] = (struct col){ k, h, fmt_of(v) };
+}
+
 static void render_table(json_t *rows, FILE *f, int ind)
 {
-	enum { MAX_COLS = 32 };
-	const char *cols[MAX_COLS];
-	size_t width[MAX_COLS];
-	bool numeric[MAX_COLS];
-	size_t ncols = 0, i;
-	json_t *row, *v;
-	const char *key;
-	char buf[1024];
+	struct generic_cols g = { .n = 0 };
+	const char *key, *sub;
+	json_t *row, *v, *w;
+	size_t i;
 
-	/* Columns: every scalar-or-list key, in first-seen order. */
 	json_array_foreach(rows, i, row) {
 		json_object_foreach(row, key, v) {
-			size_t c;
+			if (!json_is_object(v)) {
+				add_col(&g, key, v);
+				continue;
+			}
+			json_object_foreach(v, sub, w) {
+				char path[128];
 
-			for (c = 0; c < ncols && strcmp(cols[c], key); c++)
-				;
-			if (c == ncols && ncols < MAX_COLS) {
-				cols[ncols] = key;
-				width[ncols] = strlen(key);
-				numeric[ncols] = true;
-				ncols++;
+				snprintf(path, sizeof(path), "%s.%s", key, sub);
+				if (!json_is_object(w))
+					add_col(&g, path, w);
 			}
 		}
 	}
-	json_array_foreach(rows, i, row) {
-		for (size_t c = 0; c < ncols; c++) {
-			v = json_object_get(row, cols[c]);
-			if (!v)
-				continue;
-			format_value(cols[c], v, buf, sizeof(buf));
-			if (strlen(buf) > width[c])
-				width[c] = strlen(buf);
-			if (!json_is_number(v))
-				numeric[c] = false;
+	/* A text column holding numbers in some rows stays right-aligned
+	 * only when every row holds a number. */
+	for (size_t c = 0; c < g.n; c++)
+		json_array_foreach(rows, i, row) {
+			v = json_path(row, g.c[c].key);
+			if (v && !json_is_null(v) && fmt_of(v) != g.c[c].fmt)
+				g.c[c].fmt = COL_TEXT;
 		}
-	}
-	indent(f, ind);
-	for (size_t c = 0; c < ncols; c++) {
-		for (const char *p = cols[c]; *p; p++)
-			fputc(toupper((unsigned char)*p), f);
-		if (c + 1 < ncols)
-			fprintf(f, "%*s", (int)(width[c] - strlen(cols[c]) + 2), "");
-	}
-	fputc('\n', f);
-	json_array_foreach(rows, i, row) {
-		indent(f, ind);
-		for (size_t c = 0; c < ncols; c++) {
-			size_t n;
-
-			v = json_object_get(row, cols[c]);
-			if (v)
-				format_value(cols[c], v, buf, sizeof(buf));
-			else
-				snprintf(buf, sizeof(buf), "-");
-			n = strlen(buf);
-			if (numeric[c])
-				fprintf(f, "%*s", (int)(width[c] - n), "");
-			fput_escaped(buf, f);
-			if (c + 1 < ncols && !numeric[c])
-				fprintf(f, "%*s", (int)(width[c] - n), "");
-			if (c + 1 < ncols)
-				fputs("  ", f);
-		}
-		fputc('\n', f);
-	}
+	g.c[g.n] = (struct col){ 0 };
+	render_cols(g.c, rows, f, ind);
 }
 
 static void render_object(json_t *obj, FILE *f, int ind)
@@ -188,25 +117,22 @@ static void render_object(json_t *obj, FILE *f, int ind)
 	char buf[4096];
 
 	json_object_foreach(obj, key, v)
-		if ((is_scalar(v) || !is_table(v)) && !json_is_object(v) &&
-		    strlen(key) > w)
+		if (!json_is_object(v) && !is_table(v) && strlen(key) > w)
 			w = strlen(key);
 	json_object_foreach(obj, key, v) {
-		if (json_is_object(v)) {
+		if (json_is_object(v) || is_table(v)) {
 			indent(f, ind);
 			fput_escaped(key, f);
 			fputs(":\n", f);
-			render_object(v, f, ind + 2);
-		} else if (is_table(v)) {
-			indent(f, ind);
-			fput_escaped(key, f);
-			fputs(":\n", f);
-			render_table(v, f, ind + 2);
+			if (json_is_object(v))
+				render_object(v, f, ind + 2);
+			else
+				render_table(v, f, ind + 2);
 		} else {
 			indent(f, ind);
 			fput_escaped(key, f);
 			fprintf(f, "%*s : ", (int)(w - strlen(key)), "");
-			format_value(key, v, buf, sizeof(buf));
+			fmt_value(fmt_of(v), v, buf, sizeof(buf));
 			fput_escaped(buf, f);
 			fputc('\n', f);
 		}
@@ -227,12 +153,12 @@ void render_generic(json_t *v, FILE *f)
 		render_table(v, f, 0);
 	} else if (json_is_array(v)) {
 		json_array_foreach(v, i, e) {
-			format_value(NULL, e, buf, sizeof(buf));
+			fmt_value(fmt_of(e), e, buf, sizeof(buf));
 			fput_escaped(buf, f);
 			fputc('\n', f);
 		}
 	} else {
-		format_value(NULL, v, buf, sizeof(buf));
+		fmt_value(fmt_of(v), v, buf, sizeof(buf));
 		fput_escaped(buf, f);
 		fputc('\n', f);
 	}
@@ -240,7 +166,7 @@ void render_generic(json_t *v, FILE *f)
 
 void print_json(struct cli *cli, json_t *doc, FILE *f)
 {
-	json_dumpf(doc, f, cli->pretty ? JSON_INDENT(2) : JSON_COMPACT);
+	json_dumpf(doc, f, JSON_DOC_FLAGS | (cli->pretty ? JSON_INDENT(2) : JSON_COMPACT));
 	fputc('\n', f);
 }
 
@@ -252,6 +178,8 @@ void render_result(struct cli *cli, const struct cmd *cmd, json_t *out, FILE *f)
 		print_json(cli, out, f);
 	else if (cmd && cmd->render)
 		cmd->render(cli, out, f);
+	else if (cmd && view_renderer(cmd))
+		view_renderer(cmd)(cli, out, f);
 	else
 		render_generic(out, f);
 	fflush(f);

@@ -204,8 +204,9 @@ struct xgm_hv_ops {
 	/* The server's handler, called while the faulting vCPU waits. */
 	void (*set_ioreq_handler)(void *priv, xgm_ioreq_fn fn, void *arg);
 	/* One access of the guest at gfn (what the guest would see: the
-	 * tag of the buffer page behind it, all-ones where Xen's null
-	 * handler answers); unmapped gfns in an ioreq range cost ioreqs. */
+	 * tag of the buffer page behind it, 0 for its own RAM, all-ones
+	 * where Xen's null handler answers; -ENODATA for a buffer page no
+	 * fill wrote); unmapped gfns in an ioreq range cost ioreqs. */
 	int (*guest_access)(void *priv, uint32_t domid, uint64_t gfn,
 			    enum xgm_guest_access kind, bool write,
 			    uint64_t *tag);

@@ -56,6 +56,8 @@ static inline int xgm_err(int ret)
 void xgm_log(enum xgm_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Reports progress of long work to the installed callback, if any. */
+void xgm_progress(const char *what, uint64_t done, uint64_t total);
 #define xgm_warn(...) xgm_log(XGM_LOG_WARN, __VA_ARGS__)
 #define xgm_info(...) xgm_log(XGM_LOG_INFO, __VA_ARGS__)
 #define xgm_debug(...) xgm_log(XGM_LOG_DEBUG, __VA_ARGS__)

@@ -30,6 +30,24 @@ void xgm_log(enum xgm_log_level level, const char *fmt, ...)
 	print_fn(level, buf, print_user);
 }
 
+static xgm_progress_fn progress_fn;
+static void *progress_user;
+
+XGM_API xgm_progress_fn xgm_set_progress(xgm_progress_fn fn, void *user)
+{
+	xgm_progress_fn old = progress_fn;
+
+	progress_fn = fn;
+	progress_user = user;
+	return old;
+}
+
+void xgm_progress(const char *what, uint64_t done, uint64_t total)
+{
+	if (progress_fn)
+		progress_fn(what, done, total, progress_user);
+}
+
 static _Thread_local char last_error[512];
 
 XGM_API const char *xgm_last_error(void)

@@ -82,7 +82,7 @@ static json_t *ratio(json_t *x, json_t *base, const char *k)
 {
 	double b = num(base, k);
 
-	return b > 0 ? json_real(num(x, k) / b) : json_null();
+	return b > 0 ? json_rounded(num(x, k) / b, 0.001) : json_null();
 }
 
 static int attach(struct xgm_ctx *ctx, const char *dom, uint64_t size,
@@ -160,6 +160,10 @@ static int bench_strategies(struct bench *b, json_t *out)
 		uint64_t gfn;
 		double t0;
 
+		char what[64];
+
+		snprintf(what, sizeof(what), "bench strategies: %s", rows[i].name);
+		xgm_progress(what, i, sizeof(rows) / sizeof(*rows));
 		ret = fresh_host(b, NULL, 0, &ctx);
 		if (ret)
 			break;
@@ -177,10 +181,11 @@ static int bench_strategies(struct bench *b, json_t *out)
 			goto next;
 		json_decref(read);
 		read = counters_json(&d);
-		json_object_set_new(read, "measured_us", json_real((now_ms() - t0) * 1e3));
+		json_object_set_new(read, "measured_us",
+				    json_rounded((now_ms() - t0) * 1e3, US_UNIT));
 		if (hv_modeled_ns(ctx, &d) >= 0)
 			json_object_set_new(read, "modeled_us",
-					    json_real(hv_modeled_ns(ctx, &d) / 1e3));
+					    json_rounded(hv_modeled_ns(ctx, &d) / 1e3, US_UNIT));
 		if (rows[i].to) {
 			XGM_OPTS(xgm_migrate_opts, mo, .to = rows[i].to);
 
@@ -286,6 +291,7 @@ static int bench_persist(struct bench *b, json_t *out)
 		char dom[16];
 
 		snprintf(dom, sizeof(dom), "g%u", i + 1);
+		xgm_progress("bench persist: guests", i, ng);
 		for (unsigned int k = 0; !ret && k < nb; k++) {
 			json_t *blob = NULL;
 
@@ -313,9 +319,10 @@ static int bench_persist(struct bench *b, json_t *out)
 		if (f)
 			fclose(f);
 		json_object_set_new(out, "persist", json_pack(
-			"{s:i,s:i,s:I,s:f,s:f,s:I,s:s}", "guests", (int)ng,
+			"{s:i,s:i,s:I,s:o,s:o,s:I,s:s}", "guests", (int)ng,
 			"blobs_per_guest", (int)nb, "blob_size", (json_int_t)size,
-			"save_ms", save_ms, "load_ms", load_ms,
+			"save_ms", json_rounded(save_ms, 0.001),
+			"load_ms", json_rounded(load_ms, 0.001),
 			"state_bytes", (json_int_t)bytes,
 			"time", "measured (save: serialise, write, fsync, rename; load: "
 				"read, parse, validate, rebuild)"));
@@ -341,6 +348,7 @@ XGM_API int xgm_bench(const struct xgm_bench_opts *opts, json_t **out)
 	struct bench b = { .o = &o };
 	const char *tmp = getenv("TMPDIR");
 	bool any = false;
+	char what[64];
 	json_t *res;
 	int ret = 0;
 
@@ -366,6 +374,8 @@ XGM_API int xgm_bench(const struct xgm_bench_opts *opts, json_t **out)
 		if (strcmp(o.scenario, "all") && strcmp(o.scenario, scenarios[i].name))
 			continue;
 		any = true;
+		snprintf(what, sizeof(what), "bench %s", scenarios[i].name);
+		xgm_progress(what, 0, 0);
 		ret = scenarios[i].fn(&b, res);
 	}
 	if (!any)

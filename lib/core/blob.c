@@ -243,17 +243,23 @@ static int get_num(const char *v, uint64_t max, uint64_t *out, const char *key)
 static int get_pairs(const char *v, uint64_t (**out)[2], size_t *n, const char *key)
 {
 	uint64_t (*p)[2] = NULL;
-	size_t count = 0;
+	size_t count = 0, cap = 0;
 
 	while (*v) {
 		char *end;
-		uint64_t (*g)[2] = realloc(p, (count + 1) * sizeof(*p));
 
-		if (!g) {
-			free(p);
-			return -ENOMEM;
+		/* Doubling: a PV dom0's 1 GiB buffer has 262144 pairs. */
+		if (count == cap) {
+			uint64_t (*g)[2];
+
+			cap = cap ? cap * 2 : 16;
+			g = realloc(p, cap * sizeof(*p));
+			if (!g) {
+				free(p);
+				return -ENOMEM;
+			}
+			p = g;
 		}
-		p = g;
 		errno = 0;
 		p[count][0] = strtoull(v, &end, 10);
 		if (!isdigit((unsigned char)*v) || *end != '+' || errno ||

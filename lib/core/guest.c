@@ -2,8 +2,9 @@
 /*
  * What a guest reads through its own p2m: the end-to-end proof that a
  * mapping is right. Each gfn is read the way the guest would (a mapped
- * frame gives the buffer page's tag, an unmapped MMIO gfn all-ones, its
- * own RAM plain data), and the answers are folded into runs.
+ * frame gives the buffer page's tag, or "unfilled" where no fill wrote
+ * the page, an unmapped MMIO gfn all-ones, its own RAM plain data), and
+ * the answers are folded into runs.
  */
 #include <string.h>
 
@@ -12,6 +13,7 @@
 
 #define ALL_ONES UINT64_MAX
 #define MAX_READ_FRAMES (1ULL << 24)
+#define PROGRESS_EVERY 0x3fffULL /* pages between progress reports */
 
 struct read_run {
 	uint64_t gfn, last, first_tag;
@@ -39,6 +41,28 @@ static void flush(struct read_run *r, json_t *runs)
 	r->open = false;
 }
 
+/* Why --expect failed, in words: pages read wrong, or pages not read. */
+static json_t *mismatch_reason(const struct blob *b, const char *expect,
+			       uint64_t checked, uint64_t bad, uint64_t first_bad,
+			       const char *kind)
+{
+	char wrong[160] = "", part[160] = "";
+
+	if (bad)
+		snprintf(wrong, sizeof(wrong), "%llu page%s read%s wrong (the "
+			 "first at gfn %#llx reads %s)", (unsigned long long)bad,
+			 bad == 1 ? "" : "s", bad == 1 ? "s" : "",
+			 (unsigned long long)first_bad,
+			 strcmp(kind, "tag") ? kind : "another page's tag");
+	if (checked < b->nr)
+		snprintf(part, sizeof(part), "%sthe range covers %llu of %s's "
+			 "%llu pages (%#llx-%#llx)", bad ? "; " : "",
+			 (unsigned long long)checked, expect,
+			 (unsigned long long)b->nr, (unsigned long long)b->gfn,
+			 (unsigned long long)(b->gfn + b->nr - 1));
+	return json_sprintf("%s%s", wrong, part);
+}
+
 static int guest_read_op(struct xgm_ctx *ctx, const char *dom, uint64_t first,
 			   uint64_t last, const char *expect, json_t **out)
 {
@@ -46,7 +70,8 @@ static int guest_read_op(struct xgm_ctx *ctx, const char *dom, uint64_t first,
 	struct xgm_domain_info d;
 	struct read_run r = { 0 };
 	struct blob b = { 0 };
-	uint64_t bad = 0, checked = 0, fill_id = 0;
+	uint64_t bad = 0, checked = 0, fill_id = 0, first_bad = 0;
+	const char *first_bad_kind = NULL;
 	bool expecting = false;
 	json_t *runs;
 	int ret;
@@ -78,9 +103,12 @@ static int guest_read_op(struct xgm_ctx *ctx, const char *dom, uint64_t first,
 		uint64_t tag = 0;
 		const char *kind;
 
+		if (!((g - first) & PROGRESS_EVERY))
+			xgm_progress("guest-read: pages", g - first, last - first + 1);
 		ret = hv->guest_access(ctx->priv, d.domid, g, XGM_GA_SCALAR, false, &tag);
-		if (ret == -EFAULT) {
-			kind = "fault";
+		if (ret == -EFAULT || ret == -ENODATA) {
+			kind = ret == -EFAULT ? "fault" : "unfilled";
+			tag = 0;
 			ret = 0;
 		} else if (ret) {
 			break;
@@ -89,8 +117,12 @@ static int guest_read_op(struct xgm_ctx *ctx, const char *dom, uint64_t first,
 		}
 		if (expecting && g >= b.gfn && g < b.gfn + b.nr) {
 			checked++;
-			if (strcmp(kind, "tag") || tag != fill_tag(&b, fill_id, g - b.gfn))
-				bad++;
+			if (strcmp(kind, "tag") || tag != fill_tag(&b, fill_id, g - b.gfn)) {
+				if (!bad++) {
+					first_bad = g;
+					first_bad_kind = kind;
+				}
+			}
 		}
 		/* Consecutive pages of one blob read consecutive tags. */
 		if (r.open && !strcmp(kind, r.kind) && g == r.last + 1 &&
@@ -118,6 +150,9 @@ static int guest_read_op(struct xgm_ctx *ctx, const char *dom, uint64_t first,
 		json_object_set_new(*out, "pages_checked", json_integer((json_int_t)checked));
 		json_object_set_new(*out, "pages_wrong", json_integer((json_int_t)bad));
 		json_object_set_new(*out, "result", json_string(!bad && whole ? "ok" : "mismatch"));
+		if (bad || !whole)
+			json_object_set_new(*out, "reason", mismatch_reason(&b, expect,
+				checked, bad, first_bad, first_bad_kind));
 	}
 	blob_free(&b);
 	return 0;

@@ -92,7 +92,8 @@ static int on_ioreq(uint32_t domid, uint64_t gfn, bool write, uint64_t *tag,
 	if (!ret && b.strategy == STRAT_REVOKE_FAULT)
 		ret = map_chunk(ctx, &b, gfn);
 	blob_free(&b);
-	return ret;
+	/* A page no fill wrote: what the guest reads is no pattern. */
+	return !ret && !write && !*tag ? -ENODATA : ret;
 }
 
 /* Where the blob's buffer is now, and the strategy that can map it

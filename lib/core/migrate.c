@@ -292,7 +292,7 @@ static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
 	}
 	*total = now_us() - t0;
 	*counters = json_incref(meter_stop(ctx, &meter, b, "migrate"));
-	json_object_set_new(*counters, "blackout_us", json_real(*blackout));
+	json_object_set_new(*counters, "blackout_us", json_rounded(*blackout, US_UNIT));
 	/* The counters ride along; the move itself is recorded already. */
 	blob_save(ctx, b);
 	ret = journal_done(ctx, seq);
@@ -329,8 +329,11 @@ static json_t *distribution(double *v, unsigned int n)
 	/* Nearest-rank percentiles. */
 #define PCT(p) v[(size_t)ceil((p) / 100.0 * n) - 1]
 	qsort(v, n, sizeof(*v), cmp_double);
-	return json_pack("{s:f,s:f,s:f,s:f,s:f}", "min", v[0], "p50", PCT(50),
-			 "p90", PCT(90), "p99", PCT(99), "max", v[n - 1]);
+	return json_pack("{s:o,s:o,s:o,s:o,s:o}", "min", json_rounded(v[0], US_UNIT),
+			 "p50", json_rounded(PCT(50), US_UNIT),
+			 "p90", json_rounded(PCT(90), US_UNIT),
+			 "p99", json_rounded(PCT(99), US_UNIT),
+			 "max", json_rounded(v[n - 1], US_UNIT));
 #undef PCT
 }
 
@@ -378,6 +381,7 @@ static int blob_migrate_op(struct xgm_ctx *ctx, const char *id,
 		goto out;
 	}
 	for (unsigned int i = 0; !ret && i < repeat; i++) {
+		xgm_progress("migrate: migrations", i, repeat);
 		json_decref(last);
 		last = NULL;
 		ret = migrate_once(ctx, &b, to, pause, &blackout[i], &total[i],
@@ -390,9 +394,9 @@ static int blob_migrate_op(struct xgm_ctx *ctx, const char *id,
 	json_object_set_new(v, "last", last);
 	last = NULL;
 	json_object_set_new(v, "blackout_us", repeat > 1 ? distribution(blackout, repeat)
-							  : json_real(blackout[0]));
+							  : json_rounded(blackout[0], US_UNIT));
 	json_object_set_new(v, "total_us", repeat > 1 ? distribution(total, repeat)
-						      : json_real(total[0]));
+						      : json_rounded(total[0], US_UNIT));
 	json_object_set_new(v, "time", json_string("measured"));
 	if (pause) {
 		/* From the pause before the copy to the unpause after the

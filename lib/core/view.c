@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-only
 /* Blob views and operation meters. */
+#include <math.h>
 #include <string.h>
 
 #include "core/plan.h"
@@ -8,6 +9,11 @@
 #define FIELDS(X) X(hypercalls) X(p2m_entries) X(splits) X(tlb_flushes) \
 	X(ipis) X(iommu_entries) X(iotlb_flushes) X(pages_copied) \
 	X(lock_acquisitions) X(ioreqs) X(memory_type_changes)
+
+json_t *json_rounded(double v, double unit)
+{
+	return json_real(round(v / unit) * unit);
+}
 
 json_t *counters_json(const struct xgm_counters *c)
 {
@@ -48,9 +54,9 @@ json_t *meter_stop(struct xgm_ctx *ctx, struct op_meter *m, struct blob *b,
 		   (double)(t1.tv_nsec - m->t0.tv_nsec) / 1e3;
 	modeled = hv_modeled_ns(ctx, &d);
 	j = counters_json(&d);
-	json_object_set_new(j, "measured_us", json_real(measured));
+	json_object_set_new(j, "measured_us", json_rounded(measured, US_UNIT));
 	if (modeled >= 0)
-		json_object_set_new(j, "modeled_us", json_real(modeled / 1e3));
+		json_object_set_new(j, "modeled_us", json_rounded(modeled / 1e3, US_UNIT));
 	if (!b->ops)
 		b->ops = json_object();
 	json_object_set_new(b->ops, name, j);
@@ -136,8 +142,11 @@ json_t *blob_view(struct xgm_ctx *ctx, const struct blob *b)
 		}
 		xgm_clear_error();
 	}
-	json_object_set_new(v, "filled", b->filled ? json_integer((json_int_t)b->fill_id)
-						   : json_false());
+	/* One type per key: filled is a boolean, fill_id the fill (null when
+	 * none; 0 is a fill id like any other). */
+	json_object_set_new(v, "filled", json_boolean(b->filled));
+	json_object_set_new(v, "fill_id", b->filled ? json_integer((json_int_t)b->fill_id)
+						    : json_null());
 	json_object_set_new(v, "pinned", json_boolean(b->pinned));
 	if (b->pinned) {
 		char why[160];

@@ -18,6 +18,11 @@ void meter_start(struct xgm_ctx *ctx, struct op_meter *m);
 json_t *meter_stop(struct xgm_ctx *ctx, struct op_meter *m, struct blob *b,
 		   const char *name);
 json_t *counters_json(const struct xgm_counters *c);
+/* A measured or modeled quantity rounded to a multiple of unit (0.1 for
+ * times in µs: what the blob record keeps, so attach and show agree), so
+ * documents carry no float noise such as 27801.813999999998. */
+json_t *json_rounded(double v, double unit);
+#define US_UNIT 0.1
 void counters_sub(struct xgm_counters *d, const struct xgm_counters *a,
 		  const struct xgm_counters *b);
 

@@ -62,6 +62,16 @@ typedef void (*xgm_print_fn)(enum xgm_log_level level, const char *msg,
  * silences the library (the default). */
 XGM_API xgm_print_fn xgm_set_print(xgm_print_fn fn, void *user);
 
+#define XGM_HAVE_PROGRESS 1
+/* Progress of long work (bench scenarios, guest reads, repeated
+ * migrations): done of total units of what (total 0: unknown). Called
+ * often; the callback decides how often to show it. */
+typedef void (*xgm_progress_fn)(const char *what, uint64_t done,
+				uint64_t total, void *user);
+/* Installs the process-wide progress callback; returns the previous one.
+ * NULL (the default) reports nothing. */
+XGM_API xgm_progress_fn xgm_set_progress(xgm_progress_fn fn, void *user);
+
 /* The detailed message of the last failure in this thread ("" if none).
  * Errors carry a negative errno; this says which file, domain or rule. */
 XGM_API const char *xgm_last_error(void);

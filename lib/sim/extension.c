@@ -81,33 +81,15 @@ static int find_gfn_cb(const struct xgm_p2m_entry *e, void *arg)
 static int dom0_pfn_of(const struct sim_model *m, const struct sim_domain *d0,
 		       uint64_t mfn, uint64_t *pfn)
 {
-	for (size_t gi = 0; gi < m->nr_gpus; gi++) {
-		const struct sim_gpu *g = m->gpus[gi];
+	uint64_t want;
+	const struct sim_buffer *b = sim_gpu_sys_page_of(m, mfn, &want);
 
-		for (size_t i = 0; i < g->nr_bufs; i++) {
-			const struct sim_buffer *b = g->bufs[i];
-			uint64_t page = 0, want = UINT64_MAX;
-
-			if (b->place != XGM_PLACE_SYS)
-				continue;
-			for (size_t k = 0; k < b->nr_mfns; k++) {
-				if (mfn >= b->mfns[k].mfn &&
-				    mfn < b->mfns[k].mfn + b->mfns[k].count) {
-					want = page + mfn - b->mfns[k].mfn;
-					break;
-				}
-				page += b->mfns[k].count;
-			}
-			if (want == UINT64_MAX)
-				continue;
-			for (size_t k = 0; k < b->nr_pfns; k++) {
-				if (want < b->pfns[k].count) {
-					*pfn = b->pfns[k].mfn + want;
-					return 0;
-				}
-				want -= b->pfns[k].count;
-			}
+	for (size_t k = 0; b && k < b->nr_pfns; k++) {
+		if (want < b->pfns[k].count) {
+			*pfn = b->pfns[k].mfn + want;
+			return 0;
 		}
+		want -= b->pfns[k].count;
 	}
 	if (d0->p2m) {
 		struct find_gfn f = { .mfn = mfn };

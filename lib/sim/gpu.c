@@ -48,6 +48,7 @@ int sim_gpu_add(struct sim_model *m, const char *name, uint64_t vram_bytes,
 
 static void buf_release(struct sim_buffer *b)
 {
+	free(b->by_mfn);
 	free(b->blocks);
 	free(b->pfns);
 	free(b->mfns);
@@ -206,6 +207,9 @@ static uint64_t dom0_pfn_to_mfn(const struct sim_domain *d0, uint64_t pfn)
 /* Records the mfns behind the buffer's pfn runs. */
 static int record_mfns(struct sim_domain *d0, struct sim_buffer *b)
 {
+	free(b->by_mfn);
+	b->by_mfn = NULL;
+	b->nr_by_mfn = 0;
 	for (size_t i = 0; i < b->nr_pfns; i++) {
 		for (uint64_t p = 0; p < b->pfns[i].count; p++) {
 			uint64_t mfn = dom0_pfn_to_mfn(d0, b->pfns[i].mfn + p);
@@ -230,8 +234,10 @@ static void sys_release(struct sim_model *m, struct sim_buffer *b)
 			  b->pfns[i].mfn + b->pfns[i].count - 1);
 	free(b->pfns);
 	free(b->mfns);
+	free(b->by_mfn);
 	b->pfns = b->mfns = NULL;
-	b->nr_pfns = b->nr_mfns = 0;
+	b->by_mfn = NULL;
+	b->nr_pfns = b->nr_mfns = b->nr_by_mfn = 0;
 }
 
 static int sys_alloc(struct sim_model *m, struct sim_buffer *b)
@@ -626,46 +632,109 @@ int sim_gpu_buf_copy(struct sim_model *m, uint64_t src, uint64_t dst)
 	return 0;
 }
 
-static bool tag_of_page(const struct sim_buffer *b, uint64_t page,
-			uint64_t *tag)
+static int cmp_page_run(const void *a, const void *b)
 {
-	*tag = 0;
-	sim_map_get(&b->tags, page, tag);
-	return true;
+	const struct sim_page_run *x = a, *y = b;
+
+	return x->mfn < y->mfn ? -1 : x->mfn > y->mfn;
 }
 
-int sim_gpu_frame_tag(const struct sim_model *m, uint64_t mfn, uint64_t *tag)
+/* The buffer's mfn runs sorted by frame (see by_mfn in model.h). */
+static int build_by_mfn(struct sim_buffer *b)
+{
+	uint64_t page = 0;
+
+	if (b->by_mfn || !b->nr_mfns)
+		return 0;
+	b->by_mfn = malloc(b->nr_mfns * sizeof(*b->by_mfn));
+	if (!b->by_mfn)
+		return -ENOMEM;
+	for (size_t k = 0; k < b->nr_mfns; k++) {
+		b->by_mfn[k] = (struct sim_page_run){ b->mfns[k].mfn,
+						      b->mfns[k].count, page };
+		page += b->mfns[k].count;
+	}
+	qsort(b->by_mfn, b->nr_mfns, sizeof(*b->by_mfn), cmp_page_run);
+	b->nr_by_mfn = b->nr_mfns;
+	return 0;
+}
+
+static bool sys_page_in(struct sim_buffer *b, uint64_t mfn, uint64_t *page)
+{
+	size_t lo = 0, hi;
+
+	if (build_by_mfn(b))
+		return false;
+	hi = b->nr_by_mfn;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct sim_page_run *r = &b->by_mfn[mid];
+
+		if (mfn < r->mfn) {
+			hi = mid;
+		} else if (mfn >= r->mfn + r->count) {
+			lo = mid + 1;
+		} else {
+			*page = r->page + (mfn - r->mfn);
+			return true;
+		}
+	}
+	return false;
+}
+
+struct sim_buffer *sim_gpu_sys_page_of(const struct sim_model *m,
+				       uint64_t mfn, uint64_t *page)
 {
 	for (size_t gi = 0; gi < m->nr_gpus; gi++) {
 		const struct sim_gpu *g = m->gpus[gi];
 
+		for (size_t i = 0; i < g->nr_bufs; i++)
+			if (g->bufs[i]->place == XGM_PLACE_SYS &&
+			    sys_page_in(g->bufs[i], mfn, page))
+				return g->bufs[i];
+	}
+	return NULL;
+}
+
+static int tag_of_page(const struct sim_buffer *b, uint64_t page,
+		       uint64_t *tag)
+{
+	*tag = 0;
+	return sim_map_get(&b->tags, page, tag) ? 0 : -ENODATA;
+}
+
+int sim_gpu_frame_tag(const struct sim_model *m, uint64_t mfn, uint64_t *tag)
+{
+	const struct sim_buffer *sb;
+	uint64_t page = 0;
+
+	for (size_t gi = 0; gi < m->nr_gpus; gi++) {
+		const struct sim_gpu *g = m->gpus[gi];
+
+		if (mfn < g->vram_base_mfn ||
+		    mfn >= g->vram_base_mfn + g->vram_pages)
+			continue;
 		for (size_t i = 0; i < g->nr_bufs; i++) {
 			const struct sim_buffer *b = g->bufs[i];
-			uint64_t page = 0;
 
-			if (b->place == XGM_PLACE_VRAM) {
-				for (size_t k = 0; k < b->nr_blocks; k++) {
-					uint64_t s = g->vram_base_mfn +
-						     b->blocks[k].off;
-					uint64_t n = 1ull << b->blocks[k].order;
+			if (b->place != XGM_PLACE_VRAM)
+				continue;
+			page = 0;
+			for (size_t k = 0; k < b->nr_blocks; k++) {
+				uint64_t s = g->vram_base_mfn + b->blocks[k].off;
+				uint64_t n = 1ull << b->blocks[k].order;
 
-					if (mfn >= s && mfn < s + n)
-						return tag_of_page(b, page + mfn - s, tag) ? 0 : -ENODATA;
-					page += n;
-				}
-			} else {
-				for (size_t k = 0; k < b->nr_mfns; k++) {
-					uint64_t s = b->mfns[k].mfn;
-					uint64_t n = b->mfns[k].count;
-
-					if (mfn >= s && mfn < s + n)
-						return tag_of_page(b, page + mfn - s, tag) ? 0 : -ENODATA;
-					page += n;
-				}
+				if (mfn >= s && mfn < s + n)
+					return tag_of_page(b, page + mfn - s, tag);
+				page += n;
 			}
 		}
 	}
-	return -ENODATA;
+	sb = sim_gpu_sys_page_of(m, mfn, &page);
+	if (sb)
+		return tag_of_page(sb, page, tag);
+	*tag = 0;
+	return -ENOENT;
 }
 
 int sim_gpu_buf_adopt(struct sim_model *m, struct sim_buffer *b)

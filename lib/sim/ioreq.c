@@ -73,6 +73,15 @@ unsigned int sim_ioreq_cost(enum xgm_guest_access kind, uint64_t gpa,
 	return 1;
 }
 
+/* A buffer page that was never written has no content the model knows
+ * (-ENODATA); a frame no buffer holds is the domain's own RAM (0). */
+static int frame_read(const struct sim_model *m, uint64_t mfn, uint64_t *tag)
+{
+	int ret = sim_gpu_frame_tag(m, mfn, tag);
+
+	return ret == -ENOENT ? 0 : ret;
+}
+
 int sim_guest_access(struct sim_model *m, uint32_t domid, uint64_t gfn,
 		 enum xgm_guest_access kind, bool write, uint64_t *tag)
 {
@@ -96,16 +105,11 @@ int sim_guest_access(struct sim_model *m, uint32_t domid, uint64_t gfn,
 			return xgm_fail(-EFAULT, "pfn %#llx of %s is not "
 					"backed", (unsigned long long)gfn,
 					d->name);
-		if (sim_gpu_frame_tag(m, mfn, tag))
-			*tag = 0;
-		return 0;
+		return frame_read(m, mfn, tag);
 	}
-	if (sim_p2m_lookup(d->p2m, gfn, &e, &o)) {
+	if (sim_p2m_lookup(d->p2m, gfn, &e, &o))
 		/* Mapped: the access goes straight to the frame. */
-		if (sim_gpu_frame_tag(m, e.mfn + (gfn - e.gfn), tag))
-			*tag = 0;
-		return 0;
-	}
+		return frame_read(m, e.mfn + (gfn - e.gfn), tag);
 	if (!sim_rs_contains(&d->ioreq, gfn, gfn)) {
 		/* hvm_process_io_intercept(&null_handler): reads ~0. */
 		if (!write)

@@ -89,6 +89,10 @@ struct sim_mfn_run {
 	uint64_t mfn, count;
 };
 
+struct sim_page_run {
+	uint64_t mfn, count, page;
+};
+
 struct sim_model;
 
 /* Owner of one frame; false when no frame exists there. */
@@ -376,6 +380,12 @@ struct sim_buffer {
 	struct sim_mfn_run *mfns;    /* SYS placement: backing mfns (recorded) */
 	size_t nr_mfns;
 	struct sim_u64map tags;      /* page -> tag (content stand-in) */
+	/* mfns sorted by frame, with the page each run starts at: built on
+	 * the first lookup of a frame, dropped whenever mfns changes. A PV
+	 * dom0 scatters a buffer over 4K frames, and a scan of mfns per
+	 * frame made a guest read of 1 GiB quadratic (minutes). */
+	struct sim_page_run *by_mfn;
+	size_t nr_by_mfn;
 };
 
 struct sim_gpu {
@@ -403,9 +413,12 @@ int sim_gpu_buf_write_tag(struct sim_model *m, uint64_t id, uint64_t page,
 int sim_gpu_buf_read_tag(struct sim_model *m, uint64_t id, uint64_t page,
 		     uint64_t *tag);
 int sim_gpu_buf_copy(struct sim_model *m, uint64_t src, uint64_t dst);
-/* What a machine frame holds: the tag of the buffer page there. -ENODATA
- * when no buffer page lives at mfn. */
+/* What a machine frame holds: the tag of the buffer page behind mfn: 0 with *tag, -ENODATA when the
+ * page holds no pattern (never filled), -ENOENT when no buffer holds mfn. */
 int sim_gpu_frame_tag(const struct sim_model *m, uint64_t mfn, uint64_t *tag);
+/* The system-page buffer holding mfn and the page it backs, or NULL. */
+struct sim_buffer *sim_gpu_sys_page_of(const struct sim_model *m,
+				       uint64_t mfn, uint64_t *page);
 /* Re-creates the buddy state and sys-page bookkeeping of a loaded buffer. */
 int sim_gpu_buf_adopt(struct sim_model *m, struct sim_buffer *b);
 uint64_t sim_gpu_free_bytes(const struct sim_gpu *g);

@@ -52,10 +52,9 @@ PAGES_32M=8192
     jq_is "$output" '[.entries, .planned_hypercalls, .ops.attach.hypercalls]' '[{"order0":0,"order9":512},8,9]' \
         "show vm1:1 -j: [entries, planned_hypercalls, ops.attach.hypercalls]"
     run_xgm 0 show vm1:1
-    like "$output" $'(^|\n) *order9 *: 512(\n|$)' "show vm1:1 (text): entries order9"
-    like "$output" $'(^|\n) *order0 *: 0(\n|$)' "show vm1:1 (text): entries order0"
-    like "$output" $'(^|\n)planned_hypercalls *: 8(\n|$)' "show vm1:1 (text): planned_hypercalls"
-    like "$output" $'(^|\n)gfn *: 0x'"$(printf '%x' "$w")"$'(\n|$)' "show vm1:1 (text): gfn in hex"
+    like "$output" $'(^|\n)entries *: 512 x 2M \\(planned 512 x 2M in 8 hypercalls\\)(\n|$)' \
+        "show vm1:1 (text): entries by order, planned hypercalls"
+    like "$output" $'(^|\n)gfn *: 0x'"$(printf '%x' "$w")"'-0x' "show vm1:1 (text): gfn range in hex"
 
     run_xgm 0 detach vm1:1
     check_clean
@@ -83,9 +82,8 @@ PAGES_32M=8192
     jq_is "$output" '[.entries, .planned_hypercalls]' '[{"order0":262144,"order9":0},4096]' \
         "show vm1:2 -j: [entries, planned_hypercalls]"
     run_xgm 0 show vm1:2
-    like "$output" $'(^|\n) *order0 *: 262144(\n|$)' "show vm1:2 (text): entries order0"
-    like "$output" $'(^|\n) *order9 *: 0(\n|$)' "show vm1:2 (text): entries order9"
-    like "$output" $'(^|\n)planned_hypercalls *: 4096(\n|$)' "show vm1:2 (text): planned_hypercalls"
+    like "$output" $'(^|\n)entries *: 262144 x 4K \\(planned 262144 x 4K in 4096 hypercalls\\)(\n|$)' \
+        "show vm1:2 (text): entries by order, planned hypercalls"
 
     run_xgm 0 detach vm1:2
     check_clean

@@ -7,8 +7,8 @@ load helpers
 
 @test "gpu list: one line per card, and -j gives every detail" {
     run_xgm 0 gpu list
-    like "${lines[0]}" '^CARD +DRIVER +PCI +VRAM_BYTES +BUFFERS +CAN$'
-    like "${lines[1]}" '^card0 +sim +0000:03:00\.0 +17179869184 +0 +place_vram, locate_frames, pin$'
+    like "${lines[0]}" '^CARD +DRIVER +PCI +VRAM +BUFFERS +CAN$'
+    like "${lines[1]}" '^card0 +sim +0000:03:00\.0 +16 GiB +0 +place_vram, locate_frames, pin$'
     run_xgm 0 -j gpu list
     is_one_json "$output"
     assert_json "$output" 'length' 1
@@ -24,9 +24,9 @@ load helpers
     run_xgm 0 gpu show card0
     like "$output" $'(^|\n)driver +: sim\n'
     like "$output" $'(^|\n)pci +: 0000:03:00\\.0\n'
-    like "$output" $'(^|\n)vram_bytes +: 17179869184\n'
-    like "$output" $'\n +0 +0x4000000000 +17179869184 +yes +yes\n'
-    like "$output" $'\n +place_vram +: yes\n'
+    like "$output" $'(^|\n)vram +: 16 GiB\n'
+    like "$output" $'\n +0 +0x4000000000 +16 GiB +yes +yes\n'
+    like "$output" $'\ncan +: place in VRAM: yes, locate frames: yes, pin: yes\n'
     run_xgm 0 -j gpu show card0
     assert_json "$output" '.card' card0
     assert_json "$output" '.vram_free_bytes == .vram_bytes' true
@@ -58,8 +58,8 @@ load helpers
     run_xgm 0 -j show vm1:1
     assert_json "$output" '.backing[0].mfn' "$mfn"
     run_xgm 0 gpu show card0
-    like "$output" $'\n +ID +SIZE +PLACEMENT +MFN +EXTENTS +PINNED +BLOB\n'
-    like "$output" $'\n +1 +16777216 +vram +0x[0-9a-f]+ +1 +no +vm1:1\n'
+    like "$output" $'\n +ID +SIZE +PLACEMENT +FIRST_MFN +EXTENTS +PINNED +BLOB\n'
+    like "$output" $'\n +1 +16 MiB +vram +0x[0-9a-f]+ +1 +no +vm1:1\n'
     run_xgm 0 gpu list
     like "${lines[1]}" '^card0 .* 2 +place_vram'
     # Gone with the blob.

@@ -56,6 +56,25 @@ static void test_buddy_aligned_blocks_and_merging(void **state)
 	sim_buddy_fini(&b);
 }
 
+/* The first mfn of a buffer, by the extents the driver reports. */
+static uint64_t page_mfn(struct sim_model *m, uint64_t buf, uint64_t page)
+{
+	struct xgm_extent *x;
+	size_t cnt;
+	uint64_t mfn = UINT64_MAX;
+
+	assert_int_equal(sim_gpu_buf_extents(m, buf, &x, &cnt), 0);
+	for (size_t i = 0; i < cnt; i++) {
+		if (page < x[i].nr) {
+			mfn = x[i].mfn + page;
+			break;
+		}
+		page -= x[i].nr;
+	}
+	free(x);
+	return mfn;
+}
+
 struct notes {
 	uint64_t buf[16];
 	int n;
@@ -96,23 +115,8 @@ static void test_gpu_lru_eviction_notifies_and_carries_tags(void **state)
 	assert_int_equal(sim_gpu_buf_read_tag(m, a, 7, &tag), 0);
 	assert_int_equal(tag, 0xAAAA);
 	/* the frame behind page 7 holds the tag (what a guest would read) */
-	{
-		struct xgm_extent *x;
-		size_t cnt;
-		uint64_t page = 7, mfn = 0;
-
-		assert_int_equal(sim_gpu_buf_extents(m, a, &x, &cnt), 0);
-		for (size_t i = 0; i < cnt; i++) {
-			if (page < x[i].nr) {
-				mfn = x[i].mfn + page;
-				break;
-			}
-			page -= x[i].nr;
-		}
-		free(x);
-		assert_int_equal(sim_gpu_frame_tag(m, mfn, &tag), 0);
-		assert_int_equal(tag, 0xAAAA);
-	}
+	assert_int_equal(sim_gpu_frame_tag(m, page_mfn(m, a, 7), &tag), 0);
+	assert_int_equal(tag, 0xAAAA);
 	sim_model_free(m);
 }
 
@@ -232,6 +236,44 @@ static void test_pv_permutation_is_a_bijection(void **state)
 	free(seen);
 }
 
+/* What a frame holds follows the buffer wherever it moves: on a PV dom0
+ * its system pages are scattered 4K frames, found through an index that
+ * each move rebuilds; a page no fill wrote holds no pattern (-ENODATA), a
+ * frame no buffer holds is nobody's content (-ENOENT). Failing means a
+ * guest read reports a stale buffer's data, or mistakes an unfilled
+ * buffer page for its own RAM. */
+static void test_gpu_frame_content_follows_moves_and_unwritten_pages_hold_no_data(void **state)
+{
+	struct sim_model *m = host_with(XGM_DOM_PV, 16 * MIB);
+	uint64_t a, tag, old5, new5;
+
+	assert_int_equal(sim_gpu_buf_alloc(m, "card0", 4 * MIB, XGM_PLACE_SYS, &a), 0);
+	assert_int_equal(sim_gpu_buf_write_tag(m, a, 5, 0x5555), 0);
+	old5 = page_mfn(m, a, 5);
+	assert_int_equal(sim_gpu_frame_tag(m, old5, &tag), 0);
+	assert_int_equal(tag, 0x5555);
+	assert_int_equal(sim_gpu_frame_tag(m, page_mfn(m, a, 6), &tag), -ENODATA);
+	/* to VRAM and back: new frames, the old ones hold nothing of it */
+	assert_int_equal(sim_gpu_buf_move(m, a, XGM_PLACE_VRAM), 0);
+	assert_int_equal(sim_gpu_frame_tag(m, old5, &tag), -ENOENT);
+	assert_int_equal(sim_gpu_frame_tag(m, page_mfn(m, a, 5), &tag), 0);
+	assert_int_equal(tag, 0x5555);
+	assert_int_equal(sim_gpu_buf_move(m, a, XGM_PLACE_SYS), 0);
+	new5 = page_mfn(m, a, 5);
+	assert_int_equal(sim_gpu_frame_tag(m, new5, &tag), 0);
+	assert_int_equal(tag, 0x5555);
+	/* every page of the buffer is found at its frame */
+	for (uint64_t p = 0; p < 1024; p++) {
+		uint64_t got;
+
+		assert_non_null(sim_gpu_sys_page_of(m, page_mfn(m, a, p), &got));
+		assert_int_equal(got, p);
+	}
+	assert_int_equal(sim_gpu_buf_free(m, a), 0);
+	assert_int_equal(sim_gpu_frame_tag(m, new5, &tag), -ENOENT);
+	sim_model_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -241,6 +283,7 @@ int main(void)
 		cmocka_unit_test(test_gpu_sys_pages_scattered_on_pv_dom0_compact_on_pvh),
 		cmocka_unit_test(test_pv_permutation_is_a_bijection),
 		cmocka_unit_test(test_gpu_cards_describe_bar_and_buffers),
+		cmocka_unit_test(test_gpu_frame_content_follows_moves_and_unwritten_pages_hold_no_data),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

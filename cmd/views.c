@@ -1,0 +1,928 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The text of each command, for a person at a terminal: summaries where
+ * the document is long (a 1 GiB buffer on a PV dom0 has 262144 backing
+ * extents), a column spec per list, sizes and times in human units, frame
+ * numbers in hex, and a sentence where a result is empty. -j prints the
+ * whole document instead; nothing here changes it.
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define LABEL_W 10
+/* Rows of a long table shown in text: a screen, not 262144 lines. */
+#define MAX_ROWS 16
+
+static uint64_t uint_of(json_t *o, const char *path)
+{
+	json_t *v = json_path(o, path);
+
+	return json_is_integer(v) && json_integer_value(v) > 0 ?
+	       (uint64_t)json_integer_value(v) : 0;
+}
+
+static const char *str_of(json_t *o, const char *path)
+{
+	const char *s = json_string_value(json_path(o, path));
+
+	return s ? s : "-";
+}
+
+static const char *size_str(uint64_t bytes, char *buf, size_t len)
+{
+	fmt_size(bytes, buf, len);
+	return buf;
+}
+
+static const char *us_str(json_t *v, char *buf, size_t len)
+{
+	if (!json_is_number(v))
+		snprintf(buf, len, "-");
+	else
+		fmt_us(json_number_value(v), buf, len);
+	return buf;
+}
+
+/* ---- blobs ------------------------------------------------------------- */
+
+/* The counters of a blob's operations as one table, a column per
+ * operation and a row per counter that any of them moved. */
+static const struct {
+	const char *key, *label;
+	enum col_fmt fmt;
+} op_rows[] = {
+	{ "hypercalls", "hypercalls", COL_DEC },
+	{ "p2m_entries", "p2m entries", COL_DEC },
+	{ "splits", "splits", COL_DEC },
+	{ "tlb_flushes", "TLB flushes", COL_DEC },
+	{ "ipis", "IPIs", COL_DEC },
+	{ "iommu_entries", "IOMMU entries", COL_DEC },
+	{ "iotlb_flushes", "IOTLB flushes", COL_DEC },
+	{ "pages_copied", "pages copied", COL_DEC },
+	{ "lock_acquisitions", "lock acquisitions", COL_DEC },
+	{ "ioreqs", "ioreqs", COL_DEC },
+	{ "measured_us", "measured", COL_US },
+	{ "modeled_us", "modeled", COL_US },
+	{ "blackout_us", "blackout (measured)", COL_US },
+};
+
+static void render_ops_table(json_t *ops, FILE *f, int ind, const char *skip)
+{
+	enum { MAX_OPS = 8 };
+	struct col cols[MAX_OPS + 2];
+	char heads[MAX_OPS][32];
+	const char *name;
+	json_t *rows = json_array(), *op;
+	size_t n = 0;
+
+	cols[n++] = (struct col){ "label", "COUNTER", COL_TEXT };
+	json_object_foreach(ops, name, op) {
+		if (n > MAX_OPS)
+			break;
+		for (size_t i = 0; name[i] && i < sizeof(heads[0]) - 1; i++)
+			heads[n - 1][i] = (char)(name[i] >= 'a' && name[i] <= 'z' ?
+						 name[i] - 32 : name[i]);
+		heads[n - 1][strlen(name) < 31 ? strlen(name) : 31] = '\0';
+		cols[n] = (struct col){ name, heads[n - 1], COL_DEC };
+		n++;
+	}
+	cols[n] = (struct col){ 0 };
+	for (size_t r = 0; r < sizeof(op_rows) / sizeof(*op_rows); r++) {
+		json_t *row;
+		bool any = false;
+
+		if (skip && !strcmp(skip, op_rows[r].key))
+			continue;
+		row = json_pack("{s:s}", "label", op_rows[r].label);
+
+		for (size_t c = 1; c < n; c++) {
+			json_t *v = json_object_get(json_object_get(ops, cols[c].key),
+						    op_rows[r].key);
+			char buf[64];
+
+			if (json_is_number(v) && json_number_value(v) != 0)
+				any = true;
+			if (op_rows[r].fmt == COL_US) {
+				us_str(v, buf, sizeof(buf));
+				json_object_set_new(row, cols[c].key, json_string(buf));
+			} else {
+				json_object_set(row, cols[c].key, v ? v : json_null());
+			}
+		}
+		if (any)
+			json_array_append_new(rows, row);
+		else
+			json_decref(row);
+	}
+	/* Times are strings now: right-align them like numbers. */
+	for (size_t c = 1; c < n; c++)
+		cols[c].fmt = COL_DEC;
+	if (json_array_size(rows))
+		render_cols(cols, rows, f, ind);
+	json_decref(rows);
+}
+
+/* The backing: a few extents in full, many as a summary. */
+static void render_backing(json_t *ext, FILE *f)
+{
+	size_t n = json_array_size(ext), i;
+	uint64_t frames = 0;
+	json_t *e;
+	char line[512];
+	size_t off = 0;
+
+	json_array_foreach(ext, i, e)
+		frames += uint_of(e, "nr");
+	if (!n) {
+		render_line(f, "backing", LABEL_W, "none");
+		return;
+	}
+	if (n <= 4) {
+		json_array_foreach(ext, i, e) {
+			uint64_t m = uint_of(e, "mfn"), nr = uint_of(e, "nr");
+
+			off += (size_t)snprintf(line + off, sizeof(line) - off,
+						"%smfn 0x%" PRIx64 "-0x%" PRIx64, i ? ", " : "",
+						m, m + nr - 1);
+		}
+		render_line(f, "backing", LABEL_W, "%s", line);
+		return;
+	}
+	render_line(f, "backing", LABEL_W, "%zu extents, %" PRIu64 " frames: first mfn "
+		    "0x%" PRIx64 ", last mfn 0x%" PRIx64 " (-j for all)", n, frames,
+		    uint_of(json_array_get(ext, 0), "mfn"),
+		    uint_of(json_array_get(ext, n - 1), "mfn") +
+		    uint_of(json_array_get(ext, n - 1), "nr") - 1);
+}
+
+static void entries_text(json_t *e, char *buf, size_t len)
+{
+	uint64_t o9 = uint_of(e, "order9"), o0 = uint_of(e, "order0");
+
+	if (o9 && o0)
+		snprintf(buf, len, "%" PRIu64 " x 2M + %" PRIu64 " x 4K", o9, o0);
+	else if (o9)
+		snprintf(buf, len, "%" PRIu64 " x 2M", o9);
+	else
+		snprintf(buf, len, "%" PRIu64 " x 4K", o0);
+}
+
+/* skip: a counter the caller shows on its own line. */
+static void render_blob_fields(json_t *b, FILE *f, const char *skip)
+{
+	char sz[32], ent[64], plan[64];
+	const char *label = str_of(b, "label");
+
+	if (*label)
+		render_line(f, "id", LABEL_W, "%s (%s), domain %s (domid %" PRIu64 ")",
+			    str_of(b, "id"), label, str_of(b, "domain"), uint_of(b, "domid"));
+	else
+		render_line(f, "id", LABEL_W, "%s, domain %s (domid %" PRIu64 ")",
+			    str_of(b, "id"), str_of(b, "domain"), uint_of(b, "domid"));
+	render_line(f, "size", LABEL_W, "%s, %" PRIu64 " frames",
+		    size_str(uint_of(b, "size"), sz, sizeof(sz)), uint_of(b, "frames"));
+	render_line(f, "placement", LABEL_W, "%s on %s", str_of(b, "placement"),
+		    str_of(b, "card"));
+	render_line(f, "strategy", LABEL_W, "%s (%s), cache %s", str_of(b, "strategy"),
+		    !strcmp(str_of(b, "strategy_choice"), "auto") ? "chosen by auto"
+		    : "fixed by the user", str_of(b, "cache"));
+	render_line(f, "gfn", LABEL_W, "0x%" PRIx64 "-0x%" PRIx64, uint_of(b, "gfn"),
+		    uint_of(b, "gfn_last"));
+	if (json_is_true(json_object_get(b, "pinned")))
+		render_line(f, "state", LABEL_W, "%s, generation %" PRIu64 ", pinned: %s",
+			    str_of(b, "state"), uint_of(b, "generation"),
+			    str_of(b, "pin_reason"));
+	else
+		render_line(f, "state", LABEL_W, "%s, generation %" PRIu64 ", not pinned",
+			    str_of(b, "state"), uint_of(b, "generation"));
+	if (json_object_get(b, "entries")) {
+		entries_text(json_object_get(b, "entries"), ent, sizeof(ent));
+		entries_text(json_object_get(b, "planned_entries"), plan, sizeof(plan));
+		render_line(f, "entries", LABEL_W, "%s (planned %s in %" PRIu64
+			    " hypercall%s)", ent, plan, uint_of(b, "planned_hypercalls"),
+			    uint_of(b, "planned_hypercalls") == 1 ? "" : "s");
+	}
+	if (json_is_true(json_object_get(b, "filled")))
+		render_line(f, "filled", LABEL_W, "yes (fill %" PRIu64 ")",
+			    uint_of(b, "fill_id"));
+	else
+		render_line(f, "filled", LABEL_W, "no");
+	render_backing(json_object_get(b, "backing"), f);
+	if (json_object_size(json_object_get(b, "ops"))) {
+		fputs("ops:\n", f);
+		render_ops_table(json_object_get(b, "ops"), f, 2, skip);
+	}
+}
+
+static void render_blob(struct cli *cli, json_t *out, FILE *f)
+{
+	render_blob_fields(out, f, NULL);
+}
+
+static void distribution_text(json_t *d, char *buf, size_t len)
+{
+	static const char *const keys[] = { "min", "p50", "p90", "p99", "max" };
+	size_t off = 0;
+
+	if (!json_is_object(d)) {
+		us_str(d, buf, len);
+		return;
+	}
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++) {
+		char t[32];
+
+		off += (size_t)snprintf(buf + off, off < len ? len - off : 0, "%s%s %s",
+					i ? ", " : "", keys[i],
+					us_str(json_object_get(d, keys[i]), t, sizeof(t)));
+	}
+}
+
+static void render_migrate(struct cli *cli, json_t *out, FILE *f)
+{
+	char buf[256];
+
+	render_blob_fields(out, f, "blackout_us");
+	render_line(f, "migrations", LABEL_W, "%" PRIu64, uint_of(out, "migrations"));
+	distribution_text(json_object_get(out, "blackout_us"), buf, sizeof(buf));
+	render_line(f, "blackout", LABEL_W, "%s (measured)", buf);
+	distribution_text(json_object_get(out, "total_us"), buf, sizeof(buf));
+	render_line(f, "total", LABEL_W, "%s (measured)", buf);
+	if (json_is_true(json_object_get(out, "paused")))
+		render_line(f, "paused", LABEL_W, "yes");
+}
+
+static const struct col list_cols[] = {
+	{ "id", "ID", COL_TEXT },
+	{ "size", "SIZE", COL_SIZE },
+	{ "placement", "PLACEMENT", COL_TEXT },
+	{ "strategy", "STRATEGY", COL_TEXT },
+	{ "gfn", "GFN", COL_HEX },
+	{ "gfn_last", "GFN_LAST", COL_HEX },
+	{ "state", "STATE", COL_TEXT },
+	{ "filled", "FILLED", COL_YESNO },
+	{ "label", "LABEL", COL_TEXT },
+	{ 0 }
+};
+
+static void render_list(struct cli *cli, json_t *out, FILE *f)
+{
+	render_rows(list_cols, out, f, "no blobs");
+}
+
+static const struct col detach_cols[] = {
+	{ "id", "ID", COL_TEXT },
+	{ "gfn", "GFN", COL_HEX },
+	{ "frames", "FRAMES", COL_DEC },
+	{ "ops.hypercalls", "HYPERCALLS", COL_DEC },
+	{ "ops.p2m_entries", "P2M_ENTRIES", COL_DEC },
+	{ "ops.tlb_flushes", "FLUSHES", COL_DEC },
+	{ "ops.measured_us", "MEASURED", COL_US },
+	{ "ops.modeled_us", "MODELED", COL_US },
+	{ 0 }
+};
+
+static void render_detach(struct cli *cli, json_t *out, FILE *f)
+{
+	json_t *rows = out;
+
+	if (json_is_array(out) && !json_array_size(out)) {
+		fputs("no blobs to detach\n", f);
+		return;
+	}
+	if (json_is_object(out))
+		rows = json_pack("[O]", out);
+	render_cols(detach_cols, rows, f, 0);
+	if (rows != out)
+		json_decref(rows);
+}
+
+static const struct col fill_cols[] = {
+	{ "id", "id", COL_TEXT },
+	{ "pages", "pages", COL_DEC },
+	{ "fill_id", "fill", COL_DEC },
+	{ "first_tag", "first tag", COL_HEX },
+	{ "generation", "generation", COL_DEC },
+	{ "bad_pages", "bad pages", COL_DEC },
+	{ "first_bad_page", "first bad", COL_DEC },
+	{ "result", "result", COL_TEXT },
+	{ 0 }
+};
+
+static void render_fill(struct cli *cli, json_t *out, FILE *f)
+{
+	json_t *c = json_deep_copy(out);
+
+	/* -1 says "none" in JSON; text says nothing. */
+	if (json_integer_value(json_object_get(c, "first_bad_page")) < 0)
+		json_object_del(c, "first_bad_page");
+	render_fields(fill_cols, c, f, 0);
+	json_decref(c);
+}
+
+/* ---- domains ------------------------------------------------------------ */
+
+static const struct col domain_list_cols[] = {
+	{ "domid", "DOMID", COL_DEC },
+	{ "name", "NAME", COL_TEXT },
+	{ "type", "TYPE", COL_TEXT },
+	{ "state", "STATE", COL_TEXT },
+	{ "mem_bytes", "MEM", COL_SIZE },
+	{ "vcpus", "VCPUS", COL_DEC },
+	{ "dom0", "DOM0", COL_YESNO },
+	{ 0 }
+};
+
+static void render_domain_list(struct cli *cli, json_t *out, FILE *f)
+{
+	render_cols(domain_list_cols, out, f, 0);
+}
+
+static const struct col domain_cols[] = {
+	{ "domid", "domid", COL_DEC },
+	{ "name", "name", COL_TEXT },
+	{ "type", "type", COL_TEXT },
+	{ "state", "state", COL_TEXT },
+	{ "crash_reason", "crashed", COL_TEXT },
+	{ "dom0", "dom0", COL_YESNO },
+	{ "translated", "translated", COL_YESNO },
+	{ "mem_bytes", "mem", COL_SIZE },
+	{ "max_mem_bytes", "max_mem", COL_SIZE },
+	{ "vcpus", "vcpus", COL_DEC },
+	{ "max_gpfn", "max_gpfn", COL_HEX },
+	{ "iommu", "iommu", COL_TEXT },
+	{ 0 }
+};
+
+static void render_domain_show(struct cli *cli, json_t *out, FILE *f)
+{
+	static const struct col window_col[] = {
+		{ "blob_window", "blob_window", COL_TEXT },
+		{ 0 }
+	};
+	struct col cols[sizeof(domain_cols) / sizeof(*domain_cols) + 1];
+	json_t *c = json_deep_copy(out), *w = json_object_get(out, "blob_window");
+	char sz[32];
+
+	memcpy(cols, domain_cols, sizeof(domain_cols));
+	cols[sizeof(domain_cols) / sizeof(*domain_cols) - 1] = window_col[0];
+	cols[sizeof(domain_cols) / sizeof(*domain_cols)] = window_col[1];
+	if (json_is_object(w))
+		json_object_set_new(c, "blob_window", json_sprintf("gfn 0x%" PRIx64
+			"-0x%" PRIx64 " (%s)", uint_of(w, "gfn"), uint_of(w, "gfn_last"),
+			size_str(uint_of(w, "bytes"), sz, sizeof(sz))));
+	else if (w)
+		json_object_set_new(c, "blob_window", json_string("not placed yet "
+				    "(the first attach places it)"));
+	render_fields(cols, c, f, 0);
+	json_decref(c);
+}
+
+/* ---- the simulated host ------------------------------------------------- */
+
+static const struct col sim_gpu_cols[] = {
+	{ "name", "CARD", COL_TEXT },
+	{ "vram_bytes", "VRAM", COL_SIZE },
+	{ "free_bytes", "FREE", COL_SIZE },
+	{ "vram_base_mfn", "BASE_MFN", COL_HEX },
+	{ "buffers", "BUFFERS", COL_DEC },
+	{ 0 }
+};
+
+static const struct col sim_dom_cols[] = {
+	{ "domid", "DOMID", COL_DEC },
+	{ "name", "NAME", COL_TEXT },
+	{ "type", "TYPE", COL_TEXT },
+	{ "state", "STATE", COL_TEXT },
+	{ "mem_bytes", "MEM", COL_SIZE },
+	{ "max_mem_bytes", "MAX_MEM", COL_SIZE },
+	{ "vcpus", "VCPUS", COL_DEC },
+	{ "iommu", "IOMMU", COL_TEXT },
+	{ "max_gpfn", "MAX_GPFN", COL_HEX },
+	{ "p2m_leaves", "P2M_LEAVES", COL_DEC },
+	{ "orphaned_pages", "ORPHANED", COL_DEC, true },
+	{ "grants", "GRANTS", COL_DEC, true },
+	{ 0 }
+};
+
+static void render_sim_topology(json_t *out, FILE *f)
+{
+	json_t *h = json_object_get(out, "host");
+	char ram[32], xen[32];
+
+	render_line(f, "backend", 7, "%s, state %s", str_of(out, "backend"),
+		    str_of(out, "state"));
+	render_line(f, "host", 7, "%s dom0, %s IOMMU, %" PRIu64 "-bit addresses, "
+		    "seed %" PRIu64, str_of(h, "dom0_type"), str_of(h, "iommu"),
+		    uint_of(h, "paddr_bits"), uint_of(h, "seed"));
+	render_line(f, "memory", 7, "%s RAM, %s of it kept by Xen",
+		    size_str(uint_of(h, "ram_bytes"), ram, sizeof(ram)),
+		    size_str(uint_of(h, "xen_reserved_bytes"), xen, sizeof(xen)));
+	fputs("gpus:\n", f);
+	render_cols(sim_gpu_cols, json_object_get(out, "gpus"), f, 2);
+	fputs("domains:\n", f);
+	render_cols(sim_dom_cols, json_object_get(out, "domains"), f, 2);
+}
+
+static void render_sim_init(struct cli *cli, json_t *out, FILE *f)
+{
+	render_sim_topology(out, f);
+}
+
+/* Counters: a row per counter that moved, a column per scope. */
+static void render_sim_counters(json_t *c, FILE *f)
+{
+	enum { MAX_SCOPES = 12 };
+	json_t *scopes = json_object(), *per = json_object_get(c, "per_domain");
+	struct col cols[MAX_SCOPES + 2];
+	json_t *rows = json_array(), *v;
+	const char *name;
+	size_t n = 0;
+
+	json_object_set(scopes, "TOTAL", json_object_get(c, "total"));
+	json_object_set(scopes, "HOST", json_object_get(c, "host"));
+	json_object_foreach(per, name, v)
+		if (json_object_size(scopes) < MAX_SCOPES)
+			json_object_set(scopes, name, v);
+	cols[n++] = (struct col){ "label", "COUNTER", COL_TEXT };
+	json_object_foreach(scopes, name, v)
+		cols[n++] = (struct col){ name, name, COL_DEC };
+	cols[n] = (struct col){ 0 };
+	for (size_t r = 0; r < sizeof(op_rows) / sizeof(*op_rows); r++) {
+		const char *key = !strcmp(op_rows[r].key, "modeled_us") ? "modeled_ns"
+				  : op_rows[r].key;
+		json_t *row, *tv = json_object_get(json_object_get(c, "total"), key);
+
+		if (!json_is_number(tv) || !json_number_value(tv))
+			continue;
+		row = json_pack("{s:s}", "label", op_rows[r].label);
+		json_object_foreach(scopes, name, v) {
+			json_t *x = json_object_get(v, key);
+			char buf[32];
+
+			if (!strcmp(key, "modeled_ns")) {
+				fmt_us(json_number_value(x) / 1e3, buf, sizeof(buf));
+				json_object_set_new(row, name, json_string(buf));
+			} else {
+				json_object_set(row, name, x ? x : json_null());
+			}
+		}
+		json_array_append_new(rows, row);
+	}
+	if (json_array_size(rows)) {
+		fputs("counters (modeled time from the cost model):\n", f);
+		render_cols(cols, rows, f, 2);
+	} else {
+		fputs("counters: all zero\n", f);
+	}
+	json_decref(rows);
+	json_decref(scopes);
+}
+
+static const struct col cost_cols[] = {
+	{ "counter", "COUNTER", COL_TEXT },
+	{ "ns", "NS", COL_DEC },
+	{ 0 }
+};
+
+static void render_sim_show(struct cli *cli, json_t *out, FILE *f)
+{
+	render_sim_topology(out, f);
+	render_sim_counters(json_object_get(out, "counters"), f);
+	fputs("cost model (modeled ns per unit; -j for the sources):\n", f);
+	render_cols(cost_cols, json_path(out, "cost_model.per_unit"), f, 2);
+}
+
+static const struct col read_cols[] = {
+	{ "gfn", "GFN", COL_HEX },
+	{ "gfn_last", "GFN_LAST", COL_HEX },
+	{ "reads", "READS", COL_TEXT },
+	{ "tag_domid", "DOMID", COL_DEC, .hide_absent = true },
+	{ "tag_blob", "BLOB", COL_DEC, .hide_absent = true },
+	{ "tag_fill", "FILL", COL_DEC, .hide_absent = true },
+	{ "tag_page", "FIRST_PAGE", COL_DEC, .hide_absent = true },
+	{ 0 }
+};
+
+static void render_guest_read(struct cli *cli, json_t *out, FILE *f)
+{
+	json_t *runs = json_object_get(out, "runs");
+	const char *res = json_string_value(json_object_get(out, "result"));
+
+	render_line(f, "domain", 6, "%s", str_of(out, "domain"));
+	render_line(f, "gfn", 6, "0x%" PRIx64 "-0x%" PRIx64, uint_of(out, "gfn"),
+		    uint_of(out, "gfn_last"));
+	render_cols_max(read_cols, runs, f, 0, MAX_ROWS, "runs");
+	if (!res)
+		return;
+	if (!strcmp(res, "ok"))
+		render_line(f, "expect", 6, "%s: ok, all %" PRIu64 " pages read its "
+			    "last fill", str_of(out, "expect"), uint_of(out, "pages_checked"));
+	else
+		render_line(f, "expect", 6, "%s: mismatch: %s", str_of(out, "expect"),
+			    str_of(out, "reason"));
+}
+
+/* ---- p2m, iommu --------------------------------------------------------- */
+
+static const struct col p2m_cols[] = {
+	{ "gfn", "GFN", COL_HEX },
+	{ "gfn_last", "GFN_LAST", COL_HEX },
+	{ "mfn", "MFN", COL_HEX },
+	{ "order", "ORDER", COL_DEC },
+	{ "entries", "ENTRIES", COL_DEC },
+	{ "type", "TYPE", COL_TEXT },
+	{ "access", "ACCESS", COL_TEXT },
+	{ "emt", "EMT", COL_TEXT },
+	{ "ipat", "IPAT", COL_YESNO },
+	{ "source", "SOURCE", COL_TEXT },
+	{ 0 }
+};
+
+static void render_p2m(struct cli *cli, json_t *out, FILE *f)
+{
+	size_t i;
+	json_t *e;
+
+	if (!json_array_size(out)) {
+		fputs("no p2m entries in this range\n", f);
+		return;
+	}
+	if (json_is_string(json_array_get(out, 0))) {
+		/* --format xen: the lines themselves */
+		json_array_foreach(out, i, e) {
+			fput_escaped(json_string_value(e), f);
+			fputc('\n', f);
+		}
+		return;
+	}
+	render_cols_max(p2m_cols, out, f, 0, MAX_ROWS, "runs");
+}
+
+static const struct col iommu_cols[] = {
+	{ "dfn", "DFN", COL_HEX },
+	{ "dfn_last", "DFN_LAST", COL_HEX },
+	{ "mfn", "MFN", COL_HEX },
+	{ "order", "ORDER", COL_DEC },
+	{ "entries", "ENTRIES", COL_DEC },
+	{ "access", "ACCESS", COL_TEXT },
+	{ 0 }
+};
+
+static void render_iommu(struct cli *cli, json_t *out, FILE *f)
+{
+	json_t *runs = json_object_get(out, "runs");
+
+	render_line(f, "domain", 6, "%s (domid %" PRIu64 ")", str_of(out, "domain"),
+		    uint_of(out, "domid"));
+	render_line(f, "mode", 6, "%s", str_of(out, "mode"));
+	if (json_object_get(out, "note"))
+		render_line(f, "note", 6, "%s", str_of(out, "note"));
+	if (json_is_array(runs) && json_array_size(runs))
+		render_cols_max(iommu_cols, runs, f, 0, MAX_ROWS, "runs");
+	else if (json_is_array(runs))
+		fputs("no IOMMU entries in this range\n", f);
+}
+
+/* ---- bench -------------------------------------------------------------- */
+
+static void render_bench_alignment(json_t *a, FILE *f)
+{
+	static const struct col cols[] = {
+		{ "case", "CASE", COL_TEXT },
+		{ "gfn", "GFN", COL_HEX },
+		{ "entries", "ENTRIES", COL_TEXT },
+		{ "hypercalls", "HYPERCALLS", COL_DEC },
+		{ "p2m_entries", "P2M_ENTRIES", COL_DEC },
+		{ "modeled", "MODELED", COL_DEC },
+		{ "measured", "MEASURED", COL_DEC },
+		{ 0 }
+	};
+	static const char *const cases[] = { "aligned", "unaligned" };
+	json_t *rows = json_array(), *r = json_object_get(a, "unaligned_vs_aligned");
+	char sz[32], buf[64];
+
+	for (size_t i = 0; i < 2; i++) {
+		json_t *c = json_object_get(a, cases[i]), *at = json_object_get(c, "attach");
+		char m1[32], m2[32];
+
+		entries_text(json_object_get(c, "entries"), buf, sizeof(buf));
+		json_array_append_new(rows, json_pack("{s:s,s:O,s:s,s:O,s:O,s:s,s:s}",
+			"case", cases[i], "gfn", json_object_get(c, "gfn"), "entries", buf,
+			"hypercalls", json_object_get(at, "hypercalls"),
+			"p2m_entries", json_object_get(at, "p2m_entries"),
+			"modeled", us_str(json_object_get(at, "modeled_us"), m1, sizeof(m1)),
+			"measured", us_str(json_object_get(at, "measured_us"), m2, sizeof(m2))));
+	}
+	{
+		char h[32], p[32], mo[32], me[32];
+
+		fmt_value(COL_RATIO, json_object_get(r, "hypercalls"), h, sizeof(h));
+		fmt_value(COL_RATIO, json_object_get(r, "p2m_entries"), p, sizeof(p));
+		fmt_value(COL_RATIO, json_object_get(r, "modeled_us"), mo, sizeof(mo));
+		fmt_value(COL_RATIO, json_object_get(r, "measured_us"), me, sizeof(me));
+		json_array_append_new(rows, json_pack("{s:s,s:s,s:s,s:s,s:s}",
+			"case", "unaligned/aligned", "hypercalls", h, "p2m_entries", p,
+			"modeled", mo, "measured", me));
+	}
+	fprintf(f, "alignment: attach of %s with mmio, gfn 2M-aligned or one frame off\n",
+		size_str(uint_of(a, "size"), sz, sizeof(sz)));
+	render_cols(cols, rows, f, 2);
+	json_decref(rows);
+}
+
+static void render_bench_strategies(json_t *s, FILE *f)
+{
+	static const struct col cols[] = {
+		{ "strategy", "STRATEGY", COL_TEXT },
+		{ "placement", "ON", COL_TEXT },
+		{ "attach", "ATTACH", COL_DEC },
+		{ "hc", "CALLS", COL_DEC },
+		{ "vs", "VS_MMIO", COL_DEC },
+		{ "read", "READ", COL_DEC },
+		{ "read_ioreqs", "IOREQS", COL_DEC },
+		{ "migrate", "MIGRATE", COL_DEC },
+		{ "blackout", "BLACKOUT", COL_DEC },
+		{ "detach", "DETACH", COL_DEC },
+		{ 0 }
+	};
+	json_t *rows = json_array(), *row;
+	size_t i;
+	char sz[32];
+
+	json_array_foreach(json_object_get(s, "rows"), i, row) {
+		char a[32], r[32], m[32], b[32], d[32], vs[32];
+		json_t *mig = json_object_get(row, "migrate");
+
+		fmt_value(COL_RATIO, json_path(row, "attach_vs_mmio.modeled_us"), vs, sizeof(vs));
+		us_str(json_path(row, "attach.modeled_us"), a, sizeof(a));
+		us_str(json_path(row, "first_read.modeled_us"), r, sizeof(r));
+		if (json_is_object(mig)) {
+			us_str(json_object_get(mig, "modeled_us"), m, sizeof(m));
+			us_str(json_object_get(mig, "blackout_us"), b, sizeof(b));
+		} else {
+			snprintf(m, sizeof(m), "pinned");
+			snprintf(b, sizeof(b), "-");
+		}
+		us_str(json_path(row, "detach.modeled_us"), d, sizeof(d));
+		json_array_append_new(rows, json_pack("{s:O,s:O,s:s,s:O,s:s,s:s,s:O,s:s,s:s,s:s}",
+			"strategy", json_object_get(row, "strategy"),
+			"placement", json_object_get(row, "placement"),
+			"attach", a, "hc", json_path(row, "attach.hypercalls"),
+			"vs", vs, "read", r,
+			"read_ioreqs", json_path(row, "first_read.ioreqs"),
+			"migrate", m, "blackout", b, "detach", d));
+	}
+	fprintf(f, "strategies: %s on each strategy's own backing, ratios against "
+		"mmio\n(times modeled, blackout measured)\n",
+		size_str(uint_of(s, "size"), sz, sizeof(sz)));
+	render_cols(cols, rows, f, 2);
+	json_decref(rows);
+}
+
+static void render_bench_remap(json_t *r, FILE *f)
+{
+	char sz[32], buf[256];
+
+	fprintf(f, "remap: %" PRIu64 " migrations of %s within VRAM (measured)\n",
+		uint_of(r, "migrations"), size_str(uint_of(r, "size"), sz, sizeof(sz)));
+	distribution_text(json_object_get(r, "blackout_us"), buf, sizeof(buf));
+	fprintf(f, "  blackout : %s\n", buf);
+	distribution_text(json_object_get(r, "total_us"), buf, sizeof(buf));
+	fprintf(f, "  total    : %s\n", buf);
+}
+
+static void render_bench_persist(json_t *p, FILE *f)
+{
+	char sz[32], st[32], s[32], l[32];
+
+	fmt_value(COL_MS, json_object_get(p, "save_ms"), s, sizeof(s));
+	fmt_value(COL_MS, json_object_get(p, "load_ms"), l, sizeof(l));
+	fprintf(f, "persist: %" PRIu64 " guests x %" PRIu64 " blobs of %s (measured)\n",
+		uint_of(p, "guests"), uint_of(p, "blobs_per_guest"),
+		size_str(uint_of(p, "blob_size"), sz, sizeof(sz)));
+	fprintf(f, "  state %s, save %s, load %s\n",
+		size_str(uint_of(p, "state_bytes"), st, sizeof(st)), s, l);
+}
+
+static void render_bench(struct cli *cli, json_t *out, FILE *f)
+{
+	bool first = true;
+
+	if (json_object_get(out, "alignment")) {
+		render_bench_alignment(json_object_get(out, "alignment"), f);
+		first = false;
+	}
+	if (json_object_get(out, "strategies")) {
+		fputs(first ? "" : "\n", f);
+		render_bench_strategies(json_object_get(out, "strategies"), f);
+		first = false;
+	}
+	if (json_object_get(out, "remap")) {
+		fputs(first ? "" : "\n", f);
+		render_bench_remap(json_object_get(out, "remap"), f);
+		first = false;
+	}
+	if (json_object_get(out, "persist")) {
+		fputs(first ? "" : "\n", f);
+		render_bench_persist(json_object_get(out, "persist"), f);
+	}
+	fputs("\nmeasured: wall clock of this process, simulator included; modeled: "
+	      "the sim's cost table\n(-j for every counter and both times)\n", f);
+}
+
+/* ---- gpu ---------------------------------------------------------------- */
+
+static const struct col gpu_list_cols[] = {
+	{ "card", "CARD", COL_TEXT },
+	{ "driver", "DRIVER", COL_TEXT },
+	{ "pci", "PCI", COL_TEXT },
+	{ "vram_bytes", "VRAM", COL_SIZE },
+	{ "buffers", "BUFFERS", COL_DEC },
+	{ "can", "CAN", COL_TEXT },
+	{ 0 }
+};
+
+static void render_gpu_list(struct cli *cli, json_t *out, FILE *f)
+{
+	render_rows(gpu_list_cols, out, f, "no GPU cards");
+}
+
+static const struct col gpu_cols[] = {
+	{ "card", "card", COL_TEXT },
+	{ "driver", "driver", COL_TEXT },
+	{ "pci", "pci", COL_TEXT },
+	{ "vram_bytes", "vram", COL_SIZE },
+	{ "vram_free_bytes", "vram_free", COL_SIZE },
+	{ "capabilities.note", "note", COL_TEXT },
+	{ 0 }
+};
+
+static const struct col bar_cols[] = {
+	{ "index", "BAR", COL_DEC },
+	{ "bus_addr", "BUS_ADDR", COL_HEX },
+	{ "size", "SIZE", COL_SIZE },
+	{ "prefetchable", "PREFETCH", COL_YESNO },
+	{ "vram", "VRAM", COL_YESNO },
+	{ 0 }
+};
+
+static const struct col gpu_buf_cols[] = {
+	{ "id", "ID", COL_DEC },
+	{ "size", "SIZE", COL_SIZE },
+	{ "placement", "PLACEMENT", COL_TEXT },
+	{ "mfn", "FIRST_MFN", COL_HEX },
+	{ "extents", "EXTENTS", COL_DEC },
+	{ "pinned", "PINNED", COL_YESNO },
+	{ "blob", "BLOB", COL_TEXT },
+	{ 0 }
+};
+
+static void render_gpu_show(struct cli *cli, json_t *out, FILE *f)
+{
+	json_t *caps = json_object_get(out, "capabilities");
+	json_t *bufs = json_object_get(out, "buffers");
+
+	render_fields(gpu_cols, out, f, 0);
+	render_line(f, "can", 11, "place in VRAM: %s, locate frames: %s, pin: %s",
+		    json_is_true(json_object_get(caps, "place_vram")) ? "yes" : "no",
+		    json_is_true(json_object_get(caps, "locate_frames")) ? "yes" : "no",
+		    json_is_true(json_object_get(caps, "pin")) ? "yes" : "no");
+	fputs("bars:\n", f);
+	render_cols(bar_cols, json_object_get(out, "bars"), f, 2);
+	fputs("buffers:\n", f);
+	render_rows(gpu_buf_cols, bufs, f, "  none");
+}
+
+/* ---- check, dump -------------------------------------------------------- */
+
+static const struct col check_cols[] = {
+	{ "severity", "SEVERITY", COL_TEXT },
+	{ "check", "CHECK", COL_TEXT },
+	{ "message", "MESSAGE", COL_TEXT },
+	{ 0 }
+};
+
+static void render_check(struct cli *cli, json_t *out, FILE *f)
+{
+	if (json_is_array(out) && json_array_size(out))
+		render_cols(check_cols, out, f, 0);
+	else
+		render_generic(out, f);
+}
+
+static const struct col dump_dom_cols[] = {
+	{ "domid", "DOMID", COL_DEC },
+	{ "name", "NAME", COL_TEXT },
+	{ "type", "TYPE", COL_TEXT },
+	{ "state", "STATE", COL_TEXT },
+	{ "mem_bytes", "MEM", COL_SIZE },
+	{ "vcpus", "VCPUS", COL_DEC },
+	{ "max_gpfn", "MAX_GPFN", COL_HEX },
+	{ "iommu", "IOMMU", COL_TEXT },
+	{ 0 }
+};
+
+static const struct col dump_runs_cols[] = {
+	{ "domain", "DOMID", COL_TEXT },
+	{ "p2m", "P2M_RUNS", COL_DEC },
+	{ "iommu", "IOMMU_RUNS", COL_DEC },
+	{ 0 }
+};
+
+static const struct col dump_buf_cols[] = {
+	{ "buffer", "BUFFER", COL_TEXT },
+	{ "extents", "EXTENTS", COL_DEC },
+	{ "frames", "FRAMES", COL_DEC },
+	{ "first", "FIRST_MFN", COL_HEX },
+	{ 0 }
+};
+
+static void render_dump(struct cli *cli, json_t *out, FILE *f)
+{
+	json_t *runs = json_array(), *bufs = json_array();
+	json_t *v, *e;
+	const char *k;
+	size_t i;
+
+	if (!json_object_get(out, "domains")) {
+		/* dump -o: where it went */
+		json_decref(runs);
+		json_decref(bufs);
+		render_generic(out, f);
+		return;
+	}
+	render_line(f, "schema", 7, "%s version %" PRIu64 ", backend %s",
+		    str_of(out, "schema"), uint_of(out, "version"), str_of(out, "backend"));
+	fputs("domains:\n", f);
+	render_cols(dump_dom_cols, json_object_get(out, "domains"), f, 2);
+	fputs("blobs:\n", f);
+	render_rows(list_cols, json_object_get(out, "blobs"), f, "  none");
+	json_object_foreach(json_object_get(out, "p2m"), k, v)
+		json_array_append_new(runs, json_pack("{s:s,s:I,s:I}", "domain", k,
+			"p2m", (json_int_t)json_array_size(v), "iommu", (json_int_t)
+			json_array_size(json_object_get(json_object_get(out, "iommu"), k))));
+	if (json_array_size(runs)) {
+		fputs("blob windows (runs of the p2m and IOMMU in them):\n", f);
+		render_cols(dump_runs_cols, runs, f, 2);
+	}
+	json_object_foreach(json_object_get(out, "buffers"), k, v) {
+		uint64_t frames = 0;
+
+		json_array_foreach(v, i, e)
+			frames += uint_of(e, "nr");
+		json_array_append_new(bufs, json_pack("{s:s,s:I,s:I,s:O}", "buffer", k,
+			"extents", (json_int_t)json_array_size(v), "frames", (json_int_t)frames,
+			"first", json_object_get(json_array_get(v, 0), "mfn")));
+	}
+	if (json_array_size(bufs)) {
+		fputs("buffers:\n", f);
+		render_cols(dump_buf_cols, bufs, f, 2);
+	}
+	render_line(f, "store", 7, "%zu keys", json_object_size(json_object_get(out, "store")));
+	render_line(f, "journal", 7, "%zu pending records",
+		    json_array_size(json_object_get(out, "journal")));
+	fputs("(-j for the whole document: every extent, run, key and counter)\n", f);
+	json_decref(runs);
+	json_decref(bufs);
+}
+
+/* ---- the table ---------------------------------------------------------- */
+
+static const struct {
+	const char *command;
+	cmd_render_fn fn;
+} views[] = {
+	{ "attach", render_blob },
+	{ "show", render_blob },
+	{ "migrate", render_migrate },
+	{ "list", render_list },
+	{ "detach", render_detach },
+	{ "fill", render_fill },
+	{ "verify", render_fill },
+	{ "domain list", render_domain_list },
+	{ "domain show", render_domain_show },
+	{ "sim init", render_sim_init },
+	{ "sim reset", render_sim_init },
+	{ "sim show", render_sim_show },
+	{ "sim guest-read", render_guest_read },
+	{ "p2m", render_p2m },
+	{ "iommu", render_iommu },
+	{ "bench", render_bench },
+	{ "gpu list", render_gpu_list },
+	{ "gpu show", render_gpu_show },
+	{ "check", render_check },
+	{ "dump", render_dump },
+};
+
+cmd_render_fn view_renderer(const struct cmd *cmd)
+{
+	const char *name = cmd_full_name(cmd);
+
+	for (size_t i = 0; i < sizeof(views) / sizeof(*views); i++)
+		if (!strcmp(views[i].command, name))
+			return views[i].fn;
+	return NULL;
+}
