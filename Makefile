@@ -19,6 +19,7 @@ INCLUDEDIR  ?= $(PREFIX)/include
 MANDIR      ?= $(PREFIX)/share/man
 DATADIR     ?= $(PREFIX)/share
 PKGCONFIG   ?= pkg-config
+OBJCOPY     ?= objcopy
 
 CC          ?= cc
 CFLAGS      ?= -O2 -g
@@ -31,6 +32,12 @@ SANFLAGS    := -fsanitize=address,undefined -fno-omit-frame-pointer \
 ifeq ($(SAN),1)
 CFLAGS      := -O1 -g $(SANFLAGS)
 LDSAN       := $(SANFLAGS)
+TEST_HOOKS  ?= 1
+endif
+# The test build carries the fault and crash points of tests/cli/050-faults.bats
+# (XGPUMAP_FAULT, XGPUMAP_CRASH); a released library has none.
+ifeq ($(TEST_HOOKS),1)
+BASEFLAGS   += -DXGM_TEST_HOOKS
 endif
 
 # ---- feature detection: backends are compiled where their libraries are ----
@@ -41,7 +48,7 @@ HAVE_DRM    := $(call have,libdrm)
 HAVE_RL     := $(call have,readline)
 
 DEP_PKGS    := jansson
-LIB_SRC     := $(wildcard lib/*.c lib/core/*.c lib/dump/*.c lib/sim/*.c)
+LIB_SRC     := $(wildcard lib/*.c lib/util/*.c lib/core/*.c lib/dump/*.c lib/sim/*.c)
 ifeq ($(HAVE_XEN),1)
 DEP_PKGS    += $(XEN_PKGS)
 BASEFLAGS   += -DXGM_HAVE_XEN
@@ -71,6 +78,7 @@ UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 LIB_OBJ     := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CMD_OBJ     := $(CMD_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+DEPFILES    := $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(UNIT_BIN:=.d)
 
 ALL_CFLAGS  = $(BASEFLAGS) $(DEP_CFLAGS) $(CFLAGS)
 
@@ -84,20 +92,35 @@ $(file >$(FLAGS_FILE),$(FLAGS_NOW))
 endif
 
 .PHONY: all deps demo check test test-unit test-cli install uninstall clean \
-        check-headers check-abi lint-man check-xen
+        check-headers check-abi check-man3 lint-man check-xen test-vmm
 
 all: $(BUILD)/xgpumap $(BUILD)/libxgpumap.so $(BUILD)/libxgpumap.a $(BUILD)/xgpumap.pc
 
-$(BUILD)/obj/lib/%.o: lib/%.c $(wildcard lib/*.h lib/*/*.h lib/include/*.h) $(FLAGS_FILE)
+# Header dependencies come from the compiler (-MMD -MP), so a changed
+# header rebuilds exactly what includes it.
+$(BUILD)/obj/lib/%.o: lib/%.c $(FLAGS_FILE)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -fvisibility=hidden -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -fvisibility=hidden -MMD -MP -c -o $@ $<
 
-$(BUILD)/obj/cmd/%.o: cmd/%.c $(wildcard cmd/*.h lib/include/*.h) $(FLAGS_FILE)
+$(BUILD)/obj/cmd/%.o: cmd/%.c $(FLAGS_FILE)
 	@mkdir -p $(@D)
 	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) -Ilib/include $(DEP_CFLAGS) $(CMD_CFLAGS) \
-	      -DXGM_VERSION_STRING='"$(VERSION)"' $(CFLAGS) -c -o $@ $<
+	      -DXGM_VERSION_STRING='"$(VERSION)"' $(CFLAGS) -MMD -MP -c -o $@ $<
 
+-include $(DEPFILES)
+
+# The installed static archive exports what the shared library exports and
+# nothing else: its objects are linked into one relocatable object whose
+# hidden symbols (everything not XGM_API) are then made local, so a program
+# linking it cannot collide with blob_free or plan_build.
 $(BUILD)/libxgpumap.a: $(LIB_OBJ)
+	@rm -f $@
+	$(LD) -r -o $(BUILD)/obj/libxgpumap.o $^
+	$(OBJCOPY) --localize-hidden $(BUILD)/obj/libxgpumap.o
+	$(AR) rcs $@ $(BUILD)/obj/libxgpumap.o
+
+# The unit tests reach internal functions: they link the objects as they are.
+$(BUILD)/libxgpumap-internal.a: $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
@@ -122,11 +145,11 @@ PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 $(BUILD)/xgpumap.pc: lib/xgpumap.pc.in
 	@$(PC_SED) $< > $@
 
-# Unit tests link the static library so they can reach internal functions.
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libxgpumap.a $(wildcard tests/unit/*.h) $(FLAGS_FILE)
+# Unit tests link the internal archive so they can reach internal functions.
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libxgpumap-internal.a $(FLAGS_FILE)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(shell $(PKGCONFIG) --cflags cmocka) $(LDSAN) -o $@ $< \
-	      $(BUILD)/libxgpumap.a $(DEP_LIBS) $(shell $(PKGCONFIG) --libs cmocka) -lm
+	$(CC) $(ALL_CFLAGS) $(shell $(PKGCONFIG) --cflags cmocka) $(LDSAN) -MMD -MP -o $@ $< \
+	      $(BUILD)/libxgpumap-internal.a $(DEP_LIBS) $(shell $(PKGCONFIG) --libs cmocka) -lm
 
 deps:
 	@sh tests/install-deps.sh
@@ -135,9 +158,16 @@ test-unit: $(UNIT_BIN)
 	@tests/run-unit.sh $(UNIT_BIN)
 
 test-cli: $(BUILD)/xgpumap
+	@test "$(TEST_HOOKS)" = 1 || { echo "test-cli: the fault tests need a test build (TEST_HOOKS=1); 'make check' makes one"; exit 1; }
 	XGPUMAP=$(abspath $(BUILD)/xgpumap) bats tests/cli
 
-test: all check-headers check-abi test-unit test-cli lint-man
+# A VMM's program against an installed tree, beside CLI commands in a loop.
+test-vmm: all
+	@rm -rf $(BUILD)/vmm-root
+	@$(MAKE) --no-print-directory -s install DESTDIR=$(abspath $(BUILD))/vmm-root PREFIX=/usr > /dev/null
+	@tests/vmm/run.sh $(BUILD)/vmm-root "$(CC)" "$(LDSAN)"
+
+test: all check-headers check-abi check-man3 test-unit test-cli test-vmm lint-man
 
 # demo, check and check-xen install the dependencies, then build in a second
 # make: this one asked pkg-config while it read the Makefile, before deps
@@ -160,8 +190,8 @@ check-headers:
 	done; echo "headers: ok"
 
 # Every XGM_API symbol in the .so must be listed in the version script.
-check-abi: $(BUILD)/libxgpumap.so
-	@tests/check-abi.sh $(BUILD)/libxgpumap.so lib/libxgpumap.map $(BUILD)/obj/lib
+check-abi: $(BUILD)/libxgpumap.so $(BUILD)/libxgpumap.a
+	@tests/check-abi.sh $(BUILD)/libxgpumap.so lib/libxgpumap.map $(BUILD)/obj/lib $(BUILD)/libxgpumap.a
 
 # Real Xen 4.17 in QEMU (TCG), PV and PVH dom0: tests/xen/run.sh.
 check-xen: deps
@@ -172,6 +202,10 @@ check-xen: deps
 .PHONY: fuzz
 fuzz:
 	@tests/fuzz/run.sh "$(filter -DXGM_HAVE_%,$(BASEFLAGS)) $(DEP_CFLAGS)" "$(DEP_LIBS)"
+
+# man 3 gives every public prototype exactly as the header declares it.
+check-man3:
+	@tests/check-man3.sh man/libxgpumap.3 lib/include/*.h
 
 lint-man:
 	@for m in man/*.[0-9]; do \
@@ -189,7 +223,8 @@ install: all
 	ln -sf libxgpumap.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libxgpumap.so.$(SOVERSION)
 	ln -sf libxgpumap.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libxgpumap.so
 	install -m 644 $(BUILD)/libxgpumap.a $(DESTDIR)$(LIBDIR)/
-	install -m 644 lib/include/xgpumap.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 lib/include/xgpumap.h lib/include/xgpumap-doc.h \
+	               lib/include/xgpumap-sim.h $(DESTDIR)$(INCLUDEDIR)/
 	$(PC_SED) lib/xgpumap.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/xgpumap.pc
 	install -m 644 man/xgpumap.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 man/libxgpumap.3 $(DESTDIR)$(MANDIR)/man3/
@@ -198,7 +233,8 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/xgpumap $(DESTDIR)$(LIBDIR)/libxgpumap.* \
-	      $(DESTDIR)$(INCLUDEDIR)/xgpumap.h $(DESTDIR)$(LIBDIR)/pkgconfig/xgpumap.pc \
+	      $(DESTDIR)$(INCLUDEDIR)/xgpumap.h $(DESTDIR)$(INCLUDEDIR)/xgpumap-doc.h \
+	      $(DESTDIR)$(INCLUDEDIR)/xgpumap-sim.h $(DESTDIR)$(LIBDIR)/pkgconfig/xgpumap.pc \
 	      $(DESTDIR)$(MANDIR)/man1/xgpumap.1 $(DESTDIR)$(MANDIR)/man3/libxgpumap.3 \
 	      $(DESTDIR)$(DATADIR)/bash-completion/completions/xgpumap \
 	      $(DESTDIR)$(DATADIR)/zsh/vendor-completions/_xgpumap

@@ -11,7 +11,7 @@
 
 #include <jansson.h>
 
-#include "xgpumap.h"
+#include "xgpumap-sim.h"
 
 /* Exit statuses; documented in xgpumap(1) EXIT STATUS. Never anything else. */
 enum {

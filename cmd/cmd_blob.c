@@ -136,7 +136,7 @@ int do_migrate(struct cli *cli, const struct cmd *self, int argc, char **argv,
 	if (!opts.to)
 		return cli_usage(cli, "migrate: --to vram|sys is required");
 	opts.repeat = (unsigned int)repeat;
-	ret = xgm_blob_migrate_opts(cli->ctx, args[0], &opts, out);
+	ret = xgm_blob_migrate(cli->ctx, args[0], &opts, out);
 	return ret ? lib_error(cli, ret, "migrate failed") : 0;
 }
 

@@ -16,7 +16,7 @@
 
 #include <jansson.h>
 
-#include "xgpumap.h"
+#include "xgpumap-sim.h"
 
 /* Xen's p2m_type_t, same names and values (xen/arch/x86/include/asm/p2m.h). */
 enum xgm_p2m_type {
@@ -62,18 +62,7 @@ struct xgm_p2m_entry {
 };
 
 /* Per-operation and per-domain counters. */
-struct xgm_counters {
-	uint64_t hypercalls;
-	uint64_t p2m_entries;    /* leaf entries written */
-	uint64_t splits;         /* superpages shattered */
-	uint64_t tlb_flushes;
-	uint64_t ipis;
-	uint64_t iommu_entries;  /* separate IOMMU table entries written */
-	uint64_t iotlb_flushes;
-	uint64_t pages_copied;
-	uint64_t lock_acquisitions;
-	uint64_t ioreqs;
-};
+/* struct xgm_counters (what an operation cost) is public: xgpumap.h. */
 
 typedef int (*xgm_p2m_walk_fn)(const struct xgm_p2m_entry *e, void *arg);
 
@@ -112,6 +101,14 @@ struct xgm_hv_ops {
 		    void **priv);
 	int (*commit)(void *priv);
 	void (*close)(void *priv);
+	/* One engine operation's exclusion (xgm__op_begin/end in ctx.c):
+	 * begin takes the host-wide lock, shared for a read, exclusive for a
+	 * write, and brings the backend up to what others committed; end
+	 * makes a successful write durable (failed: forgets what was not
+	 * synced) and lets the lock go. NULL where the backend keeps no
+	 * state of its own (a dump). */
+	int (*begin)(void *priv, bool write);
+	int (*end)(void *priv, bool write, bool ok);
 
 	int (*domain_list)(void *priv, struct xgm_domain_info **out,
 			   size_t *count);
@@ -240,11 +237,6 @@ struct xgm_hv_ops {
 	 * removes it. The engine publishes the blob window there. */
 	int (*guest_publish)(void *priv, uint32_t domid, const char *key,
 			     const char *value);
-};
-
-enum xgm_placement {
-	XGM_PLACE_VRAM,
-	XGM_PLACE_SYS,
 };
 
 /* A run of machine frames backing a buffer. */

@@ -6,6 +6,7 @@
 
 #include "ctx.h"
 #include "core/engine.h"
+#include "util/opts.h"
 
 #ifndef XGM_VERSION_STRING
 #define XGM_VERSION_STRING "0.1.0"
@@ -100,18 +101,15 @@ XGM_API int xgm_ctx_open(const struct xgm_ctx_opts *opts, struct xgm_ctx **out)
 	int ret;
 
 	if (!out)
-		return xgm_err(-EINVAL);
-	if (opts) {
-		/* Accept older, smaller structs; reject unknown non-zero tails. */
-		size_t n = opts->sz < sizeof(o) ? opts->sz : sizeof(o);
-
-		if (opts->sz < sizeof(size_t))
-			return xgm_err(-EINVAL);
-		for (size_t i = sizeof(o); i < opts->sz; i++)
-			if (((const char *)opts)[i])
-				return xgm_err(-EINVAL);
-		memcpy(&o, opts, n);
-	}
+		return xgm_fail(-EINVAL, "xgm_ctx_open: out is NULL");
+	ret = OPTS_CHECK("xgm_ctx_open", opts, xgm_ctx_opts);
+	if (ret)
+		return ret;
+	o.backend = OPTS_GET(opts, backend, XGM_BACKEND_AUTO);
+	o.access = OPTS_GET(opts, access, XGM_ACCESS_READ);
+	o.sim_state = OPTS_GET(opts, sim_state, NULL);
+	o.flags = OPTS_GET(opts, flags, 0);
+	o.input = OPTS_GET(opts, input, NULL);
 	ctx = calloc(1, sizeof(*ctx));
 	if (!ctx)
 		return xgm_err(-ENOMEM);
@@ -130,6 +128,44 @@ XGM_API int xgm_ctx_open(const struct xgm_ctx_opts *opts, struct xgm_ctx **out)
 	engine_install_hooks(ctx);
 	*out = ctx;
 	return 0;
+}
+
+int xgm__op_begin(struct xgm_ctx *ctx, enum xgm_op_kind kind, const char *fn)
+{
+	bool write;
+	int ret;
+
+	if (!ctx)
+		return xgm_fail(-EINVAL, "%s: ctx is NULL", fn);
+	write = kind == XGM_OP_WRITE ||
+		(kind == XGM_OP_AS_OPENED && ctx->access == XGM_ACCESS_WRITE);
+	if (write && ctx->access != XGM_ACCESS_WRITE)
+		return xgm_fail(-EROFS, "%s: the context was opened for reading "
+				"(XGM_ACCESS_READ)", fn);
+	if (ctx->op_depth) {
+		/* A call inside a call is part of the same operation. */
+		if (write && !ctx->op_write)
+			return xgm_fail(-EINVAL, "internal: %s writes inside a "
+					"read operation", fn);
+		ctx->op_depth++;
+		return 0;
+	}
+	ret = ctx->be->hv->begin ? ctx->be->hv->begin(ctx->priv, write) : 0;
+	if (ret)
+		return xgm_err(ret);
+	ctx->op_depth = 1;
+	ctx->op_write = write;
+	return 0;
+}
+
+int xgm__op_end(struct xgm_ctx *ctx, int ret)
+{
+	int r;
+
+	if (--ctx->op_depth || !ctx->be->hv->end)
+		return ret;
+	r = ctx->be->hv->end(ctx->priv, ctx->op_write, ret >= 0);
+	return ret < 0 ? ret : r ? xgm_err(r) : ret;
 }
 
 XGM_API int xgm_ctx_commit(struct xgm_ctx *ctx)

@@ -6,7 +6,7 @@
 #include <errno.h>
 
 #include "backend.h"
-#include "xgpumap.h"
+#include "xgpumap-sim.h"
 
 struct xgm_ctx {
 	const struct xgm_backend *be;
@@ -15,7 +15,35 @@ struct xgm_ctx {
 	bool created;      /* sim: a new state was made on open */
 	char *sim_state;   /* sim: resolved state path */
 	unsigned int flags; /* XGM_CTX_* */
+	xgm_move_fn move_fn; /* xgm_ctx_set_move_callback() */
+	void *move_user;
+	unsigned int op_depth; /* public calls in progress (they nest) */
+	bool op_write;         /* the outermost one writes */
 };
+
+/*
+ * Every public call that reaches the host is one operation: it takes the
+ * host-wide lock (shared to read, exclusive to write), sees what other
+ * processes committed, and commits its own work before it returns
+ * (backend begin/end). Exclusion is the engine's, the same on every
+ * backend, and held per operation, never for a context's life.
+ */
+enum xgm_op_kind {
+	XGM_OP_READ,
+	XGM_OP_WRITE,
+	XGM_OP_AS_OPENED, /* writes when the context may (guest reads map
+			   * revoke-fault chunks as a guest's touch would) */
+};
+
+int xgm__op_begin(struct xgm_ctx *ctx, enum xgm_op_kind kind, const char *fn);
+int xgm__op_end(struct xgm_ctx *ctx, int ret);
+
+/* Runs call as one operation of the public function it is written in. */
+#define XGM_OP(ctx, kind, call)                                         \
+	({                                                              \
+		int __op = xgm__op_begin((ctx), (kind), __func__);      \
+		__op ? __op : xgm__op_end((ctx), (call));               \
+	})
 
 /* Sets errno from a negative return and passes it through (libbpf style). */
 static inline int xgm_err(int ret)

@@ -46,7 +46,7 @@ XGM_API int xgm_dom_type_parse(const char *s, enum xgm_dom_type *out)
 	return xgm_err(-EINVAL);
 }
 
-XGM_API int xgm_domain_list(struct xgm_ctx *ctx, struct xgm_domain_info **out,
+static int domain_list_op(struct xgm_ctx *ctx, struct xgm_domain_info **out,
 			    size_t *count)
 {
 	if (!ctx || !out || !count)
@@ -54,7 +54,13 @@ XGM_API int xgm_domain_list(struct xgm_ctx *ctx, struct xgm_domain_info **out,
 	return xgm_err(ctx->be->hv->domain_list(ctx->priv, out, count));
 }
 
-XGM_API int xgm_domain_lookup(struct xgm_ctx *ctx, const char *dom,
+XGM_API int xgm_domain_list(struct xgm_ctx *ctx, struct xgm_domain_info **out,
+			    size_t *count)
+{
+	return XGM_OP(ctx, XGM_OP_READ, domain_list_op(ctx, out, count));
+}
+
+static int domain_lookup_op(struct xgm_ctx *ctx, const char *dom,
 			      struct xgm_domain_info *out)
 {
 	struct xgm_domain_info *all;
@@ -87,4 +93,10 @@ XGM_API int xgm_domain_lookup(struct xgm_ctx *ctx, const char *dom,
 	}
 	free(all);
 	return xgm_err(ret);
+}
+
+XGM_API int xgm_domain_lookup(struct xgm_ctx *ctx, const char *dom,
+			      struct xgm_domain_info *out)
+{
+	return XGM_OP(ctx, XGM_OP_READ, domain_lookup_op(ctx, dom, out));
 }

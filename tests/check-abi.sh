@@ -2,11 +2,14 @@
 # The ABI is what lib/libxgpumap.map says, no more, no less:
 #  - every function marked XGM_API (default visibility in the objects) must
 #    be listed in the version script, or it would be silently hidden;
-#  - every listed symbol must be exported by the shared library.
+#  - every listed symbol must be exported by the shared library;
+#  - the static archive defines no global symbol outside the xgm_ prefix
+#    (and none that the shared library does not export).
 set -eu
 so=$1
 map=$2
 objdir=$3
+archive=${4:-}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -23,6 +26,16 @@ if ! diff -u "$tmp/marked" "$tmp/listed" > "$tmp/d1"; then
 fi
 if ! diff -u "$tmp/listed" "$tmp/exported" > "$tmp/d2"; then
 	echo "abi: $map (-) differs from what $so exports (+):"; cat "$tmp/d2"; status=1
+fi
+if [ -n "$archive" ]; then
+	# Sanitizer builds add their own globals (__asan_*, __odr_asan*, ...):
+	# they belong to the instrumentation, not to the library's namespace.
+	nm --defined-only "$archive" | awk 'NF == 3 && $2 ~ /^[A-Z]$/ {print $3}' |
+		grep -v -E '^(__asan|__odr_asan|___asan|__ubsan|__sancov|__tsan)' |
+		sort -u > "$tmp/archive"
+	if ! diff -u "$tmp/listed" "$tmp/archive" > "$tmp/d3"; then
+		echo "abi: globals of $archive (+) differ from $map (-):"; cat "$tmp/d3"; status=1
+	fi
 fi
 [ $status -eq 0 ] && echo "abi: $(wc -l < "$tmp/listed") symbols, all marked, listed and exported"
 exit $status

@@ -17,6 +17,7 @@
 #include "core/engine.h"
 #include "core/plan.h"
 #include "core/view.h"
+#include "util/opts.h"
 
 #define PAGE_SIZE 4096ULL
 
@@ -225,8 +226,8 @@ int attach_rollback(struct xgm_ctx *ctx, struct blob *b, bool allocated,
 	return ret;
 }
 
-XGM_API int xgm_blob_attach(struct xgm_ctx *ctx, const char *dom,
-			    const struct xgm_attach_opts *opts, json_t **out)
+int engine_attach(struct xgm_ctx *ctx, const char *dom,
+		  const struct xgm_attach_opts *opts, struct blob *res)
 {
 	struct xgm_domain_info d;
 	struct blob b = { 0 }, *others = NULL;
@@ -235,39 +236,53 @@ XGM_API int xgm_blob_attach(struct xgm_ctx *ctx, const char *dom,
 	struct window w;
 	uint64_t seq = 0;
 	bool allocated = false, mapping = false, restore = false;
+	const char *label, *card, *placement, *cache, *strategy;
+	uint64_t size;
+	bool gfn_set;
 	int ret;
 
-	if (!ctx || !dom || !opts || !out || opts->sz < sizeof(size_t))
-		return xgm_err(-EINVAL);
-	if (!opts->size)
+	if (!ctx || !dom || !opts)
+		return xgm_fail(-EINVAL, "xgm_blob_attach: %s is NULL",
+				!ctx ? "ctx" : !dom ? "dom" : "opts");
+	ret = OPTS_CHECK("xgm_blob_attach", opts, xgm_attach_opts);
+	if (ret)
+		return ret;
+	size = OPTS_GET(opts, size, 0);
+	if (!size)
 		return xgm_fail(-EINVAL, "size must be larger than 0");
-	if (opts->size % PAGE_SIZE)
+	if (size % PAGE_SIZE)
 		return xgm_fail(-EINVAL, "size %llu bytes is not a multiple of "
-				"the 4 KiB page", (unsigned long long)opts->size);
+				"the 4 KiB page", (unsigned long long)size);
+	label = OPTS_GET(opts, label, NULL);
+	card = OPTS_GET(opts, card, NULL);
+	placement = OPTS_GET(opts, placement, NULL);
+	cache = OPTS_GET(opts, cache, NULL);
+	strategy = OPTS_GET(opts, strategy, NULL);
+	gfn_set = OPTS_GET(opts, gfn_set, false);
 	ret = domain_resolve(ctx, dom, &d);
 	if (ret || (ret = check_target(&d)))
 		return xgm_err(ret);
 
 	b.domid = d.domid;
 	snprintf(b.dom_name, sizeof(b.dom_name), "%s", d.name);
-	b.size = opts->size;
-	b.nr = opts->size / PAGE_SIZE;
-	if (opts->label && strlen(opts->label) >= sizeof(b.label))
+	b.size = size;
+	b.nr = size / PAGE_SIZE;
+	if (label && strlen(label) >= sizeof(b.label))
 		return xgm_fail(-EINVAL, "label longer than %zu bytes", sizeof(b.label) - 1);
-	snprintf(b.label, sizeof(b.label), "%s", opts->label ? opts->label : "");
-	if (opts->card && strlen(opts->card) >= sizeof(b.card))
-		return xgm_fail(-EINVAL, "no card '%s'", opts->card);
-	snprintf(b.card, sizeof(b.card), "%s", opts->card ? opts->card : "card0");
-	if (opts->card && !*opts->card)
+	snprintf(b.label, sizeof(b.label), "%s", label ? label : "");
+	if (card && strlen(card) >= sizeof(b.card))
+		return xgm_fail(-EINVAL, "no card '%s'", card);
+	snprintf(b.card, sizeof(b.card), "%s", card ? card : "card0");
+	if (card && !*card)
 		return xgm_fail(-EINVAL, "the card name is empty (card0, ...)");
-	if (placement_parse(opts->placement ? opts->placement :
-			    default_placement(opts->strategy), &b.placement))
+	if (placement_parse(placement ? placement : default_placement(strategy),
+			    &b.placement))
 		return xgm_fail(-EINVAL, "placement must be vram or sys, not '%s'",
-				opts->placement);
-	if (cache_parse(opts->cache ? opts->cache : "wc", &b.cache))
+				placement);
+	if (cache_parse(cache ? cache : "wc", &b.cache))
 		return xgm_fail(-EINVAL, "cache must be wc, uc or wb, not '%s'",
-				opts->cache);
-	ret = choose_strategy(ctx, opts->strategy ? opts->strategy : "auto",
+				cache);
+	ret = choose_strategy(ctx, strategy ? strategy : "auto",
 			      b.placement, &b);
 	if (ret)
 		return xgm_err(ret);
@@ -287,8 +302,8 @@ XGM_API int xgm_blob_attach(struct xgm_ctx *ctx, const char *dom,
 		ret = check_card(ctx, &b);
 	if (!ret)
 		ret = blob_load_all(ctx, d.domid, &others, &nr_others);
-	if (!ret && opts->gfn_set) {
-		b.gfn = opts->gfn;
+	if (!ret && gfn_set) {
+		b.gfn = OPTS_GET(opts, gfn, 0);
 		ret = check_place(ctx, &b, &w, others, nr_others);
 	}
 	if (!ret)
@@ -328,7 +343,7 @@ XGM_API int xgm_blob_attach(struct xgm_ctx *ctx, const char *dom,
 	}
 	if (!ret)
 		ret = gpu_extents(ctx, b.buf, &b.ext, &b.nr_ext);
-	if (!ret && !opts->gfn_set) {
+	if (!ret && !gfn_set) {
 		const struct strategy_ops *st = strategy_get(b.strategy);
 
 		ret = window_place(&w, others, nr_others, b.nr, b.ext[0].mfn,
@@ -371,8 +386,10 @@ XGM_API int xgm_blob_attach(struct xgm_ctx *ctx, const char *dom,
 		goto out;
 	}
 	ret = journal_done(ctx, seq);
-	if (!ret)
-		*out = blob_view(ctx, &b);
+	if (!ret) {
+		*res = b;       /* the caller owns the record now */
+		memset(&b, 0, sizeof(b));
+	}
 out:
 	if (ret && restore) {
 		/* Undone whole: the host as the user had it, byte for byte
@@ -386,4 +403,26 @@ out:
 	blob_free_all(others, nr_others);
 	blob_free(&b);
 	return xgm_err(ret);
+}
+
+static int blob_attach_op(struct xgm_ctx *ctx, const char *dom,
+			    const struct xgm_attach_opts *opts, json_t **out)
+{
+	struct blob b;
+	int ret;
+
+	if (!out)
+		return xgm_fail(-EINVAL, "xgm_blob_attach: out is NULL");
+	ret = engine_attach(ctx, dom, opts, &b);
+	if (ret)
+		return ret;
+	*out = blob_view(ctx, &b);
+	blob_free(&b);
+	return 0;
+}
+
+XGM_API int xgm_blob_attach(struct xgm_ctx *ctx, const char *dom,
+			    const struct xgm_attach_opts *opts, json_t **out)
+{
+	return XGM_OP(ctx, XGM_OP_WRITE, blob_attach_op(ctx, dom, opts, out));
 }

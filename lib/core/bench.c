@@ -15,6 +15,7 @@
 
 #include "core/engine.h"
 #include "core/view.h"
+#include "util/opts.h"
 
 struct bench {
 	const struct xgm_bench_opts *o;
@@ -178,7 +179,9 @@ static int bench_strategies(struct bench *b, json_t *out)
 			json_object_set_new(read, "modeled_us",
 					    json_real(hv_modeled_ns(ctx, &d) / 1e3));
 		if (rows[i].to) {
-			ret = xgm_blob_migrate(ctx, "vm1:1", rows[i].to, 1, &mig);
+			XGM_OPTS(xgm_migrate_opts, mo, .to = rows[i].to);
+
+			ret = xgm_blob_migrate(ctx, "vm1:1", &mo, &mig);
 			if (ret)
 				goto next;
 		}
@@ -226,8 +229,11 @@ static int bench_remap(struct bench *b, json_t *out)
 	if (ret)
 		return ret;
 	ret = attach(ctx, "vm1", b->o->size, "vram", "mmio", false, 0, &blob);
-	if (!ret)
-		ret = xgm_blob_migrate(ctx, "vm1:1", "vram", b->o->repeat, &mig);
+	if (!ret) {
+		XGM_OPTS(xgm_migrate_opts, mo, .to = "vram", .repeat = b->o->repeat);
+
+		ret = xgm_blob_migrate(ctx, "vm1:1", &mo, &mig);
+	}
 	if (!ret)
 		json_object_set_new(out, "remap", json_pack("{s:I,s:i,s:O,s:O,s:O,s:s}",
 			"size", (json_int_t)b->o->size, "migrations", (int)b->o->repeat,
@@ -336,15 +342,17 @@ XGM_API int xgm_bench(const struct xgm_bench_opts *opts, json_t **out)
 	int ret = 0;
 
 	if (!out)
-		return xgm_err(-EINVAL);
-	if (opts)
-		memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
-	o.scenario = o.scenario ? o.scenario : "all";
-	o.size = o.size ? o.size : 64ULL << 20;
-	o.repeat = o.repeat ? o.repeat : 20;
-	o.guests = o.guests ? o.guests : 64;
-	o.blobs = o.blobs ? o.blobs : 64;
-	o.workdir = o.workdir ? o.workdir : tmp && *tmp ? tmp : "/tmp";
+		return xgm_fail(-EINVAL, "xgm_bench: out is NULL");
+	ret = OPTS_CHECK("xgm_bench", opts, xgm_bench_opts);
+	if (ret)
+		return ret;
+	/* 0 and NULL mean the default, as for a field past the caller's sz. */
+	o.scenario = OPTS_GET(opts, scenario, NULL) ?: "all";
+	o.size = OPTS_GET(opts, size, 0) ?: 64ULL << 20;
+	o.repeat = OPTS_GET(opts, repeat, 0) ?: 20;
+	o.guests = OPTS_GET(opts, guests, 0) ?: 64;
+	o.blobs = OPTS_GET(opts, blobs, 0) ?: 64;
+	o.workdir = OPTS_GET(opts, workdir, NULL) ?: tmp && *tmp ? tmp : "/tmp";
 	if (o.size % 4096 || o.size > (4ULL << 30))
 		return xgm_fail(-EINVAL, "bench: size must be a multiple of 4K, at most 4G");
 	if (o.guests > XGM_SIM_MAX_GUESTS || o.blobs > 4096 || o.repeat > 100000)

@@ -5,7 +5,7 @@
 #include "core/engine.h"
 #include "core/view.h"
 
-XGM_API int xgm_blob_list(struct xgm_ctx *ctx, const char *dom, json_t **out)
+static int blob_list_op(struct xgm_ctx *ctx, const char *dom, json_t **out)
 {
 	struct xgm_domain_info d;
 	struct blob *all;
@@ -42,7 +42,12 @@ XGM_API int xgm_blob_list(struct xgm_ctx *ctx, const char *dom, json_t **out)
 	return 0;
 }
 
-XGM_API int xgm_blob_show(struct xgm_ctx *ctx, const char *id, json_t **out)
+XGM_API int xgm_blob_list(struct xgm_ctx *ctx, const char *dom, json_t **out)
+{
+	return XGM_OP(ctx, XGM_OP_READ, blob_list_op(ctx, dom, out));
+}
+
+static int blob_show_op(struct xgm_ctx *ctx, const char *id, json_t **out)
 {
 	struct blob b;
 	int ret;
@@ -57,7 +62,12 @@ XGM_API int xgm_blob_show(struct xgm_ctx *ctx, const char *id, json_t **out)
 	return 0;
 }
 
-XGM_API int xgm_domain_window(struct xgm_ctx *ctx, uint32_t domid, json_t **out)
+XGM_API int xgm_blob_show(struct xgm_ctx *ctx, const char *id, json_t **out)
+{
+	return XGM_OP(ctx, XGM_OP_READ, blob_show_op(ctx, id, out));
+}
+
+static int domain_window_op(struct xgm_ctx *ctx, uint32_t domid, json_t **out)
 {
 	struct window w;
 	int ret;
@@ -74,4 +84,9 @@ XGM_API int xgm_domain_window(struct xgm_ctx *ctx, uint32_t domid, json_t **out)
 			 "gfn_last", (json_int_t)(w.gfn + w.nr - 1),
 			 "bytes", (json_int_t)(w.nr * 4096));
 	return 0;
+}
+
+XGM_API int xgm_domain_window(struct xgm_ctx *ctx, uint32_t domid, json_t **out)
+{
+	return XGM_OP(ctx, XGM_OP_READ, domain_window_op(ctx, domid, out));
 }

@@ -504,7 +504,7 @@ static void check_source(struct xgm_ctx *ctx, const struct blob *all, size_t n,
 	free(sb);
 }
 
-XGM_API int xgm_check(struct xgm_ctx *ctx, const char *dom, json_t **out)
+static int check_op(struct xgm_ctx *ctx, const char *dom, json_t **out)
 {
 	struct xgm_domain_info *doms, only;
 	struct blob *all;
@@ -589,4 +589,9 @@ XGM_API int xgm_check(struct xgm_ctx *ctx, const char *dom, json_t **out)
 	}
 	*out = findings;
 	return 0;
+}
+
+XGM_API int xgm_check(struct xgm_ctx *ctx, const char *dom, json_t **out)
+{
+	return XGM_OP(ctx, XGM_OP_READ, check_op(ctx, dom, out));
 }

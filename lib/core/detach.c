@@ -86,6 +86,8 @@ static int detach_one(struct xgm_ctx *ctx, struct blob *b, json_t *out)
 	}
 	ret = journal_done(ctx, seq);
 	done = meter_stop(ctx, &meter, b, "detach");
+	if (!out)
+		return ret;
 	snprintf(id, sizeof(id), "%s:%u", b->dom_name, b->n);
 	json_array_append_new(out, json_pack("{s:s,s:I,s:I,s:O}", "id", id,
 					     "gfn", (json_int_t)b->gfn,
@@ -94,7 +96,12 @@ static int detach_one(struct xgm_ctx *ctx, struct blob *b, json_t *out)
 	return ret;
 }
 
-XGM_API int xgm_blob_detach(struct xgm_ctx *ctx, const char *id, json_t **out)
+int engine_detach(struct xgm_ctx *ctx, struct blob *b)
+{
+	return detach_one(ctx, b, NULL);
+}
+
+static int blob_detach_op(struct xgm_ctx *ctx, const char *id, json_t **out)
 {
 	struct blob b;
 	json_t *arr;
@@ -117,7 +124,12 @@ XGM_API int xgm_blob_detach(struct xgm_ctx *ctx, const char *id, json_t **out)
 	return 0;
 }
 
-XGM_API int xgm_blob_detach_all(struct xgm_ctx *ctx, const char *dom,
+XGM_API int xgm_blob_detach(struct xgm_ctx *ctx, const char *id, json_t **out)
+{
+	return XGM_OP(ctx, XGM_OP_WRITE, blob_detach_op(ctx, id, out));
+}
+
+static int blob_detach_all_op(struct xgm_ctx *ctx, const char *dom,
 				json_t **out)
 {
 	struct xgm_domain_info d;
@@ -144,4 +156,10 @@ XGM_API int xgm_blob_detach_all(struct xgm_ctx *ctx, const char *dom,
 	}
 	*out = arr;
 	return 0;
+}
+
+XGM_API int xgm_blob_detach_all(struct xgm_ctx *ctx, const char *dom,
+				json_t **out)
+{
+	return XGM_OP(ctx, XGM_OP_WRITE, blob_detach_all_op(ctx, dom, out));
 }

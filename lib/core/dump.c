@@ -88,7 +88,7 @@ static json_t *domain_json(const struct xgm_domain_info *d)
 			 "iommu", xgm_iommu_mode_name(d->iommu));
 }
 
-XGM_API int xgm_dump(struct xgm_ctx *ctx, json_t **out)
+static int dump_op(struct xgm_ctx *ctx, json_t **out)
 {
 	struct xgm_domain_info *doms;
 	struct blob *blobs;
@@ -196,4 +196,9 @@ XGM_API int xgm_dump(struct xgm_ctx *ctx, json_t **out)
 	free(doms);
 	blob_free_all(blobs, nb);
 	return xgm_err(ret);
+}
+
+XGM_API int xgm_dump(struct xgm_ctx *ctx, json_t **out)
+{
+	return XGM_OP(ctx, XGM_OP_READ, dump_op(ctx, out));
 }

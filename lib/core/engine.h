@@ -14,14 +14,22 @@
 /* ---- backend calls (core/hv.c) ----------------------------------------- */
 
 /*
- * Every call into the backend passes a fault point first. Tests set
+ * Every call into the backend passes a fault point first. Test builds
+ * (XGM_TEST_HOOKS, core/fault.c) read
  *   XGPUMAP_FAULT=NAME:N   the Nth call of NAME fails with -EIO
  *   XGPUMAP_CRASH=NAME:N   at the Nth call of NAME, sync and _exit(137),
  *                          which is what kill -9 at that moment leaves
  * NAME is a backend call ("memory_mapping", "buf_alloc", ...) or a journal
  * phase ("attach:intent", "migrate:copied", ...).
  */
+#ifdef XGM_TEST_HOOKS
 int fault_point(struct xgm_ctx *ctx, const char *name);
+#else
+static inline int fault_point(struct xgm_ctx *ctx, const char *name)
+{
+	return 0;
+}
+#endif
 
 int hv_iomem_permission(struct xgm_ctx *ctx, uint32_t domid, uint64_t mfn,
 			uint64_t nr, bool allow);
@@ -158,6 +166,20 @@ struct blob {
 };
 
 void blob_free(struct blob *b);
+
+/* ---- operations on one blob, typed (attach.c, detach.c, migrate.c) ------ */
+
+/* Allocates and maps as opts says; *res is the new record (blob_free it). */
+int engine_attach(struct xgm_ctx *ctx, const char *dom,
+		  const struct xgm_attach_opts *opts, struct blob *res);
+/* Unmaps b and frees its buffer, journalled. */
+int engine_detach(struct xgm_ctx *ctx, struct blob *b);
+/* One copy-then-switch move of b to to; b is updated. */
+int engine_move(struct xgm_ctx *ctx, struct blob *b, enum xgm_placement to,
+		bool pause);
+/* Tells the context's move callback (vmm.c). */
+void engine_emit_move(struct xgm_ctx *ctx, const struct blob *b,
+		      enum xgm_placement from, bool evicted);
 /* The stored one-line form (see blob.c), and the same as a JSON string. */
 char *blob_encode(const struct blob *b);
 int blob_decode(const char *text, struct blob *b);

@@ -18,7 +18,7 @@ uint64_t fill_tag(const struct blob *b, uint64_t fill_id, uint64_t page)
 	       (page & 0xffffff);
 }
 
-XGM_API int xgm_blob_fill(struct xgm_ctx *ctx, const char *id, uint64_t seed,
+static int blob_fill_op(struct xgm_ctx *ctx, const char *id, uint64_t seed,
 			  json_t **out)
 {
 	const struct xgm_gpu_ops *g = ctx ? ctx->be->gpu : NULL;
@@ -60,7 +60,13 @@ XGM_API int xgm_blob_fill(struct xgm_ctx *ctx, const char *id, uint64_t seed,
 	return xgm_err(ret);
 }
 
-XGM_API int xgm_blob_verify(struct xgm_ctx *ctx, const char *id, json_t **out)
+XGM_API int xgm_blob_fill(struct xgm_ctx *ctx, const char *id, uint64_t seed,
+			  json_t **out)
+{
+	return XGM_OP(ctx, XGM_OP_WRITE, blob_fill_op(ctx, id, seed, out));
+}
+
+static int blob_verify_op(struct xgm_ctx *ctx, const char *id, json_t **out)
 {
 	const struct xgm_gpu_ops *g = ctx ? ctx->be->gpu : NULL;
 	uint64_t bad = 0, first_bad = 0, tag;
@@ -93,4 +99,9 @@ XGM_API int xgm_blob_verify(struct xgm_ctx *ctx, const char *id, json_t **out)
 				 "result", bad ? "mismatch" : "ok");
 	blob_free(&b);
 	return xgm_err(ret);
+}
+
+XGM_API int xgm_blob_verify(struct xgm_ctx *ctx, const char *id, json_t **out)
+{
+	return XGM_OP(ctx, XGM_OP_READ, blob_verify_op(ctx, id, out));
 }

@@ -97,11 +97,16 @@ static int gpu_cards(struct xgm_ctx *ctx, json_t **out)
 	return ret;
 }
 
-XGM_API int xgm_gpu_list(struct xgm_ctx *ctx, json_t **out)
+static int gpu_list_op(struct xgm_ctx *ctx, json_t **out)
 {
 	if (!ctx || !out)
 		return xgm_err(-EINVAL);
 	return xgm_err(gpu_cards(ctx, out));
+}
+
+XGM_API int xgm_gpu_list(struct xgm_ctx *ctx, json_t **out)
+{
+	return XGM_OP(ctx, XGM_OP_READ, gpu_list_op(ctx, out));
 }
 
 /* "card0, card1" into buf, for the message about a card that is not there. */
@@ -120,7 +125,7 @@ static void card_names(json_t *cards, char *buf, size_t len)
 	}
 }
 
-XGM_API int xgm_gpu_show(struct xgm_ctx *ctx, const char *card, json_t **out)
+static int gpu_show_op(struct xgm_ctx *ctx, const char *card, json_t **out)
 {
 	json_t *cards, *c;
 	char names[256];
@@ -146,4 +151,9 @@ XGM_API int xgm_gpu_show(struct xgm_ctx *ctx, const char *card, json_t **out)
 	json_decref(cards);
 	return xgm_err(xgm_fail(-ENODEV, "no GPU '%s' (this host has: %s)",
 				card, names));
+}
+
+XGM_API int xgm_gpu_show(struct xgm_ctx *ctx, const char *card, json_t **out)
+{
+	return XGM_OP(ctx, XGM_OP_READ, gpu_show_op(ctx, card, out));
 }

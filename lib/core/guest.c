@@ -39,7 +39,7 @@ static void flush(struct read_run *r, json_t *runs)
 	r->open = false;
 }
 
-XGM_API int xgm_guest_read(struct xgm_ctx *ctx, const char *dom, uint64_t first,
+static int guest_read_op(struct xgm_ctx *ctx, const char *dom, uint64_t first,
 			   uint64_t last, const char *expect, json_t **out)
 {
 	const struct xgm_hv_ops *hv = ctx ? ctx->be->hv : NULL;
@@ -121,4 +121,11 @@ XGM_API int xgm_guest_read(struct xgm_ctx *ctx, const char *dom, uint64_t first,
 	}
 	blob_free(&b);
 	return 0;
+}
+
+XGM_API int xgm_guest_read(struct xgm_ctx *ctx, const char *dom, uint64_t first,
+			   uint64_t last, const char *expect, json_t **out)
+{
+	return XGM_OP(ctx, XGM_OP_AS_OPENED,
+		      guest_read_op(ctx, dom, first, last, expect, out));
 }

@@ -189,6 +189,7 @@ static void on_move(uint64_t buf, enum xgm_placement from,
 	} else {
 		meter_stop(ctx, &meter, &b, "evict");
 		blob_save(ctx, &b);
+		engine_emit_move(ctx, &b, from, true);
 		xgm_info("blob %s:%u was evicted from %s to %s and remapped",
 			 b.dom_name, b.n, placement_name(from), placement_name(to));
 	}

@@ -2,58 +2,13 @@
 /*
  * The engine's only way into the backend. Each call passes a fault point,
  * so tests can make any step fail, or kill the process there, without the
- * backend knowing (see engine.h).
+ * backend knowing (see engine.h and core/fault.c).
  */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "core/engine.h"
-
-/* Per-process call counts for the fault points. */
-static struct {
-	char name[48];
-	unsigned long calls;
-} counts[64];
-
-static unsigned long count_call(const char *name)
-{
-	for (size_t i = 0; i < sizeof(counts) / sizeof(*counts); i++) {
-		if (!counts[i].name[0])
-			snprintf(counts[i].name, sizeof(counts[i].name), "%s", name);
-		if (!strcmp(counts[i].name, name))
-			return ++counts[i].calls;
-	}
-	return 0;
-}
-
-/* Does "NAME:N" in env name this call? */
-static bool env_hits(const char *env, const char *name, unsigned long n)
-{
-	const char *v = getenv(env);
-	size_t len = strlen(name);
-
-	if (!v || strncmp(v, name, len) || v[len] != ':')
-		return false;
-	return strtoul(v + len + 1, NULL, 10) == n;
-}
-
-int fault_point(struct xgm_ctx *ctx, const char *name)
-{
-	unsigned long n = count_call(name);
-
-	if (env_hits("XGPUMAP_CRASH", name, n)) {
-		/* What kill -9 at this instant leaves: everything the backend
-		 * did so far is durable (as on Xen), the process is gone. */
-		if (ctx->be->hv->sync)
-			ctx->be->hv->sync(ctx->priv);
-		_exit(137);
-	}
-	if (env_hits("XGPUMAP_FAULT", name, n))
-		return xgm_fail(-EIO, "injected fault at %s call %lu "
-				"(XGPUMAP_FAULT)", name, n);
-	return 0;
-}
 
 #define CALL(ctx, name, expr)                                          \
 	({                                                             \

@@ -151,7 +151,7 @@ int p2m_runs(struct xgm_ctx *ctx, uint32_t domid, uint64_t first, uint64_t last,
 	return finish_runs(&a, ret, out);
 }
 
-XGM_API int xgm_p2m_runs(struct xgm_ctx *ctx, const char *dom, uint64_t first,
+static int p2m_runs_op(struct xgm_ctx *ctx, const char *dom, uint64_t first,
 			 uint64_t last, json_t **out)
 {
 	struct xgm_domain_info d;
@@ -168,6 +168,13 @@ XGM_API int xgm_p2m_runs(struct xgm_ctx *ctx, const char *dom, uint64_t first,
 	return xgm_err(p2m_runs(ctx, d.domid, first, last, out));
 }
 
+XGM_API int xgm_p2m_runs(struct xgm_ctx *ctx, const char *dom, uint64_t first,
+			 uint64_t last, json_t **out)
+{
+	return XGM_OP(ctx, XGM_OP_READ,
+		      p2m_runs_op(ctx, dom, first, last, out));
+}
+
 int dma_runs(struct xgm_ctx *ctx, uint32_t domid, uint64_t first, uint64_t last,
 	     json_t **out)
 {
@@ -182,7 +189,7 @@ int dma_runs(struct xgm_ctx *ctx, uint32_t domid, uint64_t first, uint64_t last,
 	return finish_runs(&a, ret, out);
 }
 
-XGM_API int xgm_iommu_runs(struct xgm_ctx *ctx, const char *dom, uint64_t first,
+static int iommu_runs_op(struct xgm_ctx *ctx, const char *dom, uint64_t first,
 			   uint64_t last, json_t **out)
 {
 	struct xgm_domain_info d;
@@ -221,4 +228,11 @@ XGM_API int xgm_iommu_runs(struct xgm_ctx *ctx, const char *dom, uint64_t first,
 		"separate IOMMU tables, kept in sync with every p2m change"));
 	json_object_set_new(*out, "runs", runs);
 	return 0;
+}
+
+XGM_API int xgm_iommu_runs(struct xgm_ctx *ctx, const char *dom, uint64_t first,
+			   uint64_t last, json_t **out)
+{
+	return XGM_OP(ctx, XGM_OP_READ,
+		      iommu_runs_op(ctx, dom, first, last, out));
 }

@@ -18,6 +18,7 @@
 
 #include "core/engine.h"
 #include "core/view.h"
+#include "util/opts.h"
 
 static double now_us(void)
 {
@@ -220,9 +221,9 @@ static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
 		ret = pause_guest(ctx, b->domid, false);
 		paused = !!ret;
 		if (!paused) {
-			*paused_us = now_us() - t_pause;
 			json_t *mark = json_pack("{s:b}", "paused", 0);
 
+			*paused_us = now_us() - t_pause;
 			ret = journal_phase(ctx, seq, "switched", mark);
 			json_decref(mark);
 		}
@@ -298,6 +299,22 @@ out:
 	return ret;
 }
 
+int engine_move(struct xgm_ctx *ctx, struct blob *b, enum xgm_placement to,
+		bool pause)
+{
+	double blackout, total, paused_us = 0;
+	json_t *counters = NULL;
+	int ret;
+
+	if (pause && !ctx->be->hv->pause)
+		return xgm_fail(-EOPNOTSUPP, "pause: the %s backend cannot pause "
+				"a domain", ctx->be->hv->name);
+	ret = migrate_once(ctx, b, to, pause, &blackout, &total, &paused_us,
+			   &counters);
+	json_decref(counters);
+	return ret;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -315,20 +332,10 @@ static json_t *distribution(double *v, unsigned int n)
 #undef PCT
 }
 
-XGM_API int xgm_blob_migrate(struct xgm_ctx *ctx, const char *id,
-			     const char *to_name, unsigned int repeat,
-			     json_t **out)
+static int blob_migrate_op(struct xgm_ctx *ctx, const char *id,
+			     const struct xgm_migrate_opts *opts, json_t **out)
 {
-	XGM_OPTS(xgm_migrate_opts, opts, .to = to_name, .repeat = repeat);
-
-	return xgm_blob_migrate_opts(ctx, id, &opts, out);
-}
-
-XGM_API int xgm_blob_migrate_opts(struct xgm_ctx *ctx, const char *id,
-				  const struct xgm_migrate_opts *opts,
-				  json_t **out)
-{
-	const char *to_name = opts ? opts->to : NULL;
+	const char *to_name;
 	unsigned int repeat;
 	bool pause;
 	enum xgm_placement to;
@@ -337,17 +344,27 @@ XGM_API int xgm_blob_migrate_opts(struct xgm_ctx *ctx, const char *id,
 	struct blob b;
 	int ret;
 
-	if (!ctx || !out || !to_name || opts->sz < sizeof(size_t))
-		return xgm_err(-EINVAL);
-	repeat = opts->repeat;
-	pause = opts->pause;
+	if (!ctx || !id || !opts || !out)
+		return xgm_fail(-EINVAL, "xgm_blob_migrate: %s is NULL",
+				!ctx ? "ctx" : !id ? "blob" : !opts ? "opts" : "out");
+	ret = OPTS_CHECK("xgm_blob_migrate", opts, xgm_migrate_opts);
+	if (ret)
+		return ret;
+	to_name = OPTS_GET(opts, to, NULL);
+	repeat = OPTS_GET(opts, repeat, 0) ?: 1;    /* 0: the default, once */
+	pause = OPTS_GET(opts, pause, false);
+	if (!to_name)
+		return xgm_fail(-EINVAL, "xgm_blob_migrate: opts.to is NULL; "
+				"it must be \"vram\" or \"sys\"");
 	if (pause && !ctx->be->hv->pause)
-		return xgm_fail(-EOPNOTSUPP, "--pause: the %s backend cannot pause "
+		return xgm_fail(-EOPNOTSUPP, "pause: the %s backend cannot pause "
 				"a domain", ctx->be->hv->name);
 	if (placement_parse(to_name, &to))
-		return xgm_fail(-EINVAL, "--to must be vram or sys, not '%s'", to_name);
+		return xgm_fail(-EINVAL, "opts.to must be \"vram\" or \"sys\", "
+				"not '%s'", to_name);
 	if (repeat < 1 || repeat > 100000)
-		return xgm_fail(-EINVAL, "--repeat must be 1..100000");
+		return xgm_fail(-EINVAL, "opts.repeat must be 1..100000, not %u",
+				repeat);
 	ret = blob_lookup(ctx, id, &b);
 	if (ret)
 		return xgm_err(ret);
@@ -391,4 +408,10 @@ out:
 	free(paused);
 	blob_free(&b);
 	return xgm_err(ret);
+}
+
+XGM_API int xgm_blob_migrate(struct xgm_ctx *ctx, const char *id,
+			     const struct xgm_migrate_opts *opts, json_t **out)
+{
+	return XGM_OP(ctx, XGM_OP_WRITE, blob_migrate_op(ctx, id, opts, out));
 }

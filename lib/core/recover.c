@@ -285,7 +285,7 @@ static int recover_one(struct xgm_ctx *ctx, json_t *rec, json_t *report)
 	return ret;
 }
 
-XGM_API int xgm_recover(struct xgm_ctx *ctx, json_t **out)
+static int recover_op(struct xgm_ctx *ctx, json_t **out)
 {
 	json_t *journal, *rec, *report;
 	size_t i;
@@ -353,4 +353,9 @@ XGM_API int xgm_recover(struct xgm_ctx *ctx, json_t **out)
 	}
 	*out = report;
 	return 0;
+}
+
+XGM_API int xgm_recover(struct xgm_ctx *ctx, json_t **out)
+{
+	return XGM_OP(ctx, XGM_OP_WRITE, recover_op(ctx, out));
 }

@@ -2,6 +2,12 @@
 /*
  * libxgpumap — map dom0 GPU buffers ("blob resources") into Xen guests.
  *
+ * This header is what a VMM needs: contexts, domains, and blobs as typed
+ * objects (map, move, unmap, move events). It needs no other library.
+ * Documents for admins and support tools (JSON, with jansson) are in
+ * <xgpumap-doc.h>; the simulated host, benchmarks and parsing helpers in
+ * <xgpumap-sim.h>.
+ *
  * API discipline (see man 3 libxgpumap):
  *  - handles are opaque; create them with an options struct whose first
  *    member is `size_t sz`, initialised with XGM_OPTS();
@@ -16,8 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include <jansson.h>
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -29,9 +34,15 @@ extern "C" {
 #define XGM_VERSION_MINOR 1
 #define XGM_VERSION_PATCH 0
 
-/* Declares NAME of type struct TYPE with sz set and the given fields. */
-#define XGM_OPTS(TYPE, NAME, ...) \
-	struct TYPE NAME = { .sz = sizeof(struct TYPE), __VA_ARGS__ }
+/* Declares NAME of type struct TYPE, every byte zeroed (padding too, so a
+ * newer library sees zeros where it knows more fields), sz set, and the
+ * given fields. Fields past the sz a caller passes read as defaults; a
+ * larger sz with a non-zero byte this library does not know is -EINVAL. */
+#define XGM_OPTS(TYPE, NAME, ...)                                       \
+	struct TYPE NAME = ({                                           \
+		memset(&NAME, 0, sizeof(struct TYPE));                  \
+		(struct TYPE){ .sz = sizeof(struct TYPE), __VA_ARGS__ }; \
+	})
 
 /* Feature macros: tested with #ifdef by callers that want to stay portable. */
 #define XGM_HAVE_DOMAIN_INFO 1
@@ -80,8 +91,12 @@ enum xgm_backend_kind {
 XGM_API int xgm_backend_parse(const char *name, enum xgm_backend_kind *out);
 XGM_API const char *xgm_backend_name(enum xgm_backend_kind kind);
 
-/* What the caller intends to do with the context. A read-only context
- * takes a shared lock on the state and never writes it. */
+/* What the caller intends to do with the context. Each call that reaches
+ * the host is one operation: it takes the host-wide lock (shared for a
+ * read, exclusive for a write) for its own duration only, sees what other
+ * processes committed before it, and commits its own work before it
+ * returns. So a context may live long (a VMM's) while CLI commands run. A
+ * read-only context never writes; a writing call through it is -EROFS. */
 enum xgm_access {
 	XGM_ACCESS_READ = 0,
 	XGM_ACCESS_WRITE,
@@ -89,8 +104,9 @@ enum xgm_access {
 
 /* Flags of struct xgm_ctx_opts. */
 #define XGM_CTX_NO_CREATE (1u << 0) /* sim: fail with ENOENT, never create */
-/* sim: skip the journal's intermediate syncs (only commit writes). For
- * benchmarks that build large hosts: a crash loses everything since open. */
+/* sim: for benchmarks that build large private hosts: the context locks
+ * the state for its whole life, skips the journal's intermediate syncs and
+ * writes only at xgm_ctx_commit(); a crash loses everything since open. */
 #define XGM_CTX_NO_SYNC   (1u << 1)
 
 struct xgm_ctx_opts {
@@ -108,8 +124,10 @@ struct xgm_ctx_opts {
 struct xgm_ctx;
 
 XGM_API int xgm_ctx_open(const struct xgm_ctx_opts *opts, struct xgm_ctx **out);
-/* Makes the changes done through a writable context durable (the sim
- * replaces its state file atomically). Without it, close discards them. */
+/* Every operation is durable when it returns, on every backend, so commit
+ * has nothing left to do, except for a XGM_CTX_NO_SYNC context, whose
+ * changes it saves (close without it discards them). -EROFS on a
+ * read-only context. */
 XGM_API int xgm_ctx_commit(struct xgm_ctx *ctx);
 XGM_API void xgm_ctx_close(struct xgm_ctx *ctx);
 
@@ -169,184 +187,130 @@ XGM_API int xgm_domain_list(struct xgm_ctx *ctx, struct xgm_domain_info **out,
 /* DOM is a name or a decimal domid. -ENOENT when there is no such domain. */
 XGM_API int xgm_domain_lookup(struct xgm_ctx *ctx, const char *dom,
 			      struct xgm_domain_info *out);
+/* ---- blobs, typed: the API a VMM uses --------------------------------- */
 
-/* ---- blobs: GPU buffers mapped into guests ----------------------------- */
-
-struct xgm_attach_opts {
-	size_t sz;
-	uint64_t size;          /* bytes, a multiple of 4096 */
-	const char *placement;  /* "vram" (default) or "sys" */
-	const char *strategy;   /* mmio, grant, ioreq, ram-mmio, transfer,
-				 * revoke-fault or auto (default) */
-	const char *cache;      /* wc (default), uc, wb: virtio-gpu map_info */
-	bool gfn_set;
-	uint64_t gfn;           /* force the place (a frame in the window) */
-	const char *label;
-	const char *card;       /* default card0 */
+/* Where a blob's buffer lives. */
+enum xgm_placement {
+	XGM_PLACE_VRAM, /* the GPU's VRAM: MMIO frames of its BAR */
+	XGM_PLACE_SYS,  /* dom0 system RAM */
 };
 
-/* Allocates a buffer and maps it into DOM's blob window. *out describes the
- * new blob (id, gfn range, strategy, entries by order, hypercalls). */
-XGM_API int xgm_blob_attach(struct xgm_ctx *ctx, const char *dom,
-			    const struct xgm_attach_opts *opts, json_t **out);
-/* Unmaps and frees one blob ("vm1:3"), or every blob of a domain. */
-XGM_API int xgm_blob_detach(struct xgm_ctx *ctx, const char *blob, json_t **out);
-XGM_API int xgm_blob_detach_all(struct xgm_ctx *ctx, const char *dom,
-				json_t **out);
-/* Moves a blob's buffer copy-then-switch to "vram" or "sys" (its current
- * placement: a new place in the same memory), repeat times. *out has the
- * blob, the blackout and total times (measured; min/p50/p90/p99/max when
- * repeat > 1) and the counters of the last move. -EBUSY when the strategy
- * pins the buffer, -EPERM when a strategy the user fixed cannot map it. */
-XGM_API int xgm_blob_migrate(struct xgm_ctx *ctx, const char *blob,
-			     const char *to, unsigned int repeat, json_t **out);
+/* How the buffer's frames reach the guest (DESIGN section 4). */
+enum xgm_strategy {
+	XGM_STRATEGY_AUTO,         /* the cheapest the host supports */
+	XGM_STRATEGY_MMIO,
+	XGM_STRATEGY_GRANT,
+	XGM_STRATEGY_IOREQ,
+	XGM_STRATEGY_RAM_MMIO,
+	XGM_STRATEGY_TRANSFER,
+	XGM_STRATEGY_REVOKE_FAULT,
+};
 
-struct xgm_migrate_opts {
+/* The memory type the guest should map the blob with (virtio-gpu's
+ * map_info). */
+enum xgm_cache {
+	XGM_CACHE_WC,
+	XGM_CACHE_UC,
+	XGM_CACHE_WB,
+};
+
+XGM_API const char *xgm_placement_name(enum xgm_placement p);
+XGM_API const char *xgm_strategy_name(enum xgm_strategy s);
+XGM_API const char *xgm_cache_name(enum xgm_cache c);
+
+/* What one operation cost, counted by the backend. */
+struct xgm_counters {
+	uint64_t hypercalls;
+	uint64_t p2m_entries;   /* leaf entries written */
+	uint64_t splits;        /* superpages shattered */
+	uint64_t tlb_flushes;
+	uint64_t ipis;
+	uint64_t iommu_entries; /* separate IOMMU table entries written */
+	uint64_t iotlb_flushes;
+	uint64_t pages_copied;
+	uint64_t lock_acquisitions;
+	uint64_t ioreqs;
+};
+
+struct xgm_map_opts {
 	size_t sz;
-	const char *to;        /* "vram" or "sys" (required) */
-	unsigned int repeat;   /* 1..100000 */
-	/* Pause the guest around each switch (XEN_DOMCTL_pausedomain), so no
-	 * vCPU runs while its range is unmapped; *out then has "paused":
-	 * true. -EOPNOTSUPP where the backend cannot pause a domain. */
+	/* The buffer: SIZE bytes (a multiple of 4096, required) allocated in
+	 * placement on card (NULL: card0). */
+	uint64_t size;
+	enum xgm_placement placement;
+	const char *card;
+	/* Where in the domain's blob window: the byte offset the caller chose
+	 * (virtio-gpu's RESOURCE_MAP_BLOB offset; a multiple of 4096), or,
+	 * when offset_set is false, a place the library picks so that the
+	 * largest entries fit. */
+	bool offset_set;
+	uint64_t offset;
+	enum xgm_strategy strategy;
+	enum xgm_cache cache;
+	const char *label;
+};
+
+struct xgm_move_opts {
+	size_t sz;
+	enum xgm_placement to;
+	/* Pause the guest around the switch; -EOPNOTSUPP where the backend
+	 * cannot pause a domain. */
 	bool pause;
 };
 
-/* xgm_blob_migrate() with options. */
-XGM_API int xgm_blob_migrate_opts(struct xgm_ctx *ctx, const char *blob,
-				  const struct xgm_migrate_opts *opts,
-				  json_t **out);
-/* Writes a verification pattern through dom0's view of the buffer: one tag
- * per page (blob, fill, page index). verify reads it back: *out says
- * "ok" or "mismatch" with the first bad page. */
-XGM_API int xgm_blob_fill(struct xgm_ctx *ctx, const char *blob, uint64_t seed,
-			  json_t **out);
-XGM_API int xgm_blob_verify(struct xgm_ctx *ctx, const char *blob, json_t **out);
-/* What DOM reads through its p2m at gfns [first, last], as runs (a blob
- * page's tag, all-ones for unmapped MMIO, its own RAM, or a fault). With
- * expect = a blob id, also whether the guest sees exactly that blob's last
- * fill ("result": "ok" | "mismatch"). Needs a backend that can act as the
- * guest (the sim). */
-XGM_API int xgm_guest_read(struct xgm_ctx *ctx, const char *dom, uint64_t first,
-			   uint64_t last, const char *expect, json_t **out);
-/* Blobs of one domain (dom NULL: all), as an array. */
-XGM_API int xgm_blob_list(struct xgm_ctx *ctx, const char *dom, json_t **out);
-XGM_API int xgm_blob_show(struct xgm_ctx *ctx, const char *blob, json_t **out);
-/* The blob window of a domain: {"gfn":..,"nr":..} or NULL if none yet. */
-XGM_API int xgm_domain_window(struct xgm_ctx *ctx, uint32_t domid, json_t **out);
+/* A mapped blob, as the library last saw it: a snapshot the caller owns
+ * (free it with xgm_blob_free()); xgm_blob_move() refreshes it. */
+struct xgm_blob;
 
-/* The live p2m of DOM over [first, last] as coalesced runs. */
-XGM_API int xgm_p2m_runs(struct xgm_ctx *ctx, const char *dom, uint64_t first,
-			 uint64_t last, json_t **out);
+/* Allocates a buffer as opts says and maps it into domid's blob window
+ * (the window is created on first use). *blob is the new blob. */
+XGM_API int xgm_blob_map(struct xgm_ctx *ctx, uint32_t domid,
+			 const struct xgm_map_opts *opts, struct xgm_blob **blob);
+/* Unmaps the blob from the guest and frees its buffer. The handle stays
+ * the caller's to free. */
+XGM_API int xgm_blob_unmap(struct xgm_ctx *ctx, struct xgm_blob *blob);
+/* Moves the blob's buffer copy-then-switch to opts->to and updates *blob;
+ * the move callback (if any) is told. -EBUSY when the strategy pins the
+ * buffer. */
+XGM_API int xgm_blob_move(struct xgm_ctx *ctx, struct xgm_blob *blob,
+			  const struct xgm_move_opts *opts);
+XGM_API void xgm_blob_free(struct xgm_blob *blob);
 
-/* The DMA map of DOM over dfns [first, last]: runs from separate IOMMU
- * tables, or a note that the IOMMU shares the p2m (Intel) or that the
- * domain has no IOMMU context. */
-XGM_API int xgm_iommu_runs(struct xgm_ctx *ctx, const char *dom, uint64_t first,
-			   uint64_t last, json_t **out);
+XGM_API uint32_t xgm_blob_domid(const struct xgm_blob *blob);
+/* The blob's number in its domain: the N of "DOM:N". */
+XGM_API uint32_t xgm_blob_id(const struct xgm_blob *blob);
+XGM_API uint64_t xgm_blob_gfn(const struct xgm_blob *blob);
+/* Its byte offset in the domain's blob window. */
+XGM_API uint64_t xgm_blob_offset(const struct xgm_blob *blob);
+XGM_API uint64_t xgm_blob_size(const struct xgm_blob *blob);
+XGM_API enum xgm_strategy xgm_blob_strategy(const struct xgm_blob *blob);
+XGM_API enum xgm_placement xgm_blob_placement(const struct xgm_blob *blob);
+XGM_API enum xgm_cache xgm_blob_cache(const struct xgm_blob *blob);
+/* How many p2m entries of order 0 (4K), 9 (2M) or 18 (1G) map the blob as
+ * planned for its backing; 0 for another order. */
+XGM_API uint64_t xgm_blob_entries(const struct xgm_blob *blob,
+				  unsigned int order);
+/* The counters of the last operation on the blob (map or move). */
+XGM_API void xgm_blob_counters(const struct xgm_blob *blob,
+			       struct xgm_counters *out);
 
-/* Every invariant of the mapping state (of one domain when dom is not
- * NULL); *out is the list of findings (severity, check, message, objects).
- * Returns 0 even when it finds errors: look at the findings. */
-XGM_API int xgm_check(struct xgm_ctx *ctx, const char *dom, json_t **out);
-/* Finishes or undoes what interrupted commands left (from the journal);
- * *out lists what was done. */
-XGM_API int xgm_recover(struct xgm_ctx *ctx, json_t **out);
-/* The whole state as one document (schema "xgpumap-dump"): host, domains,
- * windows, blobs, p2m runs in blob windows, IOMMU, counters, journal. Open
- * a context with opts.input = that file to check it offline. */
-XGM_API int xgm_dump(struct xgm_ctx *ctx, json_t **out);
-
-/* ---- GPUs ------------------------------------------------------------- */
-
-/* Every GPU card as an array of objects: card, driver, pci, bars
- * [{index, bus_addr, size, prefetchable, vram}], vram_bytes,
- * vram_free_bytes (null where the driver does not say), capabilities
- * {place_vram, locate_frames, pin, note} (what the driver lets xgpumap
- * do), and the buffers xgpumap holds on it [{id, size, placement, mfn,
- * extents, pinned, blob}] ("blob" is the blob id mapping it, or null). */
-XGM_API int xgm_gpu_list(struct xgm_ctx *ctx, json_t **out);
-/* One card of xgm_gpu_list() by name ("card0"); -ENODEV when there is no
- * such card (the message names the cards there are). */
-XGM_API int xgm_gpu_show(struct xgm_ctx *ctx, const char *card, json_t **out);
-
-/* ---- benchmarks ---------------------------------------------------------- */
-
-struct xgm_bench_opts {
-	size_t sz;
-	const char *scenario;  /* alignment, strategies, remap, persist, all */
-	uint64_t size;         /* blob size (default 64M) */
-	unsigned int repeat;   /* remap: migrations (default 20) */
-	unsigned int guests;   /* persist: guests (default 64) */
-	unsigned int blobs;    /* persist: blobs per guest (default 64) */
-	const char *workdir;   /* where the private sim states go (default $TMPDIR) */
+/* A blob's buffer moved: by xgm_blob_move() or because the GPU driver
+ * evicted it (the library has remapped it before telling). */
+struct xgm_move_event {
+	uint32_t domid;
+	uint32_t id;
+	uint64_t gfn;
+	enum xgm_placement from;
+	enum xgm_placement to;
+	bool evicted;   /* the driver moved it, not a call */
 };
 
-/* Runs scenarios on private simulated hosts (never the user's state) and
- * reports counts (hypercalls, entries, splits, flushes, IPIs...), measured
- * times and modeled times, each labelled, with ratios against the baseline
- * of the same run. */
-XGM_API int xgm_bench(const struct xgm_bench_opts *opts, json_t **out);
+typedef void (*xgm_move_fn)(const struct xgm_move_event *ev, void *user);
 
-/* ---- the simulated host ------------------------------------------------ */
-
-enum xgm_iommu_vendor {
-	XGM_IOMMU_INTEL, /* VT-d: shares the EPT tables */
-	XGM_IOMMU_AMD,   /* AMD-Vi: separate tables, mirrored */
-};
-
-XGM_API const char *xgm_iommu_vendor_name(enum xgm_iommu_vendor v);
-XGM_API int xgm_iommu_vendor_parse(const char *s, enum xgm_iommu_vendor *out);
-
-struct xgm_sim_guest {
-	char name[XGM_DOMAIN_NAME_MAX];
-	enum xgm_dom_type type;
-	uint64_t mem_bytes;
-	uint32_t vcpus;
-};
-
-/* Parses "NAME:TYPE:MEM[:VCPUS]" (vcpus default 1). Names are 1-63 chars of
- * [A-Za-z0-9_.-] and may not be all digits (they would read as domids). */
-XGM_API int xgm_sim_guest_parse(const char *spec, struct xgm_sim_guest *out);
-
-#define XGM_SIM_MAX_GUESTS 256
-
-struct xgm_sim_init_opts {
-	size_t sz;
-	const char *sim_state;     /* as in struct xgm_ctx_opts */
-	enum xgm_dom_type dom0_type; /* XGM_DOM_PV or XGM_DOM_PVH */
-	enum xgm_iommu_vendor iommu;
-	uint64_t vram_bytes;       /* 0: default 16 GiB */
-	uint64_t dom0_mem_bytes;   /* 0: default 4 GiB */
-	const struct xgm_sim_guest *guests; /* NULL: the default guests */
-	size_t nr_guests;
-	uint64_t seed;
-	bool force;                /* replace an existing state */
-};
-
-/* Writes a new simulated host. -EEXIST when a state exists and !force;
- * -EINVAL for a bad topology (duplicate names, sizes...). With opts NULL
- * the default topology: PVH dom0 4 GiB, vm1 pvh 2G/2, vm2 hvm 4G/4,
- * vm3 pv 1G/1, card0 with 16 GiB VRAM, Intel IOMMU. */
-XGM_API int xgm_sim_init(const struct xgm_sim_init_opts *opts);
-/* Replaces whatever is at the state path (even a corrupt file) with the
- * default topology. */
-XGM_API int xgm_sim_reset(const char *sim_state);
-/* Topology and counters of an open sim context, as a new JSON object. */
-XGM_API int xgm_sim_describe(struct xgm_ctx *ctx, json_t **out);
-/* The state path that would be used for sim_state (NULL = default); a
- * malloc'd string. */
-XGM_API char *xgm_sim_state_path(const char *sim_state);
-
-/* ---- parsing helpers shared by every front end ------------------------ */
-
-/* "4096", "64K", "16M", "1G", "2T" (binary units). -EINVAL when malformed,
- * -ERANGE on overflow. */
-XGM_API int xgm_parse_size(const char *s, uint64_t *out);
-/* Decimal or 0x-prefixed frame number. */
-XGM_API int xgm_parse_frame(const char *s, uint64_t *out);
-/* "FIRST" or "FIRST-LAST" (inclusive). */
-XGM_API int xgm_parse_frame_range(const char *s, uint64_t *first,
-				  uint64_t *last);
+/* Calls fn for every move of a blob seen through ctx, in the thread that
+ * caused it, before the call that moved it returns. NULL turns it off. */
+XGM_API void xgm_ctx_set_move_callback(struct xgm_ctx *ctx, xgm_move_fn fn,
+				       void *user);
 
 #ifdef __cplusplus
 }

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-only
 /*
  * The simulated host as a backend: every op of struct xgm_hv_ops and
- * struct xgm_gpu_ops on top of the model, with the state file loaded at
- * open and saved at commit/sync.
+ * struct xgm_gpu_ops on top of the model. The state file is the host: each
+ * engine operation locks it (begin), reads it again if another process
+ * replaced it, and saves it when a write succeeded (end), so contexts that
+ * live long (a VMM's) and CLI commands interleave as on a real host.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,11 +76,17 @@ static int be_open(struct xgm_ctx *ctx, const struct xgm_ctx_opts *opts,
 		free(p);
 		return ret;
 	}
+	/* Between operations a context holds no lock (see be_begin). */
+	p->per_op = !(opts->flags & XGM_CTX_NO_SYNC);
+	if (p->per_op)
+		sim_state_unlock(p->file);
 	*priv = p;
 	return 0;
 }
 
-static int be_commit(void *priv)
+/* Makes the model durable now: at each journal phase of an operation, and
+ * at its end. Needs the exclusive lock, which a write operation holds. */
+static int be_sync(void *priv)
 {
 	struct sim_priv *p = priv;
 	json_t *doc;
@@ -96,6 +104,28 @@ static int be_commit(void *priv)
 	return ret;
 }
 
+/* Every operation saved its own work: only a context locked for its life
+ * has something left to make durable. */
+static int be_commit(void *priv)
+{
+	struct sim_priv *p = priv;
+
+	if (p->access != XGM_ACCESS_WRITE)
+		return xgm_fail(-EROFS, "the sim state was opened read-only");
+	return p->per_op ? 0 : be_sync(p);
+}
+
+/* Keeps the engine's hooks (registered on the model) across a reload. */
+static void replace_model(struct sim_priv *p, struct sim_model *m)
+{
+	m->move_notify = p->m->move_notify;
+	m->move_arg = p->m->move_arg;
+	m->ioreq_fn = p->m->ioreq_fn;
+	m->ioreq_arg = p->m->ioreq_arg;
+	sim_model_free(p->m);
+	p->m = m;
+}
+
 static int be_checkpoint(void *priv)
 {
 	struct sim_priv *p = priv;
@@ -105,14 +135,15 @@ static int be_checkpoint(void *priv)
 	p->synced = false;
 	/* The save shares the live store object: keep a copy of its own. */
 	if (p->checkpoint &&
-	    json_object_set_new(p->checkpoint, "store", json_deep_copy(p->m->store))) {
+	    json_object_set_new(p->checkpoint, "store",
+				json_deep_copy(p->m->store))) {
 		json_decref(p->checkpoint);
 		p->checkpoint = NULL;
 	}
 	return p->checkpoint ? 0 : -ENOMEM;
 }
 
-/* Back to the checkpoint; the hooks the engine installed stay. */
+/* Back to the checkpoint, durably when a sync wrote anything since. */
 static int be_restore(void *priv)
 {
 	struct sim_priv *p = priv;
@@ -124,15 +155,54 @@ static int be_restore(void *priv)
 	ret = sim_persist_load(p->checkpoint, &m);
 	if (ret)
 		return ret;
-	m->move_notify = p->m->move_notify;
-	m->move_arg = p->m->move_arg;
-	m->ioreq_fn = p->m->ioreq_fn;
-	m->ioreq_arg = p->m->ioreq_arg;
-	sim_model_free(p->m);
-	p->m = m;
+	replace_model(p, m);
 	json_decref(p->checkpoint);
 	p->checkpoint = NULL;
-	return p->synced ? be_commit(p) : 0;
+	return p->synced ? be_sync(p) : 0;
+}
+
+static int be_begin(void *priv, bool write)
+{
+	struct sim_priv *p = priv;
+	struct sim_model *m;
+	json_t *doc;
+	int ret;
+
+	if (!p->per_op)
+		return 0;
+	ret = sim_state_lock(p->file, write);
+	if (ret)
+		return ret;
+	if (p->stale)
+		sim_state_forget(p->file);
+	ret = sim_state_reload(p->file, &doc);
+	if (!ret && doc) {
+		ret = sim_persist_load(doc, &m);
+		json_decref(doc);
+		if (!ret)
+			replace_model(p, m);
+	}
+	if (ret) {
+		sim_state_unlock(p->file);
+		return ret;
+	}
+	p->stale = false;
+	return 0;
+}
+
+static int be_end(void *priv, bool write, bool ok)
+{
+	struct sim_priv *p = priv;
+	int ret = 0;
+
+	if (!p->per_op)
+		return 0;
+	if (write && ok)
+		ret = be_sync(p);
+	if (write && (!ok || ret))
+		p->stale = true;
+	sim_state_unlock(p->file);
+	return ret;
 }
 
 static void be_close(void *priv)
@@ -549,6 +619,8 @@ static const struct xgm_hv_ops sim_hv_ops = {
 	.open = be_open,
 	.commit = be_commit,
 	.close = be_close,
+	.begin = be_begin,
+	.end = be_end,
 	.domain_list = be_domain_list,
 	.domain_info = be_domain_info,
 	.iomem_permission = be_iomem_permission,
@@ -567,7 +639,7 @@ static const struct xgm_hv_ops sim_hv_ops = {
 	.store_rm = be_store_rm,
 	.counters = be_counters,
 	.store_list = be_store_list,
-	.sync = be_commit,
+	.sync = be_sync,
 	.checkpoint = be_checkpoint,
 	.restore = be_restore,
 	.modeled_ns = be_modeled,

@@ -18,7 +18,7 @@
 #include <jansson.h>
 
 #include "backend.h"
-#include "xgpumap.h"
+#include "xgpumap-sim.h"
 
 /* ---- small containers (sim/containers.c) ------------------------------- */
 
@@ -496,6 +496,12 @@ struct sim_priv {
 	struct sim_state_file *file;
 	struct sim_model *m;
 	enum xgm_access access;
+	/* Locked per operation (the default), or for the context's life
+	 * (XGM_CTX_NO_SYNC: a benchmark's private host, saved at commit). */
+	bool per_op;
+	/* A write operation failed: what is in memory may not be what was
+	 * made durable, so the next operation reads the file again. */
+	bool stale;
 	json_t *checkpoint;  /* the model at the start of the operation */
 	bool synced;         /* the file was written since the checkpoint */
 };

@@ -9,6 +9,7 @@
 #include "ctx.h"
 #include "sim/model.h"
 #include "sim/state_file.h"
+#include "util/opts.h"
 
 static const char *const vendor_names[] = {
 	[XGM_IOMMU_INTEL] = "intel",
@@ -143,17 +144,22 @@ XGM_API int xgm_sim_init(const struct xgm_sim_init_opts *opts)
 	struct xgm_sim_init_opts o = { .sz = sizeof(o) };
 	struct sim_topology t;
 
+	int ret = OPTS_CHECK("xgm_sim_init", opts, xgm_sim_init_opts);
+
+	if (ret)
+		return ret;
 	sim_topo_default(&t);
 	if (opts) {
-		size_t n = opts->sz < sizeof(o) ? opts->sz : sizeof(o);
-
-		if (opts->sz < sizeof(size_t))
-			return xgm_err(-EINVAL);
-		for (size_t i = sizeof(o); i < opts->sz; i++)
-			if (((const char *)opts)[i])
-				return xgm_fail(-EINVAL, "unknown options "
-						"(library too old)");
-		memcpy(&o, opts, n);
+		/* Fields past the caller's sz keep the default topology's value. */
+		o.sim_state = OPTS_GET(opts, sim_state, NULL);
+		o.dom0_type = OPTS_GET(opts, dom0_type, t.dom0_type);
+		o.iommu = OPTS_GET(opts, iommu, t.iommu);
+		o.vram_bytes = OPTS_GET(opts, vram_bytes, 0);
+		o.dom0_mem_bytes = OPTS_GET(opts, dom0_mem_bytes, 0);
+		o.guests = OPTS_GET(opts, guests, NULL);
+		o.nr_guests = OPTS_GET(opts, nr_guests, 0);
+		o.seed = OPTS_GET(opts, seed, t.seed);
+		o.force = OPTS_GET(opts, force, false);
 		t.dom0_type = o.dom0_type;
 		t.iommu = o.iommu;
 		if (o.vram_bytes)
@@ -213,7 +219,7 @@ static json_t *counters_with_model(const struct xgm_counters *c)
 	return o;
 }
 
-XGM_API int xgm_sim_describe(struct xgm_ctx *ctx, json_t **out)
+static int sim_describe_op(struct xgm_ctx *ctx, json_t **out)
 {
 	const struct sim_model *m;
 	struct xgm_counters total;
@@ -267,4 +273,9 @@ XGM_API int xgm_sim_describe(struct xgm_ctx *ctx, json_t **out)
 		return xgm_err(-ENOMEM);
 	*out = o;
 	return 0;
+}
+
+XGM_API int xgm_sim_describe(struct xgm_ctx *ctx, json_t **out)
+{
+	return XGM_OP(ctx, XGM_OP_READ, sim_describe_op(ctx, out));
 }

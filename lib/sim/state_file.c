@@ -24,7 +24,27 @@ struct sim_state_file {
 	char *path;
 	int lock_fd;
 	bool exclusive;
+	/* The file as this handle last read or wrote it. Every writer
+	 * renames a new file over it, so the inode changes; inode numbers
+	 * are reused, so the change time and size are compared too. */
+	struct stat seen;
 };
+
+static void remember(struct sim_state_file *f)
+{
+	if (stat(f->path, &f->seen))
+		memset(&f->seen, 0, sizeof(f->seen));
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	       a->st_size == b->st_size &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
 
 char *sim_state_resolve(const char *path)
 {
@@ -252,6 +272,7 @@ int sim_state_open(const char *path, enum xgm_access access, bool create,
 			*doc = NULL;
 			goto fail;
 		}
+		remember(f);
 	} else if (errno != ENOENT) {
 		ret = xgm_fail(-errno, "cannot read %s: %s", path,
 			       strerror(errno));
@@ -373,6 +394,8 @@ int sim_state_save(struct sim_state_file *f, json_t *doc)
 	fd = -1;
 	if (!ret && rename(tmp, f->path))
 		ret = -errno;
+	if (!ret)
+		remember(f);
 	if (ret) {
 		xgm_fail(ret, "cannot write %s: %s", f->path, strerror(-ret));
 		unlink(tmp);
@@ -394,6 +417,63 @@ out:
 	free(tmp);
 	free(text);
 	return ret;
+}
+
+int sim_state_lock(struct sim_state_file *f, bool exclusive)
+{
+	/* A reader of a read-only directory has no lock file (take_lock). */
+	if (f->lock_fd < 0 && !exclusive)
+		return 0;
+	if (f->lock_fd < 0)
+		return xgm_fail(-EACCES, "cannot lock %s.lock: it could not be "
+				"created (%s)", f->path, strerror(EACCES));
+	if (flock(f->lock_fd, exclusive ? LOCK_EX : LOCK_SH))
+		return xgm_fail(-errno, "cannot lock %s.lock: %s", f->path,
+				strerror(errno));
+	f->exclusive = exclusive;
+	return 0;
+}
+
+void sim_state_unlock(struct sim_state_file *f)
+{
+	if (f->lock_fd >= 0)
+		flock(f->lock_fd, LOCK_UN);
+	f->exclusive = false;
+}
+
+int sim_state_reload(struct sim_state_file *f, json_t **doc)
+{
+	json_error_t jerr;
+	struct stat st;
+	int ret, err;
+
+	*doc = NULL;
+	if (stat(f->path, &st))
+		return xgm_fail(-errno, "%s: %s (removed while in use?)", f->path,
+				strerror(errno));
+	if (same_file(&st, &f->seen))
+		return 0;
+	*doc = load_whole(f->path, &jerr, &err);
+	if (err)
+		return xgm_fail(-err, "cannot read %s: %s", f->path,
+				strerror(err));
+	if (!*doc)
+		return xgm_fail(-EBADMSG, "%s is corrupt or truncated (line %d: "
+				"%s); refusing to use or overwrite it (see 'sim "
+				"reset')", f->path, jerr.line, jerr.text);
+	ret = check_envelope(f->path, *doc);
+	if (ret) {
+		json_decref(*doc);
+		*doc = NULL;
+		return ret;
+	}
+	remember(f);
+	return 0;
+}
+
+void sim_state_forget(struct sim_state_file *f)
+{
+	memset(&f->seen, 0, sizeof(f->seen));
 }
 
 void sim_state_close(struct sim_state_file *f)

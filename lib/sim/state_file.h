@@ -9,7 +9,7 @@
 
 #include <jansson.h>
 
-#include "xgpumap.h"
+#include "xgpumap-sim.h"
 
 #define SIM_STATE_SCHEMA "xgpumap-sim-state"
 #define SIM_STATE_VERSION 1
@@ -41,6 +41,18 @@ int sim_state_lock_for_replace(const char *path, struct sim_state_file **out);
  * fsync, rename, fsync of the directory). The envelope keys are added.
  * Needs an exclusive open. */
 int sim_state_save(struct sim_state_file *f, json_t *doc);
+
+/* Per-operation locking (a context holds no lock between operations):
+ * lock takes the lock again, shared or exclusive, on the open handle;
+ * unlock lets it go. */
+int sim_state_lock(struct sim_state_file *f, bool exclusive);
+void sim_state_unlock(struct sim_state_file *f);
+/* Under the lock: has anyone replaced the file since this handle last
+ * read or wrote it? If so, *doc is what is there now (checked as at
+ * open), else NULL. */
+int sim_state_reload(struct sim_state_file *f, json_t **doc);
+/* The next reload reads the file whatever it is. */
+void sim_state_forget(struct sim_state_file *f);
 
 /* Releases the lock. */
 void sim_state_close(struct sim_state_file *f);

@@ -78,6 +78,7 @@ static void xen_close(void *priv)
 
 	if (!p)
 		return;
+	xen_lock_close(p);
 #ifdef XGM_HAVE_DRM
 	drm_gpu_close(&p->gpu);
 #endif
@@ -109,6 +110,7 @@ static int xen_open(struct xgm_ctx *ctx, const struct xgm_ctx_opts *opts,
 	p->log.vtable.progress = log_progress;
 	p->log.vtable.destroy = log_destroy;
 	p->amd = amd_host();
+	p->lock_fd = -1;
 #ifdef XGM_HAVE_DRM
 	drm_gpu_init(&p->gpu);
 #endif
@@ -188,6 +190,8 @@ static const struct xgm_hv_ops xen_hv_ops = {
 	.name = "xen",
 	.open = xen_open,
 	.close = xen_close,
+	.begin = xen_begin,
+	.end = xen_end,
 	.domain_list = xen_domain_list,
 	.domain_info = xen_domain_info,
 	.iomem_permission = xen_iomem_permission,

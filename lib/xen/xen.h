@@ -50,6 +50,7 @@ struct xen_priv {
 	libxl_ctx *lx;
 	struct xen_logger log;
 	bool amd;        /* AMD-V/NPT host: no p2m dump exists */
+	int lock_fd;     /* the host-wide lock (lock.c), -1 until used */
 	struct xgm_counters total;
 	struct xen_dom_counters dom[XEN_MAX_DOMS];
 	size_t nr_dom;
@@ -59,6 +60,11 @@ struct xen_priv {
 };
 
 /* Counters of one domain (-1: all), created on first use. */
+/* The host-wide lock around one engine operation (lock.c). */
+int xen_begin(void *priv, bool write);
+int xen_end(void *priv, bool write, bool ok);
+void xen_lock_close(struct xen_priv *p);
+
 struct xgm_counters *xen_counters_of(struct xen_priv *p, uint32_t domid);
 void xen_count(struct xen_priv *p, uint32_t domid, uint64_t hypercalls,
 	       uint64_t entries);

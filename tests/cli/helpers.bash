@@ -18,7 +18,7 @@ bats_require_minimum_version 1.5.0
 XGM_SRCDIR=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 XGM_MAN1=$XGM_SRCDIR/man/xgpumap.1
 XGM_MAN3=$XGM_SRCDIR/man/libxgpumap.3
-XGM_HEADER=$XGM_SRCDIR/lib/include/xgpumap.h
+XGM_HEADERS=("$XGM_SRCDIR"/lib/include/xgpumap*.h)
 XGM_BASH_COMPLETION=$XGM_SRCDIR/completions/xgpumap.bash
 XGM_ZSH_COMPLETION=$XGM_SRCDIR/completions/_xgpumap
 

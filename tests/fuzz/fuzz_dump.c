@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "fuzz.h"
-#include "xgpumap.h"
+#include "xgpumap-sim.h"
 
 static void walk(struct xgm_ctx *ctx)
 {

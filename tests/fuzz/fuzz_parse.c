@@ -5,7 +5,7 @@
  * parse that succeeds is repeatable, and a range is ordered.
  */
 #include "fuzz.h"
-#include "xgpumap.h"
+#include "xgpumap-sim.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

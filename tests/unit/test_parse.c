@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <cmocka.h>
 
-#include "xgpumap.h"
+#include "xgpumap-sim.h"
 
 static void test_size_units(void **state)
 {

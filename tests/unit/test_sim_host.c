@@ -165,8 +165,9 @@ static void *priv_of(struct xgm_ctx *ctx)
 	return ctx->priv;
 }
 
-/* First use creates the default host; a commit is seen by the next open;
- * a state the model rejects is refused, never overwritten. */
+/* First use creates the default host; what a write operation did (backend
+ * begin .. end) is seen by the next open without a commit; a state the
+ * model rejects is refused, never overwritten. */
 static void test_open_creates_default_and_commit_persists(void **state)
 {
 	const struct xgm_hv_ops *hv = xgm_backend_sim.hv;
@@ -192,11 +193,14 @@ static void test_open_creates_default_and_commit_persists(void **state)
 	assert_int_equal(d[3].iommu, XGM_IOMMU_NONE);
 	assert_false(d[3].translated);
 	free(d);
+	assert_int_equal(hv->begin(priv_of(ctx), true), 0);
 	assert_int_equal(hv->store_write(priv_of(ctx), "/vm/1/blob/3", "x"), 0);
 	assert_int_equal(hv->store_write(priv_of(ctx), "/vm/1/gen", "7"), 0);
 	assert_int_equal(hv->iomem_permission(priv_of(ctx), 1, BAR, 512, true), 0);
 	assert_int_equal(hv->memory_mapping(priv_of(ctx), 1, 0x100000, BAR, 512,
 					    true), 512);
+	assert_int_equal(hv->end(priv_of(ctx), true, true), 0);
+	/* Nothing is left for commit: the operation made itself durable. */
 	assert_int_equal(xgm_ctx_commit(ctx), 0);
 	xgm_ctx_close(ctx);
 
