@@ -421,6 +421,8 @@ static void test_restore_after_sync_leaves_the_file_byte_identical(void **state)
 	assert_int_equal(fread(before, 1, (size_t)n, fp), (size_t)n);
 	fclose(fp);
 
+	/* One failed write operation: a journal sync, then the undo. */
+	assert_int_equal(hv->begin(priv_of(ctx), true), 0);
 	assert_int_equal(hv->checkpoint(priv_of(ctx)), 0);
 	assert_int_equal(hv->store_write(priv_of(ctx), "/xgpumap/journal-seq", "9"), 0);
 	assert_int_equal(hv->iomem_permission(priv_of(ctx), 1, BAR, 512, true), 0);
@@ -429,6 +431,7 @@ static void test_restore_after_sync_leaves_the_file_byte_identical(void **state)
 	/* The store went back too (it is shared with the save otherwise). */
 	assert_int_equal(hv->store_read(priv_of(ctx), "/xgpumap/journal-seq", &v), -ENOENT);
 	free(v);
+	assert_int_equal(hv->end(priv_of(ctx), true, false), 0);
 	xgm_ctx_close(ctx);
 
 	fp = fopen(path, "r");
