@@ -93,7 +93,8 @@ struct cmd {
 	const char *args;           /* positional grammar for usage, e.g. "DOM" */
 	int min_args, max_args;     /* positional count the dispatcher checks */
 	enum arg_kind arg_kind;     /* what the first positional is */
-	const char *const *arg_values; /* fixed values of the first positional */
+	/* fixed values of the first positional, offered by completion */
+	const char *const *arg_values;
 	const char *summary;        /* one line */
 	const char *description;    /* a paragraph for CMD --help */
 	const struct cmd_opt *opts; /* {0}-terminated, may be NULL */

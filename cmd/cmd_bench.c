@@ -29,8 +29,9 @@ int do_bench(struct cli *cli, const struct cmd *self, int argc, char **argv,
 		max = !strcmp(name, "guests") ? XGM_SIM_MAX_GUESTS :
 		      !strcmp(name, "blobs") ? 4096 : 100000;
 		if (xgm_parse_frame(it.arg, &v) || !v || v > max)
-			return cli_usage(cli, "bench: --%s must be 1..%llu, not '%s'",
-					 name, (unsigned long long)max, it.arg);
+			return cli_usage(cli, "bench: --%s must be 1..%llu, "
+					 "not '%s'", name,
+					 (unsigned long long)max, it.arg);
 		if (!strcmp(name, "repeat"))
 			opts.repeat = (unsigned int)v;
 		else if (!strcmp(name, "guests"))

@@ -169,7 +169,8 @@ static int write_dump(struct cli *cli, json_t *doc, const char *file)
 	FILE *f = NULL;
 	int fd, err = 0;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", file) >= (int)sizeof(tmp))
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", file) >=
+	    (int)sizeof(tmp))
 		return cli_usage(cli, "dump: -o: path too long");
 	fd = mkstemp(tmp);
 	if (fd < 0 || !(f = fdopen(fd, "w")))

@@ -177,17 +177,17 @@ int do_shell(struct cli *cli, const struct cmd *self, int argc, char **argv,
 	shell_setup(cli, &hist);
 	cli->in_shell = true;
 	if (isatty(STDIN_FILENO) && !cli->quiet)
-		fputs("xgpumap shell: 'help' lists the commands, Tab completes, "
-		      "'exit' or Ctrl-D leaves.\n", stderr);
+		fputs("xgpumap shell: 'help' lists the commands, Tab "
+		      "completes, 'exit' or Ctrl-D leaves.\n", stderr);
 	while ((line = read_line("xgpumap> "))) {
 		char **words;
 		int n;
 
 		if (split_line(line, &n, &words)) {
-			/* Kept in the history, so it can be recalled and fixed. */
+			/* Kept in the history: recalled and fixed. */
 			remember(line);
-			fprintf(stderr, "xgpumap: unterminated quote (Up recalls "
-				"the line to fix it)\n");
+			fprintf(stderr, "xgpumap: unterminated quote (Up "
+				"recalls the line to fix it)\n");
 		} else if (n) {
 			remember(line);
 			if (!strcmp(words[0], "exit") || !strcmp(words[0], "quit")) {

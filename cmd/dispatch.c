@@ -185,23 +185,27 @@ static int take_line_globals(struct cli *cli, int argc, char **argv)
 {
 	int i;
 
-	for (i = 0; i < argc && argv[i][0] == '-' && strcmp(argv[i], "--"); i++) {
+	for (i = 0; i < argc && argv[i][0] == '-' && strcmp(argv[i], "--");
+	     i++) {
 		const char *w = argv[i], *v;
-		bool backend = !strcmp(w, "-b") || !strncmp(w, "--backend", 9);
+		bool backend = !strcmp(w, "-b") ||
+			       !strncmp(w, "--backend", 9);
 
 		if (take_flag(cli, w))
 			continue;
 		if (!backend && strcmp(w, "--sim-state") &&
 		    strncmp(w, "--sim-state=", 12))
 			return cli_usage(cli, "unknown option '%s'", w), -1;
-		v = option_value(argc, argv, &i, backend ? "--backend" : "--sim-state");
+		v = option_value(argc, argv, &i,
+				 backend ? "--backend" : "--sim-state");
 		if (!v || !*v)
-			return cli_usage(cli, "option '%s' needs a value", w), -1;
+			return cli_usage(cli, "option '%s' needs a value",
+					 w), -1;
 		if (!backend)
 			cli->sim_state = v;
 		else if (xgm_backend_parse(v, &cli->backend))
-			return cli_usage(cli, "--backend must be auto, xen or sim, "
-					 "not '%s'", v), -1;
+			return cli_usage(cli, "--backend must be auto, xen "
+					 "or sim, not '%s'", v), -1;
 	}
 	return i;
 }

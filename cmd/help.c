@@ -204,9 +204,9 @@ json_t *help_json_command(const struct cmd *cmd)
 	if (cmd->description)
 		json_object_set_new(o, "description", json_string(cmd->description));
 	for (const struct cmd_opt *op = cmd->opts; op && op->name; op++)
-		json_array_append_new(opts, json_pack("{s:s,s:s?,s:s,s:b}", "name",
-						      op->name, "arg", op->arg, "help",
-						      op->help, "required", op->required));
+		json_array_append_new(opts, json_pack(
+			"{s:s,s:s?,s:s,s:b}", "name", op->name, "arg", op->arg,
+			"help", op->help, "required", op->required));
 	json_object_set_new(o, "options", opts);
 	if (cmd->subcmds) {
 		subs = json_array();

@@ -223,9 +223,9 @@ static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
 		ret = pause_guest(ctx, b->domid, false);
 		paused = !!ret;
 		if (!paused) {
-			*paused_us = now_us() - t_pause;
 			json_t *mark = json_pack("{s:b}", "paused", 0);
 
+			*paused_us = now_us() - t_pause;
 			ret = journal_phase(ctx, seq, "switched", mark);
 			json_decref(mark);
 		}
@@ -304,7 +304,7 @@ out:
 int engine_move(struct xgm_ctx *ctx, struct blob *b, enum xgm_placement to,
 		bool pause)
 {
-	double blackout, total, paused_us;
+	double blackout, total, paused_us = 0;
 	json_t *counters = NULL;
 	int ret;
 

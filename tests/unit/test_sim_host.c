@@ -433,7 +433,7 @@ static void test_restore_after_sync_leaves_the_file_byte_identical(void **state)
 	assert_int_equal(fread(before, 1, (size_t)n, fp), (size_t)n);
 	fclose(fp);
 
-	/* One write operation (begin .. end), as the engine runs it. */
+	/* One failed write operation: a journal sync, then the undo. */
 	assert_int_equal(hv->begin(priv_of(ctx), true), 0);
 	assert_int_equal(hv->checkpoint(priv_of(ctx)), 0);
 	assert_int_equal(hv->store_write(priv_of(ctx), "/xgpumap/journal-seq", "9"), 0);
