@@ -378,7 +378,11 @@ shell_on_tty() {
 man_synopsis() {
     MANWIDTH=400 mandoc -Tascii -O width=400 "$XGM_MAN1" | col -b |
         awk -v c="$1" '{ sub(/^ +/, "") }
-            index($0, c " ") == 1 || $0 == c {
+            # The entry, not a line of prose that happens to start with
+            # the word: after the name comes an argument, an option, the
+            # gap before the text of a short tag, or nothing.
+            (index($0, c " ") == 1 && substr($0, length(c) + 2, 1) ~ /[A-Z[| -]/) ||
+            $0 == c {
                 # A short tag shares its line with the text: cut that off.
                 sub(/(  |\t).*/, ""); print; exit
             }'
