@@ -113,6 +113,7 @@ XGM_API int xgm_ctx_open(const struct xgm_ctx_opts *opts, struct xgm_ctx **out)
 	ctx = calloc(1, sizeof(*ctx));
 	if (!ctx)
 		return xgm_err(-ENOMEM);
+	ctx->ioreq_domid = -1;
 	ctx->access = o.access;
 	ctx->flags = o.flags;
 	if (o.input)
@@ -150,6 +151,8 @@ int xgm__op_begin(struct xgm_ctx *ctx, enum xgm_op_kind kind, const char *fn)
 		ctx->op_depth++;
 		return 0;
 	}
+	/* What another process committed since may differ from the cache. */
+	engine_forget_ioreq_cache(ctx);
 	ret = ctx->be->hv->begin ? ctx->be->hv->begin(ctx->priv, write) : 0;
 	if (ret)
 		return xgm_err(ret);
@@ -162,7 +165,10 @@ int xgm__op_end(struct xgm_ctx *ctx, int ret)
 {
 	int r;
 
-	if (--ctx->op_depth || !ctx->be->hv->end)
+	if (--ctx->op_depth)
+		return ret;
+	engine_forget_ioreq_cache(ctx);
+	if (!ctx->be->hv->end)
 		return ret;
 	r = ctx->be->hv->end(ctx->priv, ctx->op_write, ret >= 0);
 	return ret < 0 ? ret : r ? xgm_err(r) : ret;
@@ -183,6 +189,7 @@ XGM_API void xgm_ctx_close(struct xgm_ctx *ctx)
 {
 	if (!ctx)
 		return;
+	engine_forget_ioreq_cache(ctx);
 	ctx->be->hv->close(ctx->priv);
 	free(ctx->sim_state);
 	free(ctx);

@@ -19,6 +19,12 @@ struct xgm_ctx {
 	void *move_user;
 	unsigned int op_depth; /* public calls in progress (they nest) */
 	bool op_write;         /* the outermost one writes */
+	/* The ioreq server's view of one domain's blobs, for the length of
+	 * one operation: a guest read of 1 GiB is 262,144 ioreqs, and each
+	 * must not load every record again (core/hooks.c). */
+	struct blob *ioreq_blobs;
+	size_t ioreq_nr;
+	int64_t ioreq_domid;   /* -1: nothing cached */
 };
 
 /*

@@ -563,6 +563,7 @@ int blob_load(struct xgm_ctx *ctx, uint32_t domid, uint32_t n, struct blob *b)
 
 int blob_save(struct xgm_ctx *ctx, const struct blob *b)
 {
+	engine_forget_ioreq_cache(ctx);
 	char path[96];
 	json_t *j = blob_to_json(b);
 	int ret;
@@ -577,6 +578,7 @@ int blob_save(struct xgm_ctx *ctx, const struct blob *b)
 
 int blob_delete(struct xgm_ctx *ctx, const struct blob *b)
 {
+	engine_forget_ioreq_cache(ctx);
 	char path[96];
 
 	blob_path(path, sizeof(path), b->domid, b->n);

@@ -177,6 +177,8 @@ int engine_detach(struct xgm_ctx *ctx, struct blob *b);
 /* One copy-then-switch move of b to to; b is updated. */
 int engine_move(struct xgm_ctx *ctx, struct blob *b, enum xgm_placement to,
 		bool pause);
+/* Drops what the ioreq server cached of the records (hooks.c). */
+void engine_forget_ioreq_cache(struct xgm_ctx *ctx);
 /* Tells the context's move callback (vmm.c). */
 void engine_emit_move(struct xgm_ctx *ctx, const struct blob *b,
 		      enum xgm_placement from, bool evicted);

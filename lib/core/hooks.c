@@ -66,15 +66,49 @@ static int map_chunk(struct xgm_ctx *ctx, const struct blob *b, uint64_t gfn)
 	return ret;
 }
 
+void engine_forget_ioreq_cache(struct xgm_ctx *ctx)
+{
+	blob_free_all(ctx->ioreq_blobs, ctx->ioreq_nr);
+	ctx->ioreq_blobs = NULL;
+	ctx->ioreq_nr = 0;
+	ctx->ioreq_domid = -1;
+}
+
+/* The blob of domid covering gfn, from the records as this operation saw
+ * them first; *b points into the cache (do not free it). Any record
+ * written (blob_save, blob_delete) or a new operation drops the cache. */
+static int ioreq_blob(struct xgm_ctx *ctx, uint32_t domid, uint64_t gfn,
+		      const struct blob **b)
+{
+	if (ctx->ioreq_domid != (int64_t)domid) {
+		int ret;
+
+		engine_forget_ioreq_cache(ctx);
+		ret = blob_load_all(ctx, domid, &ctx->ioreq_blobs, &ctx->ioreq_nr);
+		if (ret)
+			return ret;
+		ctx->ioreq_domid = domid;
+	}
+	for (size_t i = 0; i < ctx->ioreq_nr; i++) {
+		const struct blob *c = &ctx->ioreq_blobs[i];
+
+		if (gfn >= c->gfn && gfn < c->gfn + c->nr) {
+			*b = c;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
 static int on_ioreq(uint32_t domid, uint64_t gfn, bool write, uint64_t *tag,
 		    void *arg)
 {
 	struct xgm_ctx *ctx = arg;
 	const struct xgm_gpu_ops *g = ctx->be->gpu;
-	struct blob b;
+	const struct blob *b;
 	int ret;
 
-	ret = find_blob(ctx, domid, gfn, -1, &b);
+	ret = ioreq_blob(ctx, domid, gfn, &b);
 	if (ret == -ENOENT) {
 		/* Not ours: the access gets what an unclaimed MMIO read gets. */
 		if (!write)
@@ -87,11 +121,10 @@ static int on_ioreq(uint32_t domid, uint64_t gfn, bool write, uint64_t *tag,
 	if (write)
 		ret = 0;
 	else
-		ret = g->buf_read_tag ? g->buf_read_tag(ctx->priv, b.buf, gfn - b.gfn, tag)
+		ret = g->buf_read_tag ? g->buf_read_tag(ctx->priv, b->buf, gfn - b->gfn, tag)
 				      : -EOPNOTSUPP;
-	if (!ret && b.strategy == STRAT_REVOKE_FAULT)
-		ret = map_chunk(ctx, &b, gfn);
-	blob_free(&b);
+	if (!ret && b->strategy == STRAT_REVOKE_FAULT)
+		ret = map_chunk(ctx, b, gfn);
 	/* A page no fill wrote: what the guest reads is no pattern. */
 	return !ret && !write && !*tag ? -ENODATA : ret;
 }
