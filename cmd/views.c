@@ -417,6 +417,20 @@ static void render_sim_topology(json_t *out, FILE *f)
 	render_line(f, "host", 7, "%s dom0, %s IOMMU, %" PRIu64 "-bit addresses, "
 		    "seed %" PRIu64, str_of(h, "dom0_type"), str_of(h, "iommu"),
 		    uint_of(h, "paddr_bits"), uint_of(h, "seed"));
+	{
+		json_t *ext = json_object_get(h, "extensions"), *e;
+		char list[128] = "";
+		size_t i, len = 0;
+
+		json_array_foreach(ext, i, e)
+			len += (size_t)snprintf(list + len, len < sizeof(list) ?
+						sizeof(list) - len : 0, "%s%s",
+						i ? ", " : "", json_string_value(e));
+		/* Stock Xen unless the host was made with extensions. */
+		render_line(f, "xen", 7, "%s, %s%s%s", str_of(h, "xen_version"),
+			    json_array_size(ext) ? "with " : "stock (no extensions)",
+			    list, json_array_size(ext) ? " (NOT IN STOCK XEN)" : "");
+	}
 	render_line(f, "memory", 7, "%s RAM, %s of it kept by Xen",
 		    size_str(uint_of(h, "ram_bytes"), ram, sizeof(ram)),
 		    size_str(uint_of(h, "xen_reserved_bytes"), xen, sizeof(xen)));

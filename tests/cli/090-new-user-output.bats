@@ -107,7 +107,7 @@ on_tty() {
 @test "sim init prints a topology summary; sim show only the counters that moved" {
     run_xgm 0 sim init
     ((${#lines[@]} <= 16)) || die "sim init printed ${#lines[@]} lines" "$output"
-    like "$output" $'(^|\n)host +: pvh dom0, intel IOMMU, 46-bit addresses, seed 1\nmemory +: [0-9.]+ GiB RAM, [0-9]+ MiB of it kept by Xen\n'
+    like "$output" $'(^|\n)host +: pvh dom0, intel IOMMU, 46-bit addresses, seed 1\nxen +: 4\\.17\\.7, stock \\(no extensions\\)\nmemory +: [0-9.]+ GiB RAM, [0-9]+ MiB of it kept by Xen\n'
     not_contains "$output" "hypercalls"
     not_contains "$output" "modeled_ns"
     run_xgm 0 sim show
