@@ -376,7 +376,7 @@ shell_on_tty() {
 # The synopsis of one command in xgpumap(1), rendered as text: the line
 # mandoc prints for its ".It Cm" entry.
 man_synopsis() {
-    MANWIDTH=400 mandoc -Tascii -O width=400 "$XGM_MAN1" | col -b |
+    MANWIDTH=400 mandoc -Tascii -O width=400 "$XGM_MAN1" | sed "s/.\x08//g" |
         awk -v c="$1" '{ sub(/^ +/, "") }
             # The entry, not a line of prose that happens to start with
             # the word: after the name comes an argument, an option, the
