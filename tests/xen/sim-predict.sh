@@ -4,14 +4,16 @@
 # simulated host with the rig's topology (MODE dom0, AMD IOMMU, NPT).
 # Prints one "NAME hypercalls=N" line per case.
 #
-#   tests/xen/sim-predict.sh XGPUMAP pv|pvh
+#   tests/xen/sim-predict.sh XGPUMAP pv|pvh [XEN_VERSION]
 set -eu
 xgm=$1
 mode=$2
+xen=${3:+--xen $3}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export XGPUMAP_SIM_STATE="$tmp/sim.json"
-"$xgm" -q sim init --dom0 "$mode" --iommu amd > /dev/null
+# shellcheck disable=SC2086
+"$xgm" -q sim init --dom0 "$mode" --iommu amd $xen > /dev/null
 # The rig's first attach makes the window; the cases are offsets in it.
 out=$("$xgm" -j attach vm1 --size 16M --placement vram)
 id=$(echo "$out" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')
