@@ -301,16 +301,24 @@ out:
 	return ret;
 }
 
+/* A move asked to pause the guest needs a backend that can. */
+static int pause_supported(struct xgm_ctx *ctx, bool pause)
+{
+	if (pause && !ctx->be->hv->pause)
+		return xgm_fail(-EOPNOTSUPP, "pause: the %s backend cannot pause "
+				"a domain", ctx->be->hv->name);
+	return 0;
+}
+
 int engine_move(struct xgm_ctx *ctx, struct blob *b, enum xgm_placement to,
 		bool pause)
 {
 	double blackout, total, paused_us = 0;
 	json_t *counters = NULL;
-	int ret;
+	int ret = pause_supported(ctx, pause);
 
-	if (pause && !ctx->be->hv->pause)
-		return xgm_fail(-EOPNOTSUPP, "pause: the %s backend cannot pause "
-				"a domain", ctx->be->hv->name);
+	if (ret)
+		return ret;
 	ret = migrate_once(ctx, b, to, pause, &blackout, &total, &paused_us,
 			   &counters);
 	json_decref(counters);
@@ -361,9 +369,9 @@ static int blob_migrate_op(struct xgm_ctx *ctx, const char *id,
 	if (!to_name)
 		return xgm_fail(-EINVAL, "xgm_blob_migrate: opts.to is NULL; "
 				"it must be \"vram\" or \"sys\"");
-	if (pause && !ctx->be->hv->pause)
-		return xgm_fail(-EOPNOTSUPP, "pause: the %s backend cannot pause "
-				"a domain", ctx->be->hv->name);
+	ret = pause_supported(ctx, pause);
+	if (ret)
+		return ret;
 	if (placement_parse(to_name, &to))
 		return xgm_fail(-EINVAL, "opts.to must be \"vram\" or \"sys\", "
 				"not '%s'", to_name);

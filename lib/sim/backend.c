@@ -34,6 +34,23 @@ static int create_default(struct sim_priv *p)
 	return ret;
 }
 
+/* The model of a state document (which it consumes). A document the
+ * model rejects is named with the same advice at open and at a reload. */
+static int load_model(const char *path, json_t *doc, struct sim_model **m)
+{
+	int ret = sim_persist_load(doc, m);
+
+	json_decref(doc);
+	if (ret == -EBADMSG) {
+		char msg[400];
+
+		snprintf(msg, sizeof(msg), "%s", xgm_last_error());
+		xgm_fail(ret, "%s: %s; refusing to use or overwrite it "
+			 "(see 'sim reset')", path, msg);
+	}
+	return ret;
+}
+
 static int be_open(struct xgm_ctx *ctx, const struct xgm_ctx_opts *opts,
 		    void **priv)
 {
@@ -60,15 +77,7 @@ static int be_open(struct xgm_ctx *ctx, const struct xgm_ctx_opts *opts,
 		if (!ret)
 			ctx->created = true;
 	} else {
-		ret = sim_persist_load(doc, &p->m);
-		if (ret == -EBADMSG) {
-			char msg[400];
-
-			snprintf(msg, sizeof(msg), "%s", xgm_last_error());
-			xgm_fail(ret, "%s: %s; refusing to use or overwrite it "
-				 "(see 'sim reset')", ctx->sim_state, msg);
-		}
-		json_decref(doc);
+		ret = load_model(ctx->sim_state, doc, &p->m);
 	}
 	if (ret) {
 		sim_model_free(p->m);
@@ -142,8 +151,7 @@ static int be_begin(void *priv, bool write)
 		sim_state_forget(p->file);
 	ret = sim_state_reload(p->file, &doc);
 	if (!ret && doc) {
-		ret = sim_persist_load(doc, &m);
-		json_decref(doc);
+		ret = load_model(sim_state_path(p->file), doc, &m);
 		if (!ret)
 			replace_model(p, m);
 	}

@@ -201,6 +201,33 @@ static struct sim_state_file *state_file_new(const char *path)
 	return f;
 }
 
+/* Reads and checks the state at f's path, and remembers which file it
+ * was (open, and a reload that found another process's file). A file
+ * that cannot be read is not called corrupt: 'sim reset' would destroy
+ * a good one. */
+static int read_state(struct sim_state_file *f, json_t **doc)
+{
+	json_error_t jerr;
+	int ret, err;
+
+	*doc = load_whole(f->path, &jerr, &err);
+	if (err)
+		return xgm_fail(-err, "cannot read %s: %s", f->path,
+				strerror(err));
+	if (!*doc)
+		return xgm_fail(-EBADMSG, "%s is corrupt or truncated (line %d: "
+				"%s); refusing to use or overwrite it (see 'sim "
+				"reset')", f->path, jerr.line, jerr.text);
+	ret = check_envelope(f->path, *doc);
+	if (ret) {
+		json_decref(*doc);
+		*doc = NULL;
+		return ret;
+	}
+	remember(f);
+	return 0;
+}
+
 static int take_lock(struct sim_state_file *f, bool exclusive)
 {
 	char *lock_path;
@@ -239,10 +266,9 @@ int sim_state_open(const char *path, enum xgm_access access, bool create,
 		   struct sim_state_file **out, json_t **doc)
 {
 	struct sim_state_file *f;
-	json_error_t jerr;
 	struct stat st;
 	bool exists;
-	int ret, err;
+	int ret;
 
 	*doc = NULL;
 	f = state_file_new(path);
@@ -265,26 +291,9 @@ int sim_state_open(const char *path, enum xgm_access access, bool create,
 		goto fail;
 	/* Look again under the lock: another process may have created it. */
 	if (stat(path, &st) == 0) {
-		*doc = load_whole(path, &jerr, &err);
-		if (err) {
-			ret = xgm_fail(-err, "cannot read %s: %s", path,
-				       strerror(err));
+		ret = read_state(f, doc);
+		if (ret)
 			goto fail;
-		}
-		if (!*doc) {
-			ret = xgm_fail(-EBADMSG, "%s is corrupt or truncated "
-				       "(line %d: %s); refusing to use or "
-				       "overwrite it (see 'sim reset')", path,
-				       jerr.line, jerr.text);
-			goto fail;
-		}
-		ret = check_envelope(path, *doc);
-		if (ret) {
-			json_decref(*doc);
-			*doc = NULL;
-			goto fail;
-		}
-		remember(f);
 	} else if (errno != ENOENT) {
 		ret = xgm_fail(-errno, "cannot read %s: %s", path,
 			       strerror(errno));
@@ -458,9 +467,7 @@ void sim_state_unlock(struct sim_state_file *f)
 
 int sim_state_reload(struct sim_state_file *f, json_t **doc)
 {
-	json_error_t jerr;
 	struct stat st;
-	int ret, err;
 
 	*doc = NULL;
 	if (stat(f->path, &st))
@@ -468,22 +475,7 @@ int sim_state_reload(struct sim_state_file *f, json_t **doc)
 				strerror(errno));
 	if (same_file(&st, &f->seen))
 		return 0;
-	*doc = load_whole(f->path, &jerr, &err);
-	if (err)
-		return xgm_fail(-err, "cannot read %s: %s", f->path,
-				strerror(err));
-	if (!*doc)
-		return xgm_fail(-EBADMSG, "%s is corrupt or truncated (line %d: "
-				"%s); refusing to use or overwrite it (see 'sim "
-				"reset')", f->path, jerr.line, jerr.text);
-	ret = check_envelope(f->path, *doc);
-	if (ret) {
-		json_decref(*doc);
-		*doc = NULL;
-		return ret;
-	}
-	remember(f);
-	return 0;
+	return read_state(f, doc);
 }
 
 void sim_state_forget(struct sim_state_file *f)
