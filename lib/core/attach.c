@@ -90,7 +90,7 @@ static int check_card(struct xgm_ctx *ctx, const struct blob *b)
 		return 0;
 	ret = g->card_info(ctx->priv, b->card, &vram, &free_now);
 	if (ret == -ENODEV)
-		return xgm_fail(-ENODEV, "no GPU named '%s'", b->card);
+		return xgm_fail_instead(-ENODEV, "no GPU named '%s'", b->card);
 	if (ret)
 		return ret;
 	if (b->placement == XGM_PLACE_VRAM && b->size > vram)
@@ -329,7 +329,7 @@ int engine_attach(struct xgm_ctx *ctx, const char *dom,
 		char sz[XGM_SIZE_STR];
 
 		gpu_name_victim(ctx, b.card, why, sizeof(why));
-		ret = xgm_fail(-ENOSPC, "%s has no room for %s in %s%s%s",
+		ret = xgm_fail_instead(-ENOSPC, "%s has no room for %s in %s%s%s",
 			       b.card, xgm_size_str(b.size, sz),
 			       placement_name(b.placement), *why ? ": " : "", why);
 	}

@@ -176,7 +176,7 @@ static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
 
 			snprintf(why, sizeof(why), "%s", xgm_last_error());
 			gpu_name_victim(ctx, b->card, why, sizeof(why));
-			ret = xgm_fail(-ENOSPC, "%s has no room for a second copy "
+			ret = xgm_fail_instead(-ENOSPC, "%s has no room for a second copy "
 				       "of %s in %s%s%s", b->card,
 				       xgm_size_str(b->size, sz), placement_name(to),
 				       *why ? ": " : "", why);
