@@ -445,6 +445,28 @@ void sim_ioreq_invalidate(struct sim_domain *d, bool by_itself);
 int sim_guest_access(struct sim_model *m, uint32_t domid, uint64_t gfn,
 		 enum xgm_guest_access kind, bool write, uint64_t *tag);
 
+/* What one guest `rep movs` cost (sim_guest_rep_movs). */
+struct sim_movs_cost {
+	uint64_t exits;  /* VM exits, one emulation each */
+	uint64_t ioreqs; /* requests sent to the ioreq server */
+	uint64_t mapped_ioreqs; /* of those, for a gfn that is mapped */
+};
+
+/*
+ * A guest `rep movs` of reps elements of size bytes (1, 2, 4 or 8; both
+ * addresses aligned to it; forward) from src_gpa to dst_gpa. Runs natively
+ * while neither side is unmapped; an unmapped side exits and Xen emulates
+ * (hvmemul_rep_movs()): against RAM, one rep ioreq with data_is_ptr up to
+ * the nearer page end of either side; when either side is mmio_direct or
+ * both are unmapped, x86_emulate moves one element per emulation, and the
+ * mapped side's access is routed by address to the server claiming it,
+ * as for an unmapped gfn. Counts ioreqs on the domain and calls the server
+ * for each; content is not modelled (tags are per page).
+ */
+int sim_guest_rep_movs(struct sim_model *m, uint32_t domid, uint64_t dst_gpa,
+		       uint64_t src_gpa, uint64_t reps, unsigned int size,
+		       struct sim_movs_cost *cost);
+
 /* ---- extensions NOT IN STOCK XEN (sim/extension.c) --------------------- */
 
 /* Each refuses with -EOPNOTSUPP on a host created without it. */
