@@ -133,6 +133,7 @@ struct p2m_stats {
 	uint64_t splits;       /* superpages shattered (tables of 512 built) */
 	uint64_t present_writes; /* present entries overwritten, splits too */
 	uint64_t coalesced;    /* full tables turned into a superpage */
+	uint64_t tables_freed; /* tables under a slot written over */
 	bool present_changed;  /* a present entry changed: flush needed */
 };
 
