@@ -42,6 +42,26 @@ static struct sim_domain *dom0_of(const struct sim_model *m)
 	return sim_model_dom0(m);
 }
 
+/*
+ * do_domctl() runs every domctl but a few under one host-wide spinlock
+ * (domctl_lock_acquire(): a trylock, and a continuation that re-issues the
+ * hypercall when it is held), so the domctls of every toolstack process
+ * and of every guest's mapping run one at a time. 4.17.7 (95bfcd4084, the
+ * backport of XSA-492's 5a81fb873c) and master handle iomem_permission and
+ * memory_mapping without it, under the domains' caps rwlocks; pausedomain
+ * takes it on every version. The sim runs one call at a time anyway: it
+ * counts the acquisition (lock_acquisitions, modelled as uncontended), it
+ * does not model another process waiting for it.
+ */
+bool sim_domctl_lock(struct sim_model *m, struct sim_domain *d,
+		     enum sim_domctl cmd)
+{
+	if (cmd != SIM_DOMCTL_PAUSE && m->xen_version >= SIM_XEN(4, 17, 7))
+		return false;
+	d->ctr.lock_acquisitions++;
+	return true;
+}
+
 int sim_hc_iomem_permission(struct sim_model *m, uint32_t domid, uint64_t mfn,
 			uint64_t nr, bool allow)
 {
@@ -53,6 +73,7 @@ int sim_hc_iomem_permission(struct sim_model *m, uint32_t domid, uint64_t mfn,
 	if (ret)
 		return ret;
 	d->ctr.hypercalls++;
+	sim_domctl_lock(m, d, SIM_DOMCTL_IOMEM_PERMISSION);
 	if (!nr || end < mfn)
 		return xgm_fail(-EINVAL, "iomem_permission: empty or wrapping "
 				"range at mfn %#llx", (unsigned long long)mfn);
@@ -182,6 +203,7 @@ int sim_hc_memory_mapping(struct sim_model *m, uint32_t domid, uint64_t gfn,
 	if (ret)
 		return ret;
 	d->ctr.hypercalls++;
+	sim_domctl_lock(m, d, SIM_DOMCTL_MEMORY_MAPPING);
 	if (!nr || mfn_end < mfn || gfn + nr - 1 < gfn ||
 	    ((mfn | mfn_end) >> (m->paddr_bits - 12)) ||
 	    ((gfn + nr - 1) >> P2M_GFN_BITS))

@@ -310,6 +310,18 @@ int sim_p2m_type_parse(const char *s, unsigned int *t);
 /* ---- the hypercalls (sim/hypercall.c) ---------------------------------- */
 /* The caller is always dom0 (the control domain). */
 
+/* The domctls the sim issues: whether one takes Xen's global domctl
+ * lock depends on the command and the version. */
+enum sim_domctl {
+	SIM_DOMCTL_IOMEM_PERMISSION,
+	SIM_DOMCTL_MEMORY_MAPPING,
+	SIM_DOMCTL_PAUSE,
+};
+
+/* do_domctl()'s domctl_lock_acquire() for cmd on d: counted as a lock
+ * acquisition when this Xen takes it; true then. */
+bool sim_domctl_lock(struct sim_model *m, struct sim_domain *d,
+		     enum sim_domctl cmd);
 int sim_hc_iomem_permission(struct sim_model *m, uint32_t domid, uint64_t mfn,
 			uint64_t nr, bool allow);
 /* One XEN_DOMCTL_memory_mapping: returns frames done (nr when complete;

@@ -483,6 +483,46 @@ static void test_rule2_before_4_17_5_a_bar_is_uc_with_guest_pat_ignored(void **s
 	}
 }
 
+/* Rule 2 by version: 4.17.0-4.17.6 run iomem_permission and
+ * memory_mapping under Xen's global domctl lock, so every other domctl of
+ * the host waits for each call; 4.17.7 (95bfcd4084) and master take only
+ * the domains' caps locks. pausedomain takes it on every version. The sim
+ * counts the acquisition. Failing means the sim's lock counts belong to
+ * another Xen. */
+static void test_rule2_before_4_17_7_memory_mapping_takes_the_global_domctl_lock(void **state)
+{
+	static const struct {
+		const char *version;
+		uint64_t domctl_lock; /* per iomem_permission/memory_mapping */
+	} cases[] = {
+		{ "4.17.0", 1 }, { "4.17.6", 1 }, { "4.17.7", 0 }, { "master", 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sim_model *m = host_xen(cases[i].version);
+		struct sim_domain *d = sim_dom_get(m, VM1);
+		uint64_t locks;
+
+		permit(m, VM1, BAR, 1);
+		if (d->ctr.lock_acquisitions != cases[i].domctl_lock)
+			fail_msg("Xen %s: iomem_permission took %llu locks",
+				 cases[i].version,
+				 (unsigned long long)d->ctr.lock_acquisitions);
+		locks = d->ctr.lock_acquisitions;
+		assert_int_equal(sim_hc_memory_mapping(m, VM1, HOLE_GFN, BAR, 1,
+						       true), 1);
+		/* the domctl lock, and the p2m lock of the one entry */
+		if (d->ctr.lock_acquisitions - locks != cases[i].domctl_lock + 1)
+			fail_msg("Xen %s: memory_mapping took %llu locks",
+				 cases[i].version, (unsigned long long)
+				 (d->ctr.lock_acquisitions - locks));
+		locks = d->ctr.lock_acquisitions;
+		assert_int_equal(sim_dom_pause(m, VM1, true), 0);
+		assert_int_equal(d->ctr.lock_acquisitions, locks + 1);
+		sim_model_free(m);
+	}
+}
+
 /* Rule 2: memory_mapping takes no page reference. Failing would hide the
  * use-after-free hazard of mapping RAM this way. */
 static void test_rule2_takes_no_page_reference(void **state)
@@ -969,6 +1009,7 @@ int main(void)
 		cmocka_unit_test(test_rule2_memory_type_uc_ipat0_on_ept_ucminus_on_npt),
 		cmocka_unit_test(test_rule2_first_iomem_permission_without_iommu_changes_memory_types),
 		cmocka_unit_test(test_rule2_before_4_17_5_a_bar_is_uc_with_guest_pat_ignored),
+		cmocka_unit_test(test_rule2_before_4_17_7_memory_mapping_takes_the_global_domctl_lock),
 		cmocka_unit_test(test_rule2_takes_no_page_reference),
 		cmocka_unit_test(test_rule2_mapping_over_guest_ram_replaces_it_and_orphans_the_page),
 		cmocka_unit_test(test_rule3_add_foreign_supported_direction_takes_reference),
