@@ -397,3 +397,51 @@ int sim_hc_remove_from_physmap(struct sim_model *m, uint32_t domid, uint64_t gfn
 	sim_dp2m_unlock(m, d);
 	return ret;
 }
+
+/*
+ * acquire_resource() (common/memory.c), in its order:
+ *  - arch_acquire_resource_check() on the caller: in 4.17 a translated
+ *    caller must be the hardware domain, as the frames go into its p2m as
+ *    foreign entries that are not reference-counted safely elsewhere
+ *    (EACCES): a PVH driver or device-model domain cannot map an ioreq
+ *    server's pages. Master (845a60b63b) refuses only callers with altp2m
+ *    or nested HVM, which the sim does not model.
+ *  - rcu_lock_remote_domain_by_id(): not the caller itself (EPERM);
+ *  - xsm_domain_resource_map(XSM_DM_PRIV): the control domain, or the
+ *    target's device model (set_target, not modelled): EPERM otherwise;
+ *  - ioreq_server_max_frames(): an HVM-container target (PVH or HVM) has
+ *    one bufioreq frame and one frame per 128 vCPUs' ioreq slots; a PV
+ *    target has none (EINVAL).
+ */
+int sim_hc_acquire_resource_size(struct sim_model *m, uint32_t caller,
+				 uint32_t target, uint64_t *nr_frames)
+{
+	struct sim_domain *c, *t;
+	int ret = sim_dom_find(m, caller, &c);
+
+	if (ret)
+		return ret;
+	c->ctr.hypercalls++;
+	if (sim_dom_translated(c) && !c->is_dom0 &&
+	    m->xen_version < SIM_XEN_MASTER)
+		return xgm_fail(-EACCES, "acquire_resource: %s is translated "
+				"and not the hardware domain; Xen 4.17 maps "
+				"resources only into the hardware domain or a "
+				"PV domain", c->name);
+	ret = sim_dom_find(m, target, &t);
+	if (ret)
+		return ret;
+	if (t == c)
+		return xgm_fail(-EPERM, "acquire_resource: %s cannot name "
+				"itself as the resource's owner", c->name);
+	if (!c->is_dom0)
+		return xgm_fail(-EPERM, "acquire_resource: %s is neither the "
+				"control domain nor %s's device model",
+				c->name, t->name);
+	if (!sim_dom_translated(t))
+		return xgm_fail(-EINVAL, "acquire_resource: %s is PV: it has "
+				"no ioreq server pages", t->name);
+	/* sizeof(struct ioreq) is 32 bytes: 128 vCPUs' slots a page. */
+	*nr_frames = 1 + (t->vcpus * 32ull + 4095) / 4096;
+	return 0;
+}

@@ -331,6 +331,11 @@ int sim_hc_memory_mapping(struct sim_model *m, uint32_t domid, uint64_t gfn,
 int sim_hc_add_foreign(struct sim_model *m, uint32_t domid, uint64_t gfn,
 		   uint32_t foreign_domid, uint64_t foreign_gpfn);
 int sim_hc_remove_from_physmap(struct sim_model *m, uint32_t domid, uint64_t gfn);
+/* XENMEM_acquire_resource of target's ioreq server pages with no frame
+ * list, issued by caller: Xen's checks, then the number of frames the
+ * resource has (what xenforeignmemory_resource_size() asks). */
+int sim_hc_acquire_resource_size(struct sim_model *m, uint32_t caller,
+				 uint32_t target, uint64_t *nr_frames);
 
 /* ---- grants (sim/grant.c) ---------------------------------------------- */
 

@@ -671,6 +671,44 @@ static void test_rule3_gmfn_foreign_over_a_foreign_entry_is_enxio_not_a_crash(vo
 	sim_model_free(m);
 }
 
+/* Rule 3 by version: acquire_resource (how a server maps an ioreq
+ * server's pages) checks the caller first. In 4.17 a translated caller
+ * must be the hardware domain (arch_acquire_resource_check()): a PVH
+ * guest gets EACCES whatever it asks; master lets it through to the XSM
+ * check, which refuses it as neither the control domain nor the target's
+ * device model (EPERM), as it refuses a PV guest on every version. dom0
+ * gets the size: one bufioreq frame and one per 128 vCPUs. Failing means
+ * the sim would let a PVH driver domain run the ioreq server on 4.17. */
+static void test_rule3_4_17_maps_resources_only_into_the_hardware_domain(void **state)
+{
+	struct sim_model *m = host_xen("4.17.7");
+	uint64_t nr = 0;
+
+	assert_int_equal(sim_hc_acquire_resource_size(m, 0, VM1, &nr), 0);
+	assert_int_equal(nr, 2);
+	assert_int_equal(sim_hc_acquire_resource_size(m, VM1, VM2, &nr),
+			 -EACCES);
+	assert_int_equal(sim_hc_acquire_resource_size(m, VM1, 99, &nr),
+			 -EACCES); /* before the target is even looked up */
+	assert_int_equal(sim_hc_acquire_resource_size(m, VM3, VM1, &nr),
+			 -EPERM);
+	assert_int_equal(sim_hc_acquire_resource_size(m, 0, 0, &nr), -EPERM);
+	assert_int_equal(sim_hc_acquire_resource_size(m, 0, VM3, &nr), -EINVAL);
+	assert_int_equal(sim_dom_get(m, 0)->ctr.hypercalls, 3);
+	sim_model_free(m);
+
+	m = host_xen("master");
+	assert_int_equal(sim_hc_acquire_resource_size(m, VM1, VM2, &nr), -EPERM);
+	assert_int_equal(sim_hc_acquire_resource_size(m, VM1, 99, &nr), -ESRCH);
+	sim_model_free(m);
+
+	/* a PV dom0 is not translated: it passes on every version */
+	m = host_of(XGM_DOM_PV, XGM_IOMMU_AMD);
+	assert_int_equal(sim_hc_acquire_resource_size(m, 0, VM2, &nr), 0);
+	assert_int_equal(nr, 2); /* vm2 has 4 vCPUs: still one page of slots */
+	sim_model_free(m);
+}
+
 /* ---- rule 5 ------------------------------------------------------------ */
 
 struct count {
@@ -1017,6 +1055,7 @@ int main(void)
 		cmocka_unit_test(test_rule3_foreign_page_must_be_ram),
 		cmocka_unit_test(test_rule3_ioreq_server_pages_count_as_ram),
 		cmocka_unit_test(test_rule3_gmfn_foreign_over_a_foreign_entry_is_enxio_not_a_crash),
+		cmocka_unit_test(test_rule3_4_17_maps_resources_only_into_the_hardware_domain),
 		cmocka_unit_test(test_rule5_iommu_context_only_with_passthrough),
 		cmocka_unit_test(test_rule5_intel_shares_p2m_tables),
 		cmocka_unit_test(test_rule5_amd_mirrors_every_p2m_change),
