@@ -85,7 +85,8 @@ void sim_dp2m_memtype(const struct sim_model *m, enum xgm_p2m_type t,
 	*ipat = false;
 	if (m->iommu == XGM_IOMMU_AMD) {
 		/* NPT (p2m_type_to_flags(), p2m-pt.c): mmio_direct gets
-		 * _PAGE_UCM (UC-); there is no ignore-PAT on AMD. */
+		 * the PAT slot of UC-, spelled _PAGE_PCD in 4.17 and
+		 * _PAGE_UCM in master; there is no ignore-PAT on AMD. */
 		*emt = t == XGM_P2M_MMIO_DIRECT ? XGM_MT_UC_MINUS : XGM_MT_WB;
 		return;
 	}
