@@ -104,6 +104,7 @@ int sim_dom_pause(struct sim_model *m, uint32_t domid, bool pause)
 	if (d->is_dom0)
 		return xgm_fail(-EINVAL, "dom0 cannot pause itself");
 	d->ctr.hypercalls++;
+	sim_domctl_lock(m, d, SIM_DOMCTL_PAUSE);
 	if (pause) {
 		d->pause_count++;
 		if (d->state == XGM_DOM_RUNNING)

@@ -43,6 +43,26 @@ static struct sim_domain *dom0_of(const struct sim_model *m)
 	return sim_model_dom0(m);
 }
 
+/*
+ * do_domctl() runs every domctl but a few under one host-wide spinlock
+ * (domctl_lock_acquire(): a trylock, and a continuation that re-issues the
+ * hypercall when it is held), so the domctls of every toolstack process
+ * and of every guest's mapping run one at a time. 4.17.7 (95bfcd4084, the
+ * backport of XSA-492's 5a81fb873c) and master handle iomem_permission and
+ * memory_mapping without it, under the domains' caps rwlocks; pausedomain
+ * takes it on every version. The sim runs one call at a time anyway: it
+ * counts the acquisition (lock_acquisitions, modelled as uncontended), it
+ * does not model another process waiting for it.
+ */
+bool sim_domctl_lock(struct sim_model *m, struct sim_domain *d,
+		     enum sim_domctl cmd)
+{
+	if (cmd != SIM_DOMCTL_PAUSE && m->xen_version >= SIM_XEN(4, 17, 7))
+		return false;
+	d->ctr.lock_acquisitions++;
+	return true;
+}
+
 int sim_hc_iomem_permission(struct sim_model *m, uint32_t domid, uint64_t mfn,
 			uint64_t nr, bool allow)
 {
@@ -54,6 +74,7 @@ int sim_hc_iomem_permission(struct sim_model *m, uint32_t domid, uint64_t mfn,
 	if (ret)
 		return ret;
 	d->ctr.hypercalls++;
+	sim_domctl_lock(m, d, SIM_DOMCTL_IOMEM_PERMISSION);
 	if (!nr || end < mfn)
 		return xgm_fail(-EINVAL, "iomem_permission: empty or wrapping "
 				"range at mfn %#llx", (unsigned long long)mfn);
@@ -183,6 +204,7 @@ int sim_hc_memory_mapping(struct sim_model *m, uint32_t domid, uint64_t gfn,
 	if (ret)
 		return ret;
 	d->ctr.hypercalls++;
+	sim_domctl_lock(m, d, SIM_DOMCTL_MEMORY_MAPPING);
 	if (!nr || mfn_end < mfn || gfn + nr - 1 < gfn ||
 	    ((mfn | mfn_end) >> (m->paddr_bits - 12)) ||
 	    ((gfn + nr - 1) >> P2M_GFN_BITS))
@@ -375,4 +397,52 @@ int sim_hc_remove_from_physmap(struct sim_model *m, uint32_t domid, uint64_t gfn
 	}
 	sim_dp2m_unlock(m, d);
 	return ret;
+}
+
+/*
+ * acquire_resource() (common/memory.c), in its order:
+ *  - arch_acquire_resource_check() on the caller: in 4.17 a translated
+ *    caller must be the hardware domain, as the frames go into its p2m as
+ *    foreign entries that are not reference-counted safely elsewhere
+ *    (EACCES): a PVH driver or device-model domain cannot map an ioreq
+ *    server's pages. Master (845a60b63b) refuses only callers with altp2m
+ *    or nested HVM, which the sim does not model.
+ *  - rcu_lock_remote_domain_by_id(): not the caller itself (EPERM);
+ *  - xsm_domain_resource_map(XSM_DM_PRIV): the control domain, or the
+ *    target's device model (set_target, not modelled): EPERM otherwise;
+ *  - ioreq_server_max_frames(): an HVM-container target (PVH or HVM) has
+ *    one bufioreq frame and one frame per 128 vCPUs' ioreq slots; a PV
+ *    target has none (EINVAL).
+ */
+int sim_hc_acquire_resource_size(struct sim_model *m, uint32_t caller,
+				 uint32_t target, uint64_t *nr_frames)
+{
+	struct sim_domain *c, *t;
+	int ret = sim_dom_find(m, caller, &c);
+
+	if (ret)
+		return ret;
+	c->ctr.hypercalls++;
+	if (sim_dom_translated(c) && !c->is_dom0 &&
+	    m->xen_version < SIM_XEN_MASTER)
+		return xgm_fail(-EACCES, "acquire_resource: %s is translated "
+				"and not the hardware domain; Xen 4.17 maps "
+				"resources only into the hardware domain or a "
+				"PV domain", c->name);
+	ret = sim_dom_find(m, target, &t);
+	if (ret)
+		return ret;
+	if (t == c)
+		return xgm_fail(-EPERM, "acquire_resource: %s cannot name "
+				"itself as the resource's owner", c->name);
+	if (!c->is_dom0)
+		return xgm_fail(-EPERM, "acquire_resource: %s is neither the "
+				"control domain nor %s's device model",
+				c->name, t->name);
+	if (!sim_dom_translated(t))
+		return xgm_fail(-EINVAL, "acquire_resource: %s is PV: it has "
+				"no ioreq server pages", t->name);
+	/* sizeof(struct ioreq) is 32 bytes: 128 vCPUs' slots a page. */
+	*nr_frames = 1 + (t->vcpus * 32ull + 4095) / 4096;
+	return 0;
 }

@@ -133,6 +133,7 @@ struct p2m_stats {
 	uint64_t splits;       /* superpages shattered (tables of 512 built) */
 	uint64_t present_writes; /* present entries overwritten, splits too */
 	uint64_t coalesced;    /* full tables turned into a superpage */
+	uint64_t tables_freed; /* tables under a slot written over */
 	bool present_changed;  /* a present entry changed: flush needed */
 };
 
@@ -309,6 +310,18 @@ int sim_p2m_type_parse(const char *s, unsigned int *t);
 /* ---- the hypercalls (sim/hypercall.c) ---------------------------------- */
 /* The caller is always dom0 (the control domain). */
 
+/* The domctls the sim issues: whether one takes Xen's global domctl
+ * lock depends on the command and the version. */
+enum sim_domctl {
+	SIM_DOMCTL_IOMEM_PERMISSION,
+	SIM_DOMCTL_MEMORY_MAPPING,
+	SIM_DOMCTL_PAUSE,
+};
+
+/* do_domctl()'s domctl_lock_acquire() for cmd on d: counted as a lock
+ * acquisition when this Xen takes it; true then. */
+bool sim_domctl_lock(struct sim_model *m, struct sim_domain *d,
+		     enum sim_domctl cmd);
 int sim_hc_iomem_permission(struct sim_model *m, uint32_t domid, uint64_t mfn,
 			uint64_t nr, bool allow);
 /* One XEN_DOMCTL_memory_mapping: returns frames done (nr when complete;
@@ -318,6 +331,11 @@ int sim_hc_memory_mapping(struct sim_model *m, uint32_t domid, uint64_t gfn,
 int sim_hc_add_foreign(struct sim_model *m, uint32_t domid, uint64_t gfn,
 		   uint32_t foreign_domid, uint64_t foreign_gpfn);
 int sim_hc_remove_from_physmap(struct sim_model *m, uint32_t domid, uint64_t gfn);
+/* XENMEM_acquire_resource of target's ioreq server pages with no frame
+ * list, issued by caller: Xen's checks, then the number of frames the
+ * resource has (what xenforeignmemory_resource_size() asks). */
+int sim_hc_acquire_resource_size(struct sim_model *m, uint32_t caller,
+				 uint32_t target, uint64_t *nr_frames);
 
 /* ---- grants (sim/grant.c) ---------------------------------------------- */
 
@@ -444,6 +462,28 @@ void sim_ioreq_invalidate(struct sim_domain *d, bool by_itself);
  * elsewhere -> Xen's null handler (reads all-ones). */
 int sim_guest_access(struct sim_model *m, uint32_t domid, uint64_t gfn,
 		 enum xgm_guest_access kind, bool write, uint64_t *tag);
+
+/* What one guest `rep movs` cost (sim_guest_rep_movs). */
+struct sim_movs_cost {
+	uint64_t exits;  /* VM exits, one emulation each */
+	uint64_t ioreqs; /* requests sent to the ioreq server */
+	uint64_t mapped_ioreqs; /* of those, for a gfn that is mapped */
+};
+
+/*
+ * A guest `rep movs` of reps elements of size bytes (1, 2, 4 or 8; both
+ * addresses aligned to it; forward) from src_gpa to dst_gpa. Runs natively
+ * while neither side is unmapped; an unmapped side exits and Xen emulates
+ * (hvmemul_rep_movs()): against RAM, one rep ioreq with data_is_ptr up to
+ * the nearer page end of either side; when either side is mmio_direct or
+ * both are unmapped, x86_emulate moves one element per emulation, and the
+ * mapped side's access is routed by address to the server claiming it,
+ * as for an unmapped gfn. Counts ioreqs on the domain and calls the server
+ * for each; content is not modelled (tags are per page).
+ */
+int sim_guest_rep_movs(struct sim_model *m, uint32_t domid, uint64_t dst_gpa,
+		       uint64_t src_gpa, uint64_t reps, unsigned int size,
+		       struct sim_movs_cost *cost);
 
 /* ---- extensions NOT IN STOCK XEN (sim/extension.c) --------------------- */
 

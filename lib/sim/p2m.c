@@ -66,8 +66,9 @@ unsigned int sim_p2m_flags(const struct sim_p2m *p)
 	return p ? p->flags : 0;
 }
 
-/* Frees a table and everything under it; returns the leaves it held. */
-static uint64_t table_free(struct p2m_table *t)
+/* Frees a table and everything under it; returns the leaves it held and
+ * adds the tables freed to *tables when given. */
+static uint64_t table_free(struct p2m_table *t, uint64_t *tables)
 {
 	uint64_t n = 0;
 
@@ -75,9 +76,11 @@ static uint64_t table_free(struct p2m_table *t)
 		if (t->s[i].kind == SLOT_LEAF)
 			n++;
 		else if (t->s[i].kind == SLOT_TABLE)
-			n += table_free(t->s[i].u.next);
+			n += table_free(t->s[i].u.next, tables);
 	}
 	free(t);
+	if (tables)
+		(*tables)++;
 	return n;
 }
 
@@ -86,7 +89,7 @@ void sim_p2m_free(struct sim_p2m *p)
 	if (!p)
 		return;
 	if (p->root)
-		table_free(p->root);
+		table_free(p->root, NULL);
 	free(p);
 }
 
@@ -277,13 +280,14 @@ int sim_p2m_set(struct sim_p2m *p, uint64_t gfn, unsigned int order,
 		st->present_writes++;
 		p->leaves--;
 	} else if (s->kind == SLOT_TABLE) {
-		uint64_t n = table_free(s->u.next);
-
-		if (n) {
-			st->present_changed = true;
-			st->present_writes++;
-		}
-		p->leaves -= n;
+		/* A table entry is present even when the table is empty (EPT
+		 * sets rwx on it, NPT _PAGE_PRESENT): replacing it needs the
+		 * flush as a leaf does (ept_set_entry()'s needs_sync,
+		 * hap_write_p2m_entry_post()), and ept_free_entry() then
+		 * frees the tables under it. */
+		p->leaves -= table_free(s->u.next, &st->tables_freed);
+		st->present_changed = true;
+		st->present_writes++;
 	}
 	if (s->kind == SLOT_EMPTY && e)
 		t->used++;

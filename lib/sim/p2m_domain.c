@@ -4,7 +4,8 @@
  * mm-locks.h); on EPT, TLB flushes deferred while it is held and issued at
  * the outermost unlock only when a present entry changed
  * (p2m_unlock_and_tlb_flush(), xen/arch/x86/mm/p2m.c), the flush IPIing the
- * domain's dirty vcpus (ept_sync_domain()); on NPT, a flush at once for
+ * domain's dirty vcpus (ept_sync_domain()), except that since 4.17.7
+ * (XSA-480) freeing a table issues it at once; on NPT, a flush at once for
  * every present entry written (hap_write_p2m_entry_post(), mm/hap/hap.c:
  * XSA-480's message says NPT lacks the deferred flush); and, for a domain with an
  * IOMMU context, the IOMMU kept in sync on every write (ept_set_entry():
@@ -85,7 +86,8 @@ void sim_dp2m_memtype(const struct sim_model *m, enum xgm_p2m_type t,
 	*ipat = false;
 	if (m->iommu == XGM_IOMMU_AMD) {
 		/* NPT (p2m_type_to_flags(), p2m-pt.c): mmio_direct gets
-		 * _PAGE_UCM (UC-); there is no ignore-PAT on AMD. */
+		 * the PAT slot of UC-, spelled _PAGE_PCD in 4.17 and
+		 * _PAGE_UCM in master; there is no ignore-PAT on AMD. */
 		*emt = t == XGM_P2M_MMIO_DIRECT ? XGM_MT_UC_MINUS : XGM_MT_WB;
 		return;
 	}
@@ -140,6 +142,16 @@ void sim_dp2m_lock(struct sim_model *m, struct sim_domain *d)
 	d->lock_depth++;
 }
 
+/* p2m_tlb_flush_sync(): issues a pending EPT flush. */
+static void flush_pending(struct sim_domain *d)
+{
+	if (d->need_flush) {
+		d->need_flush = false;
+		d->ctr.tlb_flushes++;
+		d->ctr.ipis += sim_dom_dirty_count(d);
+	}
+}
+
 void sim_dp2m_unlock(struct sim_model *m, struct sim_domain *d)
 {
 	(void)m;
@@ -147,11 +159,7 @@ void sim_dp2m_unlock(struct sim_model *m, struct sim_domain *d)
 		return;
 	if (--d->lock_depth)
 		return; /* recursive: the flush waits for the outermost unlock */
-	if (d->need_flush) {
-		d->need_flush = false;
-		d->ctr.tlb_flushes++;
-		d->ctr.ipis += sim_dom_dirty_count(d);
-	}
+	flush_pending(d);
 }
 
 int sim_dp2m_set(struct sim_model *m, struct sim_domain *d, uint64_t gfn,
@@ -173,6 +181,13 @@ int sim_dp2m_set(struct sim_model *m, struct sim_domain *d, uint64_t gfn,
 		 * flush; p2m_unlock_and_tlb_flush() issues it. */
 		if (st.present_changed)
 			d->need_flush = true;
+		/* XSA-480: a freed table goes back to the paging pool while
+		 * other CPUs may still walk it through stale TLB entries.
+		 * Since 4.17.7, p2m_free_ptp() issues the pending flush
+		 * first, there and then (the later tables freed find none
+		 * pending); before, it waited for the unlock. */
+		if (st.tables_freed && m->xen_version >= SIM_XEN(4, 17, 7))
+			flush_pending(d);
 	} else {
 		/* NPT has no deferral: hap_write_p2m_entry_post() flushes the
 		 * dirty mask on every write of a present entry, each

@@ -332,6 +332,91 @@ static void test_ioreq_only_where_nothing_is_mapped(void **state)
 	sim_model_free(m);
 }
 
+/* A plain ioreq server (the ioreq strategy): answers, maps nothing. */
+static int answer(uint32_t domid, uint64_t gfn, bool write, uint64_t *tag,
+		  void *arg)
+{
+	struct server *s = arg;
+
+	s->calls++;
+	*tag = 0xfeed;
+	return 0;
+}
+
+/* A guest rep movs between two chunks of the window (hvmemul_rep_movs()):
+ * against the guest's RAM it is one rep ioreq per page; when either side
+ * is mmio_direct (a mapped chunk) or both are unmapped, Xen gives up and
+ * x86_emulate moves one element per emulation, and the mapped side's
+ * access is routed by address to the server claiming it: 2 ioreqs and an
+ * exit per element. Both sides mapped: native. Failing means the sim
+ * hides a memcpy inside the window costing ~1000 round trips a page, or
+ * that a server never sees accesses to chunks it has mapped. */
+static void test_ioreq_rep_movs_between_window_chunks_is_one_element_per_emulation(void **state)
+{
+	const uint64_t a = 0x100000, b = 0x100200; /* chunk A mapped, B not */
+	struct sim_movs_cost c;
+	struct sim_topology t;
+	struct sim_model *m = NULL;
+	struct server s = { 0 };
+	struct sim_domain *d;
+
+	sim_topo_default(&t);
+	assert_int_equal(sim_topo_build(&t, &m), 0);
+	s.m = m;
+	d = sim_dom_get(m, 1);
+	assert_int_equal(sim_hc_iomem_permission(m, 1, BAR, 2048, true), 0);
+	assert_int_equal(sim_hc_memory_mapping(m, 1, a, BAR, 512, true), 512);
+	assert_int_equal(sim_ioreq_map_range(m, 1, 0x100000, 0x1fffff, true), 0);
+	/* no server running: the vCPU would wait forever */
+	assert_int_equal(sim_guest_rep_movs(m, 1, b << 12, a << 12, 64, 8, &c),
+			 -EHOSTDOWN);
+	m->ioreq_fn = answer;
+	m->ioreq_arg = &s;
+	d->ctr.ioreqs = 0;
+	/* mapped chunk A -> unmapped chunk B, 64 qwords: one element an exit */
+	assert_int_equal(sim_guest_rep_movs(m, 1, b << 12, a << 12, 64, 8, &c), 0);
+	assert_int_equal(c.exits, 64);
+	assert_int_equal(c.ioreqs, 128);
+	assert_int_equal(c.mapped_ioreqs, 64);
+	assert_int_equal(s.calls, 128);
+	assert_int_equal(d->ctr.ioreqs, 128);
+	/* unmapped -> unmapped: the same */
+	assert_int_equal(sim_guest_rep_movs(m, 1, (b + 1) << 12, b << 12, 64, 8,
+					    &c), 0);
+	assert_int_equal(c.exits, 64);
+	assert_int_equal(c.ioreqs, 128);
+	assert_int_equal(c.mapped_ioreqs, 0);
+	/* the guest's RAM -> B: one rep ioreq per page, 8 KiB in two */
+	assert_int_equal(sim_guest_rep_movs(m, 1, b << 12, 0x10 << 12, 1024, 8,
+					    &c), 0);
+	assert_int_equal(c.exits, 2);
+	assert_int_equal(c.ioreqs, 2);
+	/* split where the RAM side's page ends too */
+	assert_int_equal(sim_guest_rep_movs(m, 1, b << 12, (0x10 << 12) + 2048,
+					    512, 8, &c), 0);
+	assert_int_equal(c.ioreqs, 2);
+	/* A -> A (both mapped): the CPU copies, nothing exits */
+	assert_int_equal(sim_guest_rep_movs(m, 1, (a + 1) << 12, a << 12, 512,
+					    8, &c), 0);
+	assert_int_equal(c.exits, 0);
+	assert_int_equal(c.ioreqs, 0);
+	/* a server that maps the chunk it is asked about (revoke-fault):
+	 * after the first element both sides are mapped and the rest runs
+	 * natively */
+	m->ioreq_fn = serve;
+	s.calls = 0;
+	assert_int_equal(sim_guest_rep_movs(m, 1, b << 12, a << 12, 64, 8, &c), 0);
+	assert_int_equal(c.exits, 1);
+	assert_int_equal(c.ioreqs, 2);
+	assert_int_equal(c.mapped_ioreqs, 1);
+	/* misaligned, or a PV guest */
+	assert_int_equal(sim_guest_rep_movs(m, 1, b << 12, (a << 12) + 4, 1, 8,
+					    &c), -EINVAL);
+	assert_int_equal(sim_guest_rep_movs(m, 3, 0, 4096, 1, 8, &c),
+			 -EOPNOTSUPP);
+	sim_model_free(m);
+}
+
 /* ---- extensions (NOT IN STOCK XEN) -------------------------------------- */
 
 /* ram-mmio on a PVH dom0 retypes dom0's own entry, shattering its
@@ -504,6 +589,7 @@ int main(void)
 		cmocka_unit_test(test_init_never_overwrites_without_force),
 		cmocka_unit_test(test_open_creates_default_and_commit_persists),
 		cmocka_unit_test(test_ioreq_only_where_nothing_is_mapped),
+		cmocka_unit_test(test_ioreq_rep_movs_between_window_chunks_is_one_element_per_emulation),
 		cmocka_unit_test(test_ext_ram_mmio_shatters_dom0_and_revokes),
 		cmocka_unit_test(test_ext_transfer_within_balloon_headroom),
 		cmocka_unit_test(test_restore_after_sync_leaves_the_file_byte_identical),

@@ -304,6 +304,102 @@ static void test_rule4_npt_flushes_every_present_write_no_deferral(void **state)
 	sim_model_free(m);
 }
 
+static struct sim_model *host_xen(const char *version,
+				  enum xgm_iommu_vendor iommu)
+{
+	struct sim_topology t;
+	struct sim_model *m = NULL;
+
+	sim_topo_default(&t);
+	t.iommu = iommu;
+	assert_int_equal(sim_xen_parse(version, &t.xen_version), 0);
+	assert_int_equal(sim_topo_build(&t, &m), 0);
+	return m;
+}
+
+/* Rule 4 by version (XSA-480): on EPT, a 2M leaf written over a table
+ * frees it (ept_free_entry()), and since 4.17.7 p2m_free_ptp() issues the
+ * pending flush there and then, before the table goes back to the pool;
+ * a later change under the same lock needs a flush of its own at the
+ * unlock. Before 4.17.7 one deferred flush at the unlock covered both.
+ * NPT defers nothing on any version. Failing means the sim counts the
+ * flushes of the wrong Xen (or keeps the use-after-free window 4.17.7
+ * closed). */
+static void test_rule4_since_4_17_7_freeing_a_table_flushes_at_once(void **state)
+{
+	static const struct {
+		const char *version;
+		enum xgm_iommu_vendor iommu;
+		uint64_t at_free, at_unlock;
+	} cases[] = {
+		{ "4.17.6", XGM_IOMMU_INTEL, 0, 1 },
+		{ "4.17.7", XGM_IOMMU_INTEL, 1, 2 },
+		{ "master", XGM_IOMMU_INTEL, 1, 2 },
+		/* NPT: the 2M over the table, then the 2M rewritten */
+		{ "4.17.6", XGM_IOMMU_AMD, 1, 2 },
+		{ "4.17.7", XGM_IOMMU_AMD, 1, 2 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sim_model *m = host_xen(cases[i].version, cases[i].iommu);
+		struct sim_domain *d = sim_dom_get(m, 2);
+		struct xgm_p2m_entry e = sim_dp2m_entry(m, 0x5000000,
+							XGM_P2M_MMIO_DIRECT);
+
+		sim_dp2m_lock(m, d);
+		/* a 4K entry in a hole: a new L1 table, nothing to flush */
+		assert_int_equal(sim_dp2m_set(m, d, 0x800000, 0, &e), 0);
+		assert_int_equal(d->ctr.tlb_flushes, 0);
+		/* a 2M leaf over that table frees it */
+		assert_int_equal(sim_dp2m_set(m, d, 0x800000, 9, &e), 0);
+		if (d->ctr.tlb_flushes != cases[i].at_free)
+			fail_msg("Xen %s %s: %llu flushes at the free",
+				 cases[i].version,
+				 cases[i].iommu == XGM_IOMMU_AMD ? "NPT" : "EPT",
+				 (unsigned long long)d->ctr.tlb_flushes);
+		e.mfn += 512;
+		assert_int_equal(sim_dp2m_set(m, d, 0x800000, 9, &e), 0);
+		sim_dp2m_unlock(m, d);
+		if (d->ctr.tlb_flushes != cases[i].at_unlock)
+			fail_msg("Xen %s %s: %llu flushes after the unlock",
+				 cases[i].version,
+				 cases[i].iommu == XGM_IOMMU_AMD ? "NPT" : "EPT",
+				 (unsigned long long)d->ctr.tlb_flushes);
+		sim_model_free(m);
+	}
+}
+
+/* Rule 4: a table entry is present even when its table is empty, so
+ * writing a superpage over an emptied table changes a present entry and
+ * needs a flush on EPT (needs_sync) and on NPT (_PAGE_PRESENT in the old
+ * flags). Failing means the sim skips a flush Xen issues whenever a
+ * populate or a 2M write lands on a slot that once held 4K entries. */
+static void test_rule4_replacing_an_empty_table_entry_flushes(void **state)
+{
+	static const enum xgm_iommu_vendor vendors[] = { XGM_IOMMU_INTEL,
+							 XGM_IOMMU_AMD };
+
+	for (size_t i = 0; i < 2; i++) {
+		struct sim_model *m = host_xen("4.17.6", vendors[i]);
+		struct sim_domain *d = sim_dom_get(m, 2);
+		struct xgm_p2m_entry e = sim_dp2m_entry(m, 0x5000000,
+							XGM_P2M_MMIO_DIRECT);
+		uint64_t before;
+
+		sim_dp2m_lock(m, d);
+		assert_int_equal(sim_dp2m_set(m, d, 0x800000, 0, &e), 0);
+		assert_int_equal(sim_dp2m_set(m, d, 0x800000, 0, NULL), 0);
+		sim_dp2m_unlock(m, d);
+		before = d->ctr.tlb_flushes;
+		assert_int_equal(before, 1); /* the clear */
+		sim_dp2m_lock(m, d);
+		assert_int_equal(sim_dp2m_set(m, d, 0x800000, 9, &e), 0);
+		sim_dp2m_unlock(m, d);
+		assert_int_equal(d->ctr.tlb_flushes, before + 1);
+		sim_model_free(m);
+	}
+}
+
 /* Rule 4's cost: a flush is one synchronous multicast to the dirty CPUs
  * (on_selected_cpus()), so its modeled cost is the same for one CPU or
  * four: a max, not a sum. Failing means the cost model charges IPIs one
@@ -332,6 +428,8 @@ int main(void)
 		cmocka_unit_test(test_rule4_ipis_only_dirty_vcpus),
 		cmocka_unit_test(test_rule4_npt_flushes_every_present_write_no_deferral),
 		cmocka_unit_test(test_rule4_a_flush_costs_one_multicast_not_one_per_cpu),
+		cmocka_unit_test(test_rule4_since_4_17_7_freeing_a_table_flushes_at_once),
+		cmocka_unit_test(test_rule4_replacing_an_empty_table_entry_flushes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

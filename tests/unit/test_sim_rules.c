@@ -483,6 +483,46 @@ static void test_rule2_before_4_17_5_a_bar_is_uc_with_guest_pat_ignored(void **s
 	}
 }
 
+/* Rule 2 by version: 4.17.0-4.17.6 run iomem_permission and
+ * memory_mapping under Xen's global domctl lock, so every other domctl of
+ * the host waits for each call; 4.17.7 (95bfcd4084) and master take only
+ * the domains' caps locks. pausedomain takes it on every version. The sim
+ * counts the acquisition. Failing means the sim's lock counts belong to
+ * another Xen. */
+static void test_rule2_before_4_17_7_memory_mapping_takes_the_global_domctl_lock(void **state)
+{
+	static const struct {
+		const char *version;
+		uint64_t domctl_lock; /* per iomem_permission/memory_mapping */
+	} cases[] = {
+		{ "4.17.0", 1 }, { "4.17.6", 1 }, { "4.17.7", 0 }, { "master", 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sim_model *m = host_xen(cases[i].version);
+		struct sim_domain *d = sim_dom_get(m, VM1);
+		uint64_t locks;
+
+		permit(m, VM1, BAR, 1);
+		if (d->ctr.lock_acquisitions != cases[i].domctl_lock)
+			fail_msg("Xen %s: iomem_permission took %llu locks",
+				 cases[i].version,
+				 (unsigned long long)d->ctr.lock_acquisitions);
+		locks = d->ctr.lock_acquisitions;
+		assert_int_equal(sim_hc_memory_mapping(m, VM1, HOLE_GFN, BAR, 1,
+						       true), 1);
+		/* the domctl lock, and the p2m lock of the one entry */
+		if (d->ctr.lock_acquisitions - locks != cases[i].domctl_lock + 1)
+			fail_msg("Xen %s: memory_mapping took %llu locks",
+				 cases[i].version, (unsigned long long)
+				 (d->ctr.lock_acquisitions - locks));
+		locks = d->ctr.lock_acquisitions;
+		assert_int_equal(sim_dom_pause(m, VM1, true), 0);
+		assert_int_equal(d->ctr.lock_acquisitions, locks + 1);
+		sim_model_free(m);
+	}
+}
+
 /* Rule 2: memory_mapping takes no page reference. Failing would hide the
  * use-after-free hazard of mapping RAM this way. */
 static void test_rule2_takes_no_page_reference(void **state)
@@ -628,6 +668,44 @@ static void test_rule3_gmfn_foreign_over_a_foreign_entry_is_enxio_not_a_crash(vo
 	 * by set_typed_p2m_entry(), which crashes dom0 */
 	assert_int_equal(sim_hc_add_foreign(m, 0, BAR, VM1, 0x1234), -EPERM);
 	assert_int_equal(d0->state, XGM_DOM_CRASHED);
+	sim_model_free(m);
+}
+
+/* Rule 3 by version: acquire_resource (how a server maps an ioreq
+ * server's pages) checks the caller first. In 4.17 a translated caller
+ * must be the hardware domain (arch_acquire_resource_check()): a PVH
+ * guest gets EACCES whatever it asks; master lets it through to the XSM
+ * check, which refuses it as neither the control domain nor the target's
+ * device model (EPERM), as it refuses a PV guest on every version. dom0
+ * gets the size: one bufioreq frame and one per 128 vCPUs. Failing means
+ * the sim would let a PVH driver domain run the ioreq server on 4.17. */
+static void test_rule3_4_17_maps_resources_only_into_the_hardware_domain(void **state)
+{
+	struct sim_model *m = host_xen("4.17.7");
+	uint64_t nr = 0;
+
+	assert_int_equal(sim_hc_acquire_resource_size(m, 0, VM1, &nr), 0);
+	assert_int_equal(nr, 2);
+	assert_int_equal(sim_hc_acquire_resource_size(m, VM1, VM2, &nr),
+			 -EACCES);
+	assert_int_equal(sim_hc_acquire_resource_size(m, VM1, 99, &nr),
+			 -EACCES); /* before the target is even looked up */
+	assert_int_equal(sim_hc_acquire_resource_size(m, VM3, VM1, &nr),
+			 -EPERM);
+	assert_int_equal(sim_hc_acquire_resource_size(m, 0, 0, &nr), -EPERM);
+	assert_int_equal(sim_hc_acquire_resource_size(m, 0, VM3, &nr), -EINVAL);
+	assert_int_equal(sim_dom_get(m, 0)->ctr.hypercalls, 3);
+	sim_model_free(m);
+
+	m = host_xen("master");
+	assert_int_equal(sim_hc_acquire_resource_size(m, VM1, VM2, &nr), -EPERM);
+	assert_int_equal(sim_hc_acquire_resource_size(m, VM1, 99, &nr), -ESRCH);
+	sim_model_free(m);
+
+	/* a PV dom0 is not translated: it passes on every version */
+	m = host_of(XGM_DOM_PV, XGM_IOMMU_AMD);
+	assert_int_equal(sim_hc_acquire_resource_size(m, 0, VM2, &nr), 0);
+	assert_int_equal(nr, 2); /* vm2 has 4 vCPUs: still one page of slots */
 	sim_model_free(m);
 }
 
@@ -969,6 +1047,7 @@ int main(void)
 		cmocka_unit_test(test_rule2_memory_type_uc_ipat0_on_ept_ucminus_on_npt),
 		cmocka_unit_test(test_rule2_first_iomem_permission_without_iommu_changes_memory_types),
 		cmocka_unit_test(test_rule2_before_4_17_5_a_bar_is_uc_with_guest_pat_ignored),
+		cmocka_unit_test(test_rule2_before_4_17_7_memory_mapping_takes_the_global_domctl_lock),
 		cmocka_unit_test(test_rule2_takes_no_page_reference),
 		cmocka_unit_test(test_rule2_mapping_over_guest_ram_replaces_it_and_orphans_the_page),
 		cmocka_unit_test(test_rule3_add_foreign_supported_direction_takes_reference),
@@ -976,6 +1055,7 @@ int main(void)
 		cmocka_unit_test(test_rule3_foreign_page_must_be_ram),
 		cmocka_unit_test(test_rule3_ioreq_server_pages_count_as_ram),
 		cmocka_unit_test(test_rule3_gmfn_foreign_over_a_foreign_entry_is_enxio_not_a_crash),
+		cmocka_unit_test(test_rule3_4_17_maps_resources_only_into_the_hardware_domain),
 		cmocka_unit_test(test_rule5_iommu_context_only_with_passthrough),
 		cmocka_unit_test(test_rule5_intel_shares_p2m_tables),
 		cmocka_unit_test(test_rule5_amd_mirrors_every_p2m_change),
