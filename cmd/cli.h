@@ -19,7 +19,7 @@ enum {
 	EXIT_OK = 0,
 	EXIT_FAILED = 1,
 	EXIT_USAGE = 2,
-	EXIT_TRANSIENT = 3, /* EBUSY, EAGAIN: trying again may work */
+	EXIT_TRANSIENT = 3, /* EAGAIN, ETIMEDOUT: trying again may work */
 };
 
 struct cli {

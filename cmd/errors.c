@@ -14,9 +14,13 @@ void cli_reset_error(struct cli *cli)
 	memset(&cli->error, 0, sizeof(cli->error));
 }
 
+/* Only a failure that the same command can get past by trying again is
+ * transient: a conflict (EAGAIN) or a wait given up (ETIMEDOUT). A blob
+ * that is pinned or a buffer that is still mapped (EBUSY) stays so until
+ * something else changes: that is a failure. */
 static int status_for(int err)
 {
-	return err == EBUSY || err == EAGAIN ? EXIT_TRANSIENT : EXIT_FAILED;
+	return err == EAGAIN || err == ETIMEDOUT ? EXIT_TRANSIENT : EXIT_FAILED;
 }
 
 static void record(struct cli *cli, int status, int err, const char *fmt,

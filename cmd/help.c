@@ -148,7 +148,7 @@ void help_print_overview(FILE *f)
 	for (size_t i = 0; i < sizeof(global_opts) / sizeof(*global_opts); i++)
 		put_option(global_opts[i].flags, global_opts[i].help, f);
 	fputs("\nDOM := name | domid    BLOB := DOM:ID    SIZE := bytes with K/M/G suffix\n"
-	      "Exit status: 0 ok, 1 failed, 2 usage error, 3 transient (busy, try again).\n"
+	      "Exit status: 0 ok, 1 failed, 2 usage error, 3 transient (try again).\n"
 	      "'xgpumap help COMMAND' or 'xgpumap COMMAND --help' describes one command;\n"
 	      "man xgpumap has everything.\n", f);
 }

@@ -108,10 +108,18 @@ struct xgm_source_blob {
 	char strategy[16], placement[8];
 };
 
+/* What opening found, for the context's accessors. */
+struct xgm_opened {
+	bool created;     /* a new simulated host was made */
+	char *state_path; /* where it lives (malloc'd); NULL elsewhere */
+};
+
 struct xgm_hv_ops {
 	const char *name;
-	/* access tells a backend with persistent state which lock to take. */
-	int (*open)(struct xgm_ctx *ctx, const struct xgm_ctx_opts *opts,
+	/* A backend gets what the caller asked for, never the context:
+	 * opts->access tells one with persistent state which lock to take;
+	 * it says in *out what it opened. */
+	int (*open)(const struct xgm_ctx_opts *opts, struct xgm_opened *out,
 		    void **priv);
 	int (*commit)(void *priv);
 	void (*close)(void *priv);
@@ -320,8 +328,17 @@ struct xgm_gpu_ops {
 		     json_t **out);
 };
 
+/* What the engine may need to know of a backend, as bits: it never tests
+ * which backend it has. */
+enum xgm_backend_cap {
+	/* The host was made by xgpumap (sim init), so what it lacks was
+	 * chosen when it was made and can be chosen again. */
+	XGM_CAP_HOST_MADE = 1u << 0,
+};
+
 struct xgm_backend {
 	enum xgm_backend_kind kind;
+	unsigned int caps; /* XGM_CAP_* */
 	const struct xgm_hv_ops *hv;
 	const struct xgm_gpu_ops *gpu;
 };

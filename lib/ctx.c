@@ -97,6 +97,7 @@ static int pick_backend(enum xgm_backend_kind want,
 XGM_API int xgm_ctx_open(const struct xgm_ctx_opts *opts, struct xgm_ctx **out)
 {
 	struct xgm_ctx_opts o = { .sz = sizeof(o) };
+	struct xgm_opened opened = { 0 };
 	struct xgm_ctx *ctx;
 	int ret;
 
@@ -120,12 +121,14 @@ XGM_API int xgm_ctx_open(const struct xgm_ctx_opts *opts, struct xgm_ctx **out)
 		ctx->be = &xgm_backend_dump;
 	ret = o.input ? 0 : pick_backend(o.backend, &ctx->be);
 	if (!ret)
-		ret = ctx->be->hv->open(ctx, &o, &ctx->priv);
+		ret = ctx->be->hv->open(&o, &opened, &ctx->priv);
 	if (ret) {
-		free(ctx->sim_state);
+		free(opened.state_path);
 		free(ctx);
 		return xgm_err(ret);
 	}
+	ctx->created = opened.created;
+	ctx->sim_state = opened.state_path;
 	engine_install_hooks(ctx);
 	*out = ctx;
 	return 0;
@@ -151,11 +154,14 @@ int xgm__op_begin(struct xgm_ctx *ctx, enum xgm_op_kind kind, const char *fn)
 		ctx->op_depth++;
 		return 0;
 	}
+	xgm__err_enter(&ctx->err);
 	/* What another process committed since may differ from the cache. */
 	engine_forget_ioreq_cache(ctx);
 	ret = ctx->be->hv->begin ? ctx->be->hv->begin(ctx->priv, write) : 0;
-	if (ret)
+	if (ret) {
+		xgm__err_leave(&ctx->err, ret);
 		return xgm_err(ret);
+	}
 	ctx->op_depth = 1;
 	ctx->op_write = write;
 	return 0;
@@ -168,10 +174,12 @@ int xgm__op_end(struct xgm_ctx *ctx, int ret)
 	if (--ctx->op_depth)
 		return ret;
 	engine_forget_ioreq_cache(ctx);
-	if (!ctx->be->hv->end)
-		return ret;
-	r = ctx->be->hv->end(ctx->priv, ctx->op_write, ret >= 0);
-	return ret < 0 ? ret : r ? xgm_err(r) : ret;
+	r = ctx->be->hv->end ? ctx->be->hv->end(ctx->priv, ctx->op_write,
+						 ret >= 0) : 0;
+	if (ret >= 0 && r)
+		ret = r;
+	xgm__err_leave(&ctx->err, ret);
+	return xgm_err(ret);
 }
 
 XGM_API int xgm_ctx_commit(struct xgm_ctx *ctx)
@@ -208,4 +216,9 @@ XGM_API bool xgm_ctx_created(const struct xgm_ctx *ctx)
 XGM_API const char *xgm_ctx_sim_state_path(const struct xgm_ctx *ctx)
 {
 	return ctx->sim_state;
+}
+
+XGM_API const char *xgm_ctx_last_error(const struct xgm_ctx *ctx)
+{
+	return ctx ? ctx->err.msg : "";
 }

@@ -6,6 +6,7 @@
 #include <errno.h>
 
 #include "backend.h"
+#include "util/log.h"
 #include "xgpumap-sim.h"
 
 struct xgm_ctx {
@@ -19,6 +20,7 @@ struct xgm_ctx {
 	void *move_user;
 	unsigned int op_depth; /* public calls in progress (they nest) */
 	bool op_write;         /* the outermost one writes */
+	struct xgm__err err;    /* the operation's first failure */
 	/* The ioreq server's view of one domain's blobs, for the length of
 	 * one operation: a guest read of 1 GiB is 262,144 ioreqs, and each
 	 * must not load every record again (core/hooks.c). */
@@ -51,31 +53,4 @@ int xgm__op_end(struct xgm_ctx *ctx, int ret);
 		__op ? __op : xgm__op_end((ctx), (call));               \
 	})
 
-/* Sets errno from a negative return and passes it through (libbpf style). */
-static inline int xgm_err(int ret)
-{
-	if (ret < 0)
-		errno = -ret;
-	return ret;
-}
-
-void xgm_log(enum xgm_log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-/* Reports progress of long work to the installed callback, if any. */
-void xgm_progress(const char *what, uint64_t done, uint64_t total);
-#define xgm_warn(...) xgm_log(XGM_LOG_WARN, __VA_ARGS__)
-#define xgm_info(...) xgm_log(XGM_LOG_INFO, __VA_ARGS__)
-#define xgm_debug(...) xgm_log(XGM_LOG_DEBUG, __VA_ARGS__)
-
-
-
-/* Records the detailed message returned by xgm_last_error() and returns
- * ret (a negative errno) so that callers can `return xgm_fail(-EINVAL, ...)`. */
-int xgm_fail(int ret, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* A size in the units users type ("16 GiB", "4 KiB", "1.5 GiB", "512
- * bytes"), for messages: one unit everywhere. Returns buf. */
-#define XGM_SIZE_STR 32
-const char *xgm_size_str(uint64_t bytes, char buf[XGM_SIZE_STR]);
 #endif /* XGM_CTX_H */

@@ -69,8 +69,9 @@ static int domain_lookup_op(struct xgm_ctx *ctx, const char *dom,
 	size_t n;
 	int ret;
 
-	if (!ctx || !dom || !*dom || !out)
-		return xgm_err(-EINVAL);
+	if (!dom || !*dom || !out)
+		return xgm_fail(-EINVAL, "xgm_domain_lookup: %s",
+				!out ? "out is NULL" : "dom is NULL or empty");
 	/* A name may look like a number only if no domain has that id;
 	 * xl resolves the same way (domid first). */
 	by_id = !xgm_parse_frame(dom, &domid) && domid <= UINT32_MAX;
@@ -92,6 +93,8 @@ static int domain_lookup_op(struct xgm_ctx *ctx, const char *dom,
 		}
 	}
 	free(all);
+	if (ret == -ENOENT)
+		return xgm_fail(ret, "no domain '%s'", dom);
 	return xgm_err(ret);
 }
 

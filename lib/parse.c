@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctx.h"
+#include "backend.h"
+#include "util/log.h"
 
 /* strtoull accepts leading blanks and a minus sign; users' numbers may not. */
 static int parse_u64(const char *s, int base, uint64_t *out, char **end)

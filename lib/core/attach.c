@@ -90,7 +90,7 @@ static int check_card(struct xgm_ctx *ctx, const struct blob *b)
 		return 0;
 	ret = g->card_info(ctx->priv, b->card, &vram, &free_now);
 	if (ret == -ENODEV)
-		return xgm_fail(-ENODEV, "no GPU named '%s'", b->card);
+		return xgm_fail_instead(-ENODEV, "no GPU named '%s'", b->card);
 	if (ret)
 		return ret;
 	if (b->placement == XGM_PLACE_VRAM && b->size > vram)
@@ -346,11 +346,7 @@ out:
 	if (ret && restore) {
 		/* Undone whole: the host as the user had it, byte for byte
 		 * (no burnt blob number, no journal sequence moved on). */
-		char msg[512];
-
-		snprintf(msg, sizeof(msg), "%s", xgm_last_error());
 		hv_restore(ctx);
-		xgm_fail(ret, "%s", msg);
 	}
 	blob_free_all(others, nr_others);
 	blob_free(&b);

@@ -696,7 +696,7 @@ int domain_resolve(struct xgm_ctx *ctx, const char *dom,
 				"| domid)");
 	ret = xgm_domain_lookup(ctx, dom, d);
 	if (ret == -ENOENT)
-		return xgm_fail(-ENOENT, "no domain '%s'", dom);
+		return xgm_fail_instead(-ENOENT, "no domain '%s'", dom);
 	return ret;
 }
 
@@ -711,7 +711,7 @@ int blob_lookup(struct xgm_ctx *ctx, const char *id, struct blob *b)
 		return ret;
 	ret = blob_load(ctx, d.domid, n, b);
 	if (ret == -ENOENT)
-		return xgm_fail(-ENOENT, "no blob %s:%u", d.name, n);
+		return xgm_fail_instead(-ENOENT, "no blob %s:%u", d.name, n);
 	return ret;
 }
 
@@ -736,7 +736,7 @@ int blob_parse_id(struct xgm_ctx *ctx, const char *id,
 	ret = domain_resolve(ctx, name, dom);
 	/* "vm1:1:2": no domain is named "vm1:1", so the id is malformed. */
 	if (ret == -ENOENT && strchr(name, ':'))
-		return xgm_fail(-EINVAL, "'%s' is not a blob id (DOM:N, e.g. "
+		return xgm_fail_instead(-EINVAL, "'%s' is not a blob id (DOM:N, e.g. "
 				"vm1:1)", id);
 	if (ret)
 		return ret;

@@ -111,7 +111,6 @@ struct strategy_ops {
 	const char *name;
 	bool vram_ok;       /* can map VRAM (MMIO) backing */
 	bool sys_ok;        /* can map system RAM backing */
-	bool stock_xen;     /* what stock Xen 4.17 can do */
 	bool pins;          /* the buffer cannot move while mapped */
 	bool needs_server;  /* an ioreq server must answer the guest */
 	bool maps_nothing;  /* nothing of the blob is in the p2m */

@@ -151,7 +151,6 @@ static uint64_t frame_at(const struct blob *b, uint64_t i)
 
 static int grant_undo(struct exec *ex, struct blob *b)
 {
-	char msg[512] = "";
 	int ret = 0, r;
 
 	if (!b->grefs)
@@ -172,13 +171,11 @@ static int grant_undo(struct exec *ex, struct blob *b)
 			r = hv_grant_end(ex->ctx, b->grefs[i]);
 		if (!r || r == -ENOENT)
 			b->grefs[i] = UINT32_MAX;
-		else if (!ret) {
-			ret = r;
-			snprintf(msg, sizeof(msg), "%s", xgm_last_error());
-		}
+		else if (!ret)
+			ret = r; /* the first failure's message stays */
 	}
 	if (ret)
-		return xgm_fail(ret, "%s", msg);
+		return ret;
 	/* A move's grants wrote the record with the new backing; undone,
 	 * the record names the old one again. */
 	return b == ex->slot[1] ? save_as(ex, ex->slot[0], "mapped") : 0;
@@ -307,7 +304,7 @@ static int alloc_do(struct exec *ex, struct blob *b)
 	if (ret == -ENOSPC) {
 		snprintf(why, sizeof(why), "%s", xgm_last_error());
 		gpu_name_victim(ex->ctx, b->card, why, sizeof(why));
-		ret = xgm_fail(-ENOSPC, "%s has no room for %s%s in %s%s%s",
+		ret = xgm_fail_instead(-ENOSPC, "%s has no room for %s%s in %s%s%s",
 			       b->card, s ? "a second copy of " : "",
 			       xgm_size_str(b->size, sz),
 			       placement_name(b->placement), *why ? ": " : "", why);
@@ -719,7 +716,6 @@ int exec_run(struct exec *ex, bool *undone)
 	size_t failed = 0;
 	bool partial = false;
 	int ret = 0, undo;
-	char msg[512];
 
 	*undone = false;
 	while (!ret && ex->done < ex->n) {
@@ -736,8 +732,6 @@ int exec_run(struct exec *ex, bool *undone)
 	}
 	if (!ret)
 		return 0;
-	/* Keep the cause's message: the undo may log its own. */
-	snprintf(msg, sizeof(msg), "%s", xgm_last_error());
 	/* Said first, so that a crash during the undo is finished the same
 	 * way by recover. */
 	undo = progress(ex, "rolling-back");
@@ -750,8 +744,7 @@ int exec_run(struct exec *ex, bool *undone)
 	else
 		hv_sync(ex->ctx); /* left for recover, which finishes it */
 	*undone = !undo;
-	xgm_fail(ret, "%s", *msg ? msg : "the operation failed");
-	return ret;
+	return ret; /* the cause's message: the first failure wins */
 }
 
 int exec_finish(struct exec *ex)

@@ -54,12 +54,8 @@ int journal_intent(struct xgm_ctx *ctx, const char *op, const struct blob *b,
 		ret = fault_point(ctx, point);
 		if (ret) {
 			/* Nothing was done yet: the intent goes too. */
-			char msg[512];
-
-			snprintf(msg, sizeof(msg), "%s", xgm_last_error());
 			if (!journal_done(ctx, s))
 				hv_sync(ctx);
-			xgm_fail(ret, "%s", msg);
 		}
 	}
 	return ret;

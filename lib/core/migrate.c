@@ -145,13 +145,8 @@ static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
 	if (!ret)
 		ret = exec_run(&ex, &undone);
 	if (ret) {
-		if (undone) {
-			char msg[512];
-
-			snprintf(msg, sizeof(msg), "%s", xgm_last_error());
+		if (undone)
 			hv_restore(ctx);
-			xgm_fail(ret, "%s", msg);
-		}
 		goto out;
 	}
 	*blackout = ex.t_end[mapped] - ex.t_end[copy];

@@ -3,7 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctx.h"
+#include "backend.h"
+#include "util/log.h"
 #include "core/plan.h"
 
 void plan_count_run(uint64_t gfn, uint64_t mfn, uint64_t nr,

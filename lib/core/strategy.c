@@ -12,19 +12,19 @@
 
 static const struct strategy_ops strategies[STRAT_NR] = {
 	[STRAT_MMIO] = {
-		.name = "mmio", .vram_ok = true, .stock_xen = true,
+		.name = "mmio", .vram_ok = true,
 		.max_order = PLAN_UP_TO_2M, .per_call = XGM_MMIO_MAX_ITER,
 		.note = "iomem_permission + memory_mapping: p2m_mmio_direct, "
 			"2M entries where gfn and mfn are 2M-aligned",
 	},
 	[STRAT_GRANT] = {
-		.name = "grant", .sys_ok = true, .stock_xen = true, .pins = true,
+		.name = "grant", .sys_ok = true, .pins = true,
 		.max_order = PLAN_4K_ONLY, .per_call = 0,
 		.note = "dom0 grants each page, the guest maps the grant refs "
 			"(grant_map_rw); the buffer is pinned while mapped",
 	},
 	[STRAT_IOREQ] = {
-		.name = "ioreq", .vram_ok = true, .sys_ok = true, .stock_xen = true,
+		.name = "ioreq", .vram_ok = true, .sys_ok = true,
 		.needs_server = true, .maps_nothing = true,
 		.note = "nothing in the p2m: every guest access traps to an ioreq server",
 	},
@@ -41,7 +41,7 @@ static const struct strategy_ops strategies[STRAT_NR] = {
 			"within its balloon headroom",
 	},
 	[STRAT_REVOKE_FAULT] = {
-		.name = "revoke-fault", .vram_ok = true, .stock_xen = true,
+		.name = "revoke-fault", .vram_ok = true,
 		.needs_server = true,
 		.max_order = PLAN_UP_TO_2M, .per_call = XGM_MMIO_MAX_ITER,
 		.note = "an ioreq server over the window maps each 2M chunk on "
@@ -132,18 +132,13 @@ const char *strategy_unsupported(struct xgm_ctx *ctx, enum strategy s)
 		       "which granting a GPU buffer's pages needs";
 	if ((s == STRAT_RAM_MMIO && !hv_has_extension(ctx, XGM_EXT_RAM_MMIO)) ||
 	    (s == STRAT_TRANSFER && !hv_has_extension(ctx, XGM_EXT_TRANSFER)))
-		return ctx->be->kind == XGM_BACKEND_SIM ?
+		return ctx->be->caps & XGM_CAP_HOST_MADE ?
 		       "this simulated host is stock Xen and lacks the extension it "
 		       "needs (create it with 'sim init --extensions ram-mmio,transfer')" :
 		       "this hypervisor lacks the extension it needs (not in stock Xen)";
 	if (st->needs_server && !ctx->be->hv->ioreq_map_range)
 		return "it needs the long-running ioreq server, which this backend "
 		       "does not have";
-	if (ctx->be->kind == XGM_BACKEND_XEN && !st->stock_xen)
-		return "stock Xen lacks the hypervisor extension it needs";
-	if (ctx->be->kind == XGM_BACKEND_XEN && st->needs_server)
-		return "it needs the long-running ioreq server, which xgpumap "
-		       "does not have on Xen yet";
 	return NULL;
 }
 

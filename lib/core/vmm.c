@@ -131,7 +131,7 @@ static int reload(struct xgm_ctx *ctx, const struct xgm_blob *h,
 	int ret = blob_load(ctx, h->domid, h->id, b);
 
 	if (ret == -ENOENT)
-		return xgm_fail(-ENOENT, "blob %" PRIu32 ":%" PRIu32
+		return xgm_fail_instead(-ENOENT, "blob %" PRIu32 ":%" PRIu32
 				" is not mapped any more", h->domid, h->id);
 	return ret;
 }

@@ -21,7 +21,8 @@
 #include <xf86drm.h>
 #include <xf86drmMode.h>
 
-#include "ctx.h"
+#include "backend.h"
+#include "util/log.h"
 #include "drm/drm.h"
 
 #define PAGE 4096ULL
@@ -249,7 +250,7 @@ static int check_buf(struct drm_gpu *g, uint64_t buf, uint64_t *size)
 	int ret = drm_gpu_open(g, g->card[0] ? g->card : NULL, false);
 
 	if (ret == -ENOENT)
-		return xgm_fail(-ENOENT, "no xgpumap GPU buffers exist (the GPU "
+		return xgm_fail_instead(-ENOENT, "no xgpumap GPU buffers exist (the GPU "
 				"helper is not running)");
 	if (ret)
 		return ret;

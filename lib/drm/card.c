@@ -15,7 +15,8 @@
 
 #include <xf86drm.h>
 
-#include "ctx.h"
+#include "backend.h"
+#include "util/log.h"
 #include "drm/drm.h"
 
 #define IORESOURCE_MEM 0x00000200ULL

@@ -27,7 +27,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "ctx.h"
+#include "backend.h"
+#include "util/log.h"
 #include "drm/drm.h"
 
 #define GPUD_DIR "/run/xgpumap"

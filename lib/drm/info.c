@@ -19,7 +19,8 @@
 #include <xf86drm.h>
 #include <xf86drmMode.h>
 
-#include "ctx.h"
+#include "backend.h"
+#include "util/log.h"
 #include "drm/drm.h"
 
 #define PAGE 4096ULL

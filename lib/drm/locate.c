@@ -25,7 +25,8 @@
 #include <xf86drm.h>
 #include <xf86drmMode.h>
 
-#include "ctx.h"
+#include "backend.h"
+#include "util/log.h"
 #include "drm/drm.h"
 
 #define PAGE 4096ULL
@@ -179,7 +180,7 @@ int drm_frames_owned(struct drm_gpu *g, uint64_t mfn, uint64_t nr)
 	int ret = drm_gpu_open(g, g->card[0] ? g->card : NULL, false);
 
 	if (ret == -ENOENT)
-		return xgm_fail(-EPERM, "refusing mfn %#" PRIx64 "+%" PRIu64 ": "
+		return xgm_fail_instead(-EPERM, "refusing mfn %#" PRIx64 "+%" PRIu64 ": "
 				"xgpumap has no GPU buffers (its GPU helper is not "
 				"running)", mfn, nr);
 	if (ret)

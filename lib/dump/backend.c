@@ -9,7 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctx.h"
+#include "backend.h"
+#include "util/log.h"
 #include "core/inspect.h"
 #include "dump/dump.h"
 
@@ -150,7 +151,7 @@ static int dump_source_blobs(void *priv, struct xgm_source_blob **out,
 	return 0;
 }
 
-static int dump_open(struct xgm_ctx *ctx, const struct xgm_ctx_opts *opts,
+static int dump_open(const struct xgm_ctx_opts *opts, struct xgm_opened *out,
 		     void **priv)
 {
 	struct dump_priv *p;

@@ -73,7 +73,9 @@ typedef void (*xgm_progress_fn)(const char *what, uint64_t done,
 XGM_API xgm_progress_fn xgm_set_progress(xgm_progress_fn fn, void *user);
 
 /* The detailed message of the last failure in this thread ("" if none).
- * Errors carry a negative errno; this says which file, domain or rule. */
+ * Errors carry a negative errno; this says which file, domain or rule.
+ * Within one call the first failure wins: what an undo reports after it
+ * is logged, never put in its place. */
 XGM_API const char *xgm_last_error(void);
 XGM_API void xgm_clear_error(void);
 
@@ -146,6 +148,9 @@ XGM_API enum xgm_backend_kind xgm_ctx_backend(const struct xgm_ctx *ctx);
 XGM_API bool xgm_ctx_created(const struct xgm_ctx *ctx);
 /* Where the sim state lives; NULL for other backends. */
 XGM_API const char *xgm_ctx_sim_state_path(const struct xgm_ctx *ctx);
+/* Why the context's last call failed ("" when it succeeded): the same
+ * message xgm_last_error() gave that thread, kept with the context. */
+XGM_API const char *xgm_ctx_last_error(const struct xgm_ctx *ctx);
 
 /* ---- domains ---------------------------------------------------------- */
 

@@ -10,7 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctx.h"
+#include "backend.h"
+#include "util/log.h"
 #include "sim/model.h"
 #include "sim/state_file.h"
 
@@ -51,8 +52,8 @@ static int load_model(const char *path, json_t *doc, struct sim_model **m)
 	return ret;
 }
 
-static int be_open(struct xgm_ctx *ctx, const struct xgm_ctx_opts *opts,
-		    void **priv)
+static int be_open(const struct xgm_ctx_opts *opts, struct xgm_opened *out,
+		   void **priv)
 {
 	struct sim_priv *p = calloc(1, sizeof(*p));
 	json_t *doc = NULL;
@@ -61,12 +62,12 @@ static int be_open(struct xgm_ctx *ctx, const struct xgm_ctx_opts *opts,
 	if (!p)
 		return -ENOMEM;
 	p->access = opts->access;
-	ctx->sim_state = sim_state_resolve(opts->sim_state);
-	if (!ctx->sim_state) {
+	out->state_path = sim_state_resolve(opts->sim_state);
+	if (!out->state_path) {
 		free(p);
 		return -errno;
 	}
-	ret = sim_state_open(ctx->sim_state, opts->access,
+	ret = sim_state_open(out->state_path, opts->access,
 			     !(opts->flags & XGM_CTX_NO_CREATE), &p->file, &doc);
 	if (ret) {
 		free(p);
@@ -75,9 +76,9 @@ static int be_open(struct xgm_ctx *ctx, const struct xgm_ctx_opts *opts,
 	if (!doc) {
 		ret = create_default(p);
 		if (!ret)
-			ctx->created = true;
+			out->created = true;
 	} else {
-		ret = load_model(ctx->sim_state, doc, &p->m);
+		ret = load_model(out->state_path, doc, &p->m);
 	}
 	if (ret) {
 		sim_model_free(p->m);
@@ -733,6 +734,7 @@ static const struct xgm_gpu_ops sim_gpu_ops = {
 
 const struct xgm_backend xgm_backend_sim = {
 	.kind = XGM_BACKEND_SIM,
+	.caps = XGM_CAP_HOST_MADE,
 	.hv = &sim_hv_ops,
 	.gpu = &sim_gpu_ops,
 };

@@ -15,7 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctx.h"
+#include "backend.h"
+#include "util/log.h"
 #include "sim/model.h"
 
 #define GUEST_LOW_RAM_END 0xF0000ull /* gfn: 3.75 GiB */

@@ -20,7 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctx.h"
+#include "backend.h"
+#include "util/log.h"
 #include "sim/model.h"
 
 #define EXT_MAX_BATCH 64

@@ -15,7 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctx.h"
+#include "backend.h"
+#include "util/log.h"
 #include "sim/model.h"
 
 /* What the dom0 kernel keeps for itself whatever the GPU asks. */
@@ -342,7 +343,7 @@ static int vram_alloc(struct sim_model *m, struct sim_gpu *g,
 		/* Say what really failed: not the request, its eviction. The
 		 * engine names the blob behind "buffer N" (gpu_name_victim). */
 		if (ret == -ENOMEM)
-			return xgm_fail(-ENOSPC, "VRAM of %s is full; evicting "
+			return xgm_fail_instead(-ENOSPC, "VRAM of %s is full; evicting "
 					"buffer %llu (%s) needs more dom0 RAM "
 					"than is free", g->name,
 					(unsigned long long)v->id,

@@ -10,7 +10,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "ctx.h"
+#include "backend.h"
+#include "util/log.h"
 #include "sim/model.h"
 
 /* Linux keeps references 0..7 for itself (GNTTAB_NR_RESERVED_ENTRIES). */

@@ -32,7 +32,8 @@
  */
 #include <errno.h>
 
-#include "ctx.h"
+#include "backend.h"
+#include "util/log.h"
 #include "sim/model.h"
 
 #define MAP_MMIO_MAX_ITER 64 /* "pretty arbitrary", p2m.c */

@@ -25,7 +25,8 @@
  */
 #include <errno.h>
 
-#include "ctx.h"
+#include "backend.h"
+#include "util/log.h"
 #include "sim/model.h"
 
 enum xgm_iommu_mode sim_iommu_mode(const struct sim_model *m,

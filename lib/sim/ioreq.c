@@ -11,7 +11,8 @@
  */
 #include <errno.h>
 
-#include "ctx.h"
+#include "backend.h"
+#include "util/log.h"
 #include "sim/model.h"
 
 int sim_ioreq_map_range(struct sim_model *m, uint32_t domid, uint64_t first,

@@ -21,7 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctx.h"
+#include "backend.h"
+#include "util/log.h"
 #include "sim/model.h"
 
 enum slot_kind { SLOT_EMPTY, SLOT_LEAF, SLOT_TABLE };

@@ -14,7 +14,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "ctx.h"
+#include "backend.h"
+#include "util/log.h"
 #include "sim/model.h"
 
 static const char *const type_names[XGM_P2M_NR_TYPES] = {

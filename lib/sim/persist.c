@@ -17,7 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctx.h"
+#include "backend.h"
+#include "util/log.h"
 #include "sim/model.h"
 
 #define MODEL_FORMAT 2

@@ -91,7 +91,7 @@ static void xen_close(void *priv)
 	free(p);
 }
 
-static int xen_open(struct xgm_ctx *ctx, const struct xgm_ctx_opts *opts,
+static int xen_open(const struct xgm_ctx_opts *opts, struct xgm_opened *out,
 		    void **priv)
 {
 	struct xen_priv *p;

@@ -165,7 +165,7 @@ int xen_iommu_walk(void *priv, uint32_t domid, uint64_t first, uint64_t last,
 	ret = xen_parse_iommu_dump(text, strlen(text), domid, clipped, &c);
 	free(text);
 	if (ret == -ENOENT)
-		return xgm_fail(-ENODATA, "Xen's IOMMU dump has no table for d%u "
+		return xgm_fail_instead(-ENODATA, "Xen's IOMMU dump has no table for d%u "
 				"(no device assigned, or tables shared)", domid);
 	return ret < 0 ? ret : 0;
 }

@@ -18,7 +18,8 @@
 #include <xentoollog.h>
 
 #include "backend.h"
-#include "ctx.h"
+#include "backend.h"
+#include "util/log.h"
 #ifdef XGM_HAVE_DRM
 #include "drm/drm.h"
 #endif

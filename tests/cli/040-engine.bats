@@ -344,18 +344,18 @@ PAGES_32M=8192
     assert_json "$output" '[.placement, .strategy, .generation, .state]' '["vram","mmio",0,"mapped"]'
 }
 
-@test "migrate: a --placement sys --strategy grant blob is pinned: migrate refused with exit 3 (EBUSY), state unchanged" {
+@test "migrate: a --placement sys --strategy grant blob is pinned: migrate refused with exit 1 (EBUSY: trying again cannot help), state unchanged" {
     run_xgm 0 -j attach vm1 --size 16M --placement sys --strategy grant
     check_clean
     assert_json "$output" '[.placement, .strategy, .pinned]' '["sys","grant",true]'
     local before to
     before=$(state_sum)
     for to in vram sys; do
-        run_xgm 3 migrate vm1:1 --to "$to"
+        run_xgm 1 migrate vm1:1 --to "$to"
         contains "$stderr" "pinned"
         contains "$stderr" "vm1:1"
         assert_unchanged "$SIM_STATE" "$before"
-        run_xgm 3 -j migrate vm1:1 --to "$to"
+        run_xgm 1 -j migrate vm1:1 --to "$to"
         assert_error_doc "$output" EBUSY 16
         assert_unchanged "$SIM_STATE" "$before"
     done

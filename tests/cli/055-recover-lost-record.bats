@@ -249,7 +249,7 @@ refused_case() {
     lose_record 1 "$N"
     state_edit 'del(.store["/xgpumap/window/1"])'
     before=$(state_sum)
-    run_xgm 3 recover
+    run_xgm 1 recover
     mfn=$(jq -r '.[0].mfn' <<<"$BACKING")
     contains "$stderr" "GPU buffer $BUF is still mapped: domain vm1 maps its frames at gfn $(printf '0x%x-0x%x' "$FIRST" "$LAST")"
     contains "$stderr" "$(printf 'mfn 0x%x-0x%x, grant_map_rw' "$mfn" $((mfn + LAST - FIRST)))"
@@ -274,7 +274,7 @@ refused_case() {
     contains "$output" "journal record 8 is malformed: its text is not valid JSON"
     contains "$output" "recover --discard 7"
     # vm1:1 is named by record 7: detach is refused, and says why.
-    run_xgm 3 detach vm1:1
+    run_xgm 1 detach vm1:1
     not_contains "$stderr" "(null)"
     contains "$stderr" "journal record 7 names vm1:1 but is malformed"
     before=$(state_sum)

@@ -12,7 +12,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "ctx.h"
+#include "backend.h"
+#include "util/log.h"
 #include "core/plan.h"
 
 #define M2 512ULL

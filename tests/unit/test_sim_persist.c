@@ -15,7 +15,8 @@
 
 #include <cmocka.h>
 
-#include "ctx.h"
+#include "backend.h"
+#include "util/log.h"
 #include "sim/model.h"
 
 #define MIB (1ull << 20)

@@ -17,7 +17,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "ctx.h"
+#include "backend.h"
+#include "util/log.h"
 #include "sim/state_file.h"
 
 struct fixture {

@@ -130,6 +130,28 @@ gread "$GFNX" 4096 ones || die "guest read after detach"
 run $X check
 pass "4 detached: guest reads all-ones; check clean"
 
+# Two processes attaching at once: the host-wide lock (lib/xen/lock.c)
+# serialises them, so each gets a blob number and a gfn range of its own.
+step "4b two attaches at once"
+$X -j attach $G --size 2M --placement vram > /tmp/a1.json 2>&1 &
+p1=$!
+$X -j attach $G --size 2M --placement vram > /tmp/a2.json 2>&1 &
+p2=$!
+wait $p1; r1=$?
+wait $p2; r2=$?
+cat /tmp/a1.json /tmp/a2.json
+[ $r1 = 0 ] && [ $r2 = 0 ] || die "concurrent attaches exited $r1 and $r2"
+ID1=$(jstr id "$(cat /tmp/a1.json)")
+ID2=$(jstr id "$(cat /tmp/a2.json)")
+G1=$(jget gfn "$(cat /tmp/a1.json)")
+G2=$(jget gfn "$(cat /tmp/a2.json)")
+[ -n "$ID1" ] && [ "$ID1" != "$ID2" ] || die "concurrent attaches took blob ids '$ID1' and '$ID2'"
+[ -n "$G1" ] && [ "$G1" != "$G2" ] || die "concurrent attaches took gfns '$G1' and '$G2'"
+run $X check
+run $X -j detach $ID1
+run $X -j detach $ID2
+pass "4b concurrent attaches took $ID1 and $ID2 at gfns 0x$(printf '%x' "$G1") and 0x$(printf '%x' "$G2"); check clean"
+
 step "5 inspection and timings"
 run $X -j dump
 echo "dump: $(echo "$OUT" | wc -c) bytes"

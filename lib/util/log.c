@@ -2,8 +2,9 @@
 /* The library never prints: messages go to the callback the caller installs. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
-#include "ctx.h"
+#include "util/log.h"
 
 static xgm_print_fn print_fn;
 static void *print_user;
@@ -48,25 +49,59 @@ void xgm_progress(const char *what, uint64_t done, uint64_t total)
 		progress_fn(what, done, total, progress_user);
 }
 
-static _Thread_local char last_error[512];
+/* The thread's record, and the one failures go to now: a context's during
+ * one of its operations. */
+static _Thread_local struct xgm__err thread_err;
+static _Thread_local struct xgm__err *cur_err;
+
+static struct xgm__err *current(void)
+{
+	return cur_err ? cur_err : &thread_err;
+}
+
+void xgm__err_enter(struct xgm__err *rec)
+{
+	rec->msg[0] = '\0';
+	rec->set = false;
+	cur_err = rec;
+}
+
+void xgm__err_leave(struct xgm__err *rec, int ret)
+{
+	cur_err = NULL;
+	if (ret >= 0)
+		*rec = (struct xgm__err){ 0 };
+	thread_err = *rec;
+}
 
 XGM_API const char *xgm_last_error(void)
 {
-	return last_error;
+	return current()->msg;
 }
 
 XGM_API void xgm_clear_error(void)
 {
-	last_error[0] = '\0';
+	struct xgm__err *e = current();
+
+	e->msg[0] = '\0';
+	e->set = false;
 }
 
 int xgm_fail(int ret, const char *fmt, ...)
 {
+	struct xgm__err *e = current();
+	char msg[sizeof(e->msg)];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	xgm_log(XGM_LOG_DEBUG, "%s", last_error);
+	xgm_log(XGM_LOG_DEBUG, "%s", msg);
+	/* In an operation the cause wins; a message that quotes it adds to
+	 * it. Outside one, as errno, the last. */
+	if (!cur_err || !e->set || strstr(msg, e->msg)) {
+		memcpy(e->msg, msg, sizeof(msg));
+		e->set = true;
+	}
 	return xgm_err(ret);
 }

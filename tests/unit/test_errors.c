@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The error record (lib/util/log.c): within one public call on a context
+ * the first failure wins, a message that quotes it or says what it means
+ * replaces it, and after the call the thread and the context both give the
+ * call's message; outside a call the last failure wins, as for errno.
+ * Then the same through the public API on a simulated host.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "xgpumap-sim.h"
+#include "util/log.h"
+
+static void first_failure_wins_in_a_call(void **unused)
+{
+	struct xgm__err rec = { .set = true, .msg = "stale" };
+
+	xgm__err_enter(&rec);
+	assert_string_equal(xgm_last_error(), "");
+	assert_int_equal(xgm_fail(-EIO, "the cause"), -EIO);
+	assert_int_equal(errno, EIO);
+	/* An undo that fails after it does not replace it. */
+	xgm_fail(-EBUSY, "the undo failed too");
+	assert_string_equal(xgm_last_error(), "the cause");
+	xgm__err_leave(&rec, -EIO);
+	assert_string_equal(xgm_last_error(), "the cause");
+	assert_string_equal(rec.msg, "the cause");
+}
+
+static void a_message_quoting_the_cause_replaces_it(void **unused)
+{
+	struct xgm__err rec = { 0 };
+
+	xgm__err_enter(&rec);
+	xgm_fail(-ENOSPC, "no room");
+	xgm_fail(-ENOSPC, "card0 has no room for 2 MiB: no room");
+	assert_string_equal(xgm_last_error(),
+			    "card0 has no room for 2 MiB: no room");
+	xgm_fail_instead(-EINVAL, "'a:b:c' is not a blob id");
+	assert_string_equal(xgm_last_error(), "'a:b:c' is not a blob id");
+	xgm__err_leave(&rec, -EINVAL);
+}
+
+static void a_handled_failure_is_cleared(void **unused)
+{
+	struct xgm__err rec = { 0 };
+
+	xgm__err_enter(&rec);
+	xgm_fail(-ENOENT, "probe: not there");
+	xgm_clear_error();
+	xgm_fail(-EIO, "the real failure");
+	assert_string_equal(xgm_last_error(), "the real failure");
+	xgm__err_leave(&rec, -EIO);
+}
+
+static void a_call_that_succeeds_leaves_no_message(void **unused)
+{
+	struct xgm__err rec = { 0 };
+
+	xgm__err_enter(&rec);
+	xgm_fail(-ENOENT, "handled on the way");
+	xgm__err_leave(&rec, 0);
+	assert_string_equal(xgm_last_error(), "");
+	assert_string_equal(rec.msg, "");
+}
+
+static void outside_a_call_the_last_failure_wins(void **unused)
+{
+	xgm_clear_error();
+	xgm_fail(-EINVAL, "first");
+	xgm_fail(-EINVAL, "second");
+	assert_string_equal(xgm_last_error(), "second");
+	xgm_clear_error();
+}
+
+/* Through the public API: a failed call's message is the context's and
+ * the thread's; the next successful call clears both. */
+static void the_context_keeps_its_last_calls_message(void **unused)
+{
+	char path[64];
+	struct xgm_ctx *ctx;
+	struct xgm_domain_info d;
+	int fd;
+
+	snprintf(path, sizeof(path), "/tmp/xgm-errors-XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	unlink(path);
+	XGM_OPTS(xgm_ctx_opts, o, .backend = XGM_BACKEND_SIM,
+		 .access = XGM_ACCESS_READ, .sim_state = path);
+	assert_int_equal(xgm_ctx_open(&o, &ctx), 0);
+	assert_int_equal(xgm_domain_lookup(ctx, "no-such-guest", &d), -ENOENT);
+	assert_non_null(strstr(xgm_ctx_last_error(ctx), "no-such-guest"));
+	assert_string_equal(xgm_last_error(), xgm_ctx_last_error(ctx));
+	assert_int_equal(xgm_domain_lookup(ctx, "Domain-0", &d), 0);
+	assert_string_equal(xgm_ctx_last_error(ctx), "");
+	assert_string_equal(xgm_last_error(), "");
+	xgm_ctx_close(ctx);
+	unlink(path);
+	snprintf(path + strlen(path), sizeof(path) - strlen(path), ".lock");
+	unlink(path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(first_failure_wins_in_a_call),
+		cmocka_unit_test(a_message_quoting_the_cause_replaces_it),
+		cmocka_unit_test(a_handled_failure_is_cleared),
+		cmocka_unit_test(a_call_that_succeeds_leaves_no_message),
+		cmocka_unit_test(outside_a_call_the_last_failure_wins),
+		cmocka_unit_test(the_context_keeps_its_last_calls_message),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
