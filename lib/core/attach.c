@@ -2,19 +2,19 @@
 /*
  * attach: allocate a GPU buffer and map it into a guest's blob window.
  *
- *   journal intent -> allocate -> phase "allocated" (the buffer named)
- *   -> record "attaching" (extents, gfn) -> phase "mapping" -> map ->
- *   record "mapped" -> journal done
+ *   engine_attach: checks -> attach_plan -> exec_begin (journal intent)
+ *   -> exec_run: alloc, locate (place), [pin], record "attaching", the
+ *   strategy's map steps, record "mapped" -> exec_end (journal done)
  *
- * Any failure undoes what was done, in reverse, and leaves no partial
- * mapping; a process killed anywhere leaves a journal record that recover
- * rolls back.
+ * Any failure undoes the steps done, in reverse (exec_run), and leaves no
+ * partial mapping; a process killed anywhere leaves a journal record that
+ * recover rolls back the same way (core/recover.c).
  */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "core/engine.h"
+#include "core/exec.h"
 #include "core/plan.h"
 #include "core/view.h"
 #include "util/opts.h"
@@ -168,19 +168,6 @@ bool pin_reason(const struct blob *b, char *buf, size_t len)
 	return true;
 }
 
-int pin_if_needed(struct xgm_ctx *ctx, struct blob *b)
-{
-	char why[160];
-	int ret;
-
-	if (!pin_reason(b, why, sizeof(why)))
-		return 0;
-	ret = gpu_pin(ctx, b->buf, true);
-	if (!ret)
-		b->pinned = true;
-	return ret;
-}
-
 static int next_number(struct xgm_ctx *ctx, uint32_t domid, uint32_t *n)
 {
 	char path[64];
@@ -201,29 +188,43 @@ static int next_number(struct xgm_ctx *ctx, uint32_t domid, uint32_t *n)
 	return ret;
 }
 
-/* Undo an attach (recover uses it too): unmap what the map step may
- * have done, then the pin, the buffer, the record. */
-int attach_rollback(struct xgm_ctx *ctx, struct blob *b, bool allocated,
-		    bool mapping)
-{
-	const struct strategy_ops *st = strategy_get(b->strategy);
-	int ret = 0;
+/* Where the blob goes, once its first frame is known (for 2M alignment). */
+struct where {
+	const struct window *w;
+	const struct blob *others;
+	size_t nr_others;
+};
 
-	if (mapping && st->unmap)
-		ret = st->unmap(ctx, b);
-	if (!ret && allocated) {
-		if (b->pinned)
-			gpu_pin(ctx, b->buf, false);
-		ret = gpu_free(ctx, b->buf);
-		if (ret == -ENOENT) /* freed before an interruption */
-			ret = 0;
-	}
-	if (!ret) {
-		ret = blob_delete(ctx, b);
-		if (ret == -ENOENT) /* failed before the record was written */
-			ret = 0;
-	}
-	return ret;
+static int place_blob(struct exec *ex, struct blob *b)
+{
+	const struct where *p = ex->arg;
+	const struct strategy_ops *st = strategy_get(b->strategy);
+	int ret;
+
+	if (!p)
+		return 0; /* the caller chose the gfn */
+	ret = window_place(p->w, p->others, p->nr_others, b->nr, b->ext[0].mfn,
+			   st->max_order ? 1ULL << st->max_order : 1, &b->gfn);
+	/* The records say the place is free; the p2m must agree (a guest
+	 * may have populated RAM in its window). */
+	return ret ?: check_place(ex->ctx, b, p->w, p->others, p->nr_others);
+}
+
+/* The attach plan: the buffer, where it goes, the record, the mapping. */
+static void attach_plan(struct exec *ex, struct blob *b)
+{
+	char why[160];
+
+	/* The one step that acquires the buffer (an adopted buffer's step,
+	 * whose inverse releases it, goes here instead). */
+	plan_add(ex, STEP_ALLOC, false, 0);
+	plan_add(ex, STEP_LOCATE, false, 0);
+	b->pinned = pin_reason(b, why, sizeof(why));
+	if (b->pinned)
+		plan_add(ex, STEP_PIN, false, 0);
+	plan_add(ex, STEP_RECORD, false, 0);
+	plan_add_map(ex, b->strategy, 0);
+	plan_add(ex, STEP_MAPPED, false, 0);
 }
 
 int engine_attach(struct xgm_ctx *ctx, const char *dom,
@@ -234,8 +235,9 @@ int engine_attach(struct xgm_ctx *ctx, const char *dom,
 	struct op_meter meter;
 	size_t nr_others = 0;
 	struct window w;
-	uint64_t seq = 0;
-	bool allocated = false, mapping = false, restore = false;
+	struct where where = { &w };
+	struct exec ex;
+	bool restore = false, undone = true;
 	const char *label, *card, *placement, *cache, *strategy;
 	uint64_t size;
 	bool gfn_set;
@@ -286,7 +288,7 @@ int engine_attach(struct xgm_ctx *ctx, const char *dom,
 			      b.placement, &b);
 	if (ret)
 		return xgm_err(ret);
-	if (!strategy_get(b.strategy)->map)
+	if (!strategy_nr_steps(b.strategy))
 		return xgm_fail(-EOPNOTSUPP, "strategy %s: the engine does not "
 				"implement it yet", strategy_name(b.strategy));
 
@@ -302,6 +304,8 @@ int engine_attach(struct xgm_ctx *ctx, const char *dom,
 		ret = check_card(ctx, &b);
 	if (!ret)
 		ret = blob_load_all(ctx, d.domid, &others, &nr_others);
+	where.others = others;
+	where.nr_others = nr_others;
 	if (!ret && gfn_set) {
 		b.gfn = OPTS_GET(opts, gfn, 0);
 		ret = check_place(ctx, &b, &w, others, nr_others);
@@ -316,76 +320,24 @@ int engine_attach(struct xgm_ctx *ctx, const char *dom,
 		goto out;
 
 	meter_start(ctx, &meter);
-	snprintf(b.state, sizeof(b.state), "attaching");
 	b.ops = json_object();
-	ret = journal_intent(ctx, "attach", &b, NULL, &seq);
-	if (ret)
-		goto out;
-	ret = gpu_alloc(ctx, b.card, b.size, b.placement, &b.buf);
-	if (ret == -ENOSPC) {
-		char why[256];
-
-		snprintf(why, sizeof(why), "%s", xgm_last_error());
-		char sz[XGM_SIZE_STR];
-
-		gpu_name_victim(ctx, b.card, why, sizeof(why));
-		ret = xgm_fail_instead(-ENOSPC, "%s has no room for %s in %s%s%s",
-			       b.card, xgm_size_str(b.size, sz),
-			       placement_name(b.placement), *why ? ": " : "", why);
-	}
-	if (!ret) {
-		json_t *rec = json_pack("{s:I}", "buf", (json_int_t)b.buf);
-
-		/* From now on recover knows which buffer to free. */
-		allocated = true;
-		ret = journal_phase(ctx, seq, "allocated", rec);
-		json_decref(rec);
-	}
+	exec_init(&ex, ctx, "attach", "attaching", &b, NULL);
+	ex.place = place_blob;
+	ex.arg = gfn_set ? NULL : &where;
+	attach_plan(&ex, &b);
+	ret = exec_begin(&ex, NULL);
 	if (!ret)
-		ret = gpu_extents(ctx, b.buf, &b.ext, &b.nr_ext);
-	if (!ret && !gfn_set) {
-		const struct strategy_ops *st = strategy_get(b.strategy);
-
-		ret = window_place(&w, others, nr_others, b.nr, b.ext[0].mfn,
-				   st->max_order ? 1ULL << st->max_order : 1, &b.gfn);
-		/* The records say the place is free; the p2m must agree (a
-		 * guest may have populated RAM in its window). */
-		if (!ret)
-			ret = check_place(ctx, &b, &w, others, nr_others);
-	}
-	if (!ret)
-		ret = pin_if_needed(ctx, &b);
-	if (!ret)
-		ret = blob_save(ctx, &b);
-	if (!ret)
-		ret = journal_phase(ctx, seq, "mapping", NULL);
-	if (!ret) {
-		mapping = true;
-		ret = strategy_get(b.strategy)->map(ctx, &b);
-	}
-	if (!ret) {
-		snprintf(b.state, sizeof(b.state), "mapped");
-		meter_stop(ctx, &meter, &b, "attach");
-		ret = blob_save(ctx, &b);
-	}
+		ret = exec_run(&ex, &undone);
 	if (ret) {
-		int saved = ret;
-		char msg[512];
-
-		/* Keep the cause's message: the undo may log its own. */
-		snprintf(msg, sizeof(msg), "%s", xgm_last_error());
-		/* Undone: drop the intent and make the undo durable (the
-		 * intent already was). */
-		if (attach_rollback(ctx, &b, allocated, mapping) == 0 &&
-		    journal_done(ctx, seq) == 0)
-			hv_sync(ctx);
-		else
+		if (!undone)
 			restore = false; /* left for recover, which needs it */
-		xgm_fail(saved, "%s", *msg ? msg : "attach failed");
-		ret = saved;
 		goto out;
 	}
-	ret = journal_done(ctx, seq);
+	/* The counters ride along; the attach is recorded already. */
+	meter_stop(ctx, &meter, &b, "attach");
+	blob_save(ctx, &b);
+	ret = exec_end(&ex);
+	restore = false;
 	if (!ret) {
 		*res = b;       /* the caller owns the record now */
 		memset(&b, 0, sizeof(b));
@@ -394,11 +346,7 @@ out:
 	if (ret && restore) {
 		/* Undone whole: the host as the user had it, byte for byte
 		 * (no burnt blob number, no journal sequence moved on). */
-		char msg[512];
-
-		snprintf(msg, sizeof(msg), "%s", xgm_last_error());
 		hv_restore(ctx);
-		xgm_fail(ret, "%s", msg);
 	}
 	blob_free_all(others, nr_others);
 	blob_free(&b);

@@ -2,89 +2,50 @@
 /*
  * detach: unmap a blob and free its buffer.
  *
- *   journal intent -> unmap (and revoke) -> free the buffer -> delete the
- *   record -> journal done
+ *   engine_detach -> detach_plan -> exec_begin (journal intent) ->
+ *   exec_run: record "detaching", the strategy's map steps undone, [unpin],
+ *   free, delete the record -> exec_end (journal done)
  *
- * Once the intent is written the detach only goes forward: recover
- * finishes it. A guest must never keep a mapping to a freed frame, so the
- * buffer is freed only after the unmap succeeded.
+ * recover finishes an interrupted detach. A guest must never keep a
+ * mapping to a freed frame, so the buffer is freed only after the unmap
+ * succeeded.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/engine.h"
+#include "core/exec.h"
 #include "core/view.h"
 
-int detach_finish(struct xgm_ctx *ctx, struct blob *b)
+/* The inverse of the attach plan: what attach did, undone last first. */
+void detach_plan(struct exec *ex, struct blob *b)
 {
-	const struct strategy_ops *st = strategy_get(b->strategy);
-	int ret = 0;
-
-	if (st->unmap)
-		ret = st->unmap(ctx, b);
-	/* Pins are states: unpinning again after an interruption is fine. */
-	if (!ret && b->pinned)
-		ret = gpu_pin(ctx, b->buf, false);
-	if (!ret) {
-		ret = gpu_free(ctx, b->buf);
-		if (ret == -ENOENT) /* freed before an interruption */
-			ret = 0;
-	}
-	if (!ret)
-		ret = blob_delete(ctx, b);
-	return ret;
-}
-
-/* A detach that failed while the buffer still exists puts the mapping
- * back: the blob stays whole, as it was. */
-static int detach_undo(struct xgm_ctx *ctx, struct blob *b)
-{
-	const struct strategy_ops *st = strategy_get(b->strategy);
-	struct xgm_extent *ext;
-	size_t n;
-	int ret = gpu_extents(ctx, b->buf, &ext, &n);
-
-	if (ret)
-		return ret; /* the buffer is gone: only forward is left */
-	free(ext);
-	ret = st->unmap ? st->unmap(ctx, b) : 0;
-	if (!ret && b->pinned)
-		ret = gpu_pin(ctx, b->buf, true);
-	if (!ret)
-		ret = st->map(ctx, b);
-	if (!ret) {
-		snprintf(b->state, sizeof(b->state), "mapped");
-		ret = blob_save(ctx, b);
-	}
-	return ret;
+	plan_add(ex, STEP_MAPPED, true, 0);
+	plan_add_unmap(ex, b->strategy, 0);
+	if (b->pinned)
+		plan_add(ex, STEP_PIN, true, 0);
+	plan_add(ex, STEP_ALLOC, true, 0);
+	plan_add(ex, STEP_RECORD, true, 0);
 }
 
 static int detach_one(struct xgm_ctx *ctx, struct blob *b, json_t *out)
 {
 	struct op_meter meter;
-	uint64_t seq;
+	struct exec ex;
 	json_t *done;
+	bool undone;
 	char id[96];
 	int ret;
 
 	meter_start(ctx, &meter);
-	ret = journal_blocks(ctx, b) ?: journal_intent(ctx, "detach", b, NULL, &seq);
+	exec_init(&ex, ctx, "detach", "detaching", b, NULL);
+	ex.have_buf[0] = ex.have_ext[0] = true;
+	detach_plan(&ex, b);
+	/* A failure before the buffer is freed maps the blob back, whole;
+	 * after it, recover finishes (exec_run). */
+	ret = journal_blocks(ctx, b) ?: exec_begin(&ex, NULL) ?:
+	      exec_run(&ex, &undone) ?: exec_end(&ex);
 	if (ret)
 		return ret;
-	snprintf(b->state, sizeof(b->state), "detaching");
-	ret = blob_save(ctx, b) ?: detach_finish(ctx, b);
-	if (ret) {
-		char msg[512];
-
-		/* Nothing was freed that the guest could still reach: map it
-		 * back if the buffer is still there, else recover finishes. */
-		snprintf(msg, sizeof(msg), "%s", xgm_last_error());
-		if (!detach_undo(ctx, b))
-			journal_done(ctx, seq);
-		hv_sync(ctx);
-		return xgm_fail(ret, "%s", *msg ? msg : "detach failed");
-	}
-	ret = journal_done(ctx, seq);
 	done = meter_stop(ctx, &meter, b, "detach");
 	if (!out)
 		return ret;

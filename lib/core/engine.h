@@ -117,8 +117,6 @@ struct strategy_ops {
 	unsigned int max_order; /* largest p2m entry it can use */
 	unsigned int per_call;  /* p2m updates per hypercall (0: one each) */
 	const char *note;
-	int (*map)(struct xgm_ctx *ctx, struct blob *b);
-	int (*unmap)(struct xgm_ctx *ctx, struct blob *b);
 };
 
 const struct strategy_ops *strategy_get(enum strategy s);
@@ -203,11 +201,6 @@ int blob_lookup(struct xgm_ctx *ctx, const char *id, struct blob *b);
 /* xgm_domain_lookup() that says "no domain 'x'" when there is none. */
 int domain_resolve(struct xgm_ctx *ctx, const char *dom,
 		   struct xgm_domain_info *d);
-/* The switch of every move: unmaps b as it is, points it at the new
- * backing (takes ext) and maps that (core/strategy.c). */
-int blob_switch(struct xgm_ctx *ctx, struct blob *b, uint64_t buf,
-		struct xgm_extent *ext, size_t n, enum strategy s,
-		enum xgm_placement p);
 /* "vm1:3" or "1:3" -> domain and number; -EINVAL when malformed. */
 int blob_parse_id(struct xgm_ctx *ctx, const char *id,
 		  struct xgm_domain_info *dom, uint32_t *n);

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/engine.h"
+#include "core/exec.h"
 #include "core/view.h"
 
 #include "core/plan.h"
@@ -170,7 +170,7 @@ int blob_remap_moved(struct xgm_ctx *ctx, struct blob *b, enum xgm_placement to)
 	if (ret)
 		return ret;
 	blob_set_backing(b, b->buf, ext, n, s, to);
-	ret = strategy_get(s)->map(ctx, b);
+	ret = strategy_map(ctx, b);
 	if (!ret) {
 		snprintf(b->state, sizeof(b->state), "mapped");
 		ret = blob_save(ctx, b);
@@ -201,8 +201,7 @@ static void on_move(uint64_t buf, enum xgm_placement from,
 		return;
 	}
 	meter_start(ctx, &meter);
-	if (strategy_get(b.strategy)->unmap)
-		ret = strategy_get(b.strategy)->unmap(ctx, &b);
+	ret = strategy_unmap(ctx, &b);
 	if (ret)
 		xgm_warn("blob %s:%u: revoking the evicted frames failed: %s",
 			 b.dom_name, b.n, xgm_last_error());

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/engine.h"
+#include "core/exec.h"
 
 static void rec_path(char *buf, size_t len, uint64_t seq)
 {
@@ -54,12 +54,8 @@ int journal_intent(struct xgm_ctx *ctx, const char *op, const struct blob *b,
 		ret = fault_point(ctx, point);
 		if (ret) {
 			/* Nothing was done yet: the intent goes too. */
-			char msg[512];
-
-			snprintf(msg, sizeof(msg), "%s", xgm_last_error());
 			if (!journal_done(ctx, s))
 				hv_sync(ctx);
-			xgm_fail(ret, "%s", msg);
 		}
 	}
 	return ret;
@@ -170,8 +166,9 @@ int journal_blocks(struct xgm_ctx *ctx, const struct blob *b)
 }
 
 /* The phases each operation writes, in order. */
-static const char *const attach_phases[] = { "intent", "allocated", "mapping", NULL };
-static const char *const detach_phases[] = { "intent", NULL };
+static const char *const attach_phases[] = { "intent", "allocated", "mapping",
+					     "rolling-back", NULL };
+static const char *const detach_phases[] = { "intent", "rolling-back", NULL };
 static const char *const migrate_phases[] = { "intent", "copied", "switched",
 					      "rolling-back", NULL };
 
@@ -180,8 +177,8 @@ static const struct {
 	const char *const *phases;
 	const char *list;
 } journal_ops[] = {
-	{ "attach", attach_phases, "intent, allocated, mapping" },
-	{ "detach", detach_phases, "intent" },
+	{ "attach", attach_phases, "intent, allocated, mapping, rolling-back" },
+	{ "detach", detach_phases, "intent, rolling-back" },
 	{ "migrate", migrate_phases, "intent, copied, switched, rolling-back" },
 };
 
@@ -268,7 +265,10 @@ const char *journal_problem(json_t *rec, char *buf, size_t len)
 		snprintf(buf, len, "its blob number 'n' is missing or not valid");
 		return buf;
 	}
+	if (journal_plan_problem(rec, buf, len))
+		return buf;
 	if (!strcmp(op, "attach") && strcmp(phase, "intent") &&
+	    strcmp(phase, "rolling-back") &&
 	    !is_uint(json_object_get(rec, "buf"), 0, INT64_MAX)) {
 		snprintf(buf, len, "phase %s names no buffer ('buf')", phase);
 		return buf;

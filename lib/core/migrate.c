@@ -2,9 +2,11 @@
 /*
  * migrate: move a blob's buffer copy-then-switch.
  *
- *   journal intent -> allocate the new backing -> copy -> phase "copied"
- *   -> switch: unmap old gfns, map the new frames (the blackout) -> phase
- *   "switched" -> free the old backing -> record -> journal done
+ *   engine_move -> migrate_once -> migrate_plan -> exec_begin -> exec_run:
+ *   [pin], allocate the new backing, [pause], locate, copy ("copied"),
+ *   the old strategy's map steps undone, the new one's done (the
+ *   blackout), record "mapped" ("switched"), [unpause], [pin the new],
+ *   unpin and free the old -> exec_end
  *
  * The guest's range is unmapped only for the unmap + map of the switch.
  * When the new backing cannot be mapped with the blob's strategy, a blob
@@ -16,7 +18,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/engine.h"
+#include "core/exec.h"
 #include "core/view.h"
 #include "util/opts.h"
 
@@ -62,85 +64,72 @@ static int next_strategy(struct xgm_ctx *ctx, const struct blob *b,
 			placement_name(b->placement));
 }
 
-/* The switch, timed: the guest's range is unmapped only for this long. */
-static int switch_backing(struct xgm_ctx *ctx, struct blob *b, uint64_t buf,
-			  struct xgm_extent *ext, size_t nr_ext, enum strategy s,
-			  enum xgm_placement to, double *blackout)
+/* The move as a plan: slot 0 is the blob as it is, slot 1 its new
+ * backing. Returns the indexes of the copy and of the last map step, whose
+ * end times bound the blackout. */
+static void migrate_plan(struct exec *ex, const struct blob *b,
+			 enum strategy s, bool pause, size_t *copy,
+			 size_t *mapped)
 {
-	double t0 = now_us();
-	int ret = blob_switch(ctx, b, buf, ext, nr_ext, s, to);
-
-	*blackout = now_us() - t0;
-	return ret;
-}
-
-/*
- * --pause: the guest's vCPUs are stopped from before the copy until after
- * the switch: a write during the copy would stay behind in the old buffer,
- * and none touches the range while it is unmapped (Xen's null handler
- * would answer reads with all-ones and drop writes). Xen counts pauses, so
- * a guest the admin paused stays paused after our unpause.
- */
-static int pause_guest(struct xgm_ctx *ctx, uint32_t domid, bool pause)
-{
-	return fault_point(ctx, pause ? "pause" : "unpause") ?:
-	       ctx->be->hv->pause(ctx->priv, domid, pause);
-}
-
-static int extents_json(const struct xgm_extent *e, size_t n, json_t **out)
-{
-	*out = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(*out, json_pack("{s:I,s:I}", "mfn",
-			(json_int_t)e[i].mfn, "nr", (json_int_t)e[i].nr));
-	return 0;
-}
-
-/* A failed switch goes back to the old backing, which still exists until
- * the very end: the guest keeps its data, nothing else changed. */
-static int switch_back(struct xgm_ctx *ctx, struct blob *b, const struct blob *old)
-{
-	struct xgm_extent *ext = malloc(old->nr_ext * sizeof(*ext));
-
-	if (!ext)
-		return -ENOMEM;
-	memcpy(ext, old->ext, old->nr_ext * sizeof(*ext));
-	return blob_switch(ctx, b, old->buf, ext, old->nr_ext, old->strategy,
-			   old->placement);
+	/* The source must not be evicted while it is being copied from. */
+	if (!b->pinned)
+		plan_add(ex, STEP_PIN, false, 0);
+	plan_add(ex, STEP_ALLOC, false, 1);
+	/* With --pause the guest cannot write between the copy and the
+	 * switch: those writes would stay in the old buffer. */
+	if (pause)
+		plan_add(ex, STEP_PAUSE, false, 0);
+	plan_add(ex, STEP_LOCATE, false, 1);
+	*copy = ex->n;
+	plan_add(ex, STEP_COPY, false, 0);
+	/* The blackout: the guest's range is unmapped only from here... */
+	plan_add_unmap(ex, b->strategy, 0);
+	plan_add_map(ex, s, 1);
+	*mapped = ex->n - 1;
+	/* ...to here. The record names the new backing before the guest runs
+	 * again: from then on it writes to the new buffer, which recover
+	 * must then keep. */
+	plan_add(ex, STEP_MAPPED, false, 1);
+	if (pause)
+		plan_add(ex, STEP_PAUSE, true, 0);
+	if (b->pinned)
+		plan_add(ex, STEP_PIN, false, 1); /* the pin moves with the data */
+	/* The old buffer is pinned either way by now: by the blob itself or
+	 * for the copy. The pin goes before the buffer does. */
+	plan_add(ex, STEP_PIN, true, 0);
+	plan_add(ex, STEP_ALLOC, true, 0);
 }
 
 static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
 			enum xgm_placement to, bool pause, double *blackout,
 			double *total, double *paused_us, json_t **counters)
 {
-	struct xgm_extent *ext = NULL;
-	struct blob old = { 0 };
 	struct op_meter meter;
+	struct blob nb;
+	struct exec ex;
 	enum strategy s;
-	uint64_t seq, buf = 0;
-	bool src_pinned = false, allocated = false, switched = false;
-	bool old_unpinned = false;
-	bool paused = false;
-	double t_pause = 0;
-	size_t nr_ext;
-	json_t *extra, *jext;
+	size_t copy, mapped;
+	bool undone = true;
+	json_t *extra;
 	double t0 = now_us();
 	int ret;
 
 	ret = journal_blocks(ctx, b) ?: next_strategy(ctx, b, to, &s);
 	if (ret)
 		return ret;
-	if (!strategy_get(s)->map)
+	if (!strategy_nr_steps(s))
 		return xgm_fail(-EOPNOTSUPP, "strategy %s: the engine does not "
 				"implement it yet", strategy_name(s));
-	/* What to go back to if anything fails. */
-	old = *b;
-	old.ext = malloc(b->nr_ext * sizeof(*old.ext));
-	if (!old.ext)
-		return -ENOMEM;
-	memcpy(old.ext, b->ext, b->nr_ext * sizeof(*old.ext));
-	old.grefs = NULL;
-	old.ops = NULL;
+	nb = *b;
+	nb.ext = NULL;
+	nb.nr_ext = 0;
+	nb.grefs = NULL;
+	nb.ops = json_incref(b->ops);
+	nb.strategy = s;
+	nb.placement = to;
+	exec_init(&ex, ctx, "migrate", "mapped", b, &nb);
+	ex.have_buf[0] = ex.have_ext[0] = true;
+	migrate_plan(&ex, b, s, pause, &copy, &mapped);
 
 	/* A move undone whole leaves the host as it was, byte for byte. */
 	ret = hv_checkpoint(ctx);
@@ -149,155 +138,34 @@ static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
 	meter_start(ctx, &meter);
 	/* The old backing in full: recover may have to go back to it after
 	 * the record already names the new one. */
-	extents_json(old.ext, old.nr_ext, &jext);
-	extra = json_pack("{s:I,s:o,s:s,s:s,s:I}", "old_buf", (json_int_t)old.buf,
-			  "old_extents", jext, "old_strategy", strategy_name(old.strategy),
-			  "old_placement", placement_name(old.placement),
-			  "old_generation", (json_int_t)old.generation);
-	ret = journal_intent(ctx, "migrate", b, extra, &seq);
+	extra = backing_json(b, "old");
+	json_object_set_new(extra, "old_generation", json_integer((json_int_t)b->generation));
+	ret = exec_begin(&ex, extra);
 	json_decref(extra);
+	if (!ret)
+		ret = exec_run(&ex, &undone);
 	if (ret) {
-		char msg[512];
-
-		snprintf(msg, sizeof(msg), "%s", xgm_last_error());
-		hv_restore(ctx);
-		xgm_fail(ret, "%s", msg);
+		if (undone)
+			hv_restore(ctx);
 		goto out;
 	}
-	/* The source must not be evicted while it is being copied from. */
-	if (!b->pinned) {
-		ret = gpu_pin(ctx, old.buf, true);
-		src_pinned = !ret;
-	}
-	if (!ret) {
-		ret = gpu_alloc(ctx, b->card, b->size, to, &buf);
-		if (ret == -ENOSPC) {
-			char why[256], sz[XGM_SIZE_STR];
-
-			snprintf(why, sizeof(why), "%s", xgm_last_error());
-			gpu_name_victim(ctx, b->card, why, sizeof(why));
-			ret = xgm_fail_instead(-ENOSPC, "%s has no room for a second copy "
-				       "of %s in %s%s%s", b->card,
-				       xgm_size_str(b->size, sz), placement_name(to),
-				       *why ? ": " : "", why);
-		}
-		allocated = !ret;
-	}
-	/* With --pause the guest cannot write between the copy and the
-	 * switch: those writes would stay in the old buffer. */
-	if (!ret && pause) {
-		ret = pause_guest(ctx, b->domid, true);
-		paused = !ret;
-		t_pause = now_us();
-		/* Written down, so that recover unpauses a guest this process
-		 * paused and then died holding. */
-		if (paused) {
-			json_t *mark = json_pack("{s:b}", "paused", 1);
-
-			ret = journal_phase(ctx, seq, "intent", mark);
-			json_decref(mark);
-		}
-	}
-	if (!ret)
-		ret = gpu_extents(ctx, buf, &ext, &nr_ext) ?: gpu_copy(ctx, old.buf, buf);
-	if (!ret) {
-		extents_json(ext, nr_ext, &jext);
-		extra = json_pack("{s:I,s:o,s:s,s:s}", "new_buf", (json_int_t)buf,
-				  "new_extents", jext, "new_strategy", strategy_name(s),
-				  "new_placement", placement_name(to));
-		ret = journal_phase(ctx, seq, "copied", extra);
-		json_decref(extra);
-	}
-	if (!ret) {
-		/* The blackout: the guest's range is unmapped only here. */
-		switched = true;
-		ret = switch_backing(ctx, b, buf, ext, nr_ext, s, to, blackout);
-		ext = NULL;
-	}
-	/* Switched is written before the guest runs again: from then on it
-	 * writes to the new buffer, which recover must then keep. A failed
-	 * switch is undone first, still paused (below). */
-	if (!ret)
-		ret = journal_phase(ctx, seq, "switched", NULL);
-	if (!ret && paused) {
-		ret = pause_guest(ctx, b->domid, false);
-		paused = !!ret;
-		if (!paused) {
-			json_t *mark = json_pack("{s:b}", "paused", 0);
-
-			*paused_us = now_us() - t_pause;
-			ret = journal_phase(ctx, seq, "switched", mark);
-			json_decref(mark);
-		}
-	}
-	if (!ret && b->pinned)
-		ret = gpu_pin(ctx, buf, true); /* the pin moves with the data */
-	if (!ret) {
-		b->generation++;
-		snprintf(b->state, sizeof(b->state), "mapped");
-		ret = blob_save(ctx, b);
-		if (ret)
-			b->generation--;
-	}
-	/* The old buffer is pinned either way by now: by the blob itself
-	 * or for the copy. The pin goes before the buffer does. */
-	if (!ret) {
-		ret = gpu_pin(ctx, old.buf, false);
-		if (!ret) {
-			old_unpinned = true;
-			src_pinned = false;
-		}
-	}
-	if (!ret)
-		ret = gpu_free(ctx, old.buf);
-	if (ret) {
-		char msg[512];
-		bool exact = true;
-		int undo = 0;
-
-		/* Go back: the old backing is still there. Say so first, so
-		 * that a crash during the undo is finished the same way. */
-		snprintf(msg, sizeof(msg), "%s", xgm_last_error());
-		free(ext);
-		journal_phase(ctx, seq, "rolling-back", NULL);
-		if (switched) {
-			undo = switch_back(ctx, b, &old);
-			b->generation = old.generation;
-			if (!undo)
-				undo = blob_save(ctx, b);
-		}
-		if (paused && pause_guest(ctx, b->domid, false)) {
-			snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg),
-				 "; %s stays paused (xl unpause)", b->dom_name);
-			exact = false; /* not as it was: no restore */
-		}
-		if (!undo && allocated) {
-			if (b->pinned)
-				gpu_pin(ctx, buf, false);
-			undo = gpu_free(ctx, buf);
-		}
-		if (!undo && src_pinned)
-			undo = gpu_pin(ctx, old.buf, false);
-		/* A pinned blob's old buffer gets its pin back. */
-		if (!undo && old_unpinned && b->pinned)
-			undo = gpu_pin(ctx, old.buf, true);
-		/* Undone: the journal goes. Not undone: recover finishes
-		 * the move from the phase the journal reached. */
-		if (!undo)
-			undo = journal_done(ctx, seq);
-		if (undo || !exact || hv_restore(ctx))
-			hv_sync(ctx);
-		xgm_fail(ret, "%s", *msg ? msg : "migrate failed");
-		goto out;
-	}
+	*blackout = ex.t_end[mapped] - ex.t_end[copy];
+	if (pause)
+		*paused_us = ex.t_end[mapped + 2] - ex.t_end[copy - 2];
 	*total = now_us() - t0;
+	/* The blob is its new backing now. */
+	free(b->ext);
+	free(b->grefs);
+	json_decref(b->ops);
+	*b = nb;
+	memset(&nb, 0, sizeof(nb));
 	*counters = json_incref(meter_stop(ctx, &meter, b, "migrate"));
 	json_object_set_new(*counters, "blackout_us", json_rounded(*blackout, US_UNIT));
 	/* The counters ride along; the move itself is recorded already. */
 	blob_save(ctx, b);
-	ret = journal_done(ctx, seq);
+	ret = exec_end(&ex);
 out:
-	free(old.ext);
+	blob_free(&nb);
 	return ret;
 }
 

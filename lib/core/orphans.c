@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/engine.h"
+#include "core/exec.h"
 #include "core/inspect.h"
 
 static bool named(uint64_t id, const struct blob *blobs, size_t nb,
@@ -472,7 +472,7 @@ static int undo_piece(struct xgm_ctx *ctx, const struct xgm_domain_info *d,
 	if (p->s == STRAT_GRANT)
 		ret = find_grefs(ctx, &b);
 	if (!ret)
-		ret = st->unmap(ctx, &b);
+		ret = strategy_unmap(ctx, &b);
 	free(b.grefs);
 	if (ret) {
 		char why[512];

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/engine.h"
+#include "core/exec.h"
 #include "core/view.h"
 
 /* Copies b with one of the backings the journal record names ("old" or
@@ -53,106 +53,61 @@ static int backing_from(json_t *rec, const char *which, const struct blob *b,
 }
 
 /*
- * An interrupted migration. Before "switched" the guest may have written
- * to the old buffer since the copy, so the copy is stale: go back to the
- * old backing (map it again, free the copy). From "switched" on the guest
- * has used the new buffer: finish the move. "rolling-back" is a failed
- * migration that was undoing itself: finish the undo. The journal holds
- * both backings in full, whatever the record got to.
+ * The rule. recover reads the plan and how many of its steps were done,
+ * and the step that was running may have happened in part:
+ *  - an attach is undone (the inverses of the steps done, last first),
+ *    unless all its steps were done: then only its end was lost;
+ *  - a detach is finished: the guest must not keep frames we meant to
+ *    take, and the steps left (unmaps, unpin, free, forget) all work from
+ *    any point an interruption left;
+ *  - a move is undone while its switch (the record naming the new
+ *    backing) was not yet written: until then the guest may have written
+ *    to the old buffer since the copy, so the copy is stale. From the
+ *    switch on the guest has used the new buffer: the move is finished.
+ * Every free asks first that nothing reaches the frames (buffer_release).
  */
-static int migrate_recover(struct xgm_ctx *ctx, struct blob *b, json_t *rec,
-			   const char *phase, const char **action)
+static int resume(struct exec *ex, const char **action)
 {
-	struct blob ob, nb;
-	struct xgm_extent *now;
-	size_t nn;
+	bool undo = !exec_past_switch(ex);
 	int ret;
 
-	if (!strcmp(phase, "intent") || !json_object_get(rec, "new_buf")) {
-		/* Nothing copied: the guest still maps the old backing. The
-		 * copy's pin of the source goes; a new buffer made before the
-		 * next phase is an orphan recover frees. */
-		ret = backing_from(rec, "old", b, &ob);
-		if (!ret && !b->pinned)
-			gpu_pin(ctx, ob.buf, false);
-		xgm_clear_error();
-		free(ob.ext);
-		free(ob.grefs);
-		*action = "nothing to undo";
-		return ret;
-	}
-	ret = backing_from(rec, "old", b, &ob);
-	if (!ret)
-		ret = backing_from(rec, "new", b, &nb);
-	if (ret) {
-		free(ob.ext);
-		free(ob.grefs);
-		return ret;
-	}
-	if (strcmp(phase, "switched")) {
-		/* Back: the new mapping goes, the old one is made whole. */
-		ret = strategy_get(nb.strategy)->unmap ?
-		      strategy_get(nb.strategy)->unmap(ctx, &nb) : 0;
-		if (!ret && strategy_get(ob.strategy)->unmap)
-			ret = strategy_get(ob.strategy)->unmap(ctx, &ob);
-		if (!ret)
-			ret = strategy_get(ob.strategy)->map(ctx, &ob);
-		if (!ret) {
-			gpu_pin(ctx, nb.buf, false);
-			ret = gpu_free(ctx, nb.buf);
-			if (ret == -ENOENT)
-				ret = 0;
-		}
-		if (!ret) {
-			/* The old buffer keeps the blob's pin; the copy's goes. */
-			gpu_pin(ctx, ob.buf, b->pinned);
-			xgm_clear_error();
-			ob.generation = (uint64_t)json_integer_value(
-				json_object_get(rec, "old_generation"));
-			snprintf(ob.state, sizeof(ob.state), "mapped");
-			blob_set_backing(b, ob.buf, ob.ext, ob.nr_ext, ob.strategy,
-					 ob.placement);
-			ob.ext = NULL;
-			b->grefs = ob.grefs;
-			ob.grefs = NULL;
-			b->generation = ob.generation;
-			snprintf(b->state, sizeof(b->state), "mapped");
-			ret = blob_save(ctx, b);
-			*action = "rolled back";
-		}
-		goto out;
-	}
-	/* Switched: the guest uses the new buffer; it must still be where
-	 * the journal says, or there is nothing sound to finish. */
-	ret = gpu_extents(ctx, nb.buf, &now, &nn);
-	if (!ret) {
-		if (nn != nb.nr_ext || memcmp(now, nb.ext, nn * sizeof(*now)))
-			ret = xgm_fail(-ESTALE, "journal: the new buffer of %s:%u "
-				       "moved since the switch", b->dom_name, b->n);
-		free(now);
-	}
-	if (!ret && b->buf != nb.buf) {
-		/* The record lags: make the p2m and the record the new one. */
-		ret = blob_switch(ctx, b, nb.buf, nb.ext, nb.nr_ext, nb.strategy,
-				  nb.placement);
-		nb.ext = NULL;
-		if (!ret)
-			b->generation = (uint64_t)json_integer_value(
-				json_object_get(rec, "old_generation")) + 1;
-	}
-	if (!ret) {
-		gpu_pin(ctx, b->buf, b->pinned);
-		gpu_pin(ctx, ob.buf, false);
-		xgm_clear_error();
-		ret = gpu_free(ctx, ob.buf);
-		if (ret == -ENOENT) /* freed before the crash */
-			ret = 0;
-	}
-	if (!ret) {
-		snprintf(b->state, sizeof(b->state), "mapped");
-		ret = blob_save(ctx, b);
+	if (undo) {
+		ret = exec_undo(ex);
+		*action = "rolled back";
+	} else {
+		ret = exec_finish(ex);
 		*action = "completed";
 	}
+	return ret;
+}
+
+static int migrate_recover(struct xgm_ctx *ctx, struct blob *b, json_t *rec,
+			   const char **action)
+{
+	struct blob ob, nb = { 0 };
+	bool have_new = json_object_get(rec, "new_buf") != NULL;
+	struct exec ex;
+	int ret;
+
+	ret = backing_from(rec, "old", b, &ob);
+	if (!ret && have_new)
+		ret = backing_from(rec, "new", b, &nb);
+	else if (!ret)
+		nb = ob, nb.ext = NULL, nb.grefs = NULL;
+	if (ret)
+		goto out;
+	ob.generation = (uint64_t)json_integer_value(json_object_get(rec, "old_generation"));
+	snprintf(ob.state, sizeof(ob.state), "mapped");
+	exec_init(&ex, ctx, "migrate", "mapped", &ob, &nb);
+	ex.have_buf[0] = ex.have_ext[0] = true;
+	ex.have_buf[1] = ex.have_ext[1] = have_new;
+	ret = exec_load(&ex, rec);
+	if (!ret)
+		ret = resume(&ex, action);
+	/* Undone: the record names the old backing again, whatever the new
+	 * one's grants had written meanwhile. */
+	if (!ret && !exec_past_switch(&ex))
+		ret = blob_save(ctx, &ob);
 out:
 	free(ob.ext);
 	free(ob.grefs);
@@ -166,15 +121,15 @@ static int recover_one(struct xgm_ctx *ctx, json_t *rec, json_t *report)
 	const char *op = json_string_value(json_object_get(rec, "op"));
 	const char *phase = json_string_value(json_object_get(rec, "phase"));
 	json_int_t seq = json_integer_value(json_object_get(rec, "seq"));
-	struct blob b;
-	const char *action = "failed";
-	int ret;
-
 	json_int_t domid = json_integer_value(json_object_get(rec, "domid"));
 	json_int_t n = json_integer_value(json_object_get(rec, "n"));
-	bool have;
-
+	json_t *buf = json_object_get(rec, "buf");
+	const char *action = "failed";
 	char why[160];
+	struct exec ex;
+	struct blob b;
+	bool have;
+	int ret;
 
 	if (journal_problem(rec, why, sizeof(why)))
 		return xgm_fail(-EBADMSG, "journal record %lld is malformed: %s",
@@ -190,46 +145,24 @@ static int recover_one(struct xgm_ctx *ctx, json_t *rec, json_t *report)
 		b.domid = (uint32_t)domid;
 		b.n = (uint32_t)n;
 		snprintf(b.dom_name, sizeof(b.dom_name), "%s", dn ? dn : "?");
+		if (json_is_integer(buf))
+			b.buf = (uint64_t)json_integer_value(buf);
 	}
-	/* A migrate --pause killed while the guest was paused: run it again
-	 * first, whatever else is done (Xen counts pauses: this releases only
-	 * the one xgpumap took). */
-	if (!strcmp(op, "migrate") && json_is_true(json_object_get(rec, "paused")) &&
-	    ctx->be->hv->pause) {
-		ctx->be->hv->pause(ctx->priv, (uint32_t)domid, false);
-		xgm_clear_error();
-	}
-	if (!strcmp(op, "attach")) {
-		json_int_t buf = json_integer_value(json_object_get(rec, "buf"));
-		bool allocated = strcmp(phase, "intent") != 0;
-
-		if (!have)
-			b.buf = (uint64_t)buf;
-		/* A buffer allocated before the record was written may still
-		 * be pinned; the unpin is harmless otherwise. */
-		if (allocated && !have)
-			gpu_pin(ctx, b.buf, false);
-		xgm_clear_error();
-		if (have && !strcmp(b.state, "mapped")) {
-			ret = 0; /* it finished; only the last step was lost */
-			action = "completed";
-		} else {
-			ret = attach_rollback(ctx, &b, allocated, have);
-			action = "rolled back";
-		}
-	} else if (!have) {
+	if (!strcmp(op, "attach") && have && !strcmp(b.state, "mapped")) {
+		ret = 0; /* it finished; only the last step was lost */
+		action = "completed";
+	} else if (strcmp(op, "attach") && !have) {
 		/* Nothing left to finish: the record went with the blob. */
 		ret = 0;
 		action = "nothing left to do";
 	} else if (!strcmp(op, "migrate")) {
-		ret = migrate_recover(ctx, &b, rec, phase, &action);
-	} else if (!strcmp(op, "detach")) {
-		ret = detach_finish(ctx, &b);
-		action = "completed";
+		ret = migrate_recover(ctx, &b, rec, &action);
 	} else {
-		ret = xgm_fail(-EBADMSG, "journal record %lld: unknown op '%s'",
-			       (long long)seq, op);
-		action = "failed";
+		exec_init(&ex, ctx, op, !strcmp(op, "attach") ? "attaching" :
+			  "detaching", &b, NULL);
+		ex.have_buf[0] = have || json_is_integer(buf);
+		ex.have_ext[0] = have;
+		ret = exec_load(&ex, rec) ?: resume(&ex, &action);
 	}
 	if (!ret)
 		ret = journal_done(ctx, (uint64_t)seq);
@@ -281,7 +214,6 @@ static int remap_revoked(struct xgm_ctx *ctx, struct blob *b, json_t *report)
  * guest's: its mapping goes (the record says what it is), then the record. */
 static int drop_bufferless(struct xgm_ctx *ctx, struct blob *b, json_t *report)
 {
-	const struct strategy_ops *st = strategy_get(b->strategy);
 	struct xgm_extent *now;
 	char bid[96], why[512];
 	size_t nn;
@@ -293,7 +225,7 @@ static int drop_bufferless(struct xgm_ctx *ctx, struct blob *b, json_t *report)
 	}
 	xgm_clear_error();
 	snprintf(bid, sizeof(bid), "%s:%u", b->dom_name, b->n);
-	ret = st->unmap ? st->unmap(ctx, b) : 0;
+	ret = strategy_unmap(ctx, b);
 	if (ret) {
 		snprintf(why, sizeof(why), "%s", xgm_last_error());
 		return xgm_fail(ret, "the buffer of %s is gone, but its mapping at "
@@ -351,7 +283,7 @@ static int discard(struct xgm_ctx *ctx, json_t *rec, json_t *report)
 		if (json_is_true(json_object_get(rec, "paused")) && ctx->be->hv->pause)
 			ctx->be->hv->pause(ctx->priv, b.domid, false);
 		if (strcmp(b.state, "mapped")) {
-			ret = detach_finish(ctx, &b);
+			ret = blob_dismantle(ctx, &b);
 			action = "discarded; its blob, left half done, unmapped and freed";
 		}
 		blob_free(&b);

@@ -109,7 +109,7 @@ json_t *blob_view(struct xgm_ctx *ctx, const struct blob *b)
 	 * rules give for a fresh range (they differ where an earlier 4K
 	 * mapping left tables behind: set_typed_p2m_entry() then falls back
 	 * to the order get_entry() reports, and Xen never frees them). */
-	if (st->map && !st->maps_nothing) {
+	if (!st->maps_nothing) {
 		struct leaf_orders lo = { 0 };
 		uint64_t planned = 0;
 		bool have_plan = false;

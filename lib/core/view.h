@@ -33,11 +33,7 @@ json_t *blob_view(struct xgm_ctx *ctx, const struct blob *b);
 /* The tag fill writes on page `page` of blob b. */
 uint64_t fill_tag(const struct blob *b, uint64_t fill_id, uint64_t page);
 
-/* The steps recover shares with attach and detach. */
-int attach_rollback(struct xgm_ctx *ctx, struct blob *b, bool allocated,
-		    bool mapping);
-int detach_finish(struct xgm_ctx *ctx, struct blob *b);
-int pin_if_needed(struct xgm_ctx *ctx, struct blob *b);
+/* Why b must stay where it is (false: it need not). */
 bool pin_reason(const struct blob *b, char *buf, size_t len);
 
 #endif /* XGM_VIEW_H */

@@ -112,7 +112,7 @@ static int snapshot(struct xgm_blob *h, const struct blob *b,
 	h->placement = b->placement;
 	h->cache = (enum xgm_cache)b->cache;
 	h->entries_4k = h->entries_2m = 0;
-	if (!st->map || st->maps_nothing)   /* ioreq: nothing in the p2m */
+	if (st->maps_nothing)   /* ioreq: nothing in the p2m */
 		return 0;
 	ret = plan_build(b->gfn, b->ext, b->nr_ext, st->max_order,
 			 st->per_call, &p);

@@ -18,16 +18,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/plan.h"
 #include "xen/xen.h"
 
-#define ORDER_2M 9
-#define MMIO_MAX_ITER 64 /* Xen's MAP_MMIO_MAX_ITER */
-
+/* Xen's order rule and its 64 updates a call are the engine's (plan.h). */
 unsigned int xen_mmio_order(uint64_t gfn, uint64_t mfn, uint64_t nr)
 {
-	if (((gfn | mfn) & ((1ULL << ORDER_2M) - 1)) || !(nr >> ORDER_2M))
-		return 0;
-	return ORDER_2M;
+	return plan_next_order(gfn, mfn, nr, PLAN_UP_TO_2M);
 }
 
 /* The entries Xen writes for a run in a clean range (mmio_order()); the
@@ -289,7 +286,7 @@ int xen_memory_mapping(void *priv, uint32_t domid, uint64_t gfn, uint64_t mfn,
 	if (rc > 0)
 		done = (uint64_t)rc; /* partial: exactly 64 iterations, 64 entries */
 	if (rc >= 0)
-		entries = rc > 0 ? MMIO_MAX_ITER : xen_mmio_entries(gfn, mfn, done);
+		entries = rc > 0 ? XGM_MMIO_MAX_ITER : xen_mmio_entries(gfn, mfn, done);
 	xgm_debug("xen: memory_mapping %s d%u gfn 0x%" PRIx64 " mfn 0x%" PRIx64
 		  " nr %" PRIu64 ": %" PRIu64 " done in %" PRIu64 " domctl(s), "
 		  "%.1f us", add ? "add" : "remove", domid, gfn, mfn, nr,

@@ -119,10 +119,15 @@ findings_of() {
 }
 
 # fresh_host [SIM INIT OPTIONS]: a new simulated host with the hypervisor
-# extensions, so that every strategy, ram-mmio and transfer too, can map.
+# extensions, so that every strategy, ram-mmio and transfer too, can map;
+# with STOCK=1 the default host, stock Xen.
 fresh_host() {
     rm -f -- "$SIM_STATE"
-    run_xgm 0 -q sim init --extensions ram-mmio,transfer "$@"
+    if [[ ${STOCK:-} == 1 ]]; then
+        run_xgm 0 -q sim init "$@"
+    else
+        run_xgm 0 -q sim init --extensions ram-mmio,transfer "$@"
+    fi
 }
 
 # ---- a lost blob record -------------------------------------------------
@@ -131,6 +136,8 @@ lost_record_case() {
     local s=$1 p=$2 f rows
     fresh_host "${@:3}" || return 1
     attach_filled "$s" "$p" || return 1
+    # auto: the strategy it chose.
+    s=$(jq_of "$(xgm_q show "$ID")" .strategy) || return 1
     lose_record 1 "$N" || return 1
     # check sees what the lost record leaves: the buffer, and the mapping
     # (p2m entries, or the ioreq claim for ioreq).
@@ -168,6 +175,18 @@ lost_record_case() {
     fault_case "lost record, AMD IOMMU: mmio vram" lost_record_case mmio vram --iommu amd
     fault_case "lost record, PV dom0: grant sys" lost_record_case grant sys --dom0 pv
     fault_case "lost record, PV dom0: ram-mmio sys" lost_record_case ram-mmio sys --dom0 pv
+    fault_loop_end
+}
+
+@test "lost blob record on the default (stock Xen) host, every strategy it has: recover unmaps, then frees; the guest reads nothing" {
+    local sp
+    fault_loop_begin
+    for sp in "mmio vram" "grant sys" "ioreq vram" "ioreq sys" "revoke-fault vram"; do
+        STOCK=1 fault_case "lost record, stock host: $sp" lost_record_case $sp
+    done
+    # What auto picks there, for each placement.
+    STOCK=1 fault_case "lost record, stock host: auto vram" lost_record_case auto vram
+    STOCK=1 fault_case "lost record, stock host: auto sys" lost_record_case auto sys
     fault_loop_end
 }
 
@@ -230,7 +249,7 @@ refused_case() {
     lose_record 1 "$N"
     state_edit 'del(.store["/xgpumap/window/1"])'
     before=$(state_sum)
-    run_xgm 3 recover
+    run_xgm 1 recover
     mfn=$(jq -r '.[0].mfn' <<<"$BACKING")
     contains "$stderr" "GPU buffer $BUF is still mapped: domain vm1 maps its frames at gfn $(printf '0x%x-0x%x' "$FIRST" "$LAST")"
     contains "$stderr" "$(printf 'mfn 0x%x-0x%x, grant_map_rw' "$mfn" $((mfn + LAST - FIRST)))"
@@ -255,7 +274,7 @@ refused_case() {
     contains "$output" "journal record 8 is malformed: its text is not valid JSON"
     contains "$output" "recover --discard 7"
     # vm1:1 is named by record 7: detach is refused, and says why.
-    run_xgm 3 detach vm1:1
+    run_xgm 1 detach vm1:1
     not_contains "$stderr" "(null)"
     contains "$stderr" "journal record 7 names vm1:1 but is malformed"
     before=$(state_sum)
@@ -360,9 +379,9 @@ dom0_grants() {
 }
 
 @test "a grant made but never written down (kill -9 before its record): recover ends it before the buffer is freed" {
-    # store_write 8 is the record after the first grant_access: the
+    # store_write 10 is the record after the first grant_access: the
     # grant exists, no record names its reference.
-    xgm_inject CRASH store_write:8 137 attach vm1 --size 1M --placement sys --strategy grant
+    xgm_inject CRASH store_write:10 137 attach vm1 --size 1M --placement sys --strategy grant
     is "$(dom0_grants)" 1 "one grant nobody recorded"
     contains "$(findings_of)" '"orphan-grant"' "check sees the grant nobody recorded"
     run_xgm 0 recover
