@@ -851,6 +851,7 @@ static void render_bench_scale(json_t *s, FILE *f)
 		{ "most_us", "TIME", COL_US },
 		{ "per_blob_us", "PER_BLOB", COL_US },
 		{ "most_vs_1x1", "VS_1x1", COL_RATIO },
+		{ "exponent", "EXP", COL_DEC },
 		{ "verdict", "GROWTH", COL_TEXT },
 		{ 0 }
 	};
@@ -864,7 +865,9 @@ static void render_bench_scale(json_t *s, FILE *f)
 	fputs("persistence of the same operation (measured: one context per\n"
 	      "operation, as the CLI runs it, less the time above)\n", f);
 	render_cols(pers, json_object_get(s, "rows"), f, 2);
-	fprintf(f, "growth over the %" PRIu64 "-guest hosts, from the measured times\n",
+	fprintf(f, "growth over the %" PRIu64 "-guest hosts, from the measured times\n"
+		"(EXP: time ~ blobs^EXP from half the most blobs to the most;\n"
+		"attach_all: the total time of attaching every blob)\n",
 		uint_of(s, "guests"));
 	render_cols(grow, json_object_get(s, "growth"), f, 2);
 }

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "bench.h"
@@ -189,11 +190,14 @@ static int scale_point(struct bench *b, struct xgm_ctx **ctx, unsigned int g,
 /* From the measured times of the series at the most guests, its fewest
  * blobs, about half its most and its most: constant (within 1.5x or
  * 100 us, a single measurement's noise), linear, or faster than linear
- * (the second half's growth per blob more than twice the first half's). */
+ * (from half the most blobs to the most, time grows as blobs^p with p
+ * above 1.2: a fixed cost or a linear term keeps p at or below 1, a
+ * quadratic one takes it towards 2). attach-all is judged on its total. */
 static json_t *growth(json_t *rows, unsigned int guests, const char *op)
 {
 	json_t *lo = NULL, *mid = NULL, *hi = NULL, *r;
-	double b0, b1, b2, t0, t1, t2, s1, s2;
+	bool total = !strcmp(op, "attach_all_per_blob");
+	double b0, b1, b2, t0, t1, t2, p;
 	const char *verdict;
 	size_t i;
 
@@ -214,17 +218,23 @@ static json_t *growth(json_t *rows, unsigned int guests, const char *op)
 	t0 = bench_num(json_object_get(lo, "measured_us"), op);
 	t1 = bench_num(json_object_get(mid, "measured_us"), op);
 	t2 = bench_num(json_object_get(hi, "measured_us"), op);
-	s1 = b1 > b0 ? (t1 - t0) / (b1 - b0) : 0;
-	s2 = b2 > b1 ? (t2 - t1) / (b2 - b1) : 0;
+	if (total) {
+		t0 *= b0;
+		t1 *= b1;
+		t2 *= b2;
+	}
+	p = b2 > b1 && t1 > 0 && t2 > 0 ? log(t2 / t1) / log(b2 / b1) : 0;
 	if (b2 <= b0)
 		verdict = "one size only";
-	else if (t2 < 1.5 * t0 || t2 - t0 < 100)
+	else if (!total && (t2 < 1.5 * t0 || t2 - t0 < 100))
 		verdict = "constant";
-	else if (s2 > 2 * fmax(s1, 0))
+	else if (p > 1.2)
 		verdict = "grows faster than linear";
 	else
 		verdict = "linear";
-	return json_pack("{s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:s}", "op", op,
+	return json_pack("{s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:s}",
+		"op", total ? "attach_all" : op,
+		"exponent", json_real(round(p * 100) / 100),
 		"most_vs_1x1", bench_ratio(t2, bench_num(json_object_get(
 			json_array_get(rows, 0), "measured_us"), op)),
 		"fewest_blobs", json_integer((json_int_t)b0),

@@ -103,7 +103,7 @@ counts_only() {
     assert_json_true "$output" '[.scale.rows[].state_bytes] | .[1] > .[0]'
     run_xgm 0 bench scale --guests 2 --blobs 2
     like "$output" $'(^|\n) +GUESTS +BLOBS +ATTACH +SHOW +LIST +CHECK +DUMP +MIGRATE +DETACH +ALL/BLOB\n'
-    like "$output" $'(^|\n) +OPERATION +BLOBS +TIME +BLOBS +TIME +PER_BLOB +VS_1x1 +GROWTH\n'
+    like "$output" $'(^|\n) +OPERATION +BLOBS +TIME +BLOBS +TIME +PER_BLOB +VS_1x1 +EXP +GROWTH\n'
     no_json_in_text "$output" "bench scale"
 }
 
