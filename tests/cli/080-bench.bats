@@ -206,6 +206,15 @@ counts_only() {
     assert_unchanged "$SIM_STATE" "$sum"
 }
 
+@test "bench is a client of the public API: it includes nothing of the engine or the sim" {
+    local inc
+    inc=$(grep -ho '^#include "[^"]*"' "$XGM_SRCDIR"/lib/bench/*.[ch] | sort -u)
+    [[ -n $inc ]] || die "no includes found in lib/bench"
+    local bad
+    bad=$(grep -vE '"(bench\.h|ctx\.h|util/[a-z]+\.h|xgpumap(-doc|-sim)?\.h)"' <<<"$inc" || true)
+    [[ -z $bad ]] || die "lib/bench includes internals" "$bad"
+}
+
 @test "a blob whose strategy the user fixed still moves within VRAM, keeping its pin" {
     run_xgm 0 -q sim init
     run_xgm 0 -j attach vm1 --size 8M --strategy mmio
