@@ -103,17 +103,27 @@ static const struct cmd_opt guest_read_opts[] = {
 	{ 0 }
 };
 
+static const char *const bench_dom0s[] = { "pv", "pvh", NULL };
+static const char *const bench_iommus[] = { "intel", "amd", NULL };
+
 static const struct cmd_opt bench_opts[] = {
-	{ "size", 's', "SIZE", "blob size (default 64M)" },
-	{ "repeat", 'r', "N", "remap: migrations (default 20)" },
-	{ "guests", 0, "N", "persist: guests (default 64)" },
-	{ "blobs", 0, "N", "persist: blobs per guest (default 64)" },
+	{ "size", 's', "SIZE", "attach: the largest size (from 2M, x4); migrate, "
+	  "strategies: the blob size (default 64M)" },
+	{ "repeat", 'r', "N", "migrate: moves (default 20)" },
+	{ "guests", 0, "N", "scale, persist: most guests, 1..64 (default 64)" },
+	{ "blobs", 0, "N", "scale, persist: most blobs per guest, 1..64 (default 64)" },
+	{ "dom0", 0, "pv|pvh", "the hosts' dom0 (default pvh, as sim init)", bench_dom0s },
+	{ "iommu", 0, "intel|amd", "the hosts' IOMMU (default intel, as sim init)",
+	  bench_iommus },
+	{ "seed", 0, "N", "the hosts' seed (default 1)" },
+	{ "csv", 0, "FILE", "also write every table to FILE as CSV" },
+	{ "samples", 0, "FILE", "migrate: write every move's times to FILE (CSV)" },
 	{ 0 }
 };
 
-/* The scenarios xgm_bench() runs (lib/core/bench.c). */
+/* The scenarios xgm_bench() runs (lib/bench/). */
 static const char *const bench_scenarios[] = {
-	"alignment", "strategies", "remap", "persist", "all", NULL
+	"attach", "migrate", "strategies", "scale", "persist", "all", NULL
 };
 
 static const struct cmd_opt batch_opts[] = {
@@ -249,13 +259,17 @@ struct cmd cmd_root[] = {
 			 "blob it left half done is unmapped and freed) and recovers the rest." },
 	{ .name = "bench", .fn = do_bench, .min_args = 0, .max_args = 1, .opts = bench_opts, .args = "[SCENARIO]",
 	  .arg_kind = ARG_WORD, .arg_values = bench_scenarios,
-	  .summary = "measure the cost of each way of mapping",
-	  .description = "Scenarios: alignment (mmio at a 2M-aligned gfn vs one frame off), "
-			 "strategies (attach, a full guest read, a migration and detach for every "
-			 "strategy, ratios against mmio), remap (migrate --repeat: blackout "
-			 "distribution), persist (a host of 64 guests x 64 blobs: state save and "
-			 "load time), or all (default). Runs on private simulated hosts, never "
-			 "your state. Counts first; times labelled measured or modeled." },
+	  .summary = "measure what each operation costs, against the naive way",
+	  .description = "Scenarios: attach (every strategy at sizes from 2M to --size, the "
+			 "planner's gfn against one congruent to nothing: 4K entries), migrate "
+			 "(--repeat moves copy-then-switch against unmap-copy-map: blackout and "
+			 "total, distribution, histogram), strategies (attach, first full guest "
+			 "read, migrate and detach per strategy, every counter), scale (hosts of "
+			 "1..--guests x 1..--blobs: one of each operation, how it grows per blob), "
+			 "persist (the state save per operation against its size and against a "
+			 "whole-state rewrite), or all (default). Runs on private simulated hosts, "
+			 "never your state. Counts first; times labelled measured (persistence "
+			 "excluded or its own column) or modelled; ratios ours/naive." },
 	{ .name = "domain", .subcmds = domain_cmds, .summary = "domains of the host" },
 	{ .name = "gpu", .subcmds = gpu_cmds, .summary = "GPU cards and their buffers" },
 	{ .name = "sim", .subcmds = sim_cmds, .summary = "the simulated Xen host" },

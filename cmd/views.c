@@ -602,149 +602,325 @@ static void render_iommu(struct cli *cli, json_t *out, FILE *f)
 
 /* ---- bench -------------------------------------------------------------- */
 
-static void render_bench_alignment(json_t *a, FILE *f)
+/* Rows with a "not_run" reason, as sentences after their table. */
+static void render_not_run(json_t *rows, FILE *f)
+{
+	char sz[32];
+	json_t *r;
+	size_t i;
+
+	json_array_foreach(rows, i, r)
+		if (json_object_get(r, "failed"))
+			fprintf(f, "  %s failed: %s\n", str_of(r, "strategy"),
+				str_of(r, "failed"));
+		else if (json_object_get(r, "not_run")) {
+			if (json_object_get(r, "size"))
+				fprintf(f, "  %s at %s not run: %s\n", str_of(r, "strategy"),
+					size_str(uint_of(r, "size"), sz, sizeof(sz)),
+					str_of(r, "not_run"));
+			else
+				fprintf(f, "  %s not run: %s\n", str_of(r, "strategy"),
+					str_of(r, "not_run"));
+		}
+}
+
+/* The rows that ran, each with its entries as text under "_entries". */
+static json_t *ran_rows(json_t *rows, const char *ours, const char *naive)
+{
+	json_t *res = json_array(), *r;
+	size_t i;
+
+	json_array_foreach(rows, i, r) {
+		char a[64], b[64];
+		json_t *c;
+
+		if (json_object_get(r, "not_run"))
+			continue;
+		c = json_copy(r);
+		entries_text(json_path(r, ours), a, sizeof(a));
+		entries_text(json_path(r, naive), b, sizeof(b));
+		json_object_set_new(c, "_entries", json_string(a));
+		json_object_set_new(c, "_naive_entries", json_string(b));
+		json_array_append_new(res, c);
+	}
+	return res;
+}
+
+static void render_bench_attach(json_t *a, FILE *f)
 {
 	static const struct col cols[] = {
-		{ "case", "CASE", COL_TEXT },
-		{ "gfn", "GFN", COL_HEX },
-		{ "entries", "ENTRIES", COL_TEXT },
-		{ "hypercalls", "HYPERCALLS", COL_DEC },
-		{ "p2m_entries", "P2M_ENTRIES", COL_DEC },
-		{ "modeled", "MODELED", COL_DEC },
-		{ "measured", "MEASURED", COL_DEC },
+		{ "strategy", "STRATEGY", COL_TEXT },
+		{ "size", "SIZE", COL_SIZE },
+		{ "_entries", "ENTRIES", COL_TEXT },
+		{ "_naive_entries", "NAIVE", COL_TEXT },
+		{ "ours.hypercalls", "CALLS", COL_DEC },
+		{ "naive.hypercalls", "NAIVE", COL_DEC },
+		{ "ours.modeled_us", "MODELLED", COL_US },
+		{ "naive.modeled_us", "NAIVE", COL_US },
+		{ "ours_vs_naive.modeled_us", "RATIO", COL_RATIO },
+		{ "ours_vs_naive.measured_us", "MEASURED", COL_RATIO },
 		{ 0 }
 	};
-	static const char *const cases[] = { "aligned", "unaligned" };
-	json_t *rows = json_array(), *r = json_object_get(a, "unaligned_vs_aligned");
-	char sz[32], buf[64];
+	json_t *rows = ran_rows(json_object_get(a, "rows"), "ours.entries",
+				"naive.entries");
 
-	for (size_t i = 0; i < 2; i++) {
-		json_t *c = json_object_get(a, cases[i]), *at = json_object_get(c, "attach");
-		char m1[32], m2[32];
-
-		entries_text(json_object_get(c, "entries"), buf, sizeof(buf));
-		json_array_append_new(rows, json_pack("{s:s,s:O,s:s,s:O,s:O,s:s,s:s}",
-			"case", cases[i], "gfn", json_object_get(c, "gfn"), "entries", buf,
-			"hypercalls", json_object_get(at, "hypercalls"),
-			"p2m_entries", json_object_get(at, "p2m_entries"),
-			"modeled", us_str(json_object_get(at, "modeled_us"), m1, sizeof(m1)),
-			"measured", us_str(json_object_get(at, "measured_us"), m2, sizeof(m2))));
-	}
-	{
-		char h[32], p[32], mo[32], me[32];
-
-		fmt_value(COL_RATIO, json_object_get(r, "hypercalls"), h, sizeof(h));
-		fmt_value(COL_RATIO, json_object_get(r, "p2m_entries"), p, sizeof(p));
-		fmt_value(COL_RATIO, json_object_get(r, "modeled_us"), mo, sizeof(mo));
-		fmt_value(COL_RATIO, json_object_get(r, "measured_us"), me, sizeof(me));
-		json_array_append_new(rows, json_pack("{s:s,s:s,s:s,s:s,s:s}",
-			"case", "unaligned/aligned", "hypercalls", h, "p2m_entries", p,
-			"modeled", mo, "measured", me));
-	}
-	fprintf(f, "alignment: attach of %s with mmio, gfn 2M-aligned or one frame off\n",
-		size_str(uint_of(a, "size"), sz, sizeof(sz)));
+	fputs("attach: each strategy on its own backing (VRAM: mmio, revoke-fault,\n"
+	      "ioreq; system RAM: the others), ours (the planner's gfn) against\n"
+	      "naive (gfn one frame off: not congruent modulo 2 MiB);\n"
+	      "RATIO ours/naive of the modelled time, MEASURED of the measured\n", f);
 	render_cols(cols, rows, f, 2);
+	render_not_run(json_object_get(a, "rows"), f);
 	json_decref(rows);
+}
+
+/* One migrate row: a distribution's five numbers as text cells. */
+static json_t *dist_row(const char *what, json_t *d, bool ratio)
+{
+	static const char *const keys[] = { "min", "p50", "p90", "p99", "max" };
+	json_t *row = json_pack("{s:s}", "what", what);
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++) {
+		char t[32];
+
+		if (ratio)
+			fmt_value(COL_RATIO, json_object_get(d, keys[i]), t, sizeof(t));
+		else
+			us_str(json_object_get(d, keys[i]), t, sizeof(t));
+		json_object_set_new(row, keys[i], json_string(t));
+	}
+	return row;
+}
+
+static void render_histogram(json_t *h, FILE *f)
+{
+	uint64_t most = 1;
+	json_t *b;
+	size_t i;
+
+	json_array_foreach(h, i, b)
+		most = uint_of(b, "count") > most ? uint_of(b, "count") : most;
+	json_array_foreach(h, i, b) {
+		char lo[32], hi[32];
+		int bar = (int)(uint_of(b, "count") * 40 / most);
+
+		fprintf(f, "  %10s - %-10s %-40.*s %" PRIu64 "\n",
+			us_str(json_object_get(b, "from_us"), lo, sizeof(lo)),
+			us_str(json_object_get(b, "to_us"), hi, sizeof(hi)), bar,
+			"########################################", uint_of(b, "count"));
+	}
+}
+
+static void render_bench_migrate(json_t *m, FILE *f)
+{
+	static const struct col cols[] = {
+		{ "what", "", COL_TEXT },
+		{ "min", "MIN", COL_DEC },
+		{ "p50", "P50", COL_DEC },
+		{ "p90", "P90", COL_DEC },
+		{ "p99", "P99", COL_DEC },
+		{ "max", "MAX", COL_DEC },
+		{ 0 }
+	};
+	json_t *o = json_object_get(m, "ours"), *n = json_object_get(m, "naive");
+	json_t *rows = json_array();
+	char sz[32], a[32], b[32], c[32], mm[32], me[32];
+
+	json_array_append_new(rows, dist_row("ours blackout, measured",
+					     json_object_get(o, "blackout_us"), false));
+	json_array_append_new(rows, dist_row("ours blackout, modelled",
+					     json_object_get(o, "modeled_blackout_us"), false));
+	json_array_append_new(rows, dist_row("ours blackout/one map, modelled",
+					     json_object_get(o, "modeled_blackout_per_map"), true));
+	json_array_append_new(rows, dist_row("ours total, measured",
+					     json_object_get(o, "total_us"), false));
+	json_array_append_new(rows, dist_row("naive blackout, measured",
+					     json_object_get(n, "blackout_us"), false));
+	json_array_append_new(rows, dist_row("naive blackout, modelled",
+					     json_object_get(n, "modeled_blackout_us"), false));
+	json_array_append_new(rows, dist_row("naive blackout/one map, modelled",
+					     json_object_get(n, "modeled_blackout_per_map"), true));
+	fprintf(f, "migrate: %" PRIu64 " moves of %s (mmio, within VRAM), ours\n"
+		"copy-then-switch against naive unmap-copy-map (its blackout has the copy)\n",
+		uint_of(m, "moves"), size_str(uint_of(m, "size"), sz, sizeof(sz)));
+	render_cols(cols, rows, f, 2);
+	fmt_value(COL_RATIO, json_path(m, "ours_vs_naive_p50.blackout_us"), a, sizeof(a));
+	fmt_value(COL_RATIO, json_path(m, "ours_vs_naive_p50.modeled_blackout_us"), b, sizeof(b));
+	fmt_value(COL_RATIO, json_path(m, "ours_vs_naive_p50.total_us"), c, sizeof(c));
+	fprintf(f, "  ours/naive at p50: blackout %s measured, %s modelled; total %s\n",
+		a, b, c);
+	fprintf(f, "  one map: %s modelled, %s measured\n",
+		us_str(json_path(m, "one_map.modeled_us"), mm, sizeof(mm)),
+		us_str(json_path(m, "one_map.measured_us"), me, sizeof(me)));
+	fputs("ours blackout, measured:\n", f);
+	render_histogram(json_object_get(o, "histogram"), f);
+	if (json_is_string(json_object_get(m, "samples")))
+		fprintf(f, "every move: %s\n", str_of(m, "samples"));
+	json_decref(rows);
+}
+
+static void render_bench_phase(json_t *rows, const char *phase, FILE *f)
+{
+	static const char *const keys[][2] = {
+		{ "hypercalls", "CALLS" }, { "p2m_entries", "P2M" },
+		{ "splits", "SPLITS" }, { "tlb_flushes", "TLB" }, { "ipis", "IPIS" },
+		{ "iommu_entries", "IOMMU" }, { "pages_copied", "COPIED" },
+		{ "ioreqs", "IOREQS" }, { "measured_us", "MEASURED" },
+		{ "modeled_us", "MODELLED" },
+	};
+	struct col cols[16] = {
+		{ "strategy", "STRATEGY", COL_TEXT },
+		{ "placement", "ON", COL_TEXT },
+	};
+	char paths[10][48];
+	size_t n = 2;
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++) {
+		snprintf(paths[i], sizeof(paths[i]), "%s.%s", phase, keys[i][0]);
+		cols[n++] = (struct col){ paths[i], keys[i][1],
+					  i >= 8 ? COL_US : COL_DEC };
+	}
+	cols[n] = (struct col){ 0 };
+	render_cols(cols, rows, f, 2);
 }
 
 static void render_bench_strategies(json_t *s, FILE *f)
 {
-	static const struct col cols[] = {
+	static const char *const phases[][2] = {
+		{ "attach", "attach" }, { "first_read", "first full read by the guest" },
+		{ "migrate", "migrate (pinned strategies: -)" }, { "detach", "detach" },
+	};
+	static const struct col naive_cols[] = {
 		{ "strategy", "STRATEGY", COL_TEXT },
-		{ "placement", "ON", COL_TEXT },
-		{ "attach", "ATTACH", COL_DEC },
-		{ "hc", "CALLS", COL_DEC },
-		{ "vs", "VS_MMIO", COL_DEC },
-		{ "read", "READ", COL_DEC },
-		{ "read_ioreqs", "IOREQS", COL_DEC },
-		{ "migrate", "MIGRATE", COL_DEC },
-		{ "blackout", "BLACKOUT", COL_DEC },
-		{ "detach", "DETACH", COL_DEC },
+		{ "_entries", "ENTRIES", COL_TEXT },
+		{ "_naive_entries", "NAIVE", COL_TEXT },
+		{ "ours_vs_naive.hypercalls", "CALLS", COL_RATIO },
+		{ "ours_vs_naive.p2m_entries", "P2M", COL_RATIO },
+		{ "ours_vs_naive.modeled_us", "MODELLED", COL_RATIO },
+		{ "ours_vs_naive.measured_us", "MEASURED", COL_RATIO },
 		{ 0 }
 	};
-	json_t *rows = json_array(), *row;
-	size_t i;
+	json_t *rows = ran_rows(json_object_get(s, "rows"), "entries",
+				"naive_attach.entries");
 	char sz[32];
 
-	json_array_foreach(json_object_get(s, "rows"), i, row) {
-		char a[32], r[32], m[32], b[32], d[32], vs[32];
-		json_t *mig = json_object_get(row, "migrate");
-
-		fmt_value(COL_RATIO, json_path(row, "attach_vs_mmio.modeled_us"), vs, sizeof(vs));
-		us_str(json_path(row, "attach.modeled_us"), a, sizeof(a));
-		us_str(json_path(row, "first_read.modeled_us"), r, sizeof(r));
-		if (json_is_object(mig)) {
-			us_str(json_object_get(mig, "modeled_us"), m, sizeof(m));
-			us_str(json_object_get(mig, "blackout_us"), b, sizeof(b));
-		} else {
-			snprintf(m, sizeof(m), "pinned");
-			snprintf(b, sizeof(b), "-");
-		}
-		us_str(json_path(row, "detach.modeled_us"), d, sizeof(d));
-		json_array_append_new(rows, json_pack("{s:O,s:O,s:s,s:O,s:s,s:s,s:O,s:s,s:s,s:s}",
-			"strategy", json_object_get(row, "strategy"),
-			"placement", json_object_get(row, "placement"),
-			"attach", a, "hc", json_path(row, "attach.hypercalls"),
-			"vs", vs, "read", r,
-			"read_ioreqs", json_path(row, "first_read.ioreqs"),
-			"migrate", m, "blackout", b, "detach", d));
-	}
-	fprintf(f, "strategies: %s on each strategy's own backing, ratios against "
-		"mmio\n(times modeled, blackout measured)\n",
+	fprintf(f, "strategies: %s on each strategy's own backing\n",
 		size_str(uint_of(s, "size"), sz, sizeof(sz)));
-	render_cols(cols, rows, f, 2);
+	for (size_t i = 0; i < sizeof(phases) / sizeof(*phases); i++) {
+		fprintf(f, "%s:\n", phases[i][1]);
+		render_bench_phase(rows, phases[i][0], f);
+	}
+	fputs("attach, ours/naive (naive: gfn one frame off):\n", f);
+	render_cols(naive_cols, rows, f, 2);
+	render_not_run(json_object_get(s, "rows"), f);
 	json_decref(rows);
 }
 
-static void render_bench_remap(json_t *r, FILE *f)
+static void render_bench_scale(json_t *s, FILE *f)
 {
-	char sz[32], buf[256];
+	static const struct col ops[] = {
+		{ "guests", "GUESTS", COL_DEC },
+		{ "blobs_per_guest", "BLOBS", COL_DEC },
+		{ "measured_us.attach", "ATTACH", COL_US },
+		{ "measured_us.show", "SHOW", COL_US },
+		{ "measured_us.list", "LIST", COL_US },
+		{ "measured_us.check", "CHECK", COL_US },
+		{ "measured_us.dump", "DUMP", COL_US },
+		{ "measured_us.migrate", "MIGRATE", COL_US },
+		{ "measured_us.detach", "DETACH", COL_US },
+		{ "measured_us.attach_all_per_blob", "ALL/BLOB", COL_US },
+		{ 0 }
+	};
+	static const struct col pers[] = {
+		{ "guests", "GUESTS", COL_DEC },
+		{ "blobs_per_guest", "BLOBS", COL_DEC },
+		{ "state_bytes", "STATE", COL_SIZE },
+		{ "persistence_us.attach", "ATTACH", COL_US },
+		{ "persistence_us.show", "SHOW", COL_US },
+		{ "persistence_us.list", "LIST", COL_US },
+		{ "persistence_us.check", "CHECK", COL_US },
+		{ "persistence_us.dump", "DUMP", COL_US },
+		{ "persistence_us.migrate", "MIGRATE", COL_US },
+		{ "persistence_us.detach", "DETACH", COL_US },
+		{ 0 }
+	};
+	static const struct col grow[] = {
+		{ "op", "OPERATION", COL_TEXT },
+		{ "fewest_blobs", "BLOBS", COL_DEC },
+		{ "fewest_us", "TIME", COL_US },
+		{ "most_blobs", "BLOBS", COL_DEC },
+		{ "most_us", "TIME", COL_US },
+		{ "per_blob_us", "PER_BLOB", COL_US },
+		{ "most_vs_1x1", "VS_1x1", COL_RATIO },
+		{ "exponent", "EXP", COL_DEC },
+		{ "verdict", "GROWTH", COL_TEXT },
+		{ 0 }
+	};
+	char sz[32];
 
-	fprintf(f, "remap: %" PRIu64 " migrations of %s within VRAM (measured)\n",
-		uint_of(r, "migrations"), size_str(uint_of(r, "size"), sz, sizeof(sz)));
-	distribution_text(json_object_get(r, "blackout_us"), buf, sizeof(buf));
-	fprintf(f, "  blackout : %s\n", buf);
-	distribution_text(json_object_get(r, "total_us"), buf, sizeof(buf));
-	fprintf(f, "  total    : %s\n", buf);
+	fprintf(f, "scale: hosts of 1..%" PRIu64 " guests x 1..%" PRIu64 " blobs of %s;\n"
+		"one operation, measured in process, persistence excluded\n",
+		uint_of(s, "guests"), uint_of(s, "blobs_per_guest"),
+		size_str(uint_of(s, "blob_size"), sz, sizeof(sz)));
+	render_cols(ops, json_object_get(s, "rows"), f, 2);
+	fputs("persistence of the same operation (measured: one context per\n"
+	      "operation, as the CLI runs it, less the time above)\n", f);
+	render_cols(pers, json_object_get(s, "rows"), f, 2);
+	fprintf(f, "growth over the %" PRIu64 "-guest hosts, from the measured times\n"
+		"(EXP: time ~ blobs^EXP from half the most blobs to the most;\n"
+		"attach_all: the total time of attaching every blob)\n",
+		uint_of(s, "guests"));
+	render_cols(grow, json_object_get(s, "growth"), f, 2);
 }
 
 static void render_bench_persist(json_t *p, FILE *f)
 {
-	char sz[32], st[32], s[32], l[32];
+	static const struct col cols[] = {
+		{ "blobs", "BLOBS", COL_DEC },
+		{ "state_bytes", "STATE", COL_SIZE },
+		{ "attach.ours_us", "ATTACH", COL_US },
+		{ "attach.naive_us", "NAIVE", COL_US },
+		{ "attach.ours_vs_naive", "RATIO", COL_RATIO },
+		{ "migrate.ours_us", "MIGRATE", COL_US },
+		{ "migrate.naive_us", "NAIVE", COL_US },
+		{ "migrate.ours_vs_naive", "RATIO", COL_RATIO },
+		{ "detach.ours_us", "DETACH", COL_US },
+		{ "detach.naive_us", "NAIVE", COL_US },
+		{ "detach.ours_vs_naive", "RATIO", COL_RATIO },
+		{ "load_us", "LOAD", COL_US },
+		{ 0 }
+	};
 
-	fmt_value(COL_MS, json_object_get(p, "save_ms"), s, sizeof(s));
-	fmt_value(COL_MS, json_object_get(p, "load_ms"), l, sizeof(l));
-	fprintf(f, "persist: %" PRIu64 " guests x %" PRIu64 " blobs of %s (measured)\n",
-		uint_of(p, "guests"), uint_of(p, "blobs_per_guest"),
-		size_str(uint_of(p, "blob_size"), sz, sizeof(sz)));
-	fprintf(f, "  state %s, save %s, load %s\n",
-		size_str(uint_of(p, "state_bytes"), st, sizeof(st)), s, l);
+	fprintf(f, "persist: %" PRIu64 " guests x 1..%" PRIu64 " blobs; what saving the "
+		"state adds\nto one operation (measured), ours against naive "
+		"(the whole state\nrewritten after every write); LOAD: what a read "
+		"adds\n", uint_of(p, "guests"), uint_of(p, "blobs_per_guest"));
+	render_cols(cols, json_object_get(p, "rows"), f, 2);
 }
 
 static void render_bench(struct cli *cli, json_t *out, FILE *f)
 {
-	bool first = true;
+	static const struct {
+		const char *key;
+		void (*fn)(json_t *v, FILE *f);
+	} parts[] = {
+		{ "attach", render_bench_attach },
+		{ "migrate", render_bench_migrate },
+		{ "strategies", render_bench_strategies },
+		{ "scale", render_bench_scale },
+		{ "persist", render_bench_persist },
+	};
 
-	if (json_object_get(out, "alignment")) {
-		render_bench_alignment(json_object_get(out, "alignment"), f);
-		first = false;
-	}
-	if (json_object_get(out, "strategies")) {
-		fputs(first ? "" : "\n", f);
-		render_bench_strategies(json_object_get(out, "strategies"), f);
-		first = false;
-	}
-	if (json_object_get(out, "remap")) {
-		fputs(first ? "" : "\n", f);
-		render_bench_remap(json_object_get(out, "remap"), f);
-		first = false;
-	}
-	if (json_object_get(out, "persist")) {
-		fputs(first ? "" : "\n", f);
-		render_bench_persist(json_object_get(out, "persist"), f);
-	}
-	fputs("\nmeasured: wall clock of this process, simulator included; modeled: "
-	      "the sim's cost table\n(-j for every counter and both times)\n", f);
+	fprintf(f, "host: %s dom0, %s IOMMU, seed %" PRIu64 "\n",
+		str_of(out, "host.dom0"), str_of(out, "host.iommu"),
+		uint_of(out, "host.seed"));
+	for (size_t i = 0; i < sizeof(parts) / sizeof(*parts); i++)
+		if (json_object_get(out, parts[i].key)) {
+			fputc('\n', f);
+			parts[i].fn(json_object_get(out, parts[i].key), f);
+		}
+	fputs("\nmeasured: wall clock in this process, the simulator's persistence\n"
+	      "excluded or in its own table; modelled: the sim's cost table\n"
+	      "(-j for every counter and both times)\n", f);
 }
 
 /* ---- gpu ---------------------------------------------------------------- */

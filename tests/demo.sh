@@ -35,5 +35,5 @@ step check --input "$dir/host.json"
 step detach vm1:1
 step check
 # A performance engineer compares 2M-aligned and unaligned mappings.
-step bench alignment --size 64M
+step bench attach --size 64M
 printf '\ndemo: ok\n'

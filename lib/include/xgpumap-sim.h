@@ -16,18 +16,29 @@ extern "C" {
 
 struct xgm_bench_opts {
 	size_t sz;
-	const char *scenario;  /* alignment, strategies, remap, persist, all */
-	uint64_t size;         /* blob size (default 64M) */
-	unsigned int repeat;   /* remap: migrations (default 20) */
-	unsigned int guests;   /* persist: guests (default 64) */
-	unsigned int blobs;    /* persist: blobs per guest (default 64) */
+	/* attach, migrate, strategies, scale, persist or all (default) */
+	const char *scenario;
+	/* attach: the largest size (from 2M, x4 each step; default 64M);
+	 * migrate, strategies: the blob size (default 64M) */
+	uint64_t size;
+	unsigned int repeat;   /* migrate: moves (default 20) */
+	unsigned int guests;   /* scale, persist: most guests (default 64) */
+	unsigned int blobs;    /* scale, persist: most blobs each (default 64) */
 	const char *workdir;   /* where the private sim states go (default $TMPDIR) */
+	/* The hosts: dom0 "pv" or "pvh", IOMMU "intel" or "amd"; NULL is
+	 * what xgm_sim_init() makes without options (pvh, intel). */
+	const char *dom0;
+	const char *iommu;
+	uint64_t seed;         /* the hosts' seed (0: 1, sim init's default) */
+	bool samples;          /* migrate: every move in "samples" too */
 };
 
-/* Runs scenarios on private simulated hosts (never the user's state) and
- * reports counts (hypercalls, entries, splits, flushes, IPIs...), measured
- * times and modeled times, each labelled, with ratios against the baseline
- * of the same run. */
+/* Runs scenarios on private simulated hosts (never the user's state), each
+ * with a naive baseline in the same run, and reports counts (hypercalls,
+ * entries, splits, flushes, IPIs...), measured times (in this process,
+ * the simulator's persistence excluded or shown as its own field) and
+ * modelled times (the sim's cost table), each labelled, with the ratio
+ * ours/naive. Uses only the public API. */
 XGM_API int xgm_bench(const struct xgm_bench_opts *opts, json_t **out);
 
 /* ---- the simulated host ------------------------------------------------ */

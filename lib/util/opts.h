@@ -27,7 +27,7 @@
 #define xgm_ctx_opts__last_field input
 #define xgm_attach_opts__last_field card
 #define xgm_migrate_opts__last_field pause
-#define xgm_bench_opts__last_field workdir
+#define xgm_bench_opts__last_field samples
 #define xgm_sim_init_opts__last_field xen_version
 #define xgm_map_opts__last_field label
 #define xgm_move_opts__last_field pause

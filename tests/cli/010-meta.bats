@@ -128,7 +128,7 @@ all_names() {
         # bench alone runs every scenario at full size (minutes under
         # ASan); one small scenario shows the same output contract, and
         # 080-bench.bats covers the scenarios.
-        [[ $name == bench ]] && args="bench alignment --size 4M"
+        [[ $name == bench ]] && args="bench attach --size 4M"
         # shellcheck disable=SC2086
         run --separate-stderr "$XGPUMAP" --sim-state "$SIM_STATE" -j $args </dev/null
         if ((status > 3)); then

@@ -175,9 +175,9 @@ as_user() {
 
 @test "bench states one limit per option, the one it enforces" {
     run_xgm 2 bench persist --guests 1000
-    contains "$stderr" "--guests must be 1..256"
+    contains "$stderr" "--guests must be 1..64"
     run_xgm 2 bench persist --blobs 5000
-    contains "$stderr" "--blobs must be 1..4096"
+    contains "$stderr" "--blobs must be 1..64"
     not_contains "$stderr" "100000"
 }
 
@@ -314,9 +314,9 @@ as_user() {
 
 @test "completion offers bench scenarios and subcommands after an abbreviated group" {
     run_xgm 0 __complete bench ''
-    is "$(sort <<<"$output")" "$(printf '%s\n' alignment all persist remap strategies)"
-    run_xgm 0 __complete bench re
-    is "$output" remap
+    is "$(sort <<<"$output")" "$(printf '%s\n' all attach migrate persist scale strategies)"
+    run_xgm 0 __complete bench mi
+    is "$output" migrate
     run_xgm 0 __complete dom ''
     is "$(sort <<<"$output")" "$(printf '%s\n' list show)"
     run_xgm 0 __complete dom s ''
@@ -324,15 +324,15 @@ as_user() {
     run_xgm 0 __complete s ''
     is "$output" "" "'s' is ambiguous (show, shell, sim): nothing"
     # The bash script offers them too, instead of falling back to files.
-    touch "$XGM_TMP/remap.txt"
+    touch "$XGM_TMP/migrate.txt"
     run bash --norc --noprofile -c '
         complete() { :; }
         source "$1" || exit 99
         cd "$2" || exit 97
-        COMP_WORDS=(xgpumap bench re) COMP_CWORD=2
+        COMP_WORDS=(xgpumap bench mi) COMP_CWORD=2
         _xgpumap || exit 98
         printf "%s\n" "${COMPREPLY[@]}"' bash "$XGM_BASH_COMPLETION" "$XGM_TMP"
-    is "$output" remap "bash: xgpumap bench re<TAB>"
+    is "$output" migrate "bash: xgpumap bench mi<TAB>"
 }
 
 @test "completion offers only domains the command can work on: attach guests, p2m translated ones" {

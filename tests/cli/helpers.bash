@@ -244,6 +244,12 @@ RC_FAILED=1
 RC_USAGE=2
 RC_TRANSIENT=3
 
+# no_json_in_text TEXT: no JSON object or array printed inside the text.
+no_json_in_text() {
+    not_contains "$1" '{"' "${2:-text output}"
+    not_contains "$1" '[{' "${2:-text output}"
+}
+
 # ---- state files ----------------------------------------------------------
 
 # file_sum FILE: a fingerprint of FILE's bytes ("absent" when missing).
