@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "bench.h"
-#include "ctx.h"
+#include "util/log.h"
 
 /* Every strategy on its natural backing. */
 static const struct {

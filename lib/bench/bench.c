@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "ctx.h"
+#include "util/log.h"
 #include "util/opts.h"
 
 double bench_now_us(void)

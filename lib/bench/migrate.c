@@ -9,7 +9,7 @@
 #include <stdlib.h>
 
 #include "bench.h"
-#include "ctx.h"
+#include "util/log.h"
 
 #define HIST_BINS 10
 

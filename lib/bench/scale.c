@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 
 #include "bench.h"
-#include "ctx.h"
+#include "util/log.h"
 
 #define SCALE_BLOB (2ULL << 20)
 #define SCALE_REPS 3 /* the fastest of these, against the machine's noise */
