@@ -39,6 +39,7 @@ struct iofault_blob {
 struct iofault {
 	uint32_t domid;
 	iofault_map_fn map;
+	iofault_pause_fn pause;
 	void *map_arg;
 	struct iofault_blob *b;
 	size_t n;
@@ -58,6 +59,11 @@ int iofault_create(uint32_t domid, iofault_map_fn map, void *map_arg,
 	f->map_arg = map_arg;
 	*out = f;
 	return 0;
+}
+
+void iofault_set_pause(struct iofault *f, iofault_pause_fn pause)
+{
+	f->pause = pause;
 }
 
 void iofault_get_stats(const struct iofault *f, struct iofault_stats *out)
@@ -118,14 +124,19 @@ static uint64_t chunk_pages(const struct iofault_blob *b, uint64_t c)
 
 static void fault_in(struct iofault *f, struct iofault_blob *b, uint64_t c)
 {
-	uint64_t off = c * IOFAULT_CHUNK_PAGES, t0, dt, done, undone;
+	uint64_t off = c * IOFAULT_CHUNK_PAGES, t0, dt, done = 0, undone;
 	int ret;
 
 	if (b->mfn == IOFAULT_NO_MFN || b->chunk[c] != UNMAPPED)
 		return;
 	t0 = now_ns();
-	ret = map_all(f, b->gfn + off, b->mfn + off, chunk_pages(b, c), true,
-		      &done);
+	ret = f->pause ? f->pause(f->map_arg, f->domid, true) : 0;
+	if (!ret) {
+		ret = map_all(f, b->gfn + off, b->mfn + off, chunk_pages(b, c),
+			      true, &done);
+		if (f->pause)
+			f->pause(f->map_arg, f->domid, false);
+	}
 	dt = now_ns() - t0;
 	if (ret) {
 		/* Keep serving that chunk; what a partial add mapped is

@@ -346,15 +346,19 @@ void ioserv_destroy(struct ioserv *s)
 	guest_unmap(s);
 	/* Disable first: a vCPU that faults from now on gets Xen's
 	 * all-ones, not a wait on a server nobody answers. */
-	if (s->enabled)
-		xendevicemodel_set_ioreq_server_state(s->dm, s->domid, s->id, 0);
+	if (s->enabled &&
+	    xendevicemodel_set_ioreq_server_state(s->dm, s->domid, s->id, 0))
+		xgm_warn("ioreq server %u of d%u: disable: %s", s->id, s->domid,
+			 strerror(errno));
 	for (unsigned int v = 0; s->bound && v < s->nr_vcpus; v++)
 		if (s->bound[v])
 			xenevtchn_unbind(s->xce, s->port[v]);
 	if (s->res)
 		xenforeignmemory_unmap_resource(s->fm, s->res);
-	if (s->created)
-		xendevicemodel_destroy_ioreq_server(s->dm, s->domid, s->id);
+	if (s->created &&
+	    xendevicemodel_destroy_ioreq_server(s->dm, s->domid, s->id))
+		xgm_warn("ioreq server %u of d%u: destroy: %s", s->id, s->domid,
+			 strerror(errno));
 	if (s->xce)
 		xenevtchn_close(s->xce);
 	if (s->fm)

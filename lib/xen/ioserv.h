@@ -95,6 +95,15 @@ struct iofault_stats {
 
 int iofault_create(uint32_t domid, iofault_map_fn map, void *map_arg,
 		   struct iofault **out);
+/*
+ * Pauses (true) or unpauses the guest around a first-touch map (arg is
+ * map_arg). On the rig, Xen 4.17.7 crashed a guest whose other vCPU took
+ * a nested page fault on the chunk while the add ran (svm.c:1786: the
+ * fault finds p2m_mmio_direct); a pause waits until every vCPU is out of
+ * Xen. NULL (the default): no pause.
+ */
+typedef int (*iofault_pause_fn)(void *arg, uint32_t domid, bool pause);
+void iofault_set_pause(struct iofault *f, iofault_pause_fn pause);
 void iofault_destroy(struct iofault *f);
 /*
  * A blob of nr pages at gfn, backed by dom0's mapping va (nr pages) and,

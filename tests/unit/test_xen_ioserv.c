@@ -289,6 +289,44 @@ static void test_revoke_fault_first_touch_answers_then_maps_chunk(void **state)
 	free(a);
 }
 
+static int pauses, paused;
+
+static int fake_pause(void *arg, uint32_t domid, bool pause)
+{
+	struct mapper *m = arg;
+
+	/* Every add lands while the guest is paused. */
+	if (pause) {
+		pauses++;
+		paused = 1;
+	} else {
+		assert_true(paused);
+		assert_true(m->n > 0 && m->c[m->n - 1].add);
+		paused = 0;
+	}
+	return 0;
+}
+
+static void test_revoke_fault_first_touch_maps_with_guest_paused(void **state)
+{
+	struct mapper m = { 0 };
+	struct iofault *f;
+	uint64_t *a = blob_mem(0x1000), v = 0;
+
+	pauses = paused = 0;
+	assert_int_equal(iofault_create(3, fake_map, &m, &f), 0);
+	iofault_set_pause(f, fake_pause);
+	assert_int_equal(iofault_add(f, BG, BN, a, BM), 0);
+	assert_int_equal(iofault_access(f, BG << 12, 8, false, &v), 0);
+	assert_int_equal(pauses, 1);
+	assert_false(paused);
+	/* Revokes need no pause. */
+	assert_int_equal(iofault_revoke(f, BG), 0);
+	assert_int_equal(pauses, 1);
+	iofault_destroy(f);
+	free(a);
+}
+
 static void test_revoke_fault_write_lands_in_backing(void **state)
 {
 	struct mapper m = { 0 };
@@ -439,6 +477,7 @@ int main(void)
 		cmocka_unit_test(test_ioserv_ptr_without_guest_memory_is_refused),
 		cmocka_unit_test(test_ioserv_invalidate_completed),
 		cmocka_unit_test(test_revoke_fault_first_touch_answers_then_maps_chunk),
+		cmocka_unit_test(test_revoke_fault_first_touch_maps_with_guest_paused),
 		cmocka_unit_test(test_revoke_fault_write_lands_in_backing),
 		cmocka_unit_test(test_revoke_fault_outside_any_blob_is_a_gap),
 		cmocka_unit_test(test_revoke_fault_migrate_revokes_switches_and_faults_again),
