@@ -230,25 +230,51 @@ int xen_iomem_permission(void *priv, uint32_t domid, uint64_t mfn, uint64_t nr,
 	return 0;
 }
 
-int xen_memory_mapping(void *priv, uint32_t domid, uint64_t gfn, uint64_t mfn,
-		       uint64_t nr, bool add)
-{
-	struct xen_priv *p = priv;
-	uint64_t entries = 0, domctls = 0, done;
-	struct timespec t0, t1;
-	int ret, rc;
+static int mmio_domctl(struct xen_priv *p, uint32_t domid, uint64_t gfn,
+		       uint64_t mfn, uint64_t nr, bool add);
 
-	if (!nr)
-		return 0;
+static int mapping_guard(struct xen_priv *p, uint32_t domid, uint64_t gfn,
+			 uint64_t mfn, uint64_t nr, bool add, bool validate)
+{
 	if (domid == 0)
 		return xgm_fail(-EPERM, "refusing to map into dom0");
 	if (nr > INT32_MAX)
 		return xgm_fail(-E2BIG, "%" PRIu64 " frames in one mapping is "
 				"more than xgpumap hands Xen at once", nr);
-	ret = add ? xen_frames_validate(p, mfn, nr) :
-		    removal_recorded(p, domid, gfn, mfn, nr);
-	if (ret)
-		return ret;
+	if (!add)
+		return removal_recorded(p, domid, gfn, mfn, nr);
+	return validate ? xen_frames_validate(p, mfn, nr) : 0;
+}
+
+int xen_memory_mapping(void *priv, uint32_t domid, uint64_t gfn, uint64_t mfn,
+		       uint64_t nr, bool add)
+{
+	int ret;
+
+	if (!nr)
+		return 0;
+	ret = mapping_guard(priv, domid, gfn, mfn, nr, add, true);
+	return ret ? ret : mmio_domctl(priv, domid, gfn, mfn, nr, add);
+}
+
+int xen_memory_mapping_checked(void *priv, uint32_t domid, uint64_t gfn,
+			       uint64_t mfn, uint64_t nr, bool add)
+{
+	int ret;
+
+	if (!nr)
+		return 0;
+	ret = mapping_guard(priv, domid, gfn, mfn, nr, add, false);
+	return ret ? ret : mmio_domctl(priv, domid, gfn, mfn, nr, add);
+}
+
+static int mmio_domctl(struct xen_priv *p, uint32_t domid, uint64_t gfn,
+		       uint64_t mfn, uint64_t nr, bool add)
+{
+	uint64_t entries = 0, domctls = 0, done;
+	struct timespec t0, t1;
+	int ret, rc;
+
 	/*
 	 * One XEN_DOMCTL_memory_mapping, as Xen sees it, so that what is
 	 * counted is what Xen did: Xen does at most 64 p2m updates a call

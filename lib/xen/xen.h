@@ -89,6 +89,13 @@ int xen_iomem_permission(void *priv, uint32_t domid, uint64_t mfn, uint64_t nr,
 			 bool allow);
 int xen_memory_mapping(void *priv, uint32_t domid, uint64_t gfn, uint64_t mfn,
 		       uint64_t nr, bool add);
+/* The same for frames the caller validated (xen_frames_validate()) when
+ * it took the buffer: the revoke-fault path maps chunks of a buffer a
+ * guest is reading, and validating locates the buffer again, which
+ * writes a canary into it. Removals are still checked against the
+ * record. */
+int xen_memory_mapping_checked(void *priv, uint32_t domid, uint64_t gfn,
+			       uint64_t mfn, uint64_t nr, bool add);
 /* Xen's mmio_order(): 2M where gfn and mfn are both 2M-aligned and at
  * least 2M remain (HAP), else 4K; never 1G. */
 unsigned int xen_mmio_order(uint64_t gfn, uint64_t mfn, uint64_t nr);

@@ -7,20 +7,30 @@
  * directly, so it needs nothing but this static binary) for
  *   "SEQ GFN PAGES tags FIRST_TAG"  every page's first word is FIRST_TAG+page
  *   "SEQ GFN PAGES ones"            every page reads all-ones (nothing mapped)
+ *   "SEQ GFN PAGES loop BASE"       one reader per vCPU reads the blob in a
+ *                                   tight loop (word at byte offset o must
+ *                                   be BASE + o / 8) until "SEQ 0 0 stop",
+ *                                   then reports reads, wrong and all-ones
+ *   "SEQ GFN 1 poke VALUE"          writes VALUE to the page's first word and
+ *                                   reports what reads back
  *   "SEQ 0 0 quit"
  * mmaps /dev/mem at GFN << 12 (the kernel has iomem=relaxed; read() of
  * /dev/mem stops at the end of RAM, so it must be mmap), and prints and
  * writes back to data/xgpumap/result "SEQ GUEST_READ OK ..." or
  * "SEQ GUEST_READ FAIL ...".
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <xen/io/xs_wire.h>
@@ -141,6 +151,174 @@ static void window(unsigned long seq, uint64_t gfn)
 	xs_write_key("data/xgpumap/result", res);
 }
 
+/* ---- the tight loop of the migration tests ---- */
+
+#define MAX_READERS 8
+
+struct reader {
+	pthread_t t;
+	int cpu;
+	volatile const uint64_t *m;
+	uint64_t words, base;
+	uint64_t reads, wrong, ones, first_wrong, first_wrong_at;
+	uint64_t min_pass_ns, max_pass_ns;
+};
+
+static volatile int loop_stop;
+
+static uint64_t ns_now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* One pass reads one word of every page, at an offset that moves each
+ * pass and differs between readers; a pass that waited on a fault shows
+ * in max_pass_ns. */
+static void *reader_main(void *arg)
+{
+	struct reader *r = arg;
+	uint64_t pages = r->words / 512, k = (uint64_t)r->cpu * 256;
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(r->cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+	r->min_pass_ns = UINT64_MAX;
+	while (!loop_stop) {
+		uint64_t t0 = ns_now(), dt;
+
+		for (uint64_t p = 0; p < pages; p++) {
+			uint64_t w = p * 512 + (k & 511), v = r->m[w];
+
+			r->reads++;
+			if (v == r->base + w)
+				continue;
+			if (v == UINT64_MAX) {
+				r->ones++;
+			} else if (!r->wrong++) {
+				r->first_wrong = v;
+				r->first_wrong_at = w * 8;
+			}
+		}
+		dt = ns_now() - t0;
+		if (dt < r->min_pass_ns)
+			r->min_pass_ns = dt;
+		if (dt > r->max_pass_ns)
+			r->max_pass_ns = dt;
+		k++;
+	}
+	return NULL;
+}
+
+static volatile uint64_t *map_mem(uint64_t gfn, uint64_t pages, int prot)
+{
+	int fd = open("/dev/mem", (prot & PROT_WRITE ? O_RDWR : O_RDONLY) | O_SYNC);
+	void *m;
+
+	if (fd < 0)
+		return NULL;
+	m = mmap(NULL, pages * 4096, prot, MAP_SHARED, fd, (off_t)(gfn << 12));
+	close(fd);
+	return m == MAP_FAILED ? NULL : m;
+}
+
+static void reply(const char *res)
+{
+	printf("%s\n", res);
+	fflush(stdout);
+	xs_write_key("data/xgpumap/result", res);
+}
+
+/* Runs the readers until dom0 says stop; the report carries the stop's
+ * seq, which is what dom0 waits for. */
+static void loop(unsigned long seq, uint64_t gfn, uint64_t pages, uint64_t base)
+{
+	struct reader r[MAX_READERS];
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	volatile uint64_t *m = map_mem(gfn, pages, PROT_READ);
+	uint64_t reads = 0, wrong = 0, ones = 0, minp = UINT64_MAX, maxp = 0;
+	char res[512], cmd[256];
+	unsigned long stop = 0;
+	int first = -1;
+
+	if (!m || !pages) {
+		snprintf(res, sizeof(res), "%lu GUEST_LOOP FAIL mmap of gfn 0x%"
+			 PRIx64 ": %s", seq, gfn, strerror(errno));
+		reply(res);
+		return;
+	}
+	if (n < 1)
+		n = 1;
+	if (n > MAX_READERS)
+		n = MAX_READERS;
+	loop_stop = 0;
+	for (long i = 0; i < n; i++) {
+		r[i] = (struct reader){ .cpu = (int)i, .m = m, .base = base,
+					.words = pages * 512 };
+		pthread_create(&r[i].t, NULL, reader_main, &r[i]);
+	}
+	snprintf(res, sizeof(res), "%lu GUEST_LOOP started readers=%ld", seq, n);
+	reply(res);
+	/* The readers spin; this thread only polls for dom0's stop, and
+	 * says every few seconds how far they are (on the console: what a
+	 * failed run shows of the guest). */
+	for (unsigned int tick = 1; !stop; tick++) {
+		unsigned long s = 0;
+
+		usleep(100000);
+		if (!(tick % 50))
+			printf("guest-reader: loop %lu: reads %" PRIu64 " + %" PRIu64
+			       ", ones %" PRIu64 " + %" PRIu64 "\n", seq, r[0].reads,
+			       n > 1 ? r[1].reads : 0, r[0].ones,
+			       n > 1 ? r[1].ones : 0);
+		if (!xs_read_key("data/xgpumap/cmd", cmd, sizeof(cmd)) &&
+		    strstr(cmd, " stop") && sscanf(cmd, "%lu", &s) == 1 &&
+		    s != seq)
+			stop = s;
+	}
+	loop_stop = 1;
+	for (long i = 0; i < n; i++) {
+		pthread_join(r[i].t, NULL);
+		reads += r[i].reads;
+		ones += r[i].ones;
+		if (r[i].wrong && first < 0)
+			first = (int)i;
+		wrong += r[i].wrong;
+		if (r[i].min_pass_ns < minp)
+			minp = r[i].min_pass_ns;
+		if (r[i].max_pass_ns > maxp)
+			maxp = r[i].max_pass_ns;
+	}
+	munmap((void *)m, pages * 4096);
+	snprintf(res, sizeof(res), "%lu GUEST_LOOP done readers=%ld reads=%" PRIu64
+		 " wrong=%" PRIu64 " ones=%" PRIu64 " pass_min_us=%" PRIu64
+		 " pass_max_us=%" PRIu64 " first_wrong=0x%" PRIx64 " at=0x%" PRIx64,
+		 stop, n, reads, wrong, ones, minp / 1000, maxp / 1000,
+		 first < 0 ? 0 : r[first].first_wrong,
+		 first < 0 ? 0 : r[first].first_wrong_at);
+	reply(res);
+}
+
+static void poke(unsigned long seq, uint64_t gfn, uint64_t value)
+{
+	volatile uint64_t *m = map_mem(gfn, 1, PROT_READ | PROT_WRITE);
+	char res[256];
+
+	if (!m) {
+		snprintf(res, sizeof(res), "%lu GUEST_POKE FAIL mmap of gfn 0x%"
+			 PRIx64 ": %s", seq, gfn, strerror(errno));
+	} else {
+		m[0] = value;
+		snprintf(res, sizeof(res), "%lu GUEST_POKE done wrote=0x%" PRIx64
+			 " read=0x%" PRIx64, seq, value, m[0]);
+		munmap((void *)m, 4096);
+	}
+	reply(res);
+}
+
 int main(void)
 {
 	unsigned long last = 0;
@@ -171,6 +349,14 @@ int main(void)
 		last = seq;
 		if (!strcmp(mode, "quit"))
 			return 0;
+		if (!strcmp(mode, "loop")) {
+			loop(seq, gfn, pages, first);
+			continue;
+		}
+		if (!strcmp(mode, "poke")) {
+			poke(seq, gfn, first);
+			continue;
+		}
 		if (!strcmp(mode, "window")) {
 			window(seq, gfn);
 			continue;

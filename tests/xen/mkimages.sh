@@ -1,11 +1,11 @@
 #!/bin/sh
 # Builds the rig's two initramfs images from the unpacked Debian tree.
 #
-#   tests/xen/mkimages.sh ROOT KVER XGPUMAP OUT_DIR
+#   tests/xen/mkimages.sh ROOT KVER XGPUMAP OUT_DIR IOSERV_RIG
 #
 # OUT_DIR/dom0.cpio: busybox, the Xen tools dom0 needs (xl, xenstored,
 #   xenconsoled, xen-init-dom0, xenstore-*), their libraries, the xen and
-#   bochs modules, our xgpumap with its libraries, the guest's kernel and
+#   bochs modules, our xgpumap and ioserv-rig with their libraries, the guest's kernel and
 #   image, and the test (dom0-init.sh, dom0-test.sh).
 # OUT_DIR/guest.cpio: busybox and guest-reader (static).
 # Uncompressed on purpose: under TCG unpacking gzip dominates the boot.
@@ -14,6 +14,7 @@ root=$(cd "$1" && pwd)
 kver=$2
 xgm=$3
 out=$4
+rig=$5
 here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
@@ -40,7 +41,7 @@ rm -rf "$g"
 mkdir -p "$g/bin" "$g/dev" "$g/proc" "$g/sys"
 cp "$root/bin/busybox" "$g/bin/busybox"
 ln -s busybox "$g/bin/sh"
-cc -static -O2 -Wall -Wextra -o "$g/bin/guest-reader" "$here/guest-reader.c"
+cc -static -pthread -O2 -Wall -Wextra -o "$g/bin/guest-reader" "$here/guest-reader.c"
 cat > "$g/init" <<'GINIT'
 #!/bin/sh
 /bin/busybox --install -s /bin
@@ -72,6 +73,7 @@ for t in read write ls rm list exists chmod; do
 	ln -sf xenstore "$d/usr/bin/xenstore-$t"
 done
 add_bin "$xgm" usr/bin "$d"
+add_bin "$rig" usr/bin "$d"
 cp -L /lib64/ld-linux-x86-64.so.2 "$d/lib64/"
 # xl aborts without it (pthread_cancel).
 cp -L "$root/lib/x86_64-linux-gnu/libgcc_s.so.1" "$d/lib/x86_64-linux-gnu/" 2>/dev/null ||
@@ -93,14 +95,15 @@ done
 
 cp "$root/boot/vmlinuz-$kver" "$d/boot/vmlinuz"
 cp "$out/guest.cpio" "$d/boot/guest.cpio"
-cat > "$d/etc/xen/guest.cfg" <<'GCFG'
+# One vCPU unless the ioreq server test (step 7) runs: it reads on two.
+cat > "$d/etc/xen/guest.cfg" <<GCFG
 name = "guest"
 type = "pvh"
 kernel = "/boot/vmlinuz"
 ramdisk = "/boot/guest.cpio"
 extra = "console=hvc0 iomem=relaxed rdinit=/init"
 memory = 128
-vcpus = 1
+vcpus = ${XGM_GUEST_VCPUS:-1}
 tsc_mode = "native"
 on_crash = "preserve"
 GCFG
