@@ -48,7 +48,8 @@ HAVE_DRM    := $(call have,libdrm)
 HAVE_RL     := $(call have,readline)
 
 DEP_PKGS    := jansson
-LIB_SRC     := $(wildcard lib/*.c lib/util/*.c lib/core/*.c lib/dump/*.c lib/sim/*.c)
+LIB_SRC     := $(wildcard lib/*.c lib/util/*.c lib/core/*.c lib/dump/*.c lib/sim/*.c \
+                         lib/client/*.c)
 ifeq ($(HAVE_XEN),1)
 DEP_PKGS    += $(XEN_PKGS)
 BASEFLAGS   += -DXGM_HAVE_XEN

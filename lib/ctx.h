@@ -25,7 +25,21 @@ struct xgm_ctx {
 	struct blob *ioreq_blobs;
 	size_t ioreq_nr;
 	int64_t ioreq_domid;   /* -1: nothing cached */
+	/* The daemon acts for a client: the uid whose buffers it may touch
+	 * (0: any). Local callers leave it unset. */
+	bool uid_set;
+	uint32_t uid;
+	/* Set when the context talks to xgpumapd (lib/client/): be is then
+	 * NULL and every public call is forwarded. */
+	struct xgm_remote *remote;
 };
+
+/* The first line of every public call: a remote context forwards it. */
+#define XGM_REMOTE(ctx, call)                                           \
+	do {                                                            \
+		if ((ctx) && (ctx)->remote)                             \
+			return (call);                                  \
+	} while (0)
 
 /*
  * Every public call that reaches the host is one operation: it takes the
@@ -78,4 +92,5 @@ int xgm_fail(int ret, const char *fmt, ...) __attribute__((format(printf, 2, 3))
  * bytes"), for messages: one unit everywhere. Returns buf. */
 #define XGM_SIZE_STR 32
 const char *xgm_size_str(uint64_t bytes, char buf[XGM_SIZE_STR]);
+#include "client/remote.h"
 #endif /* XGM_CTX_H */

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/buffer.h"
 #include "core/engine.h"
 #include "core/plan.h"
 #include "core/view.h"
@@ -238,7 +239,8 @@ int engine_attach(struct xgm_ctx *ctx, const char *dom,
 	bool allocated = false, mapping = false, restore = false;
 	const char *label, *card, *placement, *cache, *strategy;
 	uint64_t size;
-	bool gfn_set;
+	bool gfn_set, adopting;
+	struct buffer_record adopt;
 	int ret;
 
 	if (!ctx || !dom || !opts)
@@ -248,14 +250,25 @@ int engine_attach(struct xgm_ctx *ctx, const char *dom,
 	if (ret)
 		return ret;
 	size = OPTS_GET(opts, size, 0);
+	label = OPTS_GET(opts, label, NULL);
+	card = OPTS_GET(opts, card, NULL);
+	placement = OPTS_GET(opts, placement, NULL);
+	adopting = OPTS_GET(opts, buffer_set, false);
+	/* An existing buffer says its own size, placement and card. */
+	if (adopting) {
+		ret = buffer_adopt_check(ctx, OPTS_GET(opts, buffer, 0), size,
+					 placement, card, &adopt);
+		if (ret)
+			return xgm_err(ret);
+		size = adopt.size;
+		placement = placement_name(adopt.placement);
+		card = adopt.card;
+	}
 	if (!size)
 		return xgm_fail(-EINVAL, "size must be larger than 0");
 	if (size % PAGE_SIZE)
 		return xgm_fail(-EINVAL, "size %llu bytes is not a multiple of "
 				"the 4 KiB page", (unsigned long long)size);
-	label = OPTS_GET(opts, label, NULL);
-	card = OPTS_GET(opts, card, NULL);
-	placement = OPTS_GET(opts, placement, NULL);
 	cache = OPTS_GET(opts, cache, NULL);
 	strategy = OPTS_GET(opts, strategy, NULL);
 	gfn_set = OPTS_GET(opts, gfn_set, false);
@@ -321,7 +334,10 @@ int engine_attach(struct xgm_ctx *ctx, const char *dom,
 	ret = journal_intent(ctx, "attach", &b, NULL, &seq);
 	if (ret)
 		goto out;
-	ret = gpu_alloc(ctx, b.card, b.size, b.placement, &b.buf);
+	if (adopting)   /* not ours: every undo releases it, none frees */
+		b.buf = adopt.id;
+	else
+		ret = gpu_alloc(ctx, b.card, b.size, b.placement, &b.buf);
 	if (ret == -ENOSPC) {
 		char why[256];
 
@@ -424,5 +440,6 @@ static int blob_attach_op(struct xgm_ctx *ctx, const char *dom,
 XGM_API int xgm_blob_attach(struct xgm_ctx *ctx, const char *dom,
 			    const struct xgm_attach_opts *opts, json_t **out)
 {
+	XGM_REMOTE(ctx, remote_attach(ctx, dom, opts, out));
 	return XGM_OP(ctx, XGM_OP_WRITE, blob_attach_op(ctx, dom, opts, out));
 }
