@@ -91,11 +91,12 @@ static int call(struct xgm_ctx *ctx, const char *op, json_t *args, int fd_in,
 		json_int_t err = json_integer_value(json_object_get(e, "errno"));
 		const char *m = json_string_value(json_object_get(e, "message"));
 
-		json_decref(rep);
+		ret = xgm_fail(err > 0 && err < 4096 ? -(int)err : -EPROTO,
+			       "%s", m ? m : "the daemon refused");
+		json_decref(rep); /* m is in it */
 		if (fd >= 0)
 			close(fd);
-		return xgm_fail(err > 0 && err < 4096 ? -(int)err : -EPROTO,
-				"%s", m ? m : "the daemon refused");
+		return ret;
 	}
 	res = json_object_get(rep, "result");
 	if (result)
@@ -363,12 +364,13 @@ int remote_blob_move(struct xgm_ctx *ctx, struct xgm_blob *blob,
 	return xgm_err(ret);
 }
 
-static int buffer_reply(int ret, json_t *res, struct xgm_buffer **buf)
+/* res is read after ret was computed (argument order is unspecified). */
+static int buffer_reply(int ret, json_t **res, struct xgm_buffer **buf)
 {
 	if (ret)
 		return xgm_err(ret);
-	ret = wire_buffer_from_json(res, buf);
-	json_decref(res);
+	ret = wire_buffer_from_json(*res, buf);
+	json_decref(*res);
 	return ret ? xgm_err(xgm_fail(-EPROTO, "the daemon's buffer is "
 				      "malformed")) : 0;
 }
@@ -390,7 +392,7 @@ int remote_buffer_create(struct xgm_ctx *ctx,
 		   (json_int_t)OPTS_GET(opts, size, 0), "placement",
 		   xgm_placement_name(OPTS_GET(opts, placement, XGM_PLACE_VRAM)),
 		   "card", OPTS_GET(opts, card, NULL)), -1, &res, NULL);
-	return buffer_reply(ret, res, buf);
+	return buffer_reply(ret, &res, buf);
 }
 
 int remote_buffer_get(struct xgm_ctx *ctx, const char *card, uint64_t id,
@@ -402,7 +404,7 @@ int remote_buffer_get(struct xgm_ctx *ctx, const char *card, uint64_t id,
 		return xgm_fail(-EINVAL, "xgm_buffer_get: buf is NULL");
 	return buffer_reply(call(ctx, "buffer-get", json_pack("{s:s?,s:I}",
 			    "card", card, "id", (json_int_t)id), -1, &res,
-			    NULL), res, buf);
+			    NULL), &res, buf);
 }
 
 int remote_buffer_free(struct xgm_ctx *ctx, struct xgm_buffer *buf)
@@ -440,5 +442,5 @@ int remote_buffer_import_fd(struct xgm_ctx *ctx, int fd,
 		return xgm_fail(-EINVAL, "xgm_buffer_import_fd: %s",
 				!buf ? "buf is NULL" : "fd is negative");
 	return buffer_reply(call(ctx, "buffer-import", json_object(), fd, &res,
-				 NULL), res, buf);
+				 NULL), &res, buf);
 }
