@@ -14,6 +14,8 @@ SOVERSION   := 0
 BUILD       ?= build
 PREFIX      ?= /usr/local
 BINDIR      ?= $(PREFIX)/bin
+SBINDIR     ?= $(PREFIX)/sbin
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
 LIBDIR      ?= $(PREFIX)/lib
 INCLUDEDIR  ?= $(PREFIX)/include
 MANDIR      ?= $(PREFIX)/share/man
@@ -48,7 +50,8 @@ HAVE_DRM    := $(call have,libdrm)
 HAVE_RL     := $(call have,readline)
 
 DEP_PKGS    := jansson
-LIB_SRC     := $(wildcard lib/*.c lib/util/*.c lib/core/*.c lib/bench/*.c lib/dump/*.c lib/sim/*.c)
+LIB_SRC     := $(wildcard lib/*.c lib/util/*.c lib/core/*.c lib/bench/*.c lib/dump/*.c \
+                          lib/sim/*.c lib/client/*.c)
 ifeq ($(HAVE_XEN),1)
 DEP_PKGS    += $(XEN_PKGS)
 BASEFLAGS   += -DXGM_HAVE_XEN
@@ -92,9 +95,9 @@ $(file >$(FLAGS_FILE),$(FLAGS_NOW))
 endif
 
 .PHONY: all deps demo check test test-unit test-cli install uninstall clean \
-        check-headers check-abi check-man3 lint-man check-xen test-vmm
+        check-headers check-abi check-man3 lint-man check-xen test-vmm test-fuzz-proto
 
-all: $(BUILD)/xgpumap $(BUILD)/libxgpumap.so $(BUILD)/libxgpumap.a $(BUILD)/xgpumap.pc
+all: $(BUILD)/xgpumap $(BUILD)/xgpumapd $(BUILD)/libxgpumap.so $(BUILD)/libxgpumap.a $(BUILD)/xgpumap.pc
 
 # Header dependencies come from the compiler (-MMD -MP), so a changed
 # header rebuilds exactly what includes it.
@@ -136,6 +139,33 @@ $(BUILD)/libxgpumap.so: $(LIB_OBJ) lib/libxgpumap.map
 $(BUILD)/xgpumap: $(CMD_OBJ) $(BUILD)/libxgpumap.a
 	$(CC) $(LDSAN) -o $@ $(CMD_OBJ) $(BUILD)/libxgpumap.a $(DEP_LIBS) $(CMD_LIBS) -lm
 
+# The daemon runs the engine and sets who it acts for (ctx.h): it links the
+# library's objects as the unit tests do.
+DAEMON_SRC  := $(wildcard daemon/*.c)
+DAEMON_OBJ  := $(DAEMON_SRC:%.c=$(BUILD)/obj/%.o)
+DEPFILES    += $(DAEMON_OBJ:.o=.d)
+$(BUILD)/obj/daemon/%.o: daemon/%.c $(FLAGS_FILE)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/xgpumapd: $(DAEMON_OBJ) $(BUILD)/libxgpumap-internal.a
+	$(CC) $(LDSAN) -o $@ $(DAEMON_OBJ) $(BUILD)/libxgpumap-internal.a $(DEP_LIBS) -lm
+
+# A raw protocol client for the daemon's tests (tests/daemon/).
+$(BUILD)/tests/xgmd-client: tests/daemon/client.c $(BUILD)/libxgpumap-internal.a $(FLAGS_FILE)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LDSAN) -o $@ $< $(BUILD)/libxgpumap-internal.a $(DEP_LIBS) -lm
+
+# The daemon's request parser under the fuzz driver for a few seconds, in
+# every check (make fuzz runs it longer, with libFuzzer where there is one).
+$(BUILD)/tests/fuzz_proto: tests/fuzz/fuzz_proto.c tests/fuzz/driver.c daemon/proto.c $(FLAGS_FILE)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Idaemon -Itests/fuzz $(LDSAN) -o $@ tests/fuzz/fuzz_proto.c \
+	      tests/fuzz/driver.c daemon/proto.c $(DEP_LIBS)
+
+test-fuzz-proto: $(BUILD)/tests/fuzz_proto
+	@$(BUILD)/tests/fuzz_proto -n 200000 -t 5 -s 1 tests/fuzz/corpus/proto
+
 # Regenerated on every run: PREFIX may differ between make and make install.
 PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	     -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
@@ -157,9 +187,10 @@ deps:
 test-unit: $(UNIT_BIN)
 	@tests/run-unit.sh $(UNIT_BIN)
 
-test-cli: $(BUILD)/xgpumap
+test-cli: $(BUILD)/xgpumap $(BUILD)/xgpumapd $(BUILD)/tests/xgmd-client
 	@test "$(TEST_HOOKS)" = 1 || { echo "test-cli: the fault tests need a test build (TEST_HOOKS=1); 'make check' makes one"; exit 1; }
-	XGPUMAP=$(abspath $(BUILD)/xgpumap) bats tests/cli
+	XGPUMAP=$(abspath $(BUILD)/xgpumap) XGPUMAPD=$(abspath $(BUILD)/xgpumapd) \
+	XGMD_CLIENT=$(abspath $(BUILD)/tests/xgmd-client) bats tests/cli
 
 # A VMM's program against an installed tree, beside CLI commands in a loop.
 test-vmm: all
@@ -167,7 +198,7 @@ test-vmm: all
 	@$(MAKE) --no-print-directory -s install DESTDIR=$(abspath $(BUILD))/vmm-root PREFIX=/usr > /dev/null
 	@tests/vmm/run.sh $(BUILD)/vmm-root "$(CC)" "$(LDSAN)"
 
-test: all check-headers check-abi check-man3 test-unit test-cli test-vmm lint-man
+test: all check-headers check-abi check-man3 test-unit test-cli test-vmm lint-man test-fuzz-proto
 
 # demo, check and check-xen install the dependencies, then build in a second
 # make: this one asked pkg-config while it read the Makefile, before deps
@@ -225,6 +256,13 @@ install: all
 	           $(DESTDIR)$(DATADIR)/bash-completion/completions \
 	           $(DESTDIR)$(DATADIR)/zsh/vendor-completions
 	install -m 755 $(BUILD)/xgpumap $(DESTDIR)$(BINDIR)/xgpumap
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8 \
+	           $(DESTDIR)$(UNITDIR)
+	install -m 755 $(BUILD)/xgpumapd $(DESTDIR)$(SBINDIR)/xgpumapd
+	install -m 644 man/xgpumapd.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 644 man/xgpumapd.7 $(DESTDIR)$(MANDIR)/man7/
+	sed 's|@SBINDIR@|$(SBINDIR)|' daemon/xgpumapd.service > $(DESTDIR)$(UNITDIR)/xgpumapd.service
+	install -m 644 daemon/xgpumapd.socket $(DESTDIR)$(UNITDIR)/
 	install -m 755 $(BUILD)/libxgpumap.so.$(VERSION) $(DESTDIR)$(LIBDIR)/
 	ln -sf libxgpumap.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libxgpumap.so.$(SOVERSION)
 	ln -sf libxgpumap.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libxgpumap.so
@@ -238,6 +276,9 @@ install: all
 	install -m 644 completions/_xgpumap $(DESTDIR)$(DATADIR)/zsh/vendor-completions/_xgpumap
 
 uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/xgpumapd $(DESTDIR)$(MANDIR)/man8/xgpumapd.8 \
+	      $(DESTDIR)$(MANDIR)/man7/xgpumapd.7 $(DESTDIR)$(UNITDIR)/xgpumapd.service \
+	      $(DESTDIR)$(UNITDIR)/xgpumapd.socket
 	rm -f $(DESTDIR)$(BINDIR)/xgpumap $(DESTDIR)$(LIBDIR)/libxgpumap.* \
 	      $(DESTDIR)$(INCLUDEDIR)/xgpumap.h $(DESTDIR)$(INCLUDEDIR)/xgpumap-doc.h \
 	      $(DESTDIR)$(INCLUDEDIR)/xgpumap-sim.h $(DESTDIR)$(LIBDIR)/pkgconfig/xgpumap.pc \

@@ -19,7 +19,7 @@ int do_attach(struct cli *cli, const struct cmd *self, int argc, char **argv,
 {
 	XGM_OPTS(xgm_attach_opts, opts);
 	struct opt_iter it;
-	char **args;
+	char **args, card[32];
 	int idx, ret;
 
 	opt_iter_init(&it, argc, argv);
@@ -46,13 +46,23 @@ int do_attach(struct cli *cli, const struct cmd *self, int argc, char **argv,
 			opts.label = it.arg;
 		} else if (!strcmp(name, "card")) {
 			opts.card = it.arg;
+		} else if (!strcmp(name, "buffer")) {
+			if (gpu_parse_buffer(it.arg, card, sizeof(card), &opts.buffer))
+				return cli_usage(cli, "attach: --buffer: '%s' is not a "
+						 "buffer (CARD:ID, e.g. card0:3)", it.arg);
+			opts.buffer_set = true;
 		}
 	}
+	if (opts.buffer_set && opts.card && strcmp(opts.card, card))
+		return cli_usage(cli, "attach: --card %s but --buffer is on %s",
+				 opts.card, card);
+	if (opts.buffer_set)
+		opts.card = card;
 	if (idx == -2)
 		return cli->error.status;
 	if (opt_rest(&it, &args) != 1)
 		return cli_usage(cli, "attach: expected one DOM");
-	if (!opts.size)
+	if (!opts.size && !opts.buffer_set)
 		return cli_usage(cli, "attach: --size is required and must be above 0");
 	ret = xgm_blob_attach(cli->ctx, args[0], &opts, out);
 	return ret ? lib_error(cli, ret, "attach failed") : 0;

@@ -42,8 +42,8 @@ static const char *const caches[] = { "wc", "uc", "wb", NULL };
 static const char *const p2m_formats[] = { "table", "xen", NULL };
 
 static const struct cmd_opt attach_opts[] = {
-	{ "size", 's', "SIZE", "buffer size (a multiple of 4K; K/M/G suffixes)",
-	  .required = true },
+	{ "size", 's', "SIZE", "buffer size (a multiple of 4K; K/M/G suffixes; "
+	  "required unless --buffer)", .required = true, .unless = "buffer" },
 	{ "placement", 0, "vram|sys", "where the buffer lives (default vram; sys "
 	  "for a strategy that maps only system RAM)", placements },
 	{ "strategy", 0, "STRATEGY", "how it is mapped (default auto)", strategies },
@@ -51,6 +51,15 @@ static const struct cmd_opt attach_opts[] = {
 	{ "gfn", 0, "GFN", "place it at this frame of the blob window" },
 	{ "label", 0, "TEXT", "a label to recognise it by" },
 	{ "card", 0, "CARD", "the GPU (default card0)" },
+	{ "buffer", 0, "CARD:ID", "map this existing buffer (gpu alloc) instead of "
+	  "allocating one" },
+	{ 0 }
+};
+
+static const struct cmd_opt gpu_alloc_opts[] = {
+	{ "size", 's', "SIZE", "buffer size (a multiple of 4K; K/M/G suffixes)",
+	  .required = true },
+	{ "placement", 0, "vram|sys", "where the buffer lives (default vram)", placements },
 	{ 0 }
 };
 
@@ -158,6 +167,19 @@ static struct cmd gpu_cmds[] = {
 			 "which hold VRAM), VRAM size and free, what the driver lets xgpumap "
 			 "do, and each buffer xgpumap holds: id, size, placement, first frame, "
 			 "whether it is pinned and which blob maps it." },
+	{ .name = "alloc", .fn = do_gpu_alloc, .min_args = 1, .max_args = 1,
+	  .flags = CMD_CTX_WRITE, .opts = gpu_alloc_opts,
+	  .args = "CARD", .arg_kind = ARG_CARD,
+	  .summary = "create an existing buffer, for attach --buffer",
+	  .description = "Allocates a buffer of SIZE on CARD that belongs to no blob, as a "
+			 "VMM's renderer would, and prints it: id (CARD:ID), size, placement. "
+			 "attach --buffer maps it; detach, a failed attach and recover only "
+			 "release it, never free it: gpu free does." },
+	{ .name = "free", .fn = do_gpu_free, .min_args = 1, .max_args = 1,
+	  .flags = CMD_CTX_WRITE, .args = "CARD:ID", .arg_kind = ARG_WORD,
+	  .summary = "free a buffer gpu alloc created",
+	  .description = "Frees an existing buffer. Refused (exit 3) while a blob maps it: "
+			 "detach the blob first." },
 	{ 0 }
 };
 

@@ -25,6 +25,10 @@ DECLARE_CMD(do_domain_list);
 DECLARE_CMD(do_domain_show);
 DECLARE_CMD(do_gpu_list);
 DECLARE_CMD(do_gpu_show);
+DECLARE_CMD(do_gpu_alloc);
+DECLARE_CMD(do_gpu_free);
+/* "card0:5" -> card0 and 5 (cmd_gpu.c); -EINVAL when malformed. */
+int gpu_parse_buffer(const char *arg, char *card, size_t len, uint64_t *id);
 DECLARE_CMD(do_sim_init);
 DECLARE_CMD(do_sim_show);
 DECLARE_CMD(do_sim_reset);

@@ -100,9 +100,9 @@ static void usage_line(const struct cmd *cmd, char *buf, size_t len)
 		if (in_args(cmd, o->name))
 			continue;
 		off += (size_t)snprintf(buf + off, len - off, " %s--%s%s%s%s%s",
-					o->required ? "" : "[", o->name,
+					o->required && !o->unless ? "" : "[", o->name,
 					o->arg ? " " : "", o->arg ? o->arg : "",
-					o->required ? "" : "]",
+					o->required && !o->unless ? "" : "]",
 					o->repeatable ? "..." : "");
 	}
 }
@@ -206,7 +206,7 @@ json_t *help_json_command(const struct cmd *cmd)
 	for (const struct cmd_opt *op = cmd->opts; op && op->name; op++)
 		json_array_append_new(opts, json_pack(
 			"{s:s,s:s?,s:s,s:b}", "name", op->name, "arg", op->arg,
-			"help", op->help, "required", op->required));
+			"help", op->help, "required", op->required && !op->unless));
 	json_object_set_new(o, "options", opts);
 	if (cmd->subcmds) {
 		subs = json_array();

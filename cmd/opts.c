@@ -133,6 +133,16 @@ int opt_parse_none(struct cli *cli, const struct cmd *cmd, struct opt_iter *it,
 	return opt_rest(it, args);
 }
 
+/* Whether the option called name (NULL: none) was among those seen. */
+static bool opt_seen(const struct cmd *cmd, unsigned long long seen,
+		     const char *name)
+{
+	for (int i = 0; name && cmd->opts[i].name && i < 64; i++)
+		if (!strcmp(cmd->opts[i].name, name))
+			return seen & (1ULL << i);
+	return false;
+}
+
 int opt_validate(struct cli *cli, const struct cmd *cmd, int argc, char **argv)
 {
 	struct opt_iter it;
@@ -159,7 +169,8 @@ int opt_validate(struct cli *cli, const struct cmd *cmd, int argc, char **argv)
 	for (int i = 0; cmd->opts && cmd->opts[i].name && i < 64; i++) {
 		char name[64];
 
-		if (!cmd->opts[i].required || (seen & (1ULL << i)))
+		if (!cmd->opts[i].required || (seen & (1ULL << i)) ||
+		    opt_seen(cmd, seen, cmd->opts[i].unless))
 			continue;
 		snprintf(name, sizeof(name), "%s", cmd_full_name(cmd));
 		return cli_usage(cli, "%s: --%s %s is required (see 'xgpumap "

@@ -322,6 +322,20 @@ static void render_fill(struct cli *cli, json_t *out, FILE *f)
 	json_decref(c);
 }
 
+/* gpu alloc and gpu free: one buffer, in the units people read. */
+static const struct col buffer_cols[] = {
+	{ "buffer", "buffer", COL_TEXT },
+	{ "size", "size", COL_SIZE },
+	{ "placement", "placement", COL_TEXT },
+	{ "freed", "freed", COL_YESNO },
+	{ 0 }
+};
+
+static void render_buffer(struct cli *cli, json_t *out, FILE *f)
+{
+	render_fields(buffer_cols, out, f, 0);
+}
+
 /* ---- domains ------------------------------------------------------------ */
 
 static const struct col domain_list_cols[] = {
@@ -1103,6 +1117,8 @@ static const struct {
 	{ "bench", render_bench },
 	{ "gpu list", render_gpu_list },
 	{ "gpu show", render_gpu_show },
+	{ "gpu alloc", render_buffer },
+	{ "gpu free", render_buffer },
 	{ "check", render_check },
 	{ "dump", render_dump },
 };

@@ -111,9 +111,20 @@ XGM_API int xgm_ctx_open(const struct xgm_ctx_opts *opts, struct xgm_ctx **out)
 	o.sim_state = OPTS_GET(opts, sim_state, NULL);
 	o.flags = OPTS_GET(opts, flags, 0);
 	o.input = OPTS_GET(opts, input, NULL);
+	o.daemon = OPTS_GET(opts, daemon, NULL);
 	ctx = calloc(1, sizeof(*ctx));
 	if (!ctx)
 		return xgm_err(-ENOMEM);
+	if (!o.input && remote_socket(&o)) {
+		ctx->access = o.access;
+		ret = remote_open(ctx, remote_socket(&o));
+		if (ret) {
+			free(ctx);
+			return xgm_err(ret);
+		}
+		*out = ctx;
+		return 0;
+	}
 	ctx->ioreq_domid = -1;
 	ctx->access = o.access;
 	ctx->flags = o.flags;
@@ -141,6 +152,9 @@ int xgm__op_begin(struct xgm_ctx *ctx, enum xgm_op_kind kind, const char *fn)
 
 	if (!ctx)
 		return xgm_fail(-EINVAL, "%s: ctx is NULL", fn);
+	if (ctx->remote)
+		return xgm_fail(-EOPNOTSUPP, "%s: not available through the "
+				"daemon", fn);
 	write = kind == XGM_OP_WRITE ||
 		(kind == XGM_OP_AS_OPENED && ctx->access == XGM_ACCESS_WRITE);
 	if (write && ctx->access != XGM_ACCESS_WRITE)
@@ -188,6 +202,8 @@ XGM_API int xgm_ctx_commit(struct xgm_ctx *ctx)
 		return xgm_err(-EINVAL);
 	if (ctx->access != XGM_ACCESS_WRITE)
 		return xgm_err(-EROFS);
+	if (ctx->remote) /* the daemon commits each request */
+		return 0;
 	if (!ctx->be->hv->commit)
 		return 0;
 	return xgm_err(ctx->be->hv->commit(ctx->priv));
@@ -197,6 +213,11 @@ XGM_API void xgm_ctx_close(struct xgm_ctx *ctx)
 {
 	if (!ctx)
 		return;
+	if (ctx->remote) {
+		remote_close(ctx);
+		free(ctx);
+		return;
+	}
 	engine_forget_ioreq_cache(ctx);
 	ctx->be->hv->close(ctx->priv);
 	free(ctx->sim_state);
@@ -205,7 +226,7 @@ XGM_API void xgm_ctx_close(struct xgm_ctx *ctx)
 
 XGM_API enum xgm_backend_kind xgm_ctx_backend(const struct xgm_ctx *ctx)
 {
-	return ctx->be->kind;
+	return ctx->remote ? remote_backend(ctx) : ctx->be->kind;
 }
 
 XGM_API bool xgm_ctx_created(const struct xgm_ctx *ctx)

@@ -27,7 +27,21 @@ struct xgm_ctx {
 	struct blob *ioreq_blobs;
 	size_t ioreq_nr;
 	int64_t ioreq_domid;   /* -1: nothing cached */
+	/* The daemon acts for a client: the uid whose buffers it may touch
+	 * (0: any). Local callers leave it unset. */
+	bool uid_set;
+	uint32_t uid;
+	/* Set when the context talks to xgpumapd (lib/client/): be is then
+	 * NULL and every public call is forwarded. */
+	struct xgm_remote *remote;
 };
+
+/* The first line of every public call: a remote context forwards it. */
+#define XGM_REMOTE(ctx, call)                                           \
+	do {                                                            \
+		if ((ctx) && (ctx)->remote)                             \
+			return (call);                                  \
+	} while (0)
 
 /*
  * Every public call that reaches the host is one operation: it takes the
@@ -53,4 +67,5 @@ int xgm__op_end(struct xgm_ctx *ctx, int ret);
 		__op ? __op : xgm__op_end((ctx), (call));               \
 	})
 
+#include "client/remote.h"
 #endif /* XGM_CTX_H */

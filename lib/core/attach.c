@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/buffer.h"
 #include "core/exec.h"
 #include "core/plan.h"
 #include "core/view.h"
@@ -215,8 +216,8 @@ static void attach_plan(struct exec *ex, struct blob *b)
 {
 	char why[160];
 
-	/* The one step that acquires the buffer (an adopted buffer's step,
-	 * whose inverse releases it, goes here instead). */
+	/* The one step that acquires the buffer: allocates it, or takes
+	 * the caller's (ex->adopting), whose inverse only releases it. */
 	plan_add(ex, STEP_ALLOC, false, 0);
 	plan_add(ex, STEP_LOCATE, false, 0);
 	b->pinned = pin_reason(b, why, sizeof(why));
@@ -240,7 +241,8 @@ int engine_attach(struct xgm_ctx *ctx, const char *dom,
 	bool restore = false, undone = true;
 	const char *label, *card, *placement, *cache, *strategy;
 	uint64_t size;
-	bool gfn_set;
+	bool gfn_set, adopting;
+	struct buffer_record adopt;
 	int ret;
 
 	if (!ctx || !dom || !opts)
@@ -250,14 +252,25 @@ int engine_attach(struct xgm_ctx *ctx, const char *dom,
 	if (ret)
 		return ret;
 	size = OPTS_GET(opts, size, 0);
+	label = OPTS_GET(opts, label, NULL);
+	card = OPTS_GET(opts, card, NULL);
+	placement = OPTS_GET(opts, placement, NULL);
+	adopting = OPTS_GET(opts, buffer_set, false);
+	/* An existing buffer says its own size, placement and card. */
+	if (adopting) {
+		ret = buffer_adopt_check(ctx, OPTS_GET(opts, buffer, 0), size,
+					 placement, card, &adopt);
+		if (ret)
+			return xgm_err(ret);
+		size = adopt.size;
+		placement = placement_name(adopt.placement);
+		card = adopt.card;
+	}
 	if (!size)
 		return xgm_fail(-EINVAL, "size must be larger than 0");
 	if (size % PAGE_SIZE)
 		return xgm_fail(-EINVAL, "size %llu bytes is not a multiple of "
 				"the 4 KiB page", (unsigned long long)size);
-	label = OPTS_GET(opts, label, NULL);
-	card = OPTS_GET(opts, card, NULL);
-	placement = OPTS_GET(opts, placement, NULL);
 	cache = OPTS_GET(opts, cache, NULL);
 	strategy = OPTS_GET(opts, strategy, NULL);
 	gfn_set = OPTS_GET(opts, gfn_set, false);
@@ -324,6 +337,10 @@ int engine_attach(struct xgm_ctx *ctx, const char *dom,
 	exec_init(&ex, ctx, "attach", "attaching", &b, NULL);
 	ex.place = place_blob;
 	ex.arg = gfn_set ? NULL : &where;
+	/* Not ours: its alloc step takes it, and every undo releases it,
+	 * none frees it (gpu_free). */
+	ex.adopting = adopting;
+	ex.adopt = adopting ? adopt.id : 0;
 	attach_plan(&ex, &b);
 	ret = exec_begin(&ex, NULL);
 	if (!ret)
@@ -372,5 +389,6 @@ static int blob_attach_op(struct xgm_ctx *ctx, const char *dom,
 XGM_API int xgm_blob_attach(struct xgm_ctx *ctx, const char *dom,
 			    const struct xgm_attach_opts *opts, json_t **out)
 {
+	XGM_REMOTE(ctx, remote_attach(ctx, dom, opts, out));
 	return XGM_OP(ctx, XGM_OP_WRITE, blob_attach_op(ctx, dom, opts, out));
 }

@@ -45,6 +45,7 @@ static int blob_list_op(struct xgm_ctx *ctx, const char *dom, json_t **out)
 
 XGM_API int xgm_blob_list(struct xgm_ctx *ctx, const char *dom, json_t **out)
 {
+	XGM_REMOTE(ctx, remote_doc(ctx, "list", out, "{s:s?}", "dom", dom));
 	return XGM_OP(ctx, XGM_OP_READ, blob_list_op(ctx, dom, out));
 }
 
@@ -65,6 +66,7 @@ static int blob_show_op(struct xgm_ctx *ctx, const char *id, json_t **out)
 
 XGM_API int xgm_blob_show(struct xgm_ctx *ctx, const char *id, json_t **out)
 {
+	XGM_REMOTE(ctx, remote_doc(ctx, "show", out, "{s:s?}", "blob", id));
 	return XGM_OP(ctx, XGM_OP_READ, blob_show_op(ctx, id, out));
 }
 
@@ -89,5 +91,6 @@ static int domain_window_op(struct xgm_ctx *ctx, uint32_t domid, json_t **out)
 
 XGM_API int xgm_domain_window(struct xgm_ctx *ctx, uint32_t domid, json_t **out)
 {
+	XGM_REMOTE(ctx, remote_doc(ctx, "window", out, "{s:I}", "domid", (json_int_t)domid));
 	return XGM_OP(ctx, XGM_OP_READ, domain_window_op(ctx, domid, out));
 }

@@ -722,5 +722,6 @@ static int check_op(struct xgm_ctx *ctx, const char *dom, json_t **out)
 
 XGM_API int xgm_check(struct xgm_ctx *ctx, const char *dom, json_t **out)
 {
+	XGM_REMOTE(ctx, remote_doc(ctx, "check", out, "{s:s?}", "dom", dom));
 	return XGM_OP(ctx, XGM_OP_READ, check_op(ctx, dom, out));
 }

@@ -87,6 +87,7 @@ static int blob_detach_op(struct xgm_ctx *ctx, const char *id, json_t **out)
 
 XGM_API int xgm_blob_detach(struct xgm_ctx *ctx, const char *id, json_t **out)
 {
+	XGM_REMOTE(ctx, remote_doc(ctx, "detach", out, "{s:s?}", "blob", id));
 	return XGM_OP(ctx, XGM_OP_WRITE, blob_detach_op(ctx, id, out));
 }
 
@@ -122,5 +123,6 @@ static int blob_detach_all_op(struct xgm_ctx *ctx, const char *dom,
 XGM_API int xgm_blob_detach_all(struct xgm_ctx *ctx, const char *dom,
 				json_t **out)
 {
+	XGM_REMOTE(ctx, remote_doc(ctx, "detach-all", out, "{s:s?}", "dom", dom));
 	return XGM_OP(ctx, XGM_OP_WRITE, blob_detach_all_op(ctx, dom, out));
 }

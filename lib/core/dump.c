@@ -200,5 +200,6 @@ static int dump_op(struct xgm_ctx *ctx, json_t **out)
 
 XGM_API int xgm_dump(struct xgm_ctx *ctx, json_t **out)
 {
+	XGM_REMOTE(ctx, remote_doc(ctx, "dump", out, "{}"));
 	return XGM_OP(ctx, XGM_OP_READ, dump_op(ctx, out));
 }

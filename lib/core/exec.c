@@ -299,8 +299,14 @@ static int alloc_do(struct exec *ex, struct blob *b)
 {
 	unsigned int s = b == ex->slot[1];
 	char why[256], sz[XGM_SIZE_STR];
-	int ret = gpu_alloc(ex->ctx, b->card, b->size, b->placement, &b->buf);
+	int ret;
 
+	if (!s && ex->adopting) {
+		b->buf = ex->adopt;
+		ex->have_buf[0] = true;
+		return 0;
+	}
+	ret = gpu_alloc(ex->ctx, b->card, b->size, b->placement, &b->buf);
 	if (ret == -ENOSPC) {
 		snprintf(why, sizeof(why), "%s", xgm_last_error());
 		gpu_name_victim(ex->ctx, b->card, why, sizeof(why));

@@ -18,8 +18,9 @@
  *   migrate = [pin], alloc@1, [pause], locate@1, copy, <~old map steps>,
  *             <new map steps @1>, mapped@1, [~pause], [pin@1], ~pin, ~alloc
  *
- * Buffer acquisition is the one alloc step of attach: a step that adopts
- * a buffer the caller made (inverse: release it, never free) goes there.
+ * Buffer acquisition is the one alloc step of attach; for a buffer the
+ * caller made it adopts that one instead, and its inverse then releases
+ * the buffer, never frees it (gpu_free).
  */
 #ifndef XGM_EXEC_H
 #define XGM_EXEC_H
@@ -71,6 +72,10 @@ struct exec {
 	const char *phase;       /* the last phase written */
 	bool overflow;
 	double t_end[PLAN_STEPS_MAX]; /* when each step ended (µs) */
+	/* attach of an existing buffer: slot 0's alloc step takes this one
+	 * (core/buffer.c) instead of allocating. */
+	bool adopting;
+	uint64_t adopt;
 	/* attach: chooses the gfn once the frames are known (LOCATE). */
 	int (*place)(struct exec *ex, struct blob *b);
 	void *arg;

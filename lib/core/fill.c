@@ -63,6 +63,7 @@ static int blob_fill_op(struct xgm_ctx *ctx, const char *id, uint64_t seed,
 XGM_API int xgm_blob_fill(struct xgm_ctx *ctx, const char *id, uint64_t seed,
 			  json_t **out)
 {
+	XGM_REMOTE(ctx, remote_doc(ctx, "fill", out, "{s:s?,s:I}", "blob", id, "seed", (json_int_t)seed));
 	return XGM_OP(ctx, XGM_OP_WRITE, blob_fill_op(ctx, id, seed, out));
 }
 
@@ -103,5 +104,6 @@ static int blob_verify_op(struct xgm_ctx *ctx, const char *id, json_t **out)
 
 XGM_API int xgm_blob_verify(struct xgm_ctx *ctx, const char *id, json_t **out)
 {
+	XGM_REMOTE(ctx, remote_doc(ctx, "verify", out, "{s:s?}", "blob", id));
 	return XGM_OP(ctx, XGM_OP_READ, blob_verify_op(ctx, id, out));
 }

@@ -106,6 +106,7 @@ static int gpu_list_op(struct xgm_ctx *ctx, json_t **out)
 
 XGM_API int xgm_gpu_list(struct xgm_ctx *ctx, json_t **out)
 {
+	XGM_REMOTE(ctx, remote_doc(ctx, "gpu-list", out, "{}"));
 	return XGM_OP(ctx, XGM_OP_READ, gpu_list_op(ctx, out));
 }
 
@@ -155,5 +156,6 @@ static int gpu_show_op(struct xgm_ctx *ctx, const char *card, json_t **out)
 
 XGM_API int xgm_gpu_show(struct xgm_ctx *ctx, const char *card, json_t **out)
 {
+	XGM_REMOTE(ctx, remote_doc(ctx, "gpu-show", out, "{s:s?}", "card", card));
 	return XGM_OP(ctx, XGM_OP_READ, gpu_show_op(ctx, card, out));
 }

@@ -161,6 +161,7 @@ static int guest_read_op(struct xgm_ctx *ctx, const char *dom, uint64_t first,
 XGM_API int xgm_guest_read(struct xgm_ctx *ctx, const char *dom, uint64_t first,
 			   uint64_t last, const char *expect, json_t **out)
 {
+	XGM_REMOTE(ctx, remote_doc(ctx, "guest-read", out, "{s:s?,s:I,s:I,s:s?}", "dom", dom, "first", (json_int_t)first, "last", (json_int_t)last, "expect", expect));
 	return XGM_OP(ctx, XGM_OP_AS_OPENED,
 		      guest_read_op(ctx, dom, first, last, expect, out));
 }

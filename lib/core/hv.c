@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/buffer.h"
 #include "core/engine.h"
 
 #define CALL(ctx, name, expr)                                          \
@@ -155,9 +156,14 @@ int gpu_free(struct xgm_ctx *ctx, uint64_t buf)
 {
 	const struct xgm_gpu_ops *g = ctx->be->gpu;
 
-	return need(g->buf_free, "free GPU buffers") ?:
-	       buffer_release(ctx, buf) ?:
-	       CALL(ctx, "buf_free", g->buf_free(ctx->priv, buf));
+	int ret = need(g->buf_free, "free GPU buffers") ?:
+		  buffer_release(ctx, buf);
+
+	/* An existing buffer was adopted, not allocated: the blob's use of
+	 * it ends here, the buffer stays its creator's (core/buffer.c). */
+	if (ret || buffer_is_existing(ctx, buf))
+		return ret;
+	return CALL(ctx, "buf_free", g->buf_free(ctx->priv, buf));
 }
 
 int gpu_extents(struct xgm_ctx *ctx, uint64_t buf, struct xgm_extent **ext,

@@ -171,6 +171,7 @@ static int p2m_runs_op(struct xgm_ctx *ctx, const char *dom, uint64_t first,
 XGM_API int xgm_p2m_runs(struct xgm_ctx *ctx, const char *dom, uint64_t first,
 			 uint64_t last, json_t **out)
 {
+	XGM_REMOTE(ctx, remote_doc(ctx, "p2m", out, "{s:s?,s:I,s:I}", "dom", dom, "first", (json_int_t)first, "last", (json_int_t)last));
 	return XGM_OP(ctx, XGM_OP_READ,
 		      p2m_runs_op(ctx, dom, first, last, out));
 }
@@ -233,6 +234,7 @@ static int iommu_runs_op(struct xgm_ctx *ctx, const char *dom, uint64_t first,
 XGM_API int xgm_iommu_runs(struct xgm_ctx *ctx, const char *dom, uint64_t first,
 			   uint64_t last, json_t **out)
 {
+	XGM_REMOTE(ctx, remote_doc(ctx, "iommu", out, "{s:s?,s:I,s:I}", "dom", dom, "first", (json_int_t)first, "last", (json_int_t)last));
 	return XGM_OP(ctx, XGM_OP_READ,
 		      iommu_runs_op(ctx, dom, first, last, out));
 }

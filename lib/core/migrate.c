@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/buffer.h"
 #include "core/exec.h"
 #include "core/view.h"
 #include "util/opts.h"
@@ -114,7 +115,8 @@ static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
 	double t0 = now_us();
 	int ret;
 
-	ret = journal_blocks(ctx, b) ?: next_strategy(ctx, b, to, &s);
+	ret = journal_blocks(ctx, b) ?: buffer_check_movable(ctx, b) ?:
+	      next_strategy(ctx, b, to, &s);
 	if (ret)
 		return ret;
 	if (!strategy_nr_steps(s))
@@ -295,5 +297,6 @@ out:
 XGM_API int xgm_blob_migrate(struct xgm_ctx *ctx, const char *id,
 			     const struct xgm_migrate_opts *opts, json_t **out)
 {
+	XGM_REMOTE(ctx, remote_migrate(ctx, id, opts, out));
 	return XGM_OP(ctx, XGM_OP_WRITE, blob_migrate_op(ctx, id, opts, out));
 }

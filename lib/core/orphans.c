@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buffer.h"
 #include "core/exec.h"
 #include "core/inspect.h"
 
@@ -57,7 +58,8 @@ int orphan_buffers(struct xgm_ctx *ctx, uint64_t **out, size_t *count)
 		return ret;
 	ret = blob_load_all(ctx, -1, &blobs, &nb) ?: journal_list(ctx, &journal);
 	for (size_t i = 0; !ret && i < n; i++)
-		if (!named(ids[i], blobs, nb, journal))
+		if (!named(ids[i], blobs, nb, journal) &&
+		    !buffer_is_existing(ctx, ids[i])) /* its creator's */
 			ids[k++] = ids[i];
 	blob_free_all(blobs, nb);
 	json_decref(journal);

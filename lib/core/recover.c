@@ -376,10 +376,12 @@ static int recover(struct xgm_ctx *ctx, bool drop, uint64_t drop_seq,
 
 XGM_API int xgm_recover(struct xgm_ctx *ctx, json_t **out)
 {
+	XGM_REMOTE(ctx, remote_doc(ctx, "recover", out, "{}"));
 	return XGM_OP(ctx, XGM_OP_WRITE, recover(ctx, false, 0, out));
 }
 
 XGM_API int xgm_recover_discard(struct xgm_ctx *ctx, uint64_t seq, json_t **out)
 {
+	XGM_REMOTE(ctx, remote_doc(ctx, "recover-discard", out, "{s:I}", "seq", (json_int_t)seq));
 	return XGM_OP(ctx, XGM_OP_WRITE, recover(ctx, true, seq, out));
 }

@@ -10,25 +10,13 @@
 #include <string.h>
 
 #include "core/engine.h"
+#include "core/handles.h"
 #include "core/plan.h"
 #include "core/view.h"
 #include "util/opts.h"
 
 #define PAGE_SIZE 4096ULL
 
-struct xgm_blob {
-	uint32_t domid;
-	uint32_t id;
-	uint64_t gfn;
-	uint64_t window_gfn;
-	uint64_t size;
-	enum xgm_strategy strategy;
-	enum xgm_placement placement;
-	enum xgm_cache cache;
-	uint64_t entries_4k;
-	uint64_t entries_2m;
-	struct xgm_counters last;
-};
 
 /* The public strategy enum has auto first (a zeroed option means auto);
  * the engine's has it last. One table maps both ways. */
@@ -178,6 +166,13 @@ static int blob_map_op(struct xgm_ctx *ctx, uint32_t domid,
 	ao.strategy = strat == STRAT_AUTO ? "auto" : strategy_name(strat);
 	ao.card = OPTS_GET(opts, card, NULL);
 	ao.label = OPTS_GET(opts, label, NULL);
+	if (OPTS_GET(opts, buffer, NULL)) {
+		/* The buffer's own placement, unless the caller said one. */
+		ao.buffer_set = true;
+		ao.buffer = xgm_buffer_id(opts->buffer);
+		if (!OPTS_HAS(opts, placement) || !opts->placement)
+			ao.placement = NULL;
+	}
 	if (OPTS_GET(opts, offset_set, false)) {
 		uint64_t off = OPTS_GET(opts, offset, 0);
 
@@ -213,6 +208,7 @@ static int blob_map_op(struct xgm_ctx *ctx, uint32_t domid,
 XGM_API int xgm_blob_map(struct xgm_ctx *ctx, uint32_t domid,
 			 const struct xgm_map_opts *opts, struct xgm_blob **blob)
 {
+	XGM_REMOTE(ctx, remote_blob_map(ctx, domid, opts, blob));
 	return XGM_OP(ctx, XGM_OP_WRITE, blob_map_op(ctx, domid, opts, blob));
 }
 
@@ -234,6 +230,7 @@ static int blob_unmap_op(struct xgm_ctx *ctx, struct xgm_blob *blob)
 
 XGM_API int xgm_blob_unmap(struct xgm_ctx *ctx, struct xgm_blob *blob)
 {
+	XGM_REMOTE(ctx, remote_blob_unmap(ctx, blob));
 	return XGM_OP(ctx, XGM_OP_WRITE, blob_unmap_op(ctx, blob));
 }
 
@@ -273,6 +270,7 @@ static int blob_move_op(struct xgm_ctx *ctx, struct xgm_blob *blob,
 XGM_API int xgm_blob_move(struct xgm_ctx *ctx, struct xgm_blob *blob,
 			  const struct xgm_move_opts *opts)
 {
+	XGM_REMOTE(ctx, remote_blob_move(ctx, blob, opts));
 	return XGM_OP(ctx, XGM_OP_WRITE, blob_move_op(ctx, blob, opts));
 }
 

@@ -28,6 +28,10 @@ struct xgm_attach_opts {
 	uint64_t gfn;           /* force the place (a frame in the window) */
 	const char *label;
 	const char *card;       /* default card0 */
+	/* Adopt existing buffer `buffer` (xgm_buffer_create) instead of
+	 * allocating; size, placement and card then default to its own. */
+	bool buffer_set;
+	uint64_t buffer;
 };
 
 /* Allocates a buffer and maps it into DOM's blob window. *out describes the

@@ -131,6 +131,10 @@ struct xgm_ctx_opts {
 	unsigned int flags;
 	/* Read a `dump` document instead of a live host (read-only). */
 	const char *input;
+	/* Talk to the daemon xgpumapd at this socket instead of running the
+	 * engine here (NULL: $XGPUMAP_DAEMON if set, else none). Every call
+	 * is then one request to it; the backend is the daemon's. */
+	const char *daemon;
 };
 
 struct xgm_ctx;
@@ -249,6 +253,47 @@ struct xgm_counters {
 				       * whole p2m redone, WBINVD on all CPUs */
 };
 
+/* ---- existing buffers ------------------------------------------------- */
+
+/* A GPU buffer the caller creates before (and apart from) any blob, then
+ * hands to xgm_blob_map() (opts.buffer), which adopts it: no unmap,
+ * rollback or recover ever frees it, only the caller's xgm_buffer_free(). */
+struct xgm_buffer;
+
+struct xgm_buffer_opts {
+	size_t sz;
+	uint64_t size;                 /* bytes, a multiple of 4096 */
+	enum xgm_placement placement;
+	const char *card;              /* NULL: card0 */
+};
+
+XGM_API int xgm_buffer_create(struct xgm_ctx *ctx,
+			      const struct xgm_buffer_opts *opts,
+			      struct xgm_buffer **buf);
+/* A handle of existing buffer id on card (NULL: any card); -ENOENT when
+ * there is none. */
+XGM_API int xgm_buffer_get(struct xgm_ctx *ctx, const char *card, uint64_t id,
+			   struct xgm_buffer **buf);
+/* Frees the buffer and, on success, the handle. -EBUSY while a blob maps
+ * it, -EPERM when it is another user's (through the daemon). */
+XGM_API int xgm_buffer_free(struct xgm_ctx *ctx, struct xgm_buffer *buf);
+/* Drops the handle only; the buffer stays. */
+XGM_API void xgm_buffer_put(struct xgm_buffer *buf);
+XGM_API uint64_t xgm_buffer_id(const struct xgm_buffer *buf);
+XGM_API const char *xgm_buffer_card(const struct xgm_buffer *buf);
+XGM_API uint64_t xgm_buffer_size(const struct xgm_buffer *buf);
+XGM_API enum xgm_placement xgm_buffer_placement(const struct xgm_buffer *buf);
+/* A file descriptor that stands for the buffer, to pass to another process
+ * or to the daemon over its socket (SCM_RIGHTS): on the sim, a sealed
+ * memfd that carries the buffer's secret token; the caller closes it. */
+XGM_API int xgm_buffer_export_fd(struct xgm_ctx *ctx,
+				 const struct xgm_buffer *buf);
+/* The buffer a passed fd stands for, validated by its kind (sim memfd;
+ * on real hosts: dma-buf, DRM fd + GEM handle). -EBADF for an fd that
+ * stands for no buffer. The fd stays the caller's. */
+XGM_API int xgm_buffer_import_fd(struct xgm_ctx *ctx, int fd,
+				 struct xgm_buffer **buf);
+
 struct xgm_map_opts {
 	size_t sz;
 	/* The buffer: SIZE bytes (a multiple of 4096, required) allocated in
@@ -265,6 +310,9 @@ struct xgm_map_opts {
 	enum xgm_strategy strategy;
 	enum xgm_cache cache;
 	const char *label;
+	/* Instead of allocating: adopt this existing buffer (size, placement
+	 * and card are then the buffer's; a non-zero one must match). */
+	const struct xgm_buffer *buffer;
 };
 
 struct xgm_move_opts {

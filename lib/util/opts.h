@@ -24,12 +24,13 @@
 	(offsetof(TYPE, FIELD) + sizeof(((TYPE *)0)->FIELD))
 
 /* The last member of each options struct: what this library knows. */
-#define xgm_ctx_opts__last_field input
-#define xgm_attach_opts__last_field card
+#define xgm_ctx_opts__last_field daemon
+#define xgm_attach_opts__last_field buffer
 #define xgm_migrate_opts__last_field pause
 #define xgm_bench_opts__last_field samples
 #define xgm_sim_init_opts__last_field xen_version
-#define xgm_map_opts__last_field label
+#define xgm_map_opts__last_field buffer
+#define xgm_buffer_opts__last_field card
 #define xgm_move_opts__last_field pause
 
 /* 0 when opts is NULL or valid; otherwise -EINVAL with a message. */

@@ -78,7 +78,7 @@ load helpers
     run_xgm 0 __complete attach vm1 --card ''
     is "$output" card0
     run_xgm 0 __complete gpu ''
-    is "$(sort <<<"$output")" "$(printf '%s\n' list show)"
+    is "$(sort <<<"$output")" "$(printf '%s\n' alloc free list show)"
 }
 
 @test "migrate --pause: the guest is paused for the copy and switch, counted as two hypercalls" {

@@ -400,8 +400,8 @@ man_synopsis() {
             problems+=("'$name': help '$help', man '$man'")
     done < <(xgm_commands)
     ((${#problems[@]} == 0)) || die "${problems[@]}"
-    run_xgm 0 help attach
-    contains "${lines[0]}" "attach DOM --size SIZE [--placement"
+    run_xgm 0 help gpu alloc
+    contains "${lines[0]}" "gpu alloc CARD --size SIZE [--placement"
     run_xgm 0 help detach
     is "${lines[0]}" "Usage: xgpumap detach BLOB | DOM --all"
     run_xgm 0 -j help migrate
@@ -409,13 +409,13 @@ man_synopsis() {
 }
 
 @test "required options are refused by the dispatcher (exit 2) before anything opens" {
-    run_xgm 2 attach vm1
-    contains "$stderr" "attach: --size SIZE is required"
+    run_xgm 2 gpu alloc card0
+    contains "$stderr" "gpu alloc: --size SIZE is required"
     run_xgm 2 -j migrate vm1:1
     assert_error_doc "$output" EINVAL
     contains "$output" "--to vram|sys is required"
     rm -f "$SIM_STATE"
-    run_xgm 2 attach vm1
+    run_xgm 2 gpu alloc card0
     [[ ! -e $SIM_STATE ]] || die "a usage error created the state"
 }
 

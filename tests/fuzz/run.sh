@@ -44,7 +44,7 @@ build=build-fuzz-$engine
 # The library with the fuzzing flags, in its own build directory.
 make -s BUILD="$build" CC="$cc" CFLAGS="$cflags" "$build/libxgpumap.a"
 
-harnesses="parse blob_decode dump sim_state"
+harnesses="parse blob_decode dump sim_state proto"
 case "$feature_cflags" in
 *-DXGM_HAVE_XEN*) harnesses="$harnesses xen_dump" ;;
 esac
@@ -53,6 +53,7 @@ mkdir -p "$build/fuzz" "$build/crashes"
 for h in $harnesses; do
 	extra=""
 	[ "$engine" = driver ] && extra=tests/fuzz/driver.c
+	[ "$h" = proto ] && extra="$extra -Idaemon daemon/proto.c"
 	# shellcheck disable=SC2086
 	$cc -std=gnu11 -D_GNU_SOURCE -Ilib/include -Ilib -Itests/fuzz $feature_cflags \
 	    $cflags $link -o "$build/fuzz/$h" "tests/fuzz/fuzz_$h.c" $extra \

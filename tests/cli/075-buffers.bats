@@ -1,0 +1,114 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Existing buffers (issue 9): gpu alloc / gpu free, attach --buffer, and an
+# adopted buffer that no detach, rollback or recover ever frees.
+
+load helpers
+load helpers.engine
+
+# gpu_buffer_ids: the ids of card0's buffers, one line, by id.
+gpu_buffer_ids() {
+    xgm_q gpu show card0 | jq -c '[.buffers[].id] | sort'
+}
+
+@test "gpu alloc: a buffer of no blob, text and -j; check clean, recover leaves it" {
+    run_xgm 0 sim init
+    run_xgm 0 gpu alloc card0 --size 16M
+    like "$output" $'(^|\n)buffer +: card0:1\n'
+    like "$output" $'\nplacement +: vram'
+    run_xgm 0 -j gpu alloc card0 --size 8M --placement sys
+    is_one_json "$output"
+    jq_is "$output" '[.buffer,.id,.card,.size,.placement]' '["card0:2",2,"card0",8388608,"sys"]'
+    check_clean
+    run_xgm 0 -j recover
+    is "$(gpu_buffer_ids)" "[1,2]" "recover frees no existing buffer"
+    jq_is "$(xgm_q gpu show card0)" '[.buffers[].blob]' '[null,null]'
+}
+
+@test "gpu alloc and gpu free refuse bad input, state unchanged" {
+    run_xgm 0 sim init
+    assert_refused 2 EINVAL "--size SIZE is required" gpu alloc card0
+    assert_refused 2 EINVAL "not a size" gpu alloc card0 --size 12x
+    assert_refused 2 EINVAL "not a positive multiple of 4096" gpu alloc card0 --size 5000
+    assert_refused 2 EINVAL "vram or sys" gpu alloc card0 --size 4M --placement gtt
+    assert_refused 1 ENODEV "card7" gpu alloc card7 --size 4M
+    assert_refused 2 EINVAL "is not a buffer" gpu free card0
+    assert_refused 2 EINVAL "is not a buffer" gpu free card0:x
+    assert_refused 1 ENOENT "no buffer card0:9" gpu free card0:9
+}
+
+@test "attach --buffer adopts it: detach releases it, gpu free then frees it" {
+    run_xgm 0 sim init
+    run_xgm 0 gpu alloc card0 --size 16M
+    run_xgm 0 -j attach vm1 --buffer card0:1
+    jq_is "$output" '[.id,.size,.placement]' '["vm1:1",16777216,"vram"]'
+    check_clean
+    jq_is "$(xgm_q gpu show card0)" '[.buffers[] | [.id,.blob]]' '[[1,"vm1:1"]]'
+    assert_refused 1 EBUSY "mapped by blob vm1:1" gpu free card0:1
+    assert_refused 1 EBUSY "moves with its creator" migrate vm1:1 --to sys
+    assert_refused 1 EBUSY "mapped by blob vm1:1" attach vm2 --buffer card0:1
+    run_xgm 0 detach vm1:1
+    check_clean
+    is "$(gpu_buffer_ids)" "[1]" "detach released, did not free"
+    run_xgm 0 -j gpu free card0:1
+    jq_is "$output" '[.buffer,.freed]' '["card0:1",true]'
+    is "$(gpu_buffer_ids)" "[]"
+    check_clean
+}
+
+@test "attach --buffer: what the buffer says must match, state unchanged" {
+    run_xgm 0 sim init
+    run_xgm 0 gpu alloc card0 --size 16M --placement sys
+    assert_refused 2 EINVAL "has 16777216 bytes, not 8388608" attach vm1 --buffer card0:1 --size 8M
+    assert_refused 2 EINVAL "is in sys, not vram" attach vm1 --buffer card0:1 --placement vram
+    assert_refused 2 EINVAL "but --buffer is on card0" attach vm1 --buffer card0:1 --card card1
+    assert_refused 1 ENOENT "no buffer 5" attach vm1 --buffer card0:5
+    assert_refused 2 EINVAL "is not a buffer" attach vm1 --buffer 5
+    run_xgm 0 -j attach vm1 --buffer card0:1 --strategy grant
+    jq_is "$output" '[.placement,.strategy]' '["sys","grant"]'
+    check_clean
+}
+
+@test "an adopted buffer survives every failed attach step and every crash" {
+    run_xgm 0 sim init
+    run_xgm 0 gpu alloc card0 --size 16M
+    save_baseline adopt
+    local point
+    fault_loop_begin
+    for point in memory_mapping:1 iomem_permission:1 store_write:3; do
+        fault_case "fault $point" adopt_fault "$point"
+    done
+    for point in attach:intent:1 memory_mapping:1 attach:mapping:1; do
+        fault_case "crash $point" adopt_crash "$point"
+    done
+    fault_loop_end
+}
+
+adopt_fault() {
+    restore_baseline adopt
+    xgm_inject FAULT "$1" 1 attach vm1 --buffer card0:1 || return 1
+    check_clean "after the fault at $1" || return 1
+    is "$(gpu_buffer_ids)" "[1]" "the rollback of $1 released, did not free"
+}
+
+adopt_crash() {
+    restore_baseline adopt
+    xgm_inject CRASH "$1" 137 attach vm1 --buffer card0:1 || return 1
+    run_xgm 0 recover || return 1
+    check_clean "after the crash at $1 and recover" || return 1
+    is "$(gpu_buffer_ids)" "[1]" "recover after $1 released, did not free"
+}
+
+@test "a lost blob record: recover unmaps, and the adopted buffer stays" {
+    run_xgm 0 sim init
+    run_xgm 0 gpu alloc card0 --size 16M
+    run_xgm 0 attach vm1 --buffer card0:1
+    # The record goes behind the engine's back (xenstore-rm on a real host).
+    jq 'del(.store["/xgpumap/blob/1/1"])' "$SIM_STATE" > "$XGM_TMP/s.json" &&
+        mv "$XGM_TMP/s.json" "$SIM_STATE"
+    run_xgm 0 recover
+    check_clean
+    is "$(gpu_buffer_ids)" "[1]"
+    jq_is "$(xgm_q p2m vm1)" '[.[] | select(.type == "mmio_direct")] | length' '0'
+}
