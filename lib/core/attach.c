@@ -363,7 +363,9 @@ out:
 	if (ret && restore) {
 		/* Undone whole: the host as the user had it, byte for byte
 		 * (no burnt blob number, no journal sequence moved on). */
+		xgm__err_hold();
 		hv_restore(ctx);
+		xgm__err_release();
 	}
 	blob_free_all(others, nr_others);
 	blob_free(&b);

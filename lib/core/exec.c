@@ -739,7 +739,8 @@ int exec_run(struct exec *ex, bool *undone)
 	if (!ret)
 		return 0;
 	/* Said first, so that a crash during the undo is finished the same
-	 * way by recover. */
+	 * way by recover. The cause's message stays whatever the undo meets. */
+	xgm__err_hold();
 	undo = progress(ex, "rolling-back");
 	if (!undo && partial)
 		undo = undo_partial(ex, &ex->steps[failed]);
@@ -749,6 +750,7 @@ int exec_run(struct exec *ex, bool *undone)
 		undo = exec_end(ex);
 	else
 		hv_sync(ex->ctx); /* left for recover, which finishes it */
+	xgm__err_release();
 	*undone = !undo;
 	return ret; /* the cause's message: the first failure wins */
 }

@@ -147,8 +147,11 @@ static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
 	if (!ret)
 		ret = exec_run(&ex, &undone);
 	if (ret) {
-		if (undone)
+		if (undone) {
+			xgm__err_hold();
 			hv_restore(ctx);
+			xgm__err_release();
+		}
 		goto out;
 	}
 	*blackout = ex.t_end[mapped] - ex.t_end[copy];

@@ -53,6 +53,18 @@ void xgm_progress(const char *what, uint64_t done, uint64_t total)
  * one of its operations. */
 static _Thread_local struct xgm__err thread_err;
 static _Thread_local struct xgm__err *cur_err;
+static _Thread_local unsigned int err_held;
+
+void xgm__err_hold(void)
+{
+	err_held++;
+}
+
+void xgm__err_release(void)
+{
+	if (err_held)
+		err_held--;
+}
 
 static struct xgm__err *current(void)
 {
@@ -69,6 +81,7 @@ void xgm__err_enter(struct xgm__err *rec)
 void xgm__err_leave(struct xgm__err *rec, int ret)
 {
 	cur_err = NULL;
+	err_held = 0;
 	if (ret >= 0)
 		*rec = (struct xgm__err){ 0 };
 	thread_err = *rec;
@@ -83,6 +96,8 @@ XGM_API void xgm_clear_error(void)
 {
 	struct xgm__err *e = current();
 
+	if (err_held)
+		return;
 	e->msg[0] = '\0';
 	e->set = false;
 }
@@ -99,7 +114,7 @@ int xgm_fail(int ret, const char *fmt, ...)
 	xgm_log(XGM_LOG_DEBUG, "%s", msg);
 	/* In an operation the cause wins; a message that quotes it adds to
 	 * it. Outside one, as errno, the last. */
-	if (!cur_err || !e->set || strstr(msg, e->msg)) {
+	if (!err_held && (!cur_err || !e->set || strstr(msg, e->msg))) {
 		memcpy(e->msg, msg, sizeof(msg));
 		e->set = true;
 	}

@@ -49,6 +49,13 @@ struct xgm__err {
 void xgm__err_enter(struct xgm__err *rec);
 void xgm__err_leave(struct xgm__err *rec, int ret);
 
+/* An undo after a failure keeps the cause's message whatever it meets:
+ * between hold and release, failures are logged and clears are no-ops
+ * (an undo that handles an -ENOENT of its own must not erase the cause).
+ * Holds nest. */
+void xgm__err_hold(void);
+void xgm__err_release(void);
+
 /* Records the message returned by xgm_last_error() and returns ret (a
  * negative errno) so that callers can `return xgm_fail(-EINVAL, ...)`. */
 int xgm_fail(int ret, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -62,6 +62,23 @@ static void a_handled_failure_is_cleared(void **unused)
 	xgm__err_leave(&rec, -EIO);
 }
 
+static void an_undo_under_hold_keeps_the_cause(void **unused)
+{
+	struct xgm__err rec = { 0 };
+
+	xgm__err_enter(&rec);
+	xgm_fail(-EIO, "the cause");
+	xgm__err_hold();
+	/* The undo handles a failure of its own and clears it... */
+	xgm_fail(-ENOENT, "no such record");
+	xgm_clear_error();
+	xgm_fail_instead(-EINVAL, "an undo's reinterpretation");
+	xgm__err_release();
+	/* ...and the cause is still what the call says. */
+	assert_string_equal(xgm_last_error(), "the cause");
+	xgm__err_leave(&rec, -EIO);
+}
+
 static void a_call_that_succeeds_leaves_no_message(void **unused)
 {
 	struct xgm__err rec = { 0 };
@@ -117,6 +134,7 @@ int main(void)
 		cmocka_unit_test(first_failure_wins_in_a_call),
 		cmocka_unit_test(a_message_quoting_the_cause_replaces_it),
 		cmocka_unit_test(a_handled_failure_is_cleared),
+		cmocka_unit_test(an_undo_under_hold_keeps_the_cause),
 		cmocka_unit_test(a_call_that_succeeds_leaves_no_message),
 		cmocka_unit_test(outside_a_call_the_last_failure_wins),
 		cmocka_unit_test(the_context_keeps_its_last_calls_message),
