@@ -137,10 +137,9 @@ int opt_parse_none(struct cli *cli, const struct cmd *cmd, struct opt_iter *it,
 static bool opt_seen(const struct cmd *cmd, unsigned long long seen,
 		     const char *name)
 {
-	for (int i = 0; name && cmd->opts[i].name && i < 64; i++)
-		if (!strcmp(cmd->opts[i].name, name))
-			return seen & (1ULL << i);
-	return false;
+	int i = name ? find_long(cmd, name, strlen(name)) : -1;
+
+	return i >= 0 && i < 64 && (seen & (1ULL << i));
 }
 
 int opt_validate(struct cli *cli, const struct cmd *cmd, int argc, char **argv)
