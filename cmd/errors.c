@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
@@ -55,11 +56,53 @@ int cli_fail(struct cli *cli, int neg_errno, const char *fmt, ...)
 	return cli->error.status;
 }
 
+/* The library says what could put a failure right (xgm_last_remedy());
+ * these are the commands that do it. */
+static const char *const remedy_hints[XGM_REMEDY_NR] = {
+	[XGM_REMEDY_RECOVER] = "run 'xgpumap recover'",
+	[XGM_REMEDY_DISCARD] = "'xgpumap recover --discard %s' drops it",
+	[XGM_REMEDY_SIM_RESET] = "see 'xgpumap sim reset'",
+	[XGM_REMEDY_SIM_EXTENSION] = "create the host with 'xgpumap sim init "
+				     "--extensions %s'",
+	[XGM_REMEDY_SIM_STATE] = "use --sim-state FILE",
+	[XGM_REMEDY_FILL] = "run 'xgpumap fill %s' first",
+	[XGM_REMEDY_STRATEGY_AUTO] = "attach with --strategy auto to allow "
+				     "switching",
+	[XGM_REMEDY_P2M] = "'xgpumap p2m %s' shows its entries",
+};
+
+const char *cli_remedy_hint(enum xgm_remedy r, const char *arg, char *buf,
+			    size_t len)
+{
+	const char *fmt = (unsigned int)r < XGM_REMEDY_NR ? remedy_hints[r] : NULL;
+
+	if (!fmt)
+		return NULL;
+	/* Every hint's only conversion is the remedy's argument. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	snprintf(buf, len, fmt, arg ? arg : "");
+#pragma GCC diagnostic pop
+	return buf;
+}
+
+enum xgm_remedy cli_remedy_parse(const char *name)
+{
+	for (unsigned int r = 1; name && r < XGM_REMEDY_NR; r++)
+		if (!strcmp(name, xgm_remedy_name((enum xgm_remedy)r)))
+			return (enum xgm_remedy)r;
+	return XGM_REMEDY_NONE;
+}
+
 int cli_fail_lib(struct cli *cli, int neg_errno, const char *what)
 {
-	const char *detail = xgm_last_error();
+	const char *detail = xgm_last_error(), *arg, *hint;
 	int err = neg_errno < 0 ? -neg_errno : EIO;
+	char buf[160];
 
+	hint = cli_remedy_hint(xgm_last_remedy(&arg), arg, buf, sizeof(buf));
+	if (detail && *detail && hint)
+		return cli_fail(cli, -err, "%s (%s)", detail, hint);
 	if (detail && *detail)
 		return cli_fail(cli, -err, "%s", detail);
 	return cli_fail(cli, -err, "%s: %s", what, strerror(err));

@@ -7,6 +7,8 @@
  * whole document instead; nothing here changes it.
  */
 #include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -1009,12 +1011,41 @@ static const struct col check_cols[] = {
 	{ 0 }
 };
 
+/* A finding's message with the command that puts it right. */
+static json_t *with_hints(json_t *findings)
+{
+	json_t *rows = json_array(), *v;
+	size_t i;
+
+	json_array_foreach(findings, i, v) {
+		const char *r = json_string_value(json_object_get(v, "remedy"));
+		const char *msg = json_string_value(json_object_get(v, "message"));
+		char buf[160], *full;
+		json_t *row = json_copy(v);
+		const char *hint = cli_remedy_hint(
+			cli_remedy_parse(r),
+			json_string_value(json_object_get(v, "remedy_arg")),
+			buf, sizeof(buf));
+
+		if (hint && msg && asprintf(&full, "%s (%s)", msg, hint) >= 0) {
+			json_object_set_new(row, "message", json_string(full));
+			free(full);
+		}
+		json_array_append_new(rows, row);
+	}
+	return rows;
+}
+
 static void render_check(struct cli *cli, json_t *out, FILE *f)
 {
-	if (json_is_array(out) && json_array_size(out))
-		render_cols(check_cols, out, f, 0);
-	else
+	if (json_is_array(out) && json_array_size(out)) {
+		json_t *rows = with_hints(out);
+
+		render_cols(check_cols, rows, f, 0);
+		json_decref(rows);
+	} else {
 		render_generic(out, f);
+	}
 }
 
 static const struct col dump_dom_cols[] = {

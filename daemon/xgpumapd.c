@@ -174,6 +174,19 @@ static json_t *error_doc(uint32_t id, int err, const char *msg)
 			 code ? code : "EIO", "message", msg);
 }
 
+/* The engine's remedy for the failure, for the client to word. */
+static json_t *remedy_doc(json_t *doc)
+{
+	const char *arg, *name = xgm_remedy_name(xgm_last_remedy(&arg));
+	json_t *e = json_object_get(doc, "error");
+
+	if (name && e) {
+		json_object_set_new(e, "remedy", json_string(name));
+		json_object_set_new(e, "remedy_arg", json_string(arg));
+	}
+	return doc;
+}
+
 static bool reply_error(size_t i, uint32_t id, int err, const char *msg)
 {
 	return reply(i, error_doc(id, err, msg), -1);
@@ -228,7 +241,7 @@ static bool handle(size_t i, const char *text, size_t len, int fd)
 		if (proto_op_info(r.op)->scope != SCOPE_ANY)
 			logf_("pid %d uid %u: %s: %s", (int)c->pid, c->uid,
 			      proto_op_info(r.op)->name, *m ? m : strerror(-ret));
-		return reply_error(i, r.id, -ret, *m ? m : strerror(-ret));
+		return reply(i, remedy_doc(error_doc(r.id, -ret, *m ? m : strerror(-ret))), -1);
 	}
 	ok = reply(i, json_pack("{s:I,s:b,s:o}", "id", (json_int_t)r.id,
 				"ok", 1, "result", res ? res : json_null()),

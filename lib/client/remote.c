@@ -5,7 +5,8 @@
  *   {"op": NAME, "id": N, "args": {...}}
  * replies
  *   {"id": N, "ok": true, "result": ...}
- *   {"id": N, "ok": false, "error": {"errno": E, "code": "..", "message": ".."}}
+ *   {"id": N, "ok": false, "error": {"errno": E, "code": "..", "message": "..",
+ *                                    ["remedy": "..", "remedy_arg": ".."]}}
  * The daemon's error message becomes this side's xgm_last_error().
  */
 #include <errno.h>
@@ -90,9 +91,12 @@ static int call(struct xgm_ctx *ctx, const char *op, json_t *args, int fd_in,
 		json_t *e = json_object_get(rep, "error");
 		json_int_t err = json_integer_value(json_object_get(e, "errno"));
 		const char *m = json_string_value(json_object_get(e, "message"));
+		const char *rem = json_string_value(json_object_get(e, "remedy"));
+		const char *a = json_string_value(json_object_get(e, "remedy_arg"));
 
-		ret = xgm_fail(err > 0 && err < 4096 ? -(int)err : -EPROTO,
-			       "%s", m ? m : "the daemon refused");
+		ret = xgm_fail_remedy(err > 0 && err < 4096 ? -(int)err : -EPROTO,
+				      xgm__remedy_parse(rem), a, "%s",
+				      m ? m : "the daemon refused");
 		json_decref(rep); /* m is in it */
 		if (fd >= 0)
 			close(fd);

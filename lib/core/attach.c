@@ -61,6 +61,10 @@ static int choose_strategy(struct xgm_ctx *ctx, const char *name,
 				"(%s; mapping RAM that way takes no page "
 				"reference: a use-after-free)", name, st->note);
 	why = strategy_unsupported(ctx, s);
+	if (why && (s == STRAT_RAM_MMIO || s == STRAT_TRANSFER) &&
+	    ctx->be->caps & XGM_CAP_HOST_MADE)
+		return xgm_fail_remedy(-EOPNOTSUPP, XGM_REMEDY_SIM_EXTENSION,
+				       name, "strategy %s: %s", name, why);
 	if (why)
 		return xgm_fail(-EOPNOTSUPP, "strategy %s: %s", name, why);
 	b->strategy = s;
@@ -333,7 +337,6 @@ int engine_attach(struct xgm_ctx *ctx, const char *dom,
 		goto out;
 
 	meter_start(ctx, &meter);
-	b.ops = json_object();
 	exec_init(&ex, ctx, "attach", "attaching", &b, NULL);
 	ex.place = place_blob;
 	ex.arg = gfn_set ? NULL : &where;
@@ -351,7 +354,7 @@ int engine_attach(struct xgm_ctx *ctx, const char *dom,
 		goto out;
 	}
 	/* The counters ride along; the attach is recorded already. */
-	meter_stop(ctx, &meter, &b, "attach");
+	meter_stop(ctx, &meter, &b, BLOB_OP_ATTACH);
 	blob_save(ctx, &b);
 	ret = exec_end(&ex);
 	restore = false;

@@ -61,6 +61,15 @@ static void finding(json_t *out, const char *sev, const char *check,
 					     "objects", objects ? objects : json_object()));
 }
 
+/* What could put the last finding right, for the caller to word. */
+static void with_remedy(json_t *out, enum xgm_remedy r, const char *arg)
+{
+	json_t *f = json_array_get(out, json_array_size(out) - 1);
+
+	json_object_set_new(f, "remedy", json_string(xgm_remedy_name(r)));
+	json_object_set_new(f, "remedy_arg", json_string(arg ? arg : ""));
+}
+
 static json_t *blob_ref(const struct blob *b)
 {
 	char id[96];
@@ -447,10 +456,12 @@ static void orphan_summary(struct orphan_check *o)
 			  (json_int_t)o->frames, "runs_not_listed",
 			  (json_int_t)(o->runs - ORPHAN_RUNS_LISTED)),
 		"domain %u: ... and %llu more orphaned runs; %llu runs, %llu "
-		"frames (%s) in all ('xgpumap p2m %u' lists them)", o->domid,
+		"frames (%s) in all", o->domid,
 		(unsigned long long)(o->runs - ORPHAN_RUNS_LISTED),
 		(unsigned long long)o->runs, (unsigned long long)o->frames,
-		xgm_size_str(o->frames << 12, sz), o->domid);
+		xgm_size_str(o->frames << 12, sz));
+	snprintf(sz, sizeof(sz), "%u", o->domid);
+	with_remedy(o->out, XGM_REMEDY_P2M, sz);
 }
 
 /* A blob of a domain the host does not have: destroyed with its blobs
@@ -571,8 +582,9 @@ static void check_claims(struct xgm_ctx *ctx, uint32_t domid,
 		finding(out, "error", "orphan-ioreq-claim",
 			json_pack("{s:i,s:I}", "domid", (int)domid, "gfn", (json_int_t)g),
 			"domain %u: the ioreq server claims gfn 0x%llx in the blob "
-			"window, which no blob record covers (run 'xgpumap "
-			"recover')", domid, (unsigned long long)g);
+			"window, which no blob record covers", domid,
+			(unsigned long long)g);
+		with_remedy(out, XGM_REMEDY_RECOVER, NULL);
 	}
 	free(r);
 }
@@ -606,9 +618,10 @@ static void check_grants(struct xgm_ctx *ctx, const struct blob *all, size_t n,
 			json_pack("{s:i,s:i,s:I}", "gref", (int)g[i].gref,
 				  "domid", (int)g[i].grantee, "mfn", (json_int_t)g[i].mfn),
 			"dom0's grant reference %u gives mfn 0x%llx to domain %u "
-			"(mapped %u time(s)) and no blob record names it (run "
-			"'xgpumap recover')", g[i].gref,
-			(unsigned long long)g[i].mfn, g[i].grantee, g[i].maps);
+			"(mapped %u time(s)) and no blob record names it",
+			g[i].gref, (unsigned long long)g[i].mfn, g[i].grantee,
+			g[i].maps);
+		with_remedy(out, XGM_REMEDY_RECOVER, NULL);
 	}
 	if (bad > 16)
 		finding(out, "error", "orphan-grant", json_pack("{s:I}", "count",
@@ -677,20 +690,25 @@ static int check_op(struct xgm_ctx *ctx, const char *dom, json_t **out)
 			json_int_t seq = json_integer_value(json_object_get(rec, "seq"));
 			char why[160];
 
-			if (journal_problem(rec, why, sizeof(why)))
+			char arg[24];
+
+			snprintf(arg, sizeof(arg), "%lld", (long long)seq);
+			if (journal_problem(rec, why, sizeof(why))) {
 				finding(findings, "error", "journal-open",
 					json_pack("{s:I}", "seq", seq),
-					"journal record %lld is malformed: %s "
-					"('xgpumap recover --discard %lld' drops it)",
-					(long long)seq, why, (long long)seq);
-			else
+					"journal record %lld is malformed: %s",
+					(long long)seq, why);
+				with_remedy(findings, XGM_REMEDY_DISCARD, arg);
+			} else {
 				finding(findings, "error", "journal-open",
 					json_pack("{s:I}", "seq", seq),
 					"an interrupted %s (phase %s, journal record "
-					"%lld) awaits 'xgpumap recover'",
+					"%lld) awaits recovery",
 					json_string_value(json_object_get(rec, "op")),
 					json_string_value(json_object_get(rec, "phase")),
 					(long long)seq);
+				with_remedy(findings, XGM_REMEDY_RECOVER, NULL);
+			}
 		}
 		json_decref(journal);
 	}
@@ -701,12 +719,14 @@ static int check_op(struct xgm_ctx *ctx, const char *dom, json_t **out)
 		size_t no;
 
 		if (!orphan_buffers(ctx, &orph, &no)) {
-			for (size_t i = 0; i < no; i++)
+			for (size_t i = 0; i < no; i++) {
 				finding(findings, "error", "orphan-buffer",
 					json_pack("{s:I}", "buf", (json_int_t)orph[i]),
 					"GPU buffer %llu belongs to no blob: an "
-					"interrupted command allocated it (run "
-					"'xgpumap recover')", (unsigned long long)orph[i]);
+					"interrupted command allocated it",
+					(unsigned long long)orph[i]);
+				with_remedy(findings, XGM_REMEDY_RECOVER, NULL);
+			}
 			free(orph);
 		}
 		xgm_clear_error();

@@ -31,7 +31,7 @@ static int detach_one(struct xgm_ctx *ctx, struct blob *b, json_t *out)
 {
 	struct op_meter meter;
 	struct exec ex;
-	json_t *done;
+	struct blob_op *done;
 	bool undone;
 	char id[96];
 	int ret;
@@ -46,14 +46,14 @@ static int detach_one(struct xgm_ctx *ctx, struct blob *b, json_t *out)
 	      exec_run(&ex, &undone) ?: exec_end(&ex);
 	if (ret)
 		return ret;
-	done = meter_stop(ctx, &meter, b, "detach");
+	done = meter_stop(ctx, &meter, b, BLOB_OP_DETACH);
 	if (!out)
 		return ret;
 	snprintf(id, sizeof(id), "%s:%u", b->dom_name, b->n);
-	json_array_append_new(out, json_pack("{s:s,s:I,s:I,s:O}", "id", id,
+	json_array_append_new(out, json_pack("{s:s,s:I,s:I,s:o}", "id", id,
 					     "gfn", (json_int_t)b->gfn,
 					     "frames", (json_int_t)b->nr,
-					     "ops", done));
+					     "ops", blob_op_json(done)));
 	return ret;
 }
 

@@ -78,6 +78,10 @@ int blob_remap_moved(struct xgm_ctx *ctx, struct blob *b, enum xgm_placement to)
 #define XGM_STORE_ROOT "/xgpumap"
 
 /* JSON values under string keys of the backend's store. */
+#define STORE_DUMP_FLAGS (JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(12))
+/* A store value's text as JSON; NULL with the error recorded (what names
+ * the value in the message). */
+json_t *store_parse(const char *text, const char *what);
 int store_get(struct xgm_ctx *ctx, const char *path, json_t **out);
 int store_put(struct xgm_ctx *ctx, const char *path, json_t *value);
 int store_del(struct xgm_ctx *ctx, const char *path);
@@ -137,6 +141,26 @@ const char *strategy_unsupported(struct xgm_ctx *ctx, enum strategy s);
 
 #define BLOB_LABEL_MAX 128
 
+/* The kinds of operation whose cost a blob's record keeps. */
+enum blob_op_kind {
+	BLOB_OP_ATTACH,
+	BLOB_OP_MIGRATE,
+	BLOB_OP_DETACH,
+	BLOB_OP_EVICT,
+	BLOB_OP_NR,
+};
+
+/* What the last operation of one kind cost the blob. */
+struct blob_op {
+	bool done;                   /* one of this kind has run */
+	struct xgm_counters c;       /* counted by the backend */
+	double measured_us;
+	double modeled_us;           /* NAN: the backend has no cost model */
+	double blackout_us;          /* NAN but for a move */
+};
+
+const char *blob_op_name(enum blob_op_kind k);
+
 struct blob {
 	uint32_t domid;
 	uint32_t n;                  /* per-domain number: id DOM:n */
@@ -159,7 +183,7 @@ struct blob {
 	bool pinned;
 	bool filled;                 /* fill wrote its pattern: fill_id */
 	uint64_t fill_id;
-	json_t *ops;                 /* per-operation counters and times */
+	struct blob_op ops[BLOB_OP_NR];
 };
 
 void blob_free(struct blob *b);
@@ -179,13 +203,19 @@ void engine_forget_ioreq_cache(struct xgm_ctx *ctx);
 /* Tells the context's move callback (vmm.c). */
 void engine_emit_move(struct xgm_ctx *ctx, const struct blob *b,
 		      enum xgm_placement from, bool evicted);
-/* The stored one-line form (see blob.c), and the same as a JSON string. */
+/* The stored form, a compact JSON object (core/record.c); decoding
+ * validates every field and -EBADMSG says which is wrong. */
+json_t *blob_record(const struct blob *b);
+int blob_from_record(json_t *r, struct blob *b);
+/* The same as the store's text. */
 char *blob_encode(const struct blob *b);
 int blob_decode(const char *text, struct blob *b);
-json_t *blob_to_json(const struct blob *b);
-int blob_from_json(json_t *j, struct blob *b);
-/* [{"mfn":..,"nr":..},...] -> a malloc'd array; -EBADMSG when malformed. */
-int extents_from_json(json_t *arr, struct xgm_extent **out, size_t *n);
+/* A backing as records and journal records keep it, [mfn, nr, ...]; and
+ * back to a malloc'd array (*frames: their sum), -EBADMSG naming key when
+ * malformed. */
+json_t *extents_record(const struct xgm_extent *e, size_t n);
+int extents_from_record(json_t *arr, const char *key, struct xgm_extent **out,
+			size_t *n, uint64_t *frames);
 int blob_load(struct xgm_ctx *ctx, uint32_t domid, uint32_t n, struct blob *b);
 int blob_save(struct xgm_ctx *ctx, const struct blob *b);
 int blob_delete(struct xgm_ctx *ctx, const struct blob *b);

@@ -566,16 +566,6 @@ const char *journal_plan_problem(json_t *rec, char *buf, size_t len)
 	return NULL;
 }
 
-static json_t *extents_json(const struct xgm_extent *e, size_t n)
-{
-	json_t *a = json_array();
-
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(a, json_pack("{s:I,s:I}", "mfn",
-			(json_int_t)e[i].mfn, "nr", (json_int_t)e[i].nr));
-	return a;
-}
-
 /* The backing of a slot, as the journal keeps it (prefix "old" or "new"). */
 json_t *backing_json(const struct blob *b, const char *which)
 {
@@ -586,7 +576,7 @@ json_t *backing_json(const struct blob *b, const char *which)
 	snprintf(k[2], sizeof(k[2]), "%s_strategy", which);
 	snprintf(k[3], sizeof(k[3]), "%s_placement", which);
 	return json_pack("{s:I,s:o,s:s,s:s}", k[0], (json_int_t)b->buf,
-			 k[1], extents_json(b->ext, b->nr_ext),
+			 k[1], extents_record(b->ext, b->nr_ext),
 			 k[2], strategy_name(b->strategy),
 			 k[3], placement_name(b->placement));
 }

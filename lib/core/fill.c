@@ -85,8 +85,8 @@ static int blob_verify_op(struct xgm_ctx *ctx, const char *id, json_t **out)
 	snprintf(bid, sizeof(bid), "%s:%u", b.dom_name, b.n);
 	if (!b.filled) {
 		blob_free(&b);
-		return xgm_fail(-ENODATA, "blob %s was never filled (run 'xgpumap "
-				"fill %s' first)", bid, bid);
+		return xgm_fail_remedy(-ENODATA, XGM_REMEDY_FILL, bid,
+				       "blob %s was never filled", bid);
 	}
 	for (uint64_t p = 0; !ret && p < b.nr; p++) {
 		ret = g->buf_read_tag(ctx->priv, b.buf, p, &tag);

@@ -223,11 +223,11 @@ static void on_move(uint64_t buf, enum xgm_placement from,
 	b.generation++;
 	ret = blob_save(ctx, &b) ?: blob_remap_moved(ctx, &b, to);
 	if (ret) {
-		xgm_warn("blob %s:%u was evicted from %s to %s and is revoked: %s "
-			 "(run 'xgpumap recover')", b.dom_name, b.n,
+		xgm_warn("blob %s:%u was evicted from %s to %s and is revoked "
+			 "until recover remaps it: %s", b.dom_name, b.n,
 			 placement_name(from), placement_name(to), xgm_last_error());
 	} else {
-		meter_stop(ctx, &meter, &b, "evict");
+		meter_stop(ctx, &meter, &b, BLOB_OP_EVICT);
 		blob_save(ctx, &b);
 		engine_emit_move(ctx, &b, from, true);
 		xgm_info("blob %s:%u was evicted from %s to %s and remapped",

@@ -213,7 +213,7 @@ static int iommu_runs_op(struct xgm_ctx *ctx, const char *dom, uint64_t first,
 		/* VT-d walks the EPT itself: the DMA map is the p2m. */
 		json_object_set_new(*out, "note", json_string(
 			"the IOMMU shares the p2m tables: the DMA map is the p2m "
-			"(see 'xgpumap p2m'); changes cost an IOTLB flush, no writes"));
+			"itself; changes cost an IOTLB flush, no writes"));
 		return 0;
 	default:
 		break;

@@ -142,23 +142,24 @@ int journal_blocks(struct xgm_ctx *ctx, const struct blob *b)
 	if (ret)
 		return ret;
 	json_array_foreach(recs, i, rec) {
-		char why[160];
+		json_int_t seq = json_integer_value(json_object_get(rec, "seq"));
+		char why[160], arg[24];
 
 		if (json_integer_value(json_object_get(rec, "domid")) != b->domid ||
 		    json_integer_value(json_object_get(rec, "n")) != b->n)
 			continue;
+		snprintf(arg, sizeof(arg), "%lld", (long long)seq);
 		if (journal_problem(rec, why, sizeof(why)))
-			ret = xgm_fail(-EBUSY, "journal record %lld names %s:%u but "
-				       "is malformed (%s): 'xgpumap recover "
-				       "--discard %lld' drops it",
-				       json_integer_value(json_object_get(rec, "seq")),
-				       b->dom_name, b->n, why,
-				       json_integer_value(json_object_get(rec, "seq")));
+			ret = xgm_fail_remedy(-EBUSY, XGM_REMEDY_DISCARD, arg,
+					      "journal record %lld names %s:%u but "
+					      "is malformed (%s)", (long long)seq,
+					      b->dom_name, b->n, why);
 		else
-			ret = xgm_fail(-EBUSY, "an interrupted %s of %s:%u awaits "
-				       "'xgpumap recover'",
-				       json_string_value(json_object_get(rec, "op")),
-				       b->dom_name, b->n);
+			ret = xgm_fail_remedy(-EBUSY, XGM_REMEDY_RECOVER, NULL,
+					      "an interrupted %s of %s:%u awaits "
+					      "recovery",
+					      json_string_value(json_object_get(rec, "op")),
+					      b->dom_name, b->n);
 		break;
 	}
 	json_decref(recs);
@@ -197,6 +198,7 @@ static const char *backing_problem(json_t *rec, const char *which, char *buf,
 	enum strategy s;
 	enum xgm_placement p;
 	struct xgm_extent *ext = NULL;
+	uint64_t frames;
 	size_t n;
 
 	snprintf(key, sizeof(key), "%s_buf", which);
@@ -211,7 +213,7 @@ static const char *backing_problem(json_t *rec, const char *which, char *buf,
 	if (!v || placement_parse(v, &p))
 		goto bad;
 	snprintf(key, sizeof(key), "%s_extents", which);
-	if (extents_from_json(json_object_get(rec, key), &ext, &n))
+	if (extents_from_record(json_object_get(rec, key), key, &ext, &n, &frames))
 		goto bad;
 	free(ext);
 	xgm_clear_error();

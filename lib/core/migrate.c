@@ -58,11 +58,11 @@ static int next_strategy(struct xgm_ctx *ctx, const struct blob *b,
 		*out = b->strategy;
 		return 0;
 	}
-	return xgm_fail(-EPERM, "blob %s: strategy %s was chosen by the "
-			"user and cannot map %s; it stays pinned in %s "
-			"(attach with --strategy auto to allow switching)",
-			id, st->name, placement_name(to),
-			placement_name(b->placement));
+	return xgm_fail_remedy(-EPERM, XGM_REMEDY_STRATEGY_AUTO, NULL,
+			       "blob %s: strategy %s was chosen by the user and "
+			       "cannot map %s; it stays pinned in %s", id,
+			       st->name, placement_name(to),
+			       placement_name(b->placement));
 }
 
 /* The move as a plan: slot 0 is the blob as it is, slot 1 its new
@@ -111,6 +111,7 @@ static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
 	enum strategy s;
 	size_t copy, mapped;
 	bool undone = true;
+	struct blob_op *op;
 	json_t *extra;
 	double t0 = now_us();
 	int ret;
@@ -126,7 +127,6 @@ static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
 	nb.ext = NULL;
 	nb.nr_ext = 0;
 	nb.grefs = NULL;
-	nb.ops = json_incref(b->ops);
 	nb.strategy = s;
 	nb.placement = to;
 	exec_init(&ex, ctx, "migrate", "mapped", b, &nb);
@@ -161,11 +161,11 @@ static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
 	/* The blob is its new backing now. */
 	free(b->ext);
 	free(b->grefs);
-	json_decref(b->ops);
 	*b = nb;
 	memset(&nb, 0, sizeof(nb));
-	*counters = json_incref(meter_stop(ctx, &meter, b, "migrate"));
-	json_object_set_new(*counters, "blackout_us", json_rounded(*blackout, US_UNIT));
+	op = meter_stop(ctx, &meter, b, BLOB_OP_MIGRATE);
+	op->blackout_us = round(*blackout / US_UNIT) * US_UNIT;
+	*counters = blob_op_json(op);
 	/* The counters ride along; the move itself is recorded already. */
 	blob_save(ctx, b);
 	ret = exec_end(&ex);

@@ -22,13 +22,13 @@ static int backing_from(json_t *rec, const char *which, const struct blob *b,
 {
 	char key[32];
 	json_int_t buf;
+	uint64_t frames;
 	const char *s, *p;
 	int ret;
 
 	*out = *b;
 	out->ext = NULL;
 	out->grefs = NULL;
-	out->ops = NULL;
 	snprintf(key, sizeof(key), "%s_buf", which);
 	buf = json_integer_value(json_object_get(rec, key));
 	snprintf(key, sizeof(key), "%s_strategy", which);
@@ -40,7 +40,13 @@ static int backing_from(json_t *rec, const char *which, const struct blob *b,
 		return xgm_fail(-EBADMSG, "journal: migrate record is malformed");
 	out->buf = (uint64_t)buf;
 	snprintf(key, sizeof(key), "%s_extents", which);
-	ret = extents_from_json(json_object_get(rec, key), &out->ext, &out->nr_ext);
+	ret = extents_from_record(json_object_get(rec, key), key, &out->ext,
+				  &out->nr_ext, &frames);
+	/* Another size would map past the blob, or leave part of it. */
+	if (!ret && frames != b->nr)
+		ret = xgm_fail(-EBADMSG, "journal: %s does not add up to blob "
+			       "%s:%u's %llu frames", key, b->dom_name, b->n,
+			       (unsigned long long)b->nr);
 	if (!ret && b->grefs && out->buf == b->buf) {
 		/* Grant refs belong to the backing the record names. */
 		out->grefs = malloc(b->nr * sizeof(*b->grefs));
@@ -328,12 +334,15 @@ static int recover(struct xgm_ctx *ctx, bool drop, uint64_t drop_seq,
 
 		if (drop && (uint64_t)seq == drop_seq)
 			found = true;
-		else if (!ret && !drop && journal_problem(rec, why, sizeof(why)))
-			ret = xgm_fail(-EBADMSG, "journal record %lld is malformed "
-				       "(%s); nothing was recovered: 'xgpumap "
-				       "recover --discard %lld' drops it and "
-				       "recovers the rest", (long long)seq, why,
-				       (long long)seq);
+		else if (!ret && !drop && journal_problem(rec, why, sizeof(why))) {
+			char arg[24];
+
+			snprintf(arg, sizeof(arg), "%lld", (long long)seq);
+			ret = xgm_fail_remedy(-EBADMSG, XGM_REMEDY_DISCARD, arg,
+					      "journal record %lld is malformed "
+					      "(%s); nothing was recovered",
+					      (long long)seq, why);
+		}
 	}
 	if (!ret && !found)
 		ret = xgm_fail(-ENOENT, "there is no journal record %llu",

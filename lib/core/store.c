@@ -4,16 +4,28 @@
  * under XGM_STORE_ROOT. The store's values are untrusted on read: a value
  * that does not parse is reported, never guessed at.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/engine.h"
 
+json_t *store_parse(const char *text, const char *what)
+{
+	json_error_t jerr;
+	json_t *j;
+
+	/* A key given twice is refused: which one would count is a guess. */
+	j = json_loads(text, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+	if (!j)
+		xgm_fail(-EBADMSG, "%s is not valid JSON: %s", what, jerr.text);
+	return j;
+}
+
 int store_get(struct xgm_ctx *ctx, const char *path, json_t **out)
 {
 	const struct xgm_hv_ops *hv = ctx->be->hv;
-	json_error_t jerr;
-	char *text = NULL;
+	char *text = NULL, what[160];
 	int ret;
 
 	if (!hv->store_read)
@@ -21,12 +33,10 @@ int store_get(struct xgm_ctx *ctx, const char *path, json_t **out)
 	ret = hv->store_read(ctx->priv, path, &text);
 	if (ret)
 		return ret;
-	*out = json_loads(text, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+	snprintf(what, sizeof(what), "store record %s", path);
+	*out = store_parse(text, what);
 	free(text);
-	if (!*out)
-		return xgm_fail(-EBADMSG, "store record %s is not valid JSON: %s",
-				path, jerr.text);
-	return 0;
+	return *out ? 0 : -EBADMSG;
 }
 
 int store_put(struct xgm_ctx *ctx, const char *path, json_t *value)
@@ -37,7 +47,7 @@ int store_put(struct xgm_ctx *ctx, const char *path, json_t *value)
 
 	if (!hv->store_write)
 		return xgm_fail(-EOPNOTSUPP, "this backend has no store");
-	text = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(12));
+	text = json_dumps(value, STORE_DUMP_FLAGS);
 	if (!text)
 		return -ENOMEM;
 	ret = fault_point(ctx, "store_write") ?: hv->store_write(ctx->priv, path, text);

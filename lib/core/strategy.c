@@ -134,7 +134,7 @@ const char *strategy_unsupported(struct xgm_ctx *ctx, enum strategy s)
 	    (s == STRAT_TRANSFER && !hv_has_extension(ctx, XGM_EXT_TRANSFER)))
 		return ctx->be->caps & XGM_CAP_HOST_MADE ?
 		       "this simulated host is stock Xen and lacks the extension it "
-		       "needs (create it with 'sim init --extensions ram-mmio,transfer')" :
+		       "needs" :
 		       "this hypervisor lacks the extension it needs (not in stock Xen)";
 	if (st->needs_server && !ctx->be->hv->ioreq_map_range)
 		return "it needs the long-running ioreq server, which this backend "

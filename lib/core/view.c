@@ -39,27 +39,36 @@ void meter_start(struct xgm_ctx *ctx, struct op_meter *m)
 	clock_gettime(CLOCK_MONOTONIC, &m->t0);
 }
 
-json_t *meter_stop(struct xgm_ctx *ctx, struct op_meter *m, struct blob *b,
-		   const char *name)
+struct blob_op *meter_stop(struct xgm_ctx *ctx, struct op_meter *m,
+			   struct blob *b, enum blob_op_kind kind)
 {
-	struct xgm_counters after, d;
+	struct blob_op *op = &b->ops[kind];
+	struct xgm_counters after;
 	struct timespec t1;
 	double measured, modeled;
-	json_t *j;
 
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	hv_counters(ctx, -1, &after);
-	counters_sub(&d, &after, &m->before);
 	measured = (double)(t1.tv_sec - m->t0.tv_sec) * 1e6 +
 		   (double)(t1.tv_nsec - m->t0.tv_nsec) / 1e3;
-	modeled = hv_modeled_ns(ctx, &d);
-	j = counters_json(&d);
-	json_object_set_new(j, "measured_us", json_rounded(measured, US_UNIT));
-	if (modeled >= 0)
-		json_object_set_new(j, "modeled_us", json_rounded(modeled / 1e3, US_UNIT));
-	if (!b->ops)
-		b->ops = json_object();
-	json_object_set_new(b->ops, name, j);
+	*op = (struct blob_op){ .done = true, .blackout_us = NAN };
+	counters_sub(&op->c, &after, &m->before);
+	modeled = hv_modeled_ns(ctx, &op->c);
+	/* Rounded as documents show them, so attach and show agree. */
+	op->measured_us = round(measured / US_UNIT) * US_UNIT;
+	op->modeled_us = modeled >= 0 ? round(modeled / 1e3 / US_UNIT) * US_UNIT : NAN;
+	return op;
+}
+
+json_t *blob_op_json(const struct blob_op *op)
+{
+	json_t *j = counters_json(&op->c);
+
+	json_object_set_new(j, "measured_us", json_rounded(op->measured_us, US_UNIT));
+	if (!isnan(op->modeled_us))
+		json_object_set_new(j, "modeled_us", json_rounded(op->modeled_us, US_UNIT));
+	if (!isnan(op->blackout_us))
+		json_object_set_new(j, "blackout_us", json_rounded(op->blackout_us, US_UNIT));
 	return j;
 }
 
@@ -84,7 +93,7 @@ static int count_orders(const struct xgm_p2m_entry *e, void *arg)
 json_t *blob_view(struct xgm_ctx *ctx, const struct blob *b)
 {
 	const struct strategy_ops *st = strategy_get(b->strategy);
-	json_t *v, *ext = json_array();
+	json_t *v, *ops, *ext = json_array();
 	struct plan p;
 	char id[96];
 
@@ -156,6 +165,10 @@ json_t *blob_view(struct xgm_ctx *ctx, const struct blob *b)
 		json_object_set_new(v, "pin_reason", json_string(why));
 	}
 	json_object_set_new(v, "backing", ext);
-	json_object_set_new(v, "ops", b->ops ? json_deep_copy(b->ops) : json_object());
+	ops = json_object();
+	for (unsigned int k = 0; k < BLOB_OP_NR; k++)
+		if (b->ops[k].done)
+			json_object_set_new(ops, blob_op_name(k), blob_op_json(&b->ops[k]));
+	json_object_set_new(v, "ops", ops);
 	return v;
 }

@@ -14,10 +14,12 @@ struct op_meter {
 
 void meter_start(struct xgm_ctx *ctx, struct op_meter *m);
 /* Records the operation's counters, measured time and (where the backend
- * has a model) modeled time under b->ops[name]; returns that object. */
-json_t *meter_stop(struct xgm_ctx *ctx, struct op_meter *m, struct blob *b,
-		   const char *name);
+ * has a model) modeled time in b->ops[kind]; returns it. */
+struct blob_op *meter_stop(struct xgm_ctx *ctx, struct op_meter *m,
+			   struct blob *b, enum blob_op_kind kind);
 json_t *counters_json(const struct xgm_counters *c);
+/* An operation's cost as documents show it: every counter, the times. */
+json_t *blob_op_json(const struct blob_op *op);
 /* A measured or modeled quantity rounded to a multiple of unit (0.1 for
  * times in µs: what the blob record keeps, so attach and show agree), so
  * documents carry no float noise such as 27801.813999999998. */

@@ -79,6 +79,35 @@ XGM_API xgm_progress_fn xgm_set_progress(xgm_progress_fn fn, void *user);
 XGM_API const char *xgm_last_error(void);
 XGM_API void xgm_clear_error(void);
 
+/* What could put the last failure right, beside its message, for the
+ * caller to say in its own words (the CLI: "run 'xgpumap recover'"). */
+enum xgm_remedy {
+	XGM_REMEDY_NONE,
+	XGM_REMEDY_RECOVER,       /* an interrupted operation awaits xgm_recover() */
+	XGM_REMEDY_DISCARD,       /* recover cannot act on journal record ARG:
+				   * discarding it (xgm_recover_opts.discard)
+				   * lets it recover the rest */
+	XGM_REMEDY_SIM_RESET,     /* the simulated host's state cannot be used:
+				   * a new host replaces it */
+	XGM_REMEDY_SIM_EXTENSION, /* the simulated host lacks extension ARG: a
+				   * host created with it has it */
+	XGM_REMEDY_SIM_STATE,     /* nowhere to keep the simulated host: name a
+				   * file (xgm_ctx_opts.sim_state) */
+	XGM_REMEDY_FILL,          /* blob ARG was never filled: fill it first */
+	XGM_REMEDY_STRATEGY_AUTO, /* the caller chose the strategy: one mapped
+				   * with XGM_STRATEGY_AUTO may switch */
+	XGM_REMEDY_P2M,           /* the p2m of domain ARG disagrees: its
+				   * entries show how */
+	XGM_REMEDY_NR,
+};
+
+/* The remedy of the last failure in this thread (XGM_REMEDY_NONE when
+ * there is none) and, if arg is not NULL, its argument ("" if none). */
+XGM_API enum xgm_remedy xgm_last_remedy(const char **arg);
+/* A remedy's stable name, as documents carry it ("recover", "discard",
+ * ...); NULL for XGM_REMEDY_NONE or an unknown value. */
+XGM_API const char *xgm_remedy_name(enum xgm_remedy r);
+
 /* ---- version and features --------------------------------------------- */
 
 XGM_API const char *xgm_version(void);

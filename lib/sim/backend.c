@@ -46,8 +46,8 @@ static int load_model(const char *path, json_t *doc, struct sim_model **m)
 		char msg[400];
 
 		snprintf(msg, sizeof(msg), "%s", xgm_last_error());
-		xgm_fail(ret, "%s: %s; refusing to use or overwrite it "
-			 "(see 'sim reset')", path, msg);
+		xgm_fail_remedy(ret, XGM_REMEDY_SIM_RESET, NULL, "%s: %s; "
+				"refusing to use or overwrite it", path, msg);
 	}
 	return ret;
 }

@@ -52,9 +52,9 @@ static int need_ext(const struct sim_model *m, unsigned int bit)
 {
 	if (m->extensions & bit)
 		return 0;
-	return xgm_fail(-EOPNOTSUPP, "this simulated host is stock Xen: it "
-			"has no %s extension (create it with 'sim init "
-			"--extensions %s')", sim_ext_name(bit), sim_ext_name(bit));
+	return xgm_fail_remedy(-EOPNOTSUPP, XGM_REMEDY_SIM_EXTENSION,
+			       sim_ext_name(bit), "this simulated host is stock "
+			       "Xen: it has no %s extension", sim_ext_name(bit));
 }
 
 struct find_gfn {

@@ -19,9 +19,10 @@
 
 #include "backend.h"
 #include "util/log.h"
+#include "util/pairs.h"
 #include "sim/model.h"
 
-#define MODEL_FORMAT 2
+#define MODEL_FORMAT 3
 #define SIM_MAX_EMPTY_TABLES (1u << 18) /* per domain */
 
 /* ---- save -------------------------------------------------------------- */
@@ -288,91 +289,64 @@ static json_t *domain_json(const struct sim_domain *d)
 	return o;
 }
 
-/* Appends to a growing string buffer. */
-struct strbuf {
-	char *s;
-	size_t len, cap;
-	bool oom;
-};
-
-static void sb_printf(struct strbuf *sb, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void sb_printf(struct strbuf *sb, const char *fmt, ...)
+/*
+ * A buffer is one object; its runs and tags are flat pairs (util/pairs.h),
+ * the form blob records keep theirs in:
+ *   {"id", "pages", "place": "vram"|"sys", "pins", "lru",
+ *    "blocks": [off, order, ...], "pfns": [pfn, n, ...],
+ *    "mfns": [mfn, n, ...], "tags": [page, tag, ...]}
+ * with empty lists left out.
+ */
+static int put_runs(json_t *o, const char *key, const struct sim_mfn_run *r,
+		    size_t n)
 {
-	va_list ap;
-	int n;
+	json_t *a;
 
-	if (sb->oom)
-		return;
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(sb->s ? sb->s + sb->len : NULL,
-			      sb->s ? sb->cap - sb->len : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			sb->oom = true;
-			return;
+	if (!n)
+		return 0;
+	a = json_array();
+	for (size_t i = 0; a && i < n; i++)
+		if (xgm_pairs_add(a, r[i].mfn, r[i].count)) {
+			json_decref(a);
+			a = NULL;
 		}
-		if (sb->s && sb->len + (size_t)n < sb->cap) {
-			sb->len += (size_t)n;
-			return;
-		}
-		sb->cap = (sb->cap ? sb->cap * 2 : 128) + (size_t)n;
-		char *t = realloc(sb->s, sb->cap);
-
-		if (!t) {
-			sb->oom = true;
-			return;
-		}
-		sb->s = t;
-	}
+	return a ? json_object_set_new(o, key, a) : -ENOMEM;
 }
 
-/*
- * A buffer is one string, the large host's state being mostly buffers and
- * a JSON value costing far more to parse than its text:
- *   "ID PAGES PLACE PINS LRU|OFF/ORDER,...|PFN+N,...|MFN+N,...|PAGE=TAG,..."
- * PLACE is v (VRAM) or s (system pages); numbers are unsigned decimal.
- */
 static json_t *buffer_json(const struct sim_buffer *b)
 {
-	struct strbuf sb = { 0 };
 	uint64_t *keys = sim_map_sorted_keys(&b->tags);
-	json_t *j;
+	json_t *o, *blocks = NULL, *tags = NULL;
+	int ret = 0;
 
 	if (b->tags.nr && !keys)
 		return NULL;
-	sb_printf(&sb, "%llu %llu %c %u %llu|", (unsigned long long)b->id,
-		  (unsigned long long)b->pages,
-		  b->place == XGM_PLACE_VRAM ? 'v' : 's', b->pins,
-		  (unsigned long long)b->lru);
-	for (size_t i = 0; i < b->nr_blocks; i++)
-		sb_printf(&sb, "%s%llu/%u", i ? "," : "",
-			  (unsigned long long)b->blocks[i].off,
-			  b->blocks[i].order);
-	sb_printf(&sb, "|");
-	for (size_t i = 0; i < b->nr_pfns; i++)
-		sb_printf(&sb, "%s%llu+%llu", i ? "," : "",
-			  (unsigned long long)b->pfns[i].mfn,
-			  (unsigned long long)b->pfns[i].count);
-	sb_printf(&sb, "|");
-	for (size_t i = 0; i < b->nr_mfns; i++)
-		sb_printf(&sb, "%s%llu+%llu", i ? "," : "",
-			  (unsigned long long)b->mfns[i].mfn,
-			  (unsigned long long)b->mfns[i].count);
-	sb_printf(&sb, "|");
-	for (size_t i = 0; i < b->tags.nr; i++) {
+	o = json_pack("{s:I, s:I, s:s, s:I, s:I}", "id", (json_int_t)b->id,
+		      "pages", (json_int_t)b->pages,
+		      "place", b->place == XGM_PLACE_VRAM ? "vram" : "sys",
+		      "pins", (json_int_t)b->pins, "lru", (json_int_t)b->lru);
+	if (o && b->nr_blocks)
+		blocks = json_array();
+	for (size_t i = 0; blocks && !ret && i < b->nr_blocks; i++)
+		ret = xgm_pairs_add(blocks, b->blocks[i].off, b->blocks[i].order);
+	if (o && b->tags.nr)
+		tags = json_array();
+	for (size_t i = 0; tags && !ret && i < b->tags.nr; i++) {
 		uint64_t v = 0;
 
 		sim_map_get(&b->tags, keys[i], &v);
-		sb_printf(&sb, "%s%llu=%llu", i ? "," : "",
-			  (unsigned long long)keys[i], (unsigned long long)v);
+		ret = xgm_pairs_add(tags, keys[i], v);
 	}
 	free(keys);
-	j = sb.oom ? NULL : json_string(sb.s);
-	free(sb.s);
-	return j;
+	if (!o || ret || (b->nr_blocks && !blocks) || (b->tags.nr && !tags) ||
+	    (blocks && json_object_set_new(o, "blocks", blocks)) ||
+	    put_runs(o, "pfns", b->pfns, b->nr_pfns) ||
+	    put_runs(o, "mfns", b->mfns, b->nr_mfns) ||
+	    (tags && json_object_set_new(o, "tags", tags))) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 static json_t *gpu_json(const struct sim_gpu *g)
@@ -955,51 +929,6 @@ fail:
 	return ret;
 }
 
-/* Strict unsigned decimal: digits only, no overflow. */
-static bool parse_num(const char **p, uint64_t *v)
-{
-	const char *s = *p;
-	uint64_t x = 0;
-
-	if (*s < '0' || *s > '9')
-		return false;
-	while (*s >= '0' && *s <= '9') {
-		unsigned int d = (unsigned int)(*s - '0');
-
-		if (x > (UINT64_MAX - d) / 10)
-			return false;
-		x = x * 10 + d;
-		s++;
-	}
-	*p = s;
-	*v = x;
-	return true;
-}
-
-/* "A<sep>B,A<sep>B,..." up to '|' or the end; calls add for each pair. */
-static int parse_pairs(const char **p, char sep,
-		       int (*add)(void *ctx, uint64_t a, uint64_t b), void *ctx)
-{
-	const char *s = *p;
-
-	while (*s && *s != '|') {
-		uint64_t a, b;
-		int ret;
-
-		if (!parse_num(&s, &a) || *s++ != sep || !parse_num(&s, &b))
-			return -EBADMSG;
-		ret = add(ctx, a, b);
-		if (ret)
-			return ret;
-		if (*s == ',')
-			s++;
-		else if (*s && *s != '|')
-			return -EBADMSG;
-	}
-	*p = s;
-	return 0;
-}
-
 struct buf_load {
 	struct sim_buffer *b;
 	uint64_t max;
@@ -1057,54 +986,58 @@ static int load_buffer(struct sim_model *m, unsigned int gi, json_t *o,
 {
 	struct sim_buffer *b = calloc(1, sizeof(*b));
 	struct buf_load l = { .b = b };
-	uint64_t pins;
-	const char *s = json_string_value(o);
-	char where[96], place;
+	json_int_t id, pages, pins, lru;
+	json_t *blocks = NULL, *pfns = NULL, *mfns = NULL, *tags = NULL;
+	const char *place;
+	json_error_t err;
+	char where[96];
 	int ret = 0;
 
 	snprintf(where, sizeof(where), "%s.buffers[%zu]", gwhere, idx);
 	if (!b)
 		return -ENOMEM;
 	b->gpu = gi;
-	if (!s || !parse_num(&s, &b->id) || *s++ != ' ' ||
-	    !parse_num(&s, &b->pages) || *s++ != ' ' ||
-	    ((place = *s++) != 'v' && place != 's') || *s++ != ' ' ||
-	    !parse_num(&s, &pins) || *s++ != ' ' || !parse_num(&s, &b->lru) ||
-	    *s++ != '|') {
-		ret = bad("%s is not a buffer record", where);
+	if (json_unpack_ex(o, &err, JSON_STRICT,
+			   "{s:I, s:I, s:s, s:I, s:I, s?o, s?o, s?o, s?o}",
+			   "id", &id, "pages", &pages, "place", &place,
+			   "pins", &pins, "lru", &lru, "blocks", &blocks,
+			   "pfns", &pfns, "mfns", &mfns, "tags", &tags)) {
+		ret = bad("%s is not a buffer record: %s", where, err.text);
 		goto fail;
 	}
-	b->place = place == 'v' ? XGM_PLACE_VRAM : XGM_PLACE_SYS;
+	if (strcmp(place, "vram") && strcmp(place, "sys")) {
+		ret = bad("%s: placement '%s' is not vram or sys", where, place);
+		goto fail;
+	}
+	b->place = !strcmp(place, "vram") ? XGM_PLACE_VRAM : XGM_PLACE_SYS;
+	if (id < 0 || pages <= 0 || pages > (1ll << 28) || pins < 0 ||
+	    pins > UINT32_MAX || lru < 0) {
+		ret = bad("%s: bad id, size, pin count or lru", where);
+		goto fail;
+	}
+	b->id = (uint64_t)id;
+	b->pages = (uint64_t)pages;
+	b->pins = (uint32_t)pins;
+	b->lru = (uint64_t)lru;
 	if (sim_map_get(ids, b->id, NULL) || b->id >= m->next_buf_id)
 		ret = bad("%s: id %llu is repeated or not below next_buf_id",
 			  where, (unsigned long long)b->id);
 	else
 		ret = sim_map_set(ids, b->id, 1);
-	if (!ret && (!b->pages || b->pages > (1ull << 28) ||
-		     pins > UINT32_MAX || b->lru > INT64_MAX))
-		ret = bad("%s: bad size, pin count or lru", where);
 	if (ret)
 		goto fail;
-	b->pins = (uint32_t)pins;
-	ret = parse_pairs(&s, '/', add_block, &l);
-	if (!ret && *s++ != '|')
-		ret = -EBADMSG;
+	if (blocks)
+		ret = xgm_pairs_each(blocks, INT64_MAX, 40, add_block, &l);
 	l.which = 0;
 	l.max = (1ull << P2M_GFN_BITS) - 1;
-	if (!ret)
-		ret = parse_pairs(&s, '+', add_run, &l);
-	if (!ret && *s++ != '|')
-		ret = -EBADMSG;
+	if (!ret && pfns)
+		ret = xgm_pairs_each(pfns, l.max, l.max + 1, add_run, &l);
 	l.which = 1;
 	l.max = (1ull << (m->paddr_bits - 12)) - 1;
-	if (!ret)
-		ret = parse_pairs(&s, '+', add_run, &l);
-	if (!ret && *s++ != '|')
-		ret = -EBADMSG;
-	if (!ret)
-		ret = parse_pairs(&s, '=', add_tag, &l);
-	if (!ret && *s)
-		ret = -EBADMSG;
+	if (!ret && mfns)
+		ret = xgm_pairs_each(mfns, l.max, l.max + 1, add_run, &l);
+	if (!ret && tags)
+		ret = xgm_pairs_each(tags, b->pages - 1, UINT64_MAX, add_tag, &l);
 	if (ret == -EBADMSG)
 		ret = bad("%s: malformed blocks, runs or tags", where);
 	if (!ret && ((b->place == XGM_PLACE_VRAM) != (b->nr_blocks > 0) ||

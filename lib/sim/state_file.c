@@ -65,8 +65,9 @@ char *sim_state_resolve(const char *path)
 		base = getenv("HOME");
 		if (!base || !*base) {
 			errno = ENOENT;
-			xgm_fail(-ENOENT, "cannot place the sim state: neither "
-				 "XDG_STATE_HOME nor HOME is set (use --sim-state)");
+			xgm_fail_remedy(-ENOENT, XGM_REMEDY_SIM_STATE, NULL,
+					"cannot place the sim state: neither "
+					"XDG_STATE_HOME nor HOME is set");
 			return NULL;
 		}
 		if (asprintf(&out, "%s/.local/state/xgpumap/sim.json", base) < 0)
@@ -156,10 +157,10 @@ static int check_envelope(const char *path, json_t *doc)
 
 	if (!json_is_object(doc) || !json_is_string(schema) ||
 	    strcmp(json_string_value(schema), SIM_STATE_SCHEMA))
-		return xgm_fail(-EBADMSG, "%s is not an xgpumap sim state "
-				"(no \"schema\": \"%s\"); refusing to use or "
-				"overwrite it (see 'sim reset')", path,
-				SIM_STATE_SCHEMA);
+		return xgm_fail_remedy(-EBADMSG, XGM_REMEDY_SIM_RESET, NULL,
+				       "%s is not an xgpumap sim state (no "
+				       "\"schema\": \"%s\"); refusing to use or "
+				       "overwrite it", path, SIM_STATE_SCHEMA);
 	if (!json_is_integer(version))
 		return xgm_fail(-EBADMSG, "%s: \"version\" is missing or not "
 				"an integer", path);
@@ -176,12 +177,13 @@ static int check_envelope(const char *path, json_t *doc)
 	 * p2m's emptied tables above all), and guessing it would make the
 	 * host silently disagree with Xen. */
 	if (json_integer_value(version) < SIM_STATE_VERSION)
-		return xgm_fail(-EPROTONOSUPPORT, "%s has state version %lld, "
-				"older than this xgpumap's (%d), which also "
-				"records the p2m's emptied tables, passthrough "
-				"guests and the host's extensions; refusing to "
-				"guess them. Replace it with 'xgpumap sim "
-				"reset' or 'sim init --force'", path,
+		return xgm_fail_remedy(-EPROTONOSUPPORT, XGM_REMEDY_SIM_RESET,
+				NULL, "%s has state version %lld, "
+				"older than this xgpumap's (%d), which records "
+				"what older ones did not (the p2m's emptied "
+				"tables, passthrough guests, the host's "
+				"extensions) in another form; refusing to "
+				"guess", path,
 				(long long)json_integer_value(version),
 				SIM_STATE_VERSION);
 	return 0;
@@ -216,9 +218,10 @@ static int read_state(struct sim_state_file *f, json_t **doc)
 		return xgm_fail(-err, "cannot read %s: %s", f->path,
 				strerror(err));
 	if (!*doc)
-		return xgm_fail(-EBADMSG, "%s is corrupt or truncated (line %d: "
-				"%s); refusing to use or overwrite it (see 'sim "
-				"reset')", f->path, jerr.line, jerr.text);
+		return xgm_fail_remedy(-EBADMSG, XGM_REMEDY_SIM_RESET, NULL,
+				       "%s is corrupt or truncated (line %d: %s); "
+				       "refusing to use or overwrite it", f->path,
+				       jerr.line, jerr.text);
 	ret = check_envelope(f->path, *doc);
 	if (ret) {
 		json_decref(*doc);

@@ -12,9 +12,10 @@
 #include "xgpumap-sim.h"
 
 #define SIM_STATE_SCHEMA "xgpumap-sim-state"
-/* 2: the p2m's emptied tables, passthrough guests, the host's extensions.
+/* 2: the p2m's emptied tables, passthrough guests, the host's extensions;
+ * 3: buffers as objects with flat pairs (util/pairs.h), as blob records.
  * An older state is refused (see check_envelope()). */
-#define SIM_STATE_VERSION 2
+#define SIM_STATE_VERSION 3
 
 struct sim_state_file;
 

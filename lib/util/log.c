@@ -98,25 +98,82 @@ XGM_API void xgm_clear_error(void)
 
 	if (err_held)
 		return;
-	e->msg[0] = '\0';
-	e->set = false;
+	*e = (struct xgm__err){ 0 };
+}
+
+XGM_API enum xgm_remedy xgm_last_remedy(const char **arg)
+{
+	struct xgm__err *e = current();
+
+	if (arg)
+		*arg = e->arg;
+	return e->remedy;
+}
+
+static const char *const remedy_names[XGM_REMEDY_NR] = {
+	[XGM_REMEDY_RECOVER] = "recover",
+	[XGM_REMEDY_DISCARD] = "discard",
+	[XGM_REMEDY_SIM_RESET] = "sim-reset",
+	[XGM_REMEDY_SIM_EXTENSION] = "sim-extension",
+	[XGM_REMEDY_SIM_STATE] = "sim-state",
+	[XGM_REMEDY_FILL] = "fill",
+	[XGM_REMEDY_STRATEGY_AUTO] = "strategy-auto",
+	[XGM_REMEDY_P2M] = "p2m",
+};
+
+XGM_API const char *xgm_remedy_name(enum xgm_remedy r)
+{
+	return (unsigned int)r < XGM_REMEDY_NR ? remedy_names[r] : NULL;
+}
+
+enum xgm_remedy xgm__remedy_parse(const char *name)
+{
+	for (unsigned int r = 1; name && r < XGM_REMEDY_NR; r++)
+		if (!strcmp(name, remedy_names[r]))
+			return (enum xgm_remedy)r;
+	return XGM_REMEDY_NONE;
+}
+
+static int vfail(int ret, enum xgm_remedy r, const char *arg,
+		 const char *fmt, va_list ap)
+{
+	struct xgm__err *e = current();
+	char msg[sizeof(e->msg)];
+	bool quotes;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	xgm_log(XGM_LOG_DEBUG, "%s", msg);
+	/* In an operation the cause wins; a message that quotes it adds to
+	 * it. Outside one, as errno, the last. */
+	quotes = e->set && strstr(msg, e->msg);
+	if (!err_held && (!cur_err || !e->set || quotes)) {
+		memcpy(e->msg, msg, sizeof(msg));
+		e->set = true;
+		if (r != XGM_REMEDY_NONE || !quotes) {
+			e->remedy = r;
+			snprintf(e->arg, sizeof(e->arg), "%s", arg ? arg : "");
+		}
+	}
+	return xgm_err(ret);
 }
 
 int xgm_fail(int ret, const char *fmt, ...)
 {
-	struct xgm__err *e = current();
-	char msg[sizeof(e->msg)];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	ret = vfail(ret, XGM_REMEDY_NONE, NULL, fmt, ap);
 	va_end(ap);
-	xgm_log(XGM_LOG_DEBUG, "%s", msg);
-	/* In an operation the cause wins; a message that quotes it adds to
-	 * it. Outside one, as errno, the last. */
-	if (!err_held && (!cur_err || !e->set || strstr(msg, e->msg))) {
-		memcpy(e->msg, msg, sizeof(msg));
-		e->set = true;
-	}
-	return xgm_err(ret);
+	return ret;
+}
+
+int xgm_fail_remedy(int ret, enum xgm_remedy r, const char *arg,
+		    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	ret = vfail(ret, r, arg, fmt, ap);
+	va_end(ap);
+	return ret;
 }

@@ -40,6 +40,8 @@ static inline int xgm_err(int ret)
 struct xgm__err {
 	char msg[512];
 	bool set;
+	enum xgm_remedy remedy;
+	char arg[64];
 };
 
 /* The outermost public call on a context begins and ends: the record is
@@ -59,6 +61,13 @@ void xgm__err_release(void);
 /* Records the message returned by xgm_last_error() and returns ret (a
  * negative errno) so that callers can `return xgm_fail(-EINVAL, ...)`. */
 int xgm_fail(int ret, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same with what could put it right (arg: its argument, or NULL). A
+ * message that quotes the cause keeps the cause's remedy unless it gives
+ * one of its own. */
+int xgm_fail_remedy(int ret, enum xgm_remedy r, const char *arg,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Parses xgm_remedy_name()'s names; XGM_REMEDY_NONE for any other. */
+enum xgm_remedy xgm__remedy_parse(const char *name);
 
 /* A caller that knows what its callee's failure means ("no such blob"
  * for an -ENOENT) says so in place of the callee's message. */

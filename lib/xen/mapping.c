@@ -194,11 +194,15 @@ static int removal_recorded(struct xen_priv *p, uint32_t domid, uint64_t gfn,
 		g = r[i].gfn + r[i].nr;
 	}
 	free(r);
-	if (g < gfn + nr)
-		return xgm_fail(-EPERM, "refusing to unmap gfn 0x%" PRIx64
-				" of d%u: xgpumap did not map it to mfn 0x%" PRIx64
-				" (see 'xgpumap p2m')", g, domid,
-				mfn + (g - gfn));
+	if (g < gfn + nr) {
+		char dom[16];
+
+		snprintf(dom, sizeof(dom), "%u", domid);
+		return xgm_fail_remedy(-EPERM, XGM_REMEDY_P2M, dom,
+				       "refusing to unmap gfn 0x%" PRIx64 " of d%u: "
+				       "xgpumap did not map it to mfn 0x%" PRIx64,
+				       g, domid, mfn + (g - gfn));
+	}
 	return 0;
 }
 

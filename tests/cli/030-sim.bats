@@ -463,14 +463,16 @@ check_bad_state() {
 
 @test "a state of a future version is refused and left untouched" {
     run_xgm 0 -q sim init
-    jq -c '.version = 3' "$SIM_STATE" >"$XGM_TMP/v3" && mv "$XGM_TMP/v3" "$SIM_STATE"
+    jq -c '.version += 1' "$SIM_STATE" >"$XGM_TMP/v3" && mv "$XGM_TMP/v3" "$SIM_STATE"
     check_bad_state EPROTONOSUPPORT
     run_xgm 1 domain list
     contains "$stderr" "version"
 }
 
-@test "a state of an older version (1: no p2m tables) is refused, left untouched, and sim reset replaces it" {
+@test "a state of an older version (1: no p2m tables; 2: buffers as text) is refused, left untouched, and sim reset replaces it" {
     run_xgm 0 -q sim init
+    jq -c '.version = 2' "$SIM_STATE" >"$XGM_TMP/v2" && mv "$XGM_TMP/v2" "$SIM_STATE"
+    check_bad_state EPROTONOSUPPORT
     jq -c '.version = 1' "$SIM_STATE" >"$XGM_TMP/v1" && mv "$XGM_TMP/v1" "$SIM_STATE"
     check_bad_state EPROTONOSUPPORT
     run_xgm 1 domain list

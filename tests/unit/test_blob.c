@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Blob records: the stored one-line form must round-trip every field, and
+ * Blob records: the stored JSON object must round-trip every field, and
  * anything that is not a well-formed record must be refused (a record comes
  * from the store, which anyone in dom0 can write).
  */
@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <math.h>
 
 #include "core/engine.h"
 
@@ -43,7 +44,15 @@ static void fill_blob(struct blob *b)
 	b->pinned = true;
 	b->filled = true;
 	b->fill_id = 0x123;
-	b->ops = json_pack("{s:{s:i,s:f}}", "attach", "hypercalls", 9, "measured_us", 12.5);
+	for (unsigned int k = 0; k < BLOB_OP_NR; k++)
+		b->ops[k] = (struct blob_op){ .modeled_us = NAN, .blackout_us = NAN };
+	b->ops[BLOB_OP_ATTACH].done = true;
+	b->ops[BLOB_OP_ATTACH].c.hypercalls = 9;
+	b->ops[BLOB_OP_ATTACH].measured_us = 12.5;
+	b->ops[BLOB_OP_MIGRATE].done = true;
+	b->ops[BLOB_OP_MIGRATE].c.pages_copied = 3;
+	b->ops[BLOB_OP_MIGRATE].modeled_us = 7.5;
+	b->ops[BLOB_OP_MIGRATE].blackout_us = 2.5;
 }
 
 static void test_round_trip_keeps_every_field(void **state)
@@ -54,9 +63,8 @@ static void test_round_trip_keeps_every_field(void **state)
 	fill_blob(&a);
 	line = blob_encode(&a);
 	assert_non_null(line);
-	/* One line, no quote to escape inside the store's JSON string. */
+	/* Compact: one line, nothing but the record. */
 	assert_null(strchr(line, '\n'));
-	assert_null(strchr(line, '"'));
 	assert_int_equal(blob_decode(line, &b), 0);
 	assert_int_equal(b.domid, 7);
 	assert_int_equal(b.n, 42);
@@ -77,8 +85,16 @@ static void test_round_trip_keeps_every_field(void **state)
 	assert_true(b.pinned);
 	assert_true(b.filled);
 	assert_int_equal(b.fill_id, 0x123);
-	assert_int_equal(json_integer_value(json_object_get(
-		json_object_get(b.ops, "attach"), "hypercalls")), 9);
+	assert_true(b.ops[BLOB_OP_ATTACH].done);
+	assert_int_equal(b.ops[BLOB_OP_ATTACH].c.hypercalls, 9);
+	assert_true(b.ops[BLOB_OP_ATTACH].measured_us == 12.5);
+	assert_true(isnan(b.ops[BLOB_OP_ATTACH].modeled_us));
+	assert_true(isnan(b.ops[BLOB_OP_ATTACH].blackout_us));
+	assert_true(b.ops[BLOB_OP_MIGRATE].done);
+	assert_int_equal(b.ops[BLOB_OP_MIGRATE].c.pages_copied, 3);
+	assert_true(b.ops[BLOB_OP_MIGRATE].modeled_us == 7.5);
+	assert_true(b.ops[BLOB_OP_MIGRATE].blackout_us == 2.5);
+	assert_false(b.ops[BLOB_OP_DETACH].done);
 	free(line);
 	blob_free(&a);
 	blob_free(&b);
@@ -95,10 +111,12 @@ static void test_defaults_are_left_out_and_restored(void **state)
 	a.generation = 0;
 	a.pinned = false;
 	line = blob_encode(&a);
-	assert_null(strstr(line, "card="));
-	assert_null(strstr(line, "cache="));
-	assert_null(strstr(line, "gen="));
-	assert_null(strstr(line, "pinned="));
+	assert_null(strstr(line, "\"card\""));
+	assert_null(strstr(line, "\"cache\""));
+	assert_null(strstr(line, "\"gen\""));
+	assert_null(strstr(line, "\"pinned\""));
+	/* Zero counters are left out too. */
+	assert_null(strstr(line, "\"splits\""));
 	assert_int_equal(blob_decode(line, &b), 0);
 	assert_string_equal(b.card, "card0");
 	assert_int_equal(b.cache, CACHE_WC);
@@ -108,26 +126,38 @@ static void test_defaults_are_left_out_and_restored(void **state)
 	blob_free(&b);
 }
 
+/* A record but for its version and domid. */
+#define REST(v, d) "\"v\":" v ",\"d\":" d ",\"n\":1,\"dom\":\"a\",\"size\":4096," \
+	"\"place\":\"vram\",\"strat\":\"mmio\",\"auto\":true,\"gfn\":1," \
+	"\"state\":\"mapped\",\"buf\":1,\"ext\":[5,1]"
+#define GOOD "\"v\":2,\"d\":1,\"n\":1,\"dom\":\"a\",\"size\":4096," \
+	     "\"place\":\"vram\",\"strat\":\"mmio\",\"auto\":true,\"gfn\":1," \
+	     "\"state\":\"mapped\",\"buf\":1"
+
 static void test_malformed_records_are_refused(void **state)
 {
 	static const char *const bad[] = {
 		"",
-		"xgm-blob/2 d=1 n=1",
-		"xgm-blob/1",
-		"xgm-blob/1 d=1 n=1 dom=a size=4096 place=vram strat=mmio auto=1 gfn=1 state=mapped buf=1",
-		"xgm-blob/1 d=1 n=1 dom=a size=4096 place=vram strat=mmio auto=1 gfn=1 state=mapped buf=1 ext=5+2",
-		"xgm-blob/1 d=1 n=1 dom=a size=4097 place=vram strat=mmio auto=1 gfn=1 state=mapped buf=1 ext=5+1",
-		"xgm-blob/1 d=1 n=1 dom=a size=4096 place=moon strat=mmio auto=1 gfn=1 state=mapped buf=1 ext=5+1",
-		"xgm-blob/1 d=1 n=1 dom=a size=4096 place=vram strat=auto auto=1 gfn=1 state=mapped buf=1 ext=5+1",
-		"xgm-blob/1 d=1 n=1 dom=a size=4096 place=vram strat=mmio auto=1 gfn=1 state=mapped buf=1 ext=5+0",
-		"xgm-blob/1 d=1 n=1 dom=a size=4096 place=vram strat=mmio auto=1 gfn=1 state=mapped buf=1 ext=x+1",
-		"xgm-blob/1 d=1 n=1 dom=a size=4096 place=vram strat=mmio auto=1 gfn=1 state=mapped buf=1 ext=5+1 evil=1",
-		"xgm-blob/1 d=1 n=1 dom=a%zz size=4096 place=vram strat=mmio auto=1 gfn=1 state=mapped buf=1 ext=5+1",
-		"xgm-blob/1 d=-1 n=1 dom=a size=4096 place=vram strat=mmio auto=1 gfn=1 state=mapped buf=1 ext=5+1",
-		"xgm-blob/1 d=99999999999 n=1 dom=a size=4096 place=vram strat=mmio auto=1 gfn=1 state=mapped buf=1 ext=5+1",
-		"xgm-blob/1 d=1 n=1 dom=a size=4096 place=vram strat=mmio auto=1 gfn=1 state=mapped buf=1 ext=5+1 grefs=1+2",
-		"xgm-blob/1 d=1 n=1 dom=a size=4096 place=vram strat=mmio auto=1 gfn=1 state=mapped buf=1 ext=5+1 op.attach=1,x",
-		"xgm-blob/1 d=1 n=1 dom=a size=4096 place=vram strat=mmio auto=1 gfn=1 state=mapped buf=1 ext=5+1 fill=4096",
+		"xgm-blob/1 d=1 n=1 dom=a size=4096 place=vram strat=mmio auto=1 gfn=1 state=mapped buf=1 ext=5+1",
+		"[]",
+		"{" GOOD "}",                                  /* no extents */
+		"{" GOOD ",\"ext\":[5,2]}",                    /* 2 frames, size 1 */
+		"{" GOOD ",\"ext\":[5]}",                      /* half a pair */
+		"{" GOOD ",\"ext\":[5,0]}",                    /* an empty run */
+		"{" GOOD ",\"ext\":[-5,1]}",
+		"{" GOOD ",\"ext\":[\"5\",1]}",
+		"{" GOOD ",\"ext\":[4503599627370496,1]}",     /* 2^52 */
+		"{" GOOD ",\"ext\":[5,1],\"evil\":1}",         /* unknown key */
+		"{" GOOD ",\"ext\":[5,1],\"ext\":[5,1]}",      /* twice */
+		"{" GOOD ",\"ext\":[5,1],\"grefs\":[1,2]}",    /* 2 refs, 1 page */
+		"{" GOOD ",\"ext\":[5,1],\"fill\":4096}",
+		"{" GOOD ",\"ext\":[5,1],\"ops\":{\"attach\":{\"hypercalls\":-1}}}",
+		"{" GOOD ",\"ext\":[5,1],\"ops\":{\"attach\":{\"evil\":1}}}",
+		"{" GOOD ",\"ext\":[5,1],\"ops\":{\"steal\":{}}}",
+		"{" GOOD ",\"ext\":[5,1],\"ops\":[]}",
+		"{" REST("3", "1") "}",                        /* a newer version */
+		"{" REST("2", "-1") "}",
+		"{" REST("2", "99999999999") "}",
 	};
 	struct blob b;
 
@@ -138,9 +168,9 @@ static void test_malformed_records_are_refused(void **state)
 			fail_msg("accepted (%d): %s", ret, bad[i]);
 	}
 	/* The minimal good one, for contrast. */
-	assert_int_equal(blob_decode("xgm-blob/1 d=1 n=1 dom=a size=4096 place=vram "
-				     "strat=mmio auto=1 gfn=1 state=mapped buf=1 ext=5+1",
-				     &b), 0);
+	assert_int_equal(blob_decode("{" GOOD ",\"ext\":[5,1]}", &b), 0);
+	assert_string_equal(b.card, "card0");
+	assert_int_equal(b.cache, CACHE_WC);
 	blob_free(&b);
 }
 

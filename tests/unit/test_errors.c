@@ -99,6 +99,38 @@ static void outside_a_call_the_last_failure_wins(void **unused)
 	xgm_clear_error();
 }
 
+/* A remedy rides with its failure: a quoting message keeps it, a later
+ * failure that loses does not bring its own, a clear drops it. */
+static void a_remedy_goes_with_its_failure(void **unused)
+{
+	struct xgm__err rec = { 0 };
+	const char *arg;
+
+	xgm__err_enter(&rec);
+	xgm_fail_remedy(-EBUSY, XGM_REMEDY_DISCARD, "7", "record 7 is bad");
+	xgm_fail_remedy(-EIO, XGM_REMEDY_RECOVER, NULL, "the undo failed");
+	assert_int_equal(xgm_last_remedy(&arg), XGM_REMEDY_DISCARD);
+	assert_string_equal(arg, "7");
+	xgm_fail(-EBUSY, "detach vm1:1: record 7 is bad");
+	assert_int_equal(xgm_last_remedy(&arg), XGM_REMEDY_DISCARD);
+	xgm__err_leave(&rec, -EBUSY);
+	assert_int_equal(xgm_last_remedy(&arg), XGM_REMEDY_DISCARD);
+	assert_string_equal(arg, "7");
+	xgm_fail(-EINVAL, "a new failure outside a call");
+	assert_int_equal(xgm_last_remedy(&arg), XGM_REMEDY_NONE);
+	assert_string_equal(arg, "");
+	xgm_fail_remedy(-ENODATA, XGM_REMEDY_FILL, "vm1:2", "never filled");
+	xgm_clear_error();
+	assert_int_equal(xgm_last_remedy(NULL), XGM_REMEDY_NONE);
+	/* Every remedy has a name, and the names read back. */
+	for (unsigned int r = 1; r < XGM_REMEDY_NR; r++) {
+		assert_non_null(xgm_remedy_name((enum xgm_remedy)r));
+		assert_int_equal(xgm__remedy_parse(xgm_remedy_name((enum xgm_remedy)r)), r);
+	}
+	assert_null(xgm_remedy_name(XGM_REMEDY_NONE));
+	assert_null(xgm_remedy_name(XGM_REMEDY_NR));
+}
+
 /* Through the public API: a failed call's message is the context's and
  * the thread's; the next successful call clears both. */
 static void the_context_keeps_its_last_calls_message(void **unused)
@@ -137,6 +169,7 @@ int main(void)
 		cmocka_unit_test(an_undo_under_hold_keeps_the_cause),
 		cmocka_unit_test(a_call_that_succeeds_leaves_no_message),
 		cmocka_unit_test(outside_a_call_the_last_failure_wins),
+		cmocka_unit_test(a_remedy_goes_with_its_failure),
 		cmocka_unit_test(the_context_keeps_its_last_calls_message),
 	};
 

@@ -262,7 +262,7 @@ static void test_open_creates_default_and_commit_persists(void **state)
 
 	write_file(path, "{\"schema\":\"xgpumap-sim-state\",\"version\":1,\"frames\":7}");
 	assert_null(open_ctx(XGM_ACCESS_WRITE, 0));
-	assert_int_not_equal(strstr(xgm_last_error(), "sim reset"), NULL);
+	assert_int_equal(xgm_last_remedy(NULL), XGM_REMEDY_SIM_RESET);
 	assert_int_not_equal(strstr(read_file(path), "\"frames\":7"), NULL);
 }
 
@@ -560,7 +560,13 @@ static void test_ext_absent_on_a_stock_xen_host(void **state)
 	assert_int_equal(sim_gpu_buf_extents(m, buf, &x, &n), 0);
 	assert_int_equal(sim_ext_ram_mmio_map(m, 1, 0x100000, x[0].mfn, 1),
 			 -EOPNOTSUPP);
-	assert_non_null(strstr(xgm_last_error(), "--extensions"));
+	assert_non_null(strstr(xgm_last_error(), "no ram-mmio extension"));
+	{
+		const char *arg;
+
+		assert_int_equal(xgm_last_remedy(&arg), XGM_REMEDY_SIM_EXTENSION);
+		assert_string_equal(arg, "ram-mmio");
+	}
 	assert_int_equal(sim_ext_ram_mmio_unmap(m, 1, 0x100000, 1), -EOPNOTSUPP);
 	assert_int_equal(sim_ext_transfer(m, 1, 0x100000, x[0].mfn, 1),
 			 -EOPNOTSUPP);
