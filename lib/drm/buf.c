@@ -164,6 +164,17 @@ static int show(struct drm_gpu *g, const struct scanout *s, uint32_t fb,
 			      (drmModeModeInfo *)mode) ? -errno : 0;
 }
 
+static void unmap_buf(struct drm_gpu *g, uint32_t handle)
+{
+	for (unsigned int i = 0; i < g->nr_map; i++) {
+		if (g->map[i].handle != handle)
+			continue;
+		munmap(g->map[i].addr, g->map[i].size);
+		g->map[i] = g->map[--g->nr_map];
+		return;
+	}
+}
+
 int drm_buf_alloc(struct drm_gpu *g, const char *card, uint64_t bytes,
 		  enum xgm_placement where, uint64_t *buf)
 {
@@ -222,25 +233,20 @@ int drm_buf_alloc(struct drm_gpu *g, const char *card, uint64_t bytes,
 			       g->card, prev, strerror(-ret));
 		goto fail;
 	}
+	/* Proven once, now, while nobody else can see it: later looks only
+	 * read (drm_buf_locate). */
+	ret = drm_buf_prove(g, (uint64_t)fb << 32 | cd.handle);
+	if (ret)
+		goto fail;
 	*buf = (uint64_t)fb << 32 | cd.handle;
 	return 0;
 fail:
+	unmap_buf(g, cd.handle); /* prove may have mapped it */
 	if (fb)
 		drmModeRmFB(g->fd, fb);
 	dd.handle = cd.handle;
 	drmIoctl(g->fd, DRM_IOCTL_MODE_DESTROY_DUMB, &dd);
 	return ret;
-}
-
-static void unmap_buf(struct drm_gpu *g, uint32_t handle)
-{
-	for (unsigned int i = 0; i < g->nr_map; i++) {
-		if (g->map[i].handle != handle)
-			continue;
-		munmap(g->map[i].addr, g->map[i].size);
-		g->map[i] = g->map[--g->nr_map];
-		return;
-	}
 }
 
 /* Is buf one of ours (a framebuffer on the shared file with its handle)? */

@@ -87,9 +87,14 @@ int drm_buf_map(struct drm_gpu *g, uint32_t handle, uint64_t size, void **addr);
 int drm_buf_size(struct drm_gpu *g, uint64_t buf, uint64_t *size);
 
 /* locate.c: the machine address of a buffer in VRAM, from the driver's
- * debugfs (bus.offset=), cross-checked with a canary found in the BAR. */
+ * debugfs (bus.offset=), cross-checked through the BAR with reads only
+ * (a guest may map the buffer). */
 int drm_buf_locate(struct drm_gpu *g, uint64_t buf, uint64_t *addr,
 		   uint64_t *size);
+/* The same for a buffer xgpumap has just made, which nobody else can see
+ * yet: proven with a canary written through its mapping and found in the
+ * BAR (and the words restored). */
+int drm_buf_prove(struct drm_gpu *g, uint64_t buf);
 int drm_buf_extents(struct drm_gpu *g, uint64_t buf, struct xgm_extent **out,
 		    size_t *count);
 /* Is [mfn, mfn+nr) inside one located xgpumap buffer? 0 or -EPERM. */

@@ -6,11 +6,16 @@
  * shows as a hole with frame 0 (the frame the rig once mapped into a guest
  * by mistake). The driver's debugfs does: framebuffer[N] -> obj[0] ->
  * "bus.offset=" (0 or absent until the buffer has been touched in VRAM:
- * io_mem_reserve is lazy, so we touch it first). Its word is then checked
- * against the hardware: a canary written through the buffer's mapping must
- * be read back at that address through the BAR (sysfs resourceN; dom0
- * needs iomem=relaxed, as the driver owns the region), at both ends of the
- * buffer, which also proves it contiguous as GEM-VRAM allocates it.
+ * io_mem_reserve is lazy, so we touch it first). Its word is checked
+ * against the hardware through the BAR (sysfs resourceN; dom0 needs
+ * iomem=relaxed, as the driver owns the region), at both ends of the
+ * buffer, which also proves it contiguous as GEM-VRAM allocates it:
+ *  - once, when xgpumap has just made the buffer and nobody else can see
+ *    it (drm_buf_prove): a canary written through the buffer's mapping
+ *    must be read back through the BAR;
+ *  - on every later look (drm_buf_locate), with reads only: a guest may
+ *    map the buffer by then, and a canary would be a write into its
+ *    memory (and its restore could undo a write of the guest's).
  * Anything that does not match is an error, never a guess.
  */
 #include <errno.h>
@@ -93,21 +98,60 @@ static int bar_read(const struct drm_gpu *g, int bar, uint64_t addr,
 	return 0;
 }
 
-int drm_buf_locate(struct drm_gpu *g, uint64_t buf, uint64_t *addr,
-		   uint64_t *size)
+/* Where debugfs says framebuffer fb is: its bus address, inside a VRAM
+ * BAR, page-aligned. Newer kernels print the bus address, older ones the
+ * offset in VRAM; the two never overlap (a BAR is aligned to its size and
+ * never starts at 0, so every offset is below every bus address). */
+static int debugfs_where(struct drm_gpu *g, uint32_t fb, uint64_t size,
+			 uint64_t *at, int *bar)
+{
+	uint64_t off;
+	int ret = debugfs_offset(g, fb, &off);
+
+	if (ret == -ENODATA || (!ret && !off))
+		return xgm_fail(-ENODATA, "%s: the driver reports no VRAM address "
+				"for framebuffer %u: the buffer is not in VRAM",
+				g->card, fb);
+	if (ret)
+		return ret;
+	*at = off;
+	if (drm_card_bar_of(g, *at, size) < 0 && g->nr_bar)
+		*at = g->bar[0].start + off;
+	*bar = drm_card_bar_of(g, *at, size);
+	if (*bar < 0 || (*at & (PAGE - 1)))
+		return xgm_fail(-ERANGE, "%s: framebuffer %u is at bus.offset "
+				"%#" PRIx64 ", not page-aligned inside a VRAM BAR",
+				g->card, fb, off);
+	return 0;
+}
+
+/* The words the checks read and write: the second of the first and of
+ * the last page (which also proves the buffer contiguous, as GEM-VRAM
+ * allocates it). */
+static void probe_words(void *a, uint64_t size, volatile uint64_t *w[2])
+{
+	w[0] = (volatile uint64_t *)a + CANARY_OFF;
+	w[1] = (volatile uint64_t *)((char *)a + size - PAGE) + CANARY_OFF;
+}
+
+static uint64_t probe_addr(uint64_t at, uint64_t size, int i)
+{
+	return at + (i ? size - PAGE : 0) + CANARY_OFF * 8;
+}
+
+int drm_buf_prove(struct drm_gpu *g, uint64_t buf)
 {
 	uint32_t fb = (uint32_t)(buf >> 32), handle = (uint32_t)buf;
 	volatile uint64_t *w[2];
-	uint64_t saved[2], canary[2], off, at, seen = 0;
+	uint64_t saved[2], canary[2], at, size, seen = 0;
 	int bar, ret;
 	void *a;
 
-	ret = drm_buf_size(g, buf, size) ?: drm_buf_map(g, handle, *size, &a);
+	ret = drm_buf_size(g, buf, &size) ?: drm_buf_map(g, handle, size, &a);
 	if (ret)
 		return ret;
-	/* Touching the buffer makes the driver reserve its I/O address. */
-	w[0] = (volatile uint64_t *)a + CANARY_OFF;
-	w[1] = (volatile uint64_t *)((char *)a + *size - PAGE) + CANARY_OFF;
+	/* Writing also makes the driver reserve its I/O address (lazy). */
+	probe_words(a, size, w);
 	for (int i = 0; i < 2; i++) {
 		saved[i] = *w[i];
 		canary[i] = 0x58474d43414e4152ULL ^ buf ^ ((uint64_t)i << 63) ^
@@ -115,44 +159,57 @@ int drm_buf_locate(struct drm_gpu *g, uint64_t buf, uint64_t *addr,
 		*w[i] = canary[i];
 	}
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	ret = debugfs_offset(g, fb, &off);
-	if (ret == -ENODATA || (!ret && !off)) {
-		ret = xgm_fail(-ENODATA, "%s: the driver reports no VRAM address "
-			       "for framebuffer %u: the buffer is not in VRAM",
-			       g->card, fb);
-		goto restore;
-	}
-	if (ret)
-		goto restore;
-	/* Newer kernels print the bus address, older ones the offset in
-	 * VRAM; the canary below tells a wrong reading. */
-	at = off;
-	if (drm_card_bar_of(g, at, *size) < 0 && g->nr_bar)
-		at = g->bar[0].start + off;
-	bar = drm_card_bar_of(g, at, *size);
-	if (bar < 0 || (at & (PAGE - 1))) {
-		ret = xgm_fail(-ERANGE, "%s: framebuffer %u is at bus.offset "
-			       "%#" PRIx64 ", not page-aligned inside a VRAM BAR",
-			       g->card, fb, off);
-		goto restore;
-	}
+	ret = debugfs_where(g, fb, size, &at, &bar);
 	for (int i = 0; !ret && i < 2; i++) {
-		uint64_t where = at + (i ? *size - PAGE : 0) + CANARY_OFF * 8;
-
-		ret = bar_read(g, bar, where, &seen);
+		ret = bar_read(g, bar, probe_addr(at, size, i), &seen);
 		if (!ret && seen != canary[i])
 			ret = xgm_fail(-EIO, "%s: framebuffer %u: debugfs says "
 				       "%#" PRIx64 " but the canary is not there "
 				       "(read %#" PRIx64 " at %#" PRIx64 "): "
 				       "refusing to guess where it is",
-				       g->card, fb, at, seen, where);
+				       g->card, fb, at, seen,
+				       probe_addr(at, size, i));
 	}
-	if (!ret)
-		*addr = at;
-restore:
 	for (int i = 0; i < 2; i++)
 		*w[i] = saved[i];
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return ret;
+}
+
+int drm_buf_locate(struct drm_gpu *g, uint64_t buf, uint64_t *addr,
+		   uint64_t *size)
+{
+	uint32_t fb = (uint32_t)(buf >> 32), handle = (uint32_t)buf;
+	volatile uint64_t *w[2];
+	uint64_t mine[2], at, seen = 0;
+	int bar, ret;
+	void *a;
+
+	ret = drm_buf_size(g, buf, size) ?: drm_buf_map(g, handle, *size, &a);
+	if (ret)
+		return ret;
+	/* Only reads: a guest may map this buffer. Reading it through its
+	 * own mapping faults it in, which reserves its I/O address. */
+	probe_words(a, *size, w);
+	for (int i = 0; i < 2; i++)
+		mine[i] = *w[i];
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	ret = debugfs_where(g, fb, *size, &at, &bar);
+	for (int i = 0; !ret && i < 2; i++) {
+		ret = bar_read(g, bar, probe_addr(at, *size, i), &seen);
+		/* A word the guest changed in between reads differently
+		 * again through the buffer's own mapping: no lie then. */
+		if (!ret && seen != mine[i] && seen != *w[i])
+			ret = xgm_fail(-EIO, "%s: framebuffer %u: debugfs says "
+				       "%#" PRIx64 " but the buffer's word there "
+				       "differs (read %#" PRIx64 " at %#" PRIx64
+				       ", %#" PRIx64 " through the buffer): "
+				       "refusing to guess where it is",
+				       g->card, fb, at, seen,
+				       probe_addr(at, *size, i), mine[i]);
+	}
+	if (!ret)
+		*addr = at;
 	return ret;
 }
 
