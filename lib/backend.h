@@ -183,6 +183,14 @@ struct xgm_hv_ops {
 	 * *names is a malloc'd array of malloc'd strings. -ENOENT if none. */
 	int (*store_list)(void *priv, const char *dir, char ***names,
 			  size_t *count);
+	/* Every key below dir (not dir itself) with its value, in no order:
+	 * one pass over a store that keeps no directories, where listing
+	 * each of them would scan it again (dump). Optional: without it the
+	 * store is read directory by directory (xenstore has directories). */
+	int (*store_walk)(void *priv, const char *dir,
+			  int (*fn)(const char *path, const char *value,
+				    void *arg),
+			  void *arg);
 	/* Makes everything done so far durable now (the sim saves its state
 	 * file; on Xen every call already is). The engine syncs at each
 	 * journal phase, so a process killed at any point leaves a state

@@ -49,32 +49,6 @@ static json_t *frames_json(struct xgm_ctx *ctx, const struct xgm_extent *ext,
 	return runs;
 }
 
-/* Every value under dir, recursively, as "path": "value". */
-static int dump_store(struct xgm_ctx *ctx, const char *dir, json_t *obj)
-{
-	const struct xgm_hv_ops *hv = ctx->be->hv;
-	char **names, path[512], *value;
-	size_t n;
-	int ret;
-
-	ret = store_children(ctx, dir, &names, &n);
-	if (ret == -ENOENT)
-		return 0;
-	if (ret)
-		return ret;
-	for (size_t i = 0; !ret && i < n; i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-		if (!hv->store_read(ctx->priv, path, &value)) {
-			json_object_set_new(obj, path, json_string(value));
-			free(value);
-		}
-		ret = dump_store(ctx, path, obj);
-	}
-	xgm_clear_error();
-	free_names(names, n);
-	return ret;
-}
-
 static json_t *domain_json(const struct xgm_domain_info *d)
 {
 	return json_pack("{s:i,s:s,s:s,s:s,s:b,s:b,s:I,s:I,s:i,s:I,s:s}",
@@ -162,7 +136,7 @@ static int dump_op(struct xgm_ctx *ctx, json_t **out)
 		xgm_clear_error();
 	}
 	if (!ret)
-		ret = dump_store(ctx, XGM_STORE_ROOT, store);
+		ret = store_subtree(ctx, XGM_STORE_ROOT, store);
 	if (!ret && !hv_counters(ctx, -1, &c))
 		json_object_set_new(ctr, "total", counters_json(&c));
 	if (!ret)

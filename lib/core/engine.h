@@ -85,6 +85,9 @@ int store_del(struct xgm_ctx *ctx, const char *path);
 int store_children(struct xgm_ctx *ctx, const char *dir, char ***names,
 		   size_t *n);
 void free_names(char **names, size_t n);
+/* Every value below dir, recursively, into obj as "path": "value", in
+ * the order of a walk that lists each directory sorted (store_children). */
+int store_subtree(struct xgm_ctx *ctx, const char *dir, json_t *obj);
 
 /* ---- strategies (core/strategy.c) -------------------------------------- */
 
@@ -248,6 +251,9 @@ const char *journal_problem(json_t *rec, char *buf, size_t len);
 /* Buffers the backend holds that no blob record or open journal record
  * names (core/orphans.c); *ids malloc'd, NULL when none. */
 int orphan_buffers(struct xgm_ctx *ctx, uint64_t **ids, size_t *count);
+/* The same, with the blob records already loaded (check has them). */
+int orphan_buffers_of(struct xgm_ctx *ctx, const struct blob *blobs,
+		      size_t nb, uint64_t **ids, size_t *count);
 /* What gpu_free() asks first, so that a guest never keeps a frame that
  * was freed: ends the grants of buf's frames that nobody maps, then 0 when
  * nothing reaches a frame of buf any more (no p2m or IOMMU entry of any

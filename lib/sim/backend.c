@@ -433,6 +433,28 @@ static int be_store_rm(void *priv, const char *path)
 	return found ? 0 : -ENOENT;
 }
 
+/* The store is one object keyed by full path: one pass finds a subtree. */
+static int be_store_walk(void *priv, const char *dir,
+			 int (*fn)(const char *path, const char *value, void *arg),
+			 void *arg)
+{
+	const char *key;
+	json_t *v;
+	int found = 0, ret = check_path(dir);
+
+	if (ret)
+		return ret;
+	json_object_foreach(M(priv)->store, key, v) {
+		if (!under(key, dir) || !strcmp(key, dir))
+			continue;
+		ret = fn(key, json_string_value(v), arg);
+		if (ret)
+			return ret;
+		found = 1;
+	}
+	return found ? 0 : -ENOENT;
+}
+
 static int be_store_list(void *priv, const char *dir, char ***names,
 			  size_t *count)
 {
@@ -699,6 +721,7 @@ static const struct xgm_hv_ops sim_hv_ops = {
 	.store_rm = be_store_rm,
 	.counters = be_counters,
 	.store_list = be_store_list,
+	.store_walk = be_store_walk,
 	.sync = be_sync,
 	.checkpoint = be_checkpoint,
 	.restore = be_restore,
