@@ -289,6 +289,9 @@ struct xgm_extent {
 	uint64_t nr;
 };
 
+/* No gfn is known for a buffer yet (buf_alloc). */
+#define XGM_GFN_ANY UINT64_MAX
+
 /* Raised by the gpu backend when the driver moves a buffer on its own
  * (eviction): the engine registers it and remaps. */
 typedef void (*xgm_move_notify_fn)(uint64_t buf, enum xgm_placement from,
@@ -296,8 +299,12 @@ typedef void (*xgm_move_notify_fn)(uint64_t buf, enum xgm_placement from,
 
 struct xgm_gpu_ops {
 	const char *name;
+	/* gfn: where the buffer will be mapped, when that is known before
+	 * its frames are (a forced --gfn, a move), else XGM_GFN_ANY; a
+	 * backend that chooses frames places them congruent to it modulo
+	 * 2M where it can (2M entries need both aligned), anywhere else. */
 	int (*buf_alloc)(void *priv, const char *card, uint64_t bytes,
-			 enum xgm_placement where, uint64_t *buf);
+			 enum xgm_placement where, uint64_t gfn, uint64_t *buf);
 	int (*buf_free)(void *priv, uint64_t buf);
 	/* *out is malloc'd; extents in buffer order. */
 	int (*buf_extents)(void *priv, uint64_t buf, struct xgm_extent **out,

@@ -54,8 +54,9 @@ int hv_checkpoint(struct xgm_ctx *ctx);
 int hv_restore(struct xgm_ctx *ctx);
 double hv_modeled_ns(struct xgm_ctx *ctx, const struct xgm_counters *c);
 
+/* gfn: where it will be mapped (XGM_GFN_ANY: not known yet). */
 int gpu_alloc(struct xgm_ctx *ctx, const char *card, uint64_t bytes,
-	      enum xgm_placement where, uint64_t *buf);
+	      enum xgm_placement where, uint64_t gfn, uint64_t *buf);
 int gpu_free(struct xgm_ctx *ctx, uint64_t buf);
 int gpu_extents(struct xgm_ctx *ctx, uint64_t buf, struct xgm_extent **ext,
 		size_t *n);

@@ -628,9 +628,9 @@ static int be_pause(void *priv, uint32_t domid, bool pause)
 /* ---- gpu ops ------------------------------------------------------------ */
 
 static int be_buf_alloc(void *priv, const char *card, uint64_t bytes,
-			 enum xgm_placement where, uint64_t *buf)
+			 enum xgm_placement where, uint64_t gfn, uint64_t *buf)
 {
-	return sim_gpu_buf_alloc(M(priv), card, bytes, where, buf);
+	return sim_gpu_buf_alloc_at(M(priv), card, bytes, where, gfn, buf);
 }
 
 static int be_buf_free(void *priv, uint64_t buf)

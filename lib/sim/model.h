@@ -421,6 +421,11 @@ void sim_gpu_free(struct sim_gpu *g);
 struct sim_buffer *sim_gpu_buf(const struct sim_model *m, uint64_t id);
 int sim_gpu_buf_alloc(struct sim_model *m, const char *card, uint64_t bytes,
 		  enum xgm_placement where, uint64_t *id);
+/* The same for a buffer that will be mapped at gfn (XGM_GFN_ANY: not known
+ * yet): its frames are placed congruent to their gfns modulo 2M where the
+ * memory allows, so that the mapping can use 2M entries; anywhere else. */
+int sim_gpu_buf_alloc_at(struct sim_model *m, const char *card, uint64_t bytes,
+			 enum xgm_placement where, uint64_t gfn, uint64_t *id);
 int sim_gpu_buf_free(struct sim_model *m, uint64_t id);
 int sim_gpu_buf_extents(const struct sim_model *m, uint64_t id,
 		    struct xgm_extent **out, size_t *count);
