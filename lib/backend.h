@@ -164,6 +164,10 @@ struct xgm_hv_ops {
 	 * lost. NULL where dom0's table cannot be read back. */
 	int (*grant_list)(void *priv, struct xgm_grant_info **out,
 			  size_t *count);
+	/* 0 when nr more grants fit dom0's grant table, -ENOSPC naming its
+	 * limit when not, so that a grant blob too large is refused before
+	 * its first grant. NULL where the table's room is not known. */
+	int (*grant_room)(void *priv, uint64_t nr);
 
 	/* Inspection: leaves overlapping [first, last], in gfn order. */
 	int (*p2m_walk)(void *priv, uint32_t domid, uint64_t first,

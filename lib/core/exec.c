@@ -183,8 +183,13 @@ static int grant_undo(struct exec *ex, struct blob *b)
 
 static int grant_do(struct exec *ex, struct blob *b)
 {
+	const struct xgm_hv_ops *hv = ex->ctx->be->hv;
 	int ret = 0;
 
+	/* A blob the grant table cannot hold is refused whole, before its
+	 * first grant, not after thousands. */
+	if (hv->grant_room && (ret = hv->grant_room(ex->ctx->priv, b->nr)))
+		return ret;
 	free(b->grefs);
 	b->grefs = malloc(b->nr * sizeof(*b->grefs));
 	if (!b->grefs)

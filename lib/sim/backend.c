@@ -518,6 +518,11 @@ static double be_modeled(void *priv, const struct xgm_counters *c)
 	return sim_modeled_ns(c);
 }
 
+static int be_grant_room(void *priv, uint64_t nr)
+{
+	return sim_gnt_room(M(priv), nr);
+}
+
 static int be_grant_list(void *priv, struct xgm_grant_info **out,
 			 size_t *count)
 {
@@ -713,6 +718,7 @@ static const struct xgm_hv_ops sim_hv_ops = {
 	.grant_unmap = be_grant_unmap,
 	.grant_end = be_grant_end,
 	.grant_list = be_grant_list,
+	.grant_room = be_grant_room,
 	.p2m_walk = be_p2m_walk,
 	.iommu_walk = be_iommu_walk,
 	.store_read = be_store_read,

@@ -128,6 +128,35 @@ sys_blob_off_2m() {
     assert_p2m_empty vm1 "$g" "$((g + 4095))"
 }
 
+@test "grant: a blob dom0's grant table cannot hold (256M on stock Xen: 65536 entries of 32768) is refused before its first grant, naming gnttab_max_frames, exit 1, state unchanged; sim init --gnttab-max-frames sizes the table" {
+    # vm2 has no window yet: the refusal must not leave one behind either.
+    run_xgm 0 sim init
+    assert_refused 1 ENOSPC "grant table of Domain-0 full: 32768 entries (gnttab_max_frames 64), 8 in use or kept by Linux; 32760 free; a 256 MiB grant blob needs 65536" \
+        attach vm2 --size 256M --placement sys --strategy grant
+    run_xgm 0 -j domain show vm2
+    assert_json "$output" '.blob_window' null
+
+    # One frame: 512 entries, 8 of them Linux's. 1M (256 grants) fits
+    # once, not twice; a detach gives the entries back.
+    run_xgm 0 -j sim init --force --gnttab-max-frames 1
+    assert_json "$output" '.host.gnttab_max_frames' 1
+    run_xgm 0 sim show
+    contains "$output" "gnttab_max_frames 1 (512 grant entries)"
+    run_xgm 0 attach vm1 --size 1M --placement sys --strategy grant
+    check_clean
+    assert_refused 1 ENOSPC "grant table of Domain-0 full: 512 entries (gnttab_max_frames 1), 264 in use or kept by Linux; 248 free; a 1 MiB grant blob needs 256" \
+        attach vm1 --size 1M --placement sys --strategy grant
+    run_xgm 0 detach vm1:1
+    run_xgm 0 attach vm1 --size 1M --placement sys --strategy grant
+    check_clean
+    for n in 0 -1 x 4294967296; do
+        run_xgm 2 sim init --force --gnttab-max-frames "$n"
+        contains "$stderr" "--gnttab-max-frames"
+    done
+    run_xgm 2 sim init --force --gnttab-max-frames 65537
+    contains "$stderr" "gnttab_max_frames must be 1 to 65536"
+}
+
 # ---- the whole life of a blob -----------------------------------------
 
 # NOTE: migrate needs the backend's buf_copy GPU op; without it every
