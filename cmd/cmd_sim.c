@@ -111,6 +111,13 @@ int do_sim_init(struct cli *cli, const struct cmd *self, int argc, char **argv,
 			if (parse_extensions(it.arg, &opts.extensions))
 				return cli_usage(cli, "sim init: --extensions must be none or a "
 						 "comma list of ram-mmio and transfer, not '%s'", it.arg);
+		} else if (!strcmp(name, "gnttab-max-frames")) {
+			uint64_t n;
+
+			if (xgm_parse_frame(it.arg, &n) || !n || n > UINT32_MAX)
+				return cli_usage(cli, "sim init: --gnttab-max-frames: '%s' "
+						 "is not a number of frames", it.arg);
+			opts.gnttab_max_frames = (unsigned int)n;
 		} else if (!strcmp(name, "seed")) {
 			if (xgm_parse_frame(it.arg, &opts.seed))
 				return cli_usage(cli, "sim init: --seed: '%s' is not a number", it.arg);

@@ -29,6 +29,8 @@ static const struct cmd_opt sim_init_opts[] = {
 	  "what the test rig boots)", xen_versions },
 	{ "extensions", 0, "LIST", "hypervisor extensions not in stock Xen: ram-mmio,transfer "
 	  "(default none: stock Xen)", extension_lists },
+	{ "gnttab-max-frames", 0, "N", "frames of dom0's grant table, 512 entries each, as "
+	  "Xen's boot option gnttab_max_frames= (default 64: 32768 entries)" },
 	{ "seed", 0, "N", "seed for the scattered PV dom0 memory (default 1)" },
 	{ "force", 0, NULL, "replace an existing state" },
 	{ 0 }

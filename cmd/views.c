@@ -450,6 +450,10 @@ static void render_sim_topology(json_t *out, FILE *f)
 	render_line(f, "memory", 7, "%s RAM, %s of it kept by Xen",
 		    size_str(uint_of(h, "ram_bytes"), ram, sizeof(ram)),
 		    size_str(uint_of(h, "xen_reserved_bytes"), xen, sizeof(xen)));
+	render_line(f, "grants", 7, "%" PRIu64 " entries in dom0's table "
+		    "(gnttab_max_frames %" PRIu64 ")",
+		    uint_of(h, "gnttab_max_frames") * 512,
+		    uint_of(h, "gnttab_max_frames"));
 	fputs("gpus:\n", f);
 	render_cols(sim_gpu_cols, json_object_get(out, "gpus"), f, 2);
 	fputs("domains:\n", f);

@@ -164,6 +164,10 @@ struct xgm_hv_ops {
 	 * lost. NULL where dom0's table cannot be read back. */
 	int (*grant_list)(void *priv, struct xgm_grant_info **out,
 			  size_t *count);
+	/* 0 when nr more grants fit dom0's grant table, -ENOSPC naming its
+	 * limit when not, so that a grant blob too large is refused before
+	 * its first grant. NULL where the table's room is not known. */
+	int (*grant_room)(void *priv, uint64_t nr);
 
 	/* Inspection: leaves overlapping [first, last], in gfn order. */
 	int (*p2m_walk)(void *priv, uint32_t domid, uint64_t first,
@@ -183,6 +187,14 @@ struct xgm_hv_ops {
 	 * *names is a malloc'd array of malloc'd strings. -ENOENT if none. */
 	int (*store_list)(void *priv, const char *dir, char ***names,
 			  size_t *count);
+	/* Every key below dir (not dir itself) with its value, in no order:
+	 * one pass over a store that keeps no directories, where listing
+	 * each of them would scan it again (dump). Optional: without it the
+	 * store is read directory by directory (xenstore has directories). */
+	int (*store_walk)(void *priv, const char *dir,
+			  int (*fn)(const char *path, const char *value,
+				    void *arg),
+			  void *arg);
 	/* Makes everything done so far durable now (the sim saves its state
 	 * file; on Xen every call already is). The engine syncs at each
 	 * journal phase, so a process killed at any point leaves a state
@@ -281,6 +293,9 @@ struct xgm_extent {
 	uint64_t nr;
 };
 
+/* No gfn is known for a buffer yet (buf_alloc). */
+#define XGM_GFN_ANY UINT64_MAX
+
 /* Raised by the gpu backend when the driver moves a buffer on its own
  * (eviction): the engine registers it and remaps. */
 typedef void (*xgm_move_notify_fn)(uint64_t buf, enum xgm_placement from,
@@ -288,8 +303,12 @@ typedef void (*xgm_move_notify_fn)(uint64_t buf, enum xgm_placement from,
 
 struct xgm_gpu_ops {
 	const char *name;
+	/* gfn: where the buffer will be mapped, when that is known before
+	 * its frames are (a forced --gfn, a move), else XGM_GFN_ANY; a
+	 * backend that chooses frames places them congruent to it modulo
+	 * 2M where it can (2M entries need both aligned), anywhere else. */
 	int (*buf_alloc)(void *priv, const char *card, uint64_t bytes,
-			 enum xgm_placement where, uint64_t *buf);
+			 enum xgm_placement where, uint64_t gfn, uint64_t *buf);
 	int (*buf_free)(void *priv, uint64_t buf);
 	/* *out is malloc'd; extents in buffer order. */
 	int (*buf_extents)(void *priv, uint64_t buf, struct xgm_extent **out,

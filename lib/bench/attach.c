@@ -34,25 +34,46 @@ static const char *not_run(size_t s, uint64_t size)
 	return NULL;
 }
 
-/* Attaches at gfn (or where the planner puts it), times it, detaches. */
+/* Attaches where the planner puts it, times it, detaches; or, naive, the
+ * way a tool without the planner does: the buffer first, then mapped at
+ * gfn whatever its frames (given the gfn, the allocator would place the
+ * frames congruent to it). */
 static int attach_once(struct xgm_ctx *ctx, size_t s, uint64_t size,
-		       bool gfn_set, uint64_t gfn, json_t **res)
+		       bool naive, uint64_t gfn, json_t **res)
 {
+	XGM_OPTS(xgm_buffer_opts, bo, .size = size,
+		 .placement = strcmp(strats[s].place, "sys") ? XGM_PLACE_VRAM :
+							       XGM_PLACE_SYS);
+	XGM_OPTS(xgm_attach_opts, a, .size = size, .placement = strats[s].place,
+		 .strategy = strats[s].name, .gfn_set = naive, .gfn = gfn);
+	struct xgm_buffer *buf = NULL;
 	json_t *blob = NULL, *det = NULL, *ops;
-	double t0 = bench_now_us(), us;
-	int ret = bench_attach(ctx, "vm1", size, strats[s].place,
-			       strats[s].name, gfn_set, gfn, &blob);
+	double t0, us;
+	int ret = naive ? xgm_buffer_create(ctx, &bo, &buf) : 0;
 
-	us = bench_now_us() - t0;
 	if (ret)
 		return ret;
-	ops = json_object_get(json_object_get(blob, "ops"), "attach");
-	*res = bench_phase(ops, us);
-	json_object_set(*res, "gfn", json_object_get(blob, "gfn"));
-	json_object_set(*res, "entries", json_object_get(blob, "entries"));
-	ret = xgm_blob_detach(ctx, bench_blob_id(blob), &det);
+	a.buffer_set = naive;
+	a.buffer = buf ? xgm_buffer_id(buf) : 0;
+	t0 = bench_now_us();
+	ret = xgm_blob_attach(ctx, "vm1", &a, &blob);
+	us = bench_now_us() - t0;
+	if (!ret) {
+		ops = json_object_get(json_object_get(blob, "ops"), "attach");
+		*res = bench_phase(ops, us);
+		json_object_set(*res, "gfn", json_object_get(blob, "gfn"));
+		json_object_set(*res, "entries", json_object_get(blob, "entries"));
+		ret = xgm_blob_detach(ctx, bench_blob_id(blob), &det);
+	}
 	json_decref(det);
 	json_decref(blob);
+	if (buf) {
+		int r = xgm_buffer_free(ctx, buf);
+
+		if (r)
+			xgm_buffer_put(buf);
+		ret = ret ?: r;
+	}
 	return ret;
 }
 

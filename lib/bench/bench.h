@@ -11,9 +11,9 @@
 #include "xgpumap-sim.h"
 
 /* Xen's default grant table (gnttab_max_frames 64): 32,768 v1 entries per
- * domain, so a grant blob of more than 128 MiB does not fit a stock host
- * (xen-facts.md section 6). */
-#define BENCH_GRANT_MAX (32768ULL * 4096)
+ * domain, of which Linux keeps 8, so a grant blob of 128 MiB or more does
+ * not fit a stock host (xen-facts.md section 6); the sim refuses it. */
+#define BENCH_GRANT_MAX ((32768ULL - 8) * 4096)
 
 struct bench {
 	struct xgm_bench_opts o;       /* defaults resolved */

@@ -309,7 +309,12 @@ int engine_attach(struct xgm_ctx *ctx, const char *dom,
 		return xgm_fail(-EOPNOTSUPP, "strategy %s: the engine does not "
 				"implement it yet", strategy_name(b.strategy));
 
-	ret = window_ensure(ctx, &d, &w);
+	/* From here on a failure leaves the host as it was, byte for byte:
+	 * even the window a first blob records goes again. */
+	ret = hv_checkpoint(ctx);
+	restore = !ret;
+	if (!ret)
+		ret = window_ensure(ctx, &d, &w);
 	if (!ret && b.nr > w.nr) {
 		char sz[XGM_SIZE_STR], wsz[XGM_SIZE_STR];
 
@@ -327,11 +332,8 @@ int engine_attach(struct xgm_ctx *ctx, const char *dom,
 		b.gfn = OPTS_GET(opts, gfn, 0);
 		ret = check_place(ctx, &b, &w, others, nr_others);
 	}
-	if (!ret)
-		ret = hv_checkpoint(ctx);
 	if (ret)
 		goto out;
-	restore = true;
 	ret = next_number(ctx, d.domid, &b.n);
 	if (ret)
 		goto out;

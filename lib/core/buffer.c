@@ -225,7 +225,8 @@ static int buffer_create_op(struct xgm_ctx *ctx,
 	r.uid = ctx->uid_set ? ctx->uid : (uint32_t)getuid();
 	ret = new_token(r.token);
 	if (!ret)
-		ret = gpu_alloc(ctx, r.card, r.size, r.placement, &r.id);
+		ret = gpu_alloc(ctx, r.card, r.size, r.placement,
+				XGM_GFN_ANY, &r.id);
 	if (ret)
 		return ret;
 	record_path(r.id, path, sizeof(path));

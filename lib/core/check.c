@@ -78,21 +78,58 @@ static json_t *blob_ref(const struct blob *b)
 	return json_pack("{s:s,s:I}", "blob", id, "gfn", (json_int_t)b->gfn);
 }
 
+/* Where page i of a blob is backed. The walks ask for pages in gfn
+ * order, so the extent found last is where the next search starts: a
+ * blob of many extents (scattered RAM) costs its pages, not their square. */
+struct backing_cursor {
+	size_t k;
+	uint64_t base; /* the blob page that extent k starts at */
+};
+
+static uint64_t backing_mfn(const struct blob *b, struct backing_cursor *c,
+			    uint64_t i)
+{
+	if (i < c->base)
+		*c = (struct backing_cursor){ 0 };
+	while (c->k < b->nr_ext && i >= c->base + b->ext[c->k].nr)
+		c->base += b->ext[c->k++].nr;
+	return c->k < b->nr_ext ? b->ext[c->k].mfn + (i - c->base) : UINT64_MAX;
+}
+
 struct leaf_check {
 	const struct blob *b;
 	unsigned int want_type;
 	uint64_t covered, bad, e4k, e2m, bad_emt;
 	struct xgm_p2m_entry first_bad, first_bad_emt;
+	struct backing_cursor at;
 };
 
-static uint64_t backing_mfn(const struct blob *b, uint64_t i)
+struct iommu_check {
+	uint64_t covered, bad;
+	struct backing_cursor at;
+};
+
+/* What the walks of its domain saw of one blob. */
+struct seen {
+	struct leaf_check p2m;
+	struct iommu_check io;
+	bool walked;        /* its domain's p2m was walked for it */
+	bool io_walked;     /* and separate IOMMU tables were */
+	char p2m_err[256];  /* the walk failed, saying this */
+	char io_err[256];
+};
+
+/* The frames of e that are b's: [*from, *to) as offsets into e. */
+static bool overlap(const struct xgm_p2m_entry *e, const struct blob *b,
+		    uint64_t *from, uint64_t *to)
 {
-	for (size_t k = 0; k < b->nr_ext; k++) {
-		if (i < b->ext[k].nr)
-			return b->ext[k].mfn + i;
-		i -= b->ext[k].nr;
-	}
-	return UINT64_MAX;
+	uint64_t s = e->gfn, end = e->gfn + (1ULL << e->order);
+
+	if (end <= b->gfn || s >= b->gfn + b->nr)
+		return false;
+	*from = (b->gfn > s ? b->gfn : s) - s;
+	*to = (b->gfn + b->nr < end ? b->gfn + b->nr : end) - s;
+	return true;
 }
 
 /* The memory type Xen gives each type: mmio_direct UC with the guest's
@@ -112,30 +149,27 @@ static bool memtype_ok(const struct xgm_p2m_entry *e)
 	}
 }
 
-static int check_leaf(const struct xgm_p2m_entry *e, void *arg)
+static void leaf_account(struct leaf_check *c, const struct xgm_p2m_entry *e)
 {
-	struct leaf_check *c = arg;
-	uint64_t n = 1ULL << e->order;
+	const struct blob *b = c->b;
+	uint64_t from, to;
 
+	if (!overlap(e, b, &from, &to))
+		return;
 	if (!memtype_ok(e) && !c->bad_emt++)
 		c->first_bad_emt = *e;
-
 	if (e->order == 0)
 		c->e4k++;
 	else if (e->order == XGM_ORDER_2M)
 		c->e2m++;
-	for (uint64_t k = 0; k < n; k++) {
-		uint64_t g = e->gfn + k;
+	for (uint64_t k = from; k < to; k++) {
+		uint64_t i = e->gfn + k - b->gfn;
 
-		if (g < c->b->gfn || g >= c->b->gfn + c->b->nr)
-			continue;
 		c->covered++;
-		if (e->type != c->want_type || e->mfn + k != backing_mfn(c->b, g - c->b->gfn)) {
-			if (!c->bad++)
-				c->first_bad = *e;
-		}
+		if ((e->type != c->want_type ||
+		     e->mfn + k != backing_mfn(b, &c->at, i)) && !c->bad++)
+			c->first_bad = *e;
 	}
-	return 0;
 }
 
 static void check_frames(struct xgm_ctx *ctx, const struct blob *b,
@@ -183,29 +217,20 @@ static void check_frames(struct xgm_ctx *ctx, const struct blob *b,
 			(unsigned long long)unref);
 }
 
-struct iommu_check {
-	const struct blob *b;
-	uint64_t covered, bad;
-};
-
-static int iommu_leaf(const struct xgm_p2m_entry *e, void *arg)
+static void iommu_account(struct iommu_check *c, const struct blob *b,
+			  const struct xgm_p2m_entry *e)
 {
-	struct iommu_check *c = arg;
+	uint64_t from, to;
 
-	for (uint64_t k = 0; k < (1ULL << e->order); k++) {
-		uint64_t g = e->gfn + k;
-
-		if (g < c->b->gfn || g >= c->b->gfn + c->b->nr)
-			continue;
+	if (!overlap(e, b, &from, &to))
+		return;
+	for (uint64_t k = from; k < to; k++) {
 		c->covered++;
-		if (e->mfn + k != backing_mfn(c->b, g - c->b->gfn))
+		if (e->mfn + k != backing_mfn(b, &c->at, e->gfn + k - b->gfn))
 			c->bad++;
 	}
-	return 0;
 }
 
-/* With separate IOMMU tables (AMD-Vi) every p2m change must have been
- * mirrored: a device must reach exactly what the guest's CPU reaches. */
 /* The blob holds more entries than its plan: an earlier 4K mapping (a
  * grant, an unaligned blob, a ram-mmio phase) left tables in its 2M slots
  * and Xen retries there at 4K for good. Not wrong, but it costs on every
@@ -239,37 +264,46 @@ static void superpages_lost(struct xgm_ctx *ctx, const struct blob *b,
 		(unsigned long long)extra.hypercalls, cost);
 }
 
-static void check_iommu(struct xgm_ctx *ctx, const struct blob *b,
-			uint64_t p2m_covered, const char *id, json_t *out)
+/* With separate IOMMU tables (AMD-Vi) every p2m change must have been
+ * mirrored: a device must reach exactly what the guest's CPU reaches. */
+static void check_iommu(const struct blob *b, const struct seen *s,
+			const char *id, json_t *out)
 {
-	struct iommu_check c = { .b = b };
-	struct xgm_domain_info d;
-	char dom[16];
-
-	snprintf(dom, sizeof(dom), "%u", b->domid);
-	if (!ctx->be->hv->iommu_walk || xgm_domain_lookup(ctx, dom, &d) ||
-	    d.iommu != XGM_IOMMU_SEPARATE) {
-		xgm_clear_error();
-		return;
-	}
-	if (ctx->be->hv->iommu_walk(ctx->priv, b->domid, b->gfn, b->gfn + b->nr - 1,
-				    iommu_leaf, &c)) {
+	if (*s->io_err)
 		finding(out, "error", "record-matches-iommu", blob_ref(b),
 			"blob %s: cannot read the IOMMU tables: %s", id,
-			xgm_last_error());
-		return;
-	}
-	if (c.covered != p2m_covered || c.bad)
+			s->io_err);
+	else if (s->io_walked &&
+		 (s->io.covered != s->p2m.covered || s->io.bad))
 		finding(out, "error", "record-matches-iommu", blob_ref(b),
 			"blob %s: the IOMMU maps %llu frames (%llu wrong) where "
-			"the p2m maps %llu", id, (unsigned long long)c.covered,
-			(unsigned long long)c.bad, (unsigned long long)p2m_covered);
+			"the p2m maps %llu", id, (unsigned long long)s->io.covered,
+			(unsigned long long)s->io.bad,
+			(unsigned long long)s->p2m.covered);
 }
 
-static void check_blob(struct xgm_ctx *ctx, const struct blob *b, json_t *out)
+static unsigned int wanted_type(enum strategy s)
+{
+	switch (s) {
+	case STRAT_MMIO:
+	case STRAT_RAM_MMIO:
+	case STRAT_REVOKE_FAULT:
+		return XGM_P2M_MMIO_DIRECT;
+	case STRAT_GRANT:
+		return XGM_P2M_GRANT_MAP_RW;
+	case STRAT_TRANSFER:
+		return XGM_P2M_RAM_RW; /* the pages are the guest's now */
+	default:
+		return XGM_P2M_NR_TYPES; /* ioreq: nothing may be mapped */
+	}
+}
+
+/* What the walks of its domain saw (s) against what b's record says. */
+static void check_blob(struct xgm_ctx *ctx, const struct blob *b,
+		       const struct seen *s, json_t *out)
 {
 	const struct strategy_ops *st = strategy_get(b->strategy);
-	struct leaf_check c = { .b = b };
+	const struct leaf_check c = s->p2m;
 	struct xgm_extent *now;
 	size_t nr_now;
 	struct window w;
@@ -310,25 +344,9 @@ static void check_blob(struct xgm_ctx *ctx, const struct blob *b, json_t *out)
 	xgm_clear_error();
 	check_frames(ctx, b, id, out);
 
-	switch (b->strategy) {
-	case STRAT_MMIO:
-	case STRAT_RAM_MMIO:
-	case STRAT_REVOKE_FAULT:
-		c.want_type = XGM_P2M_MMIO_DIRECT;
-		break;
-	case STRAT_GRANT:
-		c.want_type = XGM_P2M_GRANT_MAP_RW;
-		break;
-	case STRAT_TRANSFER:
-		c.want_type = XGM_P2M_RAM_RW; /* the pages are the guest's now */
-		break;
-	default:
-		c.want_type = XGM_P2M_NR_TYPES; /* ioreq: nothing may be mapped */
-		break;
-	}
-	if (hv_p2m_walk(ctx, b->domid, b->gfn, b->gfn + b->nr - 1, check_leaf, &c)) {
+	if (*s->p2m_err) {
 		finding(out, "error", "record-matches-p2m", blob_ref(b),
-			"blob %s: cannot read the p2m: %s", id, xgm_last_error());
+			"blob %s: cannot read the p2m: %s", id, s->p2m_err);
 		return;
 	}
 	/* revoke-fault maps chunks on first touch: any part may be absent,
@@ -340,7 +358,7 @@ static void check_blob(struct xgm_ctx *ctx, const struct blob *b, json_t *out)
 			"maps %s)", id, (unsigned long long)c.covered,
 			(unsigned long long)b->nr, st->name,
 			st->maps_nothing ? "none" : "all");
-	check_iommu(ctx, b, c.covered, id, out);
+	check_iommu(b, s, id, out);
 	if (c.bad_emt)
 		finding(out, "error", "record-matches-p2m", blob_ref(b),
 			"blob %s: %llu entries have a memory type Xen does not "
@@ -385,8 +403,6 @@ static void check_blob(struct xgm_ctx *ctx, const struct blob *b, json_t *out)
 #define ORPHAN_RUNS_LISTED 16
 
 struct orphan_check {
-	const struct blob *blobs;
-	size_t n;
 	uint32_t domid;
 	json_t *out;
 	uint64_t runs, frames;  /* totals */
@@ -419,26 +435,21 @@ static void orphan_flush(struct orphan_check *o)
 	o->run.nr = 0;
 }
 
-static int check_orphan(const struct xgm_p2m_entry *e, void *arg)
+/* An entry in the window that no blob holds whole. */
+static void orphan_entry(struct orphan_check *o, const struct xgm_p2m_entry *e)
 {
-	struct orphan_check *o = arg;
-	uint64_t nr = 1ULL << e->order, end = e->gfn + nr;
+	uint64_t nr = 1ULL << e->order;
 
-	for (size_t i = 0; i < o->n; i++)
-		if (o->blobs[i].domid == o->domid && e->gfn >= o->blobs[i].gfn &&
-		    end <= o->blobs[i].gfn + o->blobs[i].nr)
-			return 0;
 	if (o->run.nr && o->run.type == e->type &&
 	    o->run.gfn + o->run.nr == e->gfn && o->run.mfn + o->run.nr == e->mfn) {
 		o->run.nr += nr;
-		return 0;
+		return;
 	}
 	orphan_flush(o);
 	o->run.gfn = e->gfn;
 	o->run.mfn = e->mfn;
 	o->run.nr = nr;
 	o->run.type = e->type;
-	return 0;
 }
 
 /* After the walk: the last run, and what the list left out, with totals
@@ -464,23 +475,183 @@ static void orphan_summary(struct orphan_check *o)
 	with_remedy(o->out, XGM_REMEDY_P2M, sz);
 }
 
+/* ---- one walk of each domain's tables for all of its blobs ------------- */
+
+struct dom_walk {
+	const struct blob *g;    /* the domain's blobs, in gfn order */
+	struct seen *s;          /* one per blob of g */
+	size_t k, cur;           /* how many; the first that may still overlap */
+	bool iommu;              /* the IOMMU's tables, not the p2m */
+	struct orphan_check *o;  /* the blob window's orphans too, or NULL */
+	uint64_t wfirst, wlast;
+};
+
+/* Entries come in gfn order: a blob that ended before one never sees
+ * another, so an entry visits the blobs it overlaps (and, where records
+ * overlap, which blob-overlap reports, the ones between). */
+static int dom_leaf(const struct xgm_p2m_entry *e, void *arg)
+{
+	struct dom_walk *w = arg;
+	uint64_t g0 = e->gfn, g1 = e->gfn + (1ULL << e->order);
+	bool held = false;
+
+	while (w->cur < w->k && w->g[w->cur].gfn + w->g[w->cur].nr <= g0)
+		w->cur++;
+	for (size_t j = w->cur; j < w->k && w->g[j].gfn < g1; j++) {
+		const struct blob *b = &w->g[j];
+
+		if (w->iommu)
+			iommu_account(&w->s[j].io, b, e);
+		else
+			leaf_account(&w->s[j].p2m, e);
+		held |= g0 >= b->gfn && g1 <= b->gfn + b->nr;
+	}
+	if (w->o && !held && g1 > w->wfirst && g0 <= w->wlast)
+		orphan_entry(w->o, e);
+	return 0;
+}
+
+/* The gfns of k blobs, [*first, *last]; false when k is 0. */
+static bool blobs_span(const struct blob *g, size_t k, uint64_t *first,
+		       uint64_t *last)
+{
+	*first = UINT64_MAX;
+	*last = 0;
+	for (size_t j = 0; j < k; j++) {
+		uint64_t end = g[j].gfn + (g[j].nr ? g[j].nr - 1 : 0);
+
+		if (g[j].gfn < *first)
+			*first = g[j].gfn;
+		if (end > *last)
+			*last = end;
+	}
+	return k > 0;
+}
+
+static void walk_failed(char *err, size_t len, int ret)
+{
+	snprintf(err, len, "%s", *xgm_last_error() ? xgm_last_error() :
+		 strerror(-ret));
+}
+
+/* The IOMMU's view of g, where d has tables of its own: one walk. */
+static void walk_iommu(struct xgm_ctx *ctx, const struct xgm_domain_info *d,
+		       struct dom_walk *w)
+{
+	uint64_t first, last;
+	int ret;
+
+	if (!d || d->iommu != XGM_IOMMU_SEPARATE || !ctx->be->hv->iommu_walk ||
+	    !blobs_span(w->g, w->k, &first, &last))
+		return;
+	w->cur = 0;
+	w->iommu = true;
+	w->o = NULL;
+	ret = ctx->be->hv->iommu_walk(ctx->priv, d->domid, first, last,
+				      dom_leaf, w);
+	for (size_t j = 0; j < w->k; j++) {
+		if (ret)
+			walk_failed(w->s[j].io_err, sizeof(w->s[j].io_err), ret);
+		w->s[j].io_walked = !ret;
+	}
+	xgm_clear_error();
+}
+
+/*
+ * One walk of a domain's p2m for all of its blobs g (d: what the host says
+ * of the domain, NULL if it does not know it), and with o the orphans of
+ * its window win in the same walk; then one walk of its IOMMU. A p2m that
+ * cannot be read is a finding of each blob, or with o the check's failure
+ * (as a window that cannot be read always was).
+ */
+static int walk_domain(struct xgm_ctx *ctx, uint32_t domid,
+		       const struct xgm_domain_info *d, const struct blob *g,
+		       size_t k, struct seen *s, struct orphan_check *o,
+		       const struct window *win)
+{
+	struct dom_walk w = { .g = g, .s = s, .k = k, .o = o };
+	uint64_t first, last;
+	bool any = blobs_span(g, k, &first, &last);
+	int ret;
+
+	for (size_t j = 0; j < k; j++) {
+		s[j].p2m = (struct leaf_check){ .b = &g[j],
+			.want_type = wanted_type(g[j].strategy) };
+		s[j].walked = true;
+	}
+	if (o) {
+		w.wfirst = win->gfn;
+		w.wlast = win->gfn + win->nr - 1;
+		first = any && first < w.wfirst ? first : w.wfirst;
+		last = any && last > w.wlast ? last : w.wlast;
+	} else if (!any) {
+		return 0;
+	}
+	ret = hv_p2m_walk(ctx, domid, first, last, dom_leaf, &w);
+	if (ret && o)
+		return ret;
+	for (size_t j = 0; ret && j < k; j++)
+		walk_failed(s[j].p2m_err, sizeof(s[j].p2m_err), ret);
+	xgm_clear_error();
+	if (o)
+		orphan_summary(o);
+	if (!ret)
+		walk_iommu(ctx, d, &w);
+	return 0;
+}
+
+static int cmp_domid(const void *a, const void *b)
+{
+	const struct xgm_domain_info *x = a, *y = b;
+
+	return x->domid < y->domid ? -1 : x->domid > y->domid;
+}
+
+static const struct xgm_domain_info *dom_find(const struct xgm_domain_info *by_id,
+					      size_t nd, uint32_t domid)
+{
+	struct xgm_domain_info key = { .domid = domid };
+
+	return nd ? bsearch(&key, by_id, nd, sizeof(*by_id), cmp_domid) : NULL;
+}
+
+/* The first of the blobs (by domid, then gfn) of domid, or n. */
+static size_t group_start(const struct blob *all, size_t n, uint32_t domid)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (all[mid].domid < domid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static size_t group_end(const struct blob *all, size_t n, size_t i)
+{
+	size_t e = i;
+
+	while (e < n && all[e].domid == all[i].domid)
+		e++;
+	return e;
+}
+
 /* A blob of a domain the host does not have: destroyed with its blobs
  * mapped, or a dump whose domains section lost it. */
 static void check_domains(const struct blob *all, size_t n,
-			  const struct xgm_domain_info *doms, size_t nd,
+			  const struct xgm_domain_info *by_id, size_t nd,
 			  json_t *out)
 {
-	for (size_t i = 0; i < n; i++) {
-		bool found = false;
-
-		for (size_t k = 0; k < nd && !found; k++)
-			found = doms[k].domid == all[i].domid;
-		if (!found)
+	for (size_t i = 0; i < n; i++)
+		if (!dom_find(by_id, nd, all[i].domid))
 			finding(out, "error", "blob-domain", blob_ref(&all[i]),
 				"blob %s:%u belongs to domain %u (%s), which the "
 				"host does not have", all[i].dom_name, all[i].n,
 				all[i].domid, all[i].dom_name);
-	}
 }
 
 static const struct xgm_source_blob *source_find(const struct xgm_source_blob *sb,
@@ -589,15 +760,36 @@ static void check_claims(struct xgm_ctx *ctx, uint32_t domid,
 	free(r);
 }
 
-static bool gref_recorded(const struct blob *all, size_t n,
-			  const struct xgm_grant_info *g)
+static int cmp_key(const void *a, const void *b)
 {
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static uint64_t gref_key(uint32_t grantee, uint32_t gref)
+{
+	return (uint64_t)grantee << 32 | gref;
+}
+
+/* Every grant the records name, as sorted keys: a table of G grants is
+ * checked in G log G, not G times every record's pages. */
+static uint64_t *recorded_grefs(const struct blob *all, size_t n, size_t *nk)
+{
+	uint64_t *keys;
+	size_t total = 0;
+
 	for (size_t i = 0; i < n; i++)
-		for (uint64_t k = 0; all[i].grefs && all[i].domid == g->grantee &&
-		     k < all[i].nr; k++)
-			if (all[i].grefs[k] == g->gref)
-				return true;
-	return false;
+		total += all[i].grefs ? all[i].nr : 0;
+	keys = malloc((total ? total : 1) * sizeof(*keys));
+	if (!keys)
+		return NULL;
+	*nk = 0;
+	for (size_t i = 0; i < n; i++)
+		for (uint64_t k = 0; all[i].grefs && k < all[i].nr; k++)
+			keys[(*nk)++] = gref_key(all[i].domid, all[i].grefs[k]);
+	qsort(keys, *nk, sizeof(*keys), cmp_key);
+	return keys;
 }
 
 static void check_grants(struct xgm_ctx *ctx, const struct blob *all, size_t n,
@@ -607,12 +799,18 @@ static void check_grants(struct xgm_ctx *ctx, const struct blob *all, size_t n,
 	struct xgm_grant_info *g = NULL;
 	size_t ng = 0, bad = 0;
 
+	uint64_t *keys, key;
+	size_t nk;
+
 	if (!hv->grant_list || hv->grant_list(ctx->priv, &g, &ng)) {
 		xgm_clear_error();
 		return;
 	}
-	for (size_t i = 0; i < ng; i++) {
-		if (gref_recorded(all, n, &g[i]) || bad++ >= 16)
+	keys = recorded_grefs(all, n, &nk);
+	for (size_t i = 0; keys && i < ng; i++) {
+		key = gref_key(g[i].grantee, g[i].gref);
+		if ((nk && bsearch(&key, keys, nk, sizeof(*keys), cmp_key)) ||
+		    bad++ >= 16)
 			continue;
 		finding(out, "error", "orphan-grant",
 			json_pack("{s:i,s:i,s:I}", "gref", (int)g[i].gref,
@@ -627,16 +825,53 @@ static void check_grants(struct xgm_ctx *ctx, const struct blob *all, size_t n,
 		finding(out, "error", "orphan-grant", json_pack("{s:I}", "count",
 			(json_int_t)bad), "... and %zu more grants no blob record "
 			"names", bad - 16);
+	free(keys);
 	free(g);
+}
+
+/* Walks every domain's tables once for all of its blobs, each window's
+ * orphans and claims (into domf) in the same pass. */
+static int walk_all(struct xgm_ctx *ctx, const struct blob *all, size_t n,
+		    const struct xgm_domain_info *doms, size_t nd,
+		    const struct xgm_domain_info *by_id, const uint32_t *only,
+		    struct seen *seen, json_t *domf)
+{
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < nd; i++) {
+		struct orphan_check o = { doms[i].domid, domf };
+		size_t gs = group_start(all, n, doms[i].domid), ge = gs;
+		struct window w;
+
+		if (!doms[i].translated || (only && doms[i].domid != *only) ||
+		    window_get(ctx, doms[i].domid, &w))
+			continue;
+		if (gs < n && all[gs].domid == doms[i].domid)
+			ge = group_end(all, n, gs);
+		ret = walk_domain(ctx, doms[i].domid, &doms[i], &all[gs],
+				  ge - gs, &seen[gs], &o, &w);
+		if (!ret)
+			check_claims(ctx, doms[i].domid, &w, &all[gs], ge - gs,
+				     domf);
+	}
+	/* Blobs of a domain without a window, or one the host lacks. */
+	for (size_t i = 0; !ret && i < n; i = group_end(all, n, i))
+		if (!seen[i].walked)
+			ret = walk_domain(ctx, all[i].domid,
+					  dom_find(by_id, nd, all[i].domid),
+					  &all[i], group_end(all, n, i) - i,
+					  &seen[i], NULL, NULL);
+	xgm_clear_error();
+	return ret;
 }
 
 static int check_op(struct xgm_ctx *ctx, const char *dom, json_t **out)
 {
-	struct xgm_domain_info *doms, only;
-	struct blob *all;
-	size_t n, nd;
-	json_t *findings, *journal;
-	bool listed;
+	struct xgm_domain_info *doms = NULL, *by_id = NULL, only;
+	struct seen *seen = NULL;
+	struct blob *all = NULL;
+	size_t n = 0, nd = 0;
+	json_t *findings = NULL, *domf = NULL, *journal;
 	int ret;
 
 	if (!ctx || !out)
@@ -646,42 +881,37 @@ static int check_op(struct xgm_ctx *ctx, const char *dom, json_t **out)
 		if (ret)
 			return xgm_err(ret);
 	}
-	ret = blob_load_all(ctx, dom ? (int64_t)only.domid : -1, &all, &n);
+	ret = blob_load_all(ctx, dom ? (int64_t)only.domid : -1, &all, &n) ?:
+	      xgm_domain_list(ctx, &doms, &nd);
 	if (ret)
-		return xgm_err(ret);
+		goto out;
+	seen = calloc(n ? n : 1, sizeof(*seen));
+	by_id = malloc((nd ? nd : 1) * sizeof(*by_id));
+	if (!seen || !by_id) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	if (nd)
+		memcpy(by_id, doms, nd * sizeof(*by_id));
+	qsort(by_id, nd, sizeof(*by_id), cmp_domid);
 	findings = json_array();
+	domf = json_array();
+	ret = walk_all(ctx, all, n, doms, nd, by_id, dom ? &only.domid : NULL,
+		       seen, domf);
+	if (ret)
+		goto out;
 	for (size_t i = 0; i < n; i++) {
-		check_blob(ctx, &all[i], findings);
+		check_blob(ctx, &all[i], &seen[i], findings);
 		if (i + 1 < n && all[i + 1].domid == all[i].domid &&
 		    all[i + 1].gfn < all[i].gfn + all[i].nr)
 			finding(findings, "error", "blob-overlap", blob_ref(&all[i]),
 				"blobs %s:%u and %s:%u overlap", all[i].dom_name,
 				all[i].n, all[i + 1].dom_name, all[i + 1].n);
 	}
-	ret = xgm_domain_list(ctx, &doms, &nd);
-	listed = !ret;
-	for (size_t i = 0; !ret && i < nd; i++) {
-		struct orphan_check o = { all, n, doms[i].domid, findings };
-		struct window w;
-
-		if (!doms[i].translated || (dom && doms[i].domid != only.domid) ||
-		    window_get(ctx, doms[i].domid, &w))
-			continue;
-		ret = hv_p2m_walk(ctx, doms[i].domid, w.gfn, w.gfn + w.nr - 1,
-				  check_orphan, &o);
-		if (!ret)
-			orphan_summary(&o);
-		check_claims(ctx, doms[i].domid, &w, all, n, findings);
-	}
-	if (listed && !ret)
-		check_domains(all, n, doms, nd, findings);
-	if (!ret)
-		check_source(ctx, all, n, dom, dom ? only.domid : 0, findings);
+	json_array_extend(findings, domf);
+	check_domains(all, n, by_id, nd, findings);
+	check_source(ctx, all, n, dom, dom ? only.domid : 0, findings);
 	xgm_clear_error();
-	/* A walk that failed must not leak the list (the fuzzed dump found
-	 * it); a list that failed was never ours. */
-	if (listed)
-		free(doms);
 	if (!ret && !journal_list(ctx, &journal)) {
 		size_t i;
 		json_t *rec;
@@ -718,7 +948,7 @@ static int check_op(struct xgm_ctx *ctx, const char *dom, json_t **out)
 		uint64_t *orph;
 		size_t no;
 
-		if (!orphan_buffers(ctx, &orph, &no)) {
+		if (!orphan_buffers_of(ctx, all, n, &orph, &no)) {
 			for (size_t i = 0; i < no; i++) {
 				finding(findings, "error", "orphan-buffer",
 					json_pack("{s:I}", "buf", (json_int_t)orph[i]),
@@ -731,7 +961,12 @@ static int check_op(struct xgm_ctx *ctx, const char *dom, json_t **out)
 		}
 		xgm_clear_error();
 	}
+out:
 	blob_free_all(all, n);
+	free(doms);
+	free(by_id);
+	free(seen);
+	json_decref(domf);
 	if (ret) {
 		json_decref(findings);
 		return xgm_err(ret);

@@ -14,14 +14,29 @@
 #include "core/view.h"
 #include "dump/dump.h"
 
+struct owner_run {
+	uint64_t mfn, nr, refs;
+	uint32_t owner;
+};
+
+static void run_flush(json_t *runs, const struct owner_run *r)
+{
+	if (r->nr)
+		json_array_append_new(runs, json_pack("{s:I,s:I,s:i,s:I}", "mfn",
+			(json_int_t)r->mfn, "nr", (json_int_t)r->nr, "owner",
+			(int)r->owner, "refs", (json_int_t)r->refs));
+}
+
 /* Who owns each frame of a buffer, as runs {mfn, nr, owner, refs}, so
- * the offline check can ask what the live one asks (frame-owner). */
+ * the offline check can ask what the live one asks (frame-owner). A run
+ * is written once it ends: one object per run, not an update per frame. */
 static json_t *frames_json(struct xgm_ctx *ctx, const struct xgm_extent *ext,
 			   size_t ne)
 {
-	json_t *runs = json_array(), *last = NULL;
-	uint32_t owner, lowner = 0;
-	uint64_t refs, lrefs = 0, lend = 0;
+	json_t *runs = json_array();
+	struct owner_run r = { 0 };
+	uint32_t owner;
+	uint64_t refs;
 
 	for (size_t i = 0; i < ne; i++) {
 		for (uint64_t k = 0; k < ext[i].nr; k++) {
@@ -31,48 +46,18 @@ static json_t *frames_json(struct xgm_ctx *ctx, const struct xgm_extent *ext,
 				owner = XGM_OWNER_FREE; /* no such frame */
 				refs = 0;
 			}
-			if (last && mfn == lend && owner == lowner && refs == lrefs) {
-				json_object_set_new(last, "nr", json_integer(
-					json_integer_value(json_object_get(last, "nr")) + 1));
-			} else {
-				last = json_pack("{s:I,s:i,s:i,s:I}", "mfn",
-						 (json_int_t)mfn, "nr", 1, "owner",
-						 (int)owner, "refs", (json_int_t)refs);
-				json_array_append_new(runs, last);
+			if (r.nr && mfn == r.mfn + r.nr && owner == r.owner &&
+			    refs == r.refs) {
+				r.nr++;
+				continue;
 			}
-			lend = mfn + 1;
-			lowner = owner;
-			lrefs = refs;
+			run_flush(runs, &r);
+			r = (struct owner_run){ mfn, 1, refs, owner };
 		}
 	}
+	run_flush(runs, &r);
 	xgm_clear_error();
 	return runs;
-}
-
-/* Every value under dir, recursively, as "path": "value". */
-static int dump_store(struct xgm_ctx *ctx, const char *dir, json_t *obj)
-{
-	const struct xgm_hv_ops *hv = ctx->be->hv;
-	char **names, path[512], *value;
-	size_t n;
-	int ret;
-
-	ret = store_children(ctx, dir, &names, &n);
-	if (ret == -ENOENT)
-		return 0;
-	if (ret)
-		return ret;
-	for (size_t i = 0; !ret && i < n; i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-		if (!hv->store_read(ctx->priv, path, &value)) {
-			json_object_set_new(obj, path, json_string(value));
-			free(value);
-		}
-		ret = dump_store(ctx, path, obj);
-	}
-	xgm_clear_error();
-	free_names(names, n);
-	return ret;
 }
 
 static json_t *domain_json(const struct xgm_domain_info *d)
@@ -162,7 +147,7 @@ static int dump_op(struct xgm_ctx *ctx, json_t **out)
 		xgm_clear_error();
 	}
 	if (!ret)
-		ret = dump_store(ctx, XGM_STORE_ROOT, store);
+		ret = store_subtree(ctx, XGM_STORE_ROOT, store);
 	if (!ret && !hv_counters(ctx, -1, &c))
 		json_object_set_new(ctr, "total", counters_json(&c));
 	if (!ret)

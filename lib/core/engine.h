@@ -54,8 +54,9 @@ int hv_checkpoint(struct xgm_ctx *ctx);
 int hv_restore(struct xgm_ctx *ctx);
 double hv_modeled_ns(struct xgm_ctx *ctx, const struct xgm_counters *c);
 
+/* gfn: where it will be mapped (XGM_GFN_ANY: not known yet). */
 int gpu_alloc(struct xgm_ctx *ctx, const char *card, uint64_t bytes,
-	      enum xgm_placement where, uint64_t *buf);
+	      enum xgm_placement where, uint64_t gfn, uint64_t *buf);
 int gpu_free(struct xgm_ctx *ctx, uint64_t buf);
 int gpu_extents(struct xgm_ctx *ctx, uint64_t buf, struct xgm_extent **ext,
 		size_t *n);
@@ -89,6 +90,9 @@ int store_del(struct xgm_ctx *ctx, const char *path);
 int store_children(struct xgm_ctx *ctx, const char *dir, char ***names,
 		   size_t *n);
 void free_names(char **names, size_t n);
+/* Every value below dir, recursively, into obj as "path": "value", in
+ * the order of a walk that lists each directory sorted (store_children). */
+int store_subtree(struct xgm_ctx *ctx, const char *dir, json_t *obj);
 
 /* ---- strategies (core/strategy.c) -------------------------------------- */
 
@@ -278,6 +282,9 @@ const char *journal_problem(json_t *rec, char *buf, size_t len);
 /* Buffers the backend holds that no blob record or open journal record
  * names (core/orphans.c); *ids malloc'd, NULL when none. */
 int orphan_buffers(struct xgm_ctx *ctx, uint64_t **ids, size_t *count);
+/* The same, with the blob records already loaded (check has them). */
+int orphan_buffers_of(struct xgm_ctx *ctx, const struct blob *blobs,
+		      size_t nb, uint64_t **ids, size_t *count);
 /* What gpu_free() asks first, so that a guest never keeps a frame that
  * was freed: ends the grants of buf's frames that nobody maps, then 0 when
  * nothing reaches a frame of buf any more (no p2m or IOMMU entry of any

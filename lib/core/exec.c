@@ -183,8 +183,13 @@ static int grant_undo(struct exec *ex, struct blob *b)
 
 static int grant_do(struct exec *ex, struct blob *b)
 {
+	const struct xgm_hv_ops *hv = ex->ctx->be->hv;
 	int ret = 0;
 
+	/* A blob the grant table cannot hold is refused whole, before its
+	 * first grant, not after thousands. */
+	if (hv->grant_room && (ret = hv->grant_room(ex->ctx->priv, b->nr)))
+		return ret;
 	free(b->grefs);
 	b->grefs = malloc(b->nr * sizeof(*b->grefs));
 	if (!b->grefs)
@@ -299,6 +304,7 @@ static int alloc_do(struct exec *ex, struct blob *b)
 {
 	unsigned int s = b == ex->slot[1];
 	char why[256], sz[XGM_SIZE_STR];
+	uint64_t gfn;
 	int ret;
 
 	if (!s && ex->adopting) {
@@ -306,7 +312,11 @@ static int alloc_do(struct exec *ex, struct blob *b)
 		ex->have_buf[0] = true;
 		return 0;
 	}
-	ret = gpu_alloc(ex->ctx, b->card, b->size, b->placement, &b->buf);
+	/* The gfn is known before the frames for a forced --gfn (attach
+	 * without a place to choose) and a move; then the backing is placed
+	 * congruent to it, so that 2M entries are possible. */
+	gfn = !s && ex->place && ex->arg ? XGM_GFN_ANY : b->gfn;
+	ret = gpu_alloc(ex->ctx, b->card, b->size, b->placement, gfn, &b->buf);
 	if (ret == -ENOSPC) {
 		snprintf(why, sizeof(why), "%s", xgm_last_error());
 		gpu_name_victim(ex->ctx, b->card, why, sizeof(why));

@@ -76,7 +76,8 @@ struct exec {
 	 * (core/buffer.c) instead of allocating. */
 	bool adopting;
 	uint64_t adopt;
-	/* attach: chooses the gfn once the frames are known (LOCATE). */
+	/* attach: chooses the gfn once the frames are known (LOCATE); arg
+	 * NULL when the caller chose it (slot 0's gfn is known at alloc). */
 	int (*place)(struct exec *ex, struct blob *b);
 	void *arg;
 };

@@ -144,12 +144,13 @@ double hv_modeled_ns(struct xgm_ctx *ctx, const struct xgm_counters *c)
 }
 
 int gpu_alloc(struct xgm_ctx *ctx, const char *card, uint64_t bytes,
-	      enum xgm_placement where, uint64_t *buf)
+	      enum xgm_placement where, uint64_t gfn, uint64_t *buf)
 {
 	const struct xgm_gpu_ops *g = ctx->be->gpu;
 
 	return need(g->buf_alloc, "allocate GPU buffers") ?:
-	       CALL(ctx, "buf_alloc", g->buf_alloc(ctx->priv, card, bytes, where, buf));
+	       CALL(ctx, "buf_alloc", g->buf_alloc(ctx->priv, card, bytes, where,
+						  gfn, buf));
 }
 
 int gpu_free(struct xgm_ctx *ctx, uint64_t buf)

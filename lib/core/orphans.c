@@ -21,15 +21,23 @@
 #include "core/exec.h"
 #include "core/inspect.h"
 
-static bool named(uint64_t id, const struct blob *blobs, size_t nb,
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Whether a record (bufs: the blobs' buffers, sorted) or a journal record
+ * names buffer id. */
+static bool named(uint64_t id, const uint64_t *bufs, size_t nb,
 		  json_t *journal)
 {
 	json_t *rec;
 	size_t i;
 
-	for (size_t k = 0; k < nb; k++)
-		if (blobs[k].buf == id)
-			return true;
+	if (nb && bsearch(&id, bufs, nb, sizeof(*bufs), cmp_u64))
+		return true;
 	json_array_foreach(journal, i, rec) {
 		json_t *b = json_object_get(rec, "buf"), *nbuf = json_object_get(rec, "new_buf");
 
@@ -40,28 +48,36 @@ static bool named(uint64_t id, const struct blob *blobs, size_t nb,
 	return false;
 }
 
-int orphan_buffers(struct xgm_ctx *ctx, uint64_t **out, size_t *count)
+int orphan_buffers_of(struct xgm_ctx *ctx, const struct blob *blobs,
+		      size_t nb, uint64_t **out, size_t *count)
 {
 	const struct xgm_gpu_ops *g = ctx->be->gpu;
-	struct blob *blobs = NULL;
 	json_t *journal = NULL;
-	uint64_t *ids;
-	size_t n, nb = 0, k = 0;
+	uint64_t *ids, *bufs;
+	size_t n, k = 0;
 	int ret;
 
 	*out = NULL;
 	*count = 0;
 	if (!g->buf_list)
 		return 0; /* this backend cannot tell */
+	bufs = malloc((nb ? nb : 1) * sizeof(*bufs));
+	if (!bufs)
+		return -ENOMEM;
+	for (size_t i = 0; i < nb; i++)
+		bufs[i] = blobs[i].buf;
+	qsort(bufs, nb, sizeof(*bufs), cmp_u64);
 	ret = g->buf_list(ctx->priv, &ids, &n);
-	if (ret)
+	if (ret) {
+		free(bufs);
 		return ret;
-	ret = blob_load_all(ctx, -1, &blobs, &nb) ?: journal_list(ctx, &journal);
+	}
+	ret = journal_list(ctx, &journal);
 	for (size_t i = 0; !ret && i < n; i++)
-		if (!named(ids[i], blobs, nb, journal) &&
+		if (!named(ids[i], bufs, nb, journal) &&
 		    !buffer_is_existing(ctx, ids[i])) /* its creator's */
 			ids[k++] = ids[i];
-	blob_free_all(blobs, nb);
+	free(bufs);
 	json_decref(journal);
 	if (ret || !k) {
 		free(ids);
@@ -70,6 +86,23 @@ int orphan_buffers(struct xgm_ctx *ctx, uint64_t **out, size_t *count)
 	*out = ids;
 	*count = k;
 	return 0;
+}
+
+int orphan_buffers(struct xgm_ctx *ctx, uint64_t **out, size_t *count)
+{
+	struct blob *blobs = NULL;
+	size_t nb = 0;
+	int ret;
+
+	*out = NULL;
+	*count = 0;
+	if (!ctx->be->gpu->buf_list)
+		return 0;
+	ret = blob_load_all(ctx, -1, &blobs, &nb);
+	if (!ret)
+		ret = orphan_buffers_of(ctx, blobs, nb, out, count);
+	blob_free_all(blobs, nb);
+	return ret;
 }
 
 /* ---- the rule: nothing reaches a frame that is freed ------------------- */

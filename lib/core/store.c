@@ -64,15 +64,31 @@ int store_del(struct xgm_ctx *ctx, const char *path)
 	return hv->store_rm(ctx->priv, path);
 }
 
+static size_t digits(const char *s, size_t len)
+{
+	size_t n = 0;
+
+	while (n < len && s[n] >= '0' && s[n] <= '9')
+		n++;
+	return n;
+}
+
+/* Numeric names sort numerically ("2" before "10"), others as strcmp. */
+static int cmp_name(const char *x, size_t lx, const char *y, size_t ly)
+{
+	int c;
+
+	if (lx != ly && digits(x, lx) == lx && digits(y, ly) == ly)
+		return lx < ly ? -1 : 1;
+	c = memcmp(x, y, lx < ly ? lx : ly);
+	return c ? c : lx < ly ? -1 : lx > ly;
+}
+
 static int cmp_names(const void *a, const void *b)
 {
 	const char *x = *(char *const *)a, *y = *(char *const *)b;
-	size_t lx = strlen(x), ly = strlen(y);
 
-	/* Numeric names sort numerically ("2" before "10"). */
-	if (lx != ly && strspn(x, "0123456789") == lx && strspn(y, "0123456789") == ly)
-		return lx < ly ? -1 : 1;
-	return strcmp(x, y);
+	return cmp_name(x, strlen(x), y, strlen(y));
 }
 
 int store_children(struct xgm_ctx *ctx, const char *dir, char ***names,
@@ -94,4 +110,111 @@ void free_names(char **names, size_t n)
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
+}
+
+/* ---- a whole subtree, for dump ------------------------------------------ */
+
+/* Directory by directory, each one's children sorted: what a store with
+ * directories (xenstore) answers cheaply. */
+static int subtree_by_dir(struct xgm_ctx *ctx, const char *dir, json_t *obj)
+{
+	const struct xgm_hv_ops *hv = ctx->be->hv;
+	char **names, path[512], *value;
+	size_t n;
+	int ret;
+
+	ret = store_children(ctx, dir, &names, &n);
+	if (ret == -ENOENT)
+		return 0;
+	if (ret)
+		return ret;
+	for (size_t i = 0; !ret && i < n; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		if (!hv->store_read(ctx->priv, path, &value)) {
+			json_object_set_new(obj, path, json_string(value));
+			free(value);
+		}
+		ret = subtree_by_dir(ctx, path, obj);
+	}
+	xgm_clear_error();
+	free_names(names, n);
+	return ret;
+}
+
+struct kv {
+	char *path, *value;
+};
+
+struct kv_list {
+	struct kv *v;
+	size_t n, cap;
+};
+
+static int kv_add(const char *path, const char *value, void *arg)
+{
+	struct kv_list *l = arg;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		struct kv *v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n].path = strdup(path);
+	l->v[l->n].value = strdup(value);
+	if (!l->v[l->n].path || !l->v[l->n].value) {
+		free(l->v[l->n].path);
+		free(l->v[l->n].value);
+		return -ENOMEM;
+	}
+	l->n++;
+	return 0;
+}
+
+/* Component by component as cmp_names orders each directory, a
+ * directory's own value before everything below it: the order of
+ * subtree_by_dir. */
+static int cmp_paths(const void *a, const void *b)
+{
+	const char *x = ((const struct kv *)a)->path;
+	const char *y = ((const struct kv *)b)->path;
+
+	for (;;) {
+		size_t lx = strcspn(x, "/"), ly = strcspn(y, "/");
+		int c = cmp_name(x, lx, y, ly);
+
+		if (c)
+			return c;
+		if (!x[lx] || !y[ly])
+			return !x[lx] ? (y[ly] ? -1 : 0) : 1;
+		x += lx + 1;
+		y += ly + 1;
+	}
+}
+
+int store_subtree(struct xgm_ctx *ctx, const char *dir, json_t *obj)
+{
+	const struct xgm_hv_ops *hv = ctx->be->hv;
+	struct kv_list l = { 0 };
+	int ret;
+
+	if (!hv->store_walk)
+		return subtree_by_dir(ctx, dir, obj);
+	ret = hv->store_walk(ctx->priv, dir, kv_add, &l);
+	if (ret == -ENOENT)
+		ret = 0;
+	if (!ret && l.n)
+		qsort(l.v, l.n, sizeof(*l.v), cmp_paths);
+	for (size_t i = 0; i < l.n; i++) {
+		if (!ret)
+			json_object_set_new(obj, l.v[i].path,
+					    json_string(l.v[i].value));
+		free(l.v[i].path);
+		free(l.v[i].value);
+	}
+	free(l.v);
+	return ret;
 }

@@ -80,6 +80,9 @@ struct xgm_sim_init_opts {
 	unsigned int extensions;   /* XGM_EXT_*: 0 is stock Xen (the default) */
 	const char *xen_version;   /* "4.17.0".."4.17.7" or "master"; NULL:
 				    * 4.17.7, what the test rig boots */
+	unsigned int gnttab_max_frames; /* Xen's boot option: frames of dom0's
+					 * grant table, 512 entries each; 0:
+					 * Xen's default, 64 */
 };
 
 /* Hypervisor extensions NOT IN STOCK XEN (the seed thread's proposals): a

@@ -433,6 +433,28 @@ static int be_store_rm(void *priv, const char *path)
 	return found ? 0 : -ENOENT;
 }
 
+/* The store is one object keyed by full path: one pass finds a subtree. */
+static int be_store_walk(void *priv, const char *dir,
+			 int (*fn)(const char *path, const char *value, void *arg),
+			 void *arg)
+{
+	const char *key;
+	json_t *v;
+	int found = 0, ret = check_path(dir);
+
+	if (ret)
+		return ret;
+	json_object_foreach(M(priv)->store, key, v) {
+		if (!under(key, dir) || !strcmp(key, dir))
+			continue;
+		ret = fn(key, json_string_value(v), arg);
+		if (ret)
+			return ret;
+		found = 1;
+	}
+	return found ? 0 : -ENOENT;
+}
+
 static int be_store_list(void *priv, const char *dir, char ***names,
 			  size_t *count)
 {
@@ -494,6 +516,11 @@ static int be_counters(void *priv, int32_t domid, struct xgm_counters *out)
 static double be_modeled(void *priv, const struct xgm_counters *c)
 {
 	return sim_modeled_ns(c);
+}
+
+static int be_grant_room(void *priv, uint64_t nr)
+{
+	return sim_gnt_room(M(priv), nr);
 }
 
 static int be_grant_list(void *priv, struct xgm_grant_info **out,
@@ -606,9 +633,9 @@ static int be_pause(void *priv, uint32_t domid, bool pause)
 /* ---- gpu ops ------------------------------------------------------------ */
 
 static int be_buf_alloc(void *priv, const char *card, uint64_t bytes,
-			 enum xgm_placement where, uint64_t *buf)
+			 enum xgm_placement where, uint64_t gfn, uint64_t *buf)
 {
-	return sim_gpu_buf_alloc(M(priv), card, bytes, where, buf);
+	return sim_gpu_buf_alloc_at(M(priv), card, bytes, where, gfn, buf);
 }
 
 static int be_buf_free(void *priv, uint64_t buf)
@@ -691,6 +718,7 @@ static const struct xgm_hv_ops sim_hv_ops = {
 	.grant_unmap = be_grant_unmap,
 	.grant_end = be_grant_end,
 	.grant_list = be_grant_list,
+	.grant_room = be_grant_room,
 	.p2m_walk = be_p2m_walk,
 	.iommu_walk = be_iommu_walk,
 	.store_read = be_store_read,
@@ -699,6 +727,7 @@ static const struct xgm_hv_ops sim_hv_ops = {
 	.store_rm = be_store_rm,
 	.counters = be_counters,
 	.store_list = be_store_list,
+	.store_walk = be_store_walk,
 	.sync = be_sync,
 	.checkpoint = be_checkpoint,
 	.restore = be_restore,

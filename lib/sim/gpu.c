@@ -125,29 +125,65 @@ static void vram_release(struct sim_gpu *g, struct sim_buffer *b)
 	b->nr_blocks = 0;
 }
 
-/* Power-of-two blocks, largest first, as drm_buddy splits a request. */
-static int vram_try(struct sim_gpu *g, struct sim_buffer *b)
-{
-	uint64_t left = b->pages;
-	size_t n = 0;
+#define FRAMES_2M 512ull
 
-	b->blocks = calloc(64, sizeof(*b->blocks));
+/* The orders of a power-of-two split of n pages, largest first. */
+static size_t split_orders(uint64_t n, unsigned char *out)
+{
+	size_t k = 0;
+
+	for (int o = 63; o >= 0; o--)
+		if (n & (1ull << o))
+			out[k++] = (unsigned char)o;
+	return k;
+}
+
+/*
+ * Power-of-two blocks as drm_buddy splits a request, largest first. For a
+ * buffer that will be mapped at a known gfn off 2M alignment the split
+ * follows the gfns instead: the pages up to the gfn's next 2M boundary
+ * (4K entries whatever their frames), the 2M-aligned middle from blocks
+ * of 2M and more (buddy blocks are aligned to their size, so each frame
+ * is congruent to its gfn), then the rest. The same pages in more blocks;
+ * they are taken from the buddy largest first all the same, which packs
+ * it as tightly as the plain split.
+ */
+static int vram_try(struct sim_gpu *g, struct sim_buffer *b, uint64_t gfn)
+{
+	uint64_t head = 0, body;
+	unsigned char order[3 * 64];
+	size_t n;
+
+	if (gfn != XGM_GFN_ANY)
+		head = (FRAMES_2M - (gfn & (FRAMES_2M - 1))) & (FRAMES_2M - 1);
+	if (head > b->pages)
+		head = b->pages;
+	body = (b->pages - head) & ~(FRAMES_2M - 1);
+	n = split_orders(head, order);
+	n += split_orders(body, order + n);
+	n += split_orders(b->pages - head - body, order + n);
+	b->blocks = calloc(n ? n : 1, sizeof(*b->blocks));
 	if (!b->blocks)
 		return -ENOMEM;
-	for (int o = 63; o >= 0 && left; o--) {
-		uint64_t off;
-		int ret;
+	for (int o = 63; o >= 0; o--) {
+		for (size_t i = 0; i < n; i++) {
+			uint64_t off;
+			int ret;
 
-		if (!(left & (1ull << o)))
-			continue;
-		ret = sim_buddy_alloc(&g->buddy, (unsigned int)o, &off);
-		if (ret) {
-			b->nr_blocks = n;
-			vram_release(g, b);
-			return ret;
+			if (order[i] != o)
+				continue;
+			ret = sim_buddy_alloc(&g->buddy, (unsigned int)o, &off);
+			if (ret) {
+				b->nr_blocks = 0;
+				for (size_t k = 0; k < n; k++)
+					if (order[k] > o || (order[k] == o && k < i))
+						sim_buddy_free(&g->buddy, b->blocks[k].off,
+							       order[k]);
+				vram_release(g, b);
+				return ret;
+			}
+			b->blocks[i] = (struct sim_vram_block){ off, (unsigned int)o };
 		}
-		b->blocks[n++] = (struct sim_vram_block){ off, (unsigned int)o };
-		left &= ~(1ull << o);
 	}
 	b->nr_blocks = n;
 	return 0;
@@ -241,11 +277,75 @@ static void sys_release(struct sim_model *m, struct sim_buffer *b)
 	b->nr_pfns = b->nr_mfns = b->nr_by_mfn = 0;
 }
 
-static int sys_alloc(struct sim_model *m, struct sim_buffer *b)
+/*
+ * Where a run of up to *n pages of [lo, hi] starts, from the top; for a
+ * known gfn, where its frame is congruent to the gfn modulo 2M (the
+ * frames behind a PVH dom0's 2M and 1G entries keep their pfn's offset;
+ * a PV dom0's are scattered, which sys_congruent finds). False when the
+ * range has no such place.
+ */
+static bool run_start(const struct sim_domain *d0, uint64_t lo, uint64_t hi,
+		      uint64_t gfn, uint64_t *n, uint64_t *first)
+{
+	uint64_t s, mfn, shift;
+
+	if (*n > hi - lo + 1)
+		*n = hi - lo + 1;
+	s = hi - *n + 1;
+	*first = s;
+	if (gfn == XGM_GFN_ANY)
+		return true;
+	mfn = dom0_pfn_to_mfn(d0, s);
+	shift = ((mfn == SIM_INVALID_MFN ? s : mfn) - gfn) & (FRAMES_2M - 1);
+	if (shift <= s - lo) {
+		*first = s - shift;
+		return true;
+	}
+	*first = s - shift + FRAMES_2M; /* fewer pages, higher up */
+	*n = hi >= *first ? hi - *first + 1 : 0;
+	return *n > 0;
+}
+
+/* Takes b's pages from avail, the top of dom0's RAM down (gfn: as
+ * run_start places them). -ENOSPC when they are not all there. */
+static int sys_take(struct sim_domain *d0, struct sim_buffer *b,
+		    const struct sim_rangeset *avail, uint64_t gfn)
+{
+	uint64_t left = b->pages;
+	int ret = 0;
+
+	for (size_t i = avail->nr; i-- > 0 && left && !ret;) {
+		uint64_t n = left, s;
+
+		if (!run_start(d0, avail->r[i].s, avail->r[i].e,
+			       gfn == XGM_GFN_ANY ? gfn : gfn + b->pages - left,
+			       &n, &s))
+			continue;
+		ret = sim_rs_add(&d0->gpu_pfns, s, s + n - 1);
+		if (!ret)
+			ret = push_run(&b->pfns, &b->nr_pfns, s, n);
+		left -= n;
+	}
+	return ret ? ret : left ? -ENOSPC : 0;
+}
+
+/* Is every frame of b congruent to its gfn modulo 2M? */
+static bool sys_congruent(const struct sim_buffer *b, uint64_t gfn)
+{
+	uint64_t at = gfn;
+
+	for (size_t i = 0; i < b->nr_mfns; i++) {
+		if ((b->mfns[i].mfn - at) & (FRAMES_2M - 1))
+			return false;
+		at += b->mfns[i].count;
+	}
+	return true;
+}
+
+static int sys_alloc(struct sim_model *m, struct sim_buffer *b, uint64_t gfn)
 {
 	struct sim_domain *d0 = sim_model_dom0(m);
 	struct sim_rangeset avail = { 0 };
-	uint64_t left = b->pages;
 	int ret;
 
 	if (!d0)
@@ -261,19 +361,17 @@ static int sys_alloc(struct sim_model *m, struct sim_buffer *b)
 			       xgm_size_str(n << 12, have),
 			       xgm_size_str(b->pages << 12, need));
 	}
-	/* From the top of dom0's RAM down. */
-	for (size_t i = avail.nr; i-- > 0 && left && !ret;) {
-		uint64_t n = avail.r[i].e - avail.r[i].s + 1;
-		uint64_t s;
-
-		if (n > left)
-			n = left;
-		s = avail.r[i].e - n + 1;
-		ret = sim_rs_add(&d0->gpu_pfns, s, s + n - 1);
-		if (!ret)
-			ret = push_run(&b->pfns, &b->nr_pfns, s, n);
-		left -= n;
+	/* Congruent to the gfn where dom0's RAM allows, else anywhere. */
+	if (!ret && gfn != XGM_GFN_ANY) {
+		if (!sys_take(d0, b, &avail, gfn) && !record_mfns(d0, b) &&
+		    sys_congruent(b, gfn)) {
+			sim_rs_free(&avail);
+			return 0;
+		}
+		sys_release(m, b);
 	}
+	if (!ret)
+		ret = sys_take(d0, b, &avail, XGM_GFN_ANY);
 	sim_rs_free(&avail);
 	if (!ret)
 		ret = record_mfns(d0, b);
@@ -310,7 +408,7 @@ static void touch(struct sim_model *m, struct sim_buffer *b)
 static int move_to_sys(struct sim_model *m, struct sim_buffer *b)
 {
 	struct sim_gpu *g = m->gpus[b->gpu];
-	int ret = sys_alloc(m, b);
+	int ret = sys_alloc(m, b, XGM_GFN_ANY);
 
 	if (ret)
 		return ret;
@@ -323,7 +421,7 @@ static int move_to_sys(struct sim_model *m, struct sim_buffer *b)
 /* Allocates VRAM for b, evicting LRU buffers (never b) while it does not
  * fit. */
 static int vram_alloc(struct sim_model *m, struct sim_gpu *g,
-		      struct sim_buffer *b)
+		      struct sim_buffer *b, uint64_t gfn)
 {
 	int ret;
 
@@ -333,7 +431,7 @@ static int vram_alloc(struct sim_model *m, struct sim_gpu *g,
 		return xgm_fail(-ENOSPC, "a %s buffer cannot fit in the %s of "
 				"VRAM of %s", xgm_size_str(b->pages << 12, sz),
 				xgm_size_str(g->vram_pages << 12, vram), g->name);
-	while ((ret = vram_try(g, b)) == -ENOSPC) {
+	while ((ret = vram_try(g, b, gfn)) == -ENOSPC) {
 		struct sim_buffer *v = lru_victim(g, b);
 
 		if (!v)
@@ -414,6 +512,12 @@ static int add_buf(struct sim_model *m, struct sim_gpu *g,
 int sim_gpu_buf_alloc(struct sim_model *m, const char *card, uint64_t bytes,
 		  enum xgm_placement where, uint64_t *id)
 {
+	return sim_gpu_buf_alloc_at(m, card, bytes, where, XGM_GFN_ANY, id);
+}
+
+int sim_gpu_buf_alloc_at(struct sim_model *m, const char *card, uint64_t bytes,
+			 enum xgm_placement where, uint64_t gfn, uint64_t *id)
+{
 	struct sim_buffer *b;
 	unsigned int gi = 0;
 	int ret = gpu_by_name(m, card, &gi);
@@ -432,8 +536,8 @@ int sim_gpu_buf_alloc(struct sim_model *m, const char *card, uint64_t bytes,
 	b->gpu = gi;
 	b->pages = (bytes + 4095) >> 12;
 	b->place = where;
-	ret = where == XGM_PLACE_VRAM ? vram_alloc(m, m->gpus[gi], b) :
-					sys_alloc(m, b);
+	ret = where == XGM_PLACE_VRAM ? vram_alloc(m, m->gpus[gi], b, gfn) :
+					sys_alloc(m, b, gfn);
 	if (!ret)
 		ret = add_buf(m, m->gpus[gi], b);
 	if (ret) {
@@ -532,7 +636,7 @@ int sim_gpu_buf_move(struct sim_model *m, uint64_t id, enum xgm_placement to)
 	if (to == XGM_PLACE_SYS) {
 		ret = move_to_sys(m, b);
 	} else {
-		ret = vram_alloc(m, m->gpus[b->gpu], b);
+		ret = vram_alloc(m, m->gpus[b->gpu], b, XGM_GFN_ANY);
 		if (!ret) {
 			sys_release(m, b);
 			b->place = XGM_PLACE_VRAM;

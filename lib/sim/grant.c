@@ -6,8 +6,14 @@
  * grant_map_rw/ro entry holding a page reference), and dom0 can end the
  * grant only once every mapping is gone (Linux's
  * gnttab_end_foreign_access_ref() fails while the entry is in use).
+ *
+ * The table holds gnttab_max_frames frames of 512 v1 entries (Xen's boot
+ * option, 64 by default: 32768 entries, of which Linux keeps 8); a grant
+ * past the last entry fails (Linux's gnttab_expand() cannot grow the
+ * table beyond the limit Xen reports, GNTTABOP_query_size).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "backend.h"
@@ -23,6 +29,44 @@ struct sim_grant *sim_gnt_find(struct sim_domain *granter, uint32_t gref)
 		if (granter->grants[i].gref == gref)
 			return &granter->grants[i];
 	return NULL;
+}
+
+static uint64_t table_entries(const struct sim_model *m)
+{
+	return (uint64_t)m->gnttab_max_frames * SIM_GREFS_PER_FRAME;
+}
+
+/* What a full table says: to a grant blob of want pages before its first
+ * grant, or to one more grant (want 0). */
+static int table_full(const struct sim_model *m, const struct sim_domain *g,
+		      uint64_t want)
+{
+	uint64_t size = table_entries(m), used = g->nr_grants + FIRST_GREF;
+	char need[96] = "no entry is left for another grant", sz[XGM_SIZE_STR];
+
+	if (want)
+		snprintf(need, sizeof(need), "%llu free; a %s grant blob needs "
+			 "%llu (one per page)",
+			 (unsigned long long)(size > used ? size - used : 0),
+			 xgm_size_str(want << 12, sz), (unsigned long long)want);
+	return xgm_fail(-ENOSPC, "grant table of %s full: %llu entries "
+			"(gnttab_max_frames %u), %llu in use or kept by Linux; "
+			"%s: map it with another strategy, or give the host "
+			"more grant frames (Xen's gnttab_max_frames= boot "
+			"option; the simulated host's gnttab_max_frames)",
+			g->name, (unsigned long long)size, m->gnttab_max_frames,
+			(unsigned long long)used, need);
+}
+
+int sim_gnt_room(const struct sim_model *m, uint64_t nr)
+{
+	const struct sim_domain *g = sim_model_dom0(m);
+
+	if (!g)
+		return 0;
+	if (g->nr_grants + FIRST_GREF + nr > table_entries(m))
+		return table_full(m, g, nr);
+	return 0;
 }
 
 static uint32_t free_gref(struct sim_domain *g)
@@ -53,6 +97,10 @@ int sim_gnt_access(struct sim_model *m, uint32_t grantee, uint64_t mfn,
 		return xgm_fail(-EINVAL, "grant: mfn %#llx is not dom0 RAM (only "
 				"pages with a struct page can be granted; VRAM "
 				"cannot)", (unsigned long long)mfn);
+	/* Every entry below the first gap is in use: past the table's last
+	 * entry there is none. */
+	if (free_gref(g) >= table_entries(m))
+		return table_full(m, g, 0);
 	if (sim_array_room(&g->grants, g->nr_grants, &g->cap_grants,
 			   sizeof(*g->grants), 16))
 		return -ENOMEM;

@@ -19,6 +19,7 @@ struct sim_model *sim_model_new(void)
 		return NULL;
 	}
 	m->paddr_bits = 46;
+	m->gnttab_max_frames = SIM_GNTTAB_MAX_FRAMES;
 	m->next_buf_id = 1;
 	return m;
 }

@@ -346,6 +346,16 @@ int sim_gnt_unmap(struct sim_model *m, uint32_t grantee, uint32_t gref,
 	      uint64_t gfn);
 int sim_gnt_end(struct sim_model *m, uint32_t gref);
 struct sim_grant *sim_gnt_find(struct sim_domain *granter, uint32_t gref);
+/* Whether nr more grants fit dom0's grant table; -ENOSPC naming the limit
+ * when not (what a grant blob checks before it grants its first page). */
+int sim_gnt_room(const struct sim_model *m, uint64_t nr);
+
+/* Xen's gnttab_max_frames (xen/common/grant_table.c, opt_max_grant_frames:
+ * 64 in 4.17 and master): the frames of a domain's grant table, which dom0
+ * gets; a v1 entry is 8 bytes, 512 a frame. */
+#define SIM_GNTTAB_MAX_FRAMES 64u
+#define SIM_GNTTAB_FRAMES_LIMIT (1u << 16)
+#define SIM_GREFS_PER_FRAME 512u
 
 /* ---- IOMMU (sim/iommu.c) ----------------------------------------------- */
 
@@ -421,6 +431,11 @@ void sim_gpu_free(struct sim_gpu *g);
 struct sim_buffer *sim_gpu_buf(const struct sim_model *m, uint64_t id);
 int sim_gpu_buf_alloc(struct sim_model *m, const char *card, uint64_t bytes,
 		  enum xgm_placement where, uint64_t *id);
+/* The same for a buffer that will be mapped at gfn (XGM_GFN_ANY: not known
+ * yet): its frames are placed congruent to their gfns modulo 2M where the
+ * memory allows, so that the mapping can use 2M entries; anywhere else. */
+int sim_gpu_buf_alloc_at(struct sim_model *m, const char *card, uint64_t bytes,
+			 enum xgm_placement where, uint64_t gfn, uint64_t *id);
 int sim_gpu_buf_free(struct sim_model *m, uint64_t id);
 int sim_gpu_buf_extents(const struct sim_model *m, uint64_t id,
 		    struct xgm_extent **out, size_t *count);
@@ -535,6 +550,7 @@ struct sim_model {
 	enum xgm_iommu_vendor iommu;
 	unsigned int xen_version;    /* SIM_XEN(...) */
 	unsigned int extensions;     /* XGM_EXT_*: 0 = stock Xen */
+	unsigned int gnttab_max_frames; /* Xen's boot option: dom0's grant table */
 	unsigned int paddr_bits;
 	uint64_t ram_pages;          /* host RAM frames */
 	uint64_t xen_pages;          /* frames Xen keeps */
@@ -575,6 +591,7 @@ struct sim_topology {
 	uint64_t seed;
 	unsigned int extensions;     /* XGM_EXT_* */
 	unsigned int xen_version;    /* SIM_XEN(...) */
+	unsigned int gnttab_max_frames;
 };
 
 /* The default of xgm_sim_init(NULL). */

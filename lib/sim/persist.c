@@ -421,6 +421,11 @@ json_t *sim_persist_save(const struct sim_model *m)
 		      "host_counters", sim_counters_json(&m->host_ctr),
 		      "domains", doms,
 		      "gpus", gpus);
+	/* Only a host made with another limit says so: Xen's default is
+	 * what a file without it means. */
+	if (o && m->gnttab_max_frames != SIM_GNTTAB_MAX_FRAMES)
+		json_object_set_new(o, "gnttab_max_frames",
+				    json_integer(m->gnttab_max_frames));
 	return o;
 }
 
@@ -1198,6 +1203,14 @@ int sim_persist_load(json_t *body, struct sim_model **out)
 			  "master");
 	if (!ret)
 		ret = load_extensions(m, body);
+	/* Xen's default when absent (and in files older than the option). */
+	if (!ret && json_object_get(body, "gnttab_max_frames")) {
+		ret = get_u64(body, "gnttab_max_frames", SIM_GNTTAB_FRAMES_LIMIT,
+			      &v, "host");
+		if (!ret && !v)
+			ret = bad("host: \"gnttab_max_frames\" must be at least 1");
+		m->gnttab_max_frames = (unsigned int)v;
+	}
 	if (!ret)
 		ret = get_u64(body, "ram_pages", 1ull << 40, &m->ram_pages, "host");
 	if (!ret)

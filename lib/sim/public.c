@@ -167,6 +167,9 @@ XGM_API int xgm_sim_init(const struct xgm_sim_init_opts *opts)
 		o.force = OPTS_GET(opts, force, false);
 		o.extensions = OPTS_GET(opts, extensions, 0);
 		o.xen_version = OPTS_GET(opts, xen_version, NULL);
+		o.gnttab_max_frames = OPTS_GET(opts, gnttab_max_frames, 0);
+		if (o.gnttab_max_frames)
+			t.gnttab_max_frames = o.gnttab_max_frames;
 		t.dom0_type = o.dom0_type;
 		t.iommu = o.iommu;
 		if (o.vram_bytes)
@@ -287,6 +290,8 @@ static int sim_describe_op(struct xgm_ctx *ctx, json_t **out)
 		      "cost_model", sim_cost_json());
 	if (!o)
 		return xgm_err(-ENOMEM);
+	json_object_set_new(json_object_get(o, "host"), "gnttab_max_frames",
+			    json_integer(m->gnttab_max_frames));
 	*out = o;
 	return 0;
 }

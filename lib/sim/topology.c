@@ -84,6 +84,7 @@ void sim_topo_default(struct sim_topology *t)
 	t->nr_guests = sizeof(default_guests) / sizeof(default_guests[0]);
 	t->seed = 1;
 	t->xen_version = SIM_XEN_DEFAULT;
+	t->gnttab_max_frames = SIM_GNTTAB_MAX_FRAMES;
 }
 
 bool sim_name_valid(const char *name)
@@ -139,6 +140,9 @@ int sim_topo_validate(const struct sim_topology *t)
 		return xgm_fail(-EINVAL, "unknown Xen version");
 	if (t->extensions & ~XGM_EXT_ALL)
 		return xgm_fail(-EINVAL, "unknown hypervisor extension");
+	if (!t->gnttab_max_frames || t->gnttab_max_frames > SIM_GNTTAB_FRAMES_LIMIT)
+		return xgm_fail(-EINVAL, "gnttab_max_frames must be 1 to %u",
+				SIM_GNTTAB_FRAMES_LIMIT);
 	if (t->vram_bytes > TIB)
 		return xgm_fail(-EINVAL, "VRAM size above 1 TiB is not "
 				"supported");
@@ -289,6 +293,7 @@ int sim_topo_build(const struct sim_topology *t, struct sim_model **out)
 	m->iommu = t->iommu;
 	m->extensions = t->extensions;
 	m->xen_version = t->xen_version;
+	m->gnttab_max_frames = t->gnttab_max_frames;
 	ret = layout_host(m, t, &ram_end);
 	if (ret)
 		goto fail;

@@ -28,7 +28,7 @@
 #define xgm_attach_opts__last_field buffer
 #define xgm_migrate_opts__last_field pause
 #define xgm_bench_opts__last_field samples
-#define xgm_sim_init_opts__last_field xen_version
+#define xgm_sim_init_opts__last_field gnttab_max_frames
 #define xgm_map_opts__last_field buffer
 #define xgm_buffer_opts__last_field card
 #define xgm_move_opts__last_field pause

@@ -9,8 +9,9 @@
 #ifdef XGM_HAVE_DRM
 #define G(priv) (&((struct xen_priv *)(priv))->gpu)
 
+/* The driver chooses the frames: the gfn hint has nowhere to go. */
 static int gpu_alloc(void *priv, const char *card, uint64_t bytes,
-		     enum xgm_placement where, uint64_t *buf)
+		     enum xgm_placement where, uint64_t gfn, uint64_t *buf)
 {
 	return drm_buf_alloc(G(priv), card, bytes, where, buf);
 }

@@ -19,7 +19,7 @@ PAGES_32M=8192
 
 # ---- attach plans -------------------------------------------------------
 
-@test "attach: 1 GiB of VRAM with --strategy mmio, 2M-aligned: 512 order-9 entries in 8 memory_mapping calls; off 2M alignment: 262144 order-0 entries" {
+@test "attach: 1 GiB of VRAM with --strategy mmio, 2M-aligned: 512 order-9 entries in 8 memory_mapping calls; a --gfn off 2M alignment gets a backing congruent to it: 511 order-9 entries between 512 order-0 ones" {
     # --- aligned: the engine places it at the window start (1 GiB aligned),
     # congruent with the VRAM backing, so every entry can be 2M.
     run_xgm 0 -j attach vm1 --size 1G --strategy mmio
@@ -60,35 +60,101 @@ PAGES_32M=8192
     check_clean
     assert_p2m_empty vm1 "$w" "$((w + PAGES_1G - 1))"
 
-    # --- one page off 2M alignment: gfn and mfn are never both 2M-aligned,
-    # so Xen's rules allow only 4K entries: 262144 of them, 4096 calls.
+    # --- one page off 2M alignment: the allocator places the backing
+    # congruent to the forced gfn modulo 2M, so only the 511 pages up to
+    # the first 2M boundary and the last page are 4K entries; the 511 2M
+    # chunks between are 2M entries (before, 262144 4K entries).
     run_xgm 0 -j attach vm1 --size 1G --strategy mmio --gfn "$((w + 1))"
     check_clean
     a=$output
-    # 4096 memory_mapping calls + 1 iomem_permission.
     jq_is "$a" '{id, gfn, gfn_last, order0: .entries.order0, order9: .entries.order9,
-                 planned_hypercalls, hypercalls: .ops.attach.hypercalls,
                  p2m_entries: .ops.attach.p2m_entries}' \
-        "{\"id\":\"vm1:2\",\"gfn\":$((w + 1)),\"gfn_last\":$((w + PAGES_1G)),\"order0\":262144,\"order9\":0,\"planned_hypercalls\":4096,\"hypercalls\":4097,\"p2m_entries\":262144}" \
+        "{\"id\":\"vm1:2\",\"gfn\":$((w + 1)),\"gfn_last\":$((w + PAGES_1G)),\"order0\":512,\"order9\":511,\"p2m_entries\":1023}" \
         "attach vm1 --size 1G --strategy mmio --gfn window+1"
-    assert_json "$a" '.entries' '{"order0":262144,"order9":0}'
+    assert_json "$a" '.planned_entries' '{"order0":512,"order9":511}'
 
     run_xgm 0 -j p2m vm1 --gfn "$((w + 1))-$((w + PAGES_1G))"
-    jq_is "$output" '{orders: ([.[].order] | unique), types: ([.[].type] | unique), entries: ([.[].entries] | add)}' \
-        '{"orders":[0],"types":["mmio_direct"],"entries":262144}' "p2m vm1 over the unaligned 1G blob"
+    jq_is "$output" '{orders: ([.[].order] | unique), types: ([.[].type] | unique), frames: ([.[] | .entries * (if .order == 9 then 512 else 1 end)] | add)}' \
+        '{"orders":[0,9],"types":["mmio_direct"],"frames":262144}' "p2m vm1 over the unaligned 1G blob"
     assert_p2m_covers vm1 "$((w + 1))" "$((w + PAGES_1G))" mmio_direct
 
     run_xgm 0 -j show vm1:2
-    jq_is "$output" '[.entries, .planned_hypercalls]' '[{"order0":262144,"order9":0},4096]' \
-        "show vm1:2 -j: [entries, planned_hypercalls]"
+    jq_is "$output" '.entries' '{"order0":512,"order9":511}' "show vm1:2 -j: entries"
     run_xgm 0 show vm1:2
-    like "$output" $'(^|\n)entries *: 262144 x 4K \\(planned 262144 x 4K in 4096 hypercalls\\)(\n|$)' \
-        "show vm1:2 (text): entries by order, planned hypercalls"
+    like "$output" $'(^|\n)entries *: 511 x 2M \\+ 512 x 4K \\(planned 511 x 2M \\+ 512 x 4K' \
+        "show vm1:2 (text): entries by order"
 
     run_xgm 0 detach vm1:2
     check_clean
     assert_p2m_empty vm1 "$w" "$((w + PAGES_1G))"
     assert_gpu_buffers 0
+}
+
+# congruent BLOB_JSON: every extent of the backing starts at a frame
+# congruent to its gfn modulo 2M (true or false).
+congruent() {
+    jq_of "$1" '[.gfn as $g | foreach .backing[] as $e ({at: $g};
+        {at: (.at + $e.nr), ok: ((($e.mfn - .at) % 512) == 0)}; .ok)] | all'
+}
+
+# sys_blob_off_2m: vm1:2, 16M of system RAM with grant at a --gfn 3 pages
+# past a 2M boundary in vm1's window; sets $g and $a (its attach -j), and
+# checks that the guest reads what dom0 wrote there.
+sys_blob_off_2m() {
+    run_xgm 0 attach vm1 --size 2M --strategy mmio
+    g=$(($(window_gfn vm1) + 4096 + 3))
+    run_xgm 0 -j attach vm1 --size 16M --placement sys --strategy grant --gfn "$g"
+    check_clean
+    a=$output
+    # grant maps 4K entries whatever the frames (GNTTABOP_map_grant_ref).
+    assert_json "$a" '[.gfn, .frames, .entries]' "[$g,4096,{\"order0\":4096,\"order9\":0}]"
+    run_xgm 0 fill vm1:2 --seed 3
+    assert_guest_sees vm1:2 vm1 "$g" "$((g + 4095))"
+}
+
+@test "attach --placement sys --gfn off 2M alignment: on a PVH dom0 the RAM backing is congruent to the gfn; on a PV dom0 (scattered frames: no congruent place) it goes anywhere, mapped right" {
+    local g a
+    sys_blob_off_2m
+    is "$(congruent "$a")" true "vm1:2's RAM backing congruent to gfn $g modulo 2M"
+
+    # A PV dom0's RAM is scattered 4K frames: nothing is congruent for
+    # long; the allocator falls back to any place and the mapping is as
+    # correct as ever.
+    run_xgm 0 sim init --force --dom0 pv
+    sys_blob_off_2m
+    is "$(congruent "$a")" false "vm1:2's RAM backing on a PV dom0"
+    run_xgm 0 detach vm1:2
+    check_clean
+    assert_p2m_empty vm1 "$g" "$((g + 4095))"
+}
+
+@test "grant: a blob dom0's grant table cannot hold (256M on stock Xen: 65536 entries of 32768) is refused before its first grant, naming gnttab_max_frames, exit 1, state unchanged; sim init --gnttab-max-frames sizes the table" {
+    # vm2 has no window yet: the refusal must not leave one behind either.
+    run_xgm 0 sim init
+    assert_refused 1 ENOSPC "grant table of Domain-0 full: 32768 entries (gnttab_max_frames 64), 8 in use or kept by Linux; 32760 free; a 256 MiB grant blob needs 65536" \
+        attach vm2 --size 256M --placement sys --strategy grant
+    run_xgm 0 -j domain show vm2
+    assert_json "$output" '.blob_window' null
+
+    # One frame: 512 entries, 8 of them Linux's. 1M (256 grants) fits
+    # once, not twice; a detach gives the entries back.
+    run_xgm 0 -j sim init --force --gnttab-max-frames 1
+    assert_json "$output" '.host.gnttab_max_frames' 1
+    run_xgm 0 sim show
+    like "$output" $'(^|\n)grants +: 512 entries in dom0\'s table \\(gnttab_max_frames 1\\)\n'
+    run_xgm 0 attach vm1 --size 1M --placement sys --strategy grant
+    check_clean
+    assert_refused 1 ENOSPC "grant table of Domain-0 full: 512 entries (gnttab_max_frames 1), 264 in use or kept by Linux; 248 free; a 1 MiB grant blob needs 256" \
+        attach vm1 --size 1M --placement sys --strategy grant
+    run_xgm 0 detach vm1:1
+    run_xgm 0 attach vm1 --size 1M --placement sys --strategy grant
+    check_clean
+    for n in 0 -1 x 4294967296; do
+        run_xgm 2 sim init --force --gnttab-max-frames "$n"
+        contains "$stderr" "--gnttab-max-frames"
+    done
+    run_xgm 2 sim init --force --gnttab-max-frames 65537
+    contains "$stderr" "gnttab_max_frames must be 1 to 65536"
 }
 
 # ---- the whole life of a blob -----------------------------------------

@@ -83,14 +83,25 @@ baseline_window() {
     check_clean
 }
 
-# ...and vm1:2, 16M of VRAM at W+1 (4096 x 4K in 64 calls), filled.
+# The plan of vm1:2, 16M of VRAM at W+1 from an attach's -j output: its
+# backing is placed congruent to the gfn, so the 511 pages up to the first
+# 2M boundary and the last page are 4K entries, the 7 chunks between 2M
+# ones. Sets MM (its memory_mapping calls) and PERM (its iomem_permission
+# calls, one per run of frames): where the fault points are.
+test_blob_plan() {
+    assert_json "$1" '[.id, .gfn, .gfn_last]' "[\"vm1:2\",$F,$L]"
+    assert_json "$1" '.entries' '{"order0":512,"order9":7}'
+    MM=$(jq_of "$1" .planned_hypercalls)
+    PERM=$(($(jq_of "$1" .ops.attach.hypercalls) - MM))
+    is "$((MM > 8 && PERM >= 1))" 1 "vm1:2: $MM memory_mapping and $PERM iomem_permission calls"
+}
+
+# ...and vm1:2 (test_blob_plan), filled.
 baseline_mapped() {
     baseline_window
     run_xgm 0 -j attach vm1 --size 16M --gfn "$F"
     check_clean
-    assert_json "$output" '[.id, .gfn, .gfn_last]' "[\"vm1:2\",$F,$L]"
-    assert_json "$output" '.entries' '{"order0":4096,"order9":0}'
-    assert_json "$output" '.planned_hypercalls' 64
+    test_blob_plan "$output"
     run_xgm 0 fill vm1:2
     check_clean
     assert_guest_sees vm1:2 vm1 "$F" "$L"
@@ -98,12 +109,15 @@ baseline_mapped() {
 
 # ---- attach -------------------------------------------------------------
 
-ATTACH_POINTS=(
-    attach:intent:1 buf_alloc:1 attach:allocated:1 iomem_permission:1
-    memory_mapping:1 memory_mapping:2 memory_mapping:33 memory_mapping:64
-    store_write:1 store_write:2 store_write:3 store_write:4 store_write:5
-    store_write:6
-)
+attach_points() {
+    ATTACH_POINTS=(
+        attach:intent:1 buf_alloc:1 attach:allocated:1 iomem_permission:1
+        memory_mapping:1 memory_mapping:2 "memory_mapping:$((MM / 2))"
+        "memory_mapping:$MM"
+        store_write:1 store_write:2 store_write:3 store_write:4 store_write:5
+        store_write:6
+    )
+}
 
 attach_fault_case() {
     restore_baseline attach
@@ -129,10 +143,14 @@ attach_crash_case() {
 @test "attach: an injected FAULT at every step exits 1 and leaves nothing: check clean, list and p2m window empty, no buffer" {
     baseline_window
     save_baseline attach
-    # The boundary: the attach makes exactly 64 memory_mapping calls, so a
-    # fault at the 65th never fires.
-    xgm_inject FAULT memory_mapping:65 0 -j attach vm1 --size 16M --gfn "$F"
-    assert_json "$output" '.ops.attach.hypercalls' 65
+    run_xgm 0 -j attach vm1 --size 16M --gfn "$F"
+    test_blob_plan "$output"
+    attach_points
+    restore_baseline attach
+    # The boundary: the attach makes exactly MM memory_mapping calls, so a
+    # fault at the next never fires.
+    xgm_inject FAULT "memory_mapping:$((MM + 1))" 0 -j attach vm1 --size 16M --gfn "$F"
+    assert_json "$output" '.ops.attach.hypercalls' "$((MM + PERM))"
     check_clean
 
     local p
@@ -146,6 +164,10 @@ attach_crash_case() {
 @test "attach: a CRASH (kill -9) at every step: exit 137, recover exits 0, check clean, blob fully mapped or fully gone" {
     baseline_window
     save_baseline attach
+    run_xgm 0 -j attach vm1 --size 16M --gfn "$F"
+    test_blob_plan "$output"
+    attach_points
+    restore_baseline attach
     local p
     fault_loop_begin
     for p in "${ATTACH_POINTS[@]}"; do
@@ -156,19 +178,23 @@ attach_crash_case() {
 
 # ---- migrate ------------------------------------------------------------
 #
-# vm1:2 moves within VRAM: unmap the 4096 old entries (memory_mapping calls
-# 1..64, iomem_permission 1 revokes), map the new ones (calls 65..128,
-# iomem_permission 2 permits). store_write: 1 journal-seq, 2 intent,
-# 3 copied, 4 switched, 5 the blob record (1 is left out: like 2, nothing
-# has happened yet).
+# vm1:2 moves within VRAM: unmap the old entries (memory_mapping calls
+# 1..MM, iomem_permission 1..PERM revoke), map the new ones (calls from
+# MM+1, iomem_permission from PERM+1 permit; the new backing is congruent
+# to the gfn too). store_write: 1 journal-seq, 2 intent, 3 copied,
+# 4 switched, 5 the blob record (1 is left out: like 2, nothing has
+# happened yet).
 
-MIGRATE_POINTS=(
-    migrate:intent:1 buf_alloc:1 buf_copy:1 migrate:copied:1
-    iomem_permission:1 memory_mapping:1 memory_mapping:33 memory_mapping:64
-    iomem_permission:2 memory_mapping:65 memory_mapping:128
-    migrate:switched:1 buf_free:1
-    store_write:2 store_write:3 store_write:4 store_write:5
-)
+migrate_points() {
+    MIGRATE_POINTS=(
+        migrate:intent:1 buf_alloc:1 buf_copy:1 migrate:copied:1
+        iomem_permission:1 memory_mapping:1 "memory_mapping:$((MM / 2))"
+        "memory_mapping:$MM" "iomem_permission:$((PERM + 1))"
+        "memory_mapping:$((MM + 1))" "memory_mapping:$((MM + 2))"
+        migrate:switched:1 buf_free:1
+        store_write:2 store_write:3 store_write:4 store_write:5
+    )
+}
 
 migrate_fault_case() {
     local point=$1 to=${2:-vram} base=${3:-migrate}
@@ -194,6 +220,7 @@ migrate_crash_case() {
 @test "migrate: an injected FAULT at every step exits 1, check clean, the guest still reads the blob's data" {
     baseline_mapped
     save_baseline migrate
+    migrate_points
     local p
     fault_loop_begin
     for p in "${MIGRATE_POINTS[@]}"; do
@@ -205,6 +232,7 @@ migrate_crash_case() {
 @test "migrate: a CRASH (kill -9) at every step: exit 137, recover exits 0, check clean, the guest reads the blob's data" {
     baseline_mapped
     save_baseline migrate
+    migrate_points
     local p
     fault_loop_begin
     for p in "${MIGRATE_POINTS[@]}"; do
@@ -234,8 +262,8 @@ migrate_crash_case() {
     ioreq)
         # out of VRAM: unmap the mmio entries, revoke, claim the range;
         # back: release the range, permit, map again
-        to_sys=(memory_mapping:1 memory_mapping:64 iomem_permission:1 ioreq_map_range:1)
-        back=(ioreq_map_range:1 iomem_permission:1 memory_mapping:1 memory_mapping:64)
+        to_sys=(memory_mapping:1 "memory_mapping:$MM" iomem_permission:1 ioreq_map_range:1)
+        back=(ioreq_map_range:1 iomem_permission:1 memory_mapping:1 memory_mapping:2)
         ;;
     ram-mmio)
         to_sys=(ram_mmio_map:1 "ram_mmio_map:$((n / 2 + 1))" "ram_mmio_map:$n")
@@ -262,10 +290,13 @@ migrate_crash_case() {
 #
 # store_write: 1 journal-seq, 2 intent, 3 the blob record (detaching).
 
-DETACH_POINTS=(
-    detach:intent:1 memory_mapping:1 memory_mapping:33 memory_mapping:64
-    iomem_permission:1 buf_free:1 store_write:1 store_write:2 store_write:3
-)
+detach_points() {
+    DETACH_POINTS=(
+        detach:intent:1 memory_mapping:1 "memory_mapping:$((MM / 2))"
+        "memory_mapping:$MM" iomem_permission:1 buf_free:1 store_write:1
+        store_write:2 store_write:3
+    )
+}
 
 detach_fault_case() {
     restore_baseline detach
@@ -285,6 +316,7 @@ detach_crash_case() {
 @test "detach: an injected FAULT at every step exits 1 and check holds: the blob fully mapped or fully gone" {
     baseline_mapped
     save_baseline detach
+    detach_points
     local p
     fault_loop_begin
     for p in "${DETACH_POINTS[@]}"; do
@@ -296,6 +328,7 @@ detach_crash_case() {
 @test "detach: a CRASH (kill -9) at every step: exit 137, recover exits 0, check clean, the blob fully mapped or fully gone" {
     baseline_mapped
     save_baseline detach
+    detach_points
     local p
     fault_loop_begin
     for p in "${DETACH_POINTS[@]}"; do

@@ -266,6 +266,182 @@ static void test_a_buffer_a_guest_maps_is_never_freed(void **state)
 	assert_int_equal(gpu_free(f->ctx, buf), 0);
 }
 
+/* ---- the cost of check and dump is what they cover ------------------- */
+
+/* The backend's calls, counted: a command over every blob that lists the
+ * domains or walks a p2m once per blob, or lists the store once per key,
+ * is quadratic in the host however fast each call is. */
+static const struct xgm_hv_ops *real_hv;
+static unsigned int n_domain_list, n_p2m_walk, n_iommu_walk, n_store_list;
+
+static int count_domain_list(void *priv, struct xgm_domain_info **out,
+			     size_t *count)
+{
+	n_domain_list++;
+	return real_hv->domain_list(priv, out, count);
+}
+
+static int count_p2m_walk(void *priv, uint32_t domid, uint64_t first,
+			  uint64_t last, xgm_p2m_walk_fn fn, void *arg)
+{
+	n_p2m_walk++;
+	return real_hv->p2m_walk(priv, domid, first, last, fn, arg);
+}
+
+static int count_iommu_walk(void *priv, uint32_t domid, uint64_t first,
+			    uint64_t last, xgm_p2m_walk_fn fn, void *arg)
+{
+	n_iommu_walk++;
+	return real_hv->iommu_walk(priv, domid, first, last, fn, arg);
+}
+
+static int count_store_list(void *priv, const char *dir, char ***names,
+			    size_t *count)
+{
+	n_store_list++;
+	return real_hv->store_list(priv, dir, names, count);
+}
+
+static struct xgm_hv_ops counted_hv;
+static struct xgm_backend counted_be;
+
+/* Routes ctx's backend calls through the counters (walk: whether the
+ * backend keeps its store_walk, as the sim does; xen has none). */
+static const struct xgm_backend *count_calls(struct xgm_ctx *ctx, bool walk)
+{
+	const struct xgm_backend *was = ctx->be;
+
+	real_hv = was->hv;
+	counted_hv = *real_hv;
+	counted_hv.domain_list = count_domain_list;
+	counted_hv.p2m_walk = count_p2m_walk;
+	counted_hv.iommu_walk = count_iommu_walk;
+	counted_hv.store_list = count_store_list;
+	if (!walk)
+		counted_hv.store_walk = NULL;
+	counted_be = *was;
+	counted_be.hv = &counted_hv;
+	ctx->be = &counted_be;
+	return was;
+}
+
+static void reset_counts(void)
+{
+	n_domain_list = n_p2m_walk = n_iommu_walk = n_store_list = 0;
+}
+
+static void attach_n(struct xgm_ctx *ctx, const char *dom, unsigned int n)
+{
+	XGM_OPTS(xgm_attach_opts, a, .size = 2 << 20, .strategy = "mmio");
+
+	for (unsigned int i = 0; i < n; i++) {
+		json_t *b;
+
+		assert_int_equal(xgm_blob_attach(ctx, dom, &a, &b), 0);
+		json_decref(b);
+	}
+}
+
+/* check on an AMD host (separate IOMMU tables): how many calls of
+ * domain_list, p2m_walk, iommu_walk. */
+static void check_calls(struct xgm_ctx *ctx, unsigned int calls[3])
+{
+	const struct xgm_backend *was = count_calls(ctx, true);
+	json_t *out;
+
+	reset_counts();
+	assert_int_equal(xgm_check(ctx, NULL, &out), 0);
+	assert_int_equal(json_array_size(out), 0);
+	json_decref(out);
+	ctx->be = was;
+	calls[0] = n_domain_list;
+	calls[1] = n_p2m_walk;
+	calls[2] = n_iommu_walk;
+}
+
+static void test_check_lists_domains_and_walks_each_domain_once(void **state)
+{
+	struct fx *f = *state;
+	static const struct xgm_sim_guest g[] = {
+		{ "vm1", XGM_DOM_PVH, 1ULL << 30, 1, true },
+		{ "vm2", XGM_DOM_HVM, 1ULL << 30, 1, true },
+		{ "vm3", XGM_DOM_PVH, 1ULL << 30, 1, true }, /* no blobs */
+	};
+	XGM_OPTS(xgm_sim_init_opts, t, .force = true, .iommu = XGM_IOMMU_AMD,
+		 .guests = g, .nr_guests = 3);
+	XGM_OPTS(xgm_ctx_opts, o, .backend = XGM_BACKEND_SIM,
+		 .access = XGM_ACCESS_WRITE);
+	unsigned int few[3], many[3];
+	struct xgm_ctx *ctx;
+
+	t.sim_state = o.sim_state = f->path;
+	json_decref(f->blob);
+	f->blob = NULL;
+	xgm_ctx_close(f->ctx);
+	f->ctx = NULL;
+	assert_int_equal(xgm_sim_init(&t), 0);
+	assert_int_equal(xgm_ctx_open(&o, &ctx), 0);
+	f->ctx = ctx;
+	attach_n(ctx, "vm1", 1);
+	attach_n(ctx, "vm2", 1);
+	check_calls(ctx, few);
+	/* Every domain is listed, and every p2m and IOMMU walked, at all. */
+	assert_true(few[0] >= 1 && few[1] >= 2 && few[2] >= 2);
+	attach_n(ctx, "vm1", 7);
+	attach_n(ctx, "vm2", 5);
+	check_calls(ctx, many);
+	/* 14 blobs cost the calls of 2: they grow with domains, not blobs. */
+	assert_int_equal(many[0], few[0]);
+	assert_int_equal(many[1], few[1]);
+	assert_int_equal(many[2], few[2]);
+}
+
+/* dump's store section, and how many directory listings it took. */
+static json_t *dump_store_counted(struct xgm_ctx *ctx, bool walk,
+				  unsigned int *lists)
+{
+	const struct xgm_backend *was = count_calls(ctx, walk);
+	json_t *doc, *store;
+
+	reset_counts();
+	assert_int_equal(xgm_dump(ctx, &doc), 0);
+	ctx->be = was;
+	*lists = n_store_list;
+	store = json_incref(json_object_get(doc, "store"));
+	json_decref(doc);
+	return store;
+}
+
+static void test_dump_reads_the_store_in_one_pass(void **state)
+{
+	struct fx *f = *state;
+	unsigned int few, many, by_dir;
+	json_t *walked, *listed;
+	char *a, *b;
+
+	json_decref(dump_store_counted(f->ctx, true, &few));
+	attach_n(f->ctx, "vm1", 9);
+	attach_n(f->ctx, "vm2", 2);
+	walked = dump_store_counted(f->ctx, true, &many);
+	/* More keys, more directories: the same listings (the blob records
+	 * are loaded per domain; the store section takes none). */
+	assert_int_equal(many, few + 1);
+	/* A backend without the walk (xenstore) lists directory by directory
+	 * and must give the same section, key for key, in the same order. */
+	listed = dump_store_counted(f->ctx, false, &by_dir);
+	assert_true(by_dir > many + 12);
+	a = json_dumps(walked, JSON_COMPACT);
+	b = json_dumps(listed, JSON_COMPACT);
+	assert_string_equal(a, b);
+	assert_non_null(strstr(a, "\"/xgpumap/blob/1/2\":"));
+	assert_true(strstr(a, "\"/xgpumap/blob/1/2\":") <
+		    strstr(a, "\"/xgpumap/blob/1/10\":"));
+	free(a);
+	free(b);
+	json_decref(walked);
+	json_decref(listed);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -279,6 +455,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unrecorded_ioreq_claim_in_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_journal_record_is_named, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_buffer_a_guest_maps_is_never_freed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check_lists_domains_and_walks_each_domain_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dump_reads_the_store_in_one_pass, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("check", tests, NULL, NULL);

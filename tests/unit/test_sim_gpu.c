@@ -274,10 +274,39 @@ static void test_gpu_frame_content_follows_moves_and_unwritten_pages_hold_no_dat
 	sim_model_free(m);
 }
 
+/* A buffer whose gfn is known gets frames congruent to their gfns modulo
+ * 2M wherever a whole 2M chunk of gfns lies in it, in VRAM and in a PVH
+ * dom0's RAM: only then can memory_mapping use 2M entries. Without a gfn,
+ * VRAM is split as before, largest block first. */
+static void test_gpu_frames_follow_a_known_gfn_modulo_2m(void **state)
+{
+	struct sim_model *m = host_with(XGM_DOM_PVH, 64 * MIB);
+	const uint64_t gfn = 0x80000 + 5, pages = (20 * MIB) >> 12;
+	enum xgm_placement where[2] = { XGM_PLACE_VRAM, XGM_PLACE_SYS };
+	uint64_t buf, plain, head = 512 - 5;
+
+	for (int w = 0; w < 2; w++) {
+		assert_int_equal(sim_gpu_buf_alloc_at(m, NULL, pages << 12,
+						      where[w], gfn, &buf), 0);
+		for (uint64_t p = head; p + 512 <= pages; p += 512)
+			for (uint64_t k = 0; k < 512; k += 511)
+				assert_int_equal((page_mfn(m, buf, p + k) -
+						  (gfn + p + k)) % 512, 0);
+		assert_int_equal(sim_gpu_buf_free(m, buf), 0);
+	}
+	assert_int_equal(sim_gpu_buf_alloc(m, NULL, pages << 12,
+					   XGM_PLACE_VRAM, &plain), 0);
+	assert_int_equal(page_mfn(m, plain, 0) % (16 * MIB >> 12), 0);
+	assert_int_equal(page_mfn(m, plain, 4096),
+			 page_mfn(m, plain, 0) + 4096);
+	sim_model_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_buddy_aligned_blocks_and_merging),
+		cmocka_unit_test(test_gpu_frames_follow_a_known_gfn_modulo_2m),
 		cmocka_unit_test(test_gpu_lru_eviction_notifies_and_carries_tags),
 		cmocka_unit_test(test_gpu_pinned_buffers_never_move),
 		cmocka_unit_test(test_gpu_sys_pages_scattered_on_pv_dom0_compact_on_pvh),

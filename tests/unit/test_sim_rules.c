@@ -922,6 +922,47 @@ static void test_rule6_grant_end_only_after_unmap(void **state)
 	sim_model_free(m);
 }
 
+/* Rule 6's limit: dom0's grant table has gnttab_max_frames frames of 512
+ * v1 entries (Xen's boot option, 64 by default: 32768 entries, Linux's
+ * first 8 reserved). A grant past its last entry fails, saying the limit,
+ * and the room a grant blob asks for is answered before its first grant;
+ * an ended grant frees its entry. Failing means the sim lets a grant blob
+ * through that stock Xen refuses (1 GiB needs 262144 entries). */
+static void test_rule6_grant_table_holds_gnttab_max_frames_entries(void **state)
+{
+	struct sim_topology t;
+	struct sim_model *m = host();
+	uint64_t mfn = mfn_of(m, 0, 0x1000);
+	uint32_t gref, first = 0;
+
+	assert_int_equal(sim_gnt_room(m, 32768 - 8), 0);
+	assert_int_equal(sim_gnt_room(m, 32768 - 7), -ENOSPC);
+	assert_non_null(strstr(xgm_last_error(), "32768 entries (gnttab_max_frames 64)"));
+	xgm_clear_error();
+	sim_model_free(m);
+
+	sim_topo_default(&t);
+	t.gnttab_max_frames = 1;
+	assert_int_equal(sim_topo_build(&t, &m), 0);
+	m = save_and_load(m);
+	for (unsigned int i = 0; i < 512 - 8; i++) {
+		assert_int_equal(sim_gnt_access(m, VM1, mfn, false, &gref), 0);
+		first = i ? first : gref;
+	}
+	assert_int_equal(gref, 511);
+	assert_int_equal(sim_gnt_room(m, 1), -ENOSPC);
+	xgm_clear_error();
+	assert_int_equal(sim_gnt_access(m, VM1, mfn, false, &gref), -ENOSPC);
+	assert_non_null(strstr(xgm_last_error(), "grant table of Domain-0 full: "
+			       "512 entries (gnttab_max_frames 1)"));
+	xgm_clear_error();
+	assert_int_equal(sim_gnt_end(m, first), 0);
+	assert_int_equal(sim_gnt_room(m, 1), 0);
+	assert_int_equal(sim_gnt_access(m, VM1, mfn, false, &gref), 0);
+	assert_int_equal(gref, first);
+	sim_model_free(m);
+}
+
 /* Rule 6's hidden cost: a grant unmap (p2m_remove_entry()) and a mapping
  * over the guest's RAM (set_typed_p2m_entry()) make Xen send a
  * synchronous IOREQ_TYPE_INVALIDATE to every ioreq server of the guest:
@@ -1062,6 +1103,7 @@ int main(void)
 		cmocka_unit_test(test_rule5_amd_coalesces_full_tables_and_frees_emptied_ones),
 		cmocka_unit_test(test_rule5_pv_dom0_identity_pvh_dom0_is_its_p2m),
 		cmocka_unit_test(test_rule6_grant_end_only_after_unmap),
+		cmocka_unit_test(test_rule6_grant_table_holds_gnttab_max_frames_entries),
 		cmocka_unit_test(test_rule6_unmaps_send_an_invalidate_to_every_ioreq_server),
 		cmocka_unit_test(test_rule7_refusals_come_from_the_iomem_rangesets),
 		cmocka_unit_test(test_rule7_xen_does_not_refuse_foreign_ram_once_permitted),
