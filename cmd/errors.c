@@ -100,9 +100,12 @@ int cli_fail_lib(struct cli *cli, int neg_errno, const char *what)
 {
 	const char *detail = xgm_last_error(), *arg, *hint;
 	int err = neg_errno < 0 ? -neg_errno : EIO;
+	/* Apart from the call that reads arg: the order in which a call's
+	 * arguments are evaluated is unspecified. */
+	enum xgm_remedy r = xgm_last_remedy(&arg);
 	char buf[160];
 
-	hint = cli_remedy_hint(xgm_last_remedy(&arg), arg, buf, sizeof(buf));
+	hint = cli_remedy_hint(r, arg, buf, sizeof(buf));
 	if (detail && *detail && hint)
 		return cli_fail(cli, -err, "%s (%s)", detail, hint);
 	if (detail && *detail)

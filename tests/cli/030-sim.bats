@@ -33,7 +33,7 @@ guests_of() {
     doc=$(cat "$SIM_STATE")
     is_one_json "$doc" "$SIM_STATE"
     assert_json "$doc" '.schema' xgpumap-sim-state
-    assert_json "$doc" '.version' 2
+    assert_json "$doc" '.version' 3
 
     # Only the first use says so.
     run_xgm 0 domain list

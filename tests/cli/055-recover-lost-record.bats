@@ -38,7 +38,7 @@ lose_record() {
 # lose_buffer BUF: the GPU buffer goes from card0 (as if the driver freed
 # it), its blob record stays.
 lose_buffer() {
-    state_edit '.gpus[0].buffers |= map(select(startswith($id + " ") | not))' --arg id "$1"
+    state_edit '.gpus[0].buffers |= map(select(.id != ($id | tonumber)))' --arg id "$1"
 }
 
 # journal_edit SEQ JQ_FILTER: rewrites journal record SEQ (a JSON text in

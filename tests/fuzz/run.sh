@@ -41,8 +41,10 @@ else
 fi
 build=build-fuzz-$engine
 
-# The library with the fuzzing flags, in its own build directory.
-make -s BUILD="$build" CC="$cc" CFLAGS="$cflags" "$build/libxgpumap.a"
+# The library with the fuzzing flags, in its own build directory: the
+# internal archive, whose symbols the harnesses reach (the installed one
+# localizes them).
+make -s BUILD="$build" CC="$cc" CFLAGS="$cflags" "$build/libxgpumap-internal.a"
 
 harnesses="parse blob_decode dump sim_state proto"
 case "$feature_cflags" in
@@ -57,7 +59,7 @@ for h in $harnesses; do
 	# shellcheck disable=SC2086
 	$cc -std=gnu11 -D_GNU_SOURCE -Ilib/include -Ilib -Itests/fuzz $feature_cflags \
 	    $cflags $link -o "$build/fuzz/$h" "tests/fuzz/fuzz_$h.c" $extra \
-	    "$build/libxgpumap.a" $libs -lm
+	    "$build/libxgpumap-internal.a" $libs -lm
 done
 
 for h in $harnesses; do
