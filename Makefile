@@ -226,7 +226,7 @@ check-abi: $(BUILD)/libxgpumap.so $(BUILD)/libxgpumap.a
 
 # Real Xen 4.17 in QEMU (TCG), PV and PVH dom0: tests/xen/run.sh.
 check-xen: deps
-	@$(MAKE) --no-print-directory $(BUILD)/xgpumap $(BUILD)/xen-rig-bin/ioserv-rig
+	@$(MAKE) --no-print-directory $(BUILD)/xgpumap $(BUILD)/xgpumapd $(BUILD)/xen-rig-bin/ioserv-rig
 	@tests/xen/run.sh $(BUILD)
 
 # dom0's side of the rig's ioreq server test: it reaches the xen backend's

@@ -69,6 +69,8 @@ static const char *const remedy_hints[XGM_REMEDY_NR] = {
 	[XGM_REMEDY_STRATEGY_AUTO] = "attach with --strategy auto to allow "
 				     "switching",
 	[XGM_REMEDY_P2M] = "'xgpumap p2m %s' shows its entries",
+	[XGM_REMEDY_DAEMON] = "start it: systemctl start xgpumapd.socket, or "
+			      "xgpumapd -b xen",
 };
 
 const char *cli_remedy_hint(enum xgm_remedy r, const char *arg, char *buf,

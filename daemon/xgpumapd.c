@@ -383,7 +383,7 @@ static int make_socket(const char *path, bool open_to_all)
 static void usage(FILE *f)
 {
 	fputs("Usage: xgpumapd [--socket PATH] [-b sim|xen] [--sim-state PATH]\n"
-	      "                [--allow UID:DOM[,DOM...]]...\n"
+	      "                [--allow UID:DOM[,DOM...]]... [-v]...\n"
 	      "\n"
 	      "The xgpumap daemon: runs the mapping engine and serves protocol 1\n"
 	      "(man 7 xgpumapd) on a UNIX socket, in the foreground, logging to\n"
@@ -394,6 +394,8 @@ static void usage(FILE *f)
 	      "      --sim-state PATH  the simulated host's state file\n"
 	      "  -a, --allow UID:DOMS  let non-root UID act on these domains\n"
 	      "                        (comma-separated; repeatable)\n"
+	      "  -v, --verbose         log the engine's steps; twice: every\n"
+	      "                        hypercall with its time\n"
 	      "  -h, --help            this text\n", f);
 }
 
@@ -422,9 +424,14 @@ static int add_grants(const char *spec)
 	return 0;
 }
 
+/* Warnings always; -v adds the engine's informational lines, -vv its
+ * debug lines (every hypercall with its time). */
+static int verbosity;
+
 static void print_log(enum xgm_log_level level, const char *msg, void *user)
 {
-	if (level == XGM_LOG_WARN)
+	if (level == XGM_LOG_WARN || (level == XGM_LOG_INFO && verbosity >= 1) ||
+	    (level == XGM_LOG_DEBUG && verbosity >= 2))
 		logf_("%s", msg);
 }
 
@@ -459,6 +466,7 @@ int main(int argc, char **argv)
 		{ "backend", required_argument, NULL, 'b' },
 		{ "sim-state", required_argument, NULL, 'S' },
 		{ "allow", required_argument, NULL, 'a' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -469,8 +477,11 @@ int main(int argc, char **argv)
 	int c, ret;
 
 	d.path = XGM_DAEMON_SOCKET;
-	while ((c = getopt_long(argc, argv, "s:b:a:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:b:a:vh", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'v':
+			verbosity++;
+			break;
 		case 's':
 			d.path = optarg;
 			break;

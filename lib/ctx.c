@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ctx.h"
 #include "core/engine.h"
@@ -94,11 +95,43 @@ static int pick_backend(enum xgm_backend_kind want,
 	}
 }
 
+/*
+ * On a Xen host the engine runs in xgpumapd: it holds the DRM files (a
+ * buffer lives as long as the file it was made on) and serves the blob
+ * windows, and a shared library must not fork a helper behind its
+ * caller's back to do that. So with no daemon named, a context on the xen
+ * backend talks to the one at its default socket; when none runs there,
+ * reading works in process (inspection needs no daemon) and writing is
+ * refused, naming it. opts.daemon "" runs the engine here (xgpumapd's own
+ * context, or a VMM that keeps its context, and so its buffers, open).
+ */
+static int route_xen(const struct xgm_ctx_opts *o, const char **sock)
+{
+	enum xgm_backend_kind be = o->backend;
+
+	if (o->input || o->daemon || *sock)
+		return 0;
+	if (be == XGM_BACKEND_AUTO)
+		be = in_control_domain() ? XGM_BACKEND_XEN : XGM_BACKEND_SIM;
+	if (be != XGM_BACKEND_XEN)
+		return 0;
+	if (!access(XGM_DAEMON_SOCKET, F_OK)) {
+		*sock = XGM_DAEMON_SOCKET;
+		return 0;
+	}
+	if (o->access != XGM_ACCESS_WRITE)
+		return 0;
+	return xgm_fail_remedy(-ENOTCONN, XGM_REMEDY_DAEMON, XGM_DAEMON_SOCKET,
+			       "a Xen host is changed through xgpumapd, and "
+			       "none listens at %s", XGM_DAEMON_SOCKET);
+}
+
 XGM_API int xgm_ctx_open(const struct xgm_ctx_opts *opts, struct xgm_ctx **out)
 {
 	struct xgm_ctx_opts o = { .sz = sizeof(o) };
 	struct xgm_opened opened = { 0 };
 	struct xgm_ctx *ctx;
+	const char *sock;
 	int ret;
 
 	if (!out)
@@ -112,12 +145,16 @@ XGM_API int xgm_ctx_open(const struct xgm_ctx_opts *opts, struct xgm_ctx **out)
 	o.flags = OPTS_GET(opts, flags, 0);
 	o.input = OPTS_GET(opts, input, NULL);
 	o.daemon = OPTS_GET(opts, daemon, NULL);
+	sock = o.input ? NULL : remote_socket(&o);
+	ret = route_xen(&o, &sock);
+	if (ret)
+		return ret;
 	ctx = calloc(1, sizeof(*ctx));
 	if (!ctx)
 		return xgm_err(-ENOMEM);
-	if (!o.input && remote_socket(&o)) {
+	if (sock) {
 		ctx->access = o.access;
-		ret = remote_open(ctx, remote_socket(&o));
+		ret = remote_open(ctx, sock);
 		if (ret) {
 			free(ctx);
 			return xgm_err(ret);

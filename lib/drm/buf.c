@@ -13,6 +13,8 @@
  * can be pinned, and buf_pin says so instead of pretending.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -46,8 +48,9 @@ void drm_gpu_close(struct drm_gpu *g)
 	g->fd = -1;
 }
 
-int drm_gpu_open(struct drm_gpu *g, const char *card, bool spawn)
+int drm_gpu_open(struct drm_gpu *g, const char *card, bool create)
 {
+	char dev[64];
 	int ret;
 
 	if (!card)
@@ -60,13 +63,13 @@ int drm_gpu_open(struct drm_gpu *g, const char *card, bool spawn)
 	}
 	if (strlen(card) >= sizeof(g->card) || strchr(card, '/'))
 		return xgm_fail(-EINVAL, "no card '%s'", card);
+	if (!create)
+		return -ENOENT;
 	snprintf(g->card, sizeof(g->card), "%s", card);
-	ret = drm_gpud_fd(card, spawn, &g->fd);
-	if (ret == -ENOENT && !spawn)
-		return ret;
-	if (ret)
-		return xgm_fail(ret, "%s: %s", card, *xgm_last_error() ?
-				xgm_last_error() : strerror(-ret));
+	snprintf(dev, sizeof(dev), "/dev/dri/%s", card);
+	g->fd = open(dev, O_RDWR | O_CLOEXEC);
+	if (g->fd < 0)
+		return xgm_fail(-errno, "cannot open %s: %s", dev, strerror(errno));
 	ret = drm_card_probe(g);
 	if (ret) {
 		close(g->fd);
@@ -256,8 +259,9 @@ static int check_buf(struct drm_gpu *g, uint64_t buf, uint64_t *size)
 	int ret = drm_gpu_open(g, g->card[0] ? g->card : NULL, false);
 
 	if (ret == -ENOENT)
-		return xgm_fail_instead(-ENOENT, "no xgpumap GPU buffers exist (the GPU "
-				"helper is not running)");
+		return xgm_fail_instead(-ENOENT, "no xgpumap GPU buffers exist "
+				"(none was made since the context opened: on Xen, "
+				"since xgpumapd started)");
 	if (ret)
 		return ret;
 	f = drmModeGetFB(g->fd, BUF_FB(buf));

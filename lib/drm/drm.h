@@ -2,13 +2,13 @@
 /*
  * The GPU side on a real host: DRM dumb buffers on /dev/dri/cardN.
  *
- * A buffer lives as long as the DRM file it was made on, and every
- * xgpumap command is a new process. So the file belongs to a small
- * helper process (gpud.c), forked by the first xgpumap that needs the
- * card; later processes receive the same open file over a unix socket
- * (SCM_RIGHTS), so GEM handles and framebuffer ids stay valid across
- * commands, and the kernel's list of framebuffers on that file is the
- * list of xgpumap's buffers: no other record is needed.
+ * A buffer lives as long as the DRM file it was made on. The file is the
+ * context's, opened when the first buffer is made and closed with the
+ * context; on a Xen host that context is xgpumapd's, which lives as long
+ * as the daemon, and every command reaches it over the daemon's socket.
+ * GEM handles and framebuffer ids so stay valid across commands, and the
+ * kernel's list of framebuffers on that file is the list of xgpumap's
+ * buffers: no other record is needed.
  *
  * A buffer's id is (framebuffer id << 32) | GEM handle.
  */
@@ -52,12 +52,9 @@ struct drm_gpu {
 void drm_gpu_init(struct drm_gpu *g);
 void drm_gpu_close(struct drm_gpu *g);
 
-/* Opens card (NULL: card0), starting the helper if need be (spawn) or
- * failing with -ENOENT when it runs nowhere (!spawn). */
-int drm_gpu_open(struct drm_gpu *g, const char *card, bool spawn);
-
-/* gpud.c: the shared DRM file of card, from the helper. */
-int drm_gpud_fd(const char *card, bool spawn, int *fd);
+/* Opens card (NULL: card0) for the context's life (create), or fails with
+ * -ENOENT when it is not open yet (!create: no buffer was made on it). */
+int drm_gpu_open(struct drm_gpu *g, const char *card, bool create);
 
 /* card.c: PCI address, VRAM BARs, driver of an open card; probe fails
  * for a driver xgpumap cannot place and locate buffers with. */
@@ -101,7 +98,8 @@ int drm_buf_extents(struct drm_gpu *g, uint64_t buf, struct xgm_extent **out,
 int drm_frames_owned(struct drm_gpu *g, uint64_t mfn, uint64_t nr);
 
 /* info.c: every card for gpu list / gpu show (see struct xgm_gpu_ops
- * cards); never starts the helper. */
-int drm_cards_json(const uint64_t *known, size_t nr_known, json_t **out);
+ * cards), with the buffers on ours (the context's file) where it is open. */
+int drm_cards_json(struct drm_gpu *ours, const uint64_t *known,
+		   size_t nr_known, json_t **out);
 
 #endif /* XGM_DRM_H */

@@ -2,9 +2,9 @@
 /*
  * gpu list / gpu show on a real host: every /sys/class/drm/cardN with its
  * driver (DRM version ioctl), PCI address and memory BARs (sysfs), what
- * xgpumap can do with that driver, and the buffers the GPU helper holds
- * (the framebuffers of its shared file), each located as `check` locates
- * it. Read-only: the helper is never started, no buffer is made or moved.
+ * xgpumap can do with that driver, and the buffers the context holds
+ * (the framebuffers of its DRM file: on Xen, xgpumapd's), each located as
+ * `check` locates it. Read-only: no buffer is made or moved.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -140,7 +140,7 @@ static json_t *buffer_json(struct drm_gpu *g, const drmModeRes *r,
 	return j;
 }
 
-/* The helper's buffers on card g (none when it does not run). */
+/* The buffers on g's file: xgpumap's. */
 static json_t *buffers_json(struct drm_gpu *g, const uint64_t *known,
 			    size_t nr_known)
 {
@@ -176,7 +176,7 @@ static json_t *caps_json(const struct drm_gpu *g, bool known)
 	else
 		snprintf(note, sizeof(note), "GEM-VRAM: placed and pinned by scanout "
 			 "(one buffer at a time: one CRTC); frames from debugfs, "
-			 "cross-checked with a canary in the BAR");
+			 "cross-checked through the BAR");
 	return json_pack("{s:b,s:b,s:b,s:s}", "place_vram", known,
 			 "locate_frames", locate, "pin", known, "note", note);
 }
@@ -200,25 +200,24 @@ static json_t *bars_json(const struct drm_bar *bars, unsigned int n,
 	return a;
 }
 
-/* One card: from the helper's file when it runs, else a brief open. */
-static json_t *card_json(const char *card, const uint64_t *known,
-			 size_t nr_known)
+/* One card, from a brief open of its own; its buffers are those on the
+ * context's file (ours), when that is this card's. */
+static json_t *card_json(struct drm_gpu *ours, const char *card,
+			 const uint64_t *known, size_t nr_known)
 {
 	struct drm_bar bars[DRM_MAX_BARS];
 	unsigned int nr_bars = 0;
 	struct drm_gpu g;
-	bool helper, known_drv;
+	bool mine, known_drv;
 	uint64_t vram = 0;
 	json_t *c, *bufs, *jbars;
 	char dev[64];
 
 	drm_gpu_init(&g);
 	snprintf(g.card, sizeof(g.card), "%s", card);
-	helper = !drm_gpud_fd(card, false, &g.fd);
-	if (!helper) {
-		snprintf(dev, sizeof(dev), "/dev/dri/%s", card);
-		g.fd = open(dev, O_RDWR | O_CLOEXEC);
-	}
+	mine = ours && ours->fd >= 0 && !strcmp(ours->card, card);
+	snprintf(dev, sizeof(dev), "/dev/dri/%s", card);
+	g.fd = open(dev, O_RDWR | O_CLOEXEC);
 	if (g.fd < 0 || drm_card_identify(&g)) {
 		c = json_pack("{s:s,s:s}", "card", card, "error",
 			      g.fd < 0 ? strerror(errno) : xgm_last_error());
@@ -234,7 +233,7 @@ static json_t *card_json(const char *card, const uint64_t *known,
 		if (bars[i].prefetchable)
 			g.bar[g.nr_bar++] = bars[i];
 	known_drv = drm_driver_known(g.driver);
-	bufs = helper && known_drv ? buffers_json(&g, known, nr_known) : json_array();
+	bufs = mine && known_drv ? buffers_json(ours, known, nr_known) : json_array();
 	c = json_pack("{s:s,s:s,s:s,s:o,s:o,s:n,s:o,s:o}",
 		      "card", card, "driver", g.driver, "pci", g.bdf,
 		      "bars", jbars,
@@ -246,7 +245,8 @@ static json_t *card_json(const char *card, const uint64_t *known,
 	return c;
 }
 
-int drm_cards_json(const uint64_t *known, size_t nr_known, json_t **out)
+int drm_cards_json(struct drm_gpu *ours, const uint64_t *known,
+		   size_t nr_known, json_t **out)
 {
 	char **names = NULL;
 	size_t n = 0;
@@ -256,7 +256,8 @@ int drm_cards_json(const uint64_t *known, size_t nr_known, json_t **out)
 		return ret;
 	*out = json_array();
 	for (size_t i = 0; i < n; i++) {
-		json_array_append_new(*out, card_json(names[i], known, nr_known));
+		json_array_append_new(*out, card_json(ours, names[i], known,
+						      nr_known));
 		free(names[i]);
 	}
 	free(names);

@@ -238,8 +238,8 @@ int drm_frames_owned(struct drm_gpu *g, uint64_t mfn, uint64_t nr)
 
 	if (ret == -ENOENT)
 		return xgm_fail_instead(-EPERM, "refusing mfn %#" PRIx64 "+%" PRIu64 ": "
-				"xgpumap has no GPU buffers (its GPU helper is not "
-				"running)", mfn, nr);
+				"xgpumap has no GPU buffers (none was made since "
+				"the context opened)", mfn, nr);
 	if (ret)
 		return xgm_fail(-EPERM, "refusing mfn %#" PRIx64 ": cannot check "
 				"it against the GPU: %s", mfn, xgm_last_error());

@@ -98,6 +98,7 @@ enum xgm_remedy {
 				   * with XGM_STRATEGY_AUTO may switch */
 	XGM_REMEDY_P2M,           /* the p2m of domain ARG disagrees: its
 				   * entries show how */
+	XGM_REMEDY_DAEMON,        /* xgpumapd does not listen at ARG: start it */
 	XGM_REMEDY_NR,
 };
 
@@ -161,8 +162,13 @@ struct xgm_ctx_opts {
 	/* Read a `dump` document instead of a live host (read-only). */
 	const char *input;
 	/* Talk to the daemon xgpumapd at this socket instead of running the
-	 * engine here (NULL: $XGPUMAP_DAEMON if set, else none). Every call
-	 * is then one request to it; the backend is the daemon's. */
+	 * engine here. Every call is then one request to it; the backend is
+	 * the daemon's. NULL: $XGPUMAP_DAEMON if set; else, on the xen
+	 * backend, the daemon at /run/xgpumap/xgpumapd.sock, and with none
+	 * there a read-only context runs here and a writing one is -ENOTCONN
+	 * (a Xen host is changed through the daemon, which holds the DRM
+	 * files). "": run the engine here whatever the environment says (on
+	 * Xen, buffers then live as long as the context). */
 	const char *daemon;
 };
 

@@ -55,7 +55,7 @@ static int gpu_copy(void *priv, uint64_t src, uint64_t dst)
 static int gpu_cards(void *priv, const uint64_t *known, size_t nr_known,
 		     json_t **out)
 {
-	return drm_cards_json(known, nr_known, out);
+	return drm_cards_json(G(priv), known, nr_known, out);
 }
 
 const struct xgm_gpu_ops xen_gpu_ops = {

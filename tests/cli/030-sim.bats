@@ -388,6 +388,21 @@ check_bad_inputs() {
     run_xgm 2 -b xen sim reset
 }
 
+@test "-b xen: changing the host goes through xgpumapd, and with none running it says so; reading needs none" {
+    [[ ! -e /run/xgpumap/xgpumapd.sock ]] || die "a daemon listens on this machine"
+    unset XGPUMAP_DAEMON
+    run_xgm 1 -b xen attach vm1 --size 4M
+    contains "$stderr" "through xgpumapd, and none listens at /run/xgpumap/xgpumapd.sock"
+    contains "$stderr" "start it: systemctl start xgpumapd.socket"
+    run_xgm 1 -j -b xen detach vm1:1
+    assert_error_doc "$output" ENOTCONN
+    # Reading runs in process: here it reaches the backend, which says
+    # this is no control domain.
+    run_xgm 1 -b xen domain list
+    not_contains "$stderr" "xgpumapd"
+    contains "$stderr" "control domain"
+}
+
 # ---- sim show, sim reset ---------------------------------------------------
 
 @test "sim show: topology and counters, as JSON and as text" {

@@ -11,6 +11,7 @@ step() { echo; echo "XGM-STEP [$MODE] $*"; }
 pass() { echo "XGM-PASS [$MODE] $*"; }
 die() {
 	echo "XGM-FAIL [$MODE] $*"
+	[ -n "${DLOG:-}" ] && { echo "---- xgpumapd log ----"; tail -n 30 "$DLOG"; }
 	echo "---- guest console ----"
 	tail -n 20 /var/log/xen/console/guest-$G.log 2>/dev/null
 	echo "---- xl dmesg ----"
@@ -89,6 +90,25 @@ if [ "$(sed -n 's/.*xgm\.only=\([a-z]*\).*/\1/p' /proc/cmdline)" = ioserv ]; the
 	echo "XGM-RESULT PASS"
 	exit 0
 fi
+
+# Every change to the host goes through xgpumapd, which holds the DRM file
+# (and so the buffers) between commands; -vv logs each hypercall, which
+# steps 5 and 6 read from its log.
+step "0b start xgpumapd"
+DLOG=/tmp/xgpumapd.log
+xgpumapd -b xen -vv > "$DLOG" 2>&1 &
+DPID=$!
+i=0
+until [ -S /run/xgpumap/xgpumapd.sock ]; do
+	i=$((i + 1))
+	[ $i -gt 100 ] && { cat "$DLOG"; die "xgpumapd did not come up"; }
+	usleep 100000
+done
+cat "$DLOG"
+pass "0b xgpumapd serves /run/xgpumap/xgpumapd.sock (pid $DPID)"
+# What the daemon logged since mark (the byte count at the mark).
+dlog_mark() { wc -c < "$DLOG"; }
+dlog_since() { tail -c +$(($1 + 1)) "$DLOG"; }
 
 step "1 domain list"
 run $X domain list
@@ -196,16 +216,18 @@ run $X -j detach $ID
 WIN=$((GFN / 262144 * 262144))
 for kind in aligned unaligned; do
 	if [ $kind = aligned ]; then g=$((WIN + 4096)); else g=$((WIN + 8192 + 1)); fi
-	run $X -vv -j attach $G --size 16M --placement vram --gfn "$g"
+	m=$(dlog_mark)
+	run $X -j attach $G --size 16M --placement vram --gfn "$g"
 	A=$(echo "$OUT" | grep '^{')
-	echo "XGM-TIME [$MODE] $kind hypercall: $(echo "$OUT" | grep -o 'memory_mapping add.*us' | head -n 1)"
+	echo "XGM-TIME [$MODE] $kind hypercall: $(dlog_since "$m" | grep -o 'memory_mapping add.*us' | head -n 1)"
 	ID=$(jstr id "$A")
 	echo "XGM-TIME [$MODE] $kind gfn=0x$(printf '%x' $g) mfn=0x$(printf '%x' "$(jget mfn "$A")") hypercalls=$(jget hypercalls "$A") order0=$(jget order0 "$A") order9=$(jget order9 "$A") attach_us=$(jget measured_us "$A")"
 	run $X -j fill $ID
 	gread "$(printf '%x' $g)" 4096 tags "$(printf '%x' "$(jget first_tag "$OUT")")" ||
 		die "guest read of the $kind blob"
-	run $X -vv -j detach $ID
-	echo "XGM-TIME [$MODE] $kind hypercall: $(echo "$OUT" | grep -o 'memory_mapping remove.*us' | head -n 1)"
+	m=$(dlog_mark)
+	run $X -j detach $ID
+	echo "XGM-TIME [$MODE] $kind hypercall: $(dlog_since "$m" | grep -o 'memory_mapping remove.*us' | head -n 1)"
 	OUT=$(echo "$OUT" | grep '^{')
 	echo "XGM-TIME [$MODE] $kind detach_us=$(jget measured_us "$OUT") hypercalls=$(jget hypercalls "$OUT")"
 done
@@ -225,12 +247,14 @@ for case in fresh:16384 unaligned:24577 realigned:24576; do
 	name=${case%%:*}
 	g=$((WIN + ${case#*:}))
 	xl dmesg -c > /dev/null
-	# The document and the debug lines apart, each in a file of its own.
-	$X -vv -j attach $G --size 16M --placement vram --gfn "$g" \
-		> /tmp/simcmp.json 2> /tmp/simcmp.log || {
-		cat /tmp/simcmp.json /tmp/simcmp.log
+	# The document, and the daemon's debug lines for it.
+	m=$(dlog_mark)
+	$X -j attach $G --size 16M --placement vram --gfn "$g" \
+		> /tmp/simcmp.json 2>&1 || {
+		cat /tmp/simcmp.json
 		die "attach at gfn $g for the sim comparison"
 	}
+	dlog_since "$m" > /tmp/simcmp.log
 	xen_n=$(xl dmesg | grep -c 'memory_map:add')
 	counted=$(sed -n 's/.*memory_mapping add.* in \([0-9]*\) domctl.*/\1/p' /tmp/simcmp.log |
 		awk '{ n += $1 } END { print n + 0 }')
@@ -247,5 +271,13 @@ run $X check
 if grep -q "xgm.ioserv=1" /proc/cmdline; then
 	ioserv_step
 fi
+# SIGTERM: a clean exit, the socket removed.
+kill -TERM "$DPID"
+wait "$DPID"
+rc=$?
+tail -n 3 "$DLOG"
+[ "$rc" = 0 ] && [ ! -e /run/xgpumap/xgpumapd.sock ] ||
+	die "xgpumapd exited $rc on SIGTERM, socket $(ls /run/xgpumap 2>&1)"
+pass "8 xgpumapd exits cleanly on SIGTERM"
 xenstore-write "/local/domain/$GID/data/xgpumap/cmd" "999 0 0 quit"
 echo "XGM-RESULT PASS"

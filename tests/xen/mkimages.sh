@@ -5,7 +5,8 @@
 #
 # OUT_DIR/dom0.cpio: busybox, the Xen tools dom0 needs (xl, xenstored,
 #   xenconsoled, xen-init-dom0, xenstore-*), their libraries, the xen and
-#   bochs modules, our xgpumap and ioserv-rig with their libraries, the guest's kernel and
+#   bochs modules, our xgpumap, xgpumapd (next to XGPUMAP) and ioserv-rig
+#   with their libraries, the guest's kernel and
 #   image, and the test (dom0-init.sh, dom0-test.sh).
 # OUT_DIR/guest.cpio: busybox and guest-reader (static).
 # Uncompressed on purpose: under TCG unpacking gzip dominates the boot.
@@ -73,6 +74,7 @@ for t in read write ls rm list exists chmod; do
 	ln -sf xenstore "$d/usr/bin/xenstore-$t"
 done
 add_bin "$xgm" usr/bin "$d"
+add_bin "$(dirname "$xgm")/xgpumapd" usr/bin "$d"
 add_bin "$rig" usr/bin "$d"
 cp -L /lib64/ld-linux-x86-64.so.2 "$d/lib64/"
 # xl aborts without it (pthread_cancel).
