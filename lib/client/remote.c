@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-only
 /*
  * A context that talks to xgpumapd: each public call is one request and
- * one reply (protocol v1, man 7 xgpumapd). Requests are
+ * one reply (protocol 2, man 7 xgpumapd). Requests are
  *   {"op": NAME, "id": N, "args": {...}}
  * replies
  *   {"id": N, "ok": true, "result": ...}
@@ -34,6 +34,30 @@ const char *remote_socket(const struct xgm_ctx_opts *opts)
 	const char *p = opts->daemon ? opts->daemon : getenv("XGPUMAP_DAEMON");
 
 	return p && *p ? p : NULL;
+}
+
+/* The reply a large-reply packet (taken) stands for; NULL when it is
+ * malformed. *fd, the memfd, is closed. */
+static json_t *large_reply(json_t *packet, int *fd)
+{
+	json_int_t len = json_integer_value(json_object_get(packet, "large"));
+	json_error_t jerr;
+	json_t *rep = NULL;
+	char *text;
+
+	if (len > 0 && !wire_large_read(*fd, (size_t)len, &text)) {
+		rep = json_loads(text, 0, &jerr);
+		free(text);
+	}
+	close(*fd);
+	*fd = -1;
+	if (rep && json_integer_value(json_object_get(rep, "id")) !=
+	    json_integer_value(json_object_get(packet, "id"))) {
+		json_decref(rep);
+		rep = NULL;
+	}
+	json_decref(packet);
+	return rep;
 }
 
 /* Sends args (taken) as op, with fd_in when >= 0; *result the reply's
@@ -79,6 +103,8 @@ static int call(struct xgm_ctx *ctx, const char *op, json_t *args, int fd_in,
 				strerror(-ret));
 	}
 	rep = json_loads(r->buf, 0, &jerr);
+	if (rep && fd >= 0 && json_object_get(rep, "large"))
+		rep = large_reply(rep, &fd);
 	if (!rep || json_integer_value(json_object_get(rep, "id")) != id) {
 		json_decref(rep);
 		if (fd >= 0)
@@ -115,7 +141,7 @@ int remote_open(struct xgm_ctx *ctx, const char *path)
 	struct xgm_remote *r;
 	const char *be;
 	json_t *res = NULL;
-	int ret;
+	int ret, version;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return xgm_fail(-ENAMETOOLONG, "daemon socket path too long: %s",
@@ -140,12 +166,20 @@ int remote_open(struct xgm_ctx *ctx, const char *path)
 				path, strerror(-ret));
 	}
 	ctx->remote = r;
-	ret = call(ctx, "hello", json_pack("{s:i}", "version", XGM_PROTO_VERSION),
-		   -1, &res, NULL);
+	/* A daemon of protocol 1 only: it answers as before, and this
+	 * side never gets a large reply from it. */
+	for (version = XGM_PROTO_VERSION; version >= XGM_PROTO_VERSION_MIN;
+	     version--) {
+		ret = call(ctx, "hello", json_pack("{s:i}", "version", version),
+			   -1, &res, NULL);
+		if (ret != -EPROTONOSUPPORT)
+			break;
+		xgm_clear_error();
+	}
 	if (!ret) {
 		be = json_string_value(json_object_get(res, "backend"));
 		if (json_integer_value(json_object_get(res, "version")) !=
-		    XGM_PROTO_VERSION || !be || xgm_backend_parse(be, &r->backend))
+		    version || !be || xgm_backend_parse(be, &r->backend))
 			ret = xgm_fail(-EPROTO, "the daemon at %s speaks another "
 				       "protocol", path);
 		json_decref(res);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
 /*
- * A remote context: one that talks to xgpumapd (protocol v1, man 7
+ * A remote context: one that talks to xgpumapd (protocol 2, man 7
  * xgpumapd) instead of running the engine. Each public function's first
  * line is XGM_REMOTE(ctx, remote_...(...)) (ctx.h); what has no remote_
  * call fails with -EOPNOTSUPP in xgm__op_begin().
@@ -54,8 +54,12 @@ int remote_buffer_import_fd(struct xgm_ctx *ctx, int fd,
 
 /* ---- the wire, shared with the daemon (lib/client/wire.c) ---- */
 
-#define XGM_PROTO_VERSION 1
-#define XGM_PROTO_MAX_MSG 65536  /* bytes of one request or reply */
+/* Protocol 2 adds large replies (below); a daemon speaks 1 and 2, and
+ * answers a client by the version its hello named. */
+#define XGM_PROTO_VERSION 2
+#define XGM_PROTO_VERSION_MIN 1
+#define XGM_PROTO_MAX_MSG 65536  /* bytes of one packet: request or reply */
+#define XGM_PROTO_MAX_LARGE (256u << 20) /* bytes of one large reply */
 #define XGM_DAEMON_SOCKET "/run/xgpumap/xgpumapd.sock"
 
 /* Sends one message (text of len bytes) with fd attached when fd >= 0.
@@ -68,6 +72,13 @@ int wire_send(int sock, const char *text, size_t len, int fd, bool nonblock);
  * other passed fd is closed and the call is -ETOOMANYREFS. 0 bytes with
  * no error: the peer closed (-ECONNRESET). */
 int wire_recv(int sock, char *buf, size_t cap, size_t *len, int *fd);
+
+/* A large reply (protocol 2): the packet {"id": N, "large": BYTES}
+ * carries a sealed memfd whose BYTES bytes are the whole reply. */
+int wire_large_make(const char *text, size_t len);
+/* The reply in fd, as large's BYTES said: a malloc'ed, NUL-terminated
+ * copy in *text; -EPROTO for an fd that is not such a memfd. */
+int wire_large_read(int fd, size_t len, char **text);
 
 /* Typed objects in replies. */
 json_t *wire_blob_to_json(const struct xgm_blob *b);

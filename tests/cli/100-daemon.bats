@@ -40,6 +40,7 @@ raw() {
 }
 
 HELLO='{"op":"hello","id":0,"args":{"version":1}}'
+HELLO2='{"op":"hello","id":0,"args":{"version":2}}'
 
 # alive: the daemon still answers.
 alive() {
@@ -47,13 +48,40 @@ alive() {
     like "$(raw "$HELLO")" '"ok":true' "the daemon still answers"
 }
 
-@test "daemon: the handshake says protocol 1 and the backend; nothing before it" {
+@test "daemon: the handshake says the protocol and the backend; nothing before it" {
     start_daemon
-    run raw '{"op":"list","id":5,"args":{}}' "$HELLO" '{"op":"hello","id":1,"args":{"version":2}}'
+    run raw '{"op":"list","id":5,"args":{}}' "$HELLO" '{"op":"hello","id":1,"args":{"version":3}}' \
+        '{"op":"hello","id":2,"args":{"version":0}}' "$HELLO2"
     is "${lines[0]}" '{"id":5,"ok":false,"error":{"errno":71,"code":"EPROTO","message":"the first request must be hello"}}'
     is "${lines[1]}" '{"id":0,"ok":true,"result":{"version":1,"backend":"sim","uid":0}}'
     like "${lines[2]}" '"code":"EPROTONOSUPPORT"'
-    contains "$(cat "$XGM_TMP/d.log")" "serving protocol 1 on $SOCK (sim backend)"
+    like "${lines[3]}" '"code":"EPROTONOSUPPORT"'
+    is "${lines[4]}" '{"id":0,"ok":true,"result":{"version":2,"backend":"sim","uid":0}}'
+    contains "$(cat "$XGM_TMP/d.log")" "serving protocols 1 and 2 on $SOCK (sim backend)"
+}
+
+@test "daemon: a reply over 64 KiB: the same document through it (protocol 2), EMSGSIZE for protocol 1" {
+    local i
+    for ((i = 0; i < 64; i++)); do echo "attach vm1 --size 4K --strategy mmio"; done |
+        run_xgm 0 batch -
+    run_xgm 0 -j dump
+    local local_dump=$output
+    ((${#local_dump} > 65536)) || die "the dump has only ${#local_dump} bytes"
+    start_daemon
+    # Protocol 1 reads one packet: it gets the error, with its id.
+    run raw "$HELLO" '{"op":"dump","id":3,"args":{}}'
+    jq_is "${lines[1]}" '[.id,.error.code]' '[3,"EMSGSIZE"]'
+    # Protocol 2: a packet that names the size, the reply in a sealed memfd.
+    run raw "$HELLO2" '{"op":"dump","id":4,"args":{}}'
+    like "${lines[1]}" '^\{"id":4,"large":[0-9]+\} <\+fd>$'
+    export XGPUMAP_DAEMON=$SOCK
+    run_xgm 0 -j dump
+    is "$output" "$local_dump" "dump through the daemon"
+    run_xgm 0 -j list
+    is_one_json "$output" "list"
+    unset XGPUMAP_DAEMON
+    is "$(find /proc/"$DPID"/fd -lname '/memfd:*' | wc -l)" 0 "memfds left open in the daemon"
+    alive
 }
 
 @test "daemon: the CLI's document calls go through it and give the same documents" {
