@@ -244,6 +244,52 @@ alive() {
     contains "$(cat "$XGM_TMP/d.log")" "exiting"
 }
 
+# term_during CLI-ARGS...: the CLI through the daemon in the background
+# ($XGM_TMP/m.out, m.err); once its request is in the daemon, SIGTERM to the
+# daemon; then the CLI must succeed and the daemon exit cleanly.
+term_during() {
+    XGPUMAP_DAEMON=$SOCK "$XGPUMAP" -j "$@" >"$XGM_TMP/m.out" 2>"$XGM_TMP/m.err" &
+    local cpid=$! i
+    for ((i = 0; i < 100; i++)); do
+        grep -q "client pid $cpid uid 0 connected" "$XGM_TMP/d.log" && break
+        sleep 0.05
+    done
+    sleep 0.4 # the request is under way
+    kill -0 "$cpid" || die "the request ended before SIGTERM" "$(cat "$XGM_TMP/m.err")"
+    kill -TERM "$DPID"
+    wait "$cpid" || die "the client failed" "$(cat "$XGM_TMP/m.err")"
+    wait "$DPID"
+    is "$?" 0 "exit status after SIGTERM"
+    DPID=
+    [[ ! -e $SOCK ]] || die "the socket is still there"
+    contains "$(cat "$XGM_TMP/d.log")" "exiting"
+}
+
+@test "daemon: SIGTERM during a long request: it completes, the client gets its reply, then a clean exit" {
+    run_xgm 0 attach vm1 --size 64M
+    start_daemon
+    term_during migrate vm1:1 --to sys --repeat 100
+    jq_is "$(cat "$XGM_TMP/m.out")" '[.migrations,.placement,.generation]' '[100,"sys",100]'
+    jq_is "$(xgm_q show vm1:1)" '[.generation,.state]' '[100,"mapped"]'
+    check_clean
+}
+
+@test "daemon: SIGTERM while a request waits for the host lock: it still completes, then a clean exit" {
+    command -v flock >/dev/null || die "flock (util-linux) is needed"
+    run_xgm 0 attach vm1 --size 16M
+    start_daemon
+    # Another process holds the host's lock: the daemon's request waits in
+    # flock(2), which a signal would interrupt were it not blocked there.
+    flock "$SIM_STATE.lock" sleep 2 &
+    local holder=$!
+    sleep 0.3
+    term_during detach vm1:1
+    jq_is "$(cat "$XGM_TMP/m.out")" '.id' '"vm1:1"'
+    wait "$holder"
+    jq_is "$(xgm_q list)" 'length' '0'
+    check_clean
+}
+
 @test "daemon: a non-root client: refused unless allowed, then only its domains" {
     command -v setpriv >/dev/null || die "setpriv (util-linux) is needed"
     chmod 755 "$XGM_TMP"
