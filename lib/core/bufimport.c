@@ -106,8 +106,9 @@ int buffer_fd_resolve(struct xgm_ctx *ctx, int fd, uint64_t *id)
 		if (ret != -ENOTSUP)
 			return ret;
 	}
-	return xgm_fail(-EBADF, "fd %d stands for no buffer (expected: a "
-			"buffer fd from xgm_buffer_export_fd)", fd);
+	/* Not its number: the caller's may differ (pidfd_getfd, SCM_RIGHTS). */
+	return xgm_fail(-EBADF, "the fd stands for no buffer (expected: a "
+			"buffer fd from xgm_buffer_export_fd)");
 }
 
 static int export_op(struct xgm_ctx *ctx, const struct xgm_buffer *buf)

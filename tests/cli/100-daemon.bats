@@ -18,6 +18,7 @@ setup() {
 }
 
 teardown() {
+    [[ -n ${HOLDER:-} ]] && kill "$HOLDER" 2>/dev/null
     [[ -n ${DPID:-} ]] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
     basic_teardown
 }
@@ -76,7 +77,11 @@ alive() {
     like "${lines[1]}" '^\{"id":4,"large":[0-9]+\} <\+fd>$'
     export XGPUMAP_DAEMON=$SOCK
     run_xgm 0 -j dump
-    is "$output" "$local_dump" "dump through the daemon"
+    # All of it but the time it was made (seconds: it may tick between).
+    is "$(jq -c 'del(.created)' <<<"$output")" "$(jq -c 'del(.created)' <<<"$local_dump")" \
+        "dump through the daemon"
+    jq_is "$output" '.created | type' '"number"'
+    is "${#output}" "${#local_dump}" "the dump's length through the daemon"
     run_xgm 0 -j list
     is_one_json "$output" "list"
     unset XGPUMAP_DAEMON
@@ -162,6 +167,24 @@ alive() {
     # The daemon kept none of them.
     is "$(find /proc/"$DPID"/fd -lname '/memfd:*' | wc -l)" 0 "memfds left open in the daemon"
     alive
+}
+
+@test "daemon: attach --dmabuf through it: the taken fd is passed on and validated there" {
+    run_xgm 0 gpu alloc card0 --size 4M
+    hold_buffer 1
+    start_daemon
+    export XGPUMAP_DAEMON=$SOCK
+    local before
+    before=$(state_sum)
+    run_xgm 1 attach vm1 --dmabuf "$HOLDER:$PIPE_FD"
+    contains "$stderr" "fd $PIPE_FD of pid $HOLDER is a pipe, not a buffer: the fd stands for no buffer"
+    assert_unchanged "$SIM_STATE" "$before" "a pipe through the daemon"
+    run_xgm 0 -j attach vm1 --dmabuf "$HOLDER:$BUF_FD"
+    jq_is "$output" '[.id,.size]' '["vm1:1",4194304]'
+    run_xgm 0 detach vm1:1
+    unset XGPUMAP_DAEMON
+    is "$(find /proc/"$DPID"/fd -lname '/memfd:*' | wc -l)" 0 "memfds left open in the daemon"
+    check_clean
 }
 
 @test "daemon: malformed, oversized and hostile requests: an error reply each, state unchanged" {
