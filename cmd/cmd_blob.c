@@ -81,10 +81,11 @@ static int held_take(struct cli *cli, const struct held *h, int *fd)
 		close(pidfd);
 	if (*fd >= 0)
 		return 0;
-	return cli_fail(cli, -err, "attach: %s %s: cannot take fd %ld of pid "
-			"%ld: %s%s", h->opt, h->arg, h->fd, h->pid, strerror(err),
-			err == EPERM ? " (pidfd_getfd needs ptrace access to the "
-			"process: the same user, or CAP_SYS_PTRACE)" : "");
+	return cli_fail(cli, -err, "attach: %s %s: cannot take fd %ld of "
+			"pid %ld: %s%s", h->opt, h->arg, h->fd, h->pid,
+			strerror(err), err == EPERM ? " (pidfd_getfd needs "
+			"ptrace access to the process: the same user, or "
+			"CAP_SYS_PTRACE)" : "");
 }
 
 /* The buffer the held fd stands for; the library validates the fd. */
@@ -115,8 +116,8 @@ static int held_buffer(struct cli *cli, const struct held *h,
 	close(fd);
 	if (!ret)
 		return 0;
-	return cli_fail(cli, ret, "attach: %s %s: fd %ld of pid %ld is %s, not a "
-			"buffer: %s", h->opt, h->arg, h->fd, h->pid,
+	return cli_fail(cli, ret, "attach: %s %s: fd %ld of pid %ld is %s, "
+			"not a buffer: %s", h->opt, h->arg, h->fd, h->pid,
 			fd_kind(&st), why);
 }
 
@@ -161,18 +162,20 @@ int do_attach(struct cli *cli, const struct cmd *self, int argc, char **argv,
 			opts.buffer_set = true;
 			named++;
 		} else if (!strcmp(name, "dmabuf") || !strcmp(name, "gem")) {
-			if (held_parse(&held, name[0] == 'd' ? "--dmabuf" : "--gem",
+			bool dmabuf = name[0] == 'd';
+
+			if (held_parse(&held, dmabuf ? "--dmabuf" : "--gem",
 				       it.arg))
-				return cli_usage(cli, "attach: --%s: '%s' is not %s",
-						 name, it.arg, name[0] == 'd' ?
+				return cli_usage(cli, "attach: --%s: '%s' is "
+						 "not %s", name, it.arg, dmabuf ?
 						 "PID:FD (e.g. 1234:7)" :
 						 "PID:FD:HANDLE (e.g. 1234:7:1)");
 			named++;
 		}
 	}
 	if (named > 1)
-		return cli_usage(cli, "attach: --buffer, --dmabuf and --gem each "
-				 "name the buffer: give one");
+		return cli_usage(cli, "attach: --buffer, --dmabuf and --gem "
+				 "each name the buffer: give one");
 	if (idx == -2)
 		return cli->error.status;
 	if (opt_rest(&it, &args) != 1)
@@ -189,8 +192,9 @@ int do_attach(struct cli *cli, const struct cmd *self, int argc, char **argv,
 		xgm_buffer_put(buf);
 	}
 	if (opts.buffer_set && opts.card && strcmp(opts.card, card))
-		return cli_usage(cli, "attach: --card %s but %s is on %s", opts.card,
-				 held.opt ? held.opt : "--buffer", card);
+		return cli_usage(cli, "attach: --card %s but %s is on %s",
+				 opts.card, held.opt ? held.opt : "--buffer",
+				 card);
 	if (opts.buffer_set)
 		opts.card = card;
 	ret = xgm_blob_attach(cli->ctx, args[0], &opts, out);

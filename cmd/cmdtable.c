@@ -54,10 +54,10 @@ static const struct cmd_opt attach_opts[] = {
 	{ "card", 0, "CARD", "the GPU (default card0)" },
 	{ "buffer", 0, "CARD:ID", "map this existing buffer (gpu alloc) instead of "
 	  "allocating one" },
-	{ "dmabuf", 0, "PID:FD", "map the buffer that fd FD of process PID stands "
-	  "for (taken with pidfd_getfd)" },
-	{ "gem", 0, "PID:FD:HANDLE", "map GEM handle HANDLE of the DRM device fd FD "
-	  "of process PID" },
+	{ "dmabuf", 0, "PID:FD", "map the buffer that fd FD of process PID "
+	  "stands for (taken with pidfd_getfd)" },
+	{ "gem", 0, "PID:FD:HANDLE", "map GEM handle HANDLE of the DRM device "
+	  "fd FD of process PID" },
 	{ 0 }
 };
 

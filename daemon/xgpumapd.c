@@ -165,7 +165,8 @@ static char *packet(const struct client *c, uint32_t id, char *text, int *fd,
 	free(text);
 	if (memfd < 0)
 		return NULL;
-	p = json_pack("{s:I,s:I}", "id", (json_int_t)id, "large", (json_int_t)len);
+	p = json_pack("{s:I,s:I}", "id", (json_int_t)id, "large",
+		      (json_int_t)len);
 	text = p ? json_dumps(p, JSON_COMPACT) : NULL;
 	json_decref(p);
 	if (text)
@@ -249,8 +250,8 @@ static bool handle(size_t i, const char *text, size_t len, int fd)
 	if (r.op == OP_HELLO) {
 		if (r.version < XGM_PROTO_VERSION_MIN ||
 		    r.version > XGM_PROTO_VERSION)
-			return reply_error(i, r.id, EPROTONOSUPPORT,
-					   "this daemon speaks protocols 1 and 2");
+			return reply_error(i, r.id, EPROTONOSUPPORT, "this "
+					   "daemon speaks protocols 1 and 2");
 		c->hello = true;
 		c->version = r.version;
 		return reply(i, r.id, json_pack("{s:I,s:b,s:o}", "id",
@@ -413,10 +414,10 @@ static void usage(FILE *f)
 	fputs("Usage: xgpumapd [--socket PATH] [-b sim|xen] [--sim-state PATH]\n"
 	      "                [--allow UID:DOM[,DOM...]]...\n"
 	      "\n"
-	      "The xgpumap daemon: runs the mapping engine and serves protocols 1\n"
-	      "and 2 (man 7 xgpumapd) on a UNIX socket, in the foreground, logging\n"
-	      "to stderr. SIGTERM or SIGINT: the request in progress completes,\n"
-	      "then a clean exit, the socket removed.\n"
+	      "The xgpumap daemon: runs the mapping engine and serves\n"
+	      "protocols 1 and 2 (man 7 xgpumapd) on a UNIX socket, in the\n"
+	      "foreground, logging to stderr. SIGTERM or SIGINT: the request\n"
+	      "in progress completes, then a clean exit, the socket removed.\n"
 	      "\n"
 	      "  -s, --socket PATH     the socket (default " XGM_DAEMON_SOCKET ")\n"
 	      "  -b, --backend NAME    sim or xen (default: auto)\n"

@@ -57,8 +57,8 @@ static int domain_list_op(struct xgm_ctx *ctx, struct xgm_domain_info **out,
 XGM_API int xgm_domain_list(struct xgm_ctx *ctx, struct xgm_domain_info **out,
 			    size_t *count)
 {
-	XGM_REMOTE(ctx, remote_call(ctx, "domain-list", REMOTE_DOMAINS(out, count),
-		REMOTE_NEED(out, count), "{}"));
+	XGM_REMOTE(ctx, remote_call(ctx, "domain-list",
+		REMOTE_DOMAINS(out, count), REMOTE_NEED(out, count), "{}"));
 	return XGM_OP(ctx, XGM_OP_READ, domain_list_op(ctx, out, count));
 }
 

@@ -316,7 +316,8 @@ static int decode(struct xgm_ctx *ctx, enum remote_reply kind, void *out,
 	case REMOTE_R_DOMAINS:
 		return domains(res, out);
 	case REMOTE_R_FD:
-		return fd >= 0 ? fd : xgm_fail(-EPROTO, "the daemon sent no fd");
+		return fd >= 0 ? fd : xgm_fail(-EPROTO,
+					       "the daemon sent no fd");
 	}
 	return -EBADMSG;
 }
@@ -328,11 +329,13 @@ int remote_run(struct xgm_ctx *ctx, const char *fn, const char *op, int fd_in,
 	int fd = -1, ret;
 
 	clear(kind, out);
-	ret = call(ctx, op, args, fd_in, &res, kind == REMOTE_R_FD ? &fd : NULL);
+	ret = call(ctx, op, args, fd_in, &res,
+		   kind == REMOTE_R_FD ? &fd : NULL);
 	if (!ret)
 		ret = decode(ctx, kind, out, res, fd);
 	if (ret == -EBADMSG)
-		ret = xgm_fail(-EPROTO, "%s: the daemon's reply is malformed", fn);
+		ret = xgm_fail(-EPROTO, "%s: the daemon's reply is malformed",
+			       fn);
 	json_decref(res);
 	return xgm_err(ret);
 }

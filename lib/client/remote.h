@@ -44,7 +44,8 @@ enum xgm_backend_kind remote_backend(const struct xgm_ctx *ctx);
 #define REMOTE_NEED(...)                                                \
 	remote_need(__func__, #__VA_ARGS__,                             \
 		    (const void *const[]){ __VA_ARGS__ },               \
-		    sizeof((const void *const[]){ __VA_ARGS__ }) / sizeof(void *))
+		    sizeof((const void *const[]){ __VA_ARGS__ }) /          \
+		    sizeof(void *))
 #define REMOTE_OPTS(opts, type) OPTS_CHECK(__func__, opts, type)
 
 /* What out is, by its type. */
@@ -62,7 +63,7 @@ enum remote_reply {
 	REMOTE_R_DOC,     /* json_t **: the result */
 	REMOTE_R_NONE,
 	REMOTE_R_BLOB,    /* struct xgm_blob **: a new handle */
-	REMOTE_R_MOVED,   /* struct xgm_blob *: updated; the move callback runs */
+	REMOTE_R_MOVED,   /* struct xgm_blob *: updated, the move callback run */
 	REMOTE_R_BUFFER,  /* struct xgm_buffer **: a new handle */
 	REMOTE_R_FREED,   /* struct xgm_buffer *: freed, with its buffer */
 	REMOTE_R_DOMAIN,  /* struct xgm_domain_info * */

@@ -117,7 +117,8 @@ int wire_recv(int sock, char *buf, size_t cap, size_t *len, int *fd)
 
 int wire_large_make(const char *text, size_t len)
 {
-	int fd = memfd_create("xgpumapd-reply", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	int fd = memfd_create("xgpumapd-reply",
+			      MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	size_t done = 0;
 	int err;
 
@@ -147,8 +148,8 @@ int wire_large_read(int fd, size_t len, char **text)
 	char *t;
 
 	*text = NULL;
-	if (len > XGM_PROTO_MAX_LARGE || fstat(fd, &st) || !S_ISREG(st.st_mode) ||
-	    (uint64_t)st.st_size != len || seals < 0 ||
+	if (len > XGM_PROTO_MAX_LARGE || fstat(fd, &st) ||
+	    !S_ISREG(st.st_mode) || (uint64_t)st.st_size != len || seals < 0 ||
 	    (seals & LARGE_SEALS) != LARGE_SEALS)
 		return -EPROTO;
 	t = malloc(len + 1);

@@ -242,8 +242,8 @@ static int blob_unmap_op(struct xgm_ctx *ctx, struct xgm_blob *blob)
 
 XGM_API int xgm_blob_unmap(struct xgm_ctx *ctx, struct xgm_blob *blob)
 {
-	XGM_REMOTE(ctx, remote_call(ctx, "unmap", REMOTE_NONE, REMOTE_NEED(blob),
-		"{s:I,s:I}", "domid", (json_int_t)blob->domid,
+	XGM_REMOTE(ctx, remote_call(ctx, "unmap", REMOTE_NONE,
+		REMOTE_NEED(blob), "{s:I,s:I}", "domid", (json_int_t)blob->domid,
 		"id", (json_int_t)blob->id));
 	return XGM_OP(ctx, XGM_OP_WRITE, blob_unmap_op(ctx, blob));
 }
