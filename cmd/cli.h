@@ -69,7 +69,7 @@ struct cmd_opt {
 	const char *const *values; /* fixed values offered by completion */
 	bool repeatable;
 	bool required;      /* the dispatcher refuses the command without it */
-	const char *unless; /* ... unless this other option is given */
+	const char *unless; /* ... unless one of these is given (spaces apart) */
 };
 
 struct cmd;

@@ -1,10 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* attach, detach, list, show: blobs mapped into guests. */
 #include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "commands.h"
+
+#define DRM_MAJOR 226
 
 /* Library refusals that are the user's input get exit status 2. */
 static int lib_error(struct cli *cli, int ret, const char *what)
@@ -14,13 +22,114 @@ static int lib_error(struct cli *cli, int ret, const char *what)
 	return cli_fail_lib(cli, ret, what);
 }
 
+/* A buffer another process holds: --dmabuf PID:FD or --gem PID:FD:HANDLE. */
+struct held {
+	const char *opt; /* "--dmabuf", "--gem"; NULL: none given */
+	const char *arg;
+	long pid, fd, handle;
+};
+
+/* Reads "N:N" (gem: "N:N:N") into h; -EINVAL when it is not that. */
+static int held_parse(struct held *h, const char *opt, const char *arg)
+{
+	long *v[] = { &h->pid, &h->fd, &h->handle };
+	size_t n = strcmp(opt, "--gem") ? 2 : 3;
+	const char *p = arg;
+
+	h->opt = opt;
+	h->arg = arg;
+	h->handle = 0;
+	for (size_t i = 0; i < n; i++) {
+		char *end;
+
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		errno = 0;
+		*v[i] = strtol(p, &end, 10);
+		if (errno || *v[i] > (i == 2 ? (long)UINT32_MAX : INT_MAX) ||
+		    *end != (i + 1 < n ? ':' : '\0'))
+			return -EINVAL;
+		p = end + 1;
+	}
+	return h->pid > 0 && (n == 2 || h->handle > 0) ? 0 : -EINVAL;
+}
+
+static const char *fd_kind(const struct stat *st)
+{
+	if (S_ISFIFO(st->st_mode))
+		return "a pipe";
+	if (S_ISSOCK(st->st_mode))
+		return "a socket";
+	if (S_ISDIR(st->st_mode))
+		return "a directory";
+	if (S_ISCHR(st->st_mode))
+		return major(st->st_rdev) == DRM_MAJOR ? "a DRM device"
+						       : "a character device";
+	if (S_ISBLK(st->st_mode))
+		return "a block device";
+	return S_ISREG(st->st_mode) ? "a file" : "of no known type";
+}
+
+/* A copy of the process's fd (pidfd_getfd(2): ptrace access to it). */
+static int held_take(struct cli *cli, const struct held *h, int *fd)
+{
+	int pidfd = pidfd_open((pid_t)h->pid, 0), err;
+
+	*fd = pidfd < 0 ? -1 : pidfd_getfd(pidfd, (int)h->fd, 0);
+	err = errno;
+	if (pidfd >= 0)
+		close(pidfd);
+	if (*fd >= 0)
+		return 0;
+	return cli_fail(cli, -err, "attach: %s %s: cannot take fd %ld of "
+			"pid %ld: %s%s", h->opt, h->arg, h->fd, h->pid,
+			strerror(err), err == EPERM ? " (pidfd_getfd needs "
+			"ptrace access to the process: the same user, or "
+			"CAP_SYS_PTRACE)" : "");
+}
+
+/* The buffer the held fd stands for; the library validates the fd. */
+static int held_buffer(struct cli *cli, const struct held *h,
+		       struct xgm_buffer **buf)
+{
+	struct stat st = { 0 };
+	const char *why = NULL;
+	int fd, ret = held_take(cli, h, &fd);
+
+	if (ret)
+		return ret;
+	if (fstat(fd, &st)) {
+		ret = -errno;
+		why = strerror(errno);
+	} else if (h->handle && (!S_ISCHR(st.st_mode) ||
+				 major(st.st_rdev) != DRM_MAJOR)) {
+		ret = -EBADF;
+		why = "a GEM handle needs a DRM device fd";
+	} else if (h->handle) {
+		ret = -EOPNOTSUPP;
+		why = "GEM handles cannot be taken yet: the library has no DRM "
+		      "fd validator";
+	} else {
+		ret = xgm_buffer_import_fd(cli->ctx, fd, buf);
+		why = *xgm_last_error() ? xgm_last_error() : strerror(-ret);
+	}
+	close(fd);
+	if (!ret)
+		return 0;
+	return cli_fail(cli, ret, "attach: %s %s: fd %ld of pid %ld is %s, "
+			"not a buffer: %s", h->opt, h->arg, h->fd, h->pid,
+			fd_kind(&st), why);
+}
+
 int do_attach(struct cli *cli, const struct cmd *self, int argc, char **argv,
 	      json_t **out)
 {
 	XGM_OPTS(xgm_attach_opts, opts);
 	struct opt_iter it;
+	struct held held = { 0 };
+	struct xgm_buffer *buf = NULL;
 	char **args, card[32];
-	int idx, ret;
+	int idx, ret, named = 0;
 
 	opt_iter_init(&it, argc, argv);
 	while ((idx = opt_next(cli, self, &it)) >= 0) {
@@ -51,19 +160,43 @@ int do_attach(struct cli *cli, const struct cmd *self, int argc, char **argv,
 				return cli_usage(cli, "attach: --buffer: '%s' is not a "
 						 "buffer (CARD:ID, e.g. card0:3)", it.arg);
 			opts.buffer_set = true;
+			named++;
+		} else if (!strcmp(name, "dmabuf") || !strcmp(name, "gem")) {
+			bool dmabuf = name[0] == 'd';
+
+			if (held_parse(&held, dmabuf ? "--dmabuf" : "--gem",
+				       it.arg))
+				return cli_usage(cli, "attach: --%s: '%s' is "
+						 "not %s", name, it.arg, dmabuf ?
+						 "PID:FD (e.g. 1234:7)" :
+						 "PID:FD:HANDLE (e.g. 1234:7:1)");
+			named++;
 		}
 	}
-	if (opts.buffer_set && opts.card && strcmp(opts.card, card))
-		return cli_usage(cli, "attach: --card %s but --buffer is on %s",
-				 opts.card, card);
-	if (opts.buffer_set)
-		opts.card = card;
+	if (named > 1)
+		return cli_usage(cli, "attach: --buffer, --dmabuf and --gem "
+				 "each name the buffer: give one");
 	if (idx == -2)
 		return cli->error.status;
 	if (opt_rest(&it, &args) != 1)
 		return cli_usage(cli, "attach: expected one DOM");
-	if (!opts.size && !opts.buffer_set)
+	if (!opts.size && !named)
 		return cli_usage(cli, "attach: --size is required and must be above 0");
+	if (held.opt) {
+		ret = held_buffer(cli, &held, &buf);
+		if (ret)
+			return ret;
+		opts.buffer = xgm_buffer_id(buf);
+		opts.buffer_set = true;
+		snprintf(card, sizeof(card), "%s", xgm_buffer_card(buf));
+		xgm_buffer_put(buf);
+	}
+	if (opts.buffer_set && opts.card && strcmp(opts.card, card))
+		return cli_usage(cli, "attach: --card %s but %s is on %s",
+				 opts.card, held.opt ? held.opt : "--buffer",
+				 card);
+	if (opts.buffer_set)
+		opts.card = card;
 	ret = xgm_blob_attach(cli->ctx, args[0], &opts, out);
 	return ret ? lib_error(cli, ret, "attach failed") : 0;
 }

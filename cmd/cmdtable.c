@@ -45,7 +45,8 @@ static const char *const p2m_formats[] = { "table", "xen", NULL };
 
 static const struct cmd_opt attach_opts[] = {
 	{ "size", 's', "SIZE", "buffer size (a multiple of 4K; K/M/G suffixes; "
-	  "required unless --buffer)", .required = true, .unless = "buffer" },
+	  "required unless --buffer, --dmabuf or --gem)", .required = true,
+	  .unless = "buffer dmabuf gem" },
 	{ "placement", 0, "vram|sys", "where the buffer lives (default vram; sys "
 	  "for a strategy that maps only system RAM)", placements },
 	{ "strategy", 0, "STRATEGY", "how it is mapped (default auto)", strategies },
@@ -55,6 +56,10 @@ static const struct cmd_opt attach_opts[] = {
 	{ "card", 0, "CARD", "the GPU (default card0)" },
 	{ "buffer", 0, "CARD:ID", "map this existing buffer (gpu alloc) instead of "
 	  "allocating one" },
+	{ "dmabuf", 0, "PID:FD", "map the buffer that fd FD of process PID "
+	  "stands for (taken with pidfd_getfd)" },
+	{ "gem", 0, "PID:FD:HANDLE", "map GEM handle HANDLE of the DRM device "
+	  "fd FD of process PID" },
 	{ 0 }
 };
 

@@ -133,13 +133,20 @@ int opt_parse_none(struct cli *cli, const struct cmd *cmd, struct opt_iter *it,
 	return opt_rest(it, args);
 }
 
-/* Whether the option called name (NULL: none) was among those seen. */
+/* Whether one of the options called names (space-separated; NULL: none)
+ * was among those seen. */
 static bool opt_seen(const struct cmd *cmd, unsigned long long seen,
-		     const char *name)
+		     const char *names)
 {
-	int i = name ? find_long(cmd, name, strlen(name)) : -1;
+	for (const char *p = names; p && *p; p += strspn(p, " ")) {
+		size_t n = strcspn(p, " ");
+		int i = find_long(cmd, p, n);
 
-	return i >= 0 && i < 64 && (seen & (1ULL << i));
+		if (i >= 0 && i < 64 && (seen & (1ULL << i)))
+			return true;
+		p += n;
+	}
+	return false;
 }
 
 int opt_validate(struct cli *cli, const struct cmd *cmd, int argc, char **argv)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The request parser of protocol v1: one JSON object
+ * The request parser of protocols 1 and 2: one JSON object
  *   {"op": NAME, "id": N, "args": {FIELD: VALUE, ...}}
  * of at most XGM_PROTO_MAX_MSG bytes. Each op names the fields it takes;
  * each field has one type, range and length. Anything else (another type,

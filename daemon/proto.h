@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * xgpumapd protocol v1 (man 7 xgpumapd): every request decoded into one
- * typed struct by proto_parse(), the only place that reads a client's
- * bytes (and the fuzzer's entry point, tests/fuzz/fuzz_proto.c).
+ * The requests of xgpumapd's protocols 1 and 2 (man 7 xgpumapd; they
+ * differ only in replies): every request decoded into one typed struct by
+ * proto_parse(), the only place that reads a client's bytes (and the
+ * fuzzer's entry point, tests/fuzz/fuzz_proto.c).
  */
 #ifndef XGMD_PROTO_H
 #define XGMD_PROTO_H

@@ -21,8 +21,13 @@ static const char *opt_str(const char *s)
 	return *s ? s : NULL;
 }
 
-static int doc_attach(struct xgm_ctx *ctx, const struct proto_req *r,
-		      json_t **out)
+/* Every request that is not one call of a shape below: the whole request
+ * in, a document (or typed object) and an fd out. */
+#define REQ_FN(name)                                                    \
+	int name(struct xgm_ctx *ctx, const struct proto_req *r, int fd_in, \
+		 json_t **out, int *fd_out)
+
+static REQ_FN(doc_attach)
 {
 	XGM_OPTS(xgm_attach_opts, o, .size = r->size,
 		 .placement = opt_str(r->placement),
@@ -34,8 +39,7 @@ static int doc_attach(struct xgm_ctx *ctx, const struct proto_req *r,
 	return xgm_blob_attach(ctx, r->dom, &o, out);
 }
 
-static int doc_migrate(struct xgm_ctx *ctx, const struct proto_req *r,
-		       json_t **out)
+static REQ_FN(doc_migrate)
 {
 	XGM_OPTS(xgm_migrate_opts, o, .to = r->to, .repeat = r->repeat,
 		 .pause = r->pause);
@@ -43,7 +47,7 @@ static int doc_migrate(struct xgm_ctx *ctx, const struct proto_req *r,
 	return xgm_blob_migrate(ctx, r->blob, &o, out);
 }
 
-static int domains(struct xgm_ctx *ctx, json_t **out)
+static REQ_FN(domains)
 {
 	struct xgm_domain_info *d;
 	size_t n;
@@ -58,10 +62,10 @@ static int domains(struct xgm_ctx *ctx, json_t **out)
 	return 0;
 }
 
-static int domain(struct xgm_ctx *ctx, const char *dom, json_t **out)
+static REQ_FN(domain)
 {
 	struct xgm_domain_info d;
-	int ret = xgm_domain_lookup(ctx, dom, &d);
+	int ret = xgm_domain_lookup(ctx, r->dom, &d);
 
 	if (!ret)
 		*out = wire_domain_to_json(&d);
@@ -77,7 +81,7 @@ static int blob_ref(const struct proto_req *r, struct xgm_blob **b)
 	return *b ? 0 : -ENOMEM;
 }
 
-static int map(struct xgm_ctx *ctx, const struct proto_req *r, json_t **out)
+static REQ_FN(map)
 {
 	XGM_OPTS(xgm_map_opts, o, .size = r->size,
 		 .placement = (enum xgm_placement)r->e_placement,
@@ -101,7 +105,7 @@ static int map(struct xgm_ctx *ctx, const struct proto_req *r, json_t **out)
 	return ret;
 }
 
-static int unmap(struct xgm_ctx *ctx, const struct proto_req *r)
+static REQ_FN(unmap)
 {
 	struct xgm_blob *b = NULL;
 	int ret = blob_ref(r, &b) ?: xgm_blob_unmap(ctx, b);
@@ -110,7 +114,7 @@ static int unmap(struct xgm_ctx *ctx, const struct proto_req *r)
 	return ret;
 }
 
-static int move(struct xgm_ctx *ctx, const struct proto_req *r, json_t **out)
+static REQ_FN(move)
 {
 	XGM_OPTS(xgm_move_opts, o, .to = (enum xgm_placement)r->e_to,
 		 .pause = r->pause);
@@ -139,8 +143,7 @@ static int buffer_reply(int ret, struct xgm_buffer **b, json_t **out)
 	return ret;
 }
 
-static int buffer_create(struct xgm_ctx *ctx, const struct proto_req *r,
-			 json_t **out)
+static REQ_FN(buffer_create)
 {
 	XGM_OPTS(xgm_buffer_opts, o, .size = r->size, .card = opt_str(r->card));
 	struct xgm_buffer *b;
@@ -153,7 +156,7 @@ static int buffer_create(struct xgm_ctx *ctx, const struct proto_req *r,
 	return buffer_reply(xgm_buffer_create(ctx, &o, &b), &b, out);
 }
 
-static int buffer_free(struct xgm_ctx *ctx, const struct proto_req *r)
+static REQ_FN(buffer_free)
 {
 	struct xgm_buffer *b;
 	int ret = xgm_buffer_get(ctx, NULL, r->ref, &b);
@@ -166,8 +169,7 @@ static int buffer_free(struct xgm_ctx *ctx, const struct proto_req *r)
 	return ret;
 }
 
-static int buffer_export(struct xgm_ctx *ctx, const struct proto_req *r,
-			 int *fd_out)
+static REQ_FN(buffer_export)
 {
 	struct xgm_buffer *b;
 	int ret = xgm_buffer_get(ctx, NULL, r->ref, &b);
@@ -182,77 +184,107 @@ static int buffer_export(struct xgm_ctx *ctx, const struct proto_req *r,
 	return 0;
 }
 
+static REQ_FN(buffer_get)
+{
+	struct xgm_buffer *b;
+
+	return buffer_reply(xgm_buffer_get(ctx, opt_str(r->card), r->ref, &b),
+			    &b, out);
+}
+
+static REQ_FN(buffer_import)
+{
+	struct xgm_buffer *b;
+
+	return buffer_reply(xgm_buffer_import_fd(ctx, fd_in, &b), &b, out);
+}
+
+static REQ_FN(window)
+{
+	return xgm_domain_window(ctx, r->domid, out);
+}
+
+static REQ_FN(recover_discard)
+{
+	return xgm_recover_discard(ctx, r->seq, out);
+}
+
+static REQ_FN(fill)
+{
+	return xgm_blob_fill(ctx, r->blob, r->seed, out);
+}
+
+static REQ_FN(guest_read)
+{
+	return xgm_guest_read(ctx, r->dom, r->first, r->last,
+			      opt_str(r->expect), out);
+}
+
+/*
+ * What each op runs. Most are one library call of a common shape, named
+ * here with the request field they take; the rest get the request.
+ */
+static const struct handler {
+	int (*host)(struct xgm_ctx *ctx, json_t **out);
+	int (*named)(struct xgm_ctx *ctx, const char *name, json_t **out);
+	size_t field;   /* named: the string field of struct proto_req */
+	bool optional;  /* named: "" is NULL (all, not one) */
+	int (*range)(struct xgm_ctx *ctx, const char *dom, uint64_t first,
+		     uint64_t last, json_t **out);
+	REQ_FN((*req));
+} handlers[OP_NR] = {
+#define NAMED(fn, f) { .named = fn, .field = offsetof(struct proto_req, f) }
+#define ALL_OR(fn, f) { .named = fn, .optional = true, \
+			.field = offsetof(struct proto_req, f) }
+	[OP_DOMAIN_LIST] = { .req = domains },
+	[OP_DOMAIN_LOOKUP] = { .req = domain },
+	[OP_LIST] = ALL_OR(xgm_blob_list, dom),
+	[OP_SHOW] = NAMED(xgm_blob_show, blob),
+	[OP_WINDOW] = { .req = window },
+	[OP_CHECK] = ALL_OR(xgm_check, dom),
+	[OP_DUMP] = { .host = xgm_dump },
+	[OP_P2M] = { .range = xgm_p2m_runs },
+	[OP_IOMMU] = { .range = xgm_iommu_runs },
+	[OP_GPU_LIST] = { .host = xgm_gpu_list },
+	[OP_GPU_SHOW] = NAMED(xgm_gpu_show, card),
+	[OP_RECOVER] = { .host = xgm_recover },
+	[OP_RECOVER_DISCARD] = { .req = recover_discard },
+	[OP_MIGRATE] = { .req = doc_migrate },
+	[OP_ATTACH] = { .req = doc_attach },
+	[OP_DETACH] = NAMED(xgm_blob_detach, blob),
+	[OP_DETACH_ALL] = NAMED(xgm_blob_detach_all, dom),
+	[OP_FILL] = { .req = fill },
+	[OP_VERIFY] = NAMED(xgm_blob_verify, blob),
+	[OP_GUEST_READ] = { .req = guest_read },
+	[OP_MAP] = { .req = map },
+	[OP_UNMAP] = { .req = unmap },
+	[OP_MOVE] = { .req = move },
+	[OP_BUFFER_CREATE] = { .req = buffer_create },
+	[OP_BUFFER_GET] = { .req = buffer_get },
+	[OP_BUFFER_FREE] = { .req = buffer_free },
+	[OP_BUFFER_IMPORT] = { .req = buffer_import },
+	[OP_BUFFER_EXPORT] = { .req = buffer_export },
+#undef NAMED
+#undef ALL_OR
+};
+
 int serve(struct xgm_ctx *ctx, const struct proto_req *r, int fd_in,
 	  json_t **out, int *fd_out)
 {
-	struct xgm_buffer *b;
-	const char *dom = opt_str(r->dom);
+	/* hello has none: the caller, which knows the client, answers it */
+	const struct handler *h = (unsigned int)r->op < OP_NR ?
+				  &handlers[r->op] : NULL;
+	const char *name = h ? (const char *)r + h->field : NULL;
 
 	*out = NULL;
 	*fd_out = -1;
-	switch (r->op) {
-	case OP_HELLO:
-		return 0; /* answered by the caller, which knows the client */
-	case OP_DOMAIN_LIST:
-		return domains(ctx, out);
-	case OP_DOMAIN_LOOKUP:
-		return domain(ctx, r->dom, out);
-	case OP_LIST:
-		return xgm_blob_list(ctx, dom, out);
-	case OP_SHOW:
-		return xgm_blob_show(ctx, r->blob, out);
-	case OP_WINDOW:
-		return xgm_domain_window(ctx, r->domid, out);
-	case OP_CHECK:
-		return xgm_check(ctx, dom, out);
-	case OP_DUMP:
-		return xgm_dump(ctx, out);
-	case OP_P2M:
-		return xgm_p2m_runs(ctx, r->dom, r->first, r->last, out);
-	case OP_IOMMU:
-		return xgm_iommu_runs(ctx, r->dom, r->first, r->last, out);
-	case OP_GPU_LIST:
-		return xgm_gpu_list(ctx, out);
-	case OP_GPU_SHOW:
-		return xgm_gpu_show(ctx, r->card, out);
-	case OP_RECOVER:
-		return xgm_recover(ctx, out);
-	case OP_RECOVER_DISCARD:
-		return xgm_recover_discard(ctx, r->seq, out);
-	case OP_MIGRATE:
-		return doc_migrate(ctx, r, out);
-	case OP_ATTACH:
-		return doc_attach(ctx, r, out);
-	case OP_DETACH:
-		return xgm_blob_detach(ctx, r->blob, out);
-	case OP_DETACH_ALL:
-		return xgm_blob_detach_all(ctx, r->dom, out);
-	case OP_FILL:
-		return xgm_blob_fill(ctx, r->blob, r->seed, out);
-	case OP_VERIFY:
-		return xgm_blob_verify(ctx, r->blob, out);
-	case OP_GUEST_READ:
-		return xgm_guest_read(ctx, r->dom, r->first, r->last,
-				      opt_str(r->expect), out);
-	case OP_MAP:
-		return map(ctx, r, out);
-	case OP_UNMAP:
-		return unmap(ctx, r);
-	case OP_MOVE:
-		return move(ctx, r, out);
-	case OP_BUFFER_CREATE:
-		return buffer_create(ctx, r, out);
-	case OP_BUFFER_GET:
-		return buffer_reply(xgm_buffer_get(ctx, opt_str(r->card), r->ref,
-						   &b), &b, out);
-	case OP_BUFFER_FREE:
-		return buffer_free(ctx, r);
-	case OP_BUFFER_IMPORT:
-		return buffer_reply(xgm_buffer_import_fd(ctx, fd_in, &b), &b, out);
-	case OP_BUFFER_EXPORT:
-		return buffer_export(ctx, r, fd_out);
-	case OP_NR:
-		break;
-	}
+	if (h && h->host)
+		return h->host(ctx, out);
+	if (h && h->named)
+		return h->named(ctx, h->optional ? opt_str(name) : name, out);
+	if (h && h->range)
+		return h->range(ctx, r->dom, r->first, r->last, out);
+	if (h && h->req)
+		return h->req(ctx, r, fd_in, out, fd_out);
 	return xgm_fail(-EOPNOTSUPP, "no such request");
 }

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * xgpumapd: owns the host's mapping state and serves protocol v1 (man 7
- * xgpumapd) on a UNIX SOCK_SEQPACKET socket. One poll loop, one request
- * at a time, each one library operation; a client can neither block the
- * loop (replies are sent without waiting: a client that does not read
- * them is dropped) nor crash it (proto.c validates every byte).
+ * xgpumapd: owns the host's mapping state and serves protocols 1 and 2
+ * (man 7 xgpumapd) on a UNIX SOCK_SEQPACKET socket. One poll loop, one
+ * request at a time, each one library operation; a client can neither
+ * block the loop (replies are sent without waiting: a client that does
+ * not read them is dropped) nor crash it (proto.c validates every byte).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -31,6 +31,7 @@ struct client {
 	uid_t uid;
 	pid_t pid;
 	bool hello;
+	uint32_t version; /* the protocol its hello named */
 };
 
 struct grant {
@@ -141,22 +142,61 @@ static void drop(size_t i, const char *why)
 	d.clients[i] = d.clients[--d.nr_clients];
 }
 
-/* Sends a reply; false when the client cannot take it and was dropped. */
-static bool reply(size_t i, json_t *rep, int fd)
+static json_t *error_doc(uint32_t id, int err, const char *msg);
+
+/* The packet for text: itself, or (protocol 2) a large reply's packet
+ * with *fd its memfd; NULL with a reason in *err when it cannot go. */
+static char *packet(const struct client *c, uint32_t id, char *text, int *fd,
+		    const char **err)
+{
+	size_t len = strlen(text);
+	json_t *p;
+	int memfd = -1;
+
+	if (len <= XGM_PROTO_MAX_MSG)
+		return text;
+	*err = "the reply would be larger than the protocol allows";
+	/* A protocol 1 client reads one packet: it gets the error. */
+	if (c->version >= 2 && *fd < 0 && len <= XGM_PROTO_MAX_LARGE) {
+		memfd = wire_large_make(text, len);
+		if (memfd < 0)
+			*err = "cannot make the large reply's memfd";
+	}
+	free(text);
+	if (memfd < 0)
+		return NULL;
+	p = json_pack("{s:I,s:I}", "id", (json_int_t)id, "large",
+		      (json_int_t)len);
+	text = p ? json_dumps(p, JSON_COMPACT) : NULL;
+	json_decref(p);
+	if (text)
+		*fd = memfd;
+	else
+		close(memfd);
+	return text;
+}
+
+/* Sends the reply rep (taken) to request id, with fd when >= 0 (the
+ * caller's); false when the client cannot take it and was dropped. */
+static bool reply(size_t i, uint32_t id, json_t *rep, int fd)
 {
 	char *text = json_dumps(rep, JSON_COMPACT);
-	int ret;
+	const char *err = "out of memory";
+	int ret, memfd = fd;
 
 	json_decref(rep);
-	if (text && strlen(text) > XGM_PROTO_MAX_MSG) {
-		free(text);
-		text = strdup("{\"ok\":false,\"error\":{\"errno\":90,\"code\":"
-			      "\"EMSGSIZE\",\"message\":\"the reply would be "
-			      "larger than the protocol allows\"}}");
+	text = text ? packet(&d.clients[i], id, text, &memfd, &err) : NULL;
+	if (!text) {
+		rep = error_doc(id, EMSGSIZE, err);
+		text = rep ? json_dumps(rep, JSON_COMPACT) : NULL;
+		json_decref(rep);
+		memfd = fd = -1;
 	}
-	ret = text ? wire_send(d.clients[i].fd, text, strlen(text), fd, true)
+	ret = text ? wire_send(d.clients[i].fd, text, strlen(text), memfd, true)
 		   : -ENOMEM;
 	free(text);
+	if (memfd != fd)
+		close(memfd);
 	if (ret) {
 		drop(i, ret == -EAGAIN ? "does not read its replies: dropped"
 				       : "gone before its reply");
@@ -189,14 +229,14 @@ static json_t *remedy_doc(json_t *doc)
 
 static bool reply_error(size_t i, uint32_t id, int err, const char *msg)
 {
-	return reply(i, error_doc(id, err, msg), -1);
+	return reply(i, id, error_doc(id, err, msg), -1);
 }
 
 /* ---- one request ------------------------------------------------------- */
 
 static json_t *hello_result(const struct client *c)
 {
-	return json_pack("{s:i,s:s,s:I}", "version", XGM_PROTO_VERSION,
+	return json_pack("{s:i,s:s,s:I}", "version", (int)c->version,
 			 "backend", xgm_backend_name(xgm_ctx_backend(d.ctx)),
 			 "uid", (json_int_t)c->uid);
 }
@@ -221,11 +261,13 @@ static bool handle(size_t i, const char *text, size_t len, int fd)
 				   "this request takes no fd" :
 				   "this request needs an fd (SCM_RIGHTS)");
 	if (r.op == OP_HELLO) {
-		if (r.version != XGM_PROTO_VERSION)
-			return reply_error(i, r.id, EPROTONOSUPPORT,
-					   "this daemon speaks protocol 1");
+		if (r.version < XGM_PROTO_VERSION_MIN ||
+		    r.version > XGM_PROTO_VERSION)
+			return reply_error(i, r.id, EPROTONOSUPPORT, "this "
+					   "daemon speaks protocols 1 and 2");
 		c->hello = true;
-		return reply(i, json_pack("{s:I,s:b,s:o}", "id",
+		c->version = r.version;
+		return reply(i, r.id, json_pack("{s:I,s:b,s:o}", "id",
 				 (json_int_t)r.id, "ok", 1, "result",
 				 hello_result(c)), -1);
 	}
@@ -241,9 +283,10 @@ static bool handle(size_t i, const char *text, size_t len, int fd)
 		if (proto_op_info(r.op)->scope != SCOPE_ANY)
 			logf_("pid %d uid %u: %s: %s", (int)c->pid, c->uid,
 			      proto_op_info(r.op)->name, *m ? m : strerror(-ret));
-		return reply(i, remedy_doc(error_doc(r.id, -ret, *m ? m : strerror(-ret))), -1);
+		return reply(i, r.id, remedy_doc(error_doc(r.id, -ret,
+							    *m ? m : strerror(-ret))), -1);
 	}
-	ok = reply(i, json_pack("{s:I,s:b,s:o}", "id", (json_int_t)r.id,
+	ok = reply(i, r.id, json_pack("{s:I,s:b,s:o}", "id", (json_int_t)r.id,
 				"ok", 1, "result", res ? res : json_null()),
 		   fd_out);
 	if (fd_out >= 0)
@@ -385,9 +428,10 @@ static void usage(FILE *f)
 	fputs("Usage: xgpumapd [--socket PATH] [-b sim|xen] [--sim-state PATH]\n"
 	      "                [--allow UID:DOM[,DOM...]]... [-v]...\n"
 	      "\n"
-	      "The xgpumap daemon: runs the mapping engine and serves protocol 1\n"
-	      "(man 7 xgpumapd) on a UNIX socket, in the foreground, logging to\n"
-	      "stderr. SIGTERM or SIGINT: a clean exit, the socket removed.\n"
+	      "The xgpumap daemon: runs the mapping engine and serves\n"
+	      "protocols 1 and 2 (man 7 xgpumapd) on a UNIX socket, in the\n"
+	      "foreground, logging to stderr. SIGTERM or SIGINT: the request\n"
+	      "in progress completes, then a clean exit, the socket removed.\n"
 	      "\n"
 	      "  -s, --socket PATH     the socket (default " XGM_DAEMON_SOCKET ")\n"
 	      "  -b, --backend NAME    sim or xen (default: auto)\n"
@@ -546,7 +590,8 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	logf_("serving protocol %d on %s (%s backend)%s", XGM_PROTO_VERSION,
+	logf_("serving protocols %d and %d on %s (%s backend)%s",
+	      XGM_PROTO_VERSION_MIN, XGM_PROTO_VERSION,
 	      d.activated ? "the socket systemd passed" : d.path,
 	      xgm_backend_name(xgm_ctx_backend(d.ctx)),
 	      d.nr_grants ? ", with grants to non-root users" : "");

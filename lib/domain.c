@@ -57,7 +57,8 @@ static int domain_list_op(struct xgm_ctx *ctx, struct xgm_domain_info **out,
 XGM_API int xgm_domain_list(struct xgm_ctx *ctx, struct xgm_domain_info **out,
 			    size_t *count)
 {
-	XGM_REMOTE(ctx, remote_domain_list(ctx, out, count));
+	XGM_REMOTE(ctx, remote_call(ctx, "domain-list",
+		REMOTE_DOMAINS(out, count), REMOTE_NEED(out, count), "{}"));
 	return XGM_OP(ctx, XGM_OP_READ, domain_list_op(ctx, out, count));
 }
 
@@ -102,6 +103,7 @@ static int domain_lookup_op(struct xgm_ctx *ctx, const char *dom,
 XGM_API int xgm_domain_lookup(struct xgm_ctx *ctx, const char *dom,
 			      struct xgm_domain_info *out)
 {
-	XGM_REMOTE(ctx, remote_domain_lookup(ctx, dom, out));
+	XGM_REMOTE(ctx, remote_call(ctx, "domain-lookup", out,
+		REMOTE_NEED(dom, out), "{s:s}", "dom", dom));
 	return XGM_OP(ctx, XGM_OP_READ, domain_lookup_op(ctx, dom, out));
 }

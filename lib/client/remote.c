@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-only
 /*
  * A context that talks to xgpumapd: each public call is one request and
- * one reply (protocol v1, man 7 xgpumapd). Requests are
+ * one reply (protocol 2, man 7 xgpumapd). Requests are
  *   {"op": NAME, "id": N, "args": {...}}
  * replies
  *   {"id": N, "ok": true, "result": ...}
@@ -35,6 +35,30 @@ const char *remote_socket(const struct xgm_ctx_opts *opts)
 	const char *p = opts->daemon ? opts->daemon : getenv("XGPUMAP_DAEMON");
 
 	return p && *p ? p : NULL;
+}
+
+/* The reply a large-reply packet (taken) stands for; NULL when it is
+ * malformed. *fd, the memfd, is closed. */
+static json_t *large_reply(json_t *packet, int *fd)
+{
+	json_int_t len = json_integer_value(json_object_get(packet, "large"));
+	json_error_t jerr;
+	json_t *rep = NULL;
+	char *text;
+
+	if (len > 0 && !wire_large_read(*fd, (size_t)len, &text)) {
+		rep = json_loads(text, 0, &jerr);
+		free(text);
+	}
+	close(*fd);
+	*fd = -1;
+	if (rep && json_integer_value(json_object_get(rep, "id")) !=
+	    json_integer_value(json_object_get(packet, "id"))) {
+		json_decref(rep);
+		rep = NULL;
+	}
+	json_decref(packet);
+	return rep;
 }
 
 /* Sends args (taken) as op, with fd_in when >= 0; *result the reply's
@@ -80,6 +104,8 @@ static int call(struct xgm_ctx *ctx, const char *op, json_t *args, int fd_in,
 				strerror(-ret));
 	}
 	rep = json_loads(r->buf, 0, &jerr);
+	if (rep && fd >= 0 && json_object_get(rep, "large"))
+		rep = large_reply(rep, &fd);
 	if (!rep || json_integer_value(json_object_get(rep, "id")) != id) {
 		json_decref(rep);
 		if (fd >= 0)
@@ -119,7 +145,7 @@ int remote_open(struct xgm_ctx *ctx, const char *path)
 	struct xgm_remote *r;
 	const char *be;
 	json_t *res = NULL;
-	int ret;
+	int ret, version;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return xgm_fail(-ENAMETOOLONG, "daemon socket path too long: %s",
@@ -144,12 +170,20 @@ int remote_open(struct xgm_ctx *ctx, const char *path)
 				path, strerror(-ret));
 	}
 	ctx->remote = r;
-	ret = call(ctx, "hello", json_pack("{s:i}", "version", XGM_PROTO_VERSION),
-		   -1, &res, NULL);
+	/* A daemon of protocol 1 only: it answers as before, and this
+	 * side never gets a large reply from it. */
+	for (version = XGM_PROTO_VERSION; version >= XGM_PROTO_VERSION_MIN;
+	     version--) {
+		ret = call(ctx, "hello", json_pack("{s:i}", "version", version),
+			   -1, &res, NULL);
+		if (ret != -EPROTONOSUPPORT)
+			break;
+		xgm_clear_error();
+	}
 	if (!ret) {
 		be = json_string_value(json_object_get(res, "backend"));
 		if (json_integer_value(json_object_get(res, "version")) !=
-		    XGM_PROTO_VERSION || !be || xgm_backend_parse(be, &r->backend))
+		    version || !be || xgm_backend_parse(be, &r->backend))
 			ret = xgm_fail(-EPROTO, "the daemon at %s speaks another "
 				       "protocol", path);
 		json_decref(res);
@@ -176,275 +210,136 @@ enum xgm_backend_kind remote_backend(const struct xgm_ctx *ctx)
 	return ctx->remote->backend;
 }
 
-int remote_doc(struct xgm_ctx *ctx, const char *op, json_t **out,
-	       const char *fmt, ...)
+/* ---- what replies become (remote_call's out, by its type) ---------- */
+
+int remote_need(const char *fn, const char *names, const void *const *ptrs,
+		size_t n)
 {
-	json_error_t jerr;
-	json_t *args;
-	va_list ap;
+	const char *name = names;
 
-	va_start(ap, fmt);
-	args = json_vpack_ex(&jerr, 0, fmt, ap);
-	va_end(ap);
-	if (out)
-		*out = NULL;
-	return xgm_err(call(ctx, op, args, -1, out, NULL));
-}
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strcspn(name, ",");
 
-int remote_attach(struct xgm_ctx *ctx, const char *dom,
-		  const struct xgm_attach_opts *opts, json_t **out)
-{
-	json_t *args;
-	int ret = OPTS_CHECK("xgm_blob_attach", opts, xgm_attach_opts);
-
-	if (ret)
-		return ret;
-	if (!opts)
-		return xgm_fail(-EINVAL, "xgm_blob_attach: opts is NULL");
-	args = json_pack("{s:s?,s:I,s:s?,s:s?,s:s?,s:s?,s:s?}", "dom", dom,
-			 "size", (json_int_t)OPTS_GET(opts, size, 0),
-			 "placement", OPTS_GET(opts, placement, NULL),
-			 "strategy", OPTS_GET(opts, strategy, NULL),
-			 "cache", OPTS_GET(opts, cache, NULL),
-			 "label", OPTS_GET(opts, label, NULL),
-			 "card", OPTS_GET(opts, card, NULL));
-	if (args && OPTS_GET(opts, gfn_set, false))
-		json_object_set_new(args, "gfn", json_integer(
-				    (json_int_t)OPTS_GET(opts, gfn, 0)));
-	if (args && OPTS_GET(opts, buffer_set, false))
-		json_object_set_new(args, "buffer", json_integer(
-				    (json_int_t)OPTS_GET(opts, buffer, 0)));
-	return xgm_err(call(ctx, "attach", args, -1, out, NULL));
-}
-
-int remote_migrate(struct xgm_ctx *ctx, const char *blob,
-		   const struct xgm_migrate_opts *opts, json_t **out)
-{
-	int ret = OPTS_CHECK("xgm_blob_migrate", opts, xgm_migrate_opts);
-
-	if (ret)
-		return ret;
-	if (!opts)
-		return xgm_fail(-EINVAL, "xgm_blob_migrate: opts is NULL");
-	return xgm_err(call(ctx, "migrate", json_pack("{s:s?,s:s?,s:I,s:b}",
-			"blob", blob, "to", OPTS_GET(opts, to, NULL),
-			"repeat", (json_int_t)OPTS_GET(opts, repeat, 0),
-			"pause", OPTS_GET(opts, pause, false)), -1, out, NULL));
-}
-
-int remote_domain_list(struct xgm_ctx *ctx, struct xgm_domain_info **out,
-		       size_t *count)
-{
-	json_t *res, *d;
-	size_t i;
-	int ret;
-
-	if (!out || !count)
-		return xgm_fail(-EINVAL, "xgm_domain_list: out is NULL");
-	ret = call(ctx, "domain-list", json_object(), -1, &res, NULL);
-	if (ret)
-		return xgm_err(ret);
-	*out = calloc(json_array_size(res) + 1, sizeof(**out));
-	*count = 0;
-	json_array_foreach(res, i, d) {
-		if (!*out || wire_domain_from_json(d, &(*out)[i])) {
-			free(*out);
-			*out = NULL;
-			json_decref(res);
-			return xgm_err(xgm_fail(-EPROTO, "xgm_domain_list: the "
-					       "daemon's reply is malformed"));
-		}
-		(*count)++;
+		if (!ptrs[i])
+			return xgm_fail(-EINVAL, "%s: %.*s is NULL", fn,
+					(int)len, name);
+		name += len + strspn(name + len, ", ");
 	}
-	json_decref(res);
 	return 0;
 }
 
-int remote_domain_lookup(struct xgm_ctx *ctx, const char *dom,
-			 struct xgm_domain_info *out)
+int remote_fd_ok(const char *fn, int fd)
 {
-	json_t *res = NULL;
-	int ret;
-
-	if (!dom || !out)
-		return xgm_fail(-EINVAL, "xgm_domain_lookup: %s is NULL",
-				!dom ? "dom" : "out");
-	ret = call(ctx, "domain-lookup", json_pack("{s:s}", "dom", dom), -1,
-		   &res, NULL);
-	if (!ret && wire_domain_from_json(res, out))
-		ret = xgm_fail(-EPROTO, "xgm_domain_lookup: the daemon's reply "
-			       "is malformed");
-	json_decref(res);
-	return xgm_err(ret);
+	return fd < 0 ? xgm_fail(-EINVAL, "%s: fd is negative", fn) : 0;
 }
 
-/* A reply's blob into a new handle, or the handle h refreshed. */
-static int blob_reply(json_t *res, struct xgm_blob **newh, struct xgm_blob *h)
+json_t *remote_opt_u64(bool set, uint64_t v)
 {
+	return set ? json_integer((json_int_t)v) : NULL;
+}
+
+json_t *remote_opt_buffer(const struct xgm_buffer *buf)
+{
+	return remote_opt_u64(buf != NULL, buf ? buf->id : 0);
+}
+
+static int moved(struct xgm_ctx *ctx, json_t *res, struct xgm_blob *h)
+{
+	enum xgm_placement from = h->placement;
 	struct xgm_blob *b;
-	int ret = wire_blob_from_json(res, &b);
 
-	json_decref(res);
-	if (ret)
-		return xgm_fail(-EPROTO, "the daemon's blob is malformed");
-	if (newh) {
-		*newh = b;
-	} else {
-		*h = *b;
-		free(b);
-	}
-	return 0;
-}
-
-int remote_blob_map(struct xgm_ctx *ctx, uint32_t domid,
-		    const struct xgm_map_opts *opts, struct xgm_blob **blob)
-{
-	const struct xgm_buffer *buf;
-	json_t *args, *res;
-	int ret;
-
-	if (!opts || !blob)
-		return xgm_fail(-EINVAL, "xgm_blob_map: %s is NULL",
-				!opts ? "opts" : "blob");
-	*blob = NULL;
-	ret = OPTS_CHECK("xgm_blob_map", opts, xgm_map_opts);
-	if (ret)
-		return ret;
-	buf = OPTS_GET(opts, buffer, NULL);
-	args = json_pack("{s:I,s:I,s:i,s:s?,s:i,s:i,s:s?}",
-			 "domid", (json_int_t)domid,
-			 "size", (json_int_t)OPTS_GET(opts, size, 0),
-			 "placement", (int)OPTS_GET(opts, placement, XGM_PLACE_VRAM),
-			 "card", OPTS_GET(opts, card, NULL),
-			 "strategy", (int)OPTS_GET(opts, strategy, XGM_STRATEGY_AUTO),
-			 "cache", (int)OPTS_GET(opts, cache, XGM_CACHE_WC),
-			 "label", OPTS_GET(opts, label, NULL));
-	if (args && OPTS_GET(opts, offset_set, false))
-		json_object_set_new(args, "offset", json_integer(
-				    (json_int_t)OPTS_GET(opts, offset, 0)));
-	if (args && buf)
-		json_object_set_new(args, "buffer", json_integer(
-				    (json_int_t)buf->id));
-	ret = call(ctx, "map", args, -1, &res, NULL);
-	return xgm_err(ret ? ret : blob_reply(res, blob, NULL));
-}
-
-int remote_blob_unmap(struct xgm_ctx *ctx, struct xgm_blob *blob)
-{
-	if (!blob)
-		return xgm_fail(-EINVAL, "xgm_blob_unmap: blob is NULL");
-	return xgm_err(call(ctx, "unmap", json_pack("{s:I,s:I}", "domid",
-			(json_int_t)blob->domid, "id", (json_int_t)blob->id),
-			-1, NULL, NULL));
-}
-
-int remote_blob_move(struct xgm_ctx *ctx, struct xgm_blob *blob,
-		     const struct xgm_move_opts *opts)
-{
-	enum xgm_placement from;
-	json_t *res = NULL;
-	int ret;
-
-	if (!blob || !opts)
-		return xgm_fail(-EINVAL, "xgm_blob_move: %s is NULL",
-				!blob ? "blob" : "opts");
-	ret = OPTS_CHECK("xgm_blob_move", opts, xgm_move_opts);
-	if (ret)
-		return ret;
-	from = blob->placement;
-	ret = call(ctx, "move", json_pack("{s:I,s:I,s:i,s:b}", "domid",
-		   (json_int_t)blob->domid, "id", (json_int_t)blob->id,
-		   "to", (int)OPTS_GET(opts, to, XGM_PLACE_VRAM),
-		   "pause", OPTS_GET(opts, pause, false)), -1, &res, NULL);
-	ret = ret ? ret : blob_reply(res, NULL, blob);
-	if (!ret && ctx->move_fn) {
+	if (wire_blob_from_json(res, &b))
+		return -EBADMSG;
+	*h = *b;
+	free(b);
+	if (ctx->move_fn) {
 		struct xgm_move_event ev = {
-			.domid = blob->domid, .id = blob->id, .gfn = blob->gfn,
-			.from = from, .to = blob->placement,
+			.domid = h->domid, .id = h->id, .gfn = h->gfn,
+			.from = from, .to = h->placement,
 		};
 
 		ctx->move_fn(&ev, ctx->move_user);
 	}
-	return xgm_err(ret);
+	return 0;
 }
 
-/* res is read after ret was computed (argument order is unspecified). */
-static int buffer_reply(int ret, json_t **res, struct xgm_buffer **buf)
+static int domains(json_t *res, struct remote_domains *d)
 {
-	if (ret)
-		return xgm_err(ret);
-	ret = wire_buffer_from_json(*res, buf);
-	json_decref(*res);
-	return ret ? xgm_err(xgm_fail(-EPROTO, "the daemon's buffer is "
-				      "malformed")) : 0;
+	size_t i, n = json_array_size(res);
+	json_t *v;
+
+	*d->count = 0;
+	*d->out = calloc(n + 1, sizeof(**d->out));
+	if (!*d->out)
+		return -ENOMEM;
+	json_array_foreach(res, i, v) {
+		if (wire_domain_from_json(v, &(*d->out)[i])) {
+			free(*d->out);
+			*d->out = NULL;
+			return -EBADMSG;
+		}
+	}
+	*d->count = n;
+	return 0;
 }
 
-int remote_buffer_create(struct xgm_ctx *ctx,
-			 const struct xgm_buffer_opts *opts,
-			 struct xgm_buffer **buf)
+/* Outputs that are set whatever happens (NULL on a failure). */
+static void clear(enum remote_reply kind, void *out)
+{
+	if (kind == REMOTE_R_DOC && out)
+		*(json_t **)out = NULL;
+	else if (kind == REMOTE_R_BLOB)
+		*(struct xgm_blob **)out = NULL;
+	else if (kind == REMOTE_R_BUFFER)
+		*(struct xgm_buffer **)out = NULL;
+}
+
+/* The result res (and the reply's fd) into out; -EBADMSG when res is not
+ * what the kind needs. */
+static int decode(struct xgm_ctx *ctx, enum remote_reply kind, void *out,
+		  json_t *res, int fd)
+{
+	switch (kind) {
+	case REMOTE_R_DOC:
+		if (out)
+			*(json_t **)out = json_incref(res);
+		return 0;
+	case REMOTE_R_NONE:
+		return 0;
+	case REMOTE_R_BLOB:
+		return wire_blob_from_json(res, out) ? -EBADMSG : 0;
+	case REMOTE_R_MOVED:
+		return moved(ctx, res, out);
+	case REMOTE_R_BUFFER:
+		return wire_buffer_from_json(res, out) ? -EBADMSG : 0;
+	case REMOTE_R_FREED:
+		free(out);
+		return 0;
+	case REMOTE_R_DOMAIN:
+		return wire_domain_from_json(res, out) ? -EBADMSG : 0;
+	case REMOTE_R_DOMAINS:
+		return domains(res, out);
+	case REMOTE_R_FD:
+		return fd >= 0 ? fd : xgm_fail(-EPROTO,
+					       "the daemon sent no fd");
+	}
+	return -EBADMSG;
+}
+
+int remote_run(struct xgm_ctx *ctx, const char *fn, const char *op, int fd_in,
+	       enum remote_reply kind, void *out, json_t *args)
 {
 	json_t *res = NULL;
-	int ret;
+	int fd = -1, ret;
 
-	if (!opts || !buf)
-		return xgm_fail(-EINVAL, "xgm_buffer_create: %s is NULL",
-				!opts ? "opts" : "buf");
-	ret = OPTS_CHECK("xgm_buffer_create", opts, xgm_buffer_opts);
-	if (ret)
-		return ret;
-	ret = call(ctx, "buffer-create", json_pack("{s:I,s:s,s:s?}", "size",
-		   (json_int_t)OPTS_GET(opts, size, 0), "placement",
-		   xgm_placement_name(OPTS_GET(opts, placement, XGM_PLACE_VRAM)),
-		   "card", OPTS_GET(opts, card, NULL)), -1, &res, NULL);
-	return buffer_reply(ret, &res, buf);
-}
-
-int remote_buffer_get(struct xgm_ctx *ctx, const char *card, uint64_t id,
-		      struct xgm_buffer **buf)
-{
-	json_t *res = NULL;
-
-	if (!buf)
-		return xgm_fail(-EINVAL, "xgm_buffer_get: buf is NULL");
-	return buffer_reply(call(ctx, "buffer-get", json_pack("{s:s?,s:I}",
-			    "card", card, "id", (json_int_t)id), -1, &res,
-			    NULL), &res, buf);
-}
-
-int remote_buffer_free(struct xgm_ctx *ctx, struct xgm_buffer *buf)
-{
-	int ret;
-
-	if (!buf)
-		return xgm_fail(-EINVAL, "xgm_buffer_free: buf is NULL");
-	ret = call(ctx, "buffer-free", json_pack("{s:I}", "id",
-		   (json_int_t)buf->id), -1, NULL, NULL);
+	clear(kind, out);
+	ret = call(ctx, op, args, fd_in, &res,
+		   kind == REMOTE_R_FD ? &fd : NULL);
 	if (!ret)
-		free(buf);
+		ret = decode(ctx, kind, out, res, fd);
+	if (ret == -EBADMSG)
+		ret = xgm_fail(-EPROTO, "%s: the daemon's reply is malformed",
+			       fn);
+	json_decref(res);
 	return xgm_err(ret);
-}
-
-int remote_buffer_export_fd(struct xgm_ctx *ctx, const struct xgm_buffer *buf)
-{
-	int ret, fd;
-
-	if (!buf)
-		return xgm_fail(-EINVAL, "xgm_buffer_export_fd: buf is NULL");
-	ret = call(ctx, "buffer-export", json_pack("{s:I}", "id",
-		   (json_int_t)buf->id), -1, NULL, &fd);
-	if (!ret && fd < 0)
-		ret = xgm_fail(-EPROTO, "the daemon sent no fd");
-	return ret ? xgm_err(ret) : fd;
-}
-
-int remote_buffer_import_fd(struct xgm_ctx *ctx, int fd,
-			    struct xgm_buffer **buf)
-{
-	json_t *res = NULL;
-
-	if (!buf || fd < 0)
-		return xgm_fail(-EINVAL, "xgm_buffer_import_fd: %s",
-				!buf ? "buf is NULL" : "fd is negative");
-	return buffer_reply(call(ctx, "buffer-import", json_object(), fd, &res,
-				 NULL), &res, buf);
 }

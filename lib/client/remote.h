@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-only */
 /*
- * A remote context: one that talks to xgpumapd (protocol v1, man 7
+ * A remote context: one that talks to xgpumapd (protocol 2, man 7
  * xgpumapd) instead of running the engine. Each public function's first
- * line is XGM_REMOTE(ctx, remote_...(...)) (ctx.h); what has no remote_
- * call fails with -EOPNOTSUPP in xgm__op_begin().
+ * line is XGM_REMOTE(ctx, remote_call(...)) (ctx.h): its request, its
+ * checks and what its reply becomes; what has none fails with -EOPNOTSUPP
+ * in xgm__op_begin().
  */
 #ifndef XGM_CLIENT_REMOTE_H
 #define XGM_CLIENT_REMOTE_H
@@ -24,38 +25,82 @@ int remote_open(struct xgm_ctx *ctx, const char *path);
 void remote_close(struct xgm_ctx *ctx);
 enum xgm_backend_kind remote_backend(const struct xgm_ctx *ctx);
 
-/* One document call: args from json_pack(fmt, ...), *out the reply's
- * result (the caller owns it; out NULL: the result is dropped). */
-int remote_doc(struct xgm_ctx *ctx, const char *op, json_t **out,
-	       const char *fmt, ...);
+/*
+ * One request of the public function it is written in, as that function's
+ * XGM_REMOTE line: check (an int, 0 to go on: argument checks) first, then
+ * op with args json_pack(...) (and fd_in), the reply's result into out as
+ * out's type says (REMOTE_REPLY: any other type does not compile).
+ */
+#define remote_call_fd(ctx, op, fd_in, out, check, ...)                 \
+	((check) ?: remote_run((ctx), __func__, (op), (fd_in),          \
+			       REMOTE_REPLY(out), (void *)(out),       \
+			       json_pack(__VA_ARGS__)))
+#define remote_call(ctx, op, out, check, ...) \
+	remote_call_fd(ctx, op, -1, out, check, __VA_ARGS__)
+/* A document call: *out the result (the caller owns it; out NULL: dropped). */
+#define remote_doc(ctx, op, out, ...) remote_call(ctx, op, out, 0, __VA_ARGS__)
 
-int remote_attach(struct xgm_ctx *ctx, const char *dom,
-		  const struct xgm_attach_opts *opts, json_t **out);
-int remote_migrate(struct xgm_ctx *ctx, const char *blob,
-		   const struct xgm_migrate_opts *opts, json_t **out);
-int remote_domain_list(struct xgm_ctx *ctx, struct xgm_domain_info **out,
-		       size_t *count);
-int remote_domain_lookup(struct xgm_ctx *ctx, const char *dom,
-			 struct xgm_domain_info *out);
-int remote_blob_map(struct xgm_ctx *ctx, uint32_t domid,
-		    const struct xgm_map_opts *opts, struct xgm_blob **blob);
-int remote_blob_unmap(struct xgm_ctx *ctx, struct xgm_blob *blob);
-int remote_blob_move(struct xgm_ctx *ctx, struct xgm_blob *blob,
-		     const struct xgm_move_opts *opts);
-int remote_buffer_create(struct xgm_ctx *ctx,
-			 const struct xgm_buffer_opts *opts,
-			 struct xgm_buffer **buf);
-int remote_buffer_get(struct xgm_ctx *ctx, const char *card, uint64_t id,
-		      struct xgm_buffer **buf);
-int remote_buffer_free(struct xgm_ctx *ctx, struct xgm_buffer *buf);
-int remote_buffer_export_fd(struct xgm_ctx *ctx, const struct xgm_buffer *buf);
-int remote_buffer_import_fd(struct xgm_ctx *ctx, int fd,
-			    struct xgm_buffer **buf);
+/* The checks: pointers that must not be NULL; an options struct. */
+#define REMOTE_NEED(...)                                                \
+	remote_need(__func__, #__VA_ARGS__,                             \
+		    (const void *const[]){ __VA_ARGS__ },               \
+		    sizeof((const void *const[]){ __VA_ARGS__ }) /          \
+		    sizeof(void *))
+#define REMOTE_OPTS(opts, type) OPTS_CHECK(__func__, opts, type)
+
+/* What out is, by its type. */
+struct remote_none;      /* nothing: REMOTE_NONE */
+struct remote_fd;        /* the fd the reply carries is returned: REMOTE_FD */
+struct remote_domains {  /* REMOTE_DOMAINS(out, count) */
+	struct xgm_domain_info **out;
+	size_t *count;
+};
+#define REMOTE_NONE ((struct remote_none *)0)
+#define REMOTE_FD ((struct remote_fd *)0)
+#define REMOTE_DOMAINS(out, count) (&(struct remote_domains){ (out), (count) })
+
+enum remote_reply {
+	REMOTE_R_DOC,     /* json_t **: the result */
+	REMOTE_R_NONE,
+	REMOTE_R_BLOB,    /* struct xgm_blob **: a new handle */
+	REMOTE_R_MOVED,   /* struct xgm_blob *: updated, the move callback run */
+	REMOTE_R_BUFFER,  /* struct xgm_buffer **: a new handle */
+	REMOTE_R_FREED,   /* struct xgm_buffer *: freed, with its buffer */
+	REMOTE_R_DOMAIN,  /* struct xgm_domain_info * */
+	REMOTE_R_DOMAINS, /* struct remote_domains * */
+	REMOTE_R_FD,      /* struct remote_fd *: returns the fd */
+};
+
+#define REMOTE_REPLY(out) _Generic((out),                               \
+	json_t **: REMOTE_R_DOC,                                        \
+	struct remote_none *: REMOTE_R_NONE,                            \
+	struct xgm_blob **: REMOTE_R_BLOB,                              \
+	struct xgm_blob *: REMOTE_R_MOVED,                              \
+	struct xgm_buffer **: REMOTE_R_BUFFER,                          \
+	struct xgm_buffer *: REMOTE_R_FREED,                            \
+	struct xgm_domain_info *: REMOTE_R_DOMAIN,                      \
+	struct remote_domains *: REMOTE_R_DOMAINS,                      \
+	struct remote_fd *: REMOTE_R_FD)
+
+int remote_run(struct xgm_ctx *ctx, const char *fn, const char *op, int fd_in,
+	       enum remote_reply kind, void *out, json_t *args);
+/* -EINVAL naming the first of names (as written, comma-separated) whose
+ * pointer is NULL; 0 when none is. */
+int remote_need(const char *fn, const char *names, const void *const *ptrs,
+		size_t n);
+/* Optional request fields for json_pack's "o*": NULL (left out) unless set. */
+json_t *remote_opt_u64(bool set, uint64_t v);
+json_t *remote_opt_buffer(const struct xgm_buffer *buf);
+int remote_fd_ok(const char *fn, int fd);
 
 /* ---- the wire, shared with the daemon (lib/client/wire.c) ---- */
 
-#define XGM_PROTO_VERSION 1
-#define XGM_PROTO_MAX_MSG 65536  /* bytes of one request or reply */
+/* Protocol 2 adds large replies (below); a daemon speaks 1 and 2, and
+ * answers a client by the version its hello named. */
+#define XGM_PROTO_VERSION 2
+#define XGM_PROTO_VERSION_MIN 1
+#define XGM_PROTO_MAX_MSG 65536  /* bytes of one packet: request or reply */
+#define XGM_PROTO_MAX_LARGE (256u << 20) /* bytes of one large reply */
 #define XGM_DAEMON_SOCKET "/run/xgpumap/xgpumapd.sock"
 
 /* Sends one message (text of len bytes) with fd attached when fd >= 0.
@@ -68,6 +113,13 @@ int wire_send(int sock, const char *text, size_t len, int fd, bool nonblock);
  * other passed fd is closed and the call is -ETOOMANYREFS. 0 bytes with
  * no error: the peer closed (-ECONNRESET). */
 int wire_recv(int sock, char *buf, size_t cap, size_t *len, int *fd);
+
+/* A large reply (protocol 2): the packet {"id": N, "large": BYTES}
+ * carries a sealed memfd whose BYTES bytes are the whole reply. */
+int wire_large_make(const char *text, size_t len);
+/* The reply in fd, as large's BYTES said: a malloc'ed, NUL-terminated
+ * copy in *text; -EPROTO for an fd that is not such a memfd. */
+int wire_large_read(int fd, size_t len, char **text);
 
 /* Typed objects in replies. */
 json_t *wire_blob_to_json(const struct xgm_blob *b);

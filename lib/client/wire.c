@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: LGPL-2.1-only
 /*
- * The wire of protocol v1 (man 7 xgpumapd), shared by the library's remote
- * context and the daemon: one message per SOCK_SEQPACKET packet, at most
- * one fd beside it (SCM_RIGHTS), and the typed objects replies carry.
+ * The wire of protocols 1 and 2 (man 7 xgpumapd), shared by the library's
+ * remote context and the daemon: one message per SOCK_SEQPACKET packet, at
+ * most one fd beside it (SCM_RIGHTS), a large reply in a sealed memfd
+ * (protocol 2), and the typed objects replies carry.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ctx.h"
@@ -102,6 +106,68 @@ int wire_recv(int sock, char *buf, size_t cap, size_t *len, int *fd)
 	buf[n] = '\0';
 	if (extra || (msg.msg_flags & MSG_CTRUNC))
 		return -ETOOMANYREFS;
+	return 0;
+}
+
+/* ---- large replies ---------------------------------------------------- */
+
+/* Sealed, so what the client reads is what the daemon wrote, however
+ * long it takes to read it. */
+#define LARGE_SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
+
+int wire_large_make(const char *text, size_t len)
+{
+	int fd = memfd_create("xgpumapd-reply",
+			      MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	size_t done = 0;
+	int err;
+
+	if (fd < 0)
+		return -errno;
+	while (done < len) {
+		ssize_t n = write(fd, text + done, len - done);
+
+		if (n <= 0 && errno != EINTR)
+			goto fail;
+		if (n > 0)
+			done += (size_t)n;
+	}
+	if (!fcntl(fd, F_ADD_SEALS, LARGE_SEALS))
+		return fd;
+fail:
+	err = errno ? errno : EIO;
+	close(fd);
+	return -err;
+}
+
+int wire_large_read(int fd, size_t len, char **text)
+{
+	struct stat st;
+	size_t done = 0;
+	int seals = fcntl(fd, F_GET_SEALS);
+	char *t;
+
+	*text = NULL;
+	if (len > XGM_PROTO_MAX_LARGE || fstat(fd, &st) ||
+	    !S_ISREG(st.st_mode) || (uint64_t)st.st_size != len || seals < 0 ||
+	    (seals & LARGE_SEALS) != LARGE_SEALS)
+		return -EPROTO;
+	t = malloc(len + 1);
+	if (!t)
+		return -ENOMEM;
+	while (done < len) {
+		ssize_t n = pread(fd, t + done, len - done, (off_t)done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			free(t);
+			return -EPROTO;
+		}
+		done += (size_t)n;
+	}
+	t[len] = '\0';
+	*text = t;
 	return 0;
 }
 

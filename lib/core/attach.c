@@ -396,6 +396,18 @@ static int blob_attach_op(struct xgm_ctx *ctx, const char *dom,
 XGM_API int xgm_blob_attach(struct xgm_ctx *ctx, const char *dom,
 			    const struct xgm_attach_opts *opts, json_t **out)
 {
-	XGM_REMOTE(ctx, remote_attach(ctx, dom, opts, out));
+	XGM_REMOTE(ctx, remote_call(ctx, "attach", out,
+		REMOTE_OPTS(opts, xgm_attach_opts) ?: REMOTE_NEED(opts),
+		"{s:s?,s:I,s:s?,s:s?,s:s?,s:s?,s:s?,s:o*,s:o*}", "dom", dom,
+		"size", (json_int_t)OPTS_GET(opts, size, 0),
+		"placement", OPTS_GET(opts, placement, NULL),
+		"strategy", OPTS_GET(opts, strategy, NULL),
+		"cache", OPTS_GET(opts, cache, NULL),
+		"label", OPTS_GET(opts, label, NULL),
+		"card", OPTS_GET(opts, card, NULL),
+		"gfn", remote_opt_u64(OPTS_GET(opts, gfn_set, false),
+				      OPTS_GET(opts, gfn, 0)),
+		"buffer", remote_opt_u64(OPTS_GET(opts, buffer_set, false),
+					 OPTS_GET(opts, buffer, 0))));
 	return XGM_OP(ctx, XGM_OP_WRITE, blob_attach_op(ctx, dom, opts, out));
 }

@@ -254,7 +254,12 @@ XGM_API int xgm_buffer_create(struct xgm_ctx *ctx,
 			      const struct xgm_buffer_opts *opts,
 			      struct xgm_buffer **buf)
 {
-	XGM_REMOTE(ctx, remote_buffer_create(ctx, opts, buf));
+	XGM_REMOTE(ctx, remote_call(ctx, "buffer-create", buf,
+		REMOTE_NEED(opts, buf) ?: REMOTE_OPTS(opts, xgm_buffer_opts),
+		"{s:I,s:s,s:s?}", "size", (json_int_t)OPTS_GET(opts, size, 0),
+		"placement", xgm_placement_name(OPTS_GET(opts, placement,
+							 XGM_PLACE_VRAM)),
+		"card", OPTS_GET(opts, card, NULL)));
 	return XGM_OP(ctx, XGM_OP_WRITE, buffer_create_op(ctx, opts, buf));
 }
 
@@ -294,7 +299,8 @@ static int buffer_get_op(struct xgm_ctx *ctx, const char *card, uint64_t id,
 XGM_API int xgm_buffer_get(struct xgm_ctx *ctx, const char *card, uint64_t id,
 			   struct xgm_buffer **buf)
 {
-	XGM_REMOTE(ctx, remote_buffer_get(ctx, card, id, buf));
+	XGM_REMOTE(ctx, remote_call(ctx, "buffer-get", buf, REMOTE_NEED(buf),
+		"{s:s?,s:I}", "card", card, "id", (json_int_t)id));
 	return XGM_OP(ctx, XGM_OP_READ, buffer_get_op(ctx, card, id, buf));
 }
 
@@ -331,7 +337,8 @@ static int buffer_free_op(struct xgm_ctx *ctx, struct xgm_buffer *buf)
 
 XGM_API int xgm_buffer_free(struct xgm_ctx *ctx, struct xgm_buffer *buf)
 {
-	XGM_REMOTE(ctx, remote_buffer_free(ctx, buf));
+	XGM_REMOTE(ctx, remote_call(ctx, "buffer-free", buf, REMOTE_NEED(buf),
+		"{s:I}", "id", (json_int_t)buf->id));
 	return XGM_OP(ctx, XGM_OP_WRITE, buffer_free_op(ctx, buf));
 }
 

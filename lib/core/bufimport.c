@@ -106,8 +106,9 @@ int buffer_fd_resolve(struct xgm_ctx *ctx, int fd, uint64_t *id)
 		if (ret != -ENOTSUP)
 			return ret;
 	}
-	return xgm_fail(-EBADF, "fd %d stands for no buffer (expected: a "
-			"buffer fd from xgm_buffer_export_fd)", fd);
+	/* Not its number: the caller's may differ (pidfd_getfd, SCM_RIGHTS). */
+	return xgm_fail(-EBADF, "the fd stands for no buffer (expected: a "
+			"buffer fd from xgm_buffer_export_fd)");
 }
 
 static int export_op(struct xgm_ctx *ctx, const struct xgm_buffer *buf)
@@ -126,7 +127,8 @@ static int export_op(struct xgm_ctx *ctx, const struct xgm_buffer *buf)
 XGM_API int xgm_buffer_export_fd(struct xgm_ctx *ctx,
 				 const struct xgm_buffer *buf)
 {
-	XGM_REMOTE(ctx, remote_buffer_export_fd(ctx, buf));
+	XGM_REMOTE(ctx, remote_call(ctx, "buffer-export", REMOTE_FD,
+		REMOTE_NEED(buf), "{s:I}", "id", (json_int_t)buf->id));
 	return XGM_OP(ctx, XGM_OP_READ, export_op(ctx, buf));
 }
 
@@ -146,6 +148,7 @@ static int import_op(struct xgm_ctx *ctx, int fd, struct xgm_buffer **buf)
 XGM_API int xgm_buffer_import_fd(struct xgm_ctx *ctx, int fd,
 				 struct xgm_buffer **buf)
 {
-	XGM_REMOTE(ctx, remote_buffer_import_fd(ctx, fd, buf));
+	XGM_REMOTE(ctx, remote_call_fd(ctx, "buffer-import", fd, buf,
+		REMOTE_NEED(buf) ?: remote_fd_ok(__func__, fd), "{}"));
 	return XGM_OP(ctx, XGM_OP_READ, import_op(ctx, fd, buf));
 }

@@ -300,6 +300,11 @@ out:
 XGM_API int xgm_blob_migrate(struct xgm_ctx *ctx, const char *id,
 			     const struct xgm_migrate_opts *opts, json_t **out)
 {
-	XGM_REMOTE(ctx, remote_migrate(ctx, id, opts, out));
+	XGM_REMOTE(ctx, remote_call(ctx, "migrate", out,
+		REMOTE_OPTS(opts, xgm_migrate_opts) ?: REMOTE_NEED(opts),
+		"{s:s?,s:s?,s:I,s:b}", "blob", id,
+		"to", OPTS_GET(opts, to, NULL),
+		"repeat", (json_int_t)OPTS_GET(opts, repeat, 0),
+		"pause", OPTS_GET(opts, pause, false)));
 	return XGM_OP(ctx, XGM_OP_WRITE, blob_migrate_op(ctx, id, opts, out));
 }

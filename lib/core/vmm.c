@@ -208,7 +208,19 @@ static int blob_map_op(struct xgm_ctx *ctx, uint32_t domid,
 XGM_API int xgm_blob_map(struct xgm_ctx *ctx, uint32_t domid,
 			 const struct xgm_map_opts *opts, struct xgm_blob **blob)
 {
-	XGM_REMOTE(ctx, remote_blob_map(ctx, domid, opts, blob));
+	XGM_REMOTE(ctx, remote_call(ctx, "map", blob,
+		REMOTE_NEED(opts, blob) ?: REMOTE_OPTS(opts, xgm_map_opts),
+		"{s:I,s:I,s:i,s:s?,s:i,s:i,s:s?,s:o*,s:o*}",
+		"domid", (json_int_t)domid,
+		"size", (json_int_t)OPTS_GET(opts, size, 0),
+		"placement", (int)OPTS_GET(opts, placement, XGM_PLACE_VRAM),
+		"card", OPTS_GET(opts, card, NULL),
+		"strategy", (int)OPTS_GET(opts, strategy, XGM_STRATEGY_AUTO),
+		"cache", (int)OPTS_GET(opts, cache, XGM_CACHE_WC),
+		"label", OPTS_GET(opts, label, NULL),
+		"offset", remote_opt_u64(OPTS_GET(opts, offset_set, false),
+					 OPTS_GET(opts, offset, 0)),
+		"buffer", remote_opt_buffer(OPTS_GET(opts, buffer, NULL))));
 	return XGM_OP(ctx, XGM_OP_WRITE, blob_map_op(ctx, domid, opts, blob));
 }
 
@@ -230,7 +242,9 @@ static int blob_unmap_op(struct xgm_ctx *ctx, struct xgm_blob *blob)
 
 XGM_API int xgm_blob_unmap(struct xgm_ctx *ctx, struct xgm_blob *blob)
 {
-	XGM_REMOTE(ctx, remote_blob_unmap(ctx, blob));
+	XGM_REMOTE(ctx, remote_call(ctx, "unmap", REMOTE_NONE,
+		REMOTE_NEED(blob), "{s:I,s:I}", "domid", (json_int_t)blob->domid,
+		"id", (json_int_t)blob->id));
 	return XGM_OP(ctx, XGM_OP_WRITE, blob_unmap_op(ctx, blob));
 }
 
@@ -270,7 +284,12 @@ static int blob_move_op(struct xgm_ctx *ctx, struct xgm_blob *blob,
 XGM_API int xgm_blob_move(struct xgm_ctx *ctx, struct xgm_blob *blob,
 			  const struct xgm_move_opts *opts)
 {
-	XGM_REMOTE(ctx, remote_blob_move(ctx, blob, opts));
+	XGM_REMOTE(ctx, remote_call(ctx, "move", blob,
+		REMOTE_NEED(blob, opts) ?: REMOTE_OPTS(opts, xgm_move_opts),
+		"{s:I,s:I,s:i,s:b}", "domid", (json_int_t)blob->domid,
+		"id", (json_int_t)blob->id,
+		"to", (int)OPTS_GET(opts, to, XGM_PLACE_VRAM),
+		"pause", OPTS_GET(opts, pause, false)));
 	return XGM_OP(ctx, XGM_OP_WRITE, blob_move_op(ctx, blob, opts));
 }
 

@@ -112,3 +112,67 @@ adopt_crash() {
     is "$(gpu_buffer_ids)" "[1]"
     jq_is "$(xgm_q p2m vm1)" '[.[] | select(.type == "mmio_direct")] | length' '0'
 }
+
+teardown() {
+    [[ -n ${HOLDER:-} ]] && kill "$HOLDER" 2>/dev/null
+    basic_teardown
+}
+
+@test "attach --dmabuf PID:FD: the buffer another process holds is adopted, as with --buffer" {
+    run_xgm 0 sim init
+    run_xgm 0 gpu alloc card0 --size 16M --placement sys
+    hold_buffer 1
+    run_xgm 0 -j attach vm1 --dmabuf "$HOLDER:$BUF_FD" --strategy grant
+    jq_is "$output" '[.id,.size,.placement,.strategy]' '["vm1:1",16777216,"sys","grant"]'
+    jq_is "$(xgm_q gpu show card0)" '[.buffers[] | [.id,.blob]]' '[[1,"vm1:1"]]'
+    check_clean
+    run_xgm 0 detach vm1:1
+    is "$(gpu_buffer_ids)" "[1]" "detach released the adopted buffer, did not free it"
+    check_clean
+}
+
+@test "attach --dmabuf and --gem refuse bad input, other processes' fds that are not buffers, state unchanged" {
+    run_xgm 0 sim init
+    run_xgm 0 gpu alloc card0 --size 4M
+    hold_buffer 1
+    local a
+    for a in "" 12 x:1 1:x 0:3 -1:3 1:-3 1:2:3 "1:99999999999" 1: :1; do
+        assert_refused 2 EINVAL "is not PID:FD" attach vm1 --dmabuf "$a"
+    done
+    for a in 1:2 1:2:0 1:2:x 1:2:3:4 1:2:4294967296; do
+        assert_refused 2 EINVAL "is not PID:FD:HANDLE" attach vm1 --gem "$a"
+    done
+    assert_refused 2 EINVAL "give one" attach vm1 --dmabuf "$HOLDER:$BUF_FD" --buffer card0:1
+    assert_refused 2 EINVAL "give one" attach vm1 --dmabuf "$HOLDER:$BUF_FD" --gem "$HOLDER:$BUF_FD:1"
+    assert_refused 2 EINVAL "but --dmabuf is on card0" attach vm1 --dmabuf "$HOLDER:$BUF_FD" --card card1
+    # No such process, no such fd: named with the errno's text.
+    local gone
+    gone=$(sh -c 'echo $$')
+    assert_refused 1 ESRCH "cannot take fd 3 of pid $gone: No such process" attach vm1 --dmabuf "$gone:3"
+    assert_refused 1 EBADF "cannot take fd 999 of pid $HOLDER: Bad file descriptor" attach vm1 --dmabuf "$HOLDER:999"
+    # Held, but not buffers.
+    assert_refused 1 EBADF "fd $PIPE_FD of pid $HOLDER is a pipe, not a buffer: the fd stands for no buffer" \
+        attach vm1 --dmabuf "$HOLDER:$PIPE_FD"
+    assert_refused 1 EBADF "fd $FILE_FD of pid $HOLDER is a file, not a buffer" \
+        attach vm1 --dmabuf "$HOLDER:$FILE_FD"
+    assert_refused 1 EBADF "is a file, not a buffer: a GEM handle needs a DRM device fd" \
+        attach vm1 --gem "$HOLDER:$BUF_FD:1"
+    jq_is "$(xgm_q list)" 'length' '0'
+}
+
+@test "attach --dmabuf: a process this user may not ptrace: EPERM, named" {
+    command -v setpriv >/dev/null || die "setpriv (util-linux) is needed"
+    run_xgm 0 sim init
+    run_xgm 0 gpu alloc card0 --size 4M
+    hold_buffer 1
+    chmod -R a+rwX "$XGM_TMP"
+    local dir=$XGM_TMP
+    while [[ $dir != / ]]; do chmod o+x "$dir" 2>/dev/null || true; dir=$(dirname "$dir"); done
+    local before
+    before=$(state_sum)
+    run --separate-stderr setpriv --reuid 65534 --regid 65534 --clear-groups \
+        "$XGPUMAP" --sim-state "$SIM_STATE" attach vm1 --dmabuf "$HOLDER:$BUF_FD"
+    is "$status" 1 "exit status"
+    contains "$stderr" "cannot take fd $BUF_FD of pid $HOLDER: Operation not permitted (pidfd_getfd needs ptrace access"
+    assert_unchanged "$SIM_STATE" "$before" "attach as another user"
+}

@@ -18,6 +18,7 @@ setup() {
 }
 
 teardown() {
+    [[ -n ${HOLDER:-} ]] && kill "$HOLDER" 2>/dev/null
     [[ -n ${DPID:-} ]] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
     basic_teardown
 }
@@ -40,6 +41,7 @@ raw() {
 }
 
 HELLO='{"op":"hello","id":0,"args":{"version":1}}'
+HELLO2='{"op":"hello","id":0,"args":{"version":2}}'
 
 # alive: the daemon still answers.
 alive() {
@@ -47,13 +49,44 @@ alive() {
     like "$(raw "$HELLO")" '"ok":true' "the daemon still answers"
 }
 
-@test "daemon: the handshake says protocol 1 and the backend; nothing before it" {
+@test "daemon: the handshake says the protocol and the backend; nothing before it" {
     start_daemon
-    run raw '{"op":"list","id":5,"args":{}}' "$HELLO" '{"op":"hello","id":1,"args":{"version":2}}'
+    run raw '{"op":"list","id":5,"args":{}}' "$HELLO" '{"op":"hello","id":1,"args":{"version":3}}' \
+        '{"op":"hello","id":2,"args":{"version":0}}' "$HELLO2"
     is "${lines[0]}" '{"id":5,"ok":false,"error":{"errno":71,"code":"EPROTO","message":"the first request must be hello"}}'
     is "${lines[1]}" '{"id":0,"ok":true,"result":{"version":1,"backend":"sim","uid":0}}'
     like "${lines[2]}" '"code":"EPROTONOSUPPORT"'
-    contains "$(cat "$XGM_TMP/d.log")" "serving protocol 1 on $SOCK (sim backend)"
+    like "${lines[3]}" '"code":"EPROTONOSUPPORT"'
+    is "${lines[4]}" '{"id":0,"ok":true,"result":{"version":2,"backend":"sim","uid":0}}'
+    contains "$(cat "$XGM_TMP/d.log")" "serving protocols 1 and 2 on $SOCK (sim backend)"
+}
+
+@test "daemon: a reply over 64 KiB: the same document through it (protocol 2), EMSGSIZE for protocol 1" {
+    local i
+    for ((i = 0; i < 64; i++)); do echo "attach vm1 --size 4K --strategy mmio"; done |
+        run_xgm 0 batch -
+    run_xgm 0 -j dump
+    local local_dump=$output
+    ((${#local_dump} > 65536)) || die "the dump has only ${#local_dump} bytes"
+    start_daemon
+    # Protocol 1 reads one packet: it gets the error, with its id.
+    run raw "$HELLO" '{"op":"dump","id":3,"args":{}}'
+    jq_is "${lines[1]}" '[.id,.error.code]' '[3,"EMSGSIZE"]'
+    # Protocol 2: a packet that names the size, the reply in a sealed memfd.
+    run raw "$HELLO2" '{"op":"dump","id":4,"args":{}}'
+    like "${lines[1]}" '^\{"id":4,"large":[0-9]+\} <\+fd>$'
+    export XGPUMAP_DAEMON=$SOCK
+    run_xgm 0 -j dump
+    # All of it but the time it was made (seconds: it may tick between).
+    is "$(jq -c 'del(.created)' <<<"$output")" "$(jq -c 'del(.created)' <<<"$local_dump")" \
+        "dump through the daemon"
+    jq_is "$output" '.created | type' '"number"'
+    is "${#output}" "${#local_dump}" "the dump's length through the daemon"
+    run_xgm 0 -j list
+    is_one_json "$output" "list"
+    unset XGPUMAP_DAEMON
+    is "$(find /proc/"$DPID"/fd -lname '/memfd:*' | wc -l)" 0 "memfds left open in the daemon"
+    alive
 }
 
 @test "daemon: the CLI's document calls go through it and give the same documents" {
@@ -136,6 +169,24 @@ alive() {
     alive
 }
 
+@test "daemon: attach --dmabuf through it: the taken fd is passed on and validated there" {
+    run_xgm 0 gpu alloc card0 --size 4M
+    hold_buffer 1
+    start_daemon
+    export XGPUMAP_DAEMON=$SOCK
+    local before
+    before=$(state_sum)
+    run_xgm 1 attach vm1 --dmabuf "$HOLDER:$PIPE_FD"
+    contains "$stderr" "fd $PIPE_FD of pid $HOLDER is a pipe, not a buffer: the fd stands for no buffer"
+    assert_unchanged "$SIM_STATE" "$before" "a pipe through the daemon"
+    run_xgm 0 -j attach vm1 --dmabuf "$HOLDER:$BUF_FD"
+    jq_is "$output" '[.id,.size]' '["vm1:1",4194304]'
+    run_xgm 0 detach vm1:1
+    unset XGPUMAP_DAEMON
+    is "$(find /proc/"$DPID"/fd -lname '/memfd:*' | wc -l)" 0 "memfds left open in the daemon"
+    check_clean
+}
+
 @test "daemon: malformed, oversized and hostile requests: an error reply each, state unchanged" {
     run_xgm 0 attach vm1 --size 16M
     start_daemon
@@ -214,6 +265,52 @@ alive() {
     DPID=
     [[ ! -e $SOCK ]] || die "the socket is still there"
     contains "$(cat "$XGM_TMP/d.log")" "exiting"
+}
+
+# term_during CLI-ARGS...: the CLI through the daemon in the background
+# ($XGM_TMP/m.out, m.err); once its request is in the daemon, SIGTERM to the
+# daemon; then the CLI must succeed and the daemon exit cleanly.
+term_during() {
+    XGPUMAP_DAEMON=$SOCK "$XGPUMAP" -j "$@" >"$XGM_TMP/m.out" 2>"$XGM_TMP/m.err" &
+    local cpid=$! i
+    for ((i = 0; i < 100; i++)); do
+        grep -q "client pid $cpid uid 0 connected" "$XGM_TMP/d.log" && break
+        sleep 0.05
+    done
+    sleep 0.4 # the request is under way
+    kill -0 "$cpid" || die "the request ended before SIGTERM" "$(cat "$XGM_TMP/m.err")"
+    kill -TERM "$DPID"
+    wait "$cpid" || die "the client failed" "$(cat "$XGM_TMP/m.err")"
+    wait "$DPID"
+    is "$?" 0 "exit status after SIGTERM"
+    DPID=
+    [[ ! -e $SOCK ]] || die "the socket is still there"
+    contains "$(cat "$XGM_TMP/d.log")" "exiting"
+}
+
+@test "daemon: SIGTERM during a long request: it completes, the client gets its reply, then a clean exit" {
+    run_xgm 0 attach vm1 --size 64M
+    start_daemon
+    term_during migrate vm1:1 --to sys --repeat 100
+    jq_is "$(cat "$XGM_TMP/m.out")" '[.migrations,.placement,.generation]' '[100,"sys",100]'
+    jq_is "$(xgm_q show vm1:1)" '[.generation,.state]' '[100,"mapped"]'
+    check_clean
+}
+
+@test "daemon: SIGTERM while a request waits for the host lock: it still completes, then a clean exit" {
+    command -v flock >/dev/null || die "flock (util-linux) is needed"
+    run_xgm 0 attach vm1 --size 16M
+    start_daemon
+    # Another process holds the host's lock: the daemon's request waits in
+    # flock(2), which a signal would interrupt were it not blocked there.
+    flock "$SIM_STATE.lock" sleep 2 &
+    local holder=$!
+    sleep 0.3
+    term_during detach vm1:1
+    jq_is "$(cat "$XGM_TMP/m.out")" '.id' '"vm1:1"'
+    wait "$holder"
+    jq_is "$(xgm_q list)" 'length' '0'
+    check_clean
 }
 
 @test "daemon: a non-root client: refused unless allowed, then only its domains" {

@@ -15,6 +15,10 @@
  *     @fd-two                 buffer-import with two fds
  *     @fd-extra               hello with an fd it does not take
  *     @send-close TEXT        send TEXT and disconnect without the reply
+ *   xgmd-client STATE hold ID  holds buffer ID's fd of the sim state STATE,
+ *                             a pipe and a regular file (STATE itself, read
+ *                             only), prints "BUFFER-FD PIPE-FD FILE-FD" and
+ *                             waits to be killed (attach --dmabuf's tests)
  *   xgmd-client SOCK load N DOMID   through the library's remote context:
  *                             N operations (2 maps, 1 unmap, 2 lists, ...);
  *                             prints the ids of the blobs it kept.
@@ -241,13 +245,30 @@ static int load(const char *path, unsigned int n, uint32_t domid)
 	return 0;
 }
 
+static int hold(const char *state, const char *id)
+{
+	int bfd = sim_fd(state, id, 0), p[2], file = open(state, O_RDONLY);
+
+	if (pipe(p) || file < 0) {
+		perror("hold");
+		return 1;
+	}
+	printf("%d %d %d\n", bfd, p[0], file);
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 4 && !strcmp(argv[2], "hold"))
+		return hold(argv[1], argv[3]);
 	if (argc == 3 && !strcmp(argv[2], "raw"))
 		return raw(argv[1]);
 	if (argc == 5 && !strcmp(argv[2], "load"))
 		return load(argv[1], (unsigned int)atoi(argv[3]),
 			    (uint32_t)atoi(argv[4]));
-	fprintf(stderr, "usage: xgmd-client SOCK raw | SOCK load N DOMID\n");
+	fprintf(stderr, "usage: xgmd-client SOCK raw | SOCK load N DOMID | "
+		"STATE hold ID\n");
 	return 2;
 }
