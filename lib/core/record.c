@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "core/engine.h"
+#include "util/array.h"
 #include "util/pairs.h"
 
 #define RECORD_VERSION 2
@@ -166,15 +167,8 @@ static int add_extent(void *arg, uint64_t mfn, uint64_t nr)
 
 	if (!nr || mfn >= FRAME_MAX)
 		return -EBADMSG;
-	if (f->n == f->cap) {
-		size_t cap = f->cap ? f->cap * 2 : 4;
-		struct xgm_extent *g = realloc(f->ext, cap * sizeof(*g));
-
-		if (!g)
-			return -ENOMEM;
-		f->ext = g;
-		f->cap = cap;
-	}
+	if (xgm_array_room(&f->ext, f->n, &f->cap, sizeof(*f->ext), 4))
+		return -ENOMEM;
 	f->ext[f->n++] = (struct xgm_extent){ mfn, nr };
 	f->total += nr; /* each <= 2^52, n < 2^31: cannot wrap */
 	return 0;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/engine.h"
+#include "util/array.h"
 
 json_t *store_parse(const char *text, const char *what)
 {
@@ -154,15 +155,8 @@ static int kv_add(const char *path, const char *value, void *arg)
 {
 	struct kv_list *l = arg;
 
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		struct kv *v = realloc(l->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		l->v = v;
-		l->cap = cap;
-	}
+	if (xgm_array_room(&l->v, l->n, &l->cap, sizeof(*l->v), 64))
+		return -ENOMEM;
 	l->v[l->n].path = strdup(path);
 	l->v[l->n].value = strdup(value);
 	if (!l->v[l->n].path || !l->v[l->n].value) {

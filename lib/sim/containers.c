@@ -267,25 +267,6 @@ void sim_map_free(struct sim_u64map *m)
 	memset(m, 0, sizeof(*m));
 }
 
-int sim_array_room(void *arrp, size_t nr, size_t *cap, size_t elem,
-		   size_t first)
-{
-	void *old, *n;
-	size_t c;
-
-	if (nr < *cap)
-		return 0;
-	/* arrp points at a typed pointer: copy it, not alias it as void *. */
-	memcpy(&old, arrp, sizeof(old));
-	c = *cap ? *cap * 2 : first;
-	n = realloc(old, c * elem);
-	if (!n)
-		return -ENOMEM;
-	memcpy(arrp, &n, sizeof(n));
-	*cap = c;
-	return 0;
-}
-
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;

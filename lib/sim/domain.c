@@ -55,7 +55,7 @@ struct sim_domain *sim_dom_by_name(const struct sim_model *m, const char *name)
 
 int sim_dom_add(struct sim_model *m, struct sim_domain *d)
 {
-	if (sim_array_room(&m->doms, m->nr_doms, &m->cap_doms, sizeof(*m->doms), 8))
+	if (xgm_array_room(&m->doms, m->nr_doms, &m->cap_doms, sizeof(*m->doms), 8))
 		return -ENOMEM;
 	m->doms[m->nr_doms++] = d;
 	if (d->domid >= m->next_domid)

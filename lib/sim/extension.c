@@ -144,7 +144,7 @@ static int guest_set(struct sim_model *m, struct sim_domain *d, uint64_t gfn,
 
 static int push_rmm(struct sim_domain *d, struct sim_ram_mmio r)
 {
-	if (sim_array_room(&d->rmm, d->nr_rmm, &d->cap_rmm, sizeof(*d->rmm), 16))
+	if (xgm_array_room(&d->rmm, d->nr_rmm, &d->cap_rmm, sizeof(*d->rmm), 16))
 		return -ENOMEM;
 	d->rmm[d->nr_rmm++] = r;
 	return 0;
@@ -251,7 +251,7 @@ static int push_xfer(struct sim_domain *d, struct sim_transfer x)
 			return 0;
 		}
 	}
-	if (sim_array_room(&d->xfers, d->nr_xfers, &d->cap_xfers, sizeof(*d->xfers), 16))
+	if (xgm_array_room(&d->xfers, d->nr_xfers, &d->cap_xfers, sizeof(*d->xfers), 16))
 		return -ENOMEM;
 	d->xfers[d->nr_xfers++] = x;
 	return 0;

@@ -501,7 +501,7 @@ static int add_buf(struct sim_model *m, struct sim_gpu *g,
 {
 	if (sim_map_set(&m->buf_index, b->id, (uint64_t)(uintptr_t)b))
 		return -ENOMEM;
-	if (sim_array_room(&g->bufs, g->nr_bufs, &g->cap_bufs, sizeof(*g->bufs), 16)) {
+	if (xgm_array_room(&g->bufs, g->nr_bufs, &g->cap_bufs, sizeof(*g->bufs), 16)) {
 		sim_map_del(&m->buf_index, b->id);
 		return -ENOMEM;
 	}

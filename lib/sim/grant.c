@@ -101,7 +101,7 @@ int sim_gnt_access(struct sim_model *m, uint32_t grantee, uint64_t mfn,
 	 * entry there is none. */
 	if (free_gref(g) >= table_entries(m))
 		return table_full(m, g, 0);
-	if (sim_array_room(&g->grants, g->nr_grants, &g->cap_grants,
+	if (xgm_array_room(&g->grants, g->nr_grants, &g->cap_grants,
 			   sizeof(*g->grants), 16))
 		return -ENOMEM;
 	*gref = free_gref(g);

@@ -165,7 +165,7 @@ static int push_run(struct sim_mfn_run **runs, size_t *nr, size_t *cap,
 		(*runs)[*nr - 1].count += count;
 		return 0;
 	}
-	if (sim_array_room(runs, *nr, cap, sizeof(**runs), 8))
+	if (xgm_array_room(runs, *nr, cap, sizeof(**runs), 8))
 		return -ENOMEM;
 	(*runs)[(*nr)++] = (struct sim_mfn_run){ mfn, count };
 	return 0;

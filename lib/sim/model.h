@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "backend.h"
+#include "util/array.h" /* growable arrays: xgm_array_room() */
 #include "xgpumap-sim.h"
 
 /* ---- small containers (sim/containers.c) ------------------------------- */
@@ -54,11 +55,6 @@ void sim_map_free(struct sim_u64map *m);
 /* Keys in ascending order, malloc'd (NULL when empty). */
 uint64_t *sim_map_sorted_keys(const struct sim_u64map *m);
 
-/* Makes room for one more element in a growable array *arrp of nr
- * elements of elem bytes (capacity *cap, first allocation `first`
- * elements, then doubling). -ENOMEM leaves the array as it was. */
-int sim_array_room(void *arrp, size_t nr, size_t *cap, size_t elem,
-		   size_t first);
 
 /* splitmix64: the model's only source of pseudo-randomness (seeded). */
 uint64_t sim_mix64(uint64_t x);

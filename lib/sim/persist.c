@@ -948,7 +948,7 @@ static int add_block(void *ctx, uint64_t off, uint64_t order)
 
 	if (order > 40)
 		return -EBADMSG;
-	if (sim_array_room(&b->blocks, b->nr_blocks, &l->cap_blocks,
+	if (xgm_array_room(&b->blocks, b->nr_blocks, &l->cap_blocks,
 			   sizeof(*b->blocks), 4))
 		return -ENOMEM;
 	b->blocks[b->nr_blocks++] = (struct sim_vram_block){
