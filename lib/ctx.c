@@ -72,12 +72,18 @@ static bool in_control_domain(void)
 	return yes;
 }
 
+/* What auto means on this machine. */
+static enum xgm_backend_kind resolve_backend(enum xgm_backend_kind want)
+{
+	if (want != XGM_BACKEND_AUTO)
+		return want;
+	return in_control_domain() ? XGM_BACKEND_XEN : XGM_BACKEND_SIM;
+}
+
 static int pick_backend(enum xgm_backend_kind want,
 			const struct xgm_backend **out)
 {
-	if (want == XGM_BACKEND_AUTO)
-		want = in_control_domain() ? XGM_BACKEND_XEN : XGM_BACKEND_SIM;
-	switch (want) {
+	switch (resolve_backend(want)) {
 	case XGM_BACKEND_SIM:
 		*out = &xgm_backend_sim;
 		return 0;
@@ -107,13 +113,9 @@ static int pick_backend(enum xgm_backend_kind want,
  */
 static int route_xen(const struct xgm_ctx_opts *o, const char **sock)
 {
-	enum xgm_backend_kind be = o->backend;
-
 	if (o->input || o->daemon || *sock)
 		return 0;
-	if (be == XGM_BACKEND_AUTO)
-		be = in_control_domain() ? XGM_BACKEND_XEN : XGM_BACKEND_SIM;
-	if (be != XGM_BACKEND_XEN)
+	if (resolve_backend(o->backend) != XGM_BACKEND_XEN)
 		return 0;
 	if (!access(XGM_DAEMON_SOCKET, F_OK)) {
 		*sock = XGM_DAEMON_SOCKET;
