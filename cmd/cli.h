@@ -136,8 +136,6 @@ int cli_fail_lib(struct cli *cli, int neg_errno, const char *what);
  * argument), written into buf; NULL for none. */
 const char *cli_remedy_hint(enum xgm_remedy r, const char *arg, char *buf,
 			    size_t len);
-/* A remedy's name in a document back to the remedy (NONE if unknown). */
-enum xgm_remedy cli_remedy_parse(const char *name);
 void cli_reset_error(struct cli *cli);
 json_t *cli_error_doc(const struct cli *cli);
 void cli_print_error(const struct cli *cli);

@@ -88,14 +88,6 @@ const char *cli_remedy_hint(enum xgm_remedy r, const char *arg, char *buf,
 	return buf;
 }
 
-enum xgm_remedy cli_remedy_parse(const char *name)
-{
-	for (unsigned int r = 1; name && r < XGM_REMEDY_NR; r++)
-		if (!strcmp(name, xgm_remedy_name((enum xgm_remedy)r)))
-			return (enum xgm_remedy)r;
-	return XGM_REMEDY_NONE;
-}
-
 int cli_fail_lib(struct cli *cli, int neg_errno, const char *what)
 {
 	const char *detail = xgm_last_error(), *arg, *hint;

@@ -1022,14 +1022,16 @@ static json_t *with_hints(json_t *findings)
 	size_t i;
 
 	json_array_foreach(findings, i, v) {
-		const char *r = json_string_value(json_object_get(v, "remedy"));
 		const char *msg = json_string_value(json_object_get(v, "message"));
+		const char *hint;
 		char buf[160], *full;
 		json_t *row = json_copy(v);
-		const char *hint = cli_remedy_hint(
-			cli_remedy_parse(r),
-			json_string_value(json_object_get(v, "remedy_arg")),
-			buf, sizeof(buf));
+		enum xgm_remedy r;
+
+		/* A finding without a remedy, or with one unknown here: none. */
+		xgm_remedy_parse(json_string_value(json_object_get(v, "remedy")), &r);
+		hint = cli_remedy_hint(r, json_string_value(json_object_get(v, "remedy_arg")),
+				       buf, sizeof(buf));
 
 		if (hint && msg && asprintf(&full, "%s (%s)", msg, hint) >= 0) {
 			json_object_set_new(row, "message", json_string(full));

@@ -119,9 +119,11 @@ static int call(struct xgm_ctx *ctx, const char *op, json_t *args, int fd_in,
 		const char *m = json_string_value(json_object_get(e, "message"));
 		const char *rem = json_string_value(json_object_get(e, "remedy"));
 		const char *a = json_string_value(json_object_get(e, "remedy_arg"));
+		enum xgm_remedy remedy;
 
+		xgm_remedy_parse(rem, &remedy); /* a name this side does not know: none */
 		ret = xgm_fail_remedy(err > 0 && err < 4096 ? -(int)err : -EPROTO,
-				      xgm__remedy_parse(rem), a, "%s",
+				      remedy, a, "%s",
 				      m ? m : "the daemon refused");
 		json_decref(rep); /* m is in it */
 		if (fd >= 0)

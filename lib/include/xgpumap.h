@@ -108,6 +108,9 @@ XGM_API enum xgm_remedy xgm_last_remedy(const char **arg);
 /* A remedy's stable name, as documents carry it ("recover", "discard",
  * ...); NULL for XGM_REMEDY_NONE or an unknown value. */
 XGM_API const char *xgm_remedy_name(enum xgm_remedy r);
+/* The remedy a name of xgm_remedy_name() stands for; -EINVAL (and *out
+ * XGM_REMEDY_NONE) for any other, NULL included. */
+XGM_API int xgm_remedy_parse(const char *name, enum xgm_remedy *out);
 
 /* ---- version and features --------------------------------------------- */
 

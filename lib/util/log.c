@@ -127,12 +127,15 @@ XGM_API const char *xgm_remedy_name(enum xgm_remedy r)
 	return (unsigned int)r < XGM_REMEDY_NR ? remedy_names[r] : NULL;
 }
 
-enum xgm_remedy xgm__remedy_parse(const char *name)
+XGM_API int xgm_remedy_parse(const char *name, enum xgm_remedy *out)
 {
+	*out = XGM_REMEDY_NONE;
 	for (unsigned int r = 1; name && r < XGM_REMEDY_NR; r++)
-		if (!strcmp(name, remedy_names[r]))
-			return (enum xgm_remedy)r;
-	return XGM_REMEDY_NONE;
+		if (!strcmp(name, remedy_names[r])) {
+			*out = (enum xgm_remedy)r;
+			return 0;
+		}
+	return xgm_err(-EINVAL);
 }
 
 static int vfail(int ret, enum xgm_remedy r, const char *arg,

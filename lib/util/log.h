@@ -66,8 +66,6 @@ int xgm_fail(int ret, const char *fmt, ...) __attribute__((format(printf, 2, 3))
  * one of its own. */
 int xgm_fail_remedy(int ret, enum xgm_remedy r, const char *arg,
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-/* Parses xgm_remedy_name()'s names; XGM_REMEDY_NONE for any other. */
-enum xgm_remedy xgm__remedy_parse(const char *name);
 
 /* A caller that knows what its callee's failure means ("no such blob"
  * for an -ENOENT) says so in place of the callee's message. */

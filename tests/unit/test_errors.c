@@ -125,7 +125,18 @@ static void a_remedy_goes_with_its_failure(void **unused)
 	/* Every remedy has a name, and the names read back. */
 	for (unsigned int r = 1; r < XGM_REMEDY_NR; r++) {
 		assert_non_null(xgm_remedy_name((enum xgm_remedy)r));
-		assert_int_equal(xgm__remedy_parse(xgm_remedy_name((enum xgm_remedy)r)), r);
+		enum xgm_remedy back;
+
+		assert_int_equal(xgm_remedy_parse(xgm_remedy_name((enum xgm_remedy)r),
+						  &back), 0);
+		assert_int_equal(back, r);
+	}
+	{
+		enum xgm_remedy none;
+
+		assert_int_equal(xgm_remedy_parse("no-such-remedy", &none), -EINVAL);
+		assert_int_equal(none, XGM_REMEDY_NONE);
+		assert_int_equal(xgm_remedy_parse(NULL, &none), -EINVAL);
 	}
 	assert_null(xgm_remedy_name(XGM_REMEDY_NONE));
 	assert_null(xgm_remedy_name(XGM_REMEDY_NR));
