@@ -164,7 +164,7 @@ static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
 	*b = nb;
 	memset(&nb, 0, sizeof(nb));
 	op = meter_stop(ctx, &meter, b, BLOB_OP_MIGRATE);
-	op->blackout_us = round(*blackout / US_UNIT) * US_UNIT;
+	op->blackout_us = rounded(*blackout, US_UNIT);
 	*counters = blob_op_json(op);
 	/* The counters ride along; the move itself is recorded already. */
 	blob_save(ctx, b);

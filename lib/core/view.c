@@ -10,9 +10,14 @@
 	X(ipis) X(iommu_entries) X(iotlb_flushes) X(pages_copied) \
 	X(lock_acquisitions) X(ioreqs) X(memory_type_changes)
 
+double rounded(double v, double unit)
+{
+	return round(v / unit) * unit;
+}
+
 json_t *json_rounded(double v, double unit)
 {
-	return json_real(round(v / unit) * unit);
+	return json_real(rounded(v, unit));
 }
 
 json_t *counters_json(const struct xgm_counters *c)
@@ -55,8 +60,8 @@ struct blob_op *meter_stop(struct xgm_ctx *ctx, struct op_meter *m,
 	counters_sub(&op->c, &after, &m->before);
 	modeled = hv_modeled_ns(ctx, &op->c);
 	/* Rounded as documents show them, so attach and show agree. */
-	op->measured_us = round(measured / US_UNIT) * US_UNIT;
-	op->modeled_us = modeled >= 0 ? round(modeled / 1e3 / US_UNIT) * US_UNIT : NAN;
+	op->measured_us = rounded(measured, US_UNIT);
+	op->modeled_us = modeled >= 0 ? rounded(modeled / 1e3, US_UNIT) : NAN;
 	return op;
 }
 

@@ -24,6 +24,8 @@ json_t *blob_op_json(const struct blob_op *op);
  * times in µs: what the blob record keeps, so attach and show agree), so
  * documents carry no float noise such as 27801.813999999998. */
 json_t *json_rounded(double v, double unit);
+/* The same as a number: what records keep. */
+double rounded(double v, double unit);
 #define US_UNIT 0.1
 void counters_sub(struct xgm_counters *d, const struct xgm_counters *a,
 		  const struct xgm_counters *b);
