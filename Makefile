@@ -49,7 +49,7 @@ HAVE_XEN    := $(if $(and $(foreach p,$(XEN_PKGS),$(call have,$(p)))),1)
 HAVE_DRM    := $(call have,libdrm)
 HAVE_RL     := $(call have,readline)
 
-DEP_PKGS    := jansson
+DEP_PKGS    := jansson sqlite3
 LIB_SRC     := $(wildcard lib/*.c lib/util/*.c lib/core/*.c lib/bench/*.c lib/dump/*.c \
                           lib/sim/*.c lib/client/*.c)
 ifeq ($(HAVE_XEN),1)

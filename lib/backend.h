@@ -114,6 +114,8 @@ struct xgm_opened {
 	char *state_path; /* where it lives (malloc'd); NULL elsewhere */
 };
 
+struct xgm_extent;
+
 struct xgm_hv_ops {
 	const char *name;
 	/* A backend gets what the caller asked for, never the context:
@@ -136,6 +138,18 @@ struct xgm_hv_ops {
 			   size_t *count);
 	int (*domain_info)(void *priv, uint32_t domid,
 			   struct xgm_domain_info *out);
+	/* The domain a user means by dom, xl's way: domid first (when
+	 * domid >= 0), then the name, then "dom0" for Domain-0; -ENOENT,
+	 * with no message, when there is none. For a backend that finds one
+	 * domain without listing them all; NULL: lookups list them. */
+	int (*domain_find)(void *priv, const char *dom, int64_t domid,
+			   struct xgm_domain_info *out);
+	/* The domains whose p2m (or IOMMU tables) may map, or whose iomem
+	 * permissions may cover, any frame of ext: never fewer than do, maybe
+	 * more (malloc'd domids). For a backend that knows without reading
+	 * every domain; NULL: every domain may. */
+	int (*domains_reaching)(void *priv, const struct xgm_extent *ext,
+				size_t n, uint32_t **domids, size_t *nd);
 
 	/* XEN_DOMCTL_iomem_permission, caller = dom0. */
 	int (*iomem_permission)(void *priv, uint32_t domid, uint64_t mfn,

@@ -100,6 +100,12 @@ XGM_API int xgm_sim_init(const struct xgm_sim_init_opts *opts);
 /* Replaces whatever is at the state path (even a corrupt file) with the
  * default topology. */
 XGM_API int xgm_sim_reset(const char *sim_state);
+/* Makes the state at sim_state (an SQLite database since state version 4)
+ * of json_path, the JSON state of an earlier xgpumap (version 3), which is
+ * read and checked whole and left as it is. Refuses (-EEXIST) to replace a
+ * state that exists unless force. */
+XGM_API int xgm_sim_import(const char *sim_state, const char *json_path,
+			   bool force);
 /* Topology and counters of an open sim context, as a new JSON object. */
 XGM_API int xgm_sim_describe(struct xgm_ctx *ctx, json_t **out);
 /* The state path that would be used for sim_state (NULL = default); a

@@ -99,6 +99,8 @@ enum xgm_remedy {
 	XGM_REMEDY_P2M,           /* the p2m of domain ARG disagrees: its
 				   * entries show how */
 	XGM_REMEDY_DAEMON,        /* xgpumapd does not listen at ARG: start it */
+	XGM_REMEDY_SIM_IMPORT,    /* ARG is the simulated host of an earlier
+				   * xgpumap, in JSON: xgm_sim_import() reads it */
 	XGM_REMEDY_NR,
 };
 

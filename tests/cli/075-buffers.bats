@@ -105,8 +105,7 @@ adopt_crash() {
     run_xgm 0 gpu alloc card0 --size 16M
     run_xgm 0 attach vm1 --buffer card0:1
     # The record goes behind the engine's back (xenstore-rm on a real host).
-    jq 'del(.store["/xgpumap/blob/1/1"])' "$SIM_STATE" > "$XGM_TMP/s.json" &&
-        mv "$XGM_TMP/s.json" "$SIM_STATE"
+    store_del /xgpumap/blob/1/1
     run_xgm 0 recover
     check_clean
     is "$(gpu_buffer_ids)" "[1]"
