@@ -198,7 +198,10 @@ static int place(struct drm_gpu *g, const struct scanout *s, uint32_t handle,
 	if (ret)
 		ret = xgm_fail(ret == -ENOMEM || ret == -ENOSPC ? -ENOSPC : ret,
 			       "%s: cannot scan the buffer out to move it into "
-			       "VRAM: %s", g->card, strerror(-ret));
+			       "VRAM: %s%s", g->card, strerror(-ret), ret == -EACCES ?
+			       " (this file is not the card's DRM master: another "
+			       "process opened it first; start xgpumapd before "
+			       "any VMM opens the card)" : "");
 	/* Give the pin back to the buffer that had it. */
 	else if ((ret = show(g, s, prev, NULL)))
 		ret = xgm_fail(ret, "%s: cannot restore the scanout of fb %u: %s",

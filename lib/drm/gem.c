@@ -96,7 +96,7 @@ static int gem_size(struct drm_gpu *g, int fd, uint32_t handle,
 {
 	struct drm_mode_map_dumb md = { .handle = handle };
 	uint64_t lo = 0, hi = 1, limit = 0;
-	int ret;
+	int ret = 0;
 
 	if (drmIoctl(fd, DRM_IOCTL_MODE_MAP_DUMB, &md))
 		return errno == ENOENT ?
@@ -115,13 +115,12 @@ static int gem_size(struct drm_gpu *g, int fd, uint32_t handle,
 	}
 	if (hi > limit)
 		hi = limit + 1;
-	while (hi - lo > 1) {
+	while (ret >= 0 && hi - lo > 1) {
 		uint64_t mid = lo + (hi - lo) / 2;
 
 		ret = maps(fd, md.offset, mid);
-		if (ret < 0)
-			break;
-		*(ret ? &lo : &hi) = mid;
+		if (ret >= 0)
+			*(ret ? &lo : &hi) = mid;
 	}
 	if (ret < 0)
 		return xgm_fail(ret, "%s: cannot map GEM handle %u to learn its "
