@@ -3,7 +3,9 @@
  * Passed fds: what the validators of core/bufimport.c and core/gemimport.c
  * accept and what they refuse, on a local simulated host. A dma-buf is
  * recognised by its fdinfo, whose parser is tested on the kernel's text
- * (no dma-buf exporter exists where these tests run).
+ * (no dma-buf exporter exists where these tests run; make check-drm has
+ * real ones). A real GEM import's recording is tested with the backend's
+ * op faked.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,9 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "ctx.h"
+#include "backend.h"
 #include "core/buffer.h"
 #include "xgpumap-sim.h"
 
@@ -150,6 +155,76 @@ static void test_a_memfd_named_dmabuf_is_no_dmabuf(void **state)
 	close(fd);
 }
 
+/*
+ * The core's side of a real GEM import, with the GPU backend's op faked
+ * over the sim's buffers: a character device of DRM's major (a node made
+ * here, opened O_PATH so no driver is asked) passes the core's checks,
+ * and what the op takes is recorded as the caller's existing buffer.
+ */
+static const struct xgm_gpu_ops *real_gpu;
+
+static int fake_import_gem(void *priv, int drm_fd, uint32_t handle,
+			   struct xgm_gem_import *out)
+{
+	if (handle != 7)
+		return xgm_fail(-ENOENT, "no GEM handle %u", handle);
+	out->bytes = 8 << 20;
+	out->where = XGM_PLACE_VRAM;
+	snprintf(out->card, sizeof(out->card), "card0");
+	return real_gpu->buf_alloc(priv, "card0", out->bytes, out->where,
+				   XGM_GFN_ANY, &out->buf);
+}
+
+static size_t gpu_buffers(struct xgm_ctx *ctx)
+{
+	uint64_t *ids = NULL;
+	size_t n = 0;
+
+	assert_int_equal(real_gpu->buf_list(ctx->priv, &ids, &n), 0);
+	free(ids);
+	return n;
+}
+
+static void test_a_real_gem_handle_the_backend_takes_is_recorded(void **state)
+{
+	struct fx *f = *state;
+	const struct xgm_backend *was = f->ctx->be;
+	struct xgm_gpu_ops gpu = *was->gpu;
+	struct xgm_backend be = *was;
+	struct xgm_buffer *got = NULL, *again = NULL;
+	char node[128];
+	size_t before;
+	int fd;
+
+	snprintf(node, sizeof(node), "%s/card0", f->dir);
+	if (mknod(node, S_IFCHR | 0600, makedev(226, 0)))
+		skip(); /* not root, or no CAP_MKNOD */
+	fd = open(node, O_PATH | O_CLOEXEC);
+	assert_true(fd >= 0);
+	real_gpu = was->gpu;
+	gpu.buf_import_gem = fake_import_gem;
+	be.gpu = &gpu;
+	f->ctx->be = &be;
+	before = gpu_buffers(f->ctx);
+	assert_int_equal(xgm_buffer_import_gem(f->ctx, fd, 8, &got), -ENOENT);
+	assert_string_equal(xgm_last_error(), "no GEM handle 8");
+	assert_null(got);
+	assert_int_equal(gpu_buffers(f->ctx), before);
+	assert_int_equal(xgm_buffer_import_gem(f->ctx, fd, 7, &got), 0);
+	assert_int_equal(xgm_buffer_size(got), 8 << 20);
+	assert_string_equal(xgm_buffer_card(got), "card0");
+	assert_int_equal(got->uid, getuid());
+	assert_int_equal(gpu_buffers(f->ctx), before + 1);
+	/* Recorded: another context's call finds it, freeing frees it. */
+	assert_int_equal(xgm_buffer_get(f->ctx, "card0", xgm_buffer_id(got),
+					&again), 0);
+	xgm_buffer_put(again);
+	assert_int_equal(xgm_buffer_free(f->ctx, got), 0);
+	assert_int_equal(gpu_buffers(f->ctx), before);
+	f->ctx->be = was;
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -159,6 +234,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_gem_import_refuses_what_is_no_drm_file,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_memfd_named_dmabuf_is_no_dmabuf,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_real_gem_handle_the_backend_takes_is_recorded,
 						setup, teardown),
 	};
 
