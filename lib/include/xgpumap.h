@@ -339,8 +339,8 @@ XGM_API int xgm_buffer_import_fd(struct xgm_ctx *ctx, int fd,
  * recorded as the caller's existing buffer, which outlives the VMM's
  * handle until xgm_buffer_free(). On the simulated host the fd is what
  * xgm_sim_gem_export() gives. -EBADF for an fd that is neither, -ENOENT
- * for a handle the file has not, -ENODEV for another card. The fd stays
- * the caller's. */
+ * for a handle the file has not, -ENODEV for another card. It needs a
+ * writable context (it may record a buffer). The fd stays the caller's. */
 XGM_API int xgm_buffer_import_gem(struct xgm_ctx *ctx, int drm_fd,
 				  uint32_t handle, struct xgm_buffer **buf);
 
