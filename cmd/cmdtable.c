@@ -63,8 +63,8 @@ static const struct cmd_opt attach_opts[] = {
 	  "allocating one" },
 	{ "dmabuf", 0, "PID:FD", "map the buffer that fd FD of process PID "
 	  "stands for (taken with pidfd_getfd)" },
-	{ "gem", 0, "PID:FD:HANDLE", "map GEM handle HANDLE of the DRM device "
-	  "fd FD of process PID" },
+	{ "gem", 0, "PID:FD:HANDLE", "map the buffer GEM handle HANDLE names on "
+	  "the DRM device fd FD of process PID (taken with pidfd_getfd)" },
 	{ 0 }
 };
 

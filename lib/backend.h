@@ -307,6 +307,14 @@ struct xgm_extent {
 	uint64_t nr;
 };
 
+/* What buf_import_gem took. */
+struct xgm_gem_import {
+	uint64_t buf;                /* the backend's buffer id */
+	uint64_t bytes;
+	enum xgm_placement where;
+	char card[32];
+};
+
 /* No gfn is known for a buffer yet (buf_alloc). */
 #define XGM_GFN_ANY UINT64_MAX
 
@@ -334,6 +342,14 @@ struct xgm_gpu_ops {
 	int (*buf_read_tag)(void *priv, uint64_t buf, uint64_t page,
 			    uint64_t *tag);
 	void (*set_move_notify)(void *priv, xgm_move_notify_fn fn, void *arg);
+	/* Takes GEM handle handle of drm_fd, another process's open DRM
+	 * device file (a passed fd shares that file's handle namespace), as
+	 * a buffer of this backend's own, which lives on when that process
+	 * closes its handle: the fd must be a card this backend manages and
+	 * the handle a buffer it can place and locate. NULL: the backend has
+	 * no DRM device. */
+	int (*buf_import_gem)(void *priv, int drm_fd, uint32_t handle,
+			      struct xgm_gem_import *out);
 
 	/* ---- used by the engine (lib/core/) ---- */
 	/* Copies every page of src into dst (same size): the copy step of a

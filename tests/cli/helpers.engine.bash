@@ -275,14 +275,15 @@ assert_refused() {
     assert_unchanged "$SIM_STATE" "$before" "xgpumap -j $*" || return 1
 }
 
-# hold_buffer ID: a process that holds buffer ID's fd, a pipe and a file
-# (tests/daemon/client.c hold); sets HOLDER (its pid, for teardown to
-# kill), BUF_FD, PIPE_FD and FILE_FD.
+# hold_buffer ID: a process that holds buffer ID's fd, a pipe, a file, the
+# sim's DRM file with buffer ID as GEM handle 1 and a copy of that file
+# that says card1 (tests/daemon/client.c hold); sets HOLDER (its pid, for
+# teardown to kill), BUF_FD, PIPE_FD, FILE_FD, GEM_FD and CARD1_FD.
 hold_buffer() {
     : "${XGMD_CLIENT:=$XGM_SRCDIR/build/tests/xgmd-client}"
     coproc HOLD { exec "$XGMD_CLIENT" "$SIM_STATE" hold "$1"; }
     HOLDER=$HOLD_PID
-    read -r BUF_FD PIPE_FD FILE_FD <&"${HOLD[0]}" || die "the holder did not start"
+    read -r BUF_FD PIPE_FD FILE_FD GEM_FD CARD1_FD <&"${HOLD[0]}" || die "the holder did not start"
 }
 
 # ---- the sim state's store, edited behind the engine's back ---------------
