@@ -145,6 +145,10 @@ $(BUILD)/xgpumap: $(CMD_OBJ) $(BUILD)/libxgpumap.a
 DAEMON_SRC  := $(wildcard daemon/*.c)
 DAEMON_OBJ  := $(DAEMON_SRC:%.c=$(BUILD)/obj/%.o)
 DEPFILES    += $(DAEMON_OBJ:.o=.d)
+# Read here, not with the others above: they were included before this
+# list existed, so a changed daemon/proto.h rebuilt proto.o and not the
+# objects that share its structs.
+-include $(DAEMON_OBJ:.o=.d)
 $(BUILD)/obj/daemon/%.o: daemon/%.c $(FLAGS_FILE)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<

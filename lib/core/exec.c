@@ -158,8 +158,9 @@ static int grant_undo(struct exec *ex, struct blob *b)
 	/* Works from any point an interrupted map or unmap left: a ref that
 	 * no longer exists was ended already (-ENOENT), one the guest does not
 	 * map (-EINVAL) only needs ending. Revocation only after the unmap:
-	 * Xen refuses it before. */
-	for (uint64_t i = 0; i < b->nr; i++) {
+	 * Xen refuses it before. Last page first: grefs were handed out in
+	 * order, and a table ends its last entries cheapest. */
+	for (uint64_t i = b->nr; i-- > 0;) {
 		if (b->grefs[i] == UINT32_MAX)
 			continue;
 		r = hv_grant_unmap(ex->ctx, b->domid, b->grefs[i], b->gfn + i);
@@ -181,6 +182,11 @@ static int grant_undo(struct exec *ex, struct blob *b)
 	return b == ex->slot[1] ? save_as(ex, ex->slot[0], "mapped") : 0;
 }
 
+/* Pages granted, then recorded, then mapped at a time: the record is
+ * written once a batch, not once a page (O(pages) for a blob, not
+ * O(pages^2)). */
+#define GRANT_BATCH 512
+
 static int grant_do(struct exec *ex, struct blob *b)
 {
 	const struct xgm_hv_ops *hv = ex->ctx->be->hv;
@@ -195,17 +201,22 @@ static int grant_do(struct exec *ex, struct blob *b)
 	if (!b->grefs)
 		return -ENOMEM;
 	memset(b->grefs, 0xff, b->nr * sizeof(*b->grefs));
-	for (uint64_t i = 0; !ret && i < b->nr; i++) {
-		uint32_t gref;
+	for (uint64_t first = 0; !ret && first < b->nr; first += GRANT_BATCH) {
+		uint64_t end = first + GRANT_BATCH < b->nr ? first + GRANT_BATCH :
+							      b->nr, i;
 
-		ret = hv_grant_access(ex->ctx, b->domid, frame_at(b, i), &gref);
-		if (ret)
-			break;
-		b->grefs[i] = gref;
-		/* Written down before the guest can use it: a grant nobody
-		 * records could never be revoked after a crash. */
-		ret = blob_save(ex->ctx, b) ?:
-		      hv_grant_map(ex->ctx, b->domid, gref, b->gfn + i);
+		for (i = first; !ret && i < end; i++)
+			ret = hv_grant_access(ex->ctx, b->domid, frame_at(b, i),
+					      &b->grefs[i]);
+		/* Written down before the guest can use them: a grant the
+		 * record names is revoked after a crash, and one granted in a
+		 * batch a crash cut short, which nobody maps, is ended by
+		 * recover as a grant of the buffer's frames (core/orphans.c). */
+		if (!ret)
+			ret = blob_save(ex->ctx, b);
+		for (i = first; !ret && i < end; i++)
+			ret = hv_grant_map(ex->ctx, b->domid, b->grefs[i],
+					   b->gfn + i);
 	}
 	return ret;
 }

@@ -23,12 +23,21 @@
 /* Linux keeps references 0..7 for itself (GNTTAB_NR_RESERVED_ENTRIES). */
 #define FIRST_GREF 8
 
+/* Grants are kept sorted by gref: found by bisection. */
 struct sim_grant *sim_gnt_find(struct sim_domain *granter, uint32_t gref)
 {
-	for (size_t i = 0; i < granter->nr_grants; i++)
-		if (granter->grants[i].gref == gref)
-			return &granter->grants[i];
-	return NULL;
+	size_t lo = 0, hi = granter->nr_grants;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (granter->grants[mid].gref < gref)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < granter->nr_grants && granter->grants[lo].gref == gref ?
+	       &granter->grants[lo] : NULL;
 }
 
 static uint64_t table_entries(const struct sim_model *m)
@@ -69,17 +78,22 @@ int sim_gnt_room(const struct sim_model *m, uint64_t nr)
 	return 0;
 }
 
+/* The first gref no grant has. Grants are sorted and distinct, so
+ * grants[i].gref >= FIRST_GREF + i, with equality up to the first gap:
+ * bisection finds it. */
 static uint32_t free_gref(struct sim_domain *g)
 {
-	uint32_t gref = FIRST_GREF;
+	size_t lo = 0, hi = g->nr_grants;
 
-	/* grants are kept sorted by gref: the first gap is the answer */
-	for (size_t i = 0; i < g->nr_grants; i++) {
-		if (g->grants[i].gref != gref)
-			break;
-		gref++;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (g->grants[mid].gref == FIRST_GREF + mid)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	return gref;
+	return (uint32_t)(FIRST_GREF + lo);
 }
 
 int sim_gnt_access(struct sim_model *m, uint32_t grantee, uint64_t mfn,

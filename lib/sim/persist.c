@@ -23,6 +23,8 @@
 #include "sim/model.h"
 
 #define MODEL_FORMAT 3
+/* The most grants a state may hold: the largest grant table modelled. */
+#define MAX_GRANTS ((uint64_t)SIM_GNTTAB_FRAMES_LIMIT * SIM_GREFS_PER_FRAME)
 #define SIM_MAX_EMPTY_TABLES (1u << 18) /* per domain */
 
 /* ---- save -------------------------------------------------------------- */
@@ -214,12 +216,23 @@ static json_t *domain_json(const struct sim_domain *d)
 	       *r = json_array();
 	bool ok = o && g && x && r;
 
-	for (size_t i = 0; ok && i < d->nr_grants; i++) {
+	/* Runs of grants: a grant blob's pages are consecutive grefs to one
+	 * grantee, mostly of consecutive frames. */
+	for (size_t i = 0, k; ok && i < d->nr_grants; i += k) {
 		const struct sim_grant *gr = &d->grants[i];
-		uint64_t v[5] = { gr->gref, gr->grantee, gr->mfn, gr->readonly,
+		uint64_t v[6] = { gr->gref, 1, gr->grantee, gr->mfn, gr->readonly,
 				  gr->maps };
 
-		ok = !append(g, ints(5, v));
+		for (k = 1; i + k < d->nr_grants; k++) {
+			const struct sim_grant *n = &d->grants[i + k];
+
+			if (n->gref != gr->gref + k || n->mfn != gr->mfn + k ||
+			    n->grantee != gr->grantee ||
+			    n->readonly != gr->readonly || n->maps != gr->maps)
+				break;
+		}
+		v[1] = k;
+		ok = !append(g, ints(6, v));
 	}
 	for (size_t i = 0; ok && i < d->nr_xfers; i++) {
 		uint64_t v[4] = { d->xfers[i].gfn, d->xfers[i].mfn,
@@ -857,32 +870,58 @@ static int load_pv(struct sim_model *m, struct sim_domain *d, json_t *o,
 	return ret;
 }
 
+/* grants[i] as a run [gref, count, grantee, mfn, ro, maps]; the JSON
+ * state of version 3 has [gref, grantee, mfn, ro, maps], one grant. */
+static int grant_run(json_t *a, size_t i, uint64_t v[6], const char *where)
+{
+	uint64_t one[5];
+	int ret;
+
+	if (json_array_size(json_array_get(a, i)) != 5)
+		return tuple(a, i, 6, v, where, "grants", 0);
+	ret = tuple(a, i, 5, one, where, "grants", 0);
+	v[0] = one[0];
+	v[1] = 1;
+	memcpy(&v[2], &one[1], 4 * sizeof(one[0]));
+	return ret;
+}
+
 static int load_domain_lists(struct sim_domain *d, json_t *o,
 			     const char *where)
 {
 	json_t *a;
-	uint64_t v[5];
+	uint64_t v[6], total = 0;
 	int ret = get_array(o, "grants", &a, where);
 
-	if (!ret && json_array_size(a)) {
-		d->cap_grants = d->nr_grants = json_array_size(a);
-		d->grants = calloc(d->nr_grants, sizeof(*d->grants));
+	/* Sized first: a run's count is bounded before it sizes anything. */
+	for (size_t i = 0; !ret && i < json_array_size(a); i++) {
+		ret = grant_run(a, i, v, where);
+		if (!ret && (!v[1] || v[1] > MAX_GRANTS - total))
+			ret = bad("%s.grants[%zu]: a run of %llu grants is empty "
+				  "or more than a grant table holds", where, i,
+				  (unsigned long long)v[1]);
+		total += ret ? 0 : v[1];
+	}
+	if (!ret && total) {
+		d->cap_grants = total;
+		d->grants = calloc(total, sizeof(*d->grants));
 		if (!d->grants)
 			return -ENOMEM;
 	}
-	for (size_t i = 0; !ret && i < d->nr_grants; i++) {
-		ret = tuple(a, i, 5, v, where, "grants", 0);
+	for (size_t i = 0; !ret && i < json_array_size(a); i++) {
+		ret = grant_run(a, i, v, where);
 		if (ret)
 			break;
-		if (v[0] < 8 || v[0] > UINT32_MAX || v[1] > UINT32_MAX ||
-		    v[3] > 1 || v[4] > UINT32_MAX ||
-		    (i && v[0] <= d->grants[i - 1].gref))
+		if (v[0] < 8 || v[0] + v[1] - 1 > UINT32_MAX || v[2] > UINT32_MAX ||
+		    v[4] > 1 || v[5] > UINT32_MAX ||
+		    (d->nr_grants && v[0] <= d->grants[d->nr_grants - 1].gref))
 			return bad("%s.grants[%zu] is out of range or unsorted",
 				   where, i);
-		d->grants[i] = (struct sim_grant){
-			(uint32_t)v[0], (uint32_t)v[1], v[2], v[3] != 0,
-			(uint32_t)v[4],
-		};
+		for (uint64_t k = 0; k < v[1]; k++)
+			d->grants[d->nr_grants++] = (struct sim_grant){
+				(uint32_t)(v[0] + k), (uint32_t)v[2], v[3] + k,
+				v[4] != 0, (uint32_t)v[5],
+			};
 	}
 	if (!ret)
 		ret = get_array(o, "transfers", &a, where);

@@ -532,6 +532,22 @@ sql() {
     check_bad_state EBADMSG
 }
 
+@test "a command reads the rows it needs: a damaged vm2 row stops what reads vm2, not an attach to vm1, and is never written over" {
+    run_xgm 0 -q sim init
+    sql "UPDATE domains SET body = '{\"domid\":2' WHERE name = 'vm2'"
+    local vm2
+    vm2=$(sqlite3 "$SIM_STATE" "SELECT body FROM domains WHERE name = 'vm2'")
+    run_xgm 0 -q attach vm1 --size 4M
+    run_xgm 0 -q show vm1:1
+    run_xgm 0 -q detach vm1:1
+    run_xgm 1 show vm2:1
+    contains "$stderr" "domain 2"
+    run_xgm 1 check
+    contains "$stderr" "domain 2"
+    is "$(sqlite3 "$SIM_STATE" "SELECT body FROM domains WHERE name = 'vm2'")" "$vm2" \
+        "vm2's row after commands that did not read it"
+}
+
 @test "a JSON file that is not an xgpumap state is refused and left untouched" {
     printf '{"schema":"something-else","version":1}\n' >"$SIM_STATE"
     check_bad_state EBADMSG
