@@ -654,14 +654,38 @@ static void check_domains(const struct blob *all, size_t n,
 				all[i].domid, all[i].dom_name);
 }
 
+/* Blob ids ordered (domid, n): both sides of the comparison are sorted
+ * and looked up by bisection, so a dump's check is O(n log n), not O(n^2). */
+static int cmp_id(uint32_t d1, uint32_t n1, uint32_t d2, uint32_t n2)
+{
+	return d1 != d2 ? (d1 > d2) - (d1 < d2) : (n1 > n2) - (n1 < n2);
+}
+
+static int cmp_source(const void *a, const void *b)
+{
+	const struct xgm_source_blob *x = a, *y = b;
+
+	return cmp_id(x->domid, x->n, y->domid, y->n);
+}
+
+struct blob_id {
+	uint32_t domid, n;
+};
+
+static int cmp_blob_id(const void *a, const void *b)
+{
+	const struct blob_id *x = a, *y = b;
+
+	return cmp_id(x->domid, x->n, y->domid, y->n);
+}
+
 static const struct xgm_source_blob *source_find(const struct xgm_source_blob *sb,
 						 size_t n, uint32_t domid,
 						 uint32_t num)
 {
-	for (size_t i = 0; i < n; i++)
-		if (sb[i].domid == domid && sb[i].n == num)
-			return &sb[i];
-	return NULL;
+	struct xgm_source_blob key = { .domid = domid, .n = num };
+
+	return n ? bsearch(&key, sb, n, sizeof(*sb), cmp_source) : NULL;
 }
 
 /* A source that describes the blobs twice (a dump: the records in its
@@ -671,6 +695,7 @@ static void check_source(struct xgm_ctx *ctx, const struct blob *all, size_t n,
 			 const char *dom, uint32_t domid, json_t *out)
 {
 	struct xgm_source_blob *sb;
+	struct blob_id *ids;
 	size_t ns;
 	int ret;
 
@@ -684,6 +709,17 @@ static void check_source(struct xgm_ctx *ctx, const struct blob *all, size_t n,
 		xgm_clear_error();
 		return;
 	}
+	ids = calloc(n + 1, sizeof(*ids));
+	if (!ids) {
+		free(sb);
+		finding(out, "error", "dump-sections", NULL, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		ids[i] = (struct blob_id){ all[i].domid, all[i].n };
+	qsort(ids, n, sizeof(*ids), cmp_blob_id);
+	if (ns)
+		qsort(sb, ns, sizeof(*sb), cmp_source);
 	for (size_t i = 0; i < n; i++) {
 		const struct xgm_source_blob *s = source_find(sb, ns, all[i].domid,
 							      all[i].n);
@@ -706,13 +742,11 @@ static void check_source(struct xgm_ctx *ctx, const struct blob *all, size_t n,
 				all[i].dom_name, all[i].n, what);
 	}
 	for (size_t i = 0; i < ns; i++) {
-		bool found = false;
+		struct blob_id key = { sb[i].domid, sb[i].n };
 
 		if (dom && sb[i].domid != domid)
 			continue;
-		for (size_t k = 0; k < n && !found; k++)
-			found = all[k].domid == sb[i].domid && all[k].n == sb[i].n;
-		if (!found)
+		if (!n || !bsearch(&key, ids, n, sizeof(*ids), cmp_blob_id))
 			finding(out, "error", "dump-sections",
 				json_pack("{s:i,s:i}", "domid", (int)sb[i].domid,
 					  "n", (int)sb[i].n),
@@ -720,6 +754,7 @@ static void check_source(struct xgm_ctx *ctx, const struct blob *all, size_t n,
 				"its store has no record of: the dump was edited",
 				sb[i].domid, sb[i].n);
 	}
+	free(ids);
 	free(sb);
 }
 

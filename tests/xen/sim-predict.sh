@@ -11,7 +11,7 @@ mode=$2
 xen=${3:+--xen $3}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-export XGPUMAP_SIM_STATE="$tmp/sim.json"
+export XGPUMAP_SIM_STATE="$tmp/sim.db"
 # shellcheck disable=SC2086
 "$xgm" -q sim init --dom0 "$mode" --iommu amd $xen > /dev/null
 # The rig's first attach makes the window; the cases are offsets in it.
