@@ -3,7 +3,13 @@
  * The rig's proof of the ioreq server (lib/xen/ioserv.c), run in dom0 by
  * dom0-test.sh against a guest that runs tests/xen/guest-reader:
  *
- *   ioserv-rig MODE DOMID WINDOW_GFN
+ *   ioserv-rig MODE DOMID WINDOW_GFN [nopause]
+ *   ioserv-rig poison MFN PAGES
+ *
+ * (poison: writes POISON into the first word of each of PAGES machine
+ * frames from MFN through /dev/mem, dom0 having iomem=relaxed: what the
+ * daemon's revoke-fault test does to a buffer a migration left, so that
+ * a guest read that still reached it would count as wrong.)
  *
  * Two 4 MiB VRAM buffers on card0 (bochs), one of them the blob at
  * WINDOW_GFN in an 8 MiB window (the rest is a gap). The guest reads the
@@ -24,6 +30,7 @@
  * when asked (XGM_IOSERV=1 or XGM_ONLY=ioserv tests/xen/run.sh).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
@@ -31,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -61,6 +69,7 @@ static struct rig {
 	struct ioserv *srv;
 	struct iofault *fault;
 	bool mmio_mapped;
+	bool nopause;            /* reproduce Xen's race (see the top) */
 	unsigned long seq;
 } R;
 
@@ -206,6 +215,36 @@ static void fill(void *va, bool poison)
 		w[i] = poison ? POISON : BASE + i;
 }
 
+/*
+ * Checks, through dom0's mapping, that buffer b still holds the pattern
+ * the guest expects, says where it does not and puts it right, so that
+ * each corruption is reported once, at the first check after it. What
+ * the guest reads wrong is then told apart from what the buffer holds.
+ */
+static uint64_t Corrupted;
+
+static void scan(int b, const char *when, int i)
+{
+	volatile uint64_t *w = R.buf[b].va;
+	uint64_t bad = 0;
+
+	for (uint64_t k = 0; k < BLOB_BYTES / 8; k++) {
+		uint64_t v = w[k];
+
+		if (v == BASE + k)
+			continue;
+		if (bad++ < 4)
+			say("WARN", "7 buffer %d %s %d: word at 0x%" PRIx64 " holds "
+			    "0x%" PRIx64 ", not 0x%" PRIx64, b, when, i, k * 8, v,
+			    BASE + k);
+		w[k] = BASE + k;
+	}
+	if (bad)
+		say("WARN", "7 buffer %d %s %d: %" PRIu64 " words corrupted (put "
+		    "right)", b, when, i, bad);
+	Corrupted += bad;
+}
+
 /* Copies through dom0's mappings of both buffers. */
 static void move_contents(int from, int to)
 {
@@ -323,8 +362,11 @@ static int loop_stop(struct result *r)
 static int migrate_rf(struct result *r, int i)
 {
 	int to = !R.cur, ret;
-	uint64_t t0 = now_us();
+	uint64_t t0;
 
+	/* Before the timed move: the guest may read on meanwhile. */
+	scan(R.cur, "before revoke-fault move", i);
+	t0 = now_us();
 	ret = iofault_revoke(R.fault, R.gfn);
 	if (!ret) {
 		move_contents(R.cur, to);
@@ -343,8 +385,10 @@ static int migrate_rf(struct result *r, int i)
 static int migrate_mmio(struct result *r, int i)
 {
 	int to = !R.cur, ret;
-	uint64_t t0 = now_us();
+	uint64_t t0;
 
+	scan(R.cur, "before mmio move", i);
+	t0 = now_us();
 	ret = mmio_all(R.cur, false);
 	/* The copy in pieces, answering the window between them: the
 	 * guest reads its gap as all-ones, as plain mmio shows it. */
@@ -361,11 +405,12 @@ static int migrate_mmio(struct result *r, int i)
 	 * which then finds p2m_mmio_direct and does not expect it to fault.
 	 * A pause waits until every vCPU has left Xen.
 	 */
-	if (!ret && xc_domain_pause(R.p->xch, R.domid))
+	if (!ret && !R.nopause && xc_domain_pause(R.p->xch, R.domid))
 		ret = xgm_fail(-errno, "pausing d%u: %s", R.domid, strerror(errno));
 	if (!ret) {
 		ret = mmio_all(to, true);
-		xc_domain_unpause(R.p->xch, R.domid);
+		if (!R.nopause)
+			xc_domain_unpause(R.p->xch, R.domid);
 	}
 	if (ret) {
 		say("FAIL", "7 mmio migration %d: %s", i, xgm_last_error());
@@ -439,7 +484,7 @@ static int server_start(void)
 {
 	int ret = iofault_create(R.domid, rig_map, NULL, &R.fault);
 
-	if (!ret)
+	if (!ret && !R.nopause)
 		iofault_set_pause(R.fault, rig_pause);
 
 	if (!ret)
@@ -523,9 +568,11 @@ static int run(void)
 	fill(R.buf[0].va, false);
 	fill(R.buf[1].va, true);
 	R.cur = 0;
+	scan(0, "after the fill", 0);
 	if (server_start() || run_mmio(&mm, &mm_gap) ||
 	    run_rf(&rf, &st, &fs, &served_moves))
 		return -1;
+	scan(R.cur, "after both loops", 0);
 	say("TIME", "ioserv revoke-fault x%d: reads=%" PRIu64 " wrong=%" PRIu64
 	    " all-ones=%" PRIu64 " served_per_migration=%.1f first_touch_maps=%"
 	    PRIu64 " map_2m_us_mean=%" PRIu64 " map_2m_us_max=%" PRIu64
@@ -550,6 +597,8 @@ static int run(void)
 	    " all-ones | mmio %" PRIu64 " reads / %" PRIu64 " wrong / %" PRIu64
 	    " all-ones", MIGRATIONS, "2", rf.reads, rf.wrong, rf.ones, mm.reads,
 	    mm.wrong, mm.ones);
+	say("TIME", "ioserv buffer words found corrupted in dom0's checks: %" PRIu64,
+	    Corrupted);
 	ok = !rf.wrong && !rf.ones && !mm.wrong && rf.reads && mm.reads &&
 	     fs.first_touch_maps >= MIGRATIONS && !fs.map_errors;
 	/* (At least one first touch a move: readers slowed by faults may
@@ -565,15 +614,43 @@ static int run(void)
 	return 0;
 }
 
+static int poison_frames(const char *mfn_s, const char *pages_s)
+{
+	uint64_t mfn = strtoull(mfn_s, NULL, 0), pages = strtoull(pages_s, NULL, 0);
+	int fd = open("/dev/mem", O_RDWR | O_SYNC);
+	volatile uint64_t *m;
+
+	if (fd < 0 || !pages || pages > BLOB_PAGES * 64) {
+		fprintf(stderr, "ioserv-rig: poison: /dev/mem: %s\n", strerror(errno));
+		return 1;
+	}
+	m = mmap(NULL, pages << 12, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		 (off_t)(mfn << 12));
+	close(fd);
+	if (m == MAP_FAILED) {
+		fprintf(stderr, "ioserv-rig: poison: mmap of mfn 0x%" PRIx64 ": %s\n",
+			mfn, strerror(errno));
+		return 1;
+	}
+	for (uint64_t p = 0; p < pages; p++)
+		m[p * 512] = POISON;
+	munmap((void *)m, pages << 12);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
 	int ret;
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: ioserv-rig MODE DOMID WINDOW_GFN\n");
+	if (argc == 4 && !strcmp(argv[1], "poison"))
+		return poison_frames(argv[2], argv[3]);
+
+	if (argc != 4 && !(argc == 5 && !strcmp(argv[4], "nopause"))) {
+		fprintf(stderr, "usage: ioserv-rig MODE DOMID WINDOW_GFN [nopause]\n");
 		return 2;
 	}
+	R.nopause = argc == 5;
 	R.mode = argv[1];
 	R.domid = (uint32_t)strtoul(argv[2], NULL, 0);
 	R.gfn = strtoull(argv[3], NULL, 16);
