@@ -16,11 +16,11 @@
  *   attach  = alloc, locate, [pin], record, <map steps>, mapped
  *   detach  = ~mapped, <~map steps reversed>, [~pin], ~alloc, ~record
  *   migrate = [pin], alloc@1, [pause], locate@1, copy, <~old map steps>,
- *             <new map steps @1>, mapped@1, [~pause], [pin@1], ~pin, ~alloc
+ *             <new map steps @1>, mapped@1, [~pause], ~pin, [pin@1], ~alloc
  *   migrate between served backings (ioreq, revoke-fault: the claim stays)
  *           = [pin], alloc@1, [pause], locate@1, [permit@1], [~fault-map],
  *             copy, switch@1, [fault-map@1], mapped@1, [~pause], [~permit],
- *             [pin@1], ~pin, ~alloc
+ *             ~pin, [pin@1], ~alloc
  *
  * Buffer acquisition is the one alloc step of attach; for a buffer the
  * caller made it adopts that one instead, and its inverse then releases

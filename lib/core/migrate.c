@@ -5,8 +5,8 @@
  *   engine_move -> migrate_once -> migrate_plan -> exec_begin -> exec_run:
  *   [pin], allocate the new backing, [pause], locate, copy ("copied"),
  *   the old strategy's map steps undone, the new one's done (the
- *   blackout), record "mapped" ("switched"), [unpause], [pin the new],
- *   unpin and free the old -> exec_end; between two backings the ioreq
+ *   blackout), record "mapped" ("switched"), [unpause], unpin the old,
+ *   [pin the new], free the old -> exec_end; between two backings the ioreq
  *   server answers for, revoke, copy and switch under the claim instead
  *   (served_move_plan)
  *
@@ -135,11 +135,13 @@ static void migrate_plan(struct exec *ex, const struct blob *b,
 	 * before its copy). */
 	if (served(b->strategy) && served(s) && b->strategy == STRAT_REVOKE_FAULT)
 		plan_add(ex, STEP_PERMIT, true, 0);
-	if (b->pinned)
-		plan_add(ex, STEP_PIN, false, 1); /* the pin moves with the data */
 	/* The old buffer is pinned either way by now: by the blob itself or
-	 * for the copy. The pin goes before the buffer does. */
+	 * for the copy. The pin goes before the buffer does, and before the
+	 * new one takes it (the pin moves with the data): a GPU that pins by
+	 * scanout (bochs, one CRTC) holds one pin at a time. */
 	plan_add(ex, STEP_PIN, true, 0);
+	if (b->pinned)
+		plan_add(ex, STEP_PIN, false, 1);
 	plan_add(ex, STEP_ALLOC, true, 0);
 }
 
