@@ -102,7 +102,10 @@ daemon_rf_step() {
 	i=0
 	while [ $i -lt 50 ]; do
 		M=$($X -j migrate $ID --to vram 2>&1) || die "migrate $i: $M"
+		# Asked again if busybox itself crashed (TCG, see run.sh).
 		new=$(jget mfn "$M")
+		[ -n "$new" ] || new=$(jget mfn "$M")
+		[ -n "$new" ] || die "migrate $i: no mfn in $M"
 		[ "$new" != "$old" ] || die "migrate $i left the blob at mfn $old"
 		ioserv-rig poison "$old" 1024 || die "poisoning mfn $old"
 		old=$new
@@ -167,9 +170,9 @@ if [ "$(sed -n 's/.*xgm\.only=\([a-z]*\).*/\1/p' /proc/cmdline)" = ioserv ]; the
 	run xl unpause $G
 	wait_reader
 	WIN=$((0x100000))
-	ioserv_step
 	start_daemon
 	daemon_rf_step
+	ioserv_step
 	xenstore-write "/local/domain/$GID/data/xgpumap/cmd" "999 0 0 quit"
 	echo "XGM-RESULT PASS"
 	exit 0

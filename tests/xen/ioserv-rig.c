@@ -379,6 +379,8 @@ static int migrate_rf(struct result *r, int i)
 	r->move_us[i] = now_us() - t0;
 	fill(R.buf[R.cur].va, true);
 	R.cur = to;
+	/* What the copy wrote, while the guest reads it. */
+	scan(R.cur, "right after the copy into it, move", i);
 	return 0;
 }
 
@@ -419,6 +421,8 @@ static int migrate_mmio(struct result *r, int i)
 	r->move_us[i] = now_us() - t0;
 	fill(R.buf[R.cur].va, true);
 	R.cur = to;
+	/* What the copy wrote, while the guest reads it. */
+	scan(R.cur, "right after the copy into it, move", i);
 	return 0;
 }
 
