@@ -98,7 +98,7 @@ daemon_rf_step() {
 	gcmd "$g 1024 tagloop $tag" "GUEST_LOOP started" ||
 		die "the guest's readers did not start"
 	usleep 500000
-	s=$(now_ms)
+	s=$(date +%s)
 	i=0
 	while [ $i -lt 50 ]; do
 		M=$($X -j migrate $ID --to vram 2>&1) || die "migrate $i: $M"
@@ -107,12 +107,14 @@ daemon_rf_step() {
 		[ -n "$new" ] || new=$(jget mfn "$M")
 		[ -n "$new" ] || die "migrate $i: no mfn in $M"
 		[ "$new" != "$old" ] || die "migrate $i left the blob at mfn $old"
-		ioserv-rig poison "$old" 1024 || die "poisoning mfn $old"
+		ioserv-rig poison "$old" 1024 || ioserv-rig poison "$old" 1024 ||
+			die "poisoning mfn $old"
 		old=$new
 		usleep 100000
 		i=$((i + 1))
 	done
-	e=$(now_ms)
+	e=$(date +%s)
+	echo "50 migrations in $((e - s)) s; stopping the guest's readers"
 	gcmd "0 0 stop" "GUEST_LOOP done" || die "the guest's readers did not report"
 	reads=$(gfield reads)
 	wrong=$(gfield wrong)
@@ -122,7 +124,7 @@ daemon_rf_step() {
 	echo "xgpumapd: $srv"
 	served=$(echo "$srv" | sed -n 's/.* \([0-9]*\) accesses answered.*/\1/p')
 	maps=$(echo "$srv" | sed -n 's/.* \([0-9]*\) chunks mapped on first touch (mean \([0-9]*\) us.*/\1 \2/p')
-	echo "XGM-TIME [$MODE] daemon revoke-fault x50: reads=$reads wrong=$wrong all-ones=$ones served=${served:-?} served_per_migration=$(( ${served:-0} / 50 )) first_touch_maps=${maps% *} map_2m_us_mean=${maps#* } loop_ms=$((e - s))"
+	echo "XGM-TIME [$MODE] daemon revoke-fault x50: reads=$reads wrong=$wrong all-ones=$ones served=${served:-?} served_per_migration=$(awk "BEGIN { printf \"%.1f\", ${served:-0} / 50 }") first_touch_maps=${maps% *} map_2m_us_mean=${maps#* } loop_s=$((e - s))"
 	gread "$g" 1024 ones || die "after detach the window does not read all-ones"
 	[ -n "$reads" ] && [ "$reads" -gt 0 ] && [ "$wrong" = 0 ] && [ "$ones" = 0 ] ||
 		die "7b revoke-fault through xgpumapd: $reads reads, $wrong wrong, $ones all-ones"

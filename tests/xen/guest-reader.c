@@ -238,9 +238,10 @@ static void reply(const char *res)
 }
 
 /* Runs the readers until dom0 says stop; the report carries the stop's
- * seq, which is what dom0 waits for. */
-static void loop(unsigned long seq, uint64_t gfn, uint64_t pages, uint64_t base,
-		 bool tags)
+ * seq, which is what dom0 waits for, and so does the return (the stop is
+ * done with: read again, it would be taken for a command of its own). */
+static unsigned long loop(unsigned long seq, uint64_t gfn, uint64_t pages,
+			  uint64_t base, bool tags)
 {
 	struct reader r[MAX_READERS];
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -254,7 +255,7 @@ static void loop(unsigned long seq, uint64_t gfn, uint64_t pages, uint64_t base,
 		snprintf(res, sizeof(res), "%lu GUEST_LOOP FAIL mmap of gfn 0x%"
 			 PRIx64 ": %s", seq, gfn, strerror(errno));
 		reply(res);
-		return;
+		return seq;
 	}
 	if (n < 1)
 		n = 1;
@@ -306,6 +307,7 @@ static void loop(unsigned long seq, uint64_t gfn, uint64_t pages, uint64_t base,
 		 first < 0 ? 0 : r[first].first_wrong,
 		 first < 0 ? 0 : r[first].first_wrong_at);
 	reply(res);
+	return stop;
 }
 
 static void poke(unsigned long seq, uint64_t gfn, uint64_t value)
@@ -356,7 +358,7 @@ int main(void)
 		if (!strcmp(mode, "quit"))
 			return 0;
 		if (!strcmp(mode, "loop") || !strcmp(mode, "tagloop")) {
-			loop(seq, gfn, pages, first, !strcmp(mode, "tagloop"));
+			last = loop(seq, gfn, pages, first, !strcmp(mode, "tagloop"));
 			continue;
 		}
 		if (!strcmp(mode, "poke")) {
