@@ -5,11 +5,13 @@
  *
  *   ioserv-rig MODE DOMID WINDOW_GFN [nopause]
  *   ioserv-rig poison MFN PAGES
+ *   ioserv-rig moves MODE BLOB N
  *
  * (poison: writes POISON into the first word of each of PAGES machine
- * frames from MFN through /dev/mem, dom0 having iomem=relaxed: what the
- * daemon's revoke-fault test does to a buffer a migration left, so that
- * a guest read that still reached it would count as wrong.)
+ * frames from MFN through /dev/mem, dom0 having iomem=relaxed. moves:
+ * step 7b's N migrations of BLOB through xgpumapd, the frames each one
+ * leaves poisoned so that a guest read that still reached them counts as
+ * wrong.)
  *
  * Two 4 MiB VRAM buffers on card0 (bochs), one of them the blob at
  * WINDOW_GFN in an 8 MiB window (the rest is a gap). The guest reads the
@@ -42,6 +44,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "xgpumap-doc.h"
 #include "xen/ioserv.h"
 #include "xen/xen.h"
 
@@ -618,9 +621,8 @@ static int run(void)
 	return 0;
 }
 
-static int poison_frames(const char *mfn_s, const char *pages_s)
+static int poison_frames(uint64_t mfn, uint64_t pages)
 {
-	uint64_t mfn = strtoull(mfn_s, NULL, 0), pages = strtoull(pages_s, NULL, 0);
 	int fd = open("/dev/mem", O_RDWR | O_SYNC);
 	volatile uint64_t *m;
 
@@ -642,13 +644,79 @@ static int poison_frames(const char *mfn_s, const char *pages_s)
 	return 0;
 }
 
+/* A document's integer field, 0 when it has none. */
+static uint64_t doc_u64(json_t *o, const char *key)
+{
+	return (uint64_t)json_integer_value(json_object_get(o, key));
+}
+
+/*
+ * N migrations of BLOB through xgpumapd, one request each (the daemon
+ * answers the guest between them), each leaving its old frames poisoned;
+ * one process for all of them, so that no busybox command (which TCG
+ * crashes once in a while) stands between two moves.
+ */
+static int daemon_moves(const char *blob, unsigned int n)
+{
+	XGM_OPTS(xgm_ctx_opts, o, .backend = XGM_BACKEND_XEN,
+		 .access = XGM_ACCESS_WRITE);
+	XGM_OPTS(xgm_migrate_opts, mo, .to = "vram");
+	static uint64_t us[MIGRATIONS];
+	struct xgm_ctx *ctx;
+	uint64_t old = 0, pages = 0;
+	json_t *v = NULL;
+	int ret = 0;
+
+	if (!n || n > MIGRATIONS || xgm_ctx_open(&o, &ctx)) {
+		say("FAIL", "7b %u moves through xgpumapd: %s", n, xgm_last_error());
+		return 1;
+	}
+	if (!xgm_blob_show(ctx, blob, &v)) {
+		json_t *b = json_array_get(json_object_get(v, "backing"), 0);
+
+		old = doc_u64(b, "mfn");
+		pages = doc_u64(v, "frames");
+	}
+	json_decref(v);
+	for (unsigned int i = 0; !ret && i < n && !quit; i++) {
+		uint64_t t0 = now_us(), now;
+
+		v = NULL;
+		ret = xgm_blob_migrate(ctx, blob, &mo, &v);
+		us[i] = now_us() - t0;
+		now = doc_u64(json_array_get(json_object_get(v, "backing"), 0), "mfn");
+		json_decref(v);
+		if (ret || !now || now == old || !pages) {
+			say("FAIL", "7b move %u of %s through xgpumapd: %s", i, blob,
+			    ret ? xgm_last_error() : "the blob did not move");
+			ret = -1;
+			break;
+		}
+		ret = poison_frames(old, pages);
+		old = now;
+		usleep(100000);
+	}
+	xgm_ctx_close(ctx);
+	if (ret || quit)
+		return 1;
+	say("TIME", "7b %u moves of %s through xgpumapd: move_us_p50=%" PRIu64,
+	    n, blob, (qsort(us, n, sizeof(*us), cmp_u64), us[n / 2]));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
 	int ret;
 
 	if (argc == 4 && !strcmp(argv[1], "poison"))
-		return poison_frames(argv[2], argv[3]);
+		return poison_frames(strtoull(argv[2], NULL, 0),
+				     strtoull(argv[3], NULL, 0));
+	if (argc == 5 && !strcmp(argv[1], "moves")) {
+		R.mode = argv[2];
+		xgm_set_print(lib_print, NULL);
+		return daemon_moves(argv[3], (unsigned int)strtoul(argv[4], NULL, 0));
+	}
 
 	if (argc != 4 && !(argc == 5 && !strcmp(argv[4], "nopause"))) {
 		fprintf(stderr, "usage: ioserv-rig MODE DOMID WINDOW_GFN [nopause]\n");
