@@ -4,6 +4,7 @@
 #   make deps       install the Debian packages needed to build and test
 #   make demo       install deps, build, run the main job on the simulated host
 #   make check      install deps, ASan+UBSan build in build-san/, all tests
+#   make check-drm  GEM handles and dma-bufs against real DRM drivers (QEMU, ~1 min)
 #   make install    PREFIX=/usr/local DESTDIR=
 #
 # Every lib/**/*.c, cmd/*.c and tests/unit/test_*.c is picked up by wildcard,
@@ -49,7 +50,7 @@ HAVE_XEN    := $(if $(and $(foreach p,$(XEN_PKGS),$(call have,$(p)))),1)
 HAVE_DRM    := $(call have,libdrm)
 HAVE_RL     := $(call have,readline)
 
-DEP_PKGS    := jansson
+DEP_PKGS    := jansson sqlite3
 LIB_SRC     := $(wildcard lib/*.c lib/util/*.c lib/core/*.c lib/bench/*.c lib/dump/*.c \
                           lib/sim/*.c lib/client/*.c)
 ifeq ($(HAVE_XEN),1)
@@ -64,7 +65,7 @@ LIB_SRC     += $(wildcard lib/drm/*.c)
 endif
 # Building needs jansson at least; say so here rather than fail at link time.
 # The targets that run deps first build in a make of their own (below).
-NEEDS_NO_DEPS := deps demo check check-xen clean uninstall
+NEEDS_NO_DEPS := deps demo check check-xen check-drm clean uninstall
 ifneq ($(filter-out $(NEEDS_NO_DEPS),$(or $(MAKECMDGOALS),all)),)
 ifneq ($(call have,jansson),1)
 $(error jansson not found by pkg-config: run 'make deps' (or 'make demo' / 'make check', which run it))
@@ -95,7 +96,7 @@ $(file >$(FLAGS_FILE),$(FLAGS_NOW))
 endif
 
 .PHONY: all deps demo check test test-unit test-cli install uninstall clean \
-        check-headers check-abi check-man3 lint-man check-xen test-vmm test-fuzz-proto
+        check-headers check-abi check-man3 lint-man check-xen check-drm test-vmm test-fuzz-proto
 
 all: $(BUILD)/xgpumap $(BUILD)/xgpumapd $(BUILD)/libxgpumap.so $(BUILD)/libxgpumap.a $(BUILD)/xgpumap.pc
 
@@ -228,6 +229,12 @@ check-abi: $(BUILD)/libxgpumap.so $(BUILD)/libxgpumap.a
 check-xen: deps
 	@$(MAKE) --no-print-directory $(BUILD)/xgpumap $(BUILD)/xgpumapd $(BUILD)/xen-rig-bin/ioserv-rig
 	@tests/xen/run.sh $(BUILD)
+
+# The DRM side of buffers a VMM hands over (GEM handles, dma-bufs) against
+# the real bochs-drm and virtio-gpu drivers, in a Linux under QEMU (no Xen).
+check-drm: deps
+	@$(MAKE) --no-print-directory $(BUILD)/libxgpumap-internal.a
+	@tests/drm/run.sh $(BUILD) "$(ALL_CFLAGS) $(LDSAN)" "$(DEP_LIBS) -lm"
 
 # dom0's side of the rig's ioreq server test: it reaches the xen backend's
 # internals (lib/xen/ioserv.h), so it links the objects as they are.

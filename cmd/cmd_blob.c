@@ -101,24 +101,21 @@ static int held_buffer(struct cli *cli, const struct held *h,
 	if (fstat(fd, &st)) {
 		ret = -errno;
 		why = strerror(errno);
-	} else if (h->handle && (!S_ISCHR(st.st_mode) ||
-				 major(st.st_rdev) != DRM_MAJOR)) {
-		ret = -EBADF;
-		why = "a GEM handle needs a DRM device fd";
-	} else if (h->handle) {
-		ret = -EOPNOTSUPP;
-		why = "GEM handles cannot be taken yet: the library has no DRM "
-		      "fd validator";
 	} else {
-		ret = xgm_buffer_import_fd(cli->ctx, fd, buf);
+		ret = h->handle ? xgm_buffer_import_gem(cli->ctx, fd,
+						       (uint32_t)h->handle, buf)
+				: xgm_buffer_import_fd(cli->ctx, fd, buf);
 		why = *xgm_last_error() ? xgm_last_error() : strerror(-ret);
 	}
 	close(fd);
 	if (!ret)
 		return 0;
-	return cli_fail(cli, ret, "attach: %s %s: fd %ld of pid %ld is %s, "
-			"not a buffer: %s", h->opt, h->arg, h->fd, h->pid,
-			fd_kind(&st), why);
+	/* Only -EBADF says what the fd is not; the rest are of a buffer
+	 * (no such handle, another card, not adoptable yet). */
+	return cli_fail(cli, ret, "attach: %s %s: fd %ld of pid %ld %s%s%s: %s",
+			h->opt, h->arg, h->fd, h->pid, ret == -EBADF ? "is " :
+			"(", fd_kind(&st), ret == -EBADF ? ", not a buffer" :
+			")", why);
 }
 
 int do_attach(struct cli *cli, const struct cmd *self, int argc, char **argv,

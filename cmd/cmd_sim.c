@@ -175,6 +175,29 @@ int do_sim_reset(struct cli *cli, const struct cmd *self, int argc, char **argv,
 	return describe(cli, out);
 }
 
+int do_sim_import(struct cli *cli, const struct cmd *self, int argc,
+		  char **argv, json_t **out)
+{
+	struct opt_iter it;
+	bool force = false;
+	char **args;
+	int idx, ret;
+
+	if (require_sim(cli, self))
+		return cli->error.status;
+	opt_iter_init(&it, argc, argv);
+	while ((idx = opt_next(cli, self, &it)) >= 0)
+		force = true;
+	if (idx == -2)
+		return cli->error.status;
+	if (opt_rest(&it, &args) != 1)
+		return cli_usage(cli, "sim import: expected one JSON state FILE");
+	ret = xgm_sim_import(cli->sim_state, args[0], force);
+	if (ret)
+		return cli_fail_lib(cli, ret, "sim import");
+	return describe(cli, out);
+}
+
 int do_sim_guest_read(struct cli *cli, const struct cmd *self, int argc,
 		      char **argv, json_t **out)
 {

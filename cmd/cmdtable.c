@@ -36,6 +36,11 @@ static const struct cmd_opt sim_init_opts[] = {
 	{ 0 }
 };
 
+static const struct cmd_opt sim_import_opts[] = {
+	{ "force", 0, NULL, "replace an existing state" },
+	{ 0 }
+};
+
 static const char *const placements[] = { "vram", "sys", NULL };
 static const char *const strategies[] = {
 	"auto", "mmio", "grant", "ioreq", "ram-mmio", "transfer", "revoke-fault", NULL
@@ -58,8 +63,8 @@ static const struct cmd_opt attach_opts[] = {
 	  "allocating one" },
 	{ "dmabuf", 0, "PID:FD", "map the buffer that fd FD of process PID "
 	  "stands for (taken with pidfd_getfd)" },
-	{ "gem", 0, "PID:FD:HANDLE", "map GEM handle HANDLE of the DRM device "
-	  "fd FD of process PID" },
+	{ "gem", 0, "PID:FD:HANDLE", "map the buffer GEM handle HANDLE names on "
+	  "the DRM device fd FD of process PID (taken with pidfd_getfd)" },
 	{ 0 }
 };
 
@@ -211,6 +216,14 @@ static struct cmd sim_cmds[] = {
 	  .summary = "replace the state with the default topology",
 	  .description = "Replaces whatever is at the state path, even a corrupt file, "
 			 "with a new simulated host of the default topology." },
+	{ .name = "import", .fn = do_sim_import, .min_args = 1, .max_args = 1,
+	  .flags = CMD_SIM, .opts = sim_import_opts, .args = "FILE",
+	  .arg_kind = ARG_FILE,
+	  .summary = "make the state of an earlier xgpumap's JSON state",
+	  .description = "Makes the state at the state path (an SQLite database since "
+			 "state version 4) of FILE, the JSON state (version 3) of an "
+			 "earlier xgpumap, read and checked whole and left as it is. "
+			 "Refuses to replace an existing state without --force." },
 	{ 0 }
 };
 

@@ -32,6 +32,7 @@ int gpu_parse_buffer(const char *arg, char *card, size_t len, uint64_t *id);
 DECLARE_CMD(do_sim_init);
 DECLARE_CMD(do_sim_show);
 DECLARE_CMD(do_sim_reset);
+DECLARE_CMD(do_sim_import);
 DECLARE_CMD(do_sim_guest_read);
 DECLARE_CMD(do_batch);
 DECLARE_CMD(do_bench);

@@ -71,6 +71,8 @@ static const char *const remedy_hints[XGM_REMEDY_NR] = {
 	[XGM_REMEDY_P2M] = "'xgpumap p2m %s' shows its entries",
 	[XGM_REMEDY_DAEMON] = "start it: systemctl start xgpumapd.socket, or "
 			      "xgpumapd -b xen",
+	[XGM_REMEDY_SIM_IMPORT] = "'xgpumap --sim-state NEW.db sim import %s' "
+				  "makes a state of it",
 };
 
 const char *cli_remedy_hint(enum xgm_remedy r, const char *arg, char *buf,

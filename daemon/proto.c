@@ -41,6 +41,7 @@ static const struct field fields[] = {
 	U64(offset), U64(buffer),
 	U32(domid, domid, 0x7fef), { "id", F_U64, offsetof(struct proto_req, ref), 0, 0 },
 	U32(repeat, repeat, 100000), U32(version, version, 1000),
+	U32(handle, handle, UINT32_MAX),
 	B(pause),
 	/* the typed ops' enums, by number as in xgpumap.h */
 	E(to_place, F_PLACE, e_to), E(place, F_PLACE, e_placement),
@@ -92,6 +93,8 @@ static const struct op ops[OP_NR] = {
 	[OP_BUFFER_FREE] = { { "buffer-free", SCOPE_BUFFER, false }, "id", "id" },
 	[OP_BUFFER_IMPORT] = { { "buffer-import", SCOPE_BUFFER, true }, "", "" },
 	[OP_BUFFER_EXPORT] = { { "buffer-export", SCOPE_BUFFER, false }, "id", "id" },
+	[OP_BUFFER_IMPORT_GEM] = { { "buffer-import-gem", SCOPE_BUFFER, true },
+				   "handle", "handle" },
 };
 
 const struct proto_op_info *proto_op_info(enum proto_op op)

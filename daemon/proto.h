@@ -22,6 +22,7 @@ enum proto_op {
 	/* typed: blobs and buffers */
 	OP_MAP, OP_UNMAP, OP_MOVE, OP_BUFFER_CREATE, OP_BUFFER_GET,
 	OP_BUFFER_FREE, OP_BUFFER_IMPORT, OP_BUFFER_EXPORT,
+	OP_BUFFER_IMPORT_GEM,
 	OP_NR,
 };
 
@@ -54,6 +55,7 @@ struct proto_req {
 	uint64_t size, first, last, seed, seq, gfn, offset, buffer;
 	uint64_t ref;       /* "id": a blob number or a buffer id */
 	uint32_t domid, repeat, version;
+	uint32_t handle;    /* a GEM handle of the passed DRM fd */
 	int e_to, e_placement, e_strategy, e_cache; /* typed ops' enums */
 	bool pause;
 	/* Which fields were present (bit i: field i of the table). */

@@ -199,6 +199,14 @@ static REQ_FN(buffer_import)
 	return buffer_reply(xgm_buffer_import_fd(ctx, fd_in, &b), &b, out);
 }
 
+static REQ_FN(buffer_import_gem)
+{
+	struct xgm_buffer *b;
+
+	return buffer_reply(xgm_buffer_import_gem(ctx, fd_in, r->handle, &b),
+			    &b, out);
+}
+
 static REQ_FN(window)
 {
 	return xgm_domain_window(ctx, r->domid, out);
@@ -264,6 +272,7 @@ static const struct handler {
 	[OP_BUFFER_FREE] = { .req = buffer_free },
 	[OP_BUFFER_IMPORT] = { .req = buffer_import },
 	[OP_BUFFER_EXPORT] = { .req = buffer_export },
+	[OP_BUFFER_IMPORT_GEM] = { .req = buffer_import_gem },
 #undef NAMED
 #undef ALL_OR
 };

@@ -138,6 +138,18 @@ struct xgm_hv_ops {
 			   size_t *count);
 	int (*domain_info)(void *priv, uint32_t domid,
 			   struct xgm_domain_info *out);
+	/* The domain a user means by dom, xl's way: domid first (when
+	 * domid >= 0), then the name, then "dom0" for Domain-0; -ENOENT,
+	 * with no message, when there is none. For a backend that finds one
+	 * domain without listing them all; NULL: lookups list them. */
+	int (*domain_find)(void *priv, const char *dom, int64_t domid,
+			   struct xgm_domain_info *out);
+	/* The domains whose p2m (or IOMMU tables) may map, or whose iomem
+	 * permissions may cover, any frame of ext: never fewer than do, maybe
+	 * more (malloc'd domids). For a backend that knows without reading
+	 * every domain; NULL: every domain may. */
+	int (*domains_reaching)(void *priv, const struct xgm_extent *ext,
+				size_t n, uint32_t **domids, size_t *nd);
 
 	/* XEN_DOMCTL_iomem_permission, caller = dom0. */
 	int (*iomem_permission)(void *priv, uint32_t domid, uint64_t mfn,
@@ -314,6 +326,14 @@ struct xgm_extent {
 	uint64_t nr;
 };
 
+/* What buf_import_gem took. */
+struct xgm_gem_import {
+	uint64_t buf;                /* the backend's buffer id */
+	uint64_t bytes;
+	enum xgm_placement where;
+	char card[32];
+};
+
 /* No gfn is known for a buffer yet (buf_alloc). */
 #define XGM_GFN_ANY UINT64_MAX
 
@@ -341,6 +361,14 @@ struct xgm_gpu_ops {
 	int (*buf_read_tag)(void *priv, uint64_t buf, uint64_t page,
 			    uint64_t *tag);
 	void (*set_move_notify)(void *priv, xgm_move_notify_fn fn, void *arg);
+	/* Takes GEM handle handle of drm_fd, another process's open DRM
+	 * device file (a passed fd shares that file's handle namespace), as
+	 * a buffer of this backend's own, which lives on when that process
+	 * closes its handle: the fd must be a card this backend manages and
+	 * the handle a buffer it can place and locate. NULL: the backend has
+	 * no DRM device. */
+	int (*buf_import_gem)(void *priv, int drm_fd, uint32_t handle,
+			      struct xgm_gem_import *out);
 
 	/* ---- used by the engine (lib/core/) ---- */
 	/* Copies every page of src into dst (same size): the copy step of a

@@ -77,6 +77,13 @@ static int domain_lookup_op(struct xgm_ctx *ctx, const char *dom,
 	/* A name may look like a number only if no domain has that id;
 	 * xl resolves the same way (domid first). */
 	by_id = !xgm_parse_frame(dom, &domid) && domid <= UINT32_MAX;
+	if (ctx->be->hv->domain_find) {
+		ret = ctx->be->hv->domain_find(ctx->priv, dom,
+					       by_id ? (int64_t)domid : -1, out);
+		if (ret == -ENOENT)
+			return xgm_fail(ret, "no domain '%s'", dom);
+		return xgm_err(ret);
+	}
 	ret = ctx->be->hv->domain_list(ctx->priv, &all, &n);
 	if (ret)
 		return xgm_err(ret);

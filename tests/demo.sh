@@ -5,7 +5,7 @@ set -eu
 xgm=$1
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-export XGPUMAP_SIM_STATE="$dir/sim.json"
+export XGPUMAP_SIM_STATE="$dir/sim.db"
 
 step() {
 	printf '\n$ xgpumap %s\n' "$*"

@@ -9,10 +9,10 @@ set -eu
 # Build: compiler, linker, libc headers, pkg-config and the libraries the
 # backends are compiled against.
 BUILD_PKGS="gcc libc6-dev binutils make pkg-config libjansson-dev
-libreadline-dev libxen-dev libdrm-dev"
+libreadline-dev libxen-dev libdrm-dev libsqlite3-dev"
 # make check: unit tests (cmocka), CLI tests (bats, jq), the completion
 # tests (bash is essential; zsh is not), the man-page lint (mandoc).
-CHECK_PKGS="libcmocka-dev bats jq zsh mandoc"
+CHECK_PKGS="libcmocka-dev bats jq zsh mandoc sqlite3"
 # make check-xen: QEMU to boot Xen, cpio for the initramfs images, kmod's
 # depmod for dom0's modules; the Debian packages the rig boots are fetched
 # with apt-get download into the build tree, not installed.

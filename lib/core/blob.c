@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/engine.h"
+#include "util/array.h"
 
 void blob_free(struct blob *b)
 {
@@ -83,39 +84,56 @@ static int cmp_gfn(const void *a, const void *b)
 	return x->gfn < y->gfn ? -1 : x->gfn > y->gfn;
 }
 
-static int load_domain(struct xgm_ctx *ctx, uint32_t domid, struct blob **arr,
-		       size_t *n)
+/* One record of a domain's directory, as the walk gave it (key: its
+ * path). A record that names another blob is refused, as blob_load does. */
+static int record_at(const char *key, json_t *text, uint32_t domid,
+		     size_t dlen, struct blob *b)
 {
-	char dir[64], **names;
-	size_t count;
+	char *end;
+	unsigned long num = strtoul(key + dlen + 1, &end, 10);
+	json_t *j;
 	int ret;
 
-	snprintf(dir, sizeof(dir), XGM_STORE_ROOT "/blob/%u", domid);
-	ret = store_children(ctx, dir, &names, &count);
-	if (ret == -ENOENT)
-		return 0;
-	if (ret)
-		return ret;
-	for (size_t i = 0; !ret && i < count; i++) {
-		struct blob *grown = realloc(*arr, (*n + 1) * sizeof(**arr));
-		char *end;
-		unsigned long num = strtoul(names[i], &end, 10);
+	if (*end || end == key + dlen + 1 || num > UINT32_MAX)
+		return xgm_fail(-EBADMSG, "store: %s is not a blob number", key);
+	j = store_parse(json_string_value(text), key);
+	if (!j)
+		return -EBADMSG;
+	ret = blob_from_record(j, b);
+	json_decref(j);
+	if (!ret && (b->domid != domid || b->n != num)) {
+		blob_free(b);
+		ret = xgm_fail(-EBADMSG, "blob record %s names another blob", key);
+	}
+	return ret;
+}
 
-		if (!grown) {
+/* Every record of one domain, in one walk of its directory. */
+static int load_domain(struct xgm_ctx *ctx, uint32_t domid, struct blob **arr,
+		       size_t *n, size_t *cap)
+{
+	json_t *recs = json_object(), *v;
+	const char *key;
+	char dir[64];
+	size_t dlen;
+	int ret;
+
+	if (!recs)
+		return -ENOMEM;
+	dlen = (size_t)snprintf(dir, sizeof(dir), XGM_STORE_ROOT "/blob/%u", domid);
+	ret = store_subtree(ctx, dir, recs);
+	json_object_foreach(recs, key, v) {
+		if (ret)
+			break;
+		if (xgm_array_room(arr, *n, cap, sizeof(**arr), 16)) {
 			ret = -ENOMEM;
 			break;
 		}
-		*arr = grown;
-		if (*end || num > UINT32_MAX) {
-			ret = xgm_fail(-EBADMSG, "store: %s/%s is not a blob number",
-				       dir, names[i]);
-			break;
-		}
-		ret = blob_load(ctx, domid, (uint32_t)num, &(*arr)[*n]);
+		ret = record_at(key, v, domid, dlen, &(*arr)[*n]);
 		if (!ret)
 			(*n)++;
 	}
-	free_names(names, count);
+	json_decref(recs);
 	return ret;
 }
 
@@ -123,11 +141,11 @@ int blob_load_all(struct xgm_ctx *ctx, int64_t domid, struct blob **out,
 		  size_t *n)
 {
 	struct blob *arr = NULL;
-	size_t count = 0;
+	size_t count = 0, cap = 0;
 	int ret = 0;
 
 	if (domid >= 0) {
-		ret = load_domain(ctx, (uint32_t)domid, &arr, &count);
+		ret = load_domain(ctx, (uint32_t)domid, &arr, &count, &cap);
 	} else {
 		char **names;
 		size_t nd;
@@ -146,7 +164,8 @@ int blob_load_all(struct xgm_ctx *ctx, int64_t domid, struct blob **out,
 				ret = xgm_fail(-EBADMSG, "store: blob directory "
 					       "'%s' is not a domid", names[i]);
 			else
-				ret = load_domain(ctx, (uint32_t)d, &arr, &count);
+				ret = load_domain(ctx, (uint32_t)d, &arr, &count,
+						  &cap);
 		}
 		if (names)
 			free_names(names, nd);

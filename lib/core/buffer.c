@@ -193,14 +193,39 @@ static int new_token(char out[BUFFER_TOKEN_LEN + 1])
 	return 0;
 }
 
+int buffer_record_new(struct xgm_ctx *ctx, struct buffer_record *r)
+{
+	char path[96];
+	json_t *j = NULL;
+	int ret;
+
+	r->uid = ctx->uid_set ? ctx->uid : (uint32_t)getuid();
+	record_path(r->id, path, sizeof(path));
+	ret = new_token(r->token);
+	if (!ret) {
+		j = json_pack("{s:s,s:I,s:s,s:I,s:s}", "card", r->card, "size",
+			      (json_int_t)r->size, "placement",
+			      placement_name(r->placement), "uid",
+			      (json_int_t)r->uid, "token", r->token);
+		ret = j ? store_put(ctx, path, j) : -ENOMEM;
+	}
+	json_decref(j);
+	if (ret) {
+		/* Not recorded: it is ours to free again. */
+		store_del(ctx, path);
+		ctx->be->gpu->buf_free(ctx->priv, r->id);
+		return xgm_fail(ret, "cannot record buffer %" PRIu64 ": %s",
+				r->id, xgm_last_error());
+	}
+	return 0;
+}
+
 static int buffer_create_op(struct xgm_ctx *ctx,
 			    const struct xgm_buffer_opts *opts,
 			    struct xgm_buffer **out)
 {
 	struct buffer_record r = { 0 };
 	const char *card;
-	char path[96];
-	json_t *j;
 	int ret;
 
 	if (!opts || !out)
@@ -222,30 +247,14 @@ static int buffer_create_op(struct xgm_ctx *ctx,
 	if (card && strlen(card) >= sizeof(r.card))
 		return xgm_fail(-EINVAL, "xgm_buffer_create: card name too long");
 	snprintf(r.card, sizeof(r.card), "%s", card ? card : "card0");
-	r.uid = ctx->uid_set ? ctx->uid : (uint32_t)getuid();
-	ret = new_token(r.token);
-	if (!ret)
-		ret = gpu_alloc(ctx, r.card, r.size, r.placement,
-				XGM_GFN_ANY, &r.id);
+	ret = gpu_alloc(ctx, r.card, r.size, r.placement, XGM_GFN_ANY, &r.id) ?:
+	      buffer_record_new(ctx, &r);
 	if (ret)
 		return ret;
-	record_path(r.id, path, sizeof(path));
-	j = json_pack("{s:s,s:I,s:s,s:I,s:s}", "card", r.card, "size",
-		      (json_int_t)r.size, "placement",
-		      placement_name(r.placement), "uid", (json_int_t)r.uid,
-		      "token", r.token);
-	ret = j ? store_put(ctx, path, j) : -ENOMEM;
-	json_decref(j);
-	if (!ret)
-		*out = handle_of(&r);
-	if (!ret && !*out)
-		ret = -ENOMEM;
-	if (ret) {
-		/* Not recorded: it is ours to free again. */
-		store_del(ctx, path);
-		ctx->be->gpu->buf_free(ctx->priv, r.id);
-		return xgm_fail(ret, "xgm_buffer_create: cannot record buffer "
-				"%" PRIu64 ": %s", r.id, xgm_last_error());
+	*out = handle_of(&r);
+	if (!*out) {
+		buffer_free_id(ctx, r.id);
+		return xgm_fail(-ENOMEM, "xgm_buffer_create: out of memory");
 	}
 	return 0;
 }

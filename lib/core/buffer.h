@@ -51,6 +51,28 @@ int buffer_check_owner(struct xgm_ctx *ctx, const struct buffer_record *r);
 int buffer_handle(struct xgm_ctx *ctx, uint64_t id, struct xgm_buffer **out);
 /* The buffer a passed fd stands for (core/bufimport.c): -EBADF when none. */
 int buffer_fd_resolve(struct xgm_ctx *ctx, int fd, uint64_t *id);
+/* Validators' helpers (core/bufimport.c). A validator returns
+ * BUFFER_NOT_THIS_KIND for an fd of another kind, so the next one looks. */
+#define BUFFER_NOT_THIS_KIND 1
+/* Is fd a memfd made with this name (the kernel calls it "/memfd:NAME")? */
+bool buffer_fd_is_memfd(int fd, const char *name);
+/* Reads the first line of a sealed memfd: magic, then n fields by fmt
+ * (vsscanf). -EBADF naming what when fd is not sealed against writes,
+ * growing and shrinking, or the line is not that. */
+int buffer_memfd_scan(int fd, const char *what, const char *magic, int n,
+		      const char *fmt, ...) __attribute__((format(scanf, 5, 6)));
+/* A sealed memfd named name holding desc, size bytes long (at least desc). */
+int buffer_memfd_make(struct xgm_ctx *ctx, const char *name, const char *desc,
+		      uint64_t size);
+/* Is token r's secret? (constant time) */
+bool buffer_token_is(const struct buffer_record *r, const char *token);
+/* The size and exporter name in a dma-buf's /proc/self/fdinfo text (its
+ * first line preceded by a newline); -1 when they are not there. */
+int buffer_dmabuf_fdinfo(const char *text, uint64_t *size, char *exp,
+			 size_t explen);
+/* Records a buffer the backend has just taken (r: all but the token);
+ * on failure the backend's buffer is released again. */
+int buffer_record_new(struct xgm_ctx *ctx, struct buffer_record *r);
 /* Unrecords and frees an existing buffer no blob maps. */
 int buffer_free_id(struct xgm_ctx *ctx, uint64_t id);
 

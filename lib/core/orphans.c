@@ -260,6 +260,53 @@ static bool p2m_live(struct xgm_ctx *ctx, uint32_t domid)
 						 sizeof(note)) == 1;
 }
 
+static int by_domid(const void *a, const void *b)
+{
+	const struct xgm_domain_info *x = a, *y = b;
+
+	return (x->domid > y->domid) - (x->domid < y->domid);
+}
+
+/* The domains that may reach the frames of ext: those the backend names
+ * (a superset), else every domain. */
+static int reaching_domains(struct xgm_ctx *ctx, const struct xgm_extent *ext,
+			    size_t n, struct xgm_domain_info **doms, size_t *nd)
+{
+	const struct xgm_hv_ops *hv = ctx->be->hv;
+	uint32_t *ids = NULL;
+	size_t k = 0, nids;
+	int ret;
+
+	if (!hv->domains_reaching || !hv->domain_info)
+		return xgm_domain_list(ctx, doms, nd);
+	ret = hv->domains_reaching(ctx->priv, ext, n, &ids, &nids);
+	if (ret)
+		return xgm_err(ret);
+	*doms = calloc(nids + 1, sizeof(**doms));
+	if (!*doms)
+		ret = -ENOMEM;
+	for (size_t i = 0; !ret && i < nids; i++) {
+		ret = hv->domain_info(ctx->priv, ids[i], &(*doms)[k]);
+		/* Gone since: it reaches nothing. */
+		if (ret == -ESRCH) {
+			xgm_clear_error();
+			ret = 0;
+		} else if (!ret) {
+			k++;
+		}
+	}
+	free(ids);
+	if (ret) {
+		free(*doms);
+		return xgm_err(ret);
+	}
+	/* In domid order, as a list gives them: the first that reaches is
+	 * the one a refusal names. */
+	qsort(*doms, k, sizeof(**doms), by_domid);
+	*nd = k;
+	return 0;
+}
+
 /* 0 when nothing reaches the buffer's frames (ext, sorted by mfn) any more;
  * -EBUSY naming the first mapping that does. */
 static int buffer_reached(struct xgm_ctx *ctx, uint64_t buf,
@@ -269,7 +316,7 @@ static int buffer_reached(struct xgm_ctx *ctx, uint64_t buf,
 	struct xgm_domain_info *doms;
 	struct reach r = { .ext = ext, .n = n };
 	size_t nd;
-	int ret = xgm_domain_list(ctx, &doms, &nd);
+	int ret = reaching_domains(ctx, ext, n, &doms, &nd);
 
 	if (ret)
 		return ret;
@@ -634,7 +681,7 @@ static int revoke_iomem(struct xgm_ctx *ctx, const struct xgm_extent *ext,
 		xgm_clear_error();
 		return 0;
 	}
-	ret = xgm_domain_list(ctx, &doms, &nd);
+	ret = reaching_domains(ctx, ext, n, &doms, &nd);
 	if (ret)
 		return ret;
 	for (size_t i = 0; !ret && i < nd; i++)

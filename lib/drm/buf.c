@@ -167,7 +167,7 @@ static int show(struct drm_gpu *g, const struct scanout *s, uint32_t fb,
 			      (drmModeModeInfo *)mode) ? -errno : 0;
 }
 
-static void unmap_buf(struct drm_gpu *g, uint32_t handle)
+void drm_buf_unmap(struct drm_gpu *g, uint32_t handle)
 {
 	for (unsigned int i = 0; i < g->nr_map; i++) {
 		if (g->map[i].handle != handle)
@@ -178,13 +178,70 @@ static void unmap_buf(struct drm_gpu *g, uint32_t handle)
 	}
 }
 
+/* A framebuffer w x h (32 bpp) of handle on our file, scanned out once:
+ * scanning out pins a GEM-VRAM buffer, and pinning moves it into VRAM.
+ * The screen goes back to what it showed. */
+static int place(struct drm_gpu *g, const struct scanout *s, uint32_t handle,
+		 uint32_t w, uint32_t h, int mode, uint32_t *fb)
+{
+	uint32_t prev;
+	int ret;
+
+	*fb = 0;
+	if (drmModeAddFB(g->fd, w, h, 24, 32, w * 4, handle, fb)) {
+		*fb = 0;
+		return xgm_fail(-errno, "%s: cannot add a framebuffer: %s",
+				g->card, strerror(errno));
+	}
+	prev = current_fb(g, s->crtc);
+	ret = show(g, s, *fb, &s->modes[mode]);
+	if (ret)
+		ret = xgm_fail(ret == -ENOMEM || ret == -ENOSPC ? -ENOSPC : ret,
+			       "%s: cannot scan the buffer out to move it into "
+			       "VRAM: %s%s", g->card, strerror(-ret), ret == -EACCES ?
+			       " (this file is not the card's DRM master: another "
+			       "process opened it first; start xgpumapd before "
+			       "any VMM opens the card)" : "");
+	/* Give the pin back to the buffer that had it. */
+	else if ((ret = show(g, s, prev, NULL)))
+		ret = xgm_fail(ret, "%s: cannot restore the scanout of fb %u: %s",
+			       g->card, prev, strerror(-ret));
+	if (ret) {
+		drmModeRmFB(g->fd, *fb);
+		*fb = 0;
+	}
+	return ret;
+}
+
+static int shape_of(struct drm_gpu *g, const struct scanout *s, uint64_t bytes,
+		    uint32_t *w, uint32_t *h, int *mode)
+{
+	if (!bytes || pick_shape(s, bytes, w, h, mode))
+		return xgm_fail(-EINVAL, "%s: %llu bytes is no framebuffer shape "
+				"(32 bpp, width 640..8192, at least one display "
+				"mode high): bochs pins into VRAM only by scanout",
+				g->card, (unsigned long long)bytes);
+	return 0;
+}
+
+int drm_buf_place(struct drm_gpu *g, uint32_t handle, uint64_t bytes,
+		  uint32_t *fb)
+{
+	struct scanout s;
+	uint32_t w, h;
+	int mode;
+
+	return find_scanout(g, &s) ?: shape_of(g, &s, bytes, &w, &h, &mode) ?:
+	       place(g, &s, handle, w, h, mode, fb);
+}
+
 int drm_buf_alloc(struct drm_gpu *g, const char *card, uint64_t bytes,
 		  enum xgm_placement where, uint64_t *buf)
 {
 	struct drm_mode_create_dumb cd = { 0 };
 	struct drm_mode_destroy_dumb dd = { 0 };
 	struct scanout s;
-	uint32_t w, h, fb = 0, prev;
+	uint32_t w, h, fb = 0;
 	int mode, ret;
 
 	if (where != XGM_PLACE_VRAM)
@@ -192,14 +249,10 @@ int drm_buf_alloc(struct drm_gpu *g, const char *card, uint64_t bytes,
 				"buffer cannot be mapped on stock Xen (mmio maps "
 				"VRAM only; grants need gntdev dma-buf, which this "
 				"kernel lacks)");
-	ret = drm_gpu_open(g, card, true) ?: find_scanout(g, &s);
+	ret = drm_gpu_open(g, card, true) ?: find_scanout(g, &s) ?:
+	      shape_of(g, &s, bytes, &w, &h, &mode);
 	if (ret)
 		return ret;
-	if (!bytes || pick_shape(&s, bytes, &w, &h, &mode))
-		return xgm_fail(-EINVAL, "%s: %llu bytes is no framebuffer shape "
-				"(32 bpp, width 640..8192, at least one display "
-				"mode high): bochs pins into VRAM only by scanout",
-				g->card, (unsigned long long)bytes);
 	cd.width = w;
 	cd.height = h;
 	cd.bpp = 32;
@@ -214,28 +267,9 @@ int drm_buf_alloc(struct drm_gpu *g, const char *card, uint64_t bytes,
 			       (unsigned long long)bytes);
 		goto fail;
 	}
-	if (drmModeAddFB(g->fd, w, h, 24, 32, cd.pitch, cd.handle, &fb)) {
-		ret = xgm_fail(-errno, "%s: cannot add a framebuffer: %s",
-			       g->card, strerror(errno));
-		fb = 0;
+	ret = place(g, &s, cd.handle, w, h, mode, &fb);
+	if (ret)
 		goto fail;
-	}
-	/* Scanning out pins it, and pinning moves it into VRAM. */
-	prev = current_fb(g, s.crtc);
-	ret = show(g, &s, fb, &s.modes[mode]);
-	if (ret) {
-		ret = xgm_fail(ret == -ENOMEM || ret == -ENOSPC ? -ENOSPC : ret,
-			       "%s: cannot scan the buffer out to move it into "
-			       "VRAM: %s", g->card, strerror(-ret));
-		goto fail;
-	}
-	/* Give the pin back to the buffer that had it. */
-	ret = show(g, &s, prev, NULL);
-	if (ret) {
-		ret = xgm_fail(ret, "%s: cannot restore the scanout of fb %u: %s",
-			       g->card, prev, strerror(-ret));
-		goto fail;
-	}
 	/* Proven once, now, while nobody else can see it: later looks only
 	 * read (drm_buf_locate). */
 	ret = drm_buf_prove(g, (uint64_t)fb << 32 | cd.handle);
@@ -244,7 +278,7 @@ int drm_buf_alloc(struct drm_gpu *g, const char *card, uint64_t bytes,
 	*buf = (uint64_t)fb << 32 | cd.handle;
 	return 0;
 fail:
-	unmap_buf(g, cd.handle); /* prove may have mapped it */
+	drm_buf_unmap(g, cd.handle); /* prove may have mapped it */
 	if (fb)
 		drmModeRmFB(g->fd, fb);
 	dd.handle = cd.handle;
@@ -292,7 +326,7 @@ int drm_buf_free(struct drm_gpu *g, uint64_t buf)
 
 	if (ret)
 		return ret;
-	unmap_buf(g, BUF_HANDLE(buf));
+	drm_buf_unmap(g, BUF_HANDLE(buf));
 	if (drmModeRmFB(g->fd, BUF_FB(buf)))
 		return xgm_fail(-errno, "%s: cannot remove framebuffer %u: %s",
 				g->card, BUF_FB(buf), strerror(errno));
@@ -368,7 +402,7 @@ int drm_buf_map(struct drm_gpu *g, uint32_t handle, uint64_t size, void **addr)
 		}
 	}
 	if (g->nr_map == DRM_MAX_MAPS)
-		unmap_buf(g, g->map[0].handle);
+		drm_buf_unmap(g, g->map[0].handle);
 	ret = mmap_handle(g, handle, size, &a);
 	if (ret)
 		return ret;

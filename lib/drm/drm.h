@@ -83,6 +83,12 @@ int drm_buf_map(struct drm_gpu *g, uint32_t handle, uint64_t size, void **addr);
 /* A mapping of the whole buffer that the caller keeps and munmaps (the
  * cache above drops its oldest mapping when full): *size is its size. */
 int drm_buf_mmap(struct drm_gpu *g, uint64_t buf, void **addr, uint64_t *size);
+/* Drops this process's mapping of handle, if it has one. */
+void drm_buf_unmap(struct drm_gpu *g, uint32_t handle);
+/* A framebuffer of bytes for handle on our file, scanned out once (which
+ * moves a GEM-VRAM buffer into VRAM): *fb. */
+int drm_buf_place(struct drm_gpu *g, uint32_t handle, uint64_t bytes,
+		  uint32_t *fb);
 /* Size of a buffer from its framebuffer (pitch * height). */
 int drm_buf_size(struct drm_gpu *g, uint64_t buf, uint64_t *size);
 
@@ -97,8 +103,21 @@ int drm_buf_locate(struct drm_gpu *g, uint64_t buf, uint64_t *addr,
 int drm_buf_prove(struct drm_gpu *g, uint64_t buf);
 int drm_buf_extents(struct drm_gpu *g, uint64_t buf, struct xgm_extent **out,
 		    size_t *count);
+/* fn for each located buffer of ours (a framebuffer on our file) but the
+ * one of skip_fb, until one returns nonzero: that, or 0, or -errno when
+ * the buffers cannot be listed. */
+int drm_each_buf(struct drm_gpu *g, uint32_t skip_fb,
+		 int (*fn)(uint64_t buf, uint64_t at, uint64_t size, void *arg),
+		 void *arg);
 /* Is [mfn, mfn+nr) inside one located xgpumap buffer? 0 or -EPERM. */
 int drm_frames_owned(struct drm_gpu *g, uint64_t mfn, uint64_t nr);
+
+/* gem.c: GEM handle handle of drm_fd, another process's open file of our
+ * card (a passed fd shares its handle namespace), made a buffer of ours:
+ * a handle of the same object on our file with a framebuffer, in VRAM and
+ * located. *buf, *bytes. */
+int drm_buf_import_gem(struct drm_gpu *g, int drm_fd, uint32_t handle,
+		       uint64_t *buf, uint64_t *bytes);
 
 /* info.c: every card for gpu list / gpu show (see struct xgm_gpu_ops
  * cards), with the buffers on ours (the context's file) where it is open. */

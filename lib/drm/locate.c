@@ -230,10 +230,54 @@ int drm_buf_extents(struct drm_gpu *g, uint64_t buf, struct xgm_extent **out,
 	return 0;
 }
 
+int drm_each_buf(struct drm_gpu *g, uint32_t skip_fb,
+		 int (*fn)(uint64_t buf, uint64_t at, uint64_t size, void *arg),
+		 void *arg)
+{
+	drmModeRes *r = drmModeGetResources(g->fd);
+	int ret = 0;
+
+	if (!r)
+		return xgm_fail(-errno ?: -EIO, "%s: cannot list xgpumap's "
+				"buffers", g->card);
+	/* The framebuffers of the shared file are exactly xgpumap's. */
+	for (int i = 0; !ret && i < r->count_fbs; i++) {
+		drmModeFB *f = r->fbs[i] == skip_fb ? NULL :
+			       drmModeGetFB(g->fd, r->fbs[i]);
+		uint64_t at, size, buf;
+
+		if (!f)
+			continue;
+		buf = (uint64_t)r->fbs[i] << 32 | f->handle;
+		if (!drm_buf_locate(g, buf, &at, &size))
+			ret = fn(buf, at, size, arg);
+		/* GETFB made that handle for us: drop it again. */
+		if (f->handle) {
+			struct drm_gem_close gc = { .handle = f->handle };
+
+			drm_buf_unmap(g, f->handle);
+			drmIoctl(g->fd, DRM_IOCTL_GEM_CLOSE, &gc);
+		}
+		drmModeFreeFB(f);
+	}
+	drmModeFreeResources(r);
+	return ret;
+}
+
+struct span {
+	uint64_t first, len;
+};
+
+static int holds(uint64_t buf, uint64_t at, uint64_t size, void *arg)
+{
+	const struct span *s = arg;
+
+	return s->first >= at && s->first - at + s->len <= size;
+}
+
 int drm_frames_owned(struct drm_gpu *g, uint64_t mfn, uint64_t nr)
 {
-	uint64_t first = mfn * PAGE, len = nr * PAGE;
-	drmModeRes *r;
+	struct span s = { mfn * PAGE, nr * PAGE };
 	int ret = drm_gpu_open(g, g->card[0] ? g->card : NULL, false);
 
 	if (ret == -ENOENT)
@@ -243,43 +287,16 @@ int drm_frames_owned(struct drm_gpu *g, uint64_t mfn, uint64_t nr)
 	if (ret)
 		return xgm_fail(-EPERM, "refusing mfn %#" PRIx64 ": cannot check "
 				"it against the GPU: %s", mfn, xgm_last_error());
-	if (drm_card_bar_of(g, first, len) < 0)
+	if (drm_card_bar_of(g, s.first, s.len) < 0)
 		return xgm_fail(-EPERM, "refusing mfn %#" PRIx64 "+%" PRIu64
 				": not inside a VRAM BAR of %s (%s)", mfn, nr,
 				g->card, g->bdf);
-	r = drmModeGetResources(g->fd);
-	if (!r)
+	ret = drm_each_buf(g, 0, holds, &s);
+	xgm_clear_error();
+	if (ret < 0)
 		return xgm_fail(-EPERM, "refusing mfn %#" PRIx64 ": cannot list "
 				"xgpumap's buffers", mfn);
-	ret = -EPERM;
-	/* The framebuffers of the shared file are exactly xgpumap's. */
-	for (int i = 0; ret && i < r->count_fbs; i++) {
-		drmModeFB *f = drmModeGetFB(g->fd, r->fbs[i]);
-		uint64_t at, size, buf;
-
-		if (!f)
-			continue;
-		buf = (uint64_t)r->fbs[i] << 32 | f->handle;
-		if (!drm_buf_locate(g, buf, &at, &size) && first >= at &&
-		    first - at + len <= size)
-			ret = 0;
-		/* GETFB made that handle for us: drop it again. */
-		if (f->handle) {
-			struct drm_gem_close gc = { .handle = f->handle };
-
-			for (unsigned int k = 0; k < g->nr_map; k++)
-				if (g->map[k].handle == f->handle) {
-					munmap(g->map[k].addr, g->map[k].size);
-					g->map[k] = g->map[--g->nr_map];
-					break;
-				}
-			drmIoctl(g->fd, DRM_IOCTL_GEM_CLOSE, &gc);
-		}
-		drmModeFreeFB(f);
-	}
-	drmModeFreeResources(r);
-	xgm_clear_error();
-	if (ret)
+	if (!ret)
 		return xgm_fail(-EPERM, "refusing mfn %#" PRIx64 "+%" PRIu64
 				": inside %s's VRAM BAR but in no buffer xgpumap "
 				"allocated and located", mfn, nr, g->card);

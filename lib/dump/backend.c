@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "util/file.h"
 #include "util/log.h"
 #include "core/inspect.h"
 #include "dump/dump.h"
@@ -151,6 +152,7 @@ static int dump_source_blobs(void *priv, struct xgm_source_blob **out,
 	return 0;
 }
 
+
 static int dump_open(const struct xgm_ctx_opts *opts, struct xgm_opened *out,
 		     void **priv)
 {
@@ -160,6 +162,11 @@ static int dump_open(const struct xgm_ctx_opts *opts, struct xgm_opened *out,
 
 	if (opts->access == XGM_ACCESS_WRITE)
 		return xgm_fail(-EROFS, "a dump is read-only");
+	/* The one file a user is likely to give instead of a dump. */
+	if (xgm_file_is_sqlite(opts->input))
+		return bad(opts->input, "it is an SQLite database, a simulated "
+			   "host's state ('xgpumap --sim-state FILE dump' makes a "
+			   "dump of it)");
 	doc = json_load_file(opts->input, JSON_REJECT_DUPLICATES, &jerr);
 	if (!doc)
 		return xgm_fail(jerr.line < 1 && strstr(jerr.text, "unable to open") ?

@@ -100,6 +100,19 @@ XGM_API int xgm_sim_init(const struct xgm_sim_init_opts *opts);
 /* Replaces whatever is at the state path (even a corrupt file) with the
  * default topology. */
 XGM_API int xgm_sim_reset(const char *sim_state);
+/* Makes the state at sim_state (an SQLite database since state version 4)
+ * of json_path, the JSON state of an earlier xgpumap (version 3), which is
+ * read and checked whole and left as it is. Refuses (-EEXIST) to replace a
+ * state that exists unless force. */
+XGM_API int xgm_sim_import(const char *sim_state, const char *json_path,
+			   bool force);
+/* The simulated host's stand-in for a VMM's DRM device file, which it has
+ * not (no /dev/dri): a sealed memfd in which buf is GEM handle *handle,
+ * to pass with that handle to xgm_buffer_import_gem() as a VMM passes its
+ * DRM fd. The caller closes it. A local context only: there is no request
+ * for it (a test VMM opens the daemon's state file itself). */
+XGM_API int xgm_sim_gem_export(struct xgm_ctx *ctx,
+			       const struct xgm_buffer *buf, uint32_t *handle);
 /* Topology and counters of an open sim context, as a new JSON object. */
 XGM_API int xgm_sim_describe(struct xgm_ctx *ctx, json_t **out);
 /* The state path that would be used for sim_state (NULL = default); a

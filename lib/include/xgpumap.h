@@ -99,6 +99,8 @@ enum xgm_remedy {
 	XGM_REMEDY_P2M,           /* the p2m of domain ARG disagrees: its
 				   * entries show how */
 	XGM_REMEDY_DAEMON,        /* xgpumapd does not listen at ARG: start it */
+	XGM_REMEDY_SIM_IMPORT,    /* ARG is the simulated host of an earlier
+				   * xgpumap, in JSON: xgm_sim_import() reads it */
 	XGM_REMEDY_NR,
 };
 
@@ -327,10 +329,22 @@ XGM_API enum xgm_placement xgm_buffer_placement(const struct xgm_buffer *buf);
 XGM_API int xgm_buffer_export_fd(struct xgm_ctx *ctx,
 				 const struct xgm_buffer *buf);
 /* The buffer a passed fd stands for, validated by its kind (sim memfd;
- * on real hosts: dma-buf, DRM fd + GEM handle). -EBADF for an fd that
- * stands for no buffer. The fd stays the caller's. */
+ * a real dma-buf is recognised and bounded, then -EOPNOTSUPP: not adopted
+ * yet). -EBADF for an fd that stands for no buffer. The fd stays the
+ * caller's. */
 XGM_API int xgm_buffer_import_fd(struct xgm_ctx *ctx, int fd,
 				 struct xgm_buffer **buf);
+/* The buffer GEM handle handle of DRM device file drm_fd is: a VMM's open
+ * file (a passed fd shares its GEM handle namespace), for a driver with
+ * no PRIME export (bochs). On a real host the fd must be a card the GPU
+ * backend manages and the handle a buffer on it; the buffer is then
+ * recorded as the caller's existing buffer, which outlives the VMM's
+ * handle until xgm_buffer_free(). On the simulated host the fd is what
+ * xgm_sim_gem_export() gives. -EBADF for an fd that is neither, -ENOENT
+ * for a handle the file has not, -ENODEV for another card. It needs a
+ * writable context (it may record a buffer). The fd stays the caller's. */
+XGM_API int xgm_buffer_import_gem(struct xgm_ctx *ctx, int drm_fd,
+				  uint32_t handle, struct xgm_buffer **buf);
 
 struct xgm_map_opts {
 	size_t sz;

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-only
 /*
  * The simulated host as a backend: every op of struct xgm_hv_ops and
- * struct xgm_gpu_ops on top of the model. The state file is the host: each
- * engine operation locks it (begin), reads it again if another process
- * replaced it, and saves it when a write succeeded (end), so contexts that
+ * struct xgm_gpu_ops on top of the model. The state database is the host:
+ * each engine operation takes its lock (begin), reads the host again if
+ * another process wrote it, loads the domains it looks up, and writes the
+ * rows it changed at each journal phase and at its end, so contexts that
  * live long (a VMM's) and CLI commands interleave as on a real host.
  */
 #include <stdio.h>
@@ -14,74 +15,126 @@
 #include "util/log.h"
 #include "sim/model.h"
 #include "sim/state_file.h"
+#include "sim/state_rows.h"
 
-/* The default topology, saved at once: the first use of a state path
+/* The model of the rows in the open transaction, in place of p's; the
+ * engine's hooks (registered on the model) stay. */
+static int reload(struct sim_priv *p)
+{
+	struct sim_rows *r = calloc(1, sizeof(*r));
+	struct sim_model *m;
+	int ret;
+
+	if (!r)
+		return -ENOMEM;
+	ret = sim_rows_load(p->file, r, &m);
+	if (ret) {
+		free(r);
+		return ret;
+	}
+	if (p->m) {
+		m->move_notify = p->m->move_notify;
+		m->move_arg = p->m->move_arg;
+		m->ioreq_fn = p->m->ioreq_fn;
+		m->ioreq_arg = p->m->ioreq_arg;
+	}
+	sim_model_free(p->m);
+	if (p->rows)
+		sim_rows_free(p->rows);
+	free(p->rows);
+	p->m = m;
+	p->rows = r;
+	return 0;
+}
+
+/* The default topology, written at once: the first use of a state path
  * creates the host as libvirt's test:///default does. */
 static int create_default(struct sim_priv *p)
 {
 	struct sim_topology t;
-	json_t *doc;
+	struct sim_model *m;
 	int ret;
 
 	sim_topo_default(&t);
-	ret = sim_topo_build(&t, &p->m);
+	ret = sim_topo_build(&t, &m);
 	if (ret)
 		return ret;
-	doc = sim_persist_save(p->m);
-	if (!doc)
-		return -ENOMEM;
-	ret = sim_state_save(p->file, doc);
-	json_decref(doc);
-	return ret;
+	ret = sim_rows_write_all(p->file, m);
+	sim_model_free(m);
+	return ret ?: sim_state_commit(p->file);
 }
 
-/* The model of a state document (which it consumes). A document the
- * model rejects is named with the same advice at open and at a reload. */
-static int load_model(const char *path, json_t *doc, struct sim_model **m)
+#ifdef XGM_TEST_HOOKS
+/*
+ * Tests only: XGPUMAP_SIM_DRIVER_FREE=ID frees GPU buffer ID as its
+ * driver would behind xgpumap's back (pinned or not), when the state is
+ * opened; the open then writes. A released library has no such thing.
+ */
+static int driver_free_hook(struct sim_priv *p)
 {
-	int ret = sim_persist_load(doc, m);
+	const char *env = getenv("XGPUMAP_SIM_DRIVER_FREE");
+	unsigned long long id;
+	int ret;
 
-	json_decref(doc);
-	if (ret == -EBADMSG) {
-		char msg[400];
-
-		snprintf(msg, sizeof(msg), "%s", xgm_last_error());
-		xgm_fail_remedy(ret, XGM_REMEDY_SIM_RESET, NULL, "%s: %s; "
-				"refusing to use or overwrite it", path, msg);
-	}
-	return ret;
+	if (!env || sscanf(env, "%llu", &id) != 1)
+		return 0;
+	ret = sim_gpu_buf_pin(p->m, id, false) ?: sim_gpu_buf_free(p->m, id);
+	return ret ?: sim_rows_save(p->rows, p->m, NULL) ?:
+	       sim_state_commit(p->file);
 }
+
+static enum xgm_access hook_access(enum xgm_access a)
+{
+	return getenv("XGPUMAP_SIM_DRIVER_FREE") ? XGM_ACCESS_WRITE : a;
+}
+#else
+static int driver_free_hook(struct sim_priv *p)
+{
+	(void)p;
+	return 0;
+}
+
+static enum xgm_access hook_access(enum xgm_access a)
+{
+	return a;
+}
+#endif
 
 static int be_open(const struct xgm_ctx_opts *opts, struct xgm_opened *out,
 		   void **priv)
 {
 	struct sim_priv *p = calloc(1, sizeof(*p));
-	json_t *doc = NULL;
+	bool exists;
 	int ret;
 
 	if (!p)
 		return -ENOMEM;
-	p->access = opts->access;
+	p->access = hook_access(opts->access);
 	out->state_path = sim_state_resolve(opts->sim_state);
 	if (!out->state_path) {
 		free(p);
 		return -errno;
 	}
-	ret = sim_state_open(out->state_path, opts->access,
-			     !(opts->flags & XGM_CTX_NO_CREATE), &p->file, &doc);
+	ret = sim_state_open(out->state_path, p->access,
+			     !(opts->flags & XGM_CTX_NO_CREATE), &p->file, &exists);
 	if (ret) {
 		free(p);
 		return ret;
 	}
-	if (!doc) {
+	if (!exists) {
 		ret = create_default(p);
 		if (!ret)
 			out->created = true;
-	} else {
-		ret = load_model(out->state_path, doc, &p->m);
 	}
+	if (!ret)
+		ret = reload(p);
+	if (!ret)
+		ret = driver_free_hook(p);
 	if (ret) {
 		sim_model_free(p->m);
+		if (p->rows)
+			sim_rows_free(p->rows);
+		free(p->rows);
 		sim_state_close(p->file);
 		free(p);
 		return ret;
@@ -99,16 +152,11 @@ static int be_open(const struct xgm_ctx_opts *opts, struct xgm_opened *out,
 static int be_sync(void *priv)
 {
 	struct sim_priv *p = priv;
-	json_t *doc;
 	int ret;
 
-	if (p->access != XGM_ACCESS_WRITE)
+	if (p->access != XGM_ACCESS_WRITE || !sim_state_writable(p->file))
 		return xgm_fail(-EROFS, "the sim state was opened read-only");
-	doc = sim_persist_save(p->m);
-	if (!doc)
-		return -ENOMEM;
-	ret = sim_state_save(p->file, doc);
-	json_decref(doc);
+	ret = sim_rows_save(p->rows, p->m, p->undo) ?: sim_state_commit(p->file);
 	if (!ret)
 		p->synced = true;
 	return ret;
@@ -125,41 +173,24 @@ static int be_commit(void *priv)
 	return p->per_op ? 0 : be_sync(p);
 }
 
-/* Keeps the engine's hooks (registered on the model) across a reload. */
-static void replace_model(struct sim_priv *p, struct sim_model *m)
-{
-	m->move_notify = p->m->move_notify;
-	m->move_arg = p->m->move_arg;
-	m->ioreq_fn = p->m->ioreq_fn;
-	m->ioreq_arg = p->m->ioreq_arg;
-	sim_model_free(p->m);
-	p->m = m;
-}
-
 static int be_begin(void *priv, bool write)
 {
 	struct sim_priv *p = priv;
-	struct sim_model *m;
-	json_t *doc;
+	bool changed = false;
 	int ret;
 
 	if (!p->per_op)
 		return 0;
 	ret = sim_state_lock(p->file, write);
-	if (ret)
-		return ret;
-	if (p->stale)
-		sim_state_forget(p->file);
-	ret = sim_state_reload(p->file, &doc);
-	if (!ret && doc) {
-		ret = load_model(sim_state_path(p->file), doc, &m);
-		if (!ret)
-			replace_model(p, m);
-	}
+	if (!ret)
+		ret = sim_state_changed(p->file, &changed);
+	if (!ret && (changed || p->stale))
+		ret = reload(p);
 	if (ret) {
 		sim_state_unlock(p->file);
 		return ret;
 	}
+	p->m->src->err = 0;
 	p->stale = false;
 	return 0;
 }
@@ -171,48 +202,60 @@ static int be_end(void *priv, bool write, bool ok)
 
 	if (!p->per_op)
 		return 0;
+	/* A domain that could not be loaded is the failure's cause. */
+	if (ok && p->m->src && p->m->src->err)
+		ok = false, ret = p->m->src->err;
 	if (write && ok)
 		ret = be_sync(p);
 	if (write && (!ok || ret))
 		p->stale = true;
+	json_decref(p->undo);
+	p->undo = NULL;
+	/* What was not committed is rolled back. */
 	sim_state_unlock(p->file);
 	return ret;
 }
 
+/* The rows as the model has them now; from here every row's text before
+ * its first write is kept, and restore puts them back. */
 static int be_checkpoint(void *priv)
 {
 	struct sim_priv *p = priv;
+	int ret;
 
-	json_decref(p->checkpoint);
-	p->checkpoint = sim_persist_save(p->m);
+	json_decref(p->undo);
+	p->undo = NULL;
 	p->synced = false;
-	/* The save shares the live store object: keep a copy of its own. */
-	if (p->checkpoint &&
-	    json_object_set_new(p->checkpoint, "store", json_deep_copy(p->m->store))) {
-		json_decref(p->checkpoint);
-		p->checkpoint = NULL;
+	ret = sim_rows_save(p->rows, p->m, NULL);
+	if (!ret) {
+		p->undo = json_object();
+		ret = p->undo ? 0 : -ENOMEM;
 	}
-	return p->checkpoint ? 0 : -ENOMEM;
+	return ret;
 }
 
-/* Back to the checkpoint; the hooks the engine installed stay. What a
- * journal phase wrote meanwhile is written over, so the file is again what
- * it was before the operation. */
+/* Back to the checkpoint, byte for byte: the rows written since go back
+ * to their texts then, and the model is read from them; the hooks the
+ * engine installed stay. Durable when a journal phase made anything
+ * durable meanwhile. */
 static int be_restore(void *priv)
 {
 	struct sim_priv *p = priv;
-	struct sim_model *m;
+	json_t *undo = p->undo;
 	int ret;
 
-	if (!p->checkpoint)
+	if (!undo)
 		return 0;
-	ret = sim_persist_load(p->checkpoint, &m);
-	if (ret)
-		return ret;
-	replace_model(p, m);
-	json_decref(p->checkpoint);
-	p->checkpoint = NULL;
-	return p->synced ? be_sync(p) : 0;
+	p->undo = NULL;
+	ret = sim_rows_undo(p->file, p->m, undo);
+	if (!ret)
+		ret = reload(p);
+	if (!ret)
+		ret = sim_rows_reach_again(p->rows, p->m, undo);
+	json_decref(undo);
+	if (!ret && p->synced)
+		ret = sim_state_commit(p->file);
+	return ret;
 }
 
 static void be_close(void *priv)
@@ -221,8 +264,11 @@ static void be_close(void *priv)
 
 	if (!p)
 		return;
-	json_decref(p->checkpoint);
+	json_decref(p->undo);
 	sim_model_free(p->m);
+	if (p->rows)
+		sim_rows_free(p->rows);
+	free(p->rows);
 	sim_state_close(p->file);
 	free(p);
 }
@@ -236,8 +282,12 @@ static int be_domain_list(void *priv, struct xgm_domain_info **out,
 			   size_t *count)
 {
 	struct sim_model *m = M(priv);
-	struct xgm_domain_info *a = calloc(m->nr_doms + 1, sizeof(*a));
+	struct xgm_domain_info *a;
+	int ret = sim_dom_load_all(m);
 
+	if (ret)
+		return ret;
+	a = calloc(m->nr_doms + 1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
 	for (size_t i = 0; i < m->nr_doms; i++)
@@ -256,6 +306,32 @@ static int be_domain_info(void *priv, uint32_t domid,
 	if (!ret)
 		sim_dom_info(M(priv), d, out);
 	return ret;
+}
+
+static int be_domain_find(void *priv, const char *dom, int64_t domid,
+			   struct xgm_domain_info *out)
+{
+	struct sim_model *m = M(priv);
+	struct sim_domain *d = NULL;
+
+	if (domid >= 0 && domid <= UINT32_MAX)
+		d = sim_dom_get(m, (uint32_t)domid);
+	if (!d)
+		d = sim_dom_by_name(m, dom);
+	if (!d && !strcmp(dom, "dom0"))
+		d = sim_model_dom0(m);
+	if (!d)
+		return m->src && m->src->err ? m->src->err : -ENOENT;
+	sim_dom_info(m, d, out);
+	return 0;
+}
+
+static int be_domains_reaching(void *priv, const struct xgm_extent *ext,
+			       size_t n, uint32_t **domids, size_t *nd)
+{
+	struct sim_priv *p = priv;
+
+	return sim_rows_domains_reaching(p->rows, p->m, ext, n, domids, nd);
 }
 
 static int be_iomem_permission(void *priv, uint32_t domid, uint64_t mfn,
@@ -360,18 +436,19 @@ static int check_path(const char *path)
 	return 0;
 }
 
+static struct sim_state_file *F(void *priv)
+{
+	return ((struct sim_priv *)priv)->file;
+}
+
+static json_t *UNDO(void *priv)
+{
+	return ((struct sim_priv *)priv)->undo;
+}
+
 static int be_store_read(void *priv, const char *path, char **value)
 {
-	json_t *v;
-	int ret = check_path(path);
-
-	if (ret)
-		return ret;
-	v = json_object_get(M(priv)->store, path);
-	if (!v)
-		return -ENOENT;
-	*value = strdup(json_string_value(v));
-	return *value ? 0 : -ENOMEM;
+	return check_path(path) ?: sim_rows_store_get(F(priv), path, value);
 }
 
 static int be_store_write(void *priv, const char *path, const char *value)
@@ -382,8 +459,7 @@ static int be_store_write(void *priv, const char *path, const char *value)
 		return ret;
 	if (!value)
 		return -EINVAL;
-	return json_object_set_new(M(priv)->store, path, json_string(value)) ?
-		       -ENOMEM : 0;
+	return sim_rows_store_put(F(priv), path, value, UNDO(priv));
 }
 
 /* The guest's own xenstore directory, in the same store (the sim has no
@@ -392,117 +468,86 @@ static int be_guest_publish(void *priv, uint32_t domid, const char *key,
 			    const char *value)
 {
 	char path[256];
+	int ret;
 
 	if (!key || !*key || strchr(key, '/') || !domid || !sim_dom_get(M(priv), domid))
 		return xgm_fail(-EINVAL, "bad guest key or domain");
 	snprintf(path, sizeof(path), "/local/domain/%u/device/xgpumap/%s", domid, key);
 	if (!value) {
-		json_object_del(M(priv)->store, path);
-		return 0;
+		ret = sim_rows_store_rm(F(priv), path, UNDO(priv));
+		return ret == -ENOENT ? 0 : ret;
 	}
 	return be_store_write(priv, path, value);
-}
-
-/* Is path equal to dir or below it? */
-static bool under(const char *path, const char *dir)
-{
-	size_t n = strlen(dir);
-
-	if (n == 1)
-		return true; /* "/" */
-	return !strncmp(path, dir, n) && (path[n] == '\0' || path[n] == '/');
 }
 
 /* xenstore rm removes the whole subtree. */
 static int be_store_rm(void *priv, const char *path)
 {
-	json_t *store = M(priv)->store;
-	const char *key;
-	void *tmp;
-	json_t *v;
-	int found = 0, ret = check_path(path);
-
-	if (ret)
-		return ret;
-	json_object_foreach_safe(store, tmp, key, v) {
-		if (under(key, path)) {
-			json_object_del(store, key);
-			found = 1;
-		}
-	}
-	return found ? 0 : -ENOENT;
+	return check_path(path) ?: sim_rows_store_rm(F(priv), path, UNDO(priv));
 }
 
-/* The store is one object keyed by full path: one pass finds a subtree. */
+/* The store is indexed by full path: one range finds a subtree. */
 static int be_store_walk(void *priv, const char *dir,
 			 int (*fn)(const char *path, const char *value, void *arg),
 			 void *arg)
 {
-	const char *key;
-	json_t *v;
-	int found = 0, ret = check_path(dir);
+	return check_path(dir) ?: sim_rows_store_walk(F(priv), dir, fn, arg);
+}
 
-	if (ret)
-		return ret;
-	json_object_foreach(M(priv)->store, key, v) {
-		if (!under(key, dir) || !strcmp(key, dir))
-			continue;
-		ret = fn(key, json_string_value(v), arg);
-		if (ret)
-			return ret;
-		found = 1;
-	}
-	return found ? 0 : -ENOENT;
+struct children {
+	size_t dlen;
+	json_t *seen;
+};
+
+static int add_child(const char *path, const char *value, void *arg)
+{
+	struct children *c = arg;
+	const char *rest = path + (c->dlen == 1 ? 1 : c->dlen + 1);
+	const char *slash = strchr(rest, '/');
+	char name[256];
+
+	(void)value;
+	snprintf(name, sizeof(name), "%.*s",
+		 (int)(slash ? slash - rest : (ptrdiff_t)strlen(rest)), rest);
+	return json_object_set_new(c->seen, name, json_true()) ? -ENOMEM : 0;
 }
 
 static int be_store_list(void *priv, const char *dir, char ***names,
 			  size_t *count)
 {
-	json_t *store = M(priv)->store, *seen = json_object();
-	size_t n = 0, dlen = strlen(dir ? dir : "");
+	struct children c = { dir ? strlen(dir) : 0, json_object() };
+	size_t n = 0;
 	const char *key;
 	char **out;
 	json_t *v;
 	int ret = check_path(dir);
 
-	if (ret || !seen) {
-		json_decref(seen);
+	if (ret || !c.seen) {
+		json_decref(c.seen);
 		return ret ? ret : -ENOMEM;
 	}
-	json_object_foreach(store, key, v) {
-		const char *rest, *slash;
-		char name[256];
-
-		if (!under(key, dir) || !strcmp(key, dir))
-			continue;
-		rest = key + (dlen == 1 ? 1 : dlen + 1);
-		slash = strchr(rest, '/');
-		snprintf(name, sizeof(name), "%.*s",
-			 (int)(slash ? slash - rest : (ptrdiff_t)strlen(rest)),
-			 rest);
-		json_object_set_new(seen, name, json_true());
+	ret = sim_rows_store_walk(F(priv), dir, add_child, &c);
+	if (ret) {
+		json_decref(c.seen);
+		return ret;
 	}
-	if (!json_object_size(seen)) {
-		json_decref(seen);
-		return -ENOENT;
-	}
-	out = calloc(json_object_size(seen) + 1, sizeof(*out));
+	out = calloc(json_object_size(c.seen) + 1, sizeof(*out));
 	if (!out) {
-		json_decref(seen);
+		json_decref(c.seen);
 		return -ENOMEM;
 	}
-	json_object_foreach(seen, key, v) {
+	json_object_foreach(c.seen, key, v) {
 		out[n] = strdup(key);
 		if (!out[n]) {
 			for (size_t i = 0; i < n; i++)
 				free(out[i]);
 			free(out);
-			json_decref(seen);
+			json_decref(c.seen);
 			return -ENOMEM;
 		}
 		n++;
 	}
-	json_decref(seen);
+	json_decref(c.seen);
 	*names = out;
 	*count = n;
 	return 0;
@@ -709,6 +754,8 @@ static const struct xgm_hv_ops sim_hv_ops = {
 	.end = be_end,
 	.domain_list = be_domain_list,
 	.domain_info = be_domain_info,
+	.domain_find = be_domain_find,
+	.domains_reaching = be_domains_reaching,
 	.iomem_permission = be_iomem_permission,
 	.memory_mapping = be_memory_mapping,
 	.add_foreign = be_add_foreign,

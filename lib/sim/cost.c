@@ -146,6 +146,15 @@ int sim_counters_from_json(json_t *j, struct xgm_counters *c)
 	return 0;
 }
 
+void sim_counters_sub(struct xgm_counters *dst, const struct xgm_counters *src)
+{
+	struct xgm_counters copy = *src;
+
+	for (size_t i = 0; i < sim_cost_table_len; i++)
+		*field(dst, sim_cost_table[i].name) -=
+			*field(&copy, sim_cost_table[i].name);
+}
+
 void sim_counters_add(struct xgm_counters *dst, const struct xgm_counters *src)
 {
 	struct xgm_counters copy = *src;

@@ -28,12 +28,80 @@ bool sim_dom_translated(const struct sim_domain *d)
 	return d->type != XGM_DOM_PV;
 }
 
-struct sim_domain *sim_dom_get(const struct sim_model *m, uint32_t domid)
+static struct sim_domain *loaded(const struct sim_model *m, uint32_t domid)
 {
 	for (size_t i = 0; i < m->nr_doms; i++)
 		if (m->doms[i]->domid == domid)
 			return m->doms[i];
 	return NULL;
+}
+
+static bool in_source(const struct sim_model *m, uint32_t domid)
+{
+	for (size_t i = 0; m->src && i < m->src->nr; i++)
+		if (m->src->ids[i] == domid)
+			return true;
+	return false;
+}
+
+/* A failed load is kept in src->err: the caller sees "no such domain",
+ * the operation fails with the load's own error (sim/backend.c). */
+static struct sim_domain *load(const struct sim_model *m, uint32_t domid)
+{
+	struct sim_model *mm = (struct sim_model *)m;
+	int ret;
+
+	if (m->src->err)
+		return NULL;
+	ret = m->src->load(m->src->arg, mm, domid);
+	if (ret) {
+		m->src->err = ret;
+		return NULL;
+	}
+	return loaded(m, domid);
+}
+
+struct sim_domain *sim_dom_get(const struct sim_model *m, uint32_t domid)
+{
+	struct sim_domain *d = loaded(m, domid);
+
+	if (d || !in_source(m, domid))
+		return d;
+	return load(m, domid);
+}
+
+struct sim_domain *sim_dom_in_memory(const struct sim_model *m, uint32_t domid,
+				     const char *name)
+{
+	for (size_t i = 0; i < m->nr_doms; i++)
+		if (m->doms[i]->domid == domid || !strcmp(m->doms[i]->name, name))
+			return m->doms[i];
+	return NULL;
+}
+
+bool sim_dom_known(const struct sim_model *m, uint32_t domid)
+{
+	return loaded(m, domid) || in_source(m, domid);
+}
+
+static int by_domid(const void *a, const void *b)
+{
+	const struct sim_domain *x = *(struct sim_domain *const *)a;
+	const struct sim_domain *y = *(struct sim_domain *const *)b;
+
+	return (x->domid > y->domid) - (x->domid < y->domid);
+}
+
+/* Walks see the domains in domid order, however they were loaded. */
+int sim_dom_load_all(const struct sim_model *m)
+{
+	if (!m->src || m->nr_doms == m->src->nr)
+		return 0;
+	for (size_t i = 0; i < m->src->nr; i++)
+		if (!sim_dom_get(m, m->src->ids[i]))
+			return m->src->err ? m->src->err : -ESRCH;
+	qsort(m->doms, m->nr_doms, sizeof(*m->doms), by_domid);
+	return 0;
 }
 
 int sim_dom_find(const struct sim_model *m, uint32_t domid,
@@ -50,6 +118,10 @@ struct sim_domain *sim_dom_by_name(const struct sim_model *m, const char *name)
 	for (size_t i = 0; i < m->nr_doms; i++)
 		if (!strcmp(m->doms[i]->name, name))
 			return m->doms[i];
+	for (size_t i = 0; m->src && i < m->src->nr; i++)
+		if (!strcmp(m->src->names[i], name))
+			return loaded(m, m->src->ids[i]) ? NULL :
+			       load(m, m->src->ids[i]);
 	return NULL;
 }
 
@@ -77,6 +149,8 @@ void sim_dom_free(struct sim_domain *d)
 	free(d->grants);
 	free(d->xfers);
 	free(d->rmm);
+	free(d->row);
+	free(d->p2m_row);
 	free(d);
 }
 

@@ -303,11 +303,13 @@ int sim_ext_transfer(struct sim_model *m, uint32_t domid, uint64_t gfn,
 		if (ret)
 			break;
 		/* dom0 gives the page up: out of its p2m or pfn list. */
-		if (d0->p2m)
+		if (d0->p2m) {
 			ret = sim_dp2m_set(m, d0, x.dom0_pfn, P2M_ORDER_4K, NULL);
-		else
+		} else {
+			d0->frames_changed = true;
 			ret = sim_map_set(&d0->pv.overrides, x.dom0_pfn,
 				      SIM_INVALID_MFN);
+		}
 		if (!ret)
 			ret = sim_mem_set_owner(m, mfn + i, 1, d->domid, 0);
 		if (!ret)
@@ -358,6 +360,7 @@ int sim_ext_transfer_back(struct sim_model *m, uint32_t domid, uint64_t gfn,
 					       P2M_ORDER_4K, &e);
 			} else if (!ret) {
 				sim_map_del(&d0->pv.overrides, x->dom0_pfn + k);
+				d0->frames_changed = true;
 			}
 			if (!ret)
 				ret = sim_mem_set_owner(m, x->mfn + k, 1, d0->domid, 0);

@@ -54,7 +54,22 @@ static void buf_release(struct sim_buffer *b)
 	free(b->pfns);
 	free(b->mfns);
 	sim_map_free(&b->tags);
+	free(b->row);
 	free(b);
+}
+
+/* The save deletes what is freed (sim/state_rows.c); the row goes with
+ * it, for an undo. */
+static int note_gone(struct sim_model *m, struct sim_buffer *b)
+{
+	struct sim_gone_buf *n = realloc(m->gone, (m->nr_gone + 1) * sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	m->gone = n;
+	m->gone[m->nr_gone++] = (struct sim_gone_buf){ b->id, b->gpu, b->row };
+	b->row = NULL;
+	return 0;
 }
 
 void sim_gpu_free(struct sim_gpu *g)
@@ -82,13 +97,49 @@ struct sim_buffer *sim_gpu_buf(const struct sim_model *m, uint64_t id)
 	return (struct sim_buffer *)(uintptr_t)p;
 }
 
+/* Freed since the last save: its row is still there, it is not. */
+static bool is_gone(const struct sim_model *m, uint64_t id)
+{
+	for (size_t i = 0; i < m->nr_gone; i++)
+		if (m->gone[i].id == id)
+			return true;
+	return false;
+}
+
+/* A buffer of the source, loaded on demand (not a change of the host,
+ * as for domains); NULL when there is none or it could not be read
+ * (bsrc->err, which the operation then fails with). */
+static struct sim_buffer *load_buf(const struct sim_model *m, uint64_t id)
+{
+	struct sim_model *mm = (struct sim_model *)m;
+	int ret;
+
+	if (m->bsrc->err || m->bsrc->all_loaded)
+		return NULL;
+	if (is_gone(m, id))
+		return NULL;
+	ret = m->bsrc->load(m->bsrc->arg, mm, id);
+	if (ret) {
+		if (ret != -ENOENT)
+			m->bsrc->err = ret;
+		return NULL;
+	}
+	return sim_gpu_buf(m, id);
+}
+
 static int find_buf(const struct sim_model *m, uint64_t id,
 		    struct sim_buffer **b)
 {
 	*b = sim_gpu_buf(m, id);
+	if (!*b && m->bsrc)
+		*b = load_buf(m, id);
 	if (!*b)
-		return xgm_fail(-ENOENT, "no GPU buffer %llu",
+		return m->bsrc && m->bsrc->err ? m->bsrc->err :
+		       xgm_fail(-ENOENT, "no GPU buffer %llu",
 				(unsigned long long)id);
+	/* What an operation looks up it may change: the save compares its
+	 * row (sim/state_rows.c); what it never looks up stays as read. */
+	(*b)->dirty = true;
 	return 0;
 }
 
@@ -118,6 +169,7 @@ static int push_run(struct sim_mfn_run **runs, size_t *nr, uint64_t mfn,
 
 static void vram_release(struct sim_gpu *g, struct sim_buffer *b)
 {
+	b->dirty = true;
 	for (size_t i = 0; i < b->nr_blocks; i++)
 		sim_buddy_free(&g->buddy, b->blocks[i].off, b->blocks[i].order);
 	free(b->blocks);
@@ -162,6 +214,7 @@ static int vram_try(struct sim_gpu *g, struct sim_buffer *b, uint64_t gfn)
 	n = split_orders(head, order);
 	n += split_orders(body, order + n);
 	n += split_orders(b->pages - head - body, order + n);
+	b->dirty = true;
 	b->blocks = calloc(n ? n : 1, sizeof(*b->blocks));
 	if (!b->blocks)
 		return -ENOMEM;
@@ -244,6 +297,7 @@ static uint64_t dom0_pfn_to_mfn(const struct sim_domain *d0, uint64_t pfn)
 /* Records the mfns behind the buffer's pfn runs. */
 static int record_mfns(struct sim_domain *d0, struct sim_buffer *b)
 {
+	b->dirty = true;
 	free(b->by_mfn);
 	b->by_mfn = NULL;
 	b->nr_by_mfn = 0;
@@ -266,6 +320,7 @@ static void sys_release(struct sim_model *m, struct sim_buffer *b)
 {
 	struct sim_domain *d0 = sim_model_dom0(m);
 
+	b->dirty = true;
 	for (size_t i = 0; d0 && i < b->nr_pfns; i++)
 		sim_rs_remove(&d0->gpu_pfns, b->pfns[i].mfn,
 			  b->pfns[i].mfn + b->pfns[i].count - 1);
@@ -382,10 +437,40 @@ static int sys_alloc(struct sim_model *m, struct sim_buffer *b, uint64_t gfn)
 
 /* ---- placement, eviction ------------------------------------------------ */
 
-static struct sim_buffer *lru_victim(struct sim_gpu *g,
+static unsigned int gpu_index(const struct sim_model *m, const struct sim_gpu *g)
+{
+	for (size_t i = 0; i < m->nr_gpus; i++)
+		if (m->gpus[i] == g)
+			return (unsigned int)i;
+	return 0;
+}
+
+struct lru_pick {
+	const struct sim_model *m;
+	uint64_t except;
+	uint64_t id;
+	bool found;
+};
+
+/* The first buffer of the source's LRU order that memory does not hold
+ * (memory's own are judged from memory). */
+static int lru_first_unloaded(uint64_t id, void *arg)
+{
+	struct lru_pick *p = arg;
+
+	if (id == p->except || sim_gpu_buf(p->m, id) || is_gone(p->m, id))
+		return 0;
+	p->id = id;
+	p->found = true;
+	return 1;
+}
+
+static struct sim_buffer *lru_victim(const struct sim_model *m,
+				     struct sim_gpu *g,
 				     const struct sim_buffer *except)
 {
-	struct sim_buffer *v = NULL;
+	struct lru_pick pick = { m, except ? except->id : UINT64_MAX };
+	struct sim_buffer *v = NULL, *c;
 
 	for (size_t i = 0; i < g->nr_bufs; i++) {
 		struct sim_buffer *b = g->bufs[i];
@@ -396,11 +481,18 @@ static struct sim_buffer *lru_victim(struct sim_gpu *g,
 		if (!v || b->lru < v->lru)
 			v = b;
 	}
-	return v;
+	if (!m->bsrc || m->bsrc->all_loaded)
+		return v;
+	if (m->bsrc->by_lru(m->bsrc->arg, gpu_index(m, g),
+			    lru_first_unloaded, &pick) < 0 || !pick.found)
+		return v;
+	c = load_buf(m, pick.id);
+	return c && (!v || c->lru < v->lru) ? c : v;
 }
 
 static void touch(struct sim_model *m, struct sim_buffer *b)
 {
+	b->dirty = true;
 	b->lru = ++m->clock;
 }
 
@@ -410,6 +502,7 @@ static int move_to_sys(struct sim_model *m, struct sim_buffer *b)
 	struct sim_gpu *g = m->gpus[b->gpu];
 	int ret = sys_alloc(m, b, XGM_GFN_ANY);
 
+	b->dirty = true;
 	if (ret)
 		return ret;
 	vram_release(g, b);
@@ -432,8 +525,10 @@ static int vram_alloc(struct sim_model *m, struct sim_gpu *g,
 				"VRAM of %s", xgm_size_str(b->pages << 12, sz),
 				xgm_size_str(g->vram_pages << 12, vram), g->name);
 	while ((ret = vram_try(g, b, gfn)) == -ENOSPC) {
-		struct sim_buffer *v = lru_victim(g, b);
+		struct sim_buffer *v = lru_victim(m, g, b);
 
+		if (!v && m->bsrc && m->bsrc->err)
+			return m->bsrc->err;
 		if (!v)
 			return xgm_fail(-ENOSPC, "VRAM of %s is full and every "
 					"resident buffer is pinned", g->name);
@@ -470,7 +565,10 @@ static int gpu_by_name(const struct sim_model *m, const char *card,
 int sim_gpu_buf_list(const struct sim_model *m, uint64_t **ids, size_t *count)
 {
 	size_t n = 0, k = 0;
+	int ret = sim_gpu_load_all(m);
 
+	if (ret)
+		return ret;
 	for (size_t gi = 0; gi < m->nr_gpus; gi++)
 		n += m->gpus[gi]->nr_bufs;
 	*ids = malloc((n ? n : 1) * sizeof(**ids));
@@ -565,6 +663,8 @@ int sim_gpu_buf_free(struct sim_model *m, uint64_t id)
 	if (b->pins)
 		return xgm_fail(-EBUSY, "GPU buffer %llu is pinned",
 				(unsigned long long)id);
+	if (note_gone(m, b))
+		return -ENOMEM;
 	g = m->gpus[b->gpu];
 	if (b->place == XGM_PLACE_VRAM)
 		vram_release(g, b);
@@ -787,9 +887,22 @@ static bool sys_page_in(struct sim_buffer *b, uint64_t mfn, uint64_t *page)
 	return false;
 }
 
+/* The buffer of the source whose frames hold mfn, if memory lacks it. */
+static struct sim_buffer *unloaded_owner(const struct sim_model *m, uint64_t mfn)
+{
+	uint64_t id;
+
+	if (!m->bsrc || m->bsrc->all_loaded ||
+	    m->bsrc->frame_owner(m->bsrc->arg, mfn, &id) || sim_gpu_buf(m, id))
+		return NULL;
+	return load_buf(m, id);
+}
+
 struct sim_buffer *sim_gpu_sys_page_of(const struct sim_model *m,
 				       uint64_t mfn, uint64_t *page)
 {
+	struct sim_buffer *b;
+
 	for (size_t gi = 0; gi < m->nr_gpus; gi++) {
 		const struct sim_gpu *g = m->gpus[gi];
 
@@ -798,7 +911,9 @@ struct sim_buffer *sim_gpu_sys_page_of(const struct sim_model *m,
 			    sys_page_in(g->bufs[i], mfn, page))
 				return g->bufs[i];
 	}
-	return NULL;
+	b = unloaded_owner(m, mfn);
+	return b && b->place == XGM_PLACE_SYS && sys_page_in(b, mfn, page) ?
+	       b : NULL;
 }
 
 static int tag_of_page(const struct sim_buffer *b, uint64_t page,
@@ -806,6 +921,27 @@ static int tag_of_page(const struct sim_buffer *b, uint64_t page,
 {
 	*tag = 0;
 	return sim_map_get(&b->tags, page, tag) ? 0 : -ENODATA;
+}
+
+/* The page of VRAM buffer b that frame mfn of its GPU g is, if any. */
+static bool vram_page_in(const struct sim_gpu *g, const struct sim_buffer *b,
+			 uint64_t mfn, uint64_t *page)
+{
+	uint64_t p = 0;
+
+	if (b->place != XGM_PLACE_VRAM)
+		return false;
+	for (size_t k = 0; k < b->nr_blocks; k++) {
+		uint64_t s = g->vram_base_mfn + b->blocks[k].off;
+		uint64_t n = 1ull << b->blocks[k].order;
+
+		if (mfn >= s && mfn < s + n) {
+			*page = p + mfn - s;
+			return true;
+		}
+		p += n;
+	}
+	return false;
 }
 
 int sim_gpu_frame_tag(const struct sim_model *m, uint64_t mfn, uint64_t *tag)
@@ -819,21 +955,12 @@ int sim_gpu_frame_tag(const struct sim_model *m, uint64_t mfn, uint64_t *tag)
 		if (mfn < g->vram_base_mfn ||
 		    mfn >= g->vram_base_mfn + g->vram_pages)
 			continue;
-		for (size_t i = 0; i < g->nr_bufs; i++) {
-			const struct sim_buffer *b = g->bufs[i];
-
-			if (b->place != XGM_PLACE_VRAM)
-				continue;
-			page = 0;
-			for (size_t k = 0; k < b->nr_blocks; k++) {
-				uint64_t s = g->vram_base_mfn + b->blocks[k].off;
-				uint64_t n = 1ull << b->blocks[k].order;
-
-				if (mfn >= s && mfn < s + n)
-					return tag_of_page(b, page + mfn - s, tag);
-				page += n;
-			}
-		}
+		for (size_t i = 0; i < g->nr_bufs; i++)
+			if (vram_page_in(g, g->bufs[i], mfn, &page))
+				return tag_of_page(g->bufs[i], page, tag);
+		sb = unloaded_owner(m, mfn);
+		if (sb && vram_page_in(g, sb, mfn, &page))
+			return tag_of_page(sb, page, tag);
 	}
 	sb = sim_gpu_sys_page_of(m, mfn, &page);
 	if (sb)
@@ -842,59 +969,144 @@ int sim_gpu_frame_tag(const struct sim_model *m, uint64_t mfn, uint64_t *tag)
 	return -ENOENT;
 }
 
-int sim_gpu_buf_adopt(struct sim_model *m, struct sim_buffer *b)
+/* What a buffer's backing adds up to must be its size. */
+static int check_backing(const struct sim_buffer *b)
 {
-	struct sim_gpu *g = m->gpus[b->gpu];
-	struct sim_domain *d0 = sim_model_dom0(m);
-	uint64_t n = 0;
-	int ret;
+	uint64_t n = 0, nm = 0;
 
-	if (b->place == XGM_PLACE_VRAM) {
-		for (size_t i = 0; i < b->nr_blocks; i++) {
-			ret = sim_buddy_claim(&g->buddy, b->blocks[i].off,
-					  b->blocks[i].order);
-			if (ret)
-				return xgm_fail(-EBADMSG, "buffer %llu: VRAM "
-						"block %#llx/%u overlaps another "
-						"or is out of range",
-						(unsigned long long)b->id,
-						(unsigned long long)b->blocks[i].off,
-						b->blocks[i].order);
-			n += 1ull << b->blocks[i].order;
-		}
-	} else {
-		uint64_t nm = 0;
-
-		for (size_t i = 0; i < b->nr_pfns; i++) {
-			uint64_t s = b->pfns[i].mfn, e = s + b->pfns[i].count - 1;
-
-			if (!d0 || e < s || sim_rs_overlaps(&d0->gpu_pfns, s, e))
-				return xgm_fail(-EBADMSG, "buffer %llu: dom0 "
-						"pfns %#llx-%#llx overlap "
-						"another buffer",
-						(unsigned long long)b->id,
-						(unsigned long long)s,
-						(unsigned long long)e);
-			ret = sim_rs_add(&d0->gpu_pfns, s, e);
-			if (ret)
-				return ret;
-			n += b->pfns[i].count;
-		}
-		for (size_t i = 0; i < b->nr_mfns; i++)
-			nm += b->mfns[i].count;
-		if (nm != n)
-			return xgm_fail(-EBADMSG, "buffer %llu: %llu mfns for "
-					"%llu pfns", (unsigned long long)b->id,
-					(unsigned long long)nm,
-					(unsigned long long)n);
-	}
+	for (size_t i = 0; i < b->nr_blocks; i++)
+		n += 1ull << b->blocks[i].order;
+	for (size_t i = 0; i < b->nr_pfns; i++)
+		n += b->pfns[i].count;
+	for (size_t i = 0; i < b->nr_mfns; i++)
+		nm += b->mfns[i].count;
+	if (b->place == XGM_PLACE_SYS && nm != n)
+		return xgm_fail(-EBADMSG, "buffer %llu: %llu mfns for %llu pfns",
+				(unsigned long long)b->id, (unsigned long long)nm,
+				(unsigned long long)n);
 	if (n != b->pages)
 		return xgm_fail(-EBADMSG, "buffer %llu: backing holds %llu "
 				"pages, the buffer %llu",
 				(unsigned long long)b->id,
 				(unsigned long long)n,
 				(unsigned long long)b->pages);
-	return add_buf(m, g, b);
+	return 0;
+}
+
+/* b's VRAM blocks out of bd, or its pfns into pfns: refused where another
+ * buffer has them already. */
+static int claim_backing(struct sim_buddy *bd, struct sim_rangeset *pfns,
+			 const struct sim_buffer *b)
+{
+	for (size_t i = 0; i < b->nr_blocks; i++)
+		if (sim_buddy_claim(bd, b->blocks[i].off, b->blocks[i].order))
+			return xgm_fail(-EBADMSG, "buffer %llu: VRAM block "
+					"%#llx/%u overlaps another or is out of "
+					"range", (unsigned long long)b->id,
+					(unsigned long long)b->blocks[i].off,
+					b->blocks[i].order);
+	for (size_t i = 0; i < b->nr_pfns; i++) {
+		uint64_t s = b->pfns[i].mfn, e = s + b->pfns[i].count - 1;
+		int ret;
+
+		if (e < s || sim_rs_overlaps(pfns, s, e))
+			return xgm_fail(-EBADMSG, "buffer %llu: dom0 pfns "
+					"%#llx-%#llx overlap another buffer",
+					(unsigned long long)b->id,
+					(unsigned long long)s,
+					(unsigned long long)e);
+		ret = sim_rs_add(pfns, s, e);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int sim_gpu_buf_adopt(struct sim_model *m, struct sim_buffer *b)
+{
+	struct sim_domain *d0 = sim_model_dom0(m);
+	int ret = check_backing(b);
+
+	if (!ret && b->nr_pfns && !d0)
+		ret = xgm_fail(-EBADMSG, "buffer %llu: system pages, and no dom0",
+			       (unsigned long long)b->id);
+	if (!ret)
+		ret = claim_backing(&m->gpus[b->gpu]->buddy,
+				    d0 ? &d0->gpu_pfns : NULL, b);
+	return ret ?: add_buf(m, m->gpus[b->gpu], b);
+}
+
+int sim_gpu_buf_adopt_row(struct sim_model *m, struct sim_buffer *b)
+{
+	return check_backing(b) ?: add_buf(m, m->gpus[b->gpu], b);
+}
+
+static bool same_rangeset(const struct sim_rangeset *a,
+			  const struct sim_rangeset *b)
+{
+	if (a->nr != b->nr)
+		return false;
+	for (size_t i = 0; i < a->nr; i++)
+		if (a->r[i].s != b->r[i].s || a->r[i].e != b->r[i].e)
+			return false;
+	return true;
+}
+
+/* What the rows keep apart from the buffers (the free VRAM, dom0's buffer
+ * pfns) must be what the buffers, all in memory now, make of them. */
+static int check_derived(const struct sim_model *m)
+{
+	struct sim_domain *d0 = sim_model_dom0(m);
+	struct sim_rangeset pfns = { 0 };
+	int ret = 0;
+
+	for (size_t gi = 0; !ret && gi < m->nr_gpus; gi++) {
+		const struct sim_gpu *g = m->gpus[gi];
+		struct sim_buddy bd;
+
+		ret = sim_buddy_init(&bd, g->vram_pages);
+		for (size_t i = 0; !ret && i < g->nr_bufs; i++)
+			ret = claim_backing(&bd, &pfns, g->bufs[i]);
+		for (unsigned int k = 0; !ret && k <= bd.max_order; k++)
+			if (!same_rangeset(&bd.free[k], &g->buddy.free[k]))
+				ret = xgm_fail(-EBADMSG, "the free VRAM of %s "
+					       "the state keeps is not what its "
+					       "buffers leave free", g->name);
+		sim_buddy_fini(&bd);
+	}
+	if (!ret && d0 && !same_rangeset(&pfns, &d0->gpu_pfns))
+		ret = xgm_fail(-EBADMSG, "the dom0 pfns the state keeps for "
+			       "buffers are not the buffers' own");
+	sim_rs_free(&pfns);
+	return ret;
+}
+
+static int load_each(uint64_t id, void *arg)
+{
+	const struct sim_model *m = arg;
+
+	if (sim_gpu_buf(m, id) || is_gone(m, id) || load_buf(m, id))
+		return 0;
+	return m->bsrc->err ? m->bsrc->err : -ENOENT;
+}
+
+int sim_gpu_load_all(const struct sim_model *m)
+{
+	int ret;
+
+	if (!m->bsrc || m->bsrc->all_loaded)
+		return 0;
+	if (m->bsrc->err)
+		return m->bsrc->err;
+	ret = m->bsrc->each(m->bsrc->arg, load_each, (void *)m);
+	if (!ret)
+		ret = check_derived(m);
+	if (ret) {
+		m->bsrc->err = ret;
+		return ret;
+	}
+	m->bsrc->all_loaded = true;
+	return 0;
 }
 
 /* ---- what `gpu list` and `gpu show` see --------------------------------- */
@@ -938,6 +1150,11 @@ int sim_gpu_cards(const struct sim_model *m, json_t **out)
 		char pci[16];
 
 		snprintf(pci, sizeof(pci), "0000:%02zx:00.0", gi + 3);
+		if (sim_gpu_load_all(m)) {
+			json_decref(bufs);
+			json_decref(cards);
+			return m->bsrc->err ? m->bsrc->err : -ENOMEM;
+		}
 		for (size_t i = 0; i < g->nr_bufs; i++)
 			json_array_append_new(bufs, buf_json(m, g->bufs[i]));
 		c = json_pack("{s:s,s:s,s:s,s:[{s:i,s:I,s:I,s:b,s:b}],s:I,s:I,"

@@ -84,6 +84,7 @@ int sim_hc_iomem_permission(struct sim_model *m, uint32_t domid, uint64_t mfn,
 				(unsigned long long)mfn,
 				(unsigned long long)end);
 	had_caps = d->iomem.nr > 0;
+	d->frames_changed = true;
 	ret = allow ? sim_rs_add(&d->iomem, mfn, end) : sim_rs_remove(&d->iomem, mfn, end);
 	/* iomem_permit_access(): the first range of a domain with no IOMMU
 	 * context (and no ioport caps, which the sim has none of) calls

@@ -37,6 +37,9 @@ void sim_model_free(struct sim_model *m)
 	free(m->frames.runs);
 	sim_map_free(&m->refs);
 	sim_map_free(&m->buf_index);
+	for (size_t i = 0; i < m->nr_gone; i++)
+		free(m->gone[i].row);
+	free(m->gone);
 	json_decref(m->store);
 	free(m);
 }
@@ -59,8 +62,12 @@ int sim_model_counters(const struct sim_model *m, int32_t domid,
 		*out = d->ctr;
 		return 0;
 	}
+	/* A domain not read since it was saved did no work since. */
 	*out = m->host_ctr;
-	for (size_t i = 0; i < m->nr_doms; i++)
+	sim_counters_add(out, &m->dom_ctr_base);
+	for (size_t i = 0; i < m->nr_doms; i++) {
 		sim_counters_add(out, &m->doms[i]->ctr);
+		sim_counters_sub(out, &m->doms[i]->ctr_base);
+	}
 	return 0;
 }

@@ -153,6 +153,9 @@ int sim_p2m_set(struct sim_p2m *p, uint64_t gfn, unsigned int order,
  * (used when loading a state: overlaps are corruption). */
 int sim_p2m_insert_new(struct sim_p2m *p, uint64_t gfn, unsigned int order,
 		   const struct xgm_p2m_entry *e);
+/* Was the p2m written since the last call? (A save writes its row only
+ * then: a p2m is most of a domain's state.) */
+bool sim_p2m_take_changed(struct sim_p2m *p);
 /*
  * Looks up gfn. Returns true and fills *e (e->gfn aligned to the leaf)
  * when a leaf maps it. *order is the order of the leaf, or for a hole the
@@ -244,13 +247,27 @@ struct sim_domain {
 	uint32_t pause_count;          /* Xen's d->pause_count (domctl pauses) */
 	char crash_reason[160];
 	struct xgm_counters ctr;
+	struct xgm_counters ctr_base;  /* ctr as last read or saved: what
+					* m->dom_ctr_base already counts */
 	/* p2m lock: recursive, flush deferred to the outermost unlock */
 	unsigned int lock_depth;
 	bool need_flush;
+	char *row;  /* the stored row as last read or written (sim/state_rows.c) */
+	char *p2m_row;   /* the same of its p2m (or PV frame list), a row apart */
+	bool frames_changed; /* its PV frame list or iomem changed since p2m_row */
 };
 
 bool sim_dom_translated(const struct sim_domain *d);
+/* Lookups load a domain that is only in the source (m->src) on demand:
+ * that is not a change of the host, so they take the model const. */
 struct sim_domain *sim_dom_get(const struct sim_model *m, uint32_t domid);
+/* A domain in memory with this id or this name; loads nothing. */
+struct sim_domain *sim_dom_in_memory(const struct sim_model *m, uint32_t domid,
+				     const char *name);
+/* Is there such a domain, in memory or in the source (nothing loaded)? */
+bool sim_dom_known(const struct sim_model *m, uint32_t domid);
+/* Every domain of the source into memory, before a walk over m->doms. */
+int sim_dom_load_all(const struct sim_model *m);
 /* dom_get + xgm_fail(-ESRCH) naming the domid. */
 int sim_dom_find(const struct sim_model *m, uint32_t domid,
 	     struct sim_domain **out);
@@ -410,6 +427,8 @@ struct sim_buffer {
 	 * frame made a guest read of 1 GiB quadratic (minutes). */
 	struct sim_page_run *by_mfn;
 	size_t nr_by_mfn;
+	char *row;  /* the stored row as last read or written */
+	bool dirty; /* changed since row */
 };
 
 struct sim_gpu {
@@ -448,8 +467,15 @@ int sim_gpu_frame_tag(const struct sim_model *m, uint64_t mfn, uint64_t *tag);
 /* The system-page buffer holding mfn and the page it backs, or NULL. */
 struct sim_buffer *sim_gpu_sys_page_of(const struct sim_model *m,
 				       uint64_t mfn, uint64_t *page);
-/* Re-creates the buddy state and sys-page bookkeeping of a loaded buffer. */
+/* Re-creates the buddy state and sys-page bookkeeping of a loaded buffer
+ * (the whole form, which derives them). */
 int sim_gpu_buf_adopt(struct sim_model *m, struct sim_buffer *b);
+/* A buffer of a row: the buddy and dom0's pfns, kept in their own rows,
+ * already count it. */
+int sim_gpu_buf_adopt_row(struct sim_model *m, struct sim_buffer *b);
+/* Every buffer of the source into memory, checked against the free VRAM
+ * and dom0's buffer pfns the rows keep. */
+int sim_gpu_load_all(const struct sim_model *m);
 uint64_t sim_gpu_free_bytes(const struct sim_gpu *g);
 int sim_gpu_buf_list(const struct sim_model *m, uint64_t **ids, size_t *count);
 int sim_gpu_card_info(const struct sim_model *m, const char *card,
@@ -528,6 +554,7 @@ json_t *sim_cost_json(void);
 json_t *sim_counters_json(const struct xgm_counters *c);
 int sim_counters_from_json(json_t *j, struct xgm_counters *c);
 void sim_counters_add(struct xgm_counters *dst, const struct xgm_counters *src);
+void sim_counters_sub(struct xgm_counters *dst, const struct xgm_counters *src);
 
 /* ---- the model --------------------------------------------------------- */
 
@@ -540,6 +567,51 @@ void sim_counters_add(struct xgm_counters *dst, const struct xgm_counters *src);
 int sim_xen_parse(const char *s, unsigned int *version);
 /* "4.17.7" or "master"; a static string. */
 const char *sim_xen_name(unsigned int version);
+
+/*
+ * Where the domains not yet in memory are (the state database): a command
+ * loads only the domains it touches. The index names every domain the
+ * source holds; load adds one to the model (sim_dom_add) and records the
+ * first failure in err, which the operation then fails with.
+ */
+struct sim_dom_source {
+	int (*load)(void *arg, struct sim_model *m, uint32_t domid);
+	void *arg;
+	uint32_t *ids;
+	char (*names)[XGM_DOMAIN_NAME_MAX];
+	size_t nr;
+	int err;
+};
+
+/*
+ * Where the buffers not yet in memory are (the state database), beside
+ * the domains': a command loads the buffers it touches. What the source
+ * answers is as of the last save: a buffer in memory is what memory says.
+ */
+struct sim_buf_source {
+	/* Adds buffer id to the model (sim_gpu_buf_adopt_row). */
+	int (*load)(void *arg, struct sim_model *m, uint64_t id);
+	/* The buffer whose frames hold mfn; -ENOENT when none does. */
+	int (*frame_owner)(void *arg, uint64_t mfn, uint64_t *id);
+	/* gpu's unpinned buffers in VRAM, least recently used first, until
+	 * fn returns non-zero (which is returned). */
+	int (*by_lru)(void *arg, unsigned int gpu,
+		      int (*fn)(uint64_t id, void *a), void *a);
+	/* Every buffer, until fn returns non-zero. */
+	int (*each)(void *arg, int (*fn)(uint64_t id, void *a), void *a);
+	void *arg;
+	int err;          /* the first failed load */
+	bool all_loaded;
+};
+
+/* A buffer freed since the last save, with its row as the store had it
+ * (NULL: never saved), so that the save deletes it and an undo can put it
+ * back. */
+struct sim_gone_buf {
+	uint64_t id;
+	unsigned int gpu;
+	char *row;
+};
 
 struct sim_model {
 	uint64_t seed;
@@ -562,10 +634,17 @@ struct sim_model {
 	uint64_t clock;              /* LRU clock */
 	json_t *store;               /* the xenstore-like string map */
 	struct xgm_counters host_ctr; /* work not charged to a domain */
+	/* Every domain's counters, summed as of each domain's ctr_base: the
+	 * host's total without reading every domain (sim_model_counters). */
+	struct xgm_counters dom_ctr_base;
 	xgm_move_notify_fn move_notify;
 	void *move_arg;
 	xgm_ioreq_fn ioreq_fn;
 	void *ioreq_arg;
+	struct sim_dom_source *src;  /* NULL: every domain is in memory */
+	struct sim_buf_source *bsrc; /* NULL: every buffer is in memory */
+	struct sim_gone_buf *gone;
+	size_t nr_gone;
 };
 
 struct sim_model *sim_model_new(void);
@@ -599,28 +678,57 @@ bool sim_name_valid(const char *name);
 
 /* ---- persistence (sim/persist.c) --------------------------------------- */
 
-/* The whole model as one object (the body under the state envelope). */
+/* The whole model as one object: the interchange form (sim import, and
+ * the tests'). It loads every domain of the source first. */
 json_t *sim_persist_save(const struct sim_model *m);
 /* Validates everything; -EBADMSG with an xgm_fail() message naming the
  * offending field on any malformed input. */
 int sim_persist_load(json_t *body, struct sim_model **out);
 
+/*
+ * The same in parts, the rows of the state database (sim/state_rows.c):
+ * the host's own fields (no domains, buffers or store), one domain, one
+ * buffer. A model is loaded as host, then domains (each checked with
+ * check_domain once the index of all domains is known), then
+ * check_host, then buffers.
+ */
+json_t *sim_persist_host(const struct sim_model *m);
+json_t *sim_persist_domain(const struct sim_domain *d);
+/* Its p2m or PV frame list, a row apart; loading takes the two merged. */
+json_t *sim_persist_domain_frames(const struct sim_domain *d);
+json_t *sim_persist_buffer(const struct sim_buffer *b);
+int sim_persist_load_host(json_t *body, struct sim_model **out);
+int sim_persist_load_domain(struct sim_model *m, json_t *o, size_t idx,
+			    struct sim_domain **out);
+int sim_persist_check_domain(struct sim_model *m, struct sim_domain *d);
+int sim_persist_check_host(struct sim_model *m, size_t nr_doms);
+/* ids: the buffers loaded so far (refuses a repeated id). */
+int sim_persist_load_buffer(struct sim_model *m, unsigned int gpu, json_t *o,
+			    struct sim_u64map *ids);
+/* One store entry: an absolute path with a string value. */
+int sim_persist_store_check(const char *path, json_t *value);
+
 /* ---- backend glue (sim/backend.c) -------------------------------------- */
 
 struct sim_state_file;
 
+struct sim_rows;
+
 struct sim_priv {
 	struct sim_state_file *file;
+	struct sim_rows *rows;   /* what the model was read from */
 	struct sim_model *m;
 	enum xgm_access access;
 	/* Locked per operation (the default), or for the context's life
 	 * (XGM_CTX_NO_SYNC: a benchmark's private host, saved at commit). */
 	bool per_op;
 	/* A write operation failed: what is in memory may not be what was
-	 * made durable, so the next operation reads the file again. */
+	 * made durable, so the next operation reads the rows again. */
 	bool stale;
-	json_t *checkpoint;  /* the model at the start of the operation */
-	bool synced;         /* the file was written since the checkpoint */
+	/* From a checkpoint to the operation's end: each row's text before
+	 * its first write since (sim/state_rows.h), for restore. */
+	json_t *undo;
+	bool synced;         /* a journal phase committed since the checkpoint */
 };
 
 #endif /* XGM_SIM_MODEL_H */

@@ -47,6 +47,7 @@ struct sim_p2m {
 	uint64_t leaves;
 	unsigned int flags; /* SIM_P2M_* */
 	uint64_t max_mapped; /* highest gfn ever mapped + 1 (0: none) */
+	bool changed;        /* written since sim_p2m_take_changed() */
 };
 
 #define LEVEL_ORDER(l) (9u * (l))
@@ -160,7 +161,16 @@ static void raise_max(struct sim_p2m *p, uint64_t gfn, unsigned int order)
 
 void sim_p2m_raise_max_gfn(struct sim_p2m *p, uint64_t gfn)
 {
+	p->changed = true;
 	raise_max(p, gfn, 0);
+}
+
+bool sim_p2m_take_changed(struct sim_p2m *p)
+{
+	bool was = p->changed;
+
+	p->changed = false;
+	return was;
 }
 
 static int check_args(uint64_t gfn, unsigned int order)
@@ -234,6 +244,7 @@ int sim_p2m_set(struct sim_p2m *p, uint64_t gfn, unsigned int order,
 
 	if (ret)
 		return ret;
+	p->changed = true;
 	if (!p->root) {
 		if (!e)
 			return 0;
@@ -347,6 +358,7 @@ int sim_p2m_insert_new(struct sim_p2m *p, uint64_t gfn, unsigned int order,
 
 	if (ret)
 		return ret;
+	p->changed = true;
 	s = &t->s[SLOT_INDEX(gfn, target)];
 	if (s->kind != SLOT_EMPTY)
 		return -EEXIST;
@@ -478,6 +490,7 @@ int sim_p2m_add_empty_table(struct sim_p2m *p, uint64_t gfn,
 	ret = descend_creating(p, gfn, target, &t);
 	if (ret)
 		return ret;
+	p->changed = true;
 	s = &t->s[SLOT_INDEX(gfn, target)];
 	if (s->kind != SLOT_EMPTY)
 		return -EEXIST;

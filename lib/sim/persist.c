@@ -258,9 +258,23 @@ static json_t *domain_json(const struct sim_domain *d)
 	    json_object_set_new(o, "vcpus", json_integer(d->vcpus)) ||
 	    json_object_set_new(o, "dirty_vcpus", ints(2, d->dirty_vcpus)) ||
 	    json_object_set_new(o, "orphaned_pages", json_integer((json_int_t)d->orphaned_pages)) ||
-	    json_object_set_new(o, "iomem", rangeset_json(&d->iomem)) ||
 	    json_object_set_new(o, "ioreq", rangeset_json(&d->ioreq)) ||
+	    (d->gpu_pfns.nr &&
+	     json_object_set_new(o, "gpu_pfns", rangeset_json(&d->gpu_pfns))) ||
 	    json_object_set_new(o, "counters", sim_counters_json(&d->ctr))) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* The frames of a domain: its p2m (translated) or its PV frame list,
+ * most of its state, and what a row of its own keeps. */
+static json_t *domain_frames_json(const struct sim_domain *d)
+{
+	json_t *o = json_object();
+
+	if (!o || json_object_set_new(o, "iomem", rangeset_json(&d->iomem))) {
 		json_decref(o);
 		return NULL;
 	}
@@ -286,6 +300,21 @@ static json_t *domain_json(const struct sim_domain *d)
 			return NULL;
 		}
 	}
+	return o;
+}
+
+/* The whole domain, as the interchange form keeps it: one object. */
+static json_t *whole_domain_json(const struct sim_domain *d)
+{
+	json_t *o = domain_json(d), *f = domain_frames_json(d);
+
+	/* Derived from the buffers, which the whole form loads after. */
+	json_object_del(o, "gpu_pfns");
+	if (!o || !f || json_object_update(o, f)) {
+		json_decref(o);
+		o = NULL;
+	}
+	json_decref(f);
 	return o;
 }
 
@@ -349,19 +378,49 @@ static json_t *buffer_json(const struct sim_buffer *b)
 	return o;
 }
 
+/* The buddy's free blocks as [order, first, last, ...]: the block
+ * indexes first..last of that order are free. */
+static json_t *free_json(const struct sim_buddy *bd)
+{
+	json_t *a = json_array();
+
+	for (unsigned int k = 0; a && k <= bd->max_order; k++)
+		for (size_t i = 0; a && i < bd->free[k].nr; i++) {
+			uint64_t v[3] = { k, bd->free[k].r[i].s, bd->free[k].r[i].e };
+
+			for (size_t j = 0; a && j < 3; j++)
+				if (json_array_append_new(a, json_integer(
+						(json_int_t)v[j]))) {
+					json_decref(a);
+					a = NULL;
+				}
+		}
+	return a;
+}
+
+/* "free" is derived from the buffers; the rows keep it so that a command
+ * need not read every buffer to allocate (the whole form leaves it out). */
 static json_t *gpu_json(const struct sim_gpu *g)
 {
-	json_t *bufs = json_array();
-
-	for (size_t i = 0; bufs && i < g->nr_bufs; i++)
-		if (append(bufs, buffer_json(g->bufs[i]))) {
-			json_decref(bufs);
-			bufs = NULL;
-		}
 	return json_pack("{s:s, s:I, s:I, s:o}", "name", g->name,
 			 "vram_base_mfn", (json_int_t)g->vram_base_mfn,
 			 "vram_pages", (json_int_t)g->vram_pages,
-			 "buffers", bufs);
+			 "free", free_json(&g->buddy));
+}
+
+json_t *sim_persist_domain(const struct sim_domain *d)
+{
+	return domain_json(d);
+}
+
+json_t *sim_persist_domain_frames(const struct sim_domain *d)
+{
+	return domain_frames_json(d);
+}
+
+json_t *sim_persist_buffer(const struct sim_buffer *b)
+{
+	return buffer_json(b);
 }
 
 /* The host's extensions by name: ["ram-mmio", "transfer"], [] for stock
@@ -379,11 +438,10 @@ json_t *sim_ext_json(unsigned int extensions)
 	return a;
 }
 
-json_t *sim_persist_save(const struct sim_model *m)
+json_t *sim_persist_host(const struct sim_model *m)
 {
-	json_t *o, *frames = json_array(), *doms = json_array(),
-	       *gpus = json_array();
-	bool ok = frames && doms && gpus;
+	json_t *o, *frames = json_array(), *gpus = json_array();
+	bool ok = frames && gpus;
 
 	for (size_t i = 0; ok && i < m->frames.nr; i++) {
 		const struct sim_frame_run *r = &m->frames.runs[i];
@@ -392,18 +450,15 @@ json_t *sim_persist_save(const struct sim_model *m)
 
 		ok = !append(frames, ints(4, v));
 	}
-	for (size_t i = 0; ok && i < m->nr_doms; i++)
-		ok = !append(doms, domain_json(m->doms[i]));
 	for (size_t i = 0; ok && i < m->nr_gpus; i++)
 		ok = !append(gpus, gpu_json(m->gpus[i]));
 	if (!ok) {
 		json_decref(frames);
-		json_decref(doms);
 		json_decref(gpus);
 		return NULL;
 	}
 	o = json_pack("{s:i, s:I, s:s, s:s, s:o, s:i, s:I, s:I, s:i, s:I, s:I, s:o,"
-		      " s:o, s:O, s:o, s:o, s:o}",
+		      " s:o, s:o, s:o}",
 		      "format", MODEL_FORMAT,
 		      "seed", (json_int_t)m->seed,
 		      "iommu", xgm_iommu_vendor_name(m->iommu),
@@ -417,15 +472,56 @@ json_t *sim_persist_save(const struct sim_model *m)
 		      "clock", (json_int_t)m->clock,
 		      "frames", frames,
 		      "refs", map_json(&m->refs),
-		      "store", m->store,
 		      "host_counters", sim_counters_json(&m->host_ctr),
-		      "domains", doms,
 		      "gpus", gpus);
+	/* Derived (the sum of the domains' counters), for the rows: see
+	 * sim_model_counters. */
+	if (o && json_object_set_new(o, "domain_counters",
+				     sim_counters_json(&m->dom_ctr_base))) {
+		json_decref(o);
+		return NULL;
+	}
 	/* Only a host made with another limit says so: Xen's default is
 	 * what a file without it means. */
 	if (o && m->gnttab_max_frames != SIM_GNTTAB_MAX_FRAMES)
 		json_object_set_new(o, "gnttab_max_frames",
 				    json_integer(m->gnttab_max_frames));
+	return o;
+}
+
+/* The whole host in one document: the host's own fields, and beside
+ * them every domain, every GPU's buffers and the store. */
+json_t *sim_persist_save(const struct sim_model *m)
+{
+	json_t *o = sim_persist_host(m), *doms = json_array(), *gpus;
+	bool ok = o && doms && !sim_dom_load_all(m);
+
+	for (size_t i = 0; ok && i < m->nr_doms; i++)
+		ok = !append(doms, whole_domain_json(m->doms[i]));
+	/* What the whole form derives again when it loads. */
+	json_object_del(o, "domain_counters");
+	gpus = json_object_get(o, "gpus");
+	for (size_t i = 0; ok && i < m->nr_gpus; i++) {
+		const struct sim_gpu *g = m->gpus[i];
+		json_t *bufs = json_array();
+
+		ok = !sim_gpu_load_all(m);
+		json_object_del(json_array_get(gpus, i), "free");
+		for (size_t k = 0; bufs && k < g->nr_bufs; k++)
+			if (append(bufs, buffer_json(g->bufs[k]))) {
+				json_decref(bufs);
+				bufs = NULL;
+			}
+		ok = bufs && !json_object_set_new(json_array_get(gpus, i),
+						  "buffers", bufs);
+	}
+	if (!ok || json_object_set_new(o, "domains", doms) ||
+	    json_object_set(o, "store", m->store)) {
+		if (!ok)
+			json_decref(doms);
+		json_decref(o);
+		return NULL;
+	}
 	return o;
 }
 
@@ -819,7 +915,8 @@ static int load_domain_lists(struct sim_domain *d, json_t *o,
 	return ret;
 }
 
-static int load_domain(struct sim_model *m, json_t *o, size_t idx)
+int sim_persist_load_domain(struct sim_model *m, json_t *o, size_t idx,
+			     struct sim_domain **out)
 {
 	struct sim_domain *d = calloc(1, sizeof(*d));
 	const char *name, *type, *state, *reason;
@@ -849,7 +946,7 @@ static int load_domain(struct sim_model *m, json_t *o, size_t idx)
 		goto fail;
 	}
 	if ((!sim_name_valid(name) && strcmp(name, "Domain-0")) ||
-	    sim_dom_by_name(m, name) || sim_dom_get(m, d->domid)) {
+	    sim_dom_in_memory(m, d->domid, name)) {
 		ret = bad("%s: name \"%.64s\" or domid %u is invalid or "
 			  "repeated", where, name, d->domid);
 		goto fail;
@@ -917,9 +1014,15 @@ static int load_domain(struct sim_model *m, json_t *o, size_t idx)
 	if (!ret)
 		ret = load_rangeset(o, "ioreq", (1ull << P2M_GFN_BITS) - 1,
 				    &d->ioreq, where);
+	if (!ret && json_object_get(o, "gpu_pfns"))
+		ret = d->is_dom0 ? load_rangeset(o, "gpu_pfns",
+						 (1ull << P2M_GFN_BITS) - 1,
+						 &d->gpu_pfns, where) :
+				   bad("%s: only dom0 has GPU buffers' pfns", where);
 	if (!ret && sim_counters_from_json(json_object_get(o, "counters"),
 					   &d->ctr))
 		ret = bad("%s: bad counters", where);
+	d->ctr_base = d->ctr;
 	if (!ret)
 		ret = sim_dom_translated(d) ? load_p2m(m, d, o, where) :
 					  load_pv(m, d, o, where);
@@ -927,8 +1030,11 @@ static int load_domain(struct sim_model *m, json_t *o, size_t idx)
 		ret = load_domain_lists(d, o, where);
 	if (!ret)
 		ret = sim_dom_add(m, d);
-	if (!ret)
+	if (!ret) {
+		if (out)
+			*out = d;
 		return 0;
+	}
 fail:
 	sim_dom_free(d);
 	return ret;
@@ -987,7 +1093,8 @@ static int add_tag(void *ctx, uint64_t page, uint64_t tag)
 }
 
 static int load_buffer(struct sim_model *m, unsigned int gi, json_t *o,
-		       const char *gwhere, size_t idx, struct sim_u64map *ids)
+		       const char *gwhere, size_t idx, struct sim_u64map *ids,
+		       bool row)
 {
 	struct sim_buffer *b = calloc(1, sizeof(*b));
 	struct buf_load l = { .b = b };
@@ -1049,7 +1156,7 @@ static int load_buffer(struct sim_model *m, unsigned int gi, json_t *o,
 		     (b->place == XGM_PLACE_VRAM && (b->nr_pfns || b->nr_mfns))))
 		ret = bad("%s: backing does not match the placement", where);
 	if (!ret)
-		ret = sim_gpu_buf_adopt(m, b);
+		ret = row ? sim_gpu_buf_adopt_row(m, b) : sim_gpu_buf_adopt(m, b);
 	if (!ret)
 		return 0;
 fail:
@@ -1058,6 +1165,58 @@ fail:
 	free(b->mfns);
 	sim_map_free(&b->tags);
 	free(b);
+	return ret;
+}
+
+int sim_persist_load_buffer(struct sim_model *m, unsigned int gpu, json_t *o,
+			    struct sim_u64map *ids)
+{
+	char where[32];
+
+	if (gpu >= m->nr_gpus)
+		return bad("a buffer of GPU %u, which does not exist", gpu);
+	snprintf(where, sizeof(where), "gpus[%u]", gpu);
+	return load_buffer(m, gpu, o, where, ids->nr, ids, true);
+}
+
+/* The free blocks of a buddy the rows keep (free_json): none may overlap
+ * another, and the free pages are what they cover. */
+static int load_free(struct sim_buddy *bd, json_t *a, const char *where)
+{
+	struct sim_rangeset pages = { 0 };
+	size_t n = json_array_size(a);
+	int ret = 0;
+
+	if (!json_is_array(a) || n % 3)
+		return bad("%s: \"free\" must be [order, first, last, ...]", where);
+	for (unsigned int k = 0; k <= bd->max_order; k++)
+		sim_rs_free(&bd->free[k]);
+	bd->free_pages = 0;
+	for (size_t i = 0; !ret && i < n; i += 3) {
+		json_t *jk = json_array_get(a, i), *js = json_array_get(a, i + 1),
+		       *je = json_array_get(a, i + 2);
+		json_int_t k = json_integer_value(jk), s = json_integer_value(js),
+			   e = json_integer_value(je);
+
+		if (!json_is_integer(jk) || !json_is_integer(js) ||
+		    !json_is_integer(je) || k < 0 || k > bd->max_order ||
+		    s < 0 || e < s || (uint64_t)e >> (bd->max_order - k)) {
+			ret = bad("%s: free[%zu] is not a block range of the "
+				  "VRAM", where, i / 3);
+			break;
+		}
+		if (sim_rs_overlaps(&pages, (uint64_t)s << k,
+				    (((uint64_t)e + 1) << k) - 1)) {
+			ret = bad("%s: free[%zu] overlaps another free block",
+				  where, i / 3);
+			break;
+		}
+		ret = sim_rs_add(&pages, (uint64_t)s << k,
+				 (((uint64_t)e + 1) << k) - 1) ?:
+		      sim_rs_add(&bd->free[k], (uint64_t)s, (uint64_t)e);
+		bd->free_pages += ((uint64_t)(e - s) + 1) << k;
+	}
+	sim_rs_free(&pages);
 	return ret;
 }
 
@@ -1079,7 +1238,7 @@ static int load_gpus(struct sim_model *m, json_t *body, bool buffers)
 			for (size_t k = 0; !ret && k < json_array_size(bufs); k++)
 				ret = load_buffer(m, (unsigned int)i,
 						  json_array_get(bufs, k), where, k,
-						  &ids);
+						  &ids, false);
 			continue;
 		}
 		if (!json_is_object(o))
@@ -1108,45 +1267,44 @@ static int load_gpus(struct sim_model *m, json_t *body, bool buffers)
 			return bad("%s: its BAR is not device MMIO in frames",
 				   where);
 		ret = sim_gpu_add(m, name, pages << 12, base);
+		if (!ret && json_object_get(o, "free"))
+			ret = load_free(&m->gpus[i]->buddy, json_object_get(o, "free"),
+					where);
 	}
 	sim_map_free(&ids);
 	return ret;
 }
 
-/* Every frame owner must be a domain that exists; every reference must be
- * on an existing frame. */
-static int cross_check(struct sim_model *m)
+/* What a domain refers to must exist: its grantees. Its derived state
+ * (AMD-Vi's own tables) is built again. */
+int sim_persist_check_domain(struct sim_model *m, struct sim_domain *d)
 {
-	if (!sim_model_dom0(m))
+	for (size_t k = 0; k < d->nr_grants; k++)
+		if (!sim_dom_known(m, d->grants[k].grantee))
+			return bad("grant %u of %s is to a domain that does not "
+				   "exist", d->grants[k].gref, d->name);
+	if (sim_iommu_mode(m, d) == XGM_IOMMU_SEPARATE)
+		return sim_iommu_rebuild(m, d);
+	return 0;
+}
+
+/* Every frame owner must be a domain that exists; every reference must be
+ * on an existing frame. Loads no domain. */
+int sim_persist_check_host(struct sim_model *m, size_t nr_doms)
+{
+	if (!sim_dom_known(m, 0))
 		return bad("there is no dom0");
+	if (m->next_domid < nr_doms)
+		return bad("host: next_domid is below the domains' ids");
 	for (size_t i = 0; i < m->frames.nr; i++) {
 		uint32_t o = m->frames.runs[i].owner;
 
-		if (o < SIM_OWNER_IO && !sim_dom_get(m, o))
+		if (o < SIM_OWNER_IO && !sim_dom_known(m, o))
 			return bad("frames[%zu] belong to domain %u, which does "
 				   "not exist", i, o);
 		if (o == SIM_OWNER_IO && m->frames.runs[i].dev >= (int32_t)m->nr_gpus)
 			return bad("frames[%zu] belong to device %d, which does "
 				   "not exist", i, m->frames.runs[i].dev);
-	}
-	for (size_t i = 0; i < m->refs.cap; i++)
-		if (m->refs.used[i] && !sim_mem_owner(m, m->refs.keys[i], NULL, NULL))
-			return bad("refs: mfn %#llx does not exist",
-				   (unsigned long long)m->refs.keys[i]);
-	for (size_t i = 0; i < m->nr_doms; i++) {
-		struct sim_domain *d = m->doms[i];
-
-		for (size_t k = 0; k < d->nr_grants; k++)
-			if (!sim_dom_get(m, d->grants[k].grantee))
-				return bad("grant %u of %s is to a domain that "
-					   "does not exist", d->grants[k].gref,
-					   d->name);
-		if (sim_iommu_mode(m, d) == XGM_IOMMU_SEPARATE) {
-			int ret = sim_iommu_rebuild(m, d);
-
-			if (ret)
-				return ret;
-		}
 	}
 	return 0;
 }
@@ -1171,11 +1329,12 @@ static int load_extensions(struct sim_model *m, json_t *body)
 	return ret;
 }
 
-int sim_persist_load(json_t *body, struct sim_model **out)
+/* The host's own fields: everything but the domains, the buffers and the
+ * store, which a database keeps as rows of their own. */
+int sim_persist_load_host(json_t *body, struct sim_model **out)
 {
 	struct sim_model *m;
 	const char *iommu;
-	json_t *doms, *store;
 	uint64_t v;
 	int ret;
 
@@ -1226,41 +1385,77 @@ int sim_persist_load(json_t *body, struct sim_model **out)
 	if (!ret && sim_counters_from_json(json_object_get(body, "host_counters"),
 					   &m->host_ctr))
 		ret = bad("host: bad host_counters");
-	store = json_object_get(body, "store");
-	if (!ret && !json_is_object(store))
-		ret = bad("host: \"store\" must be an object");
-	if (!ret) {
-		const char *k;
-		json_t *val;
-
-		json_object_foreach(store, k, val)
-			if (!json_is_string(val) || k[0] != '/') {
-				ret = bad("store: \"%.64s\" must be an absolute "
-					  "path with a string value", k);
-				break;
-			}
-	}
-	if (!ret) {
-		json_decref(m->store);
-		m->store = json_deep_copy(store);
-		if (!m->store)
-			ret = -ENOMEM;
-	}
+	if (!ret && json_object_get(body, "domain_counters") &&
+	    sim_counters_from_json(json_object_get(body, "domain_counters"),
+				   &m->dom_ctr_base))
+		ret = bad("host: bad domain_counters");
 	if (!ret)
 		ret = load_frames(m, body);
 	if (!ret)
 		ret = load_gpus(m, body, false);
 	if (!ret)
-		ret = get_array(body, "domains", &doms, "host");
-	for (size_t i = 0; !ret && i < json_array_size(doms); i++)
-		ret = load_domain(m, json_array_get(doms, i), i);
-	if (!ret && m->next_domid < m->nr_doms)
-		ret = bad("host: next_domid is below the domains' ids");
-	if (!ret)
 		ret = load_map(body, "refs", (1ull << (m->paddr_bits - 12)) - 1,
 			       false, &m->refs, "host");
+	if (ret) {
+		sim_model_free(m);
+		return ret;
+	}
+	*out = m;
+	return 0;
+}
+
+int sim_persist_store_check(const char *path, json_t *value)
+{
+	if (!json_is_string(value) || path[0] != '/')
+		return bad("store: \"%.64s\" must be an absolute path with a "
+			   "string value", path);
+	return 0;
+}
+
+static int load_store(struct sim_model *m, json_t *body)
+{
+	json_t *store = json_object_get(body, "store"), *val;
+	const char *k;
+
+	if (!json_is_object(store))
+		return bad("host: \"store\" must be an object");
+	json_object_foreach(store, k, val)
+		if (sim_persist_store_check(k, val))
+			return -EBADMSG;
+	json_decref(m->store);
+	m->store = json_deep_copy(store);
+	return m->store ? 0 : -ENOMEM;
+}
+
+int sim_persist_load(json_t *body, struct sim_model **out)
+{
+	struct sim_model *m;
+	json_t *doms;
+	int ret = sim_persist_load_host(body, &m);
+
+	if (ret)
+		return ret;
+	ret = load_store(m, body);
 	if (!ret)
-		ret = cross_check(m);
+		ret = get_array(body, "domains", &doms, "host");
+	for (size_t i = 0; !ret && i < json_array_size(doms); i++)
+		ret = sim_persist_load_domain(m, json_array_get(doms, i), i, NULL);
+	/* The whole form derives what the rows keep: the domains' counters'
+	 * sum, the free VRAM and dom0's buffer pfns (from the buffers). */
+	memset(&m->dom_ctr_base, 0, sizeof(m->dom_ctr_base));
+	for (size_t i = 0; !ret && i < m->nr_doms; i++) {
+		ret = sim_persist_check_domain(m, m->doms[i]);
+		sim_counters_add(&m->dom_ctr_base, &m->doms[i]->ctr);
+		sim_rs_free(&m->doms[i]->gpu_pfns);
+	}
+	for (size_t i = 0; !ret && i < m->nr_gpus; i++) {
+		struct sim_buddy *bd = &m->gpus[i]->buddy;
+
+		sim_buddy_fini(bd);
+		ret = sim_buddy_init(bd, m->gpus[i]->vram_pages);
+	}
+	if (!ret)
+		ret = sim_persist_check_host(m, m->nr_doms);
 	if (!ret)
 		ret = load_gpus(m, body, true);
 	if (ret) {

@@ -9,6 +9,7 @@
 #include "ctx.h"
 #include "sim/model.h"
 #include "sim/state_file.h"
+#include "sim/state_rows.h"
 #include "util/opts.h"
 
 static const char *const vendor_names[] = {
@@ -95,19 +96,18 @@ XGM_API char *xgm_sim_state_path(const char *sim_state)
 static int lock_new_state(const char *path, bool force,
 			  struct sim_state_file **f)
 {
-	json_t *doc = NULL;
+	bool exists;
 	int ret;
 
 	if (force)
-		return sim_state_lock_for_replace(path, f);
-	ret = sim_state_open(path, XGM_ACCESS_WRITE, true, f, &doc);
+		return sim_state_open_for_replace(path, f);
+	ret = sim_state_open(path, XGM_ACCESS_WRITE, true, f, &exists);
 	if (ret == -EBADMSG || ret == -EPROTONOSUPPORT)
 		return xgm_fail(-EEXIST, "%s exists but is not a usable sim "
 				"state; it was left untouched", path);
 	if (ret)
 		return ret;
-	if (doc) {
-		json_decref(doc);
+	if (exists) {
 		sim_state_close(*f);
 		*f = NULL;
 		return xgm_fail(-EEXIST, "a simulated host already exists at %s",
@@ -116,32 +116,84 @@ static int lock_new_state(const char *path, bool force,
 	return 0;
 }
 
-static int write_host(const char *sim_state, const struct sim_topology *t,
-		      bool force)
+/* m (consumed) as the whole state at sim_state, in one transaction. */
+static int write_model(const char *sim_state, struct sim_model *m, bool force)
 {
 	struct sim_state_file *f = NULL;
-	struct sim_model *m = NULL;
-	char *path;
-	json_t *doc;
-	int ret = sim_topo_validate(t);
+	char *path = sim_state_resolve(sim_state);
+	int ret;
 
-	if (ret)
-		return xgm_err(ret);
-	path = sim_state_resolve(sim_state);
-	if (!path)
+	if (!path) {
+		sim_model_free(m);
 		return xgm_err(-errno);
+	}
 	ret = lock_new_state(path, force, &f);
 	if (!ret)
-		ret = sim_topo_build(t, &m);
-	if (!ret) {
-		doc = sim_persist_save(m);
-		ret = doc ? sim_state_save(f, doc) : -ENOMEM;
-		json_decref(doc);
-	}
+		ret = sim_rows_write_all(f, m);
+	if (!ret)
+		ret = sim_state_commit(f);
 	sim_model_free(m);
 	sim_state_close(f);
 	free(path);
 	return xgm_err(ret);
+}
+
+static int write_host(const char *sim_state, const struct sim_topology *t,
+		      bool force)
+{
+	struct sim_model *m = NULL;
+	int ret = sim_topo_validate(t);
+
+	if (!ret)
+		ret = sim_topo_build(t, &m);
+	return ret ? xgm_err(ret) : write_model(sim_state, m, force);
+}
+
+/* The whole JSON state of xgpumap before state version 4: its envelope
+ * ({"schema", "version": 3}) around the model's one document. */
+static int read_json_state(const char *json_path, struct sim_model **m)
+{
+	json_error_t jerr;
+	json_t *doc = json_load_file(json_path, JSON_REJECT_DUPLICATES, &jerr);
+	json_t *schema = json_object_get(doc, "schema");
+	json_t *version = json_object_get(doc, "version");
+	int ret;
+
+	if (!doc)
+		return xgm_fail(-EBADMSG, "%s is not a JSON state (line %d: %s)",
+				json_path, jerr.line, jerr.text);
+	if (!json_is_string(schema) ||
+	    strcmp(json_string_value(schema), SIM_STATE_SCHEMA))
+		ret = xgm_fail(-EBADMSG, "%s is not an xgpumap sim state (no "
+			       "\"schema\": \"%s\")", json_path,
+			       SIM_STATE_SCHEMA);
+	else if (json_integer_value(version) != 3)
+		ret = xgm_fail(-EPROTONOSUPPORT, "%s has state version %lld; "
+			       "only the JSON state of version 3 can be "
+			       "imported", json_path,
+			       (long long)json_integer_value(version));
+	else
+		ret = sim_persist_load(doc, m);
+	if (ret == -EBADMSG && json_is_string(schema)) {
+		char msg[400];
+
+		snprintf(msg, sizeof(msg), "%s", xgm_last_error());
+		ret = xgm_fail(ret, "%s: %s", json_path, msg);
+	}
+	json_decref(doc);
+	return ret;
+}
+
+XGM_API int xgm_sim_import(const char *sim_state, const char *json_path,
+			   bool force)
+{
+	struct sim_model *m = NULL;
+	int ret;
+
+	if (!json_path || !*json_path)
+		return xgm_fail(-EINVAL, "xgm_sim_import: no JSON state named");
+	ret = read_json_state(json_path, &m);
+	return ret ? xgm_err(ret) : write_model(sim_state, m, force);
 }
 
 XGM_API int xgm_sim_init(const struct xgm_sim_init_opts *opts)
@@ -241,12 +293,16 @@ static int sim_describe_op(struct xgm_ctx *ctx, json_t **out)
 	const struct sim_model *m;
 	struct xgm_counters total;
 	json_t *o, *gpus, *doms, *per;
+	int ret;
 
 	if (!ctx || !out)
 		return xgm_err(-EINVAL);
 	if (ctx->be->kind != XGM_BACKEND_SIM)
 		return xgm_fail(-EOPNOTSUPP, "not a simulated host");
 	m = ((struct sim_priv *)ctx->priv)->m;
+	ret = sim_dom_load_all(m) ?: sim_gpu_load_all(m);
+	if (ret)
+		return xgm_err(ret);
 	gpus = json_array();
 	doms = json_array();
 	per = json_object();

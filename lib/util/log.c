@@ -120,6 +120,7 @@ static const char *const remedy_names[XGM_REMEDY_NR] = {
 	[XGM_REMEDY_STRATEGY_AUTO] = "strategy-auto",
 	[XGM_REMEDY_P2M] = "p2m",
 	[XGM_REMEDY_DAEMON] = "daemon",
+	[XGM_REMEDY_SIM_IMPORT] = "sim-import",
 };
 
 XGM_API const char *xgm_remedy_name(enum xgm_remedy r)

@@ -52,6 +52,19 @@ static int gpu_copy(void *priv, uint64_t src, uint64_t dst)
 	return ret;
 }
 
+static int gpu_import_gem(void *priv, int drm_fd, uint32_t handle,
+			  struct xgm_gem_import *out)
+{
+	struct drm_gpu *g = G(priv);
+	int ret = drm_buf_import_gem(g, drm_fd, handle, &out->buf, &out->bytes);
+
+	if (ret)
+		return ret;
+	out->where = XGM_PLACE_VRAM; /* GEM-VRAM: placed by scanout */
+	snprintf(out->card, sizeof(out->card), "%s", g->card);
+	return 0;
+}
+
 static int gpu_cards(void *priv, const uint64_t *known, size_t nr_known,
 		     json_t **out)
 {
@@ -67,6 +80,7 @@ const struct xgm_gpu_ops xen_gpu_ops = {
 	.buf_write_tag = gpu_write_tag,
 	.buf_read_tag = gpu_read_tag,
 	.buf_copy = gpu_copy,
+	.buf_import_gem = gpu_import_gem,
 	.cards = gpu_cards,
 };
 

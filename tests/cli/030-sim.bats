@@ -28,12 +28,14 @@ guests_of() {
     [[ -s $SIM_STATE ]] || die "no state file at $SIM_STATE after first use"
     [[ -e $SIM_STATE.lock ]] || die "no lock file $SIM_STATE.lock"
 
-    # The file is JSON with the envelope of xgpumap(1) FILES.
-    local doc
-    doc=$(cat "$SIM_STATE")
-    is_one_json "$doc" "$SIM_STATE"
-    assert_json "$doc" '.schema' xgpumap-sim-state
-    assert_json "$doc" '.version' 3
+    # An SQLite database with the meta rows of xgpumap(1) FILES, and a row
+    # per domain.
+    is "$(sqlite3 -readonly "$SIM_STATE" "SELECT value FROM meta WHERE key = 'schema'")" \
+        xgpumap-sim-state "the schema row"
+    is "$(sqlite3 -readonly "$SIM_STATE" "SELECT value FROM meta WHERE key = 'version'")" \
+        4 "the version row"
+    is "$(sqlite3 -readonly "$SIM_STATE" "SELECT group_concat(name) FROM domains")" \
+        "Domain-0,vm1,vm2,vm3" "the domains' rows"
 
     # Only the first use says so.
     run_xgm 0 domain list
@@ -53,7 +55,7 @@ guests_of() {
 }
 
 @test "the state directory is created when needed" {
-    SIM_STATE=$XGM_TMP/deep/er/sim.json
+    SIM_STATE=$XGM_TMP/deep/er/sim.db
     run_xgm 0 -q domain list
     [[ -s $SIM_STATE ]] || die "no state at $SIM_STATE"
 }
@@ -64,13 +66,13 @@ guests_of() {
     [[ -s $XGM_TMP/env.json ]] || die "XGPUMAP_SIM_STATE was not used"
 
     run_xgm_raw 0 -q domain list
-    [[ -s $XDG_STATE_HOME/xgpumap/sim.json ]] ||
-        die "no state at \$XDG_STATE_HOME/xgpumap/sim.json"
-    [[ -e $XDG_STATE_HOME/xgpumap/sim.json.lock ]] || die "no lock file beside it"
+    [[ -s $XDG_STATE_HOME/xgpumap/sim.db ]] ||
+        die "no state at \$XDG_STATE_HOME/xgpumap/sim.db"
+    [[ -e $XDG_STATE_HOME/xgpumap/sim.db.lock ]] || die "no lock file beside it"
 
     XDG_STATE_HOME= run_xgm_raw 0 -q domain list
-    [[ -s $HOME/.local/state/xgpumap/sim.json ]] ||
-        die "no state at ~/.local/state/xgpumap/sim.json"
+    [[ -s $HOME/.local/state/xgpumap/sim.db ]] ||
+        die "no state at ~/.local/state/xgpumap/sim.db"
 
     # --sim-state wins over the environment.
     XGPUMAP_SIM_STATE=$XGM_TMP/env2.json run_xgm 0 -q domain list
@@ -438,12 +440,17 @@ check_bad_inputs() {
 
 # check_bad_state: every command refuses the state at $SIM_STATE, exit 1,
 # naming the file, and leaves it byte-for-byte unchanged.
+# check_bad_state CODE [COMMAND...]: every command (by default, all that
+# read the whole state) exits 1 with the CODE error, naming the file, and
+# leaves it as it was.
 check_bad_state() {
     local code=$1 sum
+    shift
     sum=$(file_sum "$SIM_STATE")
-    local -a problems=()
+    local -a problems=() cmds=("$@")
+    ((${#cmds[@]})) || cmds=("domain list" "domain show vm1" "sim show" "sim init" "list" "check")
     local c
-    for c in "domain list" "domain show vm1" "sim show" "sim init" "list" "check"; do
+    for c in "${cmds[@]}"; do
         # shellcheck disable=SC2086
         run --separate-stderr "$XGPUMAP" --sim-state "$SIM_STATE" $c
         ((status == 1)) || problems+=("$c: exit $status, not 1 (stderr: $stderr)")
@@ -476,19 +483,22 @@ check_bad_state() {
     check_bad_state EBADMSG
 }
 
-@test "a state of a future version is refused and left untouched" {
-    run_xgm 0 -q sim init
-    jq -c '.version += 1' "$SIM_STATE" >"$XGM_TMP/v3" && mv "$XGM_TMP/v3" "$SIM_STATE"
-    check_bad_state EPROTONOSUPPORT
-    run_xgm 1 domain list
-    contains "$stderr" "version"
+# sql STATEMENTS: run on the state database, as an editor would.
+sql() {
+    sqlite3 "$SIM_STATE" "$1" || die "sqlite3: $1"
 }
 
-@test "a state of an older version (1: no p2m tables; 2: buffers as text) is refused, left untouched, and sim reset replaces it" {
+@test "a state of a future version is refused and left untouched" {
     run_xgm 0 -q sim init
-    jq -c '.version = 2' "$SIM_STATE" >"$XGM_TMP/v2" && mv "$XGM_TMP/v2" "$SIM_STATE"
+    sql "UPDATE meta SET value = 5 WHERE key = 'version'"
     check_bad_state EPROTONOSUPPORT
-    jq -c '.version = 1' "$SIM_STATE" >"$XGM_TMP/v1" && mv "$XGM_TMP/v1" "$SIM_STATE"
+    run_xgm 1 domain list
+    contains "$stderr" "newer"
+}
+
+@test "a state of an older version is refused, left untouched, and sim reset replaces it" {
+    run_xgm 0 -q sim init
+    sql "UPDATE meta SET value = 3 WHERE key = 'version'"
     check_bad_state EPROTONOSUPPORT
     run_xgm 1 domain list
     contains "$stderr" "older"
@@ -498,15 +508,80 @@ check_bad_state() {
     assert_json "$output" 'length' 4
 }
 
+@test "an SQLite database that is not an xgpumap state, or a damaged row, is refused and left untouched" {
+    rm -f "$SIM_STATE"
+    sqlite3 "$SIM_STATE" "CREATE TABLE t (x); INSERT INTO t VALUES (1)"
+    check_bad_state EBADMSG
+    rm -f "$SIM_STATE"
+    run_xgm 0 -q sim init
+    sql "UPDATE meta SET value = 'something-else' WHERE key = 'schema'"
+    check_bad_state EBADMSG
+    run_xgm 0 -q sim reset
+    # A row is read when a command needs it: what touches vm1 fails.
+    local -a vm1_readers=("domain list" "domain show vm1" "sim show" "check" "attach vm1 --size 2M")
+    sql "UPDATE domains SET body = '{\"domid\":1' WHERE name = 'vm1'"
+    check_bad_state EBADMSG "${vm1_readers[@]}"
+    run_xgm 0 -q sim reset
+    sql "UPDATE domains SET body = replace(body, '\"vcpus\":2', '\"vcpus\":0') WHERE name = 'vm1'"
+    check_bad_state EBADMSG "${vm1_readers[@]}"
+    run_xgm 0 -q sim reset
+    sql "UPDATE host SET body = '[]'"
+    check_bad_state EBADMSG
+    run_xgm 0 -q sim reset
+    sql "DELETE FROM host"
+    check_bad_state EBADMSG
+}
+
 @test "a JSON file that is not an xgpumap state is refused and left untouched" {
     printf '{"schema":"something-else","version":1}\n' >"$SIM_STATE"
     check_bad_state EBADMSG
     printf '[1,2,3]\n' >"$SIM_STATE"
     check_bad_state EBADMSG
-    printf '{"schema":"xgpumap-sim-state"}\n' >"$SIM_STATE"
-    check_bad_state EBADMSG
-    printf '{"schema":"xgpumap-sim-state","version":"1"}\n' >"$SIM_STATE"
-    check_bad_state EBADMSG
+    printf '{"schema":"xgpumap-sim-state","version":1}\n' >"$SIM_STATE"
+    check_bad_state EPROTONOSUPPORT
+}
+
+@test "the JSON state of an earlier xgpumap: named, left untouched, and sim import makes a state of it" {
+    local fixture=$BATS_TEST_DIRNAME/fixtures/state-v3.json old sum
+    old=$XGM_TMP/old.json
+    cp "$fixture" "$old"
+    sum=$(file_sum "$old")
+    run_xgm 1 --sim-state "$old" list
+    contains "$stderr" "before state version 4"
+    contains "$stderr" "sim import $old"
+    assert_unchanged "$old" "$sum"
+
+    run_xgm 0 -j sim import "$old"
+    assert_unchanged "$old" "$sum"
+    assert_json "$output" '.host.iommu' amd
+    run_xgm 0 -j list
+    assert_json "$output" 'length' 3
+    assert_json "$output" '[.[].id] | join(" ")' "g1:1 g1:2 g2:1"
+    run_xgm 0 -j check
+    assert_json "$output" 'length' 0
+    run_xgm 0 -j verify g1:1
+    assert_json "$output" '.bad_pages' 0
+
+    # An existing state is replaced only with --force.
+    sum=$(file_sum "$SIM_STATE")
+    run_xgm 1 sim import "$old"
+    contains "$stderr" "already exists"
+    assert_unchanged "$SIM_STATE" "$sum"
+    run_xgm 0 -q sim import --force "$old"
+    # What is not a version-3 JSON state is refused, and nothing changes.
+    printf 'not json\n' >"$XGM_TMP/bad.json"
+    sum=$(file_sum "$SIM_STATE")
+    run_xgm 1 sim import --force "$XGM_TMP/bad.json"
+    contains "$stderr" "not a JSON state"
+    run_xgm 1 sim import --force "$XGM_TMP/absent.json"
+    jq -c '.domains[1].vcpus = 0' "$old" >"$XGM_TMP/broken.json"
+    run_xgm 1 sim import --force "$XGM_TMP/broken.json"
+    contains "$stderr" "broken.json"
+    assert_unchanged "$SIM_STATE" "$sum"
+    if ((${#problems[@]})); then
+        die "${problems[@]}"
+        return 1
+    fi
 }
 
 @test "sim init --force and sim reset replace a corrupt state" {
@@ -523,8 +598,7 @@ check_bad_state() {
 
 @test "a state with a control character in a domain name: refused, or escaped" {
     run_xgm 0 -q sim init
-    jq -c 'walk(if . == "vm1" then "vm\u001b[31m1" else . end)' "$SIM_STATE" >"$XGM_TMP/evil" &&
-        mv "$XGM_TMP/evil" "$SIM_STATE"
+    sql "UPDATE domains SET name = 'vm' || char(27) || '[31m1', body = replace(body, '\"vm1\"', '\"vm\\u001b[31m1\"') WHERE name = 'vm1'"
     local sum
     sum=$(file_sum "$SIM_STATE")
     run_xgm '?' domain list
@@ -610,7 +684,7 @@ check_bad_state() {
     assert_json "$output" 'length' 2
     like "$(jq -r '.[] | select(.dom0 | not) | .name' <<<"$output")" '^g[0-9]+$' "the last writer's guest"
     local leftovers
-    leftovers=$(find "$XGM_TMP" -maxdepth 1 -name 'sim.json.tmp*')
+    leftovers=$(find "$XGM_TMP" -maxdepth 1 -name 'sim.db.new*')
     [[ -z $leftovers ]] || problems+=("temporary files left: $leftovers")
     ((${#problems[@]} == 0)) || die "${problems[@]}"
 }

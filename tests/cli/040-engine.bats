@@ -522,6 +522,7 @@ sys_blob_off_2m() {
     cp "$SIM_STATE" "$XGM_TMP/state-copy.json"
     run_xgm 1 check --input "$XGM_TMP/state-copy.json"
     contains "$stderr" "is not an xgpumap dump"
+    contains "$stderr" "a simulated host's state"
     run_xgm 1 -j check --input "$XGM_TMP/state-copy.json"
     assert_error_doc "$output" EBADMSG
 

@@ -22,34 +22,28 @@ STRATEGIES=("mmio vram" "grant sys" "ioreq vram" "ioreq sys" "ram-mmio sys"
 
 # ---- editing the state behind the engine's back -------------------------
 
-# state_edit JQ_FILTER [ARGS...]: rewrites the sim state file with jq.
-state_edit() {
-    local f=$1
-    shift
-    jq -c "$@" "$f" "$SIM_STATE" >"$SIM_STATE.edit" || { die "jq '$f' failed"; return 1; }
-    mv -- "$SIM_STATE.edit" "$SIM_STATE"
-}
-
 # lose_record DOMID N: the blob record goes, nothing else.
 lose_record() {
-    state_edit 'del(.store[$k])' --arg k "/xgpumap/blob/$1/$2"
+    store_del "/xgpumap/blob/$1/$2"
 }
 
 # lose_buffer BUF: the GPU buffer goes from card0 (as if the driver freed
 # it), its blob record stays.
 lose_buffer() {
-    state_edit '.gpus[0].buffers |= map(select(.id != ($id | tonumber)))' --arg id "$1"
+    driver_free "$1"
 }
 
 # journal_edit SEQ JQ_FILTER: rewrites journal record SEQ (a JSON text in
 # the store) with a jq filter applied to the parsed record.
 journal_edit() {
-    state_edit ".store[\$k] |= (fromjson | $2 | tojson)" --arg k "/xgpumap/journal/$1"
+    local v
+    v=$(store_get "/xgpumap/journal/$1" | jq -c "$2") || { die "jq '$2' failed"; return 1; }
+    store_put "/xgpumap/journal/$1" "$v"
 }
 
 # journal_seqs: the numbers of the open journal records, one a line.
 journal_seqs() {
-    jq -r '.store | keys[] | select(startswith("/xgpumap/journal/")) | ltrimstr("/xgpumap/journal/")' "$SIM_STATE"
+    store_keys /xgpumap/journal/
 }
 
 # ---- assertions ---------------------------------------------------------
@@ -247,7 +241,7 @@ refused_case() {
     local mfn before
     attach_filled grant sys
     lose_record 1 "$N"
-    state_edit 'del(.store["/xgpumap/window/1"])'
+    store_del /xgpumap/window/1
     before=$(state_sum)
     run_xgm 1 recover
     mfn=$(jq -r '.[0].mfn' <<<"$BACKING")
@@ -266,8 +260,8 @@ refused_case() {
     local before
     run_xgm 0 attach vm1 --size 4M
     # One record without a phase, one that is not even JSON.
-    state_edit '.store["/xgpumap/journal/7"] = "{\"op\":\"attach\",\"domid\":1,\"n\":1}" |
-                .store["/xgpumap/journal/8"] = "garbage{"'
+    store_put /xgpumap/journal/7 '{"op":"attach","domid":1,"n":1}'
+    store_put /xgpumap/journal/8 'garbage{'
     run_xgm 1 check
     not_contains "$output$stderr" "(null)"
     contains "$output" "journal record 7 is malformed: the attach names no phase"

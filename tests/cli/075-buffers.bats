@@ -105,8 +105,7 @@ adopt_crash() {
     run_xgm 0 gpu alloc card0 --size 16M
     run_xgm 0 attach vm1 --buffer card0:1
     # The record goes behind the engine's back (xenstore-rm on a real host).
-    jq 'del(.store["/xgpumap/blob/1/1"])' "$SIM_STATE" > "$XGM_TMP/s.json" &&
-        mv "$XGM_TMP/s.json" "$SIM_STATE"
+    store_del /xgpumap/blob/1/1
     run_xgm 0 recover
     check_clean
     is "$(gpu_buffer_ids)" "[1]"
@@ -158,6 +157,49 @@ teardown() {
     assert_refused 1 EBADF "is a file, not a buffer: a GEM handle needs a DRM device fd" \
         attach vm1 --gem "$HOLDER:$BUF_FD:1"
     jq_is "$(xgm_q list)" 'length' '0'
+}
+
+@test "attach --gem PID:FD:HANDLE: the buffer a DRM file's GEM handle is, adopted as with --buffer" {
+    run_xgm 0 sim init
+    run_xgm 0 gpu alloc card0 --size 16M
+    hold_buffer 1
+    run_xgm 0 -j attach vm1 --gem "$HOLDER:$GEM_FD:1"
+    jq_is "$output" '[.id,.size,.placement]' '["vm1:1",16777216,"vram"]'
+    jq_is "$(xgm_q gpu show card0)" '[.buffers[] | [.id,.blob]]' '[[1,"vm1:1"]]'
+    check_clean
+    assert_refused 1 EBUSY "mapped by blob vm1:1" attach vm2 --gem "$HOLDER:$GEM_FD:1"
+    run_xgm 0 detach vm1:1
+    is "$(gpu_buffer_ids)" "[1]" "detach released the adopted buffer, did not free it"
+    check_clean
+}
+
+@test "attach --gem refuses a bad handle, fds that are no DRM file, another card's, bad pids, state unchanged" {
+    run_xgm 0 sim init
+    run_xgm 0 gpu alloc card0 --size 4M
+    hold_buffer 1
+    # A handle the file has not: the kernel's ENOENT.
+    assert_refused 1 ENOENT "fd $GEM_FD of pid $HOLDER (a file): no GEM handle 2 on that DRM file of card0" \
+        attach vm1 --gem "$HOLDER:$GEM_FD:2"
+    # Not DRM files: named by what they are.
+    local fd
+    for fd in "$PIPE_FD:a pipe" "$FILE_FD:a file" "$BUF_FD:a file"; do
+        assert_refused 1 EBADF "fd ${fd%%:*} of pid $HOLDER is ${fd#*:}, not a buffer: a GEM handle needs a DRM device fd (a character device of major 226)" \
+            attach vm1 --gem "$HOLDER:${fd%%:*}:1"
+    done
+    # A DRM file of a card this host has not, whatever it says of its handle.
+    assert_refused 1 ENODEV "the DRM fd is open on card1, which is not a GPU of this host" \
+        attach vm1 --gem "$HOLDER:$CARD1_FD:1"
+    # A DRM file is no dma-buf, and the other way round.
+    assert_refused 1 EBADF "fd $GEM_FD of pid $HOLDER is a file, not a buffer: the fd stands for no buffer" \
+        attach vm1 --dmabuf "$HOLDER:$GEM_FD"
+    assert_refused 2 EINVAL "but --gem is on card0" attach vm1 --gem "$HOLDER:$GEM_FD:1" --card card1
+    local gone
+    gone=$(sh -c 'echo $$')
+    assert_refused 1 ESRCH "cannot take fd 3 of pid $gone: No such process" attach vm1 --gem "$gone:3:1"
+    assert_refused 1 EBADF "cannot take fd 999 of pid $HOLDER: Bad file descriptor" attach vm1 --gem "$HOLDER:999:1"
+    jq_is "$(xgm_q list)" 'length' '0'
+    is "$(gpu_buffer_ids)" "[1]"
+    check_clean
 }
 
 @test "attach --dmabuf: a process this user may not ptrace: EPERM, named" {

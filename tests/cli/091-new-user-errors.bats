@@ -98,20 +98,20 @@ as_user() {
 
 @test "read-only commands work on a state in a read-only directory" {
     mkdir "$XGM_TMP/ro"
-    cp "$SIM_STATE" "$XGM_TMP/ro/sim.json"
+    cp "$SIM_STATE" "$XGM_TMP/ro/sim.db"
     chmod 555 "$XGM_TMP/ro"
     local c
     for c in list "domain list" check dump "sim show"; do
         # shellcheck disable=SC2086
-        run as_user "$XGPUMAP" --sim-state "$XGM_TMP/ro/sim.json" -j $c
+        run as_user "$XGPUMAP" --sim-state "$XGM_TMP/ro/sim.db" -j $c
         is "$status" 0 "'$c' in a read-only directory: $output"
         is_one_json "$output"
     done
     # Writing still fails, and says why.
-    run as_user "$XGPUMAP" --sim-state "$XGM_TMP/ro/sim.json" attach vm1 --size 4M
+    run as_user "$XGPUMAP" --sim-state "$XGM_TMP/ro/sim.db" attach vm1 --size 4M
     is "$status" 1 "attach in a read-only directory"
     contains "$output" "Permission denied"
-    is "$(ls -A "$XGM_TMP/ro")" sim.json "nothing written into the directory"
+    is "$(ls -A "$XGM_TMP/ro")" sim.db "nothing written into the directory"
     chmod 755 "$XGM_TMP/ro"
 }
 
@@ -120,7 +120,7 @@ as_user() {
     contains "$stderr" "--sim-state needs a path"
     run_xgm_raw 2 -j --sim-state= list
     assert_error_doc "$output" EINVAL
-    [[ ! -e $HOME/.local/state/xgpumap/sim.json && ! -e $XDG_STATE_HOME/xgpumap/sim.json ]] ||
+    [[ ! -e $HOME/.local/state/xgpumap/sim.db && ! -e $XDG_STATE_HOME/xgpumap/sim.db ]] ||
         die "--sim-state '' created the default state"
 
     local sum
@@ -189,17 +189,25 @@ as_user() {
         die "README.md does not say '512 2M entries, $n hypercalls'"
 }
 
-@test "stale STATE.tmp.XXXXXX files of killed writers are removed by the next writer" {
-    printf 'partial' >"$SIM_STATE.tmp.AbC123"
-    printf 'partial' >"$SIM_STATE.tmp.zZ9xY8"
-    printf 'keep' >"$SIM_STATE.tmp.notmine"
+@test "a half-made STATE.new of a killed sim reset is removed by the next writer, and the state is whole" {
+    run_xgm 0 -q attach vm1 --size 4M
+    printf 'partial' >"$SIM_STATE.new"
+    printf 'partial' >"$SIM_STATE.new-journal"
+    printf 'keep' >"$SIM_STATE.newer"
     # A reader leaves them (it holds no exclusive lock).
     run_xgm 0 list
-    [[ -e $SIM_STATE.tmp.AbC123 ]] || die "a reader removed a temporary"
+    [[ -e $SIM_STATE.new ]] || die "a reader removed a half-made state"
     run_xgm 0 -q attach vm1 --size 4M
-    [[ ! -e $SIM_STATE.tmp.AbC123 && ! -e $SIM_STATE.tmp.zZ9xY8 ]] ||
-        die "stale temporaries left: $(ls -A "$XGM_TMP")"
-    [[ -e $SIM_STATE.tmp.notmine ]] || die "removed a file that is not a temporary"
+    [[ ! -e $SIM_STATE.new && ! -e $SIM_STATE.new-journal ]] ||
+        die "half-made state left: $(ls -A "$XGM_TMP")"
+    [[ -e $SIM_STATE.newer ]] || die "removed a file that is not ours"
+    run_xgm 0 -j list
+    assert_json "$output" 'length' 2
+    # A reset makes its own, whatever half-made one is there.
+    printf 'partial' >"$SIM_STATE.new"
+    run_xgm 0 -q sim reset
+    run_xgm 0 -j list
+    assert_json "$output" 'length' 0
 }
 
 # ---- check and dump, for support engineers --------------------------------
@@ -234,7 +242,7 @@ as_user() {
     run_xgm 0 -q sim init --force --extensions ram-mmio,transfer
     run_xgm 0 -q attach vm1 --size 4M --strategy ram-mmio
     # Drop ten page references behind xgpumap's back.
-    jq -c '.refs = .refs[10:]' "$SIM_STATE" >"$XGM_TMP/s" && mv "$XGM_TMP/s" "$SIM_STATE"
+    state_row_edit host "id = 1" '.refs = .refs[10:]'
     run_xgm 1 -j check
     local live
     live=$(jq -c '[.[] | {check, message}]' <<<"$output")

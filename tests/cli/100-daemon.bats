@@ -169,6 +169,47 @@ alive() {
     alive
 }
 
+@test "daemon: GEM handles: a sim DRM file's handle is accepted, forged and wrong ones are not" {
+    run_xgm 0 gpu alloc card0 --size 4M
+    start_daemon
+    local before
+    before=$(state_sum)
+    run raw "$HELLO" "@fd-gem $SIM_STATE 1" "@fd-gem-card1 $SIM_STATE 1" \
+        "@fd-gem-unsealed $SIM_STATE 1" "@fd-sim $SIM_STATE 1" \
+        '{"op":"buffer-import-gem","id":9,"args":{"handle":1}}' \
+        '{"op":"buffer-import-gem","id":9,"args":{}}' \
+        '{"op":"buffer-import-gem","id":9,"args":{"handle":4294967296}}' \
+        '{"op":"buffer-import-gem","id":9,"args":{"handle":"1"}}'
+    jq_is "${lines[1]}" '.result | [.id,.card,.size]' '[1,"card0",4194304]'
+    jq_is "${lines[2]}" '.error | [.code,.message]' '["ENODEV","the DRM fd is open on card1, which is not a GPU of this host"]'
+    jq_is "${lines[3]}" '.error | [.code,.message]' '["EBADF","the simulated DRM file is not sealed"]'
+    jq_is "${lines[4]}" '.result.id' '1'
+    jq_is "${lines[5]}" '.error | [.code,.message]' '["EBADF","this request needs an fd (SCM_RIGHTS)"]'
+    jq_is "${lines[6]}" '.error | [.code,.message]' '["EBADMSG","buffer-import-gem needs field '"'"'handle'"'"'"]'
+    jq_is "${lines[7]}" '.error | [.code,.message]' '["EBADMSG","field handle: 4294967296 is outside 0..4294967295"]'
+    jq_is "${lines[8]}" '.error | [.code,.message]' '["EBADMSG","field handle: wrong type"]'
+    assert_unchanged "$SIM_STATE" "$before" "imports and refusals change nothing"
+    is "$(find /proc/"$DPID"/fd -lname '/memfd:*' | wc -l)" 0 "memfds left open in the daemon"
+    alive
+}
+
+@test "daemon: attach --gem through it: the DRM fd and the handle are passed on and validated there" {
+    run_xgm 0 gpu alloc card0 --size 4M
+    hold_buffer 1
+    start_daemon
+    export XGPUMAP_DAEMON=$SOCK
+    assert_refused 1 EBADF "fd $PIPE_FD of pid $HOLDER is a pipe, not a buffer: a GEM handle needs a DRM device fd" \
+        attach vm1 --gem "$HOLDER:$PIPE_FD:1"
+    assert_refused 1 ENOENT "no GEM handle 7 on that DRM file of card0" attach vm1 --gem "$HOLDER:$GEM_FD:7"
+    assert_refused 1 ENODEV "the DRM fd is open on card1" attach vm1 --gem "$HOLDER:$CARD1_FD:1"
+    run_xgm 0 -j attach vm1 --gem "$HOLDER:$GEM_FD:1"
+    jq_is "$output" '[.id,.size]' '["vm1:1",4194304]'
+    run_xgm 0 detach vm1:1
+    unset XGPUMAP_DAEMON
+    is "$(find /proc/"$DPID"/fd -lname '/memfd:*' | wc -l)" 0 "memfds left open in the daemon"
+    check_clean
+}
+
 @test "daemon: attach --dmabuf through it: the taken fd is passed on and validated there" {
     run_xgm 0 gpu alloc card0 --size 4M
     hold_buffer 1

@@ -275,12 +275,49 @@ assert_refused() {
     assert_unchanged "$SIM_STATE" "$before" "xgpumap -j $*" || return 1
 }
 
-# hold_buffer ID: a process that holds buffer ID's fd, a pipe and a file
-# (tests/daemon/client.c hold); sets HOLDER (its pid, for teardown to
-# kill), BUF_FD, PIPE_FD and FILE_FD.
+# hold_buffer ID: a process that holds buffer ID's fd, a pipe, a file, the
+# sim's DRM file with buffer ID as GEM handle 1 and a copy of that file
+# that says card1 (tests/daemon/client.c hold); sets HOLDER (its pid, for
+# teardown to kill), BUF_FD, PIPE_FD, FILE_FD, GEM_FD and CARD1_FD.
 hold_buffer() {
     : "${XGMD_CLIENT:=$XGM_SRCDIR/build/tests/xgmd-client}"
     coproc HOLD { exec "$XGMD_CLIENT" "$SIM_STATE" hold "$1"; }
     HOLDER=$HOLD_PID
-    read -r BUF_FD PIPE_FD FILE_FD <&"${HOLD[0]}" || die "the holder did not start"
+    read -r BUF_FD PIPE_FD FILE_FD GEM_FD CARD1_FD <&"${HOLD[0]}" || die "the holder did not start"
 }
+
+# ---- the sim state's store, edited behind the engine's back ---------------
+# (xenstore-write / xenstore-rm on a real host). The state is an SQLite
+# database (xgpumap(1) FILES); values go through a file, never through SQL
+# text.
+
+# store_get PATH: the value at PATH, empty when none.
+store_get() {
+    sqlite3 "$SIM_STATE" "SELECT value FROM store WHERE path = '$1'"
+}
+
+# store_put PATH VALUE
+store_put() {
+    printf '%s' "$2" >"$XGM_TMP/store-value"
+    sqlite3 "$SIM_STATE" "INSERT OR REPLACE INTO store VALUES ('$1', \
+CAST(readfile('$XGM_TMP/store-value') AS TEXT))" || die "store_put $1 failed"
+}
+
+# store_del PATH
+store_del() {
+    sqlite3 "$SIM_STATE" "DELETE FROM store WHERE path = '$1'" || die "store_del $1 failed"
+}
+
+# store_keys PREFIX: the names under PREFIX (which ends in /), one a line.
+store_keys() {
+    sqlite3 "$SIM_STATE" "SELECT substr(path, length('$1') + 1) FROM store \
+WHERE substr(path, 1, length('$1')) = '$1' ORDER BY path"
+}
+
+# driver_free BUF: GPU buffer BUF goes from its card, as if its driver freed
+# it behind xgpumap's back (a test build's hook, XGPUMAP_SIM_DRIVER_FREE).
+driver_free() {
+    XGPUMAP_SIM_DRIVER_FREE=$1 "$XGPUMAP" --sim-state "$SIM_STATE" -q gpu list >/dev/null ||
+        die "the driver could not free buffer $1"
+}
+

@@ -11,14 +11,21 @@
  *                             for buffer ID of the sim state STATE
  *     @fd-forged STATE ID     the same memfd with a wrong token
  *     @fd-unsealed STATE ID   the right descriptor, but not sealed
+ *     @fd-gem STATE ID        buffer-import-gem, handle 1, with the sim's
+ *                             DRM file of buffer ID (xgm_sim_gem_export)
+ *     @fd-gem-card1 STATE ID  the same file, but saying it is card1's
+ *     @fd-gem-unsealed STATE ID  the right DRM file, but not sealed
  *     @fd-null                buffer-import with /dev/null
  *     @fd-two                 buffer-import with two fds
  *     @fd-extra               hello with an fd it does not take
  *     @send-close TEXT        send TEXT and disconnect without the reply
  *   xgmd-client STATE hold ID  holds buffer ID's fd of the sim state STATE,
- *                             a pipe and a regular file (STATE itself, read
- *                             only), prints "BUFFER-FD PIPE-FD FILE-FD" and
- *                             waits to be killed (attach --dmabuf's tests)
+ *                             a pipe, a regular file (STATE itself, read
+ *                             only), the sim's DRM file with buffer ID as
+ *                             GEM handle 1 and that file saying card1,
+ *                             prints "BUFFER-FD PIPE-FD FILE-FD GEM-FD
+ *                             CARD1-FD" and waits to be killed (attach
+ *                             --dmabuf's and --gem's tests)
  *   xgmd-client SOCK load N DOMID   through the library's remote context:
  *                             N operations (2 maps, 1 unmap, 2 lists, ...);
  *                             prints the ids of the blobs it kept.
@@ -35,7 +42,7 @@
 #include <unistd.h>
 
 #include "ctx.h"
-#include "xgpumap-doc.h"
+#include "xgpumap-sim.h"
 
 static char buf[XGM_PROTO_MAX_MSG + 2];
 
@@ -67,17 +74,16 @@ static void print_reply(int s)
 	fflush(stdout);
 }
 
-/* A memfd like the sim's, with the given token, sealed or not. */
-static int fake_memfd(const char *card, uint64_t id, const char *token,
-		      uint64_t size, bool seal)
+/* A memfd like the sim's (name: "xgpumap-buffer" or "xgpumap-drm")
+ * holding desc, size bytes long, sealed or not. */
+static int fake_memfd(const char *name, const char *desc, uint64_t size,
+		      bool seal)
 {
-	int fd = memfd_create("xgpumap-buffer", MFD_ALLOW_SEALING);
-	char desc[160];
-	int n = snprintf(desc, sizeof(desc), "xgpumap-buffer 1 %s %" PRIu64
-			 " %s\n", card, id, token);
+	int fd = memfd_create(name, MFD_ALLOW_SEALING);
+	size_t n = strlen(desc);
 
-	if (fd < 0 || write(fd, desc, (size_t)n) != n ||
-	    ftruncate(fd, (off_t)size) ||
+	if (fd < 0 || write(fd, desc, n) != (ssize_t)n ||
+	    (size > n && ftruncate(fd, (off_t)size)) ||
 	    (seal && fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK |
 			   F_SEAL_GROW | F_SEAL_WRITE))) {
 		perror("memfd");
@@ -86,13 +92,25 @@ static int fake_memfd(const char *card, uint64_t id, const char *token,
 	return fd;
 }
 
-static int sim_fd(const char *state, const char *id, int kind)
+/* What sim_fd makes of buffer ID. */
+enum fd_kind {
+	FD_BUFFER,         /* the library's buffer fd */
+	FD_BUFFER_FORGED,  /* the same with a wrong token */
+	FD_BUFFER_UNSEALED,
+	FD_GEM,            /* the sim's DRM file, the buffer its handle 1 */
+	FD_GEM_CARD1,      /* the same, but saying it is card1's */
+	FD_GEM_UNSEALED,
+};
+
+static int sim_fd(const char *state, const char *id, enum fd_kind kind)
 {
 	XGM_OPTS(xgm_ctx_opts, o, .backend = XGM_BACKEND_SIM,
 		 .sim_state = state, .daemon = "", .flags = XGM_CTX_NO_CREATE);
+	bool gem = kind >= FD_GEM;
 	struct xgm_buffer *b;
 	struct xgm_ctx *ctx;
 	char token[64] = "", desc[160] = "";
+	uint32_t handle;
 	int fd;
 
 	if (xgm_ctx_open(&o, &ctx) ||
@@ -100,21 +118,34 @@ static int sim_fd(const char *state, const char *id, int kind)
 		fprintf(stderr, "sim: %s\n", xgm_last_error());
 		exit(1);
 	}
-	fd = xgm_buffer_export_fd(ctx, b);
+	fd = gem ? xgm_sim_gem_export(ctx, b, &handle)
+		 : xgm_buffer_export_fd(ctx, b);
 	if (fd < 0) {
 		fprintf(stderr, "export: %s\n", xgm_last_error());
 		exit(1);
 	}
-	if (kind) {
+	if (kind != FD_BUFFER && kind != FD_GEM) {
 		/* The real token, read back from the real fd. */
 		if (pread(fd, desc, sizeof(desc) - 1, 0) <= 0 ||
-		    sscanf(desc, "xgpumap-buffer 1 %*s %*s %63s", token) != 1)
+		    sscanf(desc, gem ? "xgpumap-drm 1 %*s %*s %*s %63s" :
+			   "xgpumap-buffer 1 %*s %*s %63s", token) != 1)
 			exit(1);
 		close(fd);
-		if (kind == 1)
+		if (kind == FD_BUFFER_FORGED)
 			token[0] = token[0] == '0' ? '1' : '0';
-		fd = fake_memfd(xgm_buffer_card(b), xgm_buffer_id(b), token,
-				xgm_buffer_size(b), kind != 2);
+		if (gem)
+			snprintf(desc, sizeof(desc), "xgpumap-drm 1 %s %u %"
+				 PRIu64 " %s\n", kind == FD_GEM_CARD1 ? "card1" :
+				 xgm_buffer_card(b), handle, xgm_buffer_id(b),
+				 token);
+		else
+			snprintf(desc, sizeof(desc), "xgpumap-buffer 1 %s %"
+				 PRIu64 " %s\n", xgm_buffer_card(b),
+				 xgm_buffer_id(b), token);
+		fd = fake_memfd(gem ? "xgpumap-drm" : "xgpumap-buffer", desc,
+				gem ? 0 : xgm_buffer_size(b),
+				kind != FD_BUFFER_UNSEALED &&
+				kind != FD_GEM_UNSEALED);
 	}
 	xgm_buffer_put(b);
 	xgm_ctx_close(ctx);
@@ -122,6 +153,23 @@ static int sim_fd(const char *state, const char *id, int kind)
 }
 
 static const char import_req[] = "{\"op\":\"buffer-import\",\"id\":7,\"args\":{}}";
+static const char gem_req[] =
+	"{\"op\":\"buffer-import-gem\",\"id\":8,\"args\":{\"handle\":1}}";
+
+/* The raw client's @fd-KIND actions. */
+static int fd_kind_named(const char *name)
+{
+	static const char *const names[] = {
+		[FD_BUFFER] = "sim", [FD_BUFFER_FORGED] = "forged",
+		[FD_BUFFER_UNSEALED] = "unsealed", [FD_GEM] = "gem",
+		[FD_GEM_CARD1] = "gem-card1", [FD_GEM_UNSEALED] = "gem-unsealed",
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
+		if (!strcmp(name, names[i]))
+			return (int)i;
+	return -1;
+}
 
 static void send_fds(int s, const char *text, int fd1, int fd2)
 {
@@ -145,8 +193,8 @@ static void send_fds(int s, const char *text, int fd1, int fd2)
 
 static int raw(const char *path)
 {
-	char line[8192], a[4096], b[64];
-	int s = connect_to(path);
+	char line[8192], a[4096], b[64], kind[16];
+	int s = connect_to(path), k;
 
 	while (fgets(line, sizeof(line), stdin)) {
 		line[strcspn(line, "\n")] = '\0';
@@ -160,20 +208,11 @@ static int raw(const char *path)
 			free(m);
 		} else if (!strcmp(line, "@empty")) {
 			send(s, "", 0, MSG_NOSIGNAL);
-		} else if (sscanf(line, "@fd-sim %4095s %63s", a, b) == 2) {
-			int fd = sim_fd(a, b, 0);
+		} else if (sscanf(line, "@fd-%15s %4095s %63s", kind, a, b) == 3 &&
+			   (k = fd_kind_named(kind)) >= 0) {
+			int fd = sim_fd(a, b, (enum fd_kind)k);
 
-			send_fds(s, import_req, fd, -1);
-			close(fd);
-		} else if (sscanf(line, "@fd-forged %4095s %63s", a, b) == 2) {
-			int fd = sim_fd(a, b, 1);
-
-			send_fds(s, import_req, fd, -1);
-			close(fd);
-		} else if (sscanf(line, "@fd-unsealed %4095s %63s", a, b) == 2) {
-			int fd = sim_fd(a, b, 2);
-
-			send_fds(s, import_req, fd, -1);
+			send_fds(s, k >= FD_GEM ? gem_req : import_req, fd, -1);
 			close(fd);
 		} else if (!strcmp(line, "@fd-null") || !strcmp(line, "@fd-two") ||
 			   !strcmp(line, "@fd-extra")) {
@@ -247,13 +286,14 @@ static int load(const char *path, unsigned int n, uint32_t domid)
 
 static int hold(const char *state, const char *id)
 {
-	int bfd = sim_fd(state, id, 0), p[2], file = open(state, O_RDONLY);
+	int bfd = sim_fd(state, id, FD_BUFFER), p[2], file = open(state, O_RDONLY);
+	int gem = sim_fd(state, id, FD_GEM), card1 = sim_fd(state, id, FD_GEM_CARD1);
 
 	if (pipe(p) || file < 0) {
 		perror("hold");
 		return 1;
 	}
-	printf("%d %d %d\n", bfd, p[0], file);
+	printf("%d %d %d %d %d\n", bfd, p[0], file, gem, card1);
 	fflush(stdout);
 	for (;;)
 		pause();

@@ -2,8 +2,8 @@
 /*
  * xgpumapd's request parser (daemon/proto.c), the one place a client's
  * bytes are read. Properties: it never crashes; what it accepts names an
- * op of the table, a decoded string fits its field with its NUL, and the
- * same bytes decode the same way again.
+ * op of the table, a decoded string fits its field with its NUL, a GEM
+ * import has its handle, and the same bytes decode the same way again.
  */
 #include <string.h>
 
@@ -27,7 +27,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    memchr(a.label, 0, sizeof(a.label)) &&
 		    memchr(a.card, 0, sizeof(a.card)));
 	FUZZ_ASSERT(a.op == b.op && a.id == b.id && a.have == b.have &&
-		    a.ref == b.ref && !strcmp(a.dom, b.dom));
+		    a.ref == b.ref && a.handle == b.handle && !strcmp(a.dom, b.dom));
+	/* A GEM import always says which handle of the passed DRM fd. */
+	FUZZ_ASSERT(a.op != OP_BUFFER_IMPORT_GEM || proto_has(&a, "handle"));
 	FUZZ_ASSERT(a.e_placement >= 0 && a.e_placement <= 1 &&
 		    a.e_strategy >= 0 && a.e_strategy <= 6);
 	return 0;

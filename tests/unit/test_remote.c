@@ -23,6 +23,7 @@
 
 #include "ctx.h"
 #include "core/buffer.h"
+#include "xgpumap-sim.h"
 
 enum reply_fd { NO_FD, LARGE_SEALED, LARGE_UNSEALED };
 
@@ -236,6 +237,7 @@ static void test_remote_reply_of_the_wrong_type_is_eproto(void **state)
 	XGM_OPTS(xgm_map_opts, m, .size = 4096);
 	struct xgm_buffer *buf = NULL;
 	struct xgm_blob *b = (void *)1;
+	uint32_t handle;
 	struct fake f;
 	struct xgm_ctx *ctx;
 
@@ -251,7 +253,14 @@ static void test_remote_reply_of_the_wrong_type_is_eproto(void **state)
 			    "xgm_buffer_export_fd: buf is NULL");
 	assert_int_equal(xgm_buffer_get(ctx, NULL, 1, NULL), -EINVAL);
 	assert_string_equal(xgm_last_error(), "xgm_buffer_get: buf is NULL");
+	assert_int_equal(xgm_buffer_import_gem(ctx, -1, 1, &buf), -EINVAL);
+	assert_string_equal(xgm_last_error(),
+			    "xgm_buffer_import_gem: fd is negative");
 	buf = calloc(1, sizeof(*buf));
+	/* The sim's DRM file is made from a state file, never by a request. */
+	assert_int_equal(xgm_sim_gem_export(ctx, buf, &handle), -EOPNOTSUPP);
+	assert_string_equal(xgm_last_error(),
+			    "xgm_sim_gem_export: not available through the daemon");
 	assert_int_equal(xgm_buffer_export_fd(ctx, buf), -EPROTO);
 	assert_string_equal(xgm_last_error(), "the daemon sent no fd");
 	free(buf);

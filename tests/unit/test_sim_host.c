@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "ctx.h"
 #include "sim/model.h"
@@ -155,7 +156,7 @@ static void test_init_never_overwrites_without_force(void **state)
 	assert_int_equal(xgm_sim_init(&o), 0);
 	write_file(path, "[1,2]");
 	assert_int_equal(xgm_sim_reset(path), 0);
-	assert_int_not_equal(strstr(read_file(path), "xgpumap-sim-state"), NULL);
+	assert_memory_equal(read_file(path), "SQLite format 3", 16);
 }
 
 static struct xgm_ctx *open_ctx(enum xgm_access access, unsigned int flags)
@@ -263,6 +264,9 @@ static void test_open_creates_default_and_commit_persists(void **state)
 	write_file(path, "{\"schema\":\"xgpumap-sim-state\",\"version\":1,\"frames\":7}");
 	assert_null(open_ctx(XGM_ACCESS_WRITE, 0));
 	assert_int_equal(xgm_last_remedy(NULL), XGM_REMEDY_SIM_RESET);
+	write_file(path, "{\"schema\":\"xgpumap-sim-state\",\"version\":3,\"frames\":7}");
+	assert_null(open_ctx(XGM_ACCESS_WRITE, 0));
+	assert_int_equal(xgm_last_remedy(NULL), XGM_REMEDY_SIM_IMPORT);
 	assert_int_not_equal(strstr(read_file(path), "\"frames\":7"), NULL);
 }
 
@@ -494,29 +498,53 @@ static void test_ext_transfer_within_balloon_headroom(void **state)
 	sim_model_free(m);
 }
 
-/* An operation undone whole leaves the file as it was, byte for byte:
- * restore returns the model to the checkpoint and saves it if a sync
- * wrote anything since. */
-static void test_restore_after_sync_leaves_the_file_byte_identical(void **state)
+/* Every row of the state database, in one text (malloc'd). */
+static char *all_rows(void)
+{
+	static const char *const sql[] = {
+		"SELECT 'meta', key, value FROM meta ORDER BY key",
+		"SELECT 'host', id, body FROM host",
+		"SELECT 'domain', domid, name || body FROM domains ORDER BY domid",
+		"SELECT 'buffer', id, gpu || body FROM buffers ORDER BY id",
+		"SELECT 'store', path, value FROM store ORDER BY path",
+	};
+	size_t len = 0;
+	char *text = NULL;
+	FILE *out = open_memstream(&text, &len);
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL),
+			 SQLITE_OK);
+	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+		sqlite3_stmt *st;
+
+		assert_int_equal(sqlite3_prepare_v2(db, sql[i], -1, &st, NULL),
+				 SQLITE_OK);
+		while (sqlite3_step(st) == SQLITE_ROW)
+			fprintf(out, "%s|%s|%s\n", sqlite3_column_text(st, 0),
+				sqlite3_column_text(st, 1),
+				sqlite3_column_text(st, 2));
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	fclose(out);
+	return text;
+}
+
+/* An operation undone whole leaves the state as it was, row for row:
+ * restore puts back every row written since the checkpoint, durably when
+ * a sync committed anything since. */
+static void test_restore_after_sync_leaves_every_row_as_it_was(void **state)
 {
 	const struct xgm_hv_ops *hv = xgm_backend_sim.hv;
 	struct xgm_ctx *ctx;
 	char *before, *after, *v = NULL;
-	FILE *fp;
-	long n;
 
 	unlink(path);
 	ctx = open_ctx(XGM_ACCESS_WRITE, 0);
 	assert_non_null(ctx);
 	assert_int_equal(xgm_ctx_commit(ctx), 0);
-	fp = fopen(path, "r");
-	assert_non_null(fp);
-	fseek(fp, 0, SEEK_END);
-	n = ftell(fp);
-	rewind(fp);
-	before = calloc(1, (size_t)n + 1);
-	assert_int_equal(fread(before, 1, (size_t)n, fp), (size_t)n);
-	fclose(fp);
+	before = all_rows();
 
 	/* One failed write operation: a journal sync, then the undo. */
 	assert_int_equal(hv->begin(priv_of(ctx), true), 0);
@@ -524,19 +552,18 @@ static void test_restore_after_sync_leaves_the_file_byte_identical(void **state)
 	assert_int_equal(hv->store_write(priv_of(ctx), "/xgpumap/journal-seq", "9"), 0);
 	assert_int_equal(hv->iomem_permission(priv_of(ctx), 1, BAR, 512, true), 0);
 	assert_int_equal(hv->sync(priv_of(ctx)), 0);
+	/* The sync made both durable: another reader sees them. */
+	after = all_rows();
+	assert_true(strcmp(before, after) != 0);
+	free(after);
 	assert_int_equal(hv->restore(priv_of(ctx)), 0);
-	/* The store went back too (it is shared with the save otherwise). */
 	assert_int_equal(hv->store_read(priv_of(ctx), "/xgpumap/journal-seq", &v), -ENOENT);
 	free(v);
 	assert_int_equal(hv->end(priv_of(ctx), true, false), 0);
 	xgm_ctx_close(ctx);
 
-	fp = fopen(path, "r");
-	assert_non_null(fp);
-	after = calloc(1, (size_t)n + 2);
-	assert_int_equal(fread(after, 1, (size_t)n + 1, fp), (size_t)n);
-	fclose(fp);
-	assert_memory_equal(before, after, (size_t)n);
+	after = all_rows();
+	assert_string_equal(before, after);
 	free(before);
 	free(after);
 }
@@ -598,7 +625,7 @@ int main(void)
 		cmocka_unit_test(test_ioreq_rep_movs_between_window_chunks_is_one_element_per_emulation),
 		cmocka_unit_test(test_ext_ram_mmio_shatters_dom0_and_revokes),
 		cmocka_unit_test(test_ext_transfer_within_balloon_headroom),
-		cmocka_unit_test(test_restore_after_sync_leaves_the_file_byte_identical),
+		cmocka_unit_test(test_restore_after_sync_leaves_every_row_as_it_was),
 		cmocka_unit_test(test_ext_absent_on_a_stock_xen_host),
 	};
 

@@ -33,7 +33,7 @@ echo "vmm: cc -std=gnu11 vmm-client.c $flags"
 	"$here/vmm-client.c" $flags || fail "building the client"
 
 xgm="$root/usr/bin/xgpumap"
-state="$tmp/sim.json"
+state="$tmp/sim.db"
 export LD_LIBRARY_PATH="$root/usr/lib"
 "$xgm" --sim-state "$state" -q sim init > /dev/null || fail "sim init"
 
