@@ -39,25 +39,26 @@
  * Xen) closes it, and costs the other vCPUs the add (the faulting one
  * waits on us anyway). lib/xen/serve.c pauses the same way.
  *
- * The wrong reads a PV dom0 showed in some runs (about one in four) are
- * not the guest's, the server's nor Xen's p2m's: scan() finds the words
- * wrong in dom0's own buffer, read through dom0's own mapping, where
- * nothing but this program's copies writes (the guest only reads, Xen
- * writes no VRAM), and the guest's wrong reads are of those words. Each
- * time a word held another page's data: on 2026-12-02, 64 bytes at
- * 0x380000 of a buffer held those of 0x280000, 1 MiB (256 pages) below,
- * found before mmio move 40 (the guest had read 146 of them); in a run
- * before scan() existed, the guest read 0x12021b248 at 0x2c0000 in both
- * loops (a copy carries a bad word on), which is the gpa of one of its
- * own requests: the value the first word of the ioreq page (slot 0's
- * addr) holds; an earlier session saw a xenstore path. So a copy in dom0
- * read or wrote, for a moment, a page other than the one its virtual
- * address names: dom0's address translation under QEMU's TCG with a PV
- * dom0, never seen with a PVH dom0 (that two pages 256 apart share a
- * slot of a 256-entry softmmu TLB is a guess, not a finding). It is
- * reported as XGM-EMUFAULT, which run.sh boots once more, as it does for
- * the emulator's other crashes; a wrong read without a corrupted buffer
- * word stays a FAIL.
+ * The wrong reads the rig shows in some runs (about one in four, PV and
+ * PVH dom0 alike) are not the guest's, the server's nor Xen's p2m's:
+ * scan() finds the words wrong in dom0's own buffer, read through dom0's
+ * own mapping, where nothing but this program's copies writes (the guest
+ * only reads, Xen writes no VRAM), and the guest's wrong reads are of
+ * those words. Each time a run of words held another page's data. On
+ * 2026-12-02: with a PVH dom0, right after a 4 MiB memcpy into a buffer,
+ * the 48 bytes at 0x17ffd0 held those of 0xbffd0 (768 KiB below; the
+ * guest then read 66 of them in the mmio loop); with a PV dom0, before
+ * mmio move 40, the 64 bytes at 0x380000 held those of 0x280000 (1 MiB
+ * below); in a PV run before scan() existed the guest read 0x12021b248
+ * at 0x2c0000 in both loops (a copy carries a bad word on): the gpa of
+ * one of its own requests, the value the first word of the ioreq page
+ * (slot 0's addr) holds. An earlier session saw a xenstore path. So
+ * dom0's memcpy between its two mappings of VRAM read, for a moment, a
+ * page other than the one its virtual address names: dom0's address
+ * translation under QEMU's TCG (why, not found). It is reported as
+ * XGM-EMUFAULT, which run.sh boots once more, as it does for the
+ * emulator's other crashes; a wrong read without a corrupted buffer word
+ * stays a FAIL.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -129,8 +129,8 @@ for mode in $modes; do
 	# dom0's vCPU triple-faulting in the kernel (once while dom0 only
 	# polled xenstore as the guest read, once during step 6). Neither
 	# has been seen on PV dom0's hypercall paths or in Xen itself. A
-	# third, on PV dom0 only: dom0's own copy between two of its VRAM
-	# mappings writes another page's data (step 7, XGM-EMUFAULT). Such a
+	# third: dom0's own copy between two of its VRAM mappings writes
+	# another page's data (step 7, XGM-EMUFAULT; ioserv-rig.c). Such a
 	# run gets one more boot, and the summary says which crash it was.
 	elif why=$(emulator_crash "$cache/serial-$mode.log"); then
 		echo "check-xen: $mode dom0: $why (TCG); booting once more"
