@@ -37,7 +37,13 @@
  * it is a race in Xen, open on any hardware, wide under TCG; a pause
  * (XEN_DOMCTL_pausedomain waits in vcpu_sleep_sync() until no vCPU is in
  * Xen) closes it, and costs the other vCPUs the add (the faulting one
- * waits on us anyway). lib/xen/serve.c pauses the same way.
+ * waits on us anyway). lib/xen/serve.c pauses the same way. Reproduced
+ * on 2026-12-02 (XGM_NOPAUSE=1 XGM_ONLY=ioserv, PV dom0): in the mmio
+ * loop, right after "memory_map:add: d1 gfn=120000 mfn=f8000 nr=400",
+ * "domain_crash called from arch/x86/hvm/svm/svm.c:1786", "Domain 1
+ * (vcpu#1) crashed", its RIP in the reader's loop (Debian's Xen is
+ * debug=n, so the "SVM violation ... type" line naming the p2m type is
+ * compiled out).
  *
  * The wrong reads the rig shows in some runs (about one in four, PV and
  * PVH dom0 alike) are not the guest's, the server's nor Xen's p2m's:
