@@ -111,7 +111,6 @@ $(BUILD)/obj/cmd/%.o: cmd/%.c $(FLAGS_FILE)
 	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) -Ilib/include $(DEP_CFLAGS) $(CMD_CFLAGS) \
 	      -DXGM_VERSION_STRING='"$(VERSION)"' $(CFLAGS) -MMD -MP -c -o $@ $<
 
--include $(DEPFILES)
 
 # The installed static archive exports what the shared library exports and
 # nothing else: its objects are linked into one relocatable object whose
@@ -145,10 +144,8 @@ $(BUILD)/xgpumap: $(CMD_OBJ) $(BUILD)/libxgpumap.a
 DAEMON_SRC  := $(wildcard daemon/*.c)
 DAEMON_OBJ  := $(DAEMON_SRC:%.c=$(BUILD)/obj/%.o)
 DEPFILES    += $(DAEMON_OBJ:.o=.d)
-# Read here, not with the others above: they were included before this
-# list existed, so a changed daemon/proto.h rebuilt proto.o and not the
-# objects that share its structs.
--include $(DAEMON_OBJ:.o=.d)
+# After every DEPFILES +=: a header the daemon includes rebuilds it too.
+-include $(DEPFILES)
 $(BUILD)/obj/daemon/%.o: daemon/%.c $(FLAGS_FILE)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<

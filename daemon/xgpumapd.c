@@ -479,9 +479,18 @@ static void print_log(enum xgm_log_level level, const char *msg, void *user)
 		logf_("%s", msg);
 }
 
+/* A guest waiting on one of our ioreq servers is answered before any
+ * request: its vCPU is stopped until then. */
+static void serve_guests(void)
+{
+	if (xgm__serve(d.ctx) < 0)
+		logf_("ioreq server: %s", xgm_last_error());
+}
+
 static void loop(void)
 {
-	struct pollfd p[MAX_CLIENTS + 1];
+	struct pollfd p[MAX_CLIENTS + 2];
+	int serve_fd = xgm__serve_fd(d.ctx);
 	sigset_t none;
 
 	sigemptyset(&none);
@@ -492,8 +501,11 @@ static void loop(void)
 		for (size_t i = 0; i < n; i++)
 			p[i + 1] = (struct pollfd){ .fd = d.clients[i].fd,
 						    .events = POLLIN | POLLRDHUP };
-		if (ppoll(p, n + 1, NULL, &none) < 0)
+		p[n + 1] = (struct pollfd){ .fd = serve_fd, .events = POLLIN };
+		if (ppoll(p, n + 2, NULL, &none) < 0)
 			continue; /* a signal: d.stop says which */
+		if (p[n + 1].revents & POLLIN)
+			serve_guests();
 		/* From the last: drop() moves the last client into a gap. */
 		for (size_t i = n; i-- > 0;)
 			if (p[i + 1].revents)

@@ -237,6 +237,25 @@ struct xgm_hv_ops {
 			  struct xgm_gfn_range **out, size_t *count);
 	/* The server's handler, called while the faulting vCPU waits. */
 	void (*set_ioreq_handler)(void *priv, xgm_ioreq_fn fn, void *arg);
+	/* A backend whose server answers from the buffers itself (xen):
+	 * serve answers accesses to the claimed [gfn, gfn + frames) from
+	 * buffer buf, whose extents ext are its frames in gfn order, in
+	 * place of what it answered there (a move switches the backing
+	 * under the claim, so the guest never meets Xen's all-ones); with
+	 * fault_map it maps each 2M chunk on first touch (revoke-fault).
+	 * revoke unmaps what first touch mapped in [gfn, gfn + nr): the
+	 * next access faults to the server again. Releasing a range
+	 * (ioreq_map_range) forgets its backings. NULL: the engine's
+	 * handler answers (the sim). */
+	int (*ioreq_serve)(void *priv, uint32_t domid, uint64_t gfn, uint64_t buf,
+			   const struct xgm_extent *ext, size_t n, bool fault_map);
+	int (*ioreq_revoke)(void *priv, uint32_t domid, uint64_t gfn, uint64_t nr);
+	/* An fd that polls readable when a served guest waits on us, and
+	 * what answers it without blocking (xgpumapd's loop calls both;
+	 * an operation in progress keeps the guest waiting until it ends).
+	 * serve returns the requests answered or a negative errno. */
+	int (*serve_fd)(void *priv);
+	int (*serve)(void *priv);
 	/* One access of the guest at gfn (what the guest would see: the
 	 * tag of the buffer page behind it, 0 for its own RAM, all-ones
 	 * where Xen's null handler answers; -ENODATA for a buffer page no

@@ -282,3 +282,22 @@ XGM_API const char *xgm_ctx_last_error(const struct xgm_ctx *ctx)
 {
 	return ctx ? ctx->err.msg : "";
 }
+
+int xgm__serve_fd(struct xgm_ctx *ctx)
+{
+	const struct xgm_hv_ops *hv = ctx->be->hv;
+
+	return !ctx->remote && hv->serve_fd ? hv->serve_fd(ctx->priv) : -1;
+}
+
+static int serve_op(struct xgm_ctx *ctx)
+{
+	return ctx->be->hv->serve(ctx->priv);
+}
+
+int xgm__serve(struct xgm_ctx *ctx)
+{
+	if (ctx->remote || !ctx->be->hv->serve)
+		return 0;
+	return XGM_OP(ctx, XGM_OP_WRITE, serve_op(ctx));
+}

@@ -67,5 +67,15 @@ int xgm__op_end(struct xgm_ctx *ctx, int ret);
 		__op ? __op : xgm__op_end((ctx), (call));               \
 	})
 
+/*
+ * xgpumapd's loop: the fd that polls readable when a guest waits on an
+ * ioreq server this context hosts (-1 where none can be), and what
+ * answers every waiting request without blocking, as one write operation
+ * (a first touch maps a chunk). Returns the requests answered or a
+ * negative errno.
+ */
+int xgm__serve_fd(struct xgm_ctx *ctx);
+int xgm__serve(struct xgm_ctx *ctx);
+
 #include "client/remote.h"
 #endif /* XGM_CTX_H */

@@ -125,10 +125,24 @@ static int mmio_do(struct exec *ex, struct blob *b)
 }
 
 /* Nothing is mapped up front: the server maps each 2M chunk on first
- * touch (core/hooks.c). */
+ * touch (core/hooks.c; the xen backend's own server, xen/serve.c). */
 static int fault_map_do(struct exec *ex, struct blob *b)
 {
 	return 0;
+}
+
+/* Revokes what first touch mapped: through a server that tracks its
+ * chunks, then whatever the p2m still shows (what a server that is gone
+ * mapped, or the sim's). The next access faults to the server again. */
+static int fault_map_undo(struct exec *ex, struct blob *b)
+{
+	const struct xgm_hv_ops *hv = ex->ctx->be->hv;
+	int ret = 0;
+
+	if (hv->ioreq_revoke)
+		ret = fault_point(ex->ctx, "ioreq_revoke") ?:
+		      hv->ioreq_revoke(ex->ctx->priv, b->domid, b->gfn, b->nr);
+	return ret ?: mmio_undo(ex, b);
 }
 
 static int save_as(struct exec *ex, struct blob *b, const char *state)
@@ -299,9 +313,41 @@ static int claim(struct exec *ex, struct blob *b, bool map)
 				   b->gfn + b->nr - 1, map);
 }
 
+/* What the server answers the claimed range from, where the backend's
+ * server answers itself (xen); the sim's handler reads the records. */
+static int serve(struct exec *ex, struct blob *b)
+{
+	const struct xgm_hv_ops *hv = ex->ctx->be->hv;
+
+	if (!hv->ioreq_serve)
+		return 0;
+	return fault_point(ex->ctx, "ioreq_serve") ?:
+	       hv->ioreq_serve(ex->ctx->priv, b->domid, b->gfn, b->buf, b->ext,
+			       b->nr_ext, b->strategy == STRAT_REVOKE_FAULT);
+}
+
 static int claim_do(struct exec *ex, struct blob *b)
 {
-	return claim(ex, b, true);
+	return claim(ex, b, true) ?: serve(ex, b);
+}
+
+/*
+ * A move between two served backings (ioreq, revoke-fault) keeps the claim
+ * and switches what the server answers from: released, the range would
+ * send the guest's accesses to Xen's all-ones handler until claimed again.
+ * Undone, the old backing is served again.
+ */
+static int switch_do(struct exec *ex, struct blob *b)
+{
+	return serve(ex, b);
+}
+
+static int switch_undo(struct exec *ex, struct blob *b)
+{
+	int ret = serve(ex, ex->slot[0]);
+
+	/* No server (a restart since): nothing answers from either. */
+	return ret == -ENOENT ? 0 : ret;
 }
 
 static int claim_undo(struct exec *ex, struct blob *b)
@@ -453,9 +499,10 @@ static const struct step_ops {
 	[STEP_PAUSE] = { "pause", pause_do, pause_undo },
 	[STEP_PERMIT] = { "permit", permit_do, permit_undo, true },
 	[STEP_MMIO] = { "mmio", mmio_do, mmio_undo, true },
-	[STEP_FAULT_MAP] = { "fault-map", fault_map_do, mmio_undo, true },
+	[STEP_FAULT_MAP] = { "fault-map", fault_map_do, fault_map_undo, true },
 	[STEP_GRANT] = { "grant", grant_do, grant_undo, true },
 	[STEP_CLAIM] = { "claim", claim_do, claim_undo, true },
+	[STEP_SWITCH] = { "switch", switch_do, switch_undo, true },
 	[STEP_RAM_MMIO] = { "ram-mmio", ram_mmio_do, ram_mmio_undo, true },
 	[STEP_TRANSFER] = { "transfer", transfer_do, transfer_undo, true },
 };

@@ -16,7 +16,11 @@
  *   attach  = alloc, locate, [pin], record, <map steps>, mapped
  *   detach  = ~mapped, <~map steps reversed>, [~pin], ~alloc, ~record
  *   migrate = [pin], alloc@1, [pause], locate@1, copy, <~old map steps>,
- *             <new map steps @1>, mapped@1, [~pause], [pin@1], ~pin, ~alloc
+ *             <new map steps @1>, mapped@1, [~pause], ~pin, [pin@1], ~alloc
+ *   migrate between served backings (ioreq, revoke-fault: the claim stays)
+ *           = [pin], alloc@1, [pause], locate@1, [permit@1], [~fault-map],
+ *             copy, switch@1, [fault-map@1], mapped@1, [~pause], [~permit],
+ *             ~pin, [pin@1], ~alloc
  *
  * Buffer acquisition is the one alloc step of attach; for a buffer the
  * caller made it adopts that one instead, and its inverse then releases
@@ -43,9 +47,12 @@ enum step_kind {
 			 * remove what it mapped */
 	STEP_GRANT,     /* grant each frame, the guest maps the ref |
 			 * unmap and end the grants */
-	STEP_CLAIM,     /* the ioreq server claims the range | releases it */
+	STEP_CLAIM,     /* the ioreq server claims the range (and serves the
+			 * backing) | releases it */
 	STEP_RAM_MMIO,  /* ram-mmio extension map           | its unmap */
 	STEP_TRANSFER,  /* transfer extension               | transfer back */
+	STEP_SWITCH,    /* the server answers from this backing, the claim
+			 * kept | from slot 0's again */
 	STEP_NR,
 };
 

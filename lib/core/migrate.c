@@ -5,8 +5,10 @@
  *   engine_move -> migrate_once -> migrate_plan -> exec_begin -> exec_run:
  *   [pin], allocate the new backing, [pause], locate, copy ("copied"),
  *   the old strategy's map steps undone, the new one's done (the
- *   blackout), record "mapped" ("switched"), [unpause], [pin the new],
- *   unpin and free the old -> exec_end
+ *   blackout), record "mapped" ("switched"), [unpause], unpin the old,
+ *   [pin the new], free the old -> exec_end; between two backings the ioreq
+ *   server answers for, revoke, copy and switch under the claim instead
+ *   (served_move_plan)
  *
  * The guest's range is unmapped only for the unmap + map of the switch.
  * When the new backing cannot be mapped with the blob's strategy, a blob
@@ -65,6 +67,37 @@ static int next_strategy(struct xgm_ctx *ctx, const struct blob *b,
 			       placement_name(b->placement));
 }
 
+/*
+ * Between two backings the ioreq server answers for (ioreq, revoke-fault)
+ * the claim stays and the server switches under it: revoke what first
+ * touch mapped, copy (an access meanwhile waits on the server, which is
+ * this process, busy with the move), then answer from the new buffer. No
+ * access ever meets Xen's all-ones handler, and none is lost to the copy.
+ */
+static void served_move_plan(struct exec *ex, const struct blob *b,
+			     enum strategy s, size_t *copy, size_t *mapped)
+{
+	bool was_rf = b->strategy == STRAT_REVOKE_FAULT;
+	bool rf = s == STRAT_REVOKE_FAULT;
+
+	/* The new frames are the guest's to map before it can touch them. */
+	if (rf)
+		plan_add(ex, STEP_PERMIT, false, 1);
+	if (was_rf)
+		plan_add(ex, STEP_FAULT_MAP, true, 0);
+	*copy = ex->n;
+	plan_add(ex, STEP_COPY, false, 0);
+	plan_add(ex, STEP_SWITCH, false, 1);
+	if (rf)
+		plan_add(ex, STEP_FAULT_MAP, false, 1);
+	*mapped = ex->n - 1;
+}
+
+static bool served(enum strategy s)
+{
+	return s == STRAT_IOREQ || s == STRAT_REVOKE_FAULT;
+}
+
 /* The move as a plan: slot 0 is the blob as it is, slot 1 its new
  * backing. Returns the indexes of the copy and of the last map step, whose
  * end times bound the blackout. */
@@ -81,24 +114,51 @@ static void migrate_plan(struct exec *ex, const struct blob *b,
 	if (pause)
 		plan_add(ex, STEP_PAUSE, false, 0);
 	plan_add(ex, STEP_LOCATE, false, 1);
-	*copy = ex->n;
-	plan_add(ex, STEP_COPY, false, 0);
-	/* The blackout: the guest's range is unmapped only from here... */
-	plan_add_unmap(ex, b->strategy, 0);
-	plan_add_map(ex, s, 1);
-	*mapped = ex->n - 1;
+	if (served(b->strategy) && served(s)) {
+		served_move_plan(ex, b, s, copy, mapped);
+	} else {
+		*copy = ex->n;
+		plan_add(ex, STEP_COPY, false, 0);
+		/* The blackout: the guest's range is unmapped only from
+		 * here... */
+		plan_add_unmap(ex, b->strategy, 0);
+		plan_add_map(ex, s, 1);
+		*mapped = ex->n - 1;
+	}
 	/* ...to here. The record names the new backing before the guest runs
 	 * again: from then on it writes to the new buffer, which recover
 	 * must then keep. */
 	plan_add(ex, STEP_MAPPED, false, 1);
 	if (pause)
 		plan_add(ex, STEP_PAUSE, true, 0);
-	if (b->pinned)
-		plan_add(ex, STEP_PIN, false, 1); /* the pin moves with the data */
+	/* Nothing maps the old frames any more (a served move revoked them
+	 * before its copy). */
+	if (served(b->strategy) && served(s) && b->strategy == STRAT_REVOKE_FAULT)
+		plan_add(ex, STEP_PERMIT, true, 0);
 	/* The old buffer is pinned either way by now: by the blob itself or
-	 * for the copy. The pin goes before the buffer does. */
+	 * for the copy. The pin goes before the buffer does, and before the
+	 * new one takes it (the pin moves with the data): a GPU that pins by
+	 * scanout (bochs, one CRTC) holds one pin at a time. */
 	plan_add(ex, STEP_PIN, true, 0);
+	if (b->pinned)
+		plan_add(ex, STEP_PIN, false, 1);
 	plan_add(ex, STEP_ALLOC, true, 0);
+}
+
+/* From the end of the pause to the end of the unpause. */
+static double paused_for(const struct exec *ex)
+{
+	double from = 0, to = 0;
+
+	for (size_t i = 0; i < ex->n; i++) {
+		if (ex->steps[i].kind != STEP_PAUSE)
+			continue;
+		if (ex->steps[i].inverse)
+			to = ex->t_end[i];
+		else
+			from = ex->t_end[i];
+	}
+	return to - from;
 }
 
 static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
@@ -156,7 +216,7 @@ static int migrate_once(struct xgm_ctx *ctx, struct blob *b,
 	}
 	*blackout = ex.t_end[mapped] - ex.t_end[copy];
 	if (pause)
-		*paused_us = ex.t_end[mapped + 2] - ex.t_end[copy - 2];
+		*paused_us = paused_for(&ex);
 	*total = now_us() - t0;
 	/* The blob is its new backing now. */
 	free(b->ext);

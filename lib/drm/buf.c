@@ -371,10 +371,29 @@ int drm_buf_pin(struct drm_gpu *g, uint64_t buf, bool pin)
 			      g->card, BUF_FB(buf), strerror(-ret)) : 0;
 }
 
-int drm_buf_map(struct drm_gpu *g, uint32_t handle, uint64_t size, void **addr)
+/* A fresh mmap of the dumb buffer behind handle. */
+static int mmap_handle(struct drm_gpu *g, uint32_t handle, uint64_t size,
+		       void **addr)
 {
 	struct drm_mode_map_dumb md = { .handle = handle };
 	void *a;
+
+	if (drmIoctl(g->fd, DRM_IOCTL_MODE_MAP_DUMB, &md))
+		return xgm_fail(-errno, "%s: cannot map buffer handle %u: %s",
+				g->card, handle, strerror(errno));
+	a = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, g->fd,
+		 (off_t)md.offset);
+	if (a == MAP_FAILED)
+		return xgm_fail(-errno, "%s: cannot mmap buffer handle %u: %s",
+				g->card, handle, strerror(errno));
+	*addr = a;
+	return 0;
+}
+
+int drm_buf_map(struct drm_gpu *g, uint32_t handle, uint64_t size, void **addr)
+{
+	void *a;
+	int ret;
 
 	for (unsigned int i = 0; i < g->nr_map; i++) {
 		if (g->map[i].handle == handle && g->map[i].size == size) {
@@ -384,17 +403,19 @@ int drm_buf_map(struct drm_gpu *g, uint32_t handle, uint64_t size, void **addr)
 	}
 	if (g->nr_map == DRM_MAX_MAPS)
 		drm_buf_unmap(g, g->map[0].handle);
-	if (drmIoctl(g->fd, DRM_IOCTL_MODE_MAP_DUMB, &md))
-		return xgm_fail(-errno, "%s: cannot map buffer handle %u: %s",
-				g->card, handle, strerror(errno));
-	a = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, g->fd,
-		 (off_t)md.offset);
-	if (a == MAP_FAILED)
-		return xgm_fail(-errno, "%s: cannot mmap buffer handle %u: %s",
-				g->card, handle, strerror(errno));
+	ret = mmap_handle(g, handle, size, &a);
+	if (ret)
+		return ret;
 	g->map[g->nr_map++] = (struct drm_mapping){ handle, a, size };
 	*addr = a;
 	return 0;
+}
+
+int drm_buf_mmap(struct drm_gpu *g, uint64_t buf, void **addr, uint64_t *size)
+{
+	int ret = check_buf(g, buf, size);
+
+	return ret ? ret : mmap_handle(g, BUF_HANDLE(buf), *size, addr);
 }
 
 static int page_ptr(struct drm_gpu *g, uint64_t buf, uint64_t page,

@@ -80,6 +80,9 @@ int drm_buf_copy(struct drm_gpu *g, uint64_t src, uint64_t dst,
 		 uint64_t *pages);
 /* This process's mapping of a buffer (mmap of the dumb buffer). */
 int drm_buf_map(struct drm_gpu *g, uint32_t handle, uint64_t size, void **addr);
+/* A mapping of the whole buffer that the caller keeps and munmaps (the
+ * cache above drops its oldest mapping when full): *size is its size. */
+int drm_buf_mmap(struct drm_gpu *g, uint64_t buf, void **addr, uint64_t *size);
 /* Drops this process's mapping of handle, if it has one. */
 void drm_buf_unmap(struct drm_gpu *g, uint32_t handle);
 /* A framebuffer of bytes for handle on our file, scanned out once (which

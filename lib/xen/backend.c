@@ -2,9 +2,9 @@
 /*
  * The real Xen backend: what stock Xen 4.17 lets the control domain do,
  * through libxenctrl, libxenstore and libxenlight. Strategies stock Xen
- * cannot do (ram-mmio, transfer), grants (Debian's kernel has no gntdev
- * dma-buf) and the ioreq server (a long-running process xgpumap does not
- * have yet) stay NULL, so the engine refuses them by name.
+ * cannot do (ram-mmio, transfer) and grants (Debian's kernel has no gntdev
+ * dma-buf) stay NULL, so the engine refuses them by name. The ioreq
+ * servers (serve.c) live as long as the context: xgpumapd's.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -78,6 +78,7 @@ static void xen_close(void *priv)
 
 	if (!p)
 		return;
+	xen_servers_close(p);
 	xen_lock_close(p);
 #ifdef XGM_HAVE_DRM
 	drm_gpu_close(&p->gpu);
@@ -206,6 +207,12 @@ static const struct xgm_hv_ops xen_hv_ops = {
 	.guest_publish = xen_guest_publish,
 	.p2m_source = xen_p2m_source,
 	.pause = xen_domain_pause,
+	.ioreq_map_range = xen_ioreq_map_range,
+	.ioreq_list = xen_ioreq_list,
+	.ioreq_serve = xen_ioreq_serve,
+	.ioreq_revoke = xen_ioreq_revoke,
+	.serve_fd = xen_serve_fd,
+	.serve = xen_serve,
 };
 
 const struct xgm_backend xgm_backend_xen = {

@@ -156,6 +156,9 @@ static void fault_in(struct iofault *f, struct iofault_blob *b, uint64_t c)
 		return;
 	}
 	b->chunk[c] = MAPPED;
+	xgm_debug("revoke-fault: d%u gfn 0x%" PRIx64 "+%" PRIu64 " mapped on first "
+		  "touch in %.1f us", f->domid, b->gfn + off, chunk_pages(b, c),
+		  (double)dt / 1e3);
 	f->st.first_touch_maps++;
 	f->st.map_ns_total += dt;
 	if (dt > f->st.map_ns_max)

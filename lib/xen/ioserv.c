@@ -46,7 +46,11 @@ struct ioserv {
 	unsigned int nr_vcpus;
 	evtchn_port_t *port;      /* local port of each vCPU */
 	bool *bound;
-	uint64_t lo, hi;          /* the window's bytes, inclusive */
+	/* The claimed ranges' bytes, inclusive: the first is the one made
+	 * at create (a unit test's only one), ioserv_claim() adds more. */
+	struct ioserv_range { uint64_t lo, hi; } *win;
+	size_t nr_win;
+	struct ioserv_range first;
 	ioserv_access_fn fn;
 	void *arg;
 	struct ioserv_stats st;
@@ -79,6 +83,15 @@ void ioserv_get_stats(const struct ioserv *s, struct ioserv_stats *out)
 
 /* ---- the guest's memory, for data_is_ptr ---- */
 
+static bool in_window(const struct ioserv *s, uint64_t a, unsigned int size)
+{
+	for (size_t i = 0; i < s->nr_win; i++)
+		if (a >= s->win[i].lo && a <= s->win[i].hi &&
+		    size - 1 <= s->win[i].hi - a)
+			return true;
+	return false;
+}
+
 static void guest_unmap(struct ioserv *s)
 {
 	if (s->cached)
@@ -99,7 +112,7 @@ static void *guest_page(struct ioserv *s, uint64_t gfn, int prot)
 	/* The other side of a rep is guest RAM (Xen does not hand us a rep
 	 * between two emulated ranges): never a page of our own window. */
 	if (gfn > (UINT64_MAX >> PAGE_SHIFT) ||
-	    (gfn >= s->lo >> PAGE_SHIFT && gfn <= s->hi >> PAGE_SHIFT))
+	    in_window(s, gfn << PAGE_SHIFT, 1))
 		return NULL;
 	guest_unmap(s);
 	p = xenforeignmemory_map(s->fm, s->domid, prot, 1, &pfn, &err);
@@ -165,11 +178,6 @@ static bool step_addr(uint64_t base, uint64_t i, unsigned int size, bool df,
 	}
 	/* The element's last byte must not wrap either. */
 	return *out + (size - 1) >= *out;
-}
-
-static bool in_window(const struct ioserv *s, uint64_t a, unsigned int size)
-{
-	return a >= s->lo && a <= s->hi && size - 1 <= s->hi - a;
 }
 
 /* Reads or writes one element at device address a through the handler;
@@ -284,13 +292,15 @@ void ioserv_handle_request(uint64_t first_gfn, uint64_t last_gfn,
 			   struct ioserv_stats *st)
 {
 	struct ioserv s = {
-		.lo = first_gfn << PAGE_SHIFT,
-		.hi = (last_gfn << PAGE_SHIFT) | (PAGE_SIZE - 1),
+		.first = { first_gfn << PAGE_SHIFT,
+			   (last_gfn << PAGE_SHIFT) | (PAGE_SIZE - 1) },
+		.nr_win = 1,
 		.fn = fn,
 		.arg = arg,
 		.st = *st,
 	};
 
+	s.win = &s.first;
 	handle(&s, r);
 	*st = s.st;
 }
@@ -367,6 +377,7 @@ void ioserv_destroy(struct ioserv *s)
 		xendevicemodel_close(s->dm);
 	free(s->port);
 	free(s->bound);
+	free(s->win);
 	free(s);
 }
 
@@ -418,10 +429,12 @@ static int start_server(struct ioserv *s)
 				strerror(errno));
 	s->slot = page;
 	if (xendevicemodel_map_io_range_to_ioreq_server(s->dm, s->domid, s->id, 1,
-							s->lo, s->hi))
+							s->first.lo, s->first.hi))
 		return xgm_fail(-errno ?: -EIO, "ioreq server %u of d%u: claiming "
 				"0x%" PRIx64 "-0x%" PRIx64 ": %s", s->id, s->domid,
-				s->lo, s->hi, strerror(errno));
+				s->first.lo, s->first.hi, strerror(errno));
+	s->win[0] = s->first;
+	s->nr_win = 1;
 	if (xendevicemodel_set_ioreq_server_state(s->dm, s->domid, s->id, 1))
 		return xgm_fail(-errno ?: -EIO, "ioreq server %u of d%u: enable: %s",
 				s->id, s->domid, strerror(errno));
@@ -465,11 +478,12 @@ int ioserv_create(uint32_t domid, uint64_t first_gfn, uint64_t last_gfn,
 	if (!s)
 		return -ENOMEM;
 	s->domid = domid;
-	s->lo = first_gfn << PAGE_SHIFT;
-	s->hi = (last_gfn << PAGE_SHIFT) | (PAGE_SIZE - 1);
+	s->first.lo = first_gfn << PAGE_SHIFT;
+	s->first.hi = (last_gfn << PAGE_SHIFT) | (PAGE_SIZE - 1);
+	s->win = calloc(1, sizeof(*s->win));
 	s->fn = fn;
 	s->arg = arg;
-	ret = open_handles(s);
+	ret = s->win ? open_handles(s) : -ENOMEM;
 	if (!ret)
 		ret = start_server(s);
 	if (!ret)
@@ -482,4 +496,57 @@ int ioserv_create(uint32_t domid, uint64_t first_gfn, uint64_t last_gfn,
 		  ", %u vCPU(s)", s->id, domid, first_gfn, last_gfn, s->nr_vcpus);
 	*out = s;
 	return 0;
+}
+
+int ioserv_claim(struct ioserv *s, uint64_t first_gfn, uint64_t last_gfn,
+		 bool claim)
+{
+	struct ioserv_range r = { first_gfn << PAGE_SHIFT,
+				  (last_gfn << PAGE_SHIFT) | (PAGE_SIZE - 1) };
+	size_t i;
+
+	if (first_gfn > last_gfn || last_gfn > (UINT64_MAX >> PAGE_SHIFT))
+		return xgm_fail(-EINVAL, "ioreq server: bad range 0x%" PRIx64
+				"-0x%" PRIx64, first_gfn, last_gfn);
+	for (i = 0; i < s->nr_win; i++)
+		if (s->win[i].lo == r.lo && s->win[i].hi == r.hi)
+			break;
+	if (claim) {
+		struct ioserv_range *w;
+
+		if (i < s->nr_win)
+			return 0;
+		w = realloc(s->win, (s->nr_win + 1) * sizeof(*w));
+		if (!w)
+			return -ENOMEM;
+		s->win = w;
+		if (xendevicemodel_map_io_range_to_ioreq_server(s->dm, s->domid,
+								s->id, 1, r.lo, r.hi))
+			return xgm_fail(-errno ?: -EIO, "ioreq server %u of d%u: "
+					"claiming 0x%" PRIx64 "-0x%" PRIx64 ": %s",
+					s->id, s->domid, r.lo, r.hi, strerror(errno));
+		s->win[s->nr_win++] = r;
+		return 0;
+	}
+	if (i == s->nr_win)
+		return 0;
+	if (xendevicemodel_unmap_io_range_from_ioreq_server(s->dm, s->domid,
+							    s->id, 1, r.lo, r.hi))
+		return xgm_fail(-errno ?: -EIO, "ioreq server %u of d%u: releasing "
+				"0x%" PRIx64 "-0x%" PRIx64 ": %s", s->id, s->domid,
+				r.lo, r.hi, strerror(errno));
+	s->win[i] = s->win[--s->nr_win];
+	return 0;
+}
+
+size_t ioserv_ranges(const struct ioserv *s)
+{
+	return s->nr_win;
+}
+
+void ioserv_range_at(const struct ioserv *s, size_t i, uint64_t *first_gfn,
+		     uint64_t *last_gfn)
+{
+	*first_gfn = s->win[i].lo >> PAGE_SHIFT;
+	*last_gfn = s->win[i].hi >> PAGE_SHIFT;
 }

@@ -18,6 +18,7 @@
 #define XGM_XEN_IOSERV_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct ioserv;
@@ -52,6 +53,14 @@ struct ioserv_stats {
  */
 int ioserv_create(uint32_t domid, uint64_t first_gfn, uint64_t last_gfn,
 		  ioserv_access_fn fn, void *arg, struct ioserv **out);
+/* Claims (or releases) one more range, [first_gfn, last_gfn]: a range
+ * is released exactly as it was claimed. Claiming one twice is a no-op. */
+int ioserv_claim(struct ioserv *s, uint64_t first_gfn, uint64_t last_gfn,
+		 bool claim);
+/* How many ranges the server claims, and range i of them (in gfns). */
+size_t ioserv_ranges(const struct ioserv *s);
+void ioserv_range_at(const struct ioserv *s, size_t i, uint64_t *first_gfn,
+		     uint64_t *last_gfn);
 /* The fd to poll for POLLIN. */
 int ioserv_fd(const struct ioserv *s);
 /* Answers every pending request; returns how many, or a negative errno. */

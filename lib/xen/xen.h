@@ -55,6 +55,7 @@ struct xen_priv {
 	struct xgm_counters total;
 	struct xen_dom_counters dom[XEN_MAX_DOMS];
 	size_t nr_dom;
+	struct xen_servers *servers; /* serve.c; NULL until one is made */
 #ifdef XGM_HAVE_DRM
 	struct drm_gpu gpu;
 #endif
@@ -108,6 +109,21 @@ struct xen_map_rec {
 };
 int xen_map_records(struct xen_priv *p, uint32_t domid,
 		    struct xen_map_rec **out, size_t *count);
+
+/* serve.c: the ioreq servers of the guests whose blobs are served (the
+ * hv ops of the same names, backend.h). */
+int xen_ioreq_map_range(void *priv, uint32_t domid, uint64_t first,
+			uint64_t last, bool map);
+int xen_ioreq_list(void *priv, uint32_t domid, struct xgm_gfn_range **out,
+		   size_t *count);
+int xen_ioreq_serve(void *priv, uint32_t domid, uint64_t gfn, uint64_t buf,
+		    const struct xgm_extent *ext, size_t n, bool fault_map);
+int xen_ioreq_revoke(void *priv, uint32_t domid, uint64_t gfn, uint64_t nr);
+int xen_serve_fd(void *priv);
+int xen_serve(void *priv);
+/* Disables and destroys every server (a guest then reads all-ones where
+ * it waited on us) and revokes what first touch mapped. */
+void xen_servers_close(struct xen_priv *p);
 
 /* inspect.c */
 int xen_p2m_walk(void *priv, uint32_t domid, uint64_t first, uint64_t last,

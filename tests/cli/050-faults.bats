@@ -241,6 +241,34 @@ migrate_crash_case() {
     fault_loop_end
 }
 
+# A move between two backings the ioreq server answers for keeps the claim
+# (released, the range would read all-ones) and revokes, copies and
+# switches under it: permit the new frames, unmap what first touch mapped,
+# copy, switch, record, revoke the old frames' permission, free.
+@test "migrate a revoke-fault blob (revoke, copy, switch; the claim stays): FAULT and CRASH at every step" {
+    baseline_window
+    run_xgm 0 -j attach vm1 --size 16M --gfn "$F" --strategy revoke-fault
+    check_clean
+    run_xgm 0 fill vm1:2
+    # The guest's reads map the chunks they touch.
+    assert_guest_sees vm1:2 vm1 "$F" "$L"
+    save_baseline rf
+    # The claim is never released nor made again: a fault there cannot
+    # hit the move.
+    xgm_inject FAULT ioreq_map_range:1 0 migrate vm1:2 --to vram
+    check_clean
+    assert_guest_sees vm1:2 vm1 "$F" "$L"
+    local p
+    fault_loop_begin
+    for p in migrate:intent:1 buf_alloc:1 iomem_permission:1 memory_mapping:1 \
+        buf_copy:1 migrate:copied:1 migrate:switched:1 iomem_permission:2 \
+        buf_free:1; do
+        fault_case "revoke-fault migrate FAULT $p" migrate_fault_case "$p" vram rf
+        fault_case "revoke-fault migrate CRASH $p" migrate_crash_case "$p" vram rf
+    done
+    fault_loop_end
+}
+
 @test "migrate to sys and back (auto switches strategy): FAULT and CRASH while mapping and unmapping system RAM" {
     baseline_mapped
     save_baseline migrate

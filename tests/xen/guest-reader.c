@@ -11,6 +11,9 @@
  *                                   tight loop (word at byte offset o must
  *                                   be BASE + o / 8) until "SEQ 0 0 stop",
  *                                   then reports reads, wrong and all-ones
+ *   "SEQ GFN PAGES tagloop TAG"     the same, reading each page's first
+ *                                   word, which must be TAG + page (what
+ *                                   xgpumap fill writes)
  *   "SEQ GFN 1 poke VALUE"          writes VALUE to the page's first word and
  *                                   reports what reads back
  *   "SEQ 0 0 quit"
@@ -160,6 +163,7 @@ struct reader {
 	int cpu;
 	volatile const uint64_t *m;
 	uint64_t words, base;
+	bool tags;               /* page p's first word is base + p */
 	uint64_t reads, wrong, ones, first_wrong, first_wrong_at;
 	uint64_t min_pass_ns, max_pass_ns;
 };
@@ -191,10 +195,11 @@ static void *reader_main(void *arg)
 		uint64_t t0 = ns_now(), dt;
 
 		for (uint64_t p = 0; p < pages; p++) {
-			uint64_t w = p * 512 + (k & 511), v = r->m[w];
+			uint64_t w = r->tags ? p * 512 : p * 512 + (k & 511);
+			uint64_t v = r->m[w];
 
 			r->reads++;
-			if (v == r->base + w)
+			if (v == r->base + (r->tags ? p : w))
 				continue;
 			if (v == UINT64_MAX) {
 				r->ones++;
@@ -233,8 +238,10 @@ static void reply(const char *res)
 }
 
 /* Runs the readers until dom0 says stop; the report carries the stop's
- * seq, which is what dom0 waits for. */
-static void loop(unsigned long seq, uint64_t gfn, uint64_t pages, uint64_t base)
+ * seq, which is what dom0 waits for, and so does the return (the stop is
+ * done with: read again, it would be taken for a command of its own). */
+static unsigned long loop(unsigned long seq, uint64_t gfn, uint64_t pages,
+			  uint64_t base, bool tags)
 {
 	struct reader r[MAX_READERS];
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -248,7 +255,7 @@ static void loop(unsigned long seq, uint64_t gfn, uint64_t pages, uint64_t base)
 		snprintf(res, sizeof(res), "%lu GUEST_LOOP FAIL mmap of gfn 0x%"
 			 PRIx64 ": %s", seq, gfn, strerror(errno));
 		reply(res);
-		return;
+		return seq;
 	}
 	if (n < 1)
 		n = 1;
@@ -257,7 +264,7 @@ static void loop(unsigned long seq, uint64_t gfn, uint64_t pages, uint64_t base)
 	loop_stop = 0;
 	for (long i = 0; i < n; i++) {
 		r[i] = (struct reader){ .cpu = (int)i, .m = m, .base = base,
-					.words = pages * 512 };
+					.words = pages * 512, .tags = tags };
 		pthread_create(&r[i].t, NULL, reader_main, &r[i]);
 	}
 	snprintf(res, sizeof(res), "%lu GUEST_LOOP started readers=%ld", seq, n);
@@ -300,6 +307,7 @@ static void loop(unsigned long seq, uint64_t gfn, uint64_t pages, uint64_t base)
 		 first < 0 ? 0 : r[first].first_wrong,
 		 first < 0 ? 0 : r[first].first_wrong_at);
 	reply(res);
+	return stop;
 }
 
 static void poke(unsigned long seq, uint64_t gfn, uint64_t value)
@@ -349,8 +357,8 @@ int main(void)
 		last = seq;
 		if (!strcmp(mode, "quit"))
 			return 0;
-		if (!strcmp(mode, "loop")) {
-			loop(seq, gfn, pages, first);
+		if (!strcmp(mode, "loop") || !strcmp(mode, "tagloop")) {
+			last = loop(seq, gfn, pages, first, !strcmp(mode, "tagloop"));
 			continue;
 		}
 		if (!strcmp(mode, "poke")) {
