@@ -32,6 +32,21 @@ static void blob_path(char *buf, size_t len, uint32_t domid, uint32_t n)
 	snprintf(buf, len, XGM_STORE_ROOT "/blob/%u/%u", domid, n);
 }
 
+/* The record j (consumed) at path, which must be blob domid:n's: one that
+ * names another blob is refused. */
+static int record_of(json_t *j, uint32_t domid, uint32_t n, const char *path,
+		     struct blob *b)
+{
+	int ret = blob_from_record(j, b);
+
+	json_decref(j);
+	if (!ret && (b->domid != domid || b->n != n)) {
+		blob_free(b);
+		ret = xgm_fail(-EBADMSG, "blob record %s names another blob", path);
+	}
+	return ret;
+}
+
 int blob_load(struct xgm_ctx *ctx, uint32_t domid, uint32_t n, struct blob *b)
 {
 	char path[96];
@@ -40,15 +55,7 @@ int blob_load(struct xgm_ctx *ctx, uint32_t domid, uint32_t n, struct blob *b)
 
 	blob_path(path, sizeof(path), domid, n);
 	ret = store_get(ctx, path, &j);
-	if (ret)
-		return ret;
-	ret = blob_from_record(j, b);
-	json_decref(j);
-	if (!ret && (b->domid != domid || b->n != n)) {
-		blob_free(b);
-		ret = xgm_fail(-EBADMSG, "blob record %s names another blob", path);
-	}
-	return ret;
+	return ret ?: record_of(j, domid, n, path, b);
 }
 
 int blob_save(struct xgm_ctx *ctx, const struct blob *b)
@@ -85,27 +92,18 @@ static int cmp_gfn(const void *a, const void *b)
 }
 
 /* One record of a domain's directory, as the walk gave it (key: its
- * path). A record that names another blob is refused, as blob_load does. */
+ * path). */
 static int record_at(const char *key, json_t *text, uint32_t domid,
 		     size_t dlen, struct blob *b)
 {
 	char *end;
 	unsigned long num = strtoul(key + dlen + 1, &end, 10);
 	json_t *j;
-	int ret;
 
 	if (*end || end == key + dlen + 1 || num > UINT32_MAX)
 		return xgm_fail(-EBADMSG, "store: %s is not a blob number", key);
 	j = store_parse(json_string_value(text), key);
-	if (!j)
-		return -EBADMSG;
-	ret = blob_from_record(j, b);
-	json_decref(j);
-	if (!ret && (b->domid != domid || b->n != num)) {
-		blob_free(b);
-		ret = xgm_fail(-EBADMSG, "blob record %s names another blob", key);
-	}
-	return ret;
+	return j ? record_of(j, domid, (uint32_t)num, key, b) : -EBADMSG;
 }
 
 /* Every record of one domain, in one walk of its directory. */

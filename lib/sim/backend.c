@@ -190,9 +190,18 @@ static int be_begin(void *priv, bool write)
 		sim_state_unlock(p->file);
 		return ret;
 	}
+	/* What failed to load last time is tried again. */
 	p->m->src->err = 0;
+	p->m->bsrc->err = 0;
 	p->stale = false;
 	return 0;
+}
+
+static int load_failure(const struct sim_model *m)
+{
+	if (m->src && m->src->err)
+		return m->src->err;
+	return m->bsrc && m->bsrc->err ? m->bsrc->err : 0;
 }
 
 static int be_end(void *priv, bool write, bool ok)
@@ -202,9 +211,12 @@ static int be_end(void *priv, bool write, bool ok)
 
 	if (!p->per_op)
 		return 0;
-	/* A domain that could not be loaded is the failure's cause. */
-	if (ok && p->m->src && p->m->src->err)
-		ok = false, ret = p->m->src->err;
+	/* A domain or buffer that could not be read is the failure's cause,
+	 * whatever the lookup that met it made of it. */
+	if (ok)
+		ret = load_failure(p->m);
+	if (ret)
+		ok = false;
 	if (write && ok)
 		ret = be_sync(p);
 	if (write && (!ok || ret))

@@ -39,7 +39,7 @@ static struct sim_domain *loaded(const struct sim_model *m, uint32_t domid)
 static bool in_source(const struct sim_model *m, uint32_t domid)
 {
 	for (size_t i = 0; m->src && i < m->src->nr; i++)
-		if (m->src->ids[i] == domid)
+		if (m->src->index[i].domid == domid)
 			return true;
 	return false;
 }
@@ -98,7 +98,7 @@ int sim_dom_load_all(const struct sim_model *m)
 	if (!m->src || m->nr_doms == m->src->nr)
 		return 0;
 	for (size_t i = 0; i < m->src->nr; i++)
-		if (!sim_dom_get(m, m->src->ids[i]))
+		if (!sim_dom_get(m, m->src->index[i].domid))
 			return m->src->err ? m->src->err : -ESRCH;
 	qsort(m->doms, m->nr_doms, sizeof(*m->doms), by_domid);
 	return 0;
@@ -119,9 +119,9 @@ struct sim_domain *sim_dom_by_name(const struct sim_model *m, const char *name)
 		if (!strcmp(m->doms[i]->name, name))
 			return m->doms[i];
 	for (size_t i = 0; m->src && i < m->src->nr; i++)
-		if (!strcmp(m->src->names[i], name))
-			return loaded(m, m->src->ids[i]) ? NULL :
-			       load(m, m->src->ids[i]);
+		if (!strcmp(m->src->index[i].name, name))
+			return loaded(m, m->src->index[i].domid) ? NULL :
+			       load(m, m->src->index[i].domid);
 	return NULL;
 }
 

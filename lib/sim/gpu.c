@@ -437,14 +437,6 @@ static int sys_alloc(struct sim_model *m, struct sim_buffer *b, uint64_t gfn)
 
 /* ---- placement, eviction ------------------------------------------------ */
 
-static unsigned int gpu_index(const struct sim_model *m, const struct sim_gpu *g)
-{
-	for (size_t i = 0; i < m->nr_gpus; i++)
-		if (m->gpus[i] == g)
-			return (unsigned int)i;
-	return 0;
-}
-
 struct lru_pick {
 	const struct sim_model *m;
 	uint64_t except;
@@ -465,11 +457,13 @@ static int lru_first_unloaded(uint64_t id, void *arg)
 	return 1;
 }
 
+/* The least recently used unpinned VRAM buffer of except's GPU but
+ * except, from memory and from the source. */
 static struct sim_buffer *lru_victim(const struct sim_model *m,
-				     struct sim_gpu *g,
 				     const struct sim_buffer *except)
 {
-	struct lru_pick pick = { m, except ? except->id : UINT64_MAX };
+	const struct sim_gpu *g = m->gpus[except->gpu];
+	struct lru_pick pick = { m, except->id };
 	struct sim_buffer *v = NULL, *c;
 
 	for (size_t i = 0; i < g->nr_bufs; i++) {
@@ -483,8 +477,8 @@ static struct sim_buffer *lru_victim(const struct sim_model *m,
 	}
 	if (!m->bsrc || m->bsrc->all_loaded)
 		return v;
-	if (m->bsrc->by_lru(m->bsrc->arg, gpu_index(m, g),
-			    lru_first_unloaded, &pick) < 0 || !pick.found)
+	if (m->bsrc->by_lru(m->bsrc->arg, except->gpu, lru_first_unloaded,
+			    &pick) < 0 || !pick.found)
 		return v;
 	c = load_buf(m, pick.id);
 	return c && (!v || c->lru < v->lru) ? c : v;
@@ -525,7 +519,7 @@ static int vram_alloc(struct sim_model *m, struct sim_gpu *g,
 				"VRAM of %s", xgm_size_str(b->pages << 12, sz),
 				xgm_size_str(g->vram_pages << 12, vram), g->name);
 	while ((ret = vram_try(g, b, gfn)) == -ENOSPC) {
-		struct sim_buffer *v = lru_victim(m, g, b);
+		struct sim_buffer *v = lru_victim(m, b);
 
 		if (!v && m->bsrc && m->bsrc->err)
 			return m->bsrc->err;

@@ -574,12 +574,16 @@ const char *sim_xen_name(unsigned int version);
  * source holds; load adds one to the model (sim_dom_add) and records the
  * first failure in err, which the operation then fails with.
  */
+struct sim_dom_name {
+	uint32_t domid;
+	char name[XGM_DOMAIN_NAME_MAX];
+};
+
 struct sim_dom_source {
 	int (*load)(void *arg, struct sim_model *m, uint32_t domid);
 	void *arg;
-	uint32_t *ids;
-	char (*names)[XGM_DOMAIN_NAME_MAX];
-	size_t nr;
+	struct sim_dom_name *index;
+	size_t nr, cap;
 	int err;
 };
 

@@ -435,16 +435,21 @@ static int remember_file(struct sim_state_file *f)
 	return 0;
 }
 
+/* Read at every operation's start: prepared once, as the rows' are. */
 static int read_data_version(struct sim_state_file *f, sqlite3_int64 *v)
 {
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(f->db, "PRAGMA data_version", -1, &st, NULL);
+	sqlite3_stmt *st = NULL;
+	bool cached;
+	int rc = sim_state_stmt(f, "PRAGMA data_version", &st, &cached);
 
 	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		*v = sqlite3_column_int64(st, 0);
 		rc = SQLITE_OK;
 	}
-	sqlite3_finalize(st);
+	if (cached)
+		sqlite3_reset(st);
+	else if (st)
+		sqlite3_finalize(st);
 	return rc == SQLITE_OK ? 0 : sim_state_fail(f, rc, "data_version");
 }
 

@@ -88,7 +88,8 @@ static int one(struct sim_state_file *f, const char *sql, const char *a,
 
 	if (ret)
 		return ret;
-	bind_text(&s, 1, a);
+	if (a)
+		bind_text(&s, 1, a);
 	if (b)
 		bind_text(&s, 2, b);
 	ret = run(&s);
@@ -221,7 +222,6 @@ static int load_domain(void *arg, struct sim_model *m, uint32_t domid)
 static int load_index(struct sim_rows *r)
 {
 	struct sim_dom_source *src = &r->src;
-	size_t cap = 0;
 	struct stmt s;
 	int rc, ret = prepare(&s, r->f, "SELECT domid, name FROM domains "
 			      "ORDER BY domid");
@@ -236,23 +236,13 @@ static int load_index(struct sim_rows *r)
 				       "name");
 			break;
 		}
-		if (src->nr == cap) {
-			size_t n = cap ? cap * 2 : 16;
-			uint32_t *ids = realloc(src->ids, n * sizeof(*ids));
-			char (*names)[XGM_DOMAIN_NAME_MAX];
-
-			if (ids)
-				src->ids = ids;
-			names = realloc(src->names, n * sizeof(*names));
-			if (!ids || !names) {
-				ret = -ENOMEM;
-				break;
-			}
-			src->names = names;
-			cap = n;
+		if (xgm_array_room(&src->index, src->nr, &src->cap,
+				   sizeof(*src->index), 16)) {
+			ret = -ENOMEM;
+			break;
 		}
-		src->ids[src->nr] = (uint32_t)id;
-		snprintf(src->names[src->nr], XGM_DOMAIN_NAME_MAX, "%s", name);
+		src->index[src->nr].domid = (uint32_t)id;
+		snprintf(src->index[src->nr].name, XGM_DOMAIN_NAME_MAX, "%s", name);
 		src->nr++;
 	}
 	if (!ret && rc < 0)
@@ -413,8 +403,7 @@ void sim_rows_free(struct sim_rows *r)
 {
 	sim_map_free(&r->bufs);
 	free(r->host_row);
-	free(r->src.ids);
-	free(r->src.names);
+	free(r->src.index);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -478,7 +467,6 @@ static int del_by_id(struct sim_state_file *f, const char *sql, sqlite3_int64 id
 struct frames_put {
 	struct sim_state_file *f;
 	uint64_t id, base;
-	int ret;
 };
 
 static int put_frame_run(void *arg, uint64_t mfn, uint64_t count)
@@ -512,7 +500,7 @@ static int put_block(void *arg, uint64_t off, uint64_t order)
 static int put_buffer(struct sim_state_file *f, const struct sim_model *m,
 		      uint64_t id, unsigned int gpu, const char *text)
 {
-	struct frames_put fp = { f, id, 0, 0 };
+	struct frames_put fp = { f, id, 0 };
 	json_t *j = json_loads(text, 0, NULL), *blocks, *mfns;
 	const char *place = json_string_value(json_object_get(j, "place"));
 	struct stmt s;
@@ -596,51 +584,17 @@ static int runs_add(struct runs *rs, uint64_t mfn, uint64_t count,
 
 static int reach_leaf(const struct xgm_p2m_entry *e, void *arg)
 {
-	return runs_add(arg, e->mfn, 1ull << e->order, 0);
+	return sim_rs_add(arg, e->mfn, e->mfn + (1ull << e->order) - 1);
 }
 
-static int by_mfn(const void *a, const void *b)
-{
-	const struct run3 *x = a, *y = b;
-
-	return (x->mfn > y->mfn) - (x->mfn < y->mfn);
-}
-
-/* Sorted by mfn, overlapping and touching runs merged: one run per start. */
-static void runs_merge(struct runs *rs)
-{
-	size_t k = 0;
-
-	if (!rs->n)
-		return;
-	qsort(rs->r, rs->n, sizeof(*rs->r), by_mfn);
-	for (size_t i = 1; i < rs->n; i++) {
-		struct run3 *last = &rs->r[k];
-		uint64_t end = last->mfn + last->count;
-
-		if (rs->r[i].mfn <= end) {
-			uint64_t e = rs->r[i].mfn + rs->r[i].count;
-
-			if (e > end)
-				last->count = e - last->mfn;
-		} else {
-			rs->r[++k] = rs->r[i];
-		}
-	}
-	rs->n = k + 1;
-}
-
-/* The frames d may reach now: every leaf of its p2m (which its IOMMU
- * tables mirror) and its iomem permissions. */
-static int reach_now(const struct sim_domain *d, struct runs *rs)
+/* The frames d may reach now, as sorted, coalesced ranges: every leaf of
+ * its p2m (which its IOMMU tables mirror) and its iomem permissions. */
+static int reach_now(const struct sim_domain *d, struct sim_rangeset *rs)
 {
 	int ret = d->p2m ? sim_p2m_walk(d->p2m, 0, UINT64_MAX, reach_leaf, rs) : 0;
 
 	for (size_t i = 0; !ret && i < d->iomem.nr; i++)
-		ret = runs_add(rs, d->iomem.r[i].s,
-			       d->iomem.r[i].e - d->iomem.r[i].s + 1, 0);
-	if (!ret)
-		runs_merge(rs);
+		ret = sim_rs_add(rs, d->iomem.r[i].s, d->iomem.r[i].e);
 	return ret;
 }
 
@@ -682,7 +636,7 @@ static int reach_del(struct sim_state_file *f, uint32_t domid,
 }
 
 static int reach_ins(struct sim_state_file *f, uint32_t domid,
-		     const struct run3 *r, sqlite3_int64 id)
+		     const struct sim_range *r, sqlite3_int64 id)
 {
 	struct stmt s;
 	int ret = prepare(&s, f, "INSERT INTO domain_reach (id, lo, hi) VALUES "
@@ -691,16 +645,16 @@ static int reach_ins(struct sim_state_file *f, uint32_t domid,
 	if (ret)
 		return ret;
 	bind_int(&s, 1, id);
-	bind_int(&s, 2, (sqlite3_int64)r->mfn);
-	bind_int(&s, 3, (sqlite3_int64)(r->mfn + r->count - 1));
+	bind_int(&s, 2, (sqlite3_int64)r->s);
+	bind_int(&s, 3, (sqlite3_int64)r->e);
 	ret = run(&s);
 	finish(&s);
 	if (ret || (ret = prepare(&s, f, "INSERT INTO domain_reach_runs (domid, "
 				  "mfn, count, id) VALUES (?, ?, ?, ?)")))
 		return ret;
 	bind_int(&s, 1, domid);
-	bind_int(&s, 2, (sqlite3_int64)r->mfn);
-	bind_int(&s, 3, (sqlite3_int64)r->count);
+	bind_int(&s, 2, (sqlite3_int64)r->s);
+	bind_int(&s, 3, (sqlite3_int64)(r->e - r->s + 1));
 	bind_int(&s, 4, id);
 	ret = run(&s);
 	finish(&s);
@@ -708,16 +662,16 @@ static int reach_ins(struct sim_state_file *f, uint32_t domid,
 }
 
 /*
- * The rows of what domid reaches become want (sorted, merged; NULL: none),
- * by difference with what they hold. Written with the domain's rows, so
- * that a domain not in memory reaches what its rows say.
+ * The rows of what domid reaches become want (NULL: none), by difference
+ * with what they hold. Written with the domain's rows, so that a domain
+ * not in memory reaches what its rows say.
  */
 static int reach_write(struct sim_state_file *f, uint32_t domid,
-		       const struct runs *want)
+		       const struct sim_rangeset *want)
 {
 	struct runs have = { 0 };
 	sqlite3_int64 next = REACH_ID(domid, 0);
-	size_t i = 0, j = 0, nw = want ? want->n : 0;
+	size_t i = 0, j = 0, nw = want ? want->nr : 0;
 	int ret = reach_stored(f, domid, &have);
 
 	for (size_t k = 0; k < have.n; k++)
@@ -725,11 +679,11 @@ static int reach_write(struct sim_state_file *f, uint32_t domid,
 			next = have.r[k].id + 1;
 	while (!ret && (i < have.n || j < nw)) {
 		const struct run3 *h = i < have.n ? &have.r[i] : NULL;
-		const struct run3 *w = j < nw ? &want->r[j] : NULL;
+		const struct sim_range *w = j < nw ? &want->r[j] : NULL;
 
-		if (h && w && h->mfn == w->mfn && h->count == w->count) {
+		if (h && w && h->mfn == w->s && h->mfn + h->count - 1 == w->e) {
 			i++, j++;
-		} else if (h && (!w || h->mfn <= w->mfn)) {
+		} else if (h && (!w || h->mfn <= w->s)) {
 			ret = reach_del(f, domid, h);
 			i++;
 		} else if (next > REACH_ID(domid, UINT32_MAX)) {
@@ -745,10 +699,10 @@ static int reach_write(struct sim_state_file *f, uint32_t domid,
 
 static int put_reach(struct sim_state_file *f, const struct sim_domain *d)
 {
-	struct runs want = { 0 };
+	struct sim_rangeset want = { 0 };
 	int ret = reach_now(d, &want) ?: reach_write(f, d->domid, &want);
 
-	free(want.r);
+	sim_rs_free(&want);
 	return ret;
 }
 
@@ -901,11 +855,10 @@ int sim_rows_save(struct sim_rows *r, struct sim_model *m, json_t *undo)
 	ret = ret < 0 ? ret : 0;
 	for (size_t i = 0; !ret && i < m->nr_doms; i++) {
 		struct sim_domain *d = m->doms[i];
+		int own, frames = 0;
 
 		p.d = d;
 		snprintf(key, sizeof(key), "d:%u", d->domid);
-		int own, frames = 0;
-
 		own = save_part(&d->row, dump(sim_persist_domain(d)), undo, key,
 				put_domain_part, &p);
 		key[0] = 'f';
@@ -1067,10 +1020,14 @@ int sim_rows_store_get(struct sim_state_file *f, const char *path,
 	return ret;
 }
 
+/* "s:PATH", for a path of any length the store takes (sim/backend.c's
+ * check_path: 3072). */
+#define STORE_UNDO_KEY_MAX (3072 + 3)
+
 static int note_store_undo(struct sim_state_file *f, const char *path,
 			   json_t *undo)
 {
-	char key[300], *old = NULL;
+	char key[STORE_UNDO_KEY_MAX], *old = NULL;
 	int ret;
 
 	if (!undo)
@@ -1148,36 +1105,24 @@ int sim_rows_store_walk(struct sim_state_file *f, const char *dir,
 	return ret ? ret : found ? 0 : -ENOENT;
 }
 
-struct rm_walk {
-	struct sim_state_file *f;
-	json_t *undo;
-};
-
-static int note_each(const char *path, const char *value, void *arg)
+static int note_each(const char *path, const char *value, void *undo)
 {
-	struct rm_walk *w = arg;
-	char key[300];
+	char key[STORE_UNDO_KEY_MAX];
 
-	(void)value;
 	snprintf(key, sizeof(key), "s:%s", path);
-	return note_undo(w->undo, key, value);
+	return note_undo(undo, key, value);
 }
 
 int sim_rows_store_rm(struct sim_state_file *f, const char *path, json_t *undo)
 {
-	struct rm_walk w = { f, undo };
-	char *lo, *hi, *self = NULL;
+	char *lo, *hi;
 	struct stmt s;
-	int ret, gone;
+	int ret, gone = 0;
 
-	ret = sim_rows_store_get(f, path, &self);
-	if (ret && ret != -ENOENT)
-		return ret;
-	free(self);
-	gone = ret ? 0 : 1;
-	ret = note_store_undo(f, path, gone ? undo : NULL);
+	/* The key itself and every key under it, as they were. */
+	ret = note_store_undo(f, path, undo);
 	if (!ret && undo) {
-		ret = sim_rows_store_walk(f, path, note_each, &w);
+		ret = sim_rows_store_walk(f, path, note_each, undo);
 		ret = ret == -ENOENT ? 0 : ret;
 	}
 	if (ret || (ret = range(path, &lo, &hi)))
@@ -1190,7 +1135,7 @@ int sim_rows_store_rm(struct sim_state_file *f, const char *path, json_t *undo)
 		bind_text(&s, 3, hi);
 		ret = run(&s);
 		if (!ret)
-			gone += sqlite3_changes(sim_state_db(f));
+			gone = sqlite3_changes(sim_state_db(f));
 		finish(&s);
 	}
 	free(lo);
