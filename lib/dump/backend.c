@@ -248,7 +248,9 @@ static int dump_domain_list(void *priv, struct xgm_domain_info **out,
 	json_array_foreach(doms, i, d) {
 		ret = parse_domain(d, &(*out)[i]);
 		if (ret) {
+			/* Nothing for the caller to free on failure. */
 			free(*out);
+			*out = NULL;
 			return ret;
 		}
 	}
