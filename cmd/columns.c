@@ -143,7 +143,8 @@ void fmt_value(enum col_fmt fmt, json_t *v, char *buf, size_t len)
 
 static void indent(FILE *f, int n)
 {
-	fprintf(f, "%*s", n, "");
+	while (n-- > 0)
+		fputc(' ', f);
 }
 
 /* A column is hidden when its spec says so and every row holds 0. */
@@ -183,12 +184,14 @@ static size_t width_of(const char *s)
 	return n;
 }
 
+/* Each cell formatted once: the widths and the lines come from the same
+ * text (a list of a domain's blobs is mostly this). */
 void render_cols(const struct col *cols, json_t *rows, FILE *f, int ind)
 {
 	enum { MAX_COLS = 24 };
-	size_t width[MAX_COLS], ncols = 0, i;
+	size_t width[MAX_COLS], ncols = 0, nrows = json_array_size(rows), i;
 	bool shown[MAX_COLS];
-	char buf[512];
+	char buf[512], **cell;
 	json_t *row;
 
 	for (; cols[ncols].key && ncols < MAX_COLS; ncols++) {
@@ -196,11 +199,15 @@ void render_cols(const struct col *cols, json_t *rows, FILE *f, int ind)
 			       !(cols[ncols].hide_absent && none_has(&cols[ncols], rows));
 		width[ncols] = strlen(cols[ncols].header);
 	}
+	cell = calloc(nrows * ncols + 1, sizeof(*cell));
+	if (!cell)
+		return;
 	json_array_foreach(rows, i, row) {
 		for (size_t c = 0; c < ncols; c++) {
 			fmt_value(cols[c].fmt, json_path(row, cols[c].key), buf, sizeof(buf));
 			if (width_of(buf) > width[c])
 				width[c] = width_of(buf);
+			cell[i * ncols + c] = strdup(buf);
 		}
 	}
 	/* The last shown column is not padded (no trailing blanks). */
@@ -222,25 +229,34 @@ void render_cols(const struct col *cols, json_t *rows, FILE *f, int ind)
 			fprintf(f, "%-*s", (int)width[c], cols[c].header);
 	}
 	fputc('\n', f);
-	json_array_foreach(rows, i, row) {
+	for (i = 0; i < nrows; i++) {
+		size_t pending = 0; /* blanks owed before the next text */
+
 		indent(f, ind);
 		for (size_t c = 0, first = 1; c < ncols; c++) {
-			size_t n;
+			const char *text = cell[i * ncols + c] ? cell[i * ncols + c] : "";
+			size_t n = width_of(text), pad = width[c] > n ? width[c] - n : 0;
 
 			if (!shown[c])
 				continue;
-			fprintf(f, "%s", first ? "" : "  ");
+			pending += first ? 0 : 2;
 			first = 0;
-			fmt_value(cols[c].fmt, json_path(row, cols[c].key), buf, sizeof(buf));
-			n = width_of(buf);
 			if (is_number_fmt(cols[c].fmt))
-				indent(f, (int)(width[c] > n ? width[c] - n : 0));
-			fput_escaped(buf, f);
+				pending += pad;
+			if (*text) {
+				indent(f, (int)pending);
+				pending = 0;
+				fput_escaped(text, f);
+			}
 			if (!is_number_fmt(cols[c].fmt))
-				indent(f, (int)(width[c] > n ? width[c] - n : 0));
+				pending += pad;
 		}
+		/* Empty cells at the end of a line leave no blanks. */
 		fputc('\n', f);
 	}
+	for (i = 0; i < nrows * ncols; i++)
+		free(cell[i]);
+	free(cell);
 }
 
 void render_cols_max(const struct col *cols, json_t *rows, FILE *f, int ind,

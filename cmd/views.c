@@ -223,13 +223,14 @@ static void render_blob(struct cli *cli, json_t *out, FILE *f)
 	render_blob_fields(out, f, NULL);
 }
 
-static void distribution_text(json_t *d, char *buf, size_t len)
+/* min, p50, ... max; of one sample, the sample. */
+static void distribution_text(json_t *d, bool one, char *buf, size_t len)
 {
 	static const char *const keys[] = { "min", "p50", "p90", "p99", "max" };
 	size_t off = 0;
 
-	if (!json_is_object(d)) {
-		us_str(d, buf, len);
+	if (!json_is_object(d) || one) {
+		us_str(json_is_object(d) ? json_object_get(d, "p50") : d, buf, len);
 		return;
 	}
 	buf[0] = '\0';
@@ -247,10 +248,12 @@ static void render_migrate(struct cli *cli, json_t *out, FILE *f)
 	char buf[256];
 
 	render_blob_fields(out, f, "blackout_us");
+	bool one = uint_of(out, "migrations") == 1;
+
 	render_line(f, "migrations", LABEL_W, "%" PRIu64, uint_of(out, "migrations"));
-	distribution_text(json_object_get(out, "blackout_us"), buf, sizeof(buf));
+	distribution_text(json_object_get(out, "blackout_us"), one, buf, sizeof(buf));
 	render_line(f, "blackout", LABEL_W, "%s (measured)", buf);
-	distribution_text(json_object_get(out, "total_us"), buf, sizeof(buf));
+	distribution_text(json_object_get(out, "total_us"), one, buf, sizeof(buf));
 	render_line(f, "total", LABEL_W, "%s (measured)", buf);
 	if (json_is_true(json_object_get(out, "paused")))
 		render_line(f, "paused", LABEL_W, "yes");

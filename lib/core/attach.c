@@ -113,7 +113,7 @@ static int first_leaf(const struct xgm_p2m_entry *e, void *arg)
 }
 
 static int check_place(struct xgm_ctx *ctx, const struct blob *b,
-		       const struct window *w, const struct blob *others,
+		       const struct window *w, const struct span *others,
 		       size_t nr_others)
 {
 	struct xgm_p2m_entry e;
@@ -138,7 +138,7 @@ static int check_place(struct xgm_ctx *ctx, const struct blob *b,
 			return xgm_fail(-EEXIST, "gfn 0x%llx..0x%llx overlaps blob "
 					"%s:%u", (unsigned long long)b->gfn,
 					(unsigned long long)(b->gfn + b->nr - 1),
-					others[i].dom_name, others[i].n);
+					b->dom_name, others[i].n);
 	ret = hv_p2m_walk(ctx, b->domid, b->gfn, b->gfn + b->nr - 1, first_leaf, &e);
 	if (ret == 1)
 		return xgm_fail(-EEXIST, "gfn 0x%llx of %s is already in use "
@@ -196,7 +196,7 @@ static int next_number(struct xgm_ctx *ctx, uint32_t domid, uint32_t *n)
 /* Where the blob goes, once its first frame is known (for 2M alignment). */
 struct where {
 	const struct window *w;
-	const struct blob *others;
+	const struct span *others;
 	size_t nr_others;
 };
 
@@ -236,7 +236,8 @@ int engine_attach(struct xgm_ctx *ctx, const char *dom,
 		  const struct xgm_attach_opts *opts, struct blob *res)
 {
 	struct xgm_domain_info d;
-	struct blob b = { 0 }, *others = NULL;
+	struct blob b = { 0 };
+	struct span *others = NULL;
 	struct op_meter meter;
 	size_t nr_others = 0;
 	struct window w;
@@ -325,7 +326,7 @@ int engine_attach(struct xgm_ctx *ctx, const char *dom,
 	if (!ret)
 		ret = check_card(ctx, &b);
 	if (!ret)
-		ret = blob_load_all(ctx, d.domid, &others, &nr_others);
+		ret = spans_load(ctx, d.domid, &others, &nr_others);
 	where.others = others;
 	where.nr_others = nr_others;
 	if (!ret && gfn_set) {
@@ -372,7 +373,7 @@ out:
 		hv_restore(ctx);
 		xgm__err_release();
 	}
-	blob_free_all(others, nr_others);
+	free(others);
 	blob_free(&b);
 	return xgm_err(ret);
 }

@@ -44,6 +44,34 @@ static int record_of(json_t *j, uint32_t domid, uint32_t n, const char *path,
 		blob_free(b);
 		ret = xgm_fail(-EBADMSG, "blob record %s names another blob", path);
 	}
+	/* Stored, it has its span, or was written before spans were (and
+	 * spans_load reads it whole). */
+	b->span_saved = !ret;
+	return ret;
+}
+
+/* What each operation on the blob cost, beside its record: nothing that
+ * lists or places blobs reads it, and losing it loses counters, not
+ * frames. */
+static void cost_path(char *buf, size_t len, uint32_t domid, uint32_t n)
+{
+	snprintf(buf, len, XGM_STORE_ROOT "/cost/%u/%u", domid, n);
+}
+
+/* The costs at path into b; an absent key is no cost recorded. */
+static int costs_of(struct xgm_ctx *ctx, const char *path, struct blob *b)
+{
+	json_t *j;
+	int ret = store_get(ctx, path, &j);
+
+	if (ret == -ENOENT) {
+		xgm_clear_error();
+		return 0;
+	}
+	if (!ret) {
+		ret = blob_ops_from_record(j, b);
+		json_decref(j);
+	}
 	return ret;
 }
 
@@ -55,10 +83,16 @@ int blob_load(struct xgm_ctx *ctx, uint32_t domid, uint32_t n, struct blob *b)
 
 	blob_path(path, sizeof(path), domid, n);
 	ret = store_get(ctx, path, &j);
-	return ret ?: record_of(j, domid, n, path, b);
+	if (ret || (ret = record_of(j, domid, n, path, b)))
+		return ret;
+	cost_path(path, sizeof(path), domid, n);
+	ret = costs_of(ctx, path, b);
+	if (ret)
+		blob_free(b);
+	return ret;
 }
 
-int blob_save(struct xgm_ctx *ctx, const struct blob *b)
+int blob_save(struct xgm_ctx *ctx, struct blob *b)
 {
 	engine_forget_ioreq_cache(ctx);
 	char path[96];
@@ -67,9 +101,26 @@ int blob_save(struct xgm_ctx *ctx, const struct blob *b)
 
 	if (!j)
 		return -ENOMEM;
+	/* Before the first record: placement must never miss a blob. */
+	if (!b->span_saved) {
+		ret = span_save(ctx, b);
+		if (ret) {
+			json_decref(j);
+			return ret;
+		}
+		b->span_saved = true;
+	}
 	blob_path(path, sizeof(path), b->domid, b->n);
 	ret = store_put(ctx, path, j);
 	json_decref(j);
+	/* After the record: the record is what recovery needs. */
+	if (!ret && b->ops_changed) {
+		j = blob_ops_record(b);
+		cost_path(path, sizeof(path), b->domid, b->n);
+		ret = j ? store_put(ctx, path, j) : 0;
+		json_decref(j);
+		b->ops_changed = ret != 0;
+	}
 	return ret;
 }
 
@@ -77,9 +128,29 @@ int blob_delete(struct xgm_ctx *ctx, const struct blob *b)
 {
 	engine_forget_ioreq_cache(ctx);
 	char path[96];
+	int ret;
 
 	blob_path(path, sizeof(path), b->domid, b->n);
-	return store_del(ctx, path);
+	ret = store_del(ctx, path);
+	cost_path(path, sizeof(path), b->domid, b->n);
+	if (!ret && store_del(ctx, path) == -ENOENT)
+		xgm_clear_error();
+	/* After the record: a span too many only keeps a range free. */
+	return ret ?: span_delete(ctx, b->domid, b->n);
+}
+
+/* The costs of blobs loaded by blob_load_all (which leaves them out), for
+ * what shows them all: one walk of the costs' tree. */
+int blob_load_costs(struct xgm_ctx *ctx, struct blob *all, size_t n)
+{
+	char path[96];
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < n; i++) {
+		cost_path(path, sizeof(path), all[i].domid, all[i].n);
+		ret = costs_of(ctx, path, &all[i]);
+	}
+	return ret;
 }
 
 static int cmp_gfn(const void *a, const void *b)
@@ -91,48 +162,45 @@ static int cmp_gfn(const void *a, const void *b)
 	return x->gfn < y->gfn ? -1 : x->gfn > y->gfn;
 }
 
-/* One record of a domain's directory, as the walk gave it (key: its
- * path). */
-static int record_at(const char *key, json_t *text, uint32_t domid,
-		     size_t dlen, struct blob *b)
-{
-	char *end;
-	unsigned long num = strtoul(key + dlen + 1, &end, 10);
-	json_t *j;
+/* A domain's records, as the walk of its directory gives them. */
+struct domain_walk {
+	struct blob **arr;
+	size_t *n, *cap;
+	uint32_t domid;
+	size_t dlen;       /* of the directory's path */
+};
 
-	if (*end || end == key + dlen + 1 || num > UINT32_MAX)
+static int record_at(const char *key, const char *text, void *arg)
+{
+	struct domain_walk *w = arg;
+	char *end;
+	unsigned long num = strtoul(key + w->dlen + 1, &end, 10);
+	json_t *j;
+	int ret;
+
+	if (*end || end == key + w->dlen + 1 || num > UINT32_MAX)
 		return xgm_fail(-EBADMSG, "store: %s is not a blob number", key);
-	j = store_parse(json_string_value(text), key);
-	return j ? record_of(j, domid, (uint32_t)num, key, b) : -EBADMSG;
+	if (xgm_array_room(w->arr, *w->n, w->cap, sizeof(**w->arr), 16))
+		return -ENOMEM;
+	j = store_parse(text, key);
+	if (!j)
+		return -EBADMSG;
+	ret = record_of(j, w->domid, (uint32_t)num, key, &(*w->arr)[*w->n]);
+	if (!ret)
+		(*w->n)++;
+	return ret;
 }
 
 /* Every record of one domain, in one walk of its directory. */
 static int load_domain(struct xgm_ctx *ctx, uint32_t domid, struct blob **arr,
 		       size_t *n, size_t *cap)
 {
-	json_t *recs = json_object(), *v;
-	const char *key;
+	struct domain_walk w = { arr, n, cap, domid, 0 };
 	char dir[64];
-	size_t dlen;
-	int ret;
 
-	if (!recs)
-		return -ENOMEM;
-	dlen = (size_t)snprintf(dir, sizeof(dir), XGM_STORE_ROOT "/blob/%u", domid);
-	ret = store_subtree(ctx, dir, recs);
-	json_object_foreach(recs, key, v) {
-		if (ret)
-			break;
-		if (xgm_array_room(arr, *n, cap, sizeof(**arr), 16)) {
-			ret = -ENOMEM;
-			break;
-		}
-		ret = record_at(key, v, domid, dlen, &(*arr)[*n]);
-		if (!ret)
-			(*n)++;
-	}
-	json_decref(recs);
-	return ret;
+	w.dlen = (size_t)snprintf(dir, sizeof(dir), XGM_STORE_ROOT "/blob/%u",
+				  domid);
+	return store_each(ctx, dir, record_at, &w);
 }
 
 int blob_load_all(struct xgm_ctx *ctx, int64_t domid, struct blob **out,

@@ -23,22 +23,8 @@ static int blob_list_op(struct xgm_ctx *ctx, const char *dom, json_t **out)
 	if (ret)
 		return xgm_err(ret);
 	*out = json_array();
-	for (size_t i = 0; i < n; i++) {
-		json_t *v = blob_view(ctx, &all[i]);
-
-		/* One line per blob: the summary columns only. */
-		json_array_append_new(*out, json_pack("{s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:O}",
-			"id", json_object_get(v, "id"),
-			"size", json_object_get(v, "size"),
-			"placement", json_object_get(v, "placement"),
-			"strategy", json_object_get(v, "strategy"),
-			"gfn", json_object_get(v, "gfn"),
-			"gfn_last", json_object_get(v, "gfn_last"),
-			"state", json_object_get(v, "state"),
-			"filled", json_object_get(v, "filled"),
-			"label", json_object_get(v, "label")));
-		json_decref(v);
-	}
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(*out, blob_summary(&all[i]));
 	blob_free_all(all, n);
 	return 0;
 }

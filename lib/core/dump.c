@@ -89,6 +89,8 @@ static int dump_op(struct xgm_ctx *ctx, json_t **out)
 	if (ret)
 		return xgm_err(ret);
 	ret = blob_load_all(ctx, -1, &blobs, &nb);
+	if (!ret && (ret = blob_load_costs(ctx, blobs, nb)))
+		blob_free_all(blobs, nb);
 	if (ret) {
 		free(doms);
 		return xgm_err(ret);

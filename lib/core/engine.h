@@ -93,6 +93,10 @@ void free_names(char **names, size_t n);
 /* Every value below dir, recursively, into obj as "path": "value", in
  * the order of a walk that lists each directory sorted (store_children). */
 int store_subtree(struct xgm_ctx *ctx, const char *dir, json_t *obj);
+/* The same walk, each value to fn (a non-zero return stops it). */
+typedef int (*store_each_fn)(const char *path, const char *value, void *arg);
+int store_each(struct xgm_ctx *ctx, const char *dir, store_each_fn fn,
+	       void *arg);
 
 /* ---- strategies (core/strategy.c) -------------------------------------- */
 
@@ -187,7 +191,9 @@ struct blob {
 	bool pinned;
 	bool filled;                 /* fill wrote its pattern: fill_id */
 	uint64_t fill_id;
-	struct blob_op ops[BLOB_OP_NR];
+	struct blob_op ops[BLOB_OP_NR]; /* stored apart from the record */
+	bool ops_changed;            /* not written since an operation */
+	bool span_saved;             /* its span is in the store (span.c) */
 };
 
 void blob_free(struct blob *b);
@@ -211,6 +217,9 @@ void engine_emit_move(struct xgm_ctx *ctx, const struct blob *b,
  * validates every field and -EBADMSG says which is wrong. */
 json_t *blob_record(const struct blob *b);
 int blob_from_record(json_t *r, struct blob *b);
+/* The costs of b's operations, stored apart from its record. */
+json_t *blob_ops_record(const struct blob *b);
+int blob_ops_from_record(json_t *ops, struct blob *b);
 /* The same as the store's text. */
 char *blob_encode(const struct blob *b);
 int blob_decode(const char *text, struct blob *b);
@@ -221,8 +230,11 @@ json_t *extents_record(const struct xgm_extent *e, size_t n);
 int extents_from_record(json_t *arr, const char *key, struct xgm_extent **out,
 			size_t *n, uint64_t *frames);
 int blob_load(struct xgm_ctx *ctx, uint32_t domid, uint32_t n, struct blob *b);
-int blob_save(struct xgm_ctx *ctx, const struct blob *b);
+/* Writes b's record, and its costs when an operation changed them. */
+int blob_save(struct xgm_ctx *ctx, struct blob *b);
 int blob_delete(struct xgm_ctx *ctx, const struct blob *b);
+/* The costs of each of all[n] (blob_load_all leaves them out). */
+int blob_load_costs(struct xgm_ctx *ctx, struct blob *all, size_t n);
 /* All blobs of a domain (domid >= 0) or of every domain, by gfn. */
 int blob_load_all(struct xgm_ctx *ctx, int64_t domid, struct blob **out,
 		  size_t *n);
@@ -256,7 +268,26 @@ int window_ensure(struct xgm_ctx *ctx, const struct xgm_domain_info *d,
 		  struct window *w);
 /* A place for nr frames whose gfn is congruent to mfn0 modulo align
  * (frames), clear of every other blob. */
-int window_place(const struct window *w, const struct blob *others,
+/* Where a blob sits in its window (core/span.c): all that placing
+ * another needs of it. */
+struct span {
+	uint64_t gfn, nr;
+	uint32_t n;
+};
+
+/* The spans of every blob of domid, sorted by gfn (*out: free it). */
+int spans_load(struct xgm_ctx *ctx, uint32_t domid, struct span **out,
+	       size_t *nr);
+/* Written before b's first record, deleted after its last. */
+int span_save(struct xgm_ctx *ctx, const struct blob *b);
+int span_delete(struct xgm_ctx *ctx, uint32_t domid, uint32_t n);
+/* A span's stored text [gfn, frames], bounded; key names it in errors. */
+int span_decode(const char *text, const char *key, uint64_t *gfn,
+		uint64_t *nr);
+/* recover, with no journal record open: drops spans no record names. */
+int spans_drop_stale(struct xgm_ctx *ctx, json_t *report);
+
+int window_place(const struct window *w, const struct span *others,
 		 size_t nr_others, uint64_t nr, uint64_t mfn0, uint64_t align,
 		 uint64_t *gfn);
 

@@ -334,18 +334,15 @@ static int blob_migrate_op(struct xgm_ctx *ctx, const char *id,
 	json_object_set_new(v, "migrations", json_integer(repeat));
 	json_object_set_new(v, "last", last);
 	last = NULL;
-	json_object_set_new(v, "blackout_us", repeat > 1 ? distribution(blackout, repeat)
-							  : json_rounded(blackout[0], US_UNIT));
-	json_object_set_new(v, "total_us", repeat > 1 ? distribution(total, repeat)
-						      : json_rounded(total[0], US_UNIT));
+	/* One type per key: a distribution, of one move or of many. */
+	json_object_set_new(v, "blackout_us", distribution(blackout, repeat));
+	json_object_set_new(v, "total_us", distribution(total, repeat));
 	json_object_set_new(v, "time", json_string("measured"));
 	if (pause) {
 		/* From the pause before the copy to the unpause after the
 		 * switch: how long the guest's vcpus did not run. */
 		json_object_set_new(v, "paused", json_true());
-		json_object_set_new(v, "paused_us", repeat > 1 ?
-				    distribution(paused, repeat) :
-				    json_real(paused[0]));
+		json_object_set_new(v, "paused_us", distribution(paused, repeat));
 	}
 	*out = v;
 out:

@@ -6,8 +6,8 @@
  *
  * Loading validates every field: a record is data from the store (which
  * anyone in dom0 can write on Xen), not something to trust. Unknown keys
- * are refused (JSON_STRICT), a key given twice is refused by store_get's
- * parser, and every number is bounded before it sizes anything.
+ * are refused, a key given twice is refused by store_get's parser, and
+ * every number is bounded before it sizes anything.
  *
  * Defaults are left out (card0, wc, generation 0, not pinned, zero
  * counters): xenstore bounds a value at 4 KiB with its path, and a host of
@@ -98,9 +98,26 @@ static json_t *op_record(const struct blob_op *op)
 	return o;
 }
 
+/* What each operation on the blob cost: its own key (blob.c), read only
+ * by what shows it, so a list or a placement never decodes it. NULL when
+ * no operation is recorded. */
+json_t *blob_ops_record(const struct blob *b)
+{
+	json_t *ops = json_object();
+
+	for (unsigned int k = 0; ops && k < BLOB_OP_NR; k++)
+		if (b->ops[k].done)
+			json_object_set_new(ops, op_names[k], op_record(&b->ops[k]));
+	if (ops && !json_object_size(ops)) {
+		json_decref(ops);
+		ops = NULL;
+	}
+	return ops;
+}
+
 json_t *blob_record(const struct blob *b)
 {
-	json_t *r, *ops = json_object();
+	json_t *r;
 
 	r = json_pack("{s:i, s:I, s:I, s:s, s:I, s:s, s:s, s:b, s:I, s:s, s:I, s:o}",
 		      "v", RECORD_VERSION, "d", (json_int_t)b->domid,
@@ -111,11 +128,8 @@ json_t *blob_record(const struct blob *b)
 		      "auto", b->strategy_auto, "gfn", (json_int_t)b->gfn,
 		      "state", b->state, "buf", (json_int_t)b->buf,
 		      "ext", extents_record(b->ext, b->nr_ext));
-	if (!r || !ops) {
-		json_decref(r);
-		json_decref(ops);
+	if (!r)
 		return NULL;
-	}
 	if (strcmp(b->card, "card0"))
 		json_object_set_new(r, "card", json_string(b->card));
 	if (b->cache != CACHE_WC)
@@ -128,12 +142,6 @@ json_t *blob_record(const struct blob *b)
 		json_object_set_new(r, "fill", json_integer((json_int_t)b->fill_id));
 	if (b->grefs)
 		json_object_set_new(r, "grefs", grefs_record(b));
-	for (unsigned int k = 0; k < BLOB_OP_NR; k++)
-		if (b->ops[k].done)
-			json_object_set_new(ops, op_names[k], op_record(&b->ops[k]));
-	if (json_object_size(ops))
-		json_object_set(r, "ops", ops);
-	json_decref(ops);
 	if (*b->label)
 		json_object_set_new(r, "label", json_string(b->label));
 	return r;
@@ -238,40 +246,136 @@ static int get_grefs(json_t *arr, struct blob *b)
 	return ret;
 }
 
-/* jansson's "I" reads a json_int_t; counters are never negative. */
+/*
+ * Strict reading of an object, key by key: what json_unpack_ex(JSON_STRICT)
+ * does, at a fifth of its cost (it parses its format string on every call,
+ * and a host's lists and placements read every record of a domain). Each
+ * getter counts the keys it found; an object with more keys than were
+ * found has one nobody asked for.
+ */
+struct fields {
+	json_t *obj;
+	const char *where;     /* "blob record", "blob record: ops.attach" */
+	size_t found;
+	const char *asked[24]; /* every key a getter asked for */
+	size_t nr_asked;
+};
+
+static json_t *field(struct fields *f, const char *key, bool need, int *ret)
+{
+	json_t *v = json_object_get(f->obj, key);
+
+	if (f->nr_asked < sizeof(f->asked) / sizeof(*f->asked))
+		f->asked[f->nr_asked++] = key;
+	if (v)
+		f->found++;
+	else if (need && !*ret)
+		*ret = xgm_fail(-EBADMSG, "%s: %s is missing", f->where, key);
+	return v;
+}
+
+static void get_int(struct fields *f, const char *key, bool need,
+		    json_int_t *out, int *ret)
+{
+	json_t *v = field(f, key, need, ret);
+
+	if (v && !json_is_integer(v) && !*ret)
+		*ret = xgm_fail(-EBADMSG, "%s: %s is not an integer", f->where, key);
+	else if (v)
+		*out = json_integer_value(v);
+}
+
+static void get_str(struct fields *f, const char *key, bool need,
+		    const char **out, int *ret)
+{
+	json_t *v = field(f, key, need, ret);
+
+	if (v && !json_is_string(v) && !*ret)
+		*ret = xgm_fail(-EBADMSG, "%s: %s is not a string", f->where, key);
+	else if (v)
+		*out = json_string_value(v);
+}
+
+static void get_bool(struct fields *f, const char *key, bool need, int *out,
+		     int *ret)
+{
+	json_t *v = field(f, key, need, ret);
+
+	if (v && !json_is_boolean(v) && !*ret)
+		*ret = xgm_fail(-EBADMSG, "%s: %s is not a boolean", f->where, key);
+	else if (v)
+		*out = json_is_true(v);
+}
+
+/* A real, as jansson's "F" reads one: an integer is a number too. */
+static void get_real(struct fields *f, const char *key, double *out, int *ret)
+{
+	json_t *v = field(f, key, false, ret);
+
+	if (v && !json_is_number(v) && !*ret)
+		*ret = xgm_fail(-EBADMSG, "%s: %s is not a number", f->where, key);
+	else if (v)
+		*out = json_number_value(v);
+}
+
+/* Every key must have been asked for: names the first one that was not. */
+static int fields_end(struct fields *f, int ret)
+{
+	const char *key;
+	json_t *v;
+
+	if (ret || f->found == json_object_size(f->obj))
+		return ret;
+	json_object_foreach(f->obj, key, v) {
+		size_t k = 0;
+
+		(void)v;
+		while (k < f->nr_asked && strcmp(f->asked[k], key))
+			k++;
+		if (k == f->nr_asked)
+			break;
+	}
+	return xgm_fail(-EBADMSG, "%s: unknown key '%s'", f->where,
+			key ? key : "?");
+}
+
+/* Counters are never negative. */
 static int get_op(json_t *o, struct blob_op *op, const char *name)
 {
+	char where[64];
+	struct fields f = { o, where, 0 };
 	json_int_t c[11] = { 0 };
 	double measured = 0, modeled = NAN, blackout = NAN;
-	json_error_t err;
+	int ret = 0;
 	size_t i = 0;
 
-	if (json_unpack_ex(o, &err, JSON_STRICT,
-			   "{s?I, s?I, s?I, s?I, s?I, s?I, s?I, s?I, s?I, s?I, "
-			   "s?I, s?F, s?F, s?F}",
-			   "hypercalls", &c[0], "p2m_entries", &c[1],
-			   "splits", &c[2], "tlb_flushes", &c[3], "ipis", &c[4],
-			   "iommu_entries", &c[5], "iotlb_flushes", &c[6],
-			   "pages_copied", &c[7], "lock_acquisitions", &c[8],
-			   "ioreqs", &c[9], "memory_type_changes", &c[10],
-			   "measured_us", &measured, "modeled_us", &modeled,
-			   "blackout_us", &blackout))
-		return xgm_fail(-EBADMSG, "blob record: ops.%s: %s", name, err.text);
-	for (size_t k = 0; k < sizeof(c) / sizeof(*c); k++)
-		if (c[k] < 0)
-			return xgm_fail(-EBADMSG, "blob record: ops.%s: a negative "
-					"count", name);
-	op->done = true;
-#define GET(f) op->c.f = (uint64_t)c[i++];
+	snprintf(where, sizeof(where), "blob record: ops.%s", name);
+	if (!json_is_object(o))
+		return xgm_fail(-EBADMSG, "%s is not an object", where);
+#define GET(fl) get_int(&f, #fl, false, &c[i++], &ret);
 	COUNTERS(GET)
 #undef GET
+	get_real(&f, "measured_us", &measured, &ret);
+	get_real(&f, "modeled_us", &modeled, &ret);
+	get_real(&f, "blackout_us", &blackout, &ret);
+	ret = fields_end(&f, ret);
+	if (ret)
+		return ret;
+	for (size_t k = 0; k < sizeof(c) / sizeof(*c); k++)
+		if (c[k] < 0)
+			return xgm_fail(-EBADMSG, "%s: a negative count", where);
+	op->done = true;
+	i = 0;
+#define PUT(fl) op->c.fl = (uint64_t)c[i++];
+	COUNTERS(PUT)
+#undef PUT
 	op->measured_us = measured;
 	op->modeled_us = modeled;
 	op->blackout_us = blackout;
 	return 0;
 }
 
-static int get_ops(json_t *ops, struct blob *b)
+int blob_ops_from_record(json_t *ops, struct blob *b)
 {
 	const char *name;
 	json_t *o;
@@ -302,23 +406,38 @@ static void ops_unknown(struct blob *b)
 
 static int get_fields(json_t *r, struct blob *b)
 {
-	json_int_t v, d, n, size, gfn, gen = 0, buf, fill = -1;
-	const char *dom, *card = "card0", *place, *strat, *cache = NULL,
-		   *state, *label = "";
-	int autoc, pinned = 0;
-	json_t *ext, *grefs = NULL, *ops = NULL;
-	json_error_t err;
+	json_int_t v = 0, d = 0, n = 0, size = 0, gfn = 0, gen = 0, buf = 0,
+		   fill = -1;
+	const char *dom = "", *card = "card0", *place = "", *strat = "",
+		   *cache = NULL, *state = "", *label = "";
+	int autoc = 0, pinned = 0, ret = 0;
+	struct fields f = { r, "blob record", 0 };
+	json_t *ext, *grefs, *ops;
 
-	if (json_unpack_ex(r, &err, JSON_STRICT,
-			   "{s:I, s:I, s:I, s:s, s:I, s?s, s:s, s:s, s:b, s?s, "
-			   "s:I, s?I, s:s, s:I, s?b, s?I, s:o, s?o, s?o, s?s}",
-			   "v", &v, "d", &d, "n", &n, "dom", &dom, "size", &size,
-			   "card", &card, "place", &place, "strat", &strat,
-			   "auto", &autoc, "cache", &cache, "gfn", &gfn,
-			   "gen", &gen, "state", &state, "buf", &buf,
-			   "pinned", &pinned, "fill", &fill, "ext", &ext,
-			   "grefs", &grefs, "ops", &ops, "label", &label))
-		return xgm_fail(-EBADMSG, "blob record: %s", err.text);
+	get_int(&f, "v", true, &v, &ret);
+	get_int(&f, "d", true, &d, &ret);
+	get_int(&f, "n", true, &n, &ret);
+	get_str(&f, "dom", true, &dom, &ret);
+	get_int(&f, "size", true, &size, &ret);
+	get_str(&f, "card", false, &card, &ret);
+	get_str(&f, "place", true, &place, &ret);
+	get_str(&f, "strat", true, &strat, &ret);
+	get_bool(&f, "auto", true, &autoc, &ret);
+	get_str(&f, "cache", false, &cache, &ret);
+	get_int(&f, "gfn", true, &gfn, &ret);
+	get_int(&f, "gen", false, &gen, &ret);
+	get_str(&f, "state", true, &state, &ret);
+	get_int(&f, "buf", true, &buf, &ret);
+	get_bool(&f, "pinned", false, &pinned, &ret);
+	get_int(&f, "fill", false, &fill, &ret);
+	ext = field(&f, "ext", true, &ret);
+	grefs = field(&f, "grefs", false, &ret);
+	/* Records before the costs had a key of their own kept them here. */
+	ops = field(&f, "ops", false, &ret);
+	get_str(&f, "label", false, &label, &ret);
+	ret = fields_end(&f, ret);
+	if (ret)
+		return ret;
 	if (v != RECORD_VERSION)
 		return xgm_fail(-EBADMSG, "blob record: version %lld, this "
 				"library reads version %d", (long long)v,
@@ -355,7 +474,8 @@ static int get_fields(json_t *r, struct blob *b)
 	       copy_text(b->label, sizeof(b->label), label, "label") ?:
 	       get_extents(ext, b) ?:
 	       (grefs ? get_grefs(grefs, b) : 0) ?:
-	       (ops ? get_ops(ops, b) : 0);
+	       (ops ? blob_ops_from_record(ops, b) ?:
+		      (b->ops_changed = true, 0) : 0);
 }
 
 int blob_from_record(json_t *r, struct blob *b)

@@ -170,6 +170,9 @@ static int recover_one(struct xgm_ctx *ctx, json_t *rec, json_t *report)
 		ex.have_ext[0] = have;
 		ret = exec_load(&ex, rec) ?: resume(&ex, &action);
 	}
+	/* An attach rolled back may have left its span (span.c). */
+	if (!ret && !strcmp(op, "attach") && !strcmp(action, "rolled back"))
+		ret = span_delete(ctx, (uint32_t)domid, (uint32_t)n);
 	if (!ret)
 		ret = journal_done(ctx, (uint64_t)seq);
 	if (!ret) {
@@ -315,7 +318,7 @@ static int recover(struct xgm_ctx *ctx, bool drop, uint64_t drop_seq,
 		   json_t **out)
 {
 	json_t *journal, *rec, *report;
-	bool found = !drop;
+	bool found = !drop, left = false;
 	char why[160];
 	size_t i;
 	int ret;
@@ -361,11 +364,12 @@ static int recover(struct xgm_ctx *ctx, bool drop, uint64_t drop_seq,
 
 		if (drop && (uint64_t)seq == drop_seq)
 			ret = discard(ctx, rec, report);
-		else if (journal_problem(rec, why, sizeof(why)))
+		else if (journal_problem(rec, why, sizeof(why))) {
+			left = true;
 			json_array_append_new(report, json_pack("{s:I,s:s,s:s,s:s}",
 				"seq", seq, "op", "malformed", "problem", why,
 				"action", "left (discard it too)"));
-		else
+		} else
 			ret = recover_one(ctx, rec, report);
 	}
 	json_decref(journal);
@@ -375,6 +379,9 @@ static int recover(struct xgm_ctx *ctx, bool drop, uint64_t drop_seq,
 		ret = each_blob(ctx, report, remap_revoked);
 	if (!ret)
 		ret = free_orphan_buffers(ctx, report);
+	/* A record left open may still name its span. */
+	if (!ret && !left)
+		ret = spans_drop_stale(ctx, report);
 	if (ret) {
 		json_decref(report);
 		return xgm_err(ret);

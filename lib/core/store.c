@@ -189,14 +189,24 @@ static int cmp_paths(const void *a, const void *b)
 	}
 }
 
-int store_subtree(struct xgm_ctx *ctx, const char *dir, json_t *obj)
+int store_each(struct xgm_ctx *ctx, const char *dir, store_each_fn fn,
+	       void *arg)
 {
 	const struct xgm_hv_ops *hv = ctx->be->hv;
 	struct kv_list l = { 0 };
 	int ret;
 
-	if (!hv->store_walk)
-		return subtree_by_dir(ctx, dir, obj);
+	if (!hv->store_walk) {
+		json_t *obj = json_object(), *v;
+		const char *key;
+
+		ret = obj ? subtree_by_dir(ctx, dir, obj) : -ENOMEM;
+		json_object_foreach(obj, key, v)
+			if (!ret)
+				ret = fn(key, json_string_value(v), arg);
+		json_decref(obj);
+		return ret;
+	}
 	ret = hv->store_walk(ctx->priv, dir, kv_add, &l);
 	if (ret == -ENOENT)
 		ret = 0;
@@ -204,11 +214,20 @@ int store_subtree(struct xgm_ctx *ctx, const char *dir, json_t *obj)
 		qsort(l.v, l.n, sizeof(*l.v), cmp_paths);
 	for (size_t i = 0; i < l.n; i++) {
 		if (!ret)
-			json_object_set_new(obj, l.v[i].path,
-					    json_string(l.v[i].value));
+			ret = fn(l.v[i].path, l.v[i].value, arg);
 		free(l.v[i].path);
 		free(l.v[i].value);
 	}
 	free(l.v);
 	return ret;
+}
+
+static int put_string(const char *path, const char *value, void *arg)
+{
+	return json_object_set_new(arg, path, json_string(value)) ? -ENOMEM : 0;
+}
+
+int store_subtree(struct xgm_ctx *ctx, const char *dir, json_t *obj)
+{
+	return store_each(ctx, dir, put_string, obj);
 }

@@ -57,6 +57,7 @@ struct blob_op *meter_stop(struct xgm_ctx *ctx, struct op_meter *m,
 	measured = (double)(t1.tv_sec - m->t0.tv_sec) * 1e6 +
 		   (double)(t1.tv_nsec - m->t0.tv_nsec) / 1e3;
 	*op = (struct blob_op){ .done = true, .blackout_us = NAN };
+	b->ops_changed = true;
 	counters_sub(&op->c, &after, &m->before);
 	modeled = hv_modeled_ns(ctx, &op->c);
 	/* Rounded as documents show them, so attach and show agree. */
@@ -95,6 +96,28 @@ static int count_orders(const struct xgm_p2m_entry *e, void *arg)
 	return 0;
 }
 
+static void blob_id(const struct blob *b, char *id, size_t len)
+{
+	snprintf(id, len, "%s:%u", b->dom_name, b->n);
+}
+
+/* list's line: the record's own fields only, no plan and no p2m walk (a
+ * list of a domain's blobs costs what its records cost to read). */
+json_t *blob_summary(const struct blob *b)
+{
+	char id[96];
+
+	blob_id(b, id, sizeof(id));
+	return json_pack("{s:s,s:I,s:s,s:s,s:I,s:I,s:s,s:b,s:s}", "id", id,
+			 "size", (json_int_t)b->size,
+			 "placement", placement_name(b->placement),
+			 "strategy", strategy_name(b->strategy),
+			 "gfn", (json_int_t)b->gfn,
+			 "gfn_last", (json_int_t)(b->gfn + b->nr - 1),
+			 "state", b->state, "filled", b->filled,
+			 "label", b->label);
+}
+
 json_t *blob_view(struct xgm_ctx *ctx, const struct blob *b)
 {
 	const struct strategy_ops *st = strategy_get(b->strategy);
@@ -102,7 +125,7 @@ json_t *blob_view(struct xgm_ctx *ctx, const struct blob *b)
 	struct plan p;
 	char id[96];
 
-	snprintf(id, sizeof(id), "%s:%u", b->dom_name, b->n);
+	blob_id(b, id, sizeof(id));
 	for (size_t i = 0; i < b->nr_ext; i++)
 		json_array_append_new(ext, json_pack("{s:I,s:I}", "mfn",
 						     (json_int_t)b->ext[i].mfn,

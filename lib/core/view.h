@@ -33,6 +33,8 @@ void counters_sub(struct xgm_counters *d, const struct xgm_counters *a,
 /* The blob as the CLI shows it: id, gfn range, strategy, entries by
  * order, backing, per-operation counters. */
 json_t *blob_view(struct xgm_ctx *ctx, const struct blob *b);
+/* The summary of b that list shows: its record's fields only. */
+json_t *blob_summary(const struct blob *b);
 
 /* The tag fill writes on page `page` of blob b. */
 uint64_t fill_tag(const struct blob *b, uint64_t fill_id, uint64_t page);

@@ -83,7 +83,8 @@ int window_ensure(struct xgm_ctx *ctx, const struct xgm_domain_info *d,
 	return ret;
 }
 
-int window_place(const struct window *w, const struct blob *others,
+/* others sorted by gfn: one pass, the candidate only moving up. */
+int window_place(const struct window *w, const struct span *others,
 		 size_t nr_others, uint64_t nr, uint64_t mfn0, uint64_t align,
 		 uint64_t *gfn)
 {
@@ -91,24 +92,18 @@ int window_place(const struct window *w, const struct blob *others,
 	/* The first gfn in the window congruent to mfn0 modulo align. */
 	uint64_t cand = w->gfn + ((mfn0 - w->gfn) & (align - 1));
 
-	while (cand + nr <= end) {
-		bool clear = true;
+	for (size_t i = 0; cand + nr <= end; i++) {
+		const struct span *o = &others[i];
 
-		for (size_t i = 0; i < nr_others; i++) {
-			const struct blob *o = &others[i];
-
-			if (cand < o->gfn + o->nr && o->gfn < cand + nr) {
-				/* Jump past it, keeping the congruence. */
-				uint64_t next = o->gfn + o->nr;
-
-				cand = next + ((mfn0 - next) & (align - 1));
-				clear = false;
-				break;
-			}
-		}
-		if (clear) {
+		if (i == nr_others || o->gfn >= cand + nr) {
 			*gfn = cand;
 			return 0;
+		}
+		if (cand < o->gfn + o->nr) {
+			/* Jump past it, keeping the congruence. */
+			uint64_t next = o->gfn + o->nr;
+
+			cand = next + ((mfn0 - next) & (align - 1));
 		}
 	}
 	return xgm_fail(-ENOSPC, "the blob window has no free range of %llu "

@@ -259,7 +259,7 @@ sys_blob_off_2m() {
     assert_gpu_buffers 0
 }
 
-@test "migrate --repeat 5 reports blackout_us and total_us as min/p50/p90/p99/max, measured" {
+@test "migrate --repeat 5 reports blackout_us and total_us as min/p50/p90/p99/max, measured; one migration the same keys" {
     run_xgm 0 -j attach vm1 --size 16M
     check_clean
     local g l
@@ -288,11 +288,16 @@ sys_blob_off_2m() {
     assert_json "$m" '.total_us.max > 0' true
     assert_guest_sees vm1:1 vm1 "$g" "$l"
 
-    # One migration reports single numbers, still measured.
+    # One migration: the same keys of the same types (every statistic is
+    # its one sample), still measured; the text says the one number.
     run_xgm 0 -j migrate vm1:1 --to vram
     check_clean
     assert_json "$output" '[(.blackout_us | type), (.total_us | type), .time, .migrations]' \
-        '["number","number","measured",1]'
+        '["object","object","measured",1]'
+    assert_json "$output" '[.blackout_us, .total_us | .min == .max and .p50 == .max] | all' true
+    run_xgm 0 migrate vm1:1 --to vram
+    contains "$output" "blackout"
+    not_contains "$output" "p50" "one migration's text"
 }
 
 # ---- migration policy -------------------------------------------------

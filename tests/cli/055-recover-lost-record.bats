@@ -373,10 +373,11 @@ dom0_grants() {
 }
 
 @test "a grant made but never written down (kill -9 before its record): recover ends it before the buffer is freed" {
-    # store_write 10 is the record after the first batch of grant_access
-    # (a batch is 512 pages; 1M is 256): the grants exist, no record
-    # names their references.
-    xgm_inject CRASH store_write:10 137 attach vm1 --size 1M --placement sys --strategy grant
+    # store_write 11 is the record after the first batch of grant_access
+    # (a batch is 512 pages; 1M is 256; the blob's span is written before
+    # its first record): the grants exist, no record names their
+    # references.
+    xgm_inject CRASH store_write:11 137 attach vm1 --size 1M --placement sys --strategy grant
     is "$(dom0_grants)" 256 "a batch of grants nobody recorded"
     contains "$(findings_of)" '"orphan-grant"' "check sees the grant nobody recorded"
     run_xgm 0 recover

@@ -85,16 +85,65 @@ static void test_round_trip_keeps_every_field(void **state)
 	assert_true(b.pinned);
 	assert_true(b.filled);
 	assert_int_equal(b.fill_id, 0x123);
-	assert_true(b.ops[BLOB_OP_ATTACH].done);
-	assert_int_equal(b.ops[BLOB_OP_ATTACH].c.hypercalls, 9);
-	assert_true(b.ops[BLOB_OP_ATTACH].measured_us == 12.5);
-	assert_true(isnan(b.ops[BLOB_OP_ATTACH].modeled_us));
-	assert_true(isnan(b.ops[BLOB_OP_ATTACH].blackout_us));
-	assert_true(b.ops[BLOB_OP_MIGRATE].done);
-	assert_int_equal(b.ops[BLOB_OP_MIGRATE].c.pages_copied, 3);
-	assert_true(b.ops[BLOB_OP_MIGRATE].modeled_us == 7.5);
-	assert_true(b.ops[BLOB_OP_MIGRATE].blackout_us == 2.5);
-	assert_false(b.ops[BLOB_OP_DETACH].done);
+	/* The costs are stored apart (blob_ops_record). */
+	assert_null(strstr(line, "\"ops\""));
+	assert_false(b.ops[BLOB_OP_ATTACH].done);
+	free(line);
+	blob_free(&a);
+	blob_free(&b);
+}
+
+/* What each operation cost: its own key, its own codec. */
+static void check_costs(const struct blob *b)
+{
+	assert_true(b->ops[BLOB_OP_ATTACH].done);
+	assert_int_equal(b->ops[BLOB_OP_ATTACH].c.hypercalls, 9);
+	assert_true(b->ops[BLOB_OP_ATTACH].measured_us == 12.5);
+	assert_true(isnan(b->ops[BLOB_OP_ATTACH].modeled_us));
+	assert_true(isnan(b->ops[BLOB_OP_ATTACH].blackout_us));
+	assert_true(b->ops[BLOB_OP_MIGRATE].done);
+	assert_int_equal(b->ops[BLOB_OP_MIGRATE].c.pages_copied, 3);
+	assert_true(b->ops[BLOB_OP_MIGRATE].modeled_us == 7.5);
+	assert_true(b->ops[BLOB_OP_MIGRATE].blackout_us == 2.5);
+	assert_false(b->ops[BLOB_OP_DETACH].done);
+}
+
+static void test_costs_round_trip_apart_from_the_record(void **state)
+{
+	struct blob a, b = { 0 };
+	json_t *ops;
+
+	fill_blob(&a);
+	ops = blob_ops_record(&a);
+	assert_non_null(ops);
+	for (unsigned int k = 0; k < BLOB_OP_NR; k++)
+		b.ops[k] = (struct blob_op){ .modeled_us = NAN, .blackout_us = NAN };
+	assert_int_equal(blob_ops_from_record(ops, &b), 0);
+	check_costs(&b);
+	json_decref(ops);
+	/* No operation done: no costs to store. */
+	for (unsigned int k = 0; k < BLOB_OP_NR; k++)
+		a.ops[k].done = false;
+	assert_null(blob_ops_record(&a));
+	blob_free(&a);
+}
+
+/* A record an earlier xgpumap wrote kept the costs inside: it still
+ * reads, and says the costs must be written where they live now. */
+static void test_a_record_with_its_costs_inside_still_reads(void **state)
+{
+	struct blob a, b;
+	json_t *r;
+	char *line;
+
+	fill_blob(&a);
+	r = blob_record(&a);
+	json_object_set_new(r, "ops", blob_ops_record(&a));
+	line = json_dumps(r, JSON_COMPACT);
+	json_decref(r);
+	assert_int_equal(blob_decode(line, &b), 0);
+	check_costs(&b);
+	assert_true(b.ops_changed);
 	free(line);
 	blob_free(&a);
 	blob_free(&b);
@@ -103,6 +152,7 @@ static void test_round_trip_keeps_every_field(void **state)
 static void test_defaults_are_left_out_and_restored(void **state)
 {
 	struct blob a, b;
+	json_t *ops;
 	char *line;
 
 	fill_blob(&a);
@@ -115,8 +165,15 @@ static void test_defaults_are_left_out_and_restored(void **state)
 	assert_null(strstr(line, "\"cache\""));
 	assert_null(strstr(line, "\"gen\""));
 	assert_null(strstr(line, "\"pinned\""));
-	/* Zero counters are left out too. */
+	free(line);
+	/* Zero counters are left out of the costs too. */
+	ops = blob_ops_record(&a);
+	line = json_dumps(ops, JSON_COMPACT);
+	json_decref(ops);
 	assert_null(strstr(line, "\"splits\""));
+	assert_non_null(strstr(line, "\"hypercalls\""));
+	free(line);
+	line = blob_encode(&a);
 	assert_int_equal(blob_decode(line, &b), 0);
 	assert_string_equal(b.card, "card0");
 	assert_int_equal(b.cache, CACHE_WC);
@@ -155,6 +212,17 @@ static void test_malformed_records_are_refused(void **state)
 		"{" GOOD ",\"ext\":[5,1],\"ops\":{\"attach\":{\"evil\":1}}}",
 		"{" GOOD ",\"ext\":[5,1],\"ops\":{\"steal\":{}}}",
 		"{" GOOD ",\"ext\":[5,1],\"ops\":[]}",
+		"{" GOOD ",\"ext\":[5,1],\"ops\":{\"attach\":{\"measured_us\":\"1\"}}}",
+		"{" GOOD ",\"ext\":[5,1],\"ops\":{\"attach\":[]}}",
+		"{" GOOD ",\"ext\":[5,1],\"label\":5}",    /* wrong types */
+		"{" GOOD ",\"ext\":[5,1],\"pinned\":1}",
+		"{" GOOD ",\"ext\":[5,1],\"gen\":1.5}",
+		"{\"v\":2,\"d\":\"1\",\"n\":1,\"dom\":\"a\",\"size\":4096,"
+		"\"place\":\"vram\",\"strat\":\"mmio\",\"auto\":true,\"gfn\":1,"
+		"\"state\":\"mapped\",\"buf\":1,\"ext\":[5,1]}",
+		"{\"v\":2,\"d\":1,\"n\":1,\"dom\":\"a\",\"size\":4096,"
+		"\"place\":\"vram\",\"strat\":\"mmio\",\"gfn\":1,"
+		"\"state\":\"mapped\",\"buf\":1,\"ext\":[5,1]}", /* no auto */
 		"{" REST("3", "1") "}",                        /* a newer version */
 		"{" REST("2", "-1") "}",
 		"{" REST("2", "99999999999") "}",
@@ -178,6 +246,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip_keeps_every_field),
+		cmocka_unit_test(test_costs_round_trip_apart_from_the_record),
+		cmocka_unit_test(test_a_record_with_its_costs_inside_still_reads),
 		cmocka_unit_test(test_defaults_are_left_out_and_restored),
 		cmocka_unit_test(test_malformed_records_are_refused),
 	};

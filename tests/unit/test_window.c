@@ -31,7 +31,7 @@ static void test_congruent_with_the_backing(void **state)
 
 static void test_skips_other_blobs_keeping_congruence(void **state)
 {
-	struct blob others[2] = { 0 };
+	struct span others[2] = { 0 };
 	uint64_t gfn;
 
 	others[0].gfn = W.gfn;
@@ -45,7 +45,7 @@ static void test_skips_other_blobs_keeping_congruence(void **state)
 
 static void test_full_window_is_enospc(void **state)
 {
-	struct blob all = { .gfn = W.gfn, .nr = W.nr };
+	struct span all = { .gfn = W.gfn, .nr = W.nr };
 	uint64_t gfn;
 
 	assert_int_equal(window_place(&W, &all, 1, 1, 0, 1, &gfn), -ENOSPC);
@@ -53,7 +53,7 @@ static void test_full_window_is_enospc(void **state)
 }
 
 /* The lowest congruent, clear place, by trying every gfn. */
-static int64_t brute(const struct blob *o, size_t n, uint64_t nr, uint64_t mfn0,
+static int64_t brute(const struct span *o, size_t n, uint64_t nr, uint64_t mfn0,
 		     uint64_t align)
 {
 	for (uint64_t g = W.gfn; g + nr <= W.gfn + W.nr; g++) {
@@ -71,14 +71,14 @@ static void test_random_layouts_match_brute_force(void **state)
 {
 	srand(7);
 	for (int iter = 0; iter < 200; iter++) {
-		struct blob o[6] = { 0 };
+		struct span o[6] = { 0 };
 		size_t n = (size_t)(rand() % 6);
 		uint64_t nr = 1 + (uint64_t)(rand() % 3000), gfn;
 		uint64_t align = rand() % 2 ? 512 : 1, mfn0 = (uint64_t)rand();
 		int64_t want;
 		uint64_t at = W.gfn;
 
-		/* Sorted, disjoint blobs, as blob_load_all gives them. */
+		/* Sorted, disjoint spans, as spans_load gives them. */
 		for (size_t i = 0; i < n; i++) {
 			at += (uint64_t)(rand() % 4000);
 			o[i].gfn = at;
