@@ -148,7 +148,7 @@ void sim_dom_free(struct sim_domain *d)
 	sim_map_free(&d->pv.overrides);
 	free(d->grants);
 	free(d->xfers);
-	free(d->rmm);
+	sim_runs_free(&d->rmm);
 	free(d->row);
 	free(d->p2m_row);
 	free(d);

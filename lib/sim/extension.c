@@ -62,12 +62,13 @@ struct find_gfn {
 	bool found;
 };
 
-static int find_gfn_cb(const struct xgm_p2m_entry *e, void *arg)
+static int find_gfn_cb(const struct xgm_p2m_entry *e, uint64_t count,
+		       void *arg)
 {
 	struct find_gfn *f = arg;
 
 	if (sim_p2m_type_is_ram(e->type) && f->mfn >= e->mfn &&
-	    f->mfn < e->mfn + (1ull << e->order)) {
+	    f->mfn < e->mfn + (count << e->order)) {
 		f->gfn = e->gfn + (f->mfn - e->mfn);
 		f->found = true;
 		return 1;
@@ -95,7 +96,7 @@ static int dom0_pfn_of(const struct sim_model *m, const struct sim_domain *d0,
 	if (d0->p2m) {
 		struct find_gfn f = { .mfn = mfn };
 
-		sim_p2m_walk(d0->p2m, 0, UINT64_MAX, find_gfn_cb, &f);
+		sim_p2m_walk_runs(d0->p2m, 0, UINT64_MAX, find_gfn_cb, &f);
 		*pfn = f.gfn;
 		return f.found ? 0 : -ENOENT;
 	}
@@ -142,14 +143,6 @@ static int guest_set(struct sim_model *m, struct sim_domain *d, uint64_t gfn,
 	return sim_dp2m_set(m, d, gfn, P2M_ORDER_4K, e);
 }
 
-static int push_rmm(struct sim_domain *d, struct sim_ram_mmio r)
-{
-	if (xgm_array_room(&d->rmm, d->nr_rmm, &d->cap_rmm, sizeof(*d->rmm), 16))
-		return -ENOMEM;
-	d->rmm[d->nr_rmm++] = r;
-	return 0;
-}
-
 int sim_ext_ram_mmio_map(struct sim_model *m, uint32_t domid, uint64_t gfn,
 		     uint64_t mfn, uint64_t nr)
 {
@@ -174,10 +167,11 @@ int sim_ext_ram_mmio_map(struct sim_model *m, uint32_t domid, uint64_t gfn,
 	for (i = 0; i < nr && !ret; i++) {
 		struct xgm_p2m_entry e = sim_dp2m_entry(m, mfn + i,
 						    XGM_P2M_MMIO_DIRECT);
-		struct sim_ram_mmio r = { gfn + i, mfn + i, UINT64_MAX };
+		uint64_t r[SIM_RUN_VALS] = { [SIM_RMM_MFN] = mfn + i,
+					     [SIM_RMM_DOM0] = SIM_RUN_NONE };
 
 		if (d0->p2m) {
-			ret = dom0_pfn_of(m, d0, mfn + i, &r.dom0_gfn);
+			ret = dom0_pfn_of(m, d0, mfn + i, &r[SIM_RMM_DOM0]);
 			if (ret) {
 				ret = xgm_fail(-EINVAL, "ram-mmio: mfn %#llx is "
 					       "not in dom0's p2m",
@@ -191,9 +185,12 @@ int sim_ext_ram_mmio_map(struct sim_model *m, uint32_t domid, uint64_t gfn,
 		ret = sim_mem_get_ref(m, mfn + i);
 		/* Retype dom0's own entry: shatters its superpage. */
 		if (!ret && d0->p2m)
-			ret = sim_dp2m_set(m, d0, r.dom0_gfn, P2M_ORDER_4K, &e);
-		if (!ret)
-			ret = push_rmm(d, r);
+			ret = sim_dp2m_set(m, d0, r[SIM_RMM_DOM0], P2M_ORDER_4K,
+					   &e);
+		if (!ret) {
+			d->rmm.step = SIM_RMM_STEP;
+			ret = sim_runs_set(&d->rmm, gfn + i, 1, r);
+		}
 	}
 	if (d0->p2m)
 		sim_dp2m_unlock(m, d0);
@@ -213,25 +210,30 @@ int sim_ext_ram_mmio_unmap(struct sim_model *m, uint32_t domid, uint64_t gfn,
 	sim_dp2m_lock(m, d);
 	if (d0->p2m)
 		sim_dp2m_lock(m, d0);
-	/* Guaranteed revocation: every recorded frame comes back. */
-	for (size_t i = 0; i < d->nr_rmm && !ret;) {
-		struct sim_ram_mmio r = d->rmm[i];
+	/* Guaranteed revocation: every recorded frame comes back, found run
+	 * by run and dropped from its run once it is back. */
+	for (uint64_t g = gfn; !ret && g < gfn + nr; g++) {
+		const struct sim_run *r = sim_runs_lower(&d->rmm, g);
+		uint64_t mfn, dom0_gfn;
 
-		if (r.gfn < gfn || r.gfn >= gfn + nr) {
-			i++;
-			continue;
-		}
-		ret = sim_dp2m_set(m, d, r.gfn, P2M_ORDER_4K, NULL);
-		if (!ret && d0->p2m && r.dom0_gfn != UINT64_MAX) {
-			struct xgm_p2m_entry e = sim_dp2m_entry(m, r.mfn,
+		if (!r || r->first >= gfn + nr)
+			break;
+		if (r->first > g)
+			g = r->first;
+		mfn = sim_run_val(&d->rmm, r, SIM_RMM_MFN, g - r->first);
+		dom0_gfn = sim_run_val(&d->rmm, r, SIM_RMM_DOM0, g - r->first);
+		ret = sim_dp2m_set(m, d, g, P2M_ORDER_4K, NULL);
+		if (!ret && d0->p2m && dom0_gfn != SIM_RUN_NONE) {
+			struct xgm_p2m_entry e = sim_dp2m_entry(m, mfn,
 							    XGM_P2M_RAM_RW);
 
-			ret = sim_dp2m_set(m, d0, r.dom0_gfn, P2M_ORDER_4K, &e);
+			ret = sim_dp2m_set(m, d0, dom0_gfn, P2M_ORDER_4K, &e);
 		}
+		if (!ret)
+			ret = sim_runs_set(&d->rmm, g, 1, NULL);
 		if (ret)
 			break;
-		sim_mem_put_ref(m, r.mfn);
-		d->rmm[i] = d->rmm[--d->nr_rmm];
+		sim_mem_put_ref(m, mfn);
 		done++;
 	}
 	if (d0->p2m)

@@ -249,12 +249,13 @@ struct ram_collect {
 	int ret;
 };
 
-static int collect_ram(const struct xgm_p2m_entry *e, void *arg)
+static int collect_ram(const struct xgm_p2m_entry *e, uint64_t count,
+		       void *arg)
 {
 	struct ram_collect *c = arg;
 
 	if (e->type == XGM_P2M_RAM_RW)
-		c->ret = sim_rs_add(c->rs, e->gfn, e->gfn + (1ull << e->order) - 1);
+		c->ret = sim_rs_add(c->rs, e->gfn, e->gfn + (count << e->order) - 1);
 	return c->ret;
 }
 
@@ -266,7 +267,7 @@ static int dom0_free_pfns(struct sim_model *m, struct sim_domain *d0,
 	int ret = 0;
 
 	if (d0->p2m)
-		sim_p2m_walk(d0->p2m, 0, UINT64_MAX, collect_ram, &c);
+		sim_p2m_walk_runs(d0->p2m, 0, UINT64_MAX, collect_ram, &c);
 	else if (d0->pv.nr_pages)
 		c.ret = sim_rs_add(out, 0, d0->pv.nr_pages - 1);
 	ret = c.ret;

@@ -93,19 +93,31 @@ struct rebuild_arg {
 	int ret;
 };
 
-static int rebuild_one(const struct xgm_p2m_entry *e, void *arg)
+/* Written as the mirror writes it, so that full tables coalesce as they
+ * did when they were filled; a whole compact table of the p2m at once:
+ * as the 2M leaf its 512 writes coalesce into when its frames are 2M
+ * aligned, else as the table they leave (compact again). */
+static int rebuild_run(const struct xgm_p2m_entry *e, uint64_t count,
+		       void *arg)
 {
 	struct rebuild_arg *a = arg;
 	struct xgm_p2m_entry ie = *e;
-
 	struct p2m_stats st = { 0 };
+	bool table = count == P2M_ENTRIES && e->order == P2M_ORDER_4K &&
+		     !(e->gfn & (P2M_ENTRIES - 1));
 
 	ie.access = sim_iommu_flags_of(e->type);
 	if (!ie.access)
 		return 0;
-	/* Written as the mirror writes it, so that full tables coalesce as
-	 * they did when they were filled. */
-	a->ret = sim_p2m_set(a->pt, e->gfn, e->order, &ie, &st);
+	if (table && !(e->mfn & (P2M_ENTRIES - 1)))
+		a->ret = sim_p2m_set(a->pt, e->gfn, P2M_ORDER_2M, &ie, &st);
+	else if (table)
+		a->ret = sim_p2m_insert_run(a->pt, e->gfn, count, &ie);
+	for (uint64_t k = 0; !table && !a->ret && k < count; k++) {
+		ie.gfn = e->gfn + (k << e->order);
+		ie.mfn = e->mfn + (k << e->order);
+		a->ret = sim_p2m_set(a->pt, ie.gfn, ie.order, &ie, &st);
+	}
 	return a->ret;
 }
 
@@ -121,7 +133,7 @@ int sim_iommu_rebuild(struct sim_model *m, struct sim_domain *d)
 	a.pt = d->iommu_pt = sim_p2m_new(SIM_P2M_COALESCE);
 	if (!a.pt)
 		return -ENOMEM;
-	sim_p2m_walk(d->p2m, 0, UINT64_MAX, rebuild_one, &a);
+	sim_p2m_walk_runs(d->p2m, 0, UINT64_MAX, rebuild_run, &a);
 	return a.ret;
 }
 

@@ -2,7 +2,9 @@
 /*
  * Host memory: who owns each machine frame, and the extra page references
  * (get_page()) that foreign, grant and ram-mmio mappings hold. Ownership is
- * a sorted array of runs; references are a sparse map. Xen tracks both in
+ * a sorted array of runs; references are runs too (struct sim_runs): a
+ * blob's pages are consecutive frames that hold one reference each, one
+ * run however large the blob. Xen tracks both in
  * struct page_info (count_info, v.inuse._domain); the model keeps only the
  * frames that differ from the default.
  */
@@ -243,25 +245,32 @@ fail:
 
 uint64_t sim_mem_refs(const struct sim_model *m, uint64_t mfn)
 {
-	uint64_t v = 0;
+	uint64_t v[SIM_RUN_VALS];
 
-	sim_map_get(&m->refs, mfn, &v);
-	return v;
+	return sim_runs_get(&m->refs, mfn, v) ? v[0] : 0;
+}
+
+/* One frame's count becomes refs (0: the run entry goes). */
+static int set_refs(struct sim_model *m, uint64_t mfn, uint64_t refs)
+{
+	uint64_t v[SIM_RUN_VALS] = { refs, 0 };
+
+	return sim_runs_set(&m->refs, mfn, 1, refs ? v : NULL);
 }
 
 int sim_mem_get_ref(struct sim_model *m, uint64_t mfn)
 {
-	return sim_map_set(&m->refs, mfn, sim_mem_refs(m, mfn) + 1);
+	return set_refs(m, mfn, sim_mem_refs(m, mfn) + 1);
 }
 
 void sim_mem_put_ref(struct sim_model *m, uint64_t mfn)
 {
 	uint64_t v = sim_mem_refs(m, mfn);
 
-	if (v <= 1)
-		sim_map_del(&m->refs, mfn);
-	else
-		sim_map_set(&m->refs, mfn, v - 1);
+	/* Out of memory splitting a run leaves the count as it was (an
+	 * extra reference: the frame is kept, never freed under a user). */
+	if (v)
+		set_refs(m, mfn, v - 1);
 }
 
 uint64_t sim_mem_count_owner(const struct sim_model *m, uint32_t owner)

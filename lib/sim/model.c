@@ -35,7 +35,7 @@ void sim_model_free(struct sim_model *m)
 		sim_gpu_free(m->gpus[i]);
 	free(m->gpus);
 	free(m->frames.runs);
-	sim_map_free(&m->refs);
+	sim_runs_free(&m->refs);
 	sim_map_free(&m->buf_index);
 	for (size_t i = 0; i < m->nr_gone; i++)
 		free(m->gone[i].row);

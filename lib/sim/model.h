@@ -56,6 +56,51 @@ void sim_map_free(struct sim_u64map *m);
 uint64_t *sim_map_sorted_keys(const struct sim_u64map *m);
 
 
+/*
+ * Runs of keys with values, in key order: [first, first+count) -> val[k],
+ * where val[k] advances by one a key when bit k of step is set (a frame
+ * that follows a frame), unless it is SIM_RUN_NONE. What Xen keeps a page
+ * at a time (a reference count, a ram-mmio mapping) is kept so when
+ * consecutive pages agree: a 16 GiB blob is a few runs, not four million
+ * entries. Runs split on a change inside and merge with neighbours that
+ * continue them; a change or a lookup costs O(log runs) (containers.c).
+ */
+#define SIM_RUN_NONE UINT64_MAX
+#define SIM_RUN_VALS 2
+
+struct sim_run {
+	uint64_t first, count, val[SIM_RUN_VALS];
+};
+
+struct sim_run_node;
+
+struct sim_runs {
+	struct sim_run_node *head; /* NULL until the first run */
+	size_t nr;                 /* runs */
+	unsigned int step;         /* bit k: val[k] advances with the key */
+	struct sim_run_node *hint; /* the run set or cut last */
+	uint64_t seed;             /* the nodes' levels */
+};
+
+/* The run holding key, or the first run after it; NULL when none. */
+const struct sim_run *sim_runs_lower(const struct sim_runs *rs, uint64_t key);
+/* In key order; NULL after the last. A change may free any run. */
+const struct sim_run *sim_runs_first(const struct sim_runs *rs);
+const struct sim_run *sim_runs_next(const struct sim_run *r);
+/* The values at key; false when no run holds it. */
+bool sim_runs_get(const struct sim_runs *rs, uint64_t key,
+		  uint64_t val[SIM_RUN_VALS]);
+/* val[k] of run r at key r->first + off. */
+uint64_t sim_run_val(const struct sim_runs *rs, const struct sim_run *r,
+		     unsigned int k, uint64_t off);
+/* [first, first+count) -> val (as above), or no values when val is NULL;
+ * -ENOMEM changes nothing. */
+int sim_runs_set(struct sim_runs *rs, uint64_t first, uint64_t count,
+		 const uint64_t val[SIM_RUN_VALS]);
+/* Keys that have values. */
+uint64_t sim_runs_keys(const struct sim_runs *rs);
+void sim_runs_free(struct sim_runs *rs);
+
 /* splitmix64: the model's only source of pseudo-randomness (seeded). */
 uint64_t sim_mix64(uint64_t x);
 
@@ -136,6 +181,9 @@ struct p2m_stats {
 /* How a table splits and tidies itself (see p2m.c). */
 #define SIM_P2M_SPLIT_WHOLE (1u << 0) /* EPT: all 512 children, recursively */
 #define SIM_P2M_COALESCE    (1u << 1) /* AMD-Vi: free empty, merge full */
+/* Every table expanded, none compact (p2m.c): what the compact form is
+ * tested against. */
+#define SIM_P2M_NO_COMPACT  (1u << 2)
 
 struct sim_p2m *sim_p2m_new(unsigned int flags);
 unsigned int sim_p2m_flags(const struct sim_p2m *p);
@@ -153,6 +201,12 @@ int sim_p2m_set(struct sim_p2m *p, uint64_t gfn, unsigned int order,
  * (used when loading a state: overlaps are corruption). */
 int sim_p2m_insert_new(struct sim_p2m *p, uint64_t gfn, unsigned int order,
 		   const struct xgm_p2m_entry *e);
+/* Inserts count leaves of e->order from gfn (e->gfn, aligned), mfns
+ * following e->mfn, into a range where nothing is mapped (-EEXIST
+ * otherwise; what is inserted before then stays): a whole aligned level-0
+ * table of them is built compact, without its 512 leaves (loading). */
+int sim_p2m_insert_run(struct sim_p2m *p, uint64_t gfn, uint64_t count,
+		       const struct xgm_p2m_entry *e);
 /* Was the p2m written since the last call? (A save writes its row only
  * then: a p2m is most of a domain's state.) */
 bool sim_p2m_take_changed(struct sim_p2m *p);
@@ -168,6 +222,13 @@ bool sim_p2m_lookup(const struct sim_p2m *p, uint64_t gfn, struct xgm_p2m_entry 
  * return of fn stops the walk and is returned. */
 int sim_p2m_walk(const struct sim_p2m *p, uint64_t first, uint64_t last,
 	     xgm_p2m_walk_fn fn, void *arg);
+/* The same, but fn gets count consecutive leaves of e->order at once
+ * (gfns and mfns following e's): a compact table's leaves in the range
+ * in one call, any other leaf with count 1. */
+typedef int (*sim_p2m_run_fn)(const struct xgm_p2m_entry *e, uint64_t count,
+			      void *arg);
+int sim_p2m_walk_runs(const struct sim_p2m *p, uint64_t first, uint64_t last,
+		      sim_p2m_run_fn fn, void *arg);
 uint64_t sim_p2m_leaf_count(const struct sim_p2m *p);
 /* The highest gfn ever mapped (Xen's max_mapped_pfn): it never shrinks,
  * unmapping leaves it where it was. */
@@ -215,11 +276,13 @@ struct sim_transfer {
 	uint64_t gfn, mfn, dom0_pfn, count;
 };
 
-/* A ram-mmio mapping (NOT IN STOCK XEN): guest gfn -> dom0 RAM frame,
- * with a page reference, and on a PVH dom0 the dom0 gfn it retyped. */
-struct sim_ram_mmio {
-	uint64_t gfn, mfn, dom0_gfn;
-};
+/* ram-mmio mappings (NOT IN STOCK XEN) are runs of guest gfns (struct
+ * sim_runs) -> dom0 RAM frame (val[SIM_RMM_MFN]), each with a page
+ * reference, and on a PVH dom0 the dom0 gfn it retyped (val[SIM_RMM_DOM0],
+ * SIM_RUN_NONE on a PV dom0); both advance with the gfn. */
+#define SIM_RMM_MFN  0
+#define SIM_RMM_DOM0 1
+#define SIM_RMM_STEP ((1u << SIM_RMM_MFN) | (1u << SIM_RMM_DOM0))
 
 struct sim_domain {
 	uint32_t domid;
@@ -241,8 +304,7 @@ struct sim_domain {
 	struct sim_rangeset gpu_pfns;  /* dom0: pfns the GPU driver uses */
 	struct sim_transfer *xfers;
 	size_t nr_xfers, cap_xfers;
-	struct sim_ram_mmio *rmm;
-	size_t nr_rmm, cap_rmm;
+	struct sim_runs rmm;           /* ram-mmio mappings, by gfn */
 	uint64_t orphaned_pages;       /* RAM unhooked by a special mapping */
 	uint32_t pause_count;          /* Xen's d->pause_count (domctl pauses) */
 	char crash_reason[160];
@@ -627,7 +689,7 @@ struct sim_model {
 	uint64_t ram_pages;          /* host RAM frames */
 	uint64_t xen_pages;          /* frames Xen keeps */
 	struct sim_frames frames;
-	struct sim_u64map refs;      /* mfn -> extra page references */
+	struct sim_runs refs;        /* mfn -> extra page references */
 	struct sim_domain **doms;
 	size_t nr_doms, cap_doms;
 	uint32_t next_domid;

@@ -16,6 +16,15 @@
  * Emptied tables stay (Xen frees them only then and at teardown), except
  * in AMD-Vi's tables, which free an emptied table and coalesce a full,
  * contiguous one into a superpage (amd/iommu_map.c, since 4.17).
+ *
+ * A level-0 table whose 512 leaves are contiguous (one type, access and
+ * memory type, mfn + 1 each) is kept compact: its slot one level up holds
+ * the first leaf (SLOT_RUN), and the table is built only when something
+ * writes inside it. Xen has the table all the same: every count (leaves,
+ * splits, tables freed, entries) is the expanded table's. An EPT split of
+ * a superpage down to 4K and a state loaded from its runs build such
+ * tables, so an unaligned 16 GiB blob costs 8192 slots, not 4 million
+ * leaves.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -25,7 +34,9 @@
 #include "util/log.h"
 #include "sim/model.h"
 
-enum slot_kind { SLOT_EMPTY, SLOT_LEAF, SLOT_TABLE };
+/* SLOT_RUN: a compact level-0 table (only in a level-1 slot): u.mfn and
+ * the attributes are its first leaf's. */
+enum slot_kind { SLOT_EMPTY, SLOT_LEAF, SLOT_TABLE, SLOT_RUN };
 
 struct p2m_table;
 
@@ -67,6 +78,14 @@ unsigned int sim_p2m_flags(const struct sim_p2m *p)
 	return p ? p->flags : 0;
 }
 
+/* A compact table goes: what freeing it expanded would count. */
+static uint64_t run_free(uint64_t *tables)
+{
+	if (tables)
+		(*tables)++;
+	return P2M_ENTRIES;
+}
+
 /* Frees a table and everything under it; returns the leaves it held and
  * adds the tables freed to *tables when given. */
 static uint64_t table_free(struct p2m_table *t, uint64_t *tables)
@@ -78,6 +97,8 @@ static uint64_t table_free(struct p2m_table *t, uint64_t *tables)
 			n++;
 		else if (t->s[i].kind == SLOT_TABLE)
 			n += table_free(t->s[i].u.next, tables);
+		else if (t->s[i].kind == SLOT_RUN)
+			n += run_free(tables);
 	}
 	free(t);
 	if (tables)
@@ -117,17 +138,50 @@ static void slot_to_entry(const struct p2m_slot *s, uint64_t gfn,
 	e->ipat = s->ipat;
 }
 
+/* Leaf i of a compact table, as the expanded table has it. */
+static void run_leaf(const struct p2m_slot *run, unsigned int i,
+		     struct p2m_slot *leaf)
+{
+	*leaf = *run;
+	leaf->kind = SLOT_LEAF;
+	leaf->u.mfn = run->u.mfn + i;
+}
+
+/* Builds the table a compact slot stands for, before a write inside it;
+ * nothing Xen counts changes. */
+static int materialise(struct p2m_slot *s)
+{
+	struct p2m_table *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < P2M_ENTRIES; i++)
+		run_leaf(s, i, &t->s[i]);
+	t->used = P2M_ENTRIES;
+	s->kind = SLOT_TABLE;
+	s->u.next = t;
+	return 0;
+}
+
 /* Replaces a superpage leaf at level l by a table of 512 leaves one level
  * down with the same attributes (one "split"), and those again down to
- * level target (EPT's recursion; NPT passes target = l - 1). */
+ * level target (EPT's recursion; NPT passes target = l - 1). A 2M leaf's
+ * table of 4K leaves is contiguous: it stays compact until a write. */
 static int split_leaf(struct sim_p2m *p, struct p2m_slot *s, unsigned int l,
 		      unsigned int target, struct p2m_stats *st)
 {
-	struct p2m_table *t = calloc(1, sizeof(*t));
+	struct p2m_table *t;
 	struct xgm_p2m_entry e;
 	uint64_t step = 1ull << LEVEL_ORDER(l - 1);
 	int ret = 0;
 
+	if (l == 1 && !(p->flags & SIM_P2M_NO_COMPACT)) {
+		s->kind = SLOT_RUN;
+		p->leaves += P2M_ENTRIES - 1;
+		st->splits++;
+		return 0;
+	}
+	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
 	slot_to_entry(s, 0, l, &e);
@@ -185,15 +239,14 @@ static int check_args(uint64_t gfn, unsigned int order)
 	return 0;
 }
 
-/* A full table of leaves of one kind whose frames follow each other from
- * a frame aligned to the table's span: AMD-Vi's contig markers. */
-static bool table_contiguous(const struct p2m_table *t, unsigned int l)
+/* A full table of leaves of one kind whose frames follow each other:
+ * what a compact table stands for (at level 0). */
+static bool leaves_contiguous(const struct p2m_table *t, unsigned int l)
 {
 	const struct p2m_slot *s0 = &t->s[0];
 	uint64_t step = 1ull << LEVEL_ORDER(l);
 
-	if (t->used != P2M_ENTRIES || s0->kind != SLOT_LEAF ||
-	    (s0->u.mfn & ((step << 9) - 1)))
+	if (t->used != P2M_ENTRIES || s0->kind != SLOT_LEAF)
 		return false;
 	for (unsigned int i = 1; i < P2M_ENTRIES; i++) {
 		const struct p2m_slot *s = &t->s[i];
@@ -204,6 +257,32 @@ static bool table_contiguous(const struct p2m_table *t, unsigned int l)
 			return false;
 	}
 	return true;
+}
+
+/* The same from a frame aligned to the table's span: AMD-Vi's contig
+ * markers. */
+static bool table_contiguous(const struct p2m_table *t, unsigned int l)
+{
+	uint64_t span = 1ull << (LEVEL_ORDER(l) + 9);
+
+	return !(t->s[0].u.mfn & (span - 1)) && leaves_contiguous(t, l);
+}
+
+/* A level-0 table a write has just made whole and contiguous (checked
+ * when its last slot is written, as a blob's pages are written in order)
+ * becomes compact again; slot is its entry one level up. */
+static void compact(struct sim_p2m *p, struct p2m_slot *slot, uint64_t gfn)
+{
+	struct p2m_table *t = slot->u.next;
+	struct p2m_slot run;
+
+	if ((p->flags & (SIM_P2M_NO_COMPACT | SIM_P2M_COALESCE)) ||
+	    SLOT_INDEX(gfn, 0) != P2M_ENTRIES - 1 || !leaves_contiguous(t, 0))
+		return;
+	run = t->s[0];
+	run.kind = SLOT_RUN;
+	free(t);
+	*slot = run;
 }
 
 /* AMD-Vi after a write at level l of the path: a table left empty is
@@ -280,6 +359,16 @@ int sim_p2m_set(struct sim_p2m *p, uint64_t gfn, unsigned int order,
 			if (ret)
 				return ret;
 		}
+		if (s->kind == SLOT_RUN) {
+			struct p2m_slot leaf;
+
+			run_leaf(s, (unsigned int)SLOT_INDEX(gfn, 0), &leaf);
+			if (e && same_leaf(&leaf, e))
+				return 0;
+			ret = materialise(s);
+			if (ret)
+				return ret;
+		}
 		t = s->u.next;
 	}
 	path[target] = t;
@@ -299,6 +388,10 @@ int sim_p2m_set(struct sim_p2m *p, uint64_t gfn, unsigned int order,
 		p->leaves -= table_free(s->u.next, &st->tables_freed);
 		st->present_changed = true;
 		st->present_writes++;
+	} else if (s->kind == SLOT_RUN) {
+		p->leaves -= run_free(&st->tables_freed);
+		st->present_changed = true;
+		st->present_writes++;
 	}
 	if (s->kind == SLOT_EMPTY && e)
 		t->used++;
@@ -314,6 +407,8 @@ int sim_p2m_set(struct sim_p2m *p, uint64_t gfn, unsigned int order,
 	st->entries++;
 	if ((p->flags & SIM_P2M_COALESCE) && target < P2M_LEVELS - 1)
 		tidy_path(p, path, target, gfn, st);
+	else if (e && target == 0)
+		compact(p, &path[1]->s[SLOT_INDEX(gfn, 1)], gfn);
 	return 0;
 }
 
@@ -333,7 +428,7 @@ static int descend_creating(struct sim_p2m *p, uint64_t gfn,
 	for (unsigned int l = P2M_LEVELS - 1; l > target; l--) {
 		struct p2m_slot *s = &t->s[SLOT_INDEX(gfn, l)];
 
-		if (s->kind == SLOT_LEAF)
+		if (s->kind == SLOT_LEAF || s->kind == SLOT_RUN)
 			return -EEXIST;
 		if (s->kind == SLOT_EMPTY) {
 			s->u.next = calloc(1, sizeof(*s->u.next));
@@ -369,6 +464,47 @@ int sim_p2m_insert_new(struct sim_p2m *p, uint64_t gfn, unsigned int order,
 	return 0;
 }
 
+int sim_p2m_insert_run(struct sim_p2m *p, uint64_t gfn, uint64_t count,
+		       const struct xgm_p2m_entry *e)
+{
+	uint64_t step = 1ull << e->order, end;
+	struct xgm_p2m_entry x = *e;
+	int ret = 0;
+
+	if (!count || count > (1ull << P2M_GFN_BITS) ||
+	    gfn + count * step > (1ull << P2M_GFN_BITS))
+		return -EINVAL;
+	end = gfn + count * step;
+	while (!ret && gfn < end) {
+		struct p2m_table *t;
+		struct p2m_slot *s;
+
+		x.gfn = gfn;
+		x.mfn = e->mfn + (gfn - e->gfn);
+		/* A whole aligned level-0 table of the run: a compact one. */
+		if (e->order != P2M_ORDER_4K || (gfn & (P2M_ENTRIES - 1)) ||
+		    end - gfn < P2M_ENTRIES || (p->flags & SIM_P2M_NO_COMPACT)) {
+			ret = sim_p2m_insert_new(p, gfn, e->order, &x);
+			gfn += step;
+			continue;
+		}
+		ret = descend_creating(p, gfn, 1, &t);
+		if (ret)
+			break;
+		s = &t->s[SLOT_INDEX(gfn, 1)];
+		if (s->kind != SLOT_EMPTY)
+			return -EEXIST;
+		slot_fill(s, &x, x.mfn);
+		s->kind = SLOT_RUN;
+		t->used++;
+		p->leaves += P2M_ENTRIES;
+		p->changed = true;
+		raise_max(p, gfn, P2M_ORDER_2M);
+		gfn += P2M_ENTRIES;
+	}
+	return ret;
+}
+
 bool sim_p2m_lookup(const struct sim_p2m *p, uint64_t gfn, struct xgm_p2m_entry *e,
 		unsigned int *order)
 {
@@ -397,32 +533,70 @@ bool sim_p2m_lookup(const struct sim_p2m *p, uint64_t gfn, struct xgm_p2m_entry 
 			*order = LEVEL_ORDER(l);
 			return true;
 		}
+		if (s->kind == SLOT_RUN) {
+			struct p2m_slot leaf;
+
+			run_leaf(s, (unsigned int)SLOT_INDEX(gfn, 0), &leaf);
+			slot_to_entry(&leaf, gfn, 0, e);
+			*order = 0;
+			return true;
+		}
 		t = s->u.next;
 	}
 }
 
-static int walk_table(const struct p2m_table *t, unsigned int l, uint64_t base,
-		      uint64_t first, uint64_t last, xgm_p2m_walk_fn fn,
-		      void *arg)
+/* A walk calls fn a leaf, or run_fn a leaf or compact table's part. */
+struct walker {
+	xgm_p2m_walk_fn fn;
+	sim_p2m_run_fn run_fn;
+	void *arg;
+	uint64_t first, last;
+};
+
+/* The leaves of the compact table at gfn that lie in the walk's range. */
+static int walk_run(const struct walker *w, const struct p2m_slot *s,
+		    uint64_t gfn)
+{
+	uint64_t lo = gfn > w->first ? gfn : w->first;
+	uint64_t hi = gfn + P2M_ENTRIES - 1 < w->last ? gfn + P2M_ENTRIES - 1 :
+							 w->last;
+	struct p2m_slot leaf;
+	struct xgm_p2m_entry e;
+	int ret = 0;
+
+	run_leaf(s, (unsigned int)(lo - gfn), &leaf);
+	slot_to_entry(&leaf, lo, 0, &e);
+	if (w->run_fn)
+		return w->run_fn(&e, hi - lo + 1, w->arg);
+	for (uint64_t g = lo; !ret && g <= hi; g++, e.gfn++, e.mfn++)
+		ret = w->fn(&e, w->arg);
+	return ret;
+}
+
+static int walk_table(const struct walker *w, const struct p2m_table *t,
+		      unsigned int l, uint64_t base)
 {
 	uint64_t span = 1ull << LEVEL_ORDER(l);
-	unsigned int i = first > base ? (unsigned int)((first - base) / span) : 0;
+	unsigned int i = w->first > base ?
+				 (unsigned int)((w->first - base) / span) : 0;
 
 	for (; i < P2M_ENTRIES; i++) {
 		const struct p2m_slot *s = &t->s[i];
 		uint64_t gfn = base + i * span;
 		int ret = 0;
 
-		if (gfn > last)
+		if (gfn > w->last)
 			break;
 		if (s->kind == SLOT_LEAF) {
 			struct xgm_p2m_entry e;
 
 			slot_to_entry(s, gfn, l, &e);
-			ret = fn(&e, arg);
+			ret = w->run_fn ? w->run_fn(&e, 1, w->arg) :
+					  w->fn(&e, w->arg);
 		} else if (s->kind == SLOT_TABLE) {
-			ret = walk_table(s->u.next, l - 1, gfn, first, last, fn,
-					 arg);
+			ret = walk_table(w, s->u.next, l - 1, gfn);
+		} else if (s->kind == SLOT_RUN) {
+			ret = walk_run(w, s, gfn);
 		}
 		if (ret)
 			return ret;
@@ -433,9 +607,21 @@ static int walk_table(const struct p2m_table *t, unsigned int l, uint64_t base,
 int sim_p2m_walk(const struct sim_p2m *p, uint64_t first, uint64_t last,
 	     xgm_p2m_walk_fn fn, void *arg)
 {
+	struct walker w = { fn, NULL, arg, first, last };
+
 	if (!p || !p->root || first > last)
 		return 0;
-	return walk_table(p->root, P2M_LEVELS - 1, 0, first, last, fn, arg);
+	return walk_table(&w, p->root, P2M_LEVELS - 1, 0);
+}
+
+int sim_p2m_walk_runs(const struct sim_p2m *p, uint64_t first, uint64_t last,
+		      sim_p2m_run_fn fn, void *arg)
+{
+	struct walker w = { NULL, fn, arg, first, last };
+
+	if (!p || !p->root || first > last)
+		return 0;
+	return walk_table(&w, p->root, P2M_LEVELS - 1, 0);
 }
 
 uint64_t sim_p2m_leaf_count(const struct sim_p2m *p)

@@ -100,6 +100,24 @@ static json_t *map_json(const struct sim_u64map *m)
 	return a;
 }
 
+/* Page references as runs [mfn, count, refs]: a blob's frames hold one
+ * each, consecutively. */
+static json_t *refs_json(const struct sim_runs *rs)
+{
+	json_t *a = json_array();
+
+	for (const struct sim_run *r = sim_runs_first(rs); a && r;
+	     r = sim_runs_next(r)) {
+		uint64_t v[3] = { r->first, r->count, r->val[0] };
+
+		if (append(a, ints(3, v))) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
 struct run_builder {
 	json_t *arr;
 	bool open;
@@ -121,7 +139,8 @@ static int flush_run(struct run_builder *b)
 	return append(b->arr, ints(8, v));
 }
 
-static int add_leaf(const struct xgm_p2m_entry *e, void *arg)
+static int add_leaves(const struct xgm_p2m_entry *e, uint64_t count,
+		      void *arg)
 {
 	struct run_builder *b = arg;
 	uint64_t step = 1ull << e->order;
@@ -131,7 +150,7 @@ static int add_leaf(const struct xgm_p2m_entry *e, void *arg)
 	    e->ipat == b->first.ipat &&
 	    e->gfn == b->first.gfn + b->count * step &&
 	    e->mfn == b->first.mfn + b->count * step) {
-		b->count++;
+		b->count += count;
 		return 0;
 	}
 	b->ret = flush_run(b);
@@ -139,7 +158,7 @@ static int add_leaf(const struct xgm_p2m_entry *e, void *arg)
 		return b->ret;
 	b->open = true;
 	b->first = *e;
-	b->count = 1;
+	b->count = count;
 	return 0;
 }
 
@@ -149,7 +168,7 @@ static json_t *p2m_json(const struct sim_p2m *p)
 
 	if (!b.arr)
 		return NULL;
-	sim_p2m_walk(p, 0, UINT64_MAX, add_leaf, &b);
+	sim_p2m_walk_runs(p, 0, UINT64_MAX, add_leaves, &b);
 	if (!b.ret)
 		b.ret = flush_run(&b);
 	if (b.ret) {
@@ -240,11 +259,12 @@ static json_t *domain_json(const struct sim_domain *d)
 
 		ok = !append(x, ints(4, v));
 	}
-	for (size_t i = 0; ok && i < d->nr_rmm; i++) {
-		uint64_t v[3] = { d->rmm[i].gfn, d->rmm[i].mfn,
-				  d->rmm[i].dom0_gfn };
+	for (const struct sim_run *run = sim_runs_first(&d->rmm); ok && run;
+	     run = sim_runs_next(run)) {
+		uint64_t v[4] = { run->first, run->count, run->val[SIM_RMM_MFN],
+				  run->val[SIM_RMM_DOM0] };
 
-		ok = !append(r, ints(3, v));
+		ok = !append(r, ints(4, v));
 	}
 	if (ok)
 		ok = !json_object_set_new(o, "grants", g) &&
@@ -484,7 +504,7 @@ json_t *sim_persist_host(const struct sim_model *m)
 		      "next_buf_id", (json_int_t)m->next_buf_id,
 		      "clock", (json_int_t)m->clock,
 		      "frames", frames,
-		      "refs", map_json(&m->refs),
+		      "refs", refs_json(&m->refs),
 		      "host_counters", sim_counters_json(&m->host_ctr),
 		      "gpus", gpus);
 	/* Derived (the sum of the domains' counters), for the rows: see
@@ -823,17 +843,16 @@ static int load_p2m(struct sim_model *m, struct sim_domain *d, json_t *o,
 			.access = (uint8_t)v[5], .emt = (uint8_t)v[6],
 			.ipat = v[7],
 		};
-		for (uint64_t k = 0; k < v[1]; k++) {
-			e.gfn = v[0] + k * step;
-			e.mfn = v[2] + k * step;
-			ret = sim_p2m_insert_new(d->p2m, e.gfn, e.order, &e);
-			if (ret == -EEXIST)
-				return bad("%s.p2m[%zu]: gfn %#llx overlaps an "
-					   "earlier entry", where, i,
-					   (unsigned long long)e.gfn);
-			if (ret)
-				return ret;
-		}
+		e.gfn = v[0];
+		e.mfn = v[2];
+		/* Whole tables of the run are built compact (p2m.c). */
+		ret = sim_p2m_insert_run(d->p2m, v[0], v[1], &e);
+		if (ret == -EEXIST)
+			return bad("%s.p2m[%zu]: run at gfn %#llx overlaps an "
+				   "earlier entry", where, i,
+				   (unsigned long long)e.gfn);
+		if (ret)
+			return ret;
 	}
 	ret = get_u64(o, "max_gpfn", (1ull << P2M_GFN_BITS) - 1, &v[0], where);
 	if (ret)
@@ -884,6 +903,91 @@ static int grant_run(json_t *a, size_t i, uint64_t v[6], const char *where)
 	v[1] = 1;
 	memcpy(&v[2], &one[1], 4 * sizeof(one[0]));
 	return ret;
+}
+
+/*
+ * Runs one a row, in key order and apart, with a row's own form read by
+ * its width: the run form (wide), or the form of state version 4 and of
+ * the JSON states before it (narrow: one key, no count), which an earlier
+ * xgpumap wrote one a page. max[k]: the bound of run column k (the key,
+ * the count, the values); raw: columns that may be SIM_RUN_NONE.
+ */
+struct runs_form {
+	const char *key;
+	size_t wide;
+	uint64_t max[2 + SIM_RUN_VALS];
+	uint64_t raw;
+	uint64_t min_val0; /* refs: a count of 0 is not kept */
+};
+
+static int load_runs_form(json_t *o, const struct runs_form *f,
+			  struct sim_runs *rs, const char *where)
+{
+	json_t *a;
+	uint64_t v[2 + SIM_RUN_VALS], end = 0;
+	size_t nvals = f->wide - 2;
+	int ret = get_array(o, f->key, &a, where);
+
+	for (size_t i = 0; !ret && i < json_array_size(a); i++) {
+		size_t n = json_array_size(json_array_get(a, i));
+		bool narrow = n == f->wide - 1;
+
+		memset(v, 0, sizeof(v));
+		if (narrow) {
+			/* The narrow form: [key, vals...], a count of one. */
+			uint64_t one[1 + SIM_RUN_VALS];
+
+			ret = tuple(a, i, n, one, where, f->key, f->raw >> 1 &
+				    ~1ull);
+			v[0] = one[0];
+			v[1] = 1;
+			memcpy(&v[2], &one[1], nvals * sizeof(*v));
+		} else {
+			ret = tuple(a, i, f->wide, v, where, f->key, f->raw);
+		}
+		if (ret)
+			break;
+		for (size_t k = 0; k < f->wide; k++)
+			if (v[k] > f->max[k] && !((f->raw >> k & 1) &&
+						   v[k] == SIM_RUN_NONE))
+				return bad("%s.%s[%zu][%zu] = %llu is out of "
+					   "range", where, f->key, i, k,
+					   (unsigned long long)v[k]);
+		/* Version 4 kept ram-mmio pages in no order (a removal
+		 * moved the last one into its place): a page only once. */
+		if (!v[1] || v[1] > f->max[0] - v[0] + 1 || v[2] < f->min_val0 ||
+		    (!narrow && i && v[0] < end) ||
+		    (narrow && sim_runs_get(rs, v[0], NULL)))
+			return bad("%s.%s[%zu]: run %#llx+%llu is empty, out of "
+				   "range, repeated or not after the one before",
+				   where,
+				   f->key, i, (unsigned long long)v[0],
+				   (unsigned long long)v[1]);
+		/* A stepped value's run must stay in its own range too. */
+		for (size_t k = 0; k < nvals; k++)
+			if ((rs->step >> k & 1) && v[2 + k] != SIM_RUN_NONE &&
+			    v[1] - 1 > f->max[2 + k] - v[2 + k])
+				return bad("%s.%s[%zu]: run of %llu runs past "
+					   "the end of its frames", where, f->key,
+					   i, (unsigned long long)v[1]);
+		end = v[0] + v[1];
+		ret = sim_runs_set(rs, v[0], v[1], &v[2]);
+	}
+	return ret;
+}
+
+/* ram-mmio runs [gfn, count, mfn, dom0_gfn] (-1: none, a PV dom0). */
+static int load_ram_mmio(struct sim_domain *d, json_t *o, const char *where)
+{
+	const struct runs_form f = {
+		.key = "ram_mmio", .wide = 4,
+		.max = { (1ull << P2M_GFN_BITS) - 1, 1ull << P2M_GFN_BITS,
+			 (1ull << 40) - 1, (1ull << P2M_GFN_BITS) - 1 },
+		.raw = 1ull << 3,
+	};
+
+	d->rmm.step = SIM_RMM_STEP;
+	return load_runs_form(o, &f, &d->rmm, where);
 }
 
 static int load_domain_lists(struct sim_domain *d, json_t *o,
@@ -938,20 +1042,7 @@ static int load_domain_lists(struct sim_domain *d, json_t *o,
 		if (!ret)
 			d->xfers[i] = (struct sim_transfer){ v[0], v[1], v[2], v[3] };
 	}
-	if (!ret)
-		ret = get_array(o, "ram_mmio", &a, where);
-	if (!ret && json_array_size(a)) {
-		d->cap_rmm = d->nr_rmm = json_array_size(a);
-		d->rmm = calloc(d->nr_rmm, sizeof(*d->rmm));
-		if (!d->rmm)
-			return -ENOMEM;
-	}
-	for (size_t i = 0; !ret && i < d->nr_rmm; i++) {
-		ret = tuple(a, i, 3, v, where, "ram_mmio", 1ull << 2);
-		if (!ret)
-			d->rmm[i] = (struct sim_ram_mmio){ v[0], v[1], v[2] };
-	}
-	return ret;
+	return ret ?: load_ram_mmio(d, o, where);
 }
 
 int sim_persist_load_domain(struct sim_model *m, json_t *o, size_t idx,
@@ -1368,6 +1459,19 @@ static int load_extensions(struct sim_model *m, json_t *body)
 	return ret;
 }
 
+/* Page references: runs [mfn, count, refs], or [mfn, refs] a frame. */
+static int load_refs(struct sim_model *m, json_t *body)
+{
+	uint64_t max_mfn = (1ull << (m->paddr_bits - 12)) - 1;
+	const struct runs_form f = {
+		.key = "refs", .wide = 3,
+		.max = { max_mfn, max_mfn + 1, UINT32_MAX },
+		.min_val0 = 1,
+	};
+
+	return load_runs_form(body, &f, &m->refs, "host");
+}
+
 /* The host's own fields: everything but the domains, the buffers and the
  * store, which a database keeps as rows of their own. */
 int sim_persist_load_host(json_t *body, struct sim_model **out)
@@ -1433,8 +1537,7 @@ int sim_persist_load_host(json_t *body, struct sim_model **out)
 	if (!ret)
 		ret = load_gpus(m, body, false);
 	if (!ret)
-		ret = load_map(body, "refs", (1ull << (m->paddr_bits - 12)) - 1,
-			       false, &m->refs, "host");
+		ret = load_refs(m, body);
 	if (ret) {
 		sim_model_free(m);
 		return ret;

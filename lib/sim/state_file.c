@@ -53,6 +53,7 @@ struct sim_state_file {
 	bool exclusive;
 	bool writable;   /* opened for writing */
 	bool in_txn;
+	sqlite3_int64 version; /* the database's, as read or written */
 	/* A new state is made as PATH.new and renamed over PATH at its first
 	 * commit: PATH is always a whole state, never a half-made one. */
 	char *new_path;
@@ -65,7 +66,7 @@ struct sim_state_file {
 static const char schema_sql[] =
 	"CREATE TABLE meta (key TEXT PRIMARY KEY, value NOT NULL) WITHOUT ROWID;"
 	"INSERT INTO meta VALUES ('schema', '" SIM_STATE_SCHEMA "');"
-	"INSERT INTO meta VALUES ('version', 4);"
+	"INSERT INTO meta VALUES ('version', 5);"
 	"CREATE TABLE host (id INTEGER PRIMARY KEY CHECK (id = 1),"
 	" body TEXT NOT NULL);"
 	"CREATE TABLE domains (domid INTEGER PRIMARY KEY,"
@@ -89,7 +90,7 @@ static const char schema_sql[] =
 	"CREATE INDEX buffer_frames_by_buffer ON buffer_frames (buffer);"
 	"CREATE TABLE store (path TEXT PRIMARY KEY, value TEXT NOT NULL)"
 	" WITHOUT ROWID;";
-_Static_assert(SIM_STATE_VERSION == 4, "schema_sql writes version 4");
+_Static_assert(SIM_STATE_VERSION == 5, "schema_sql writes version 5");
 
 char *sim_state_resolve(const char *path)
 {
@@ -412,12 +413,13 @@ static int check_schema(struct sim_state_file *f)
 			       "newer than this xgpumap understands (%d); "
 			       "refusing to touch it", f->path,
 			       (long long)version, SIM_STATE_VERSION);
-	else if (version < SIM_STATE_VERSION)
+	else if (version < SIM_STATE_VERSION_READ)
 		ret = xgm_fail_remedy(-EPROTONOSUPPORT, XGM_REMEDY_SIM_RESET,
 				      NULL, "%s has state version %lld, older "
 				      "than this xgpumap's (%d); refusing to "
 				      "guess", f->path, (long long)version,
 				      SIM_STATE_VERSION);
+	f->version = version;
 out:
 	free((char *)schema);
 	sqlite3_finalize(st);
@@ -548,8 +550,10 @@ static int open_db(struct sim_state_file *f, bool fresh)
 			   "BEGIN IMMEDIATE") ?: exec(f, schema_sql);
 	else if (!ret)
 		ret = check_schema(f);
-	if (!ret && fresh)
+	if (!ret && fresh) {
 		f->in_txn = true;
+		f->version = SIM_STATE_VERSION;
+	}
 	if (!ret)
 		ret = read_data_version(f, &f->data_version);
 	return ret;
@@ -758,10 +762,20 @@ int sim_state_commit(struct sim_state_file *f)
 	if (!f->exclusive || !f->writable)
 		return xgm_fail(-EROFS, "internal: committing %s without the "
 				"exclusive lock", f->path);
+	/* An older database this xgpumap reads as it is: what this commit
+	 * wrote is of this version's forms, which an older xgpumap would
+	 * refuse as corrupt, so the database says so. */
+	if (f->version < SIM_STATE_VERSION) {
+		_Static_assert(SIM_STATE_VERSION == 5, "the upgrade writes 5");
+		ret = exec(f, "UPDATE meta SET value = 5 WHERE key = 'version'");
+		if (ret)
+			return ret;
+	}
 	ret = exec(f, "COMMIT");
 	if (ret)
 		return ret;
 	f->in_txn = false;
+	f->version = SIM_STATE_VERSION;
 	if (f->new_path) {
 		ret = publish_new(f);
 		if (ret)

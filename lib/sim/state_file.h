@@ -16,8 +16,12 @@
 /* 1-3: one JSON document, replaced whole by every write (refused now, and
  *      imported by 'sim import');
  * 4:   an SQLite database of rows: the host, each domain, each buffer,
- *      each store key, written as they change. */
-#define SIM_STATE_VERSION 4
+ *      each store key, written as they change;
+ * 5:   the same, with page references and ram-mmio mappings as runs in
+ *      their rows. A version 4 state is read as it is (its rows' forms
+ *      are read still) and becomes version 5 at its first write. */
+#define SIM_STATE_VERSION 5
+#define SIM_STATE_VERSION_READ 4 /* the oldest database read as it is */
 
 struct sim_state_file;
 

@@ -582,16 +582,18 @@ static int runs_add(struct runs *rs, uint64_t mfn, uint64_t count,
 	return 0;
 }
 
-static int reach_leaf(const struct xgm_p2m_entry *e, void *arg)
+static int reach_leaves(const struct xgm_p2m_entry *e, uint64_t count,
+			void *arg)
 {
-	return sim_rs_add(arg, e->mfn, e->mfn + (1ull << e->order) - 1);
+	return sim_rs_add(arg, e->mfn, e->mfn + (count << e->order) - 1);
 }
 
 /* The frames d may reach now, as sorted, coalesced ranges: every leaf of
  * its p2m (which its IOMMU tables mirror) and its iomem permissions. */
 static int reach_now(const struct sim_domain *d, struct sim_rangeset *rs)
 {
-	int ret = d->p2m ? sim_p2m_walk(d->p2m, 0, UINT64_MAX, reach_leaf, rs) : 0;
+	int ret = d->p2m ? sim_p2m_walk_runs(d->p2m, 0, UINT64_MAX, reach_leaves,
+					     rs) : 0;
 
 	for (size_t i = 0; !ret && i < d->iomem.nr; i++)
 		ret = sim_rs_add(rs, d->iomem.r[i].s, d->iomem.r[i].e);

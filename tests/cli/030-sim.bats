@@ -33,7 +33,7 @@ guests_of() {
     is "$(sqlite3 -readonly "$SIM_STATE" "SELECT value FROM meta WHERE key = 'schema'")" \
         xgpumap-sim-state "the schema row"
     is "$(sqlite3 -readonly "$SIM_STATE" "SELECT value FROM meta WHERE key = 'version'")" \
-        4 "the version row"
+        5 "the version row"
     is "$(sqlite3 -readonly "$SIM_STATE" "SELECT group_concat(name) FROM domains")" \
         "Domain-0,vm1,vm2,vm3" "the domains' rows"
 
@@ -490,10 +490,38 @@ sql() {
 
 @test "a state of a future version is refused and left untouched" {
     run_xgm 0 -q sim init
-    sql "UPDATE meta SET value = 5 WHERE key = 'version'"
+    sql "UPDATE meta SET value = 6 WHERE key = 'version'"
     check_bad_state EPROTONOSUPPORT
     run_xgm 1 domain list
     contains "$stderr" "newer"
+}
+
+# state-v4.sql: the .dump of a state the xgpumap of state version 4 made
+# (sim init --extensions ram-mmio; a 256K ram-mmio blob on vm1, a 64K grant
+# blob on vm2, a 2M mmio blob on vm1), its references one row a page.
+version_row() {
+    sqlite3 -readonly "$SIM_STATE" "SELECT value FROM meta WHERE key = 'version'"
+}
+
+@test "a state of version 4 is read as it is, and its first write makes it version 5" {
+    sqlite3 "$SIM_STATE" <"$BATS_TEST_DIRNAME/fixtures/state-v4.sql" ||
+        die "cannot load the fixture"
+    run_xgm 0 -j list
+    assert_json "$output" '[.[].id] | join(" ")' "vm1:1 vm1:2 vm2:1"
+    run_xgm 0 -j check
+    assert_json "$output" 'length' 0
+    is "$(version_row)" 4 "the version after commands that only read"
+    run_xgm 0 -q detach vm1:1
+    is "$(version_row)" 5 "the version after a write"
+    # The ram-mmio blob's references went with it; the grant blob's 16
+    # stay, one run now.
+    is "$(sqlite3 -readonly "$SIM_STATE" "SELECT json_extract(body, '$.refs') FROM host")" \
+        "[[1572784,16,1]]" "the references' row"
+    run_xgm 0 -j check
+    assert_json "$output" 'length' 0
+    run_xgm 0 -q detach vm2:1
+    run_xgm 0 -j list
+    assert_json "$output" '[.[].id] | join(" ")' "vm1:2"
 }
 
 @test "a state of an older version is refused, left untouched, and sim reset replaces it" {
