@@ -326,6 +326,16 @@ struct xgm_extent {
 	uint64_t nr;
 };
 
+/*
+ * The mfn of an extent whose frames the backend cannot see: system RAM of
+ * dom0 that a driver mmaps VM_PFNMAP (no pagemap), or a dma-buf another
+ * process made. It is above any frame x86-64 can address (52-bit physical
+ * addresses: frames below 2^40), so no p2m entry, BAR or frame check can
+ * ever match it; only strategies that map nothing (ioreq: the server
+ * answers from dom0's own mapping) take such a buffer.
+ */
+#define XGM_MFN_UNSEEN (1ULL << 51)
+
 /* What buf_import_gem took. */
 struct xgm_gem_import {
 	uint64_t buf;                /* the backend's buffer id */

@@ -235,7 +235,7 @@ int xen_ioreq_serve(void *priv, uint32_t domid, uint64_t gfn, uint64_t buf,
 		return xgm_fail(-ENOENT, "no ioreq server serves d%u: the range "
 				"at gfn 0x%" PRIx64 " is not claimed", domid, gfn);
 #ifdef XGM_HAVE_DRM
-	ret = drm_buf_mmap(&p->gpu, buf, &m.va, &m.size);
+	ret = xen_buf_mmap(p, buf, &m.va, &m.size);
 #else
 	ret = xgm_fail(-EOPNOTSUPP, "serving a buffer needs DRM support");
 #endif

@@ -118,6 +118,53 @@ daemon_rf_step() {
 	pass "7b 50 revoke-fault migrations through xgpumapd: $reads reads, 0 wrong, 0 all-ones"
 }
 
+# A RAM-backed blob: a dumb buffer on virtio-gpu (card1, shmem in dom0's
+# RAM, frames nobody outside the kernel can see) given to the guest with
+# ioreq, every access answered by xgpumapd from its own mapping of the
+# buffer (lib/xen/serve.c). Filled, read, refilled, read again; then the
+# guest times its served reads.
+ram_step() {
+	step "9 RAM-backed blob on virtio-gpu served with ioreq: fill, read, refill, read"
+	run $X gpu list
+	rcard=$(echo "$OUT" | awk '/virtio/ { print $1; exit }')
+	[ -n "$rcard" ] || die "gpu list shows no virtio-gpu card"
+	m=$(dlog_mark)
+	run $X -j attach $G --size 4M --placement sys --strategy ioreq --card "$rcard"
+	ID=$(jstr id "$OUT")
+	g=$(printf '%x' "$(jget gfn "$OUT")")
+	echo "$OUT" | grep -q '"placement":"sys"' || die "the blob on $rcard is not in system RAM"
+	# mmio would put RAM frames in the p2m (and these nobody can see).
+	if $X attach $G --size 4M --placement sys --strategy mmio --card "$rcard" \
+		> /tmp/ram-mmio.txt 2>&1; then
+		die "mmio of a system-RAM buffer was accepted"
+	fi
+	cat /tmp/ram-mmio.txt
+	run $X -j fill $ID
+	tag=$(printf '%x' "$(jget first_tag "$OUT")")
+	gread "$g" 1024 tags "$tag" || die "the guest's read of the RAM blob"
+	run $X -j fill $ID --seed 7
+	tag2=$(printf '%x' "$(jget first_tag "$OUT")")
+	[ "$tag2" != "$tag" ] || die "the second fill wrote the same tags"
+	gread "$g" 1024 tags "$tag2" || die "the guest's read of the refilled RAM blob"
+	gcmd "$g 1024 iotime $tag2" "GUEST_IOTIME OK" || die "the guest's timed reads of the RAM blob"
+	t=$r
+	run $X check
+	run $X -j detach $ID
+	gread "$g" 16 ones || die "after detach the RAM blob's gfns do not read all-ones"
+	srv=$(dlog_since "$m" | grep "ioreq server [0-9]* of d$GID:" | tail -n 1)
+	echo "xgpumapd: $srv"
+	served=$(echo "$srv" | sed -n 's/.* \([0-9]*\) accesses answered.*/\1/p')
+	n4=$(echo "$t" | sed -n 's/.* reads4=\([0-9]*\).*/\1/p')
+	ns4=$(echo "$t" | sed -n 's/.* ns4=\([0-9]*\).*/\1/p')
+	n64=$(echo "$t" | sed -n 's/.* reads64=\([0-9]*\).*/\1/p')
+	ns64=$(echo "$t" | sed -n 's/.* ns64=\([0-9]*\).*/\1/p')
+	# Each tags pass is one 8-byte read a page; what the 64-byte reads
+	# cost in ioreqs is what is left.
+	per64=$(awk "BEGIN { printf \"%.1f\", (${served:-0} - 2048 - $n4) / $n64 }")
+	echo "XGM-TIME [$MODE] ioreq RAM blob on $rcard, as the guest times it (TCG): 4-byte read ${ns4} ns ($(awk "BEGIN { printf \"%.0f\", 1e9 / $ns4 }")/s, $n4 reads), 64-byte read ${ns64} ns ($(awk "BEGIN { printf \"%.0f\", 1e9 / $ns64 }")/s, $n64 reads, $per64 ioreqs each); ioreqs served=${served:-?} for $((2048 + n4 + n64)) guest reads"
+	pass "9 RAM blob on $rcard through ioreq: read right after fill and after refill; detached, all-ones"
+}
+
 wait_reader() {
 	i=0
 	while [ "$(xenstore-read /local/domain/$GID/data/xgpumap/ready 2>/dev/null)" != 1 ]; do
@@ -161,15 +208,23 @@ stop_daemon() {
 dlog_mark() { wc -c < "$DLOG"; }
 dlog_since() { tail -c +$(($1 + 1)) "$DLOG"; }
 
-# xgm.only=ioserv (XGM_ONLY=ioserv tests/xen/run.sh ...): step 7 alone,
-# ioserv-rig's and the daemon's.
-if [ "$(sed -n 's/.*xgm\.only=\([a-z]*\).*/\1/p' /proc/cmdline)" = ioserv ]; then
+# xgm.only=STEP (XGM_ONLY=STEP tests/xen/run.sh ...): one step alone;
+# ioserv: step 7, ioserv-rig's and the daemon's; ram: step 9.
+ONLY=$(sed -n 's/.*xgm\.only=\([a-z]*\).*/\1/p' /proc/cmdline)
+if [ -n "$ONLY" ]; then
 	run xl unpause $G
 	wait_reader
-	WIN=$((0x100000))
-	ioserv_step
-	start_daemon
-	daemon_rf_step
+	case $ONLY in
+	ioserv)
+		WIN=$((0x100000))
+		ioserv_step
+		start_daemon
+		daemon_rf_step ;;
+	ram)
+		start_daemon
+		ram_step ;;
+	*) die "xgm.only=$ONLY: no such step (ioserv, ram)" ;;
+	esac
 	xenstore-write "/local/domain/$GID/data/xgpumap/cmd" "999 0 0 quit"
 	echo "XGM-RESULT PASS"
 	exit 0
@@ -332,6 +387,7 @@ for case in fresh:16384 unaligned:24577 realigned:24576; do
 done
 pass "6 sim comparison counts reported"
 run $X check
+ram_step
 # Step 7, unless XGM_IOSERV=0 tests/xen/run.sh leaves it out. ioserv-rig
 # needs card0's DRM master, which the daemon holds: it runs between two
 # lives of the daemon (nothing is attached at this point).
