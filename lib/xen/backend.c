@@ -213,6 +213,7 @@ static const struct xgm_hv_ops xen_hv_ops = {
 	.ioreq_list = xen_ioreq_list,
 	.ioreq_serve = xen_ioreq_serve,
 	.ioreq_revoke = xen_ioreq_revoke,
+	.ioreq_reap = xen_ioreq_reap,
 	.serve_fd = xen_serve_fd,
 	.serve = xen_serve,
 };

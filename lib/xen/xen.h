@@ -135,6 +135,14 @@ int xen_p2m_source(void *priv, uint32_t domid, char *note, size_t len);
 /* Sends a debug key and returns what Xen printed for it (malloc'd). */
 int xen_debug_key_text(struct xen_priv *p, char key, char **text);
 
+/* ioreap.c: who owns each ioreq server (XS_HV_ROOT/ioreq/DOMID), and
+ * the destruction of those a dead process left; reap_dom does domid's
+ * only (before a new server for it is made). */
+int xen_ioreq_record(struct xen_priv *p, uint32_t domid, unsigned int id);
+void xen_ioreq_unrecord(struct xen_priv *p, uint32_t domid);
+int xen_ioreq_reap_dom(struct xen_priv *p, uint32_t domid);
+int xen_ioreq_reap(void *priv, struct xgm_ioreq_reaped **out, size_t *count);
+
 /* gpu.c: the gpu table, on top of lib/drm when it is compiled in. */
 extern const struct xgm_gpu_ops xen_gpu_ops;
 #ifdef XGM_HAVE_DRM

@@ -165,6 +165,55 @@ ram_step() {
 	pass "9 RAM blob on $rcard through ioreq: read right after fill and after refill; detached, all-ones"
 }
 
+# kill -9 while xgpumapd serves a revoke-fault blob: its ioreq server
+# outlives it in Xen (a guest access to an unmapped chunk would wait for
+# ever), and the buffer goes with its DRM file. The server's id is
+# recorded under xgpumap-hv/ioreq (lib/xen/ioreap.c): a daemon started
+# again while the guest runs, and recover in it, destroy the stale server
+# and drop the blob whose buffer is gone (its mapped chunk unmapped); the
+# guest then reads all-ones, and a new blob is served by the new daemon.
+# rf_blob SIZE: a revoke-fault blob, filled, its first 2M read by the
+# guest (which maps that chunk on first touch); sets ID and g (its gfn).
+rf_blob() {
+	run $X -j attach $G --size "$1" --placement vram --strategy revoke-fault
+	ID=$(jstr id "$OUT")
+	g=$(printf '%x' "$(jget gfn "$OUT")")
+	run $X -j fill $ID
+	gread "$g" 512 tags "$(printf '%x' "$(jget first_tag "$OUT")")" ||
+		die "the guest cannot read the revoke-fault blob $ID"
+}
+
+kill_step() {
+	step "10 SIGKILL while xgpumapd serves a revoke-fault blob; restart and recover while the guest runs"
+	# The first 2M chunk is mapped on this first touch; the second stays
+	# unmapped, so a read of it reaches whatever server claims it.
+	rf_blob 4M
+	old=$ID
+	rec=$(xenstore-read /local/domain/0/xgpumap-hv/ioreq/$GID) ||
+		die "no record of the ioreq server of d$GID"
+	echo "ioreq server record of d$GID: $rec"
+	set -- $rec
+	[ "$2" = "$DPID" ] || die "the record names process $2, not xgpumapd ($DPID)"
+	srv=$1
+	kill -KILL "$DPID"
+	wait "$DPID"
+	echo "xgpumapd killed (exit $?); the record stays: $(xenstore-read /local/domain/0/xgpumap-hv/ioreq/$GID 2>&1)"
+	start_daemon
+	run $X -j recover
+	echo "$OUT" | grep -q "\"op\":\"ioreq-server\",\"domid\":$GID,\"server\":$srv," ||
+		die "recover did not destroy the stale ioreq server $srv of d$GID"
+	echo "$OUT" | grep -q "\"op\":\"buffer-gone\",\"blob\":\"$old\"" ||
+		die "recover did not drop $old, whose buffer died with the daemon"
+	xenstore-read /local/domain/0/xgpumap-hv/ioreq/$GID 2>/dev/null &&
+		die "the stale server's record is still there"
+	gread "$g" 1024 ones || die "after recover the window does not read all-ones"
+	run $X check
+	rf_blob 2M
+	run $X -j detach $ID
+	run $X check
+	pass "10 after kill -9, a daemon started while the guest runs and recover destroyed stale server $srv, dropped $old (buffer gone), the guest read all-ones; the new daemon serves a new blob"
+}
+
 wait_reader() {
 	i=0
 	while [ "$(xenstore-read /local/domain/$GID/data/xgpumap/ready 2>/dev/null)" != 1 ]; do
@@ -187,7 +236,8 @@ start_daemon() {
 	xgpumapd -b xen -vv > "$DLOG" 2>&1 &
 	DPID=$!
 	i=0
-	until [ -S /run/xgpumap/xgpumapd.sock ]; do
+	# Its own line, not the socket: a killed daemon's socket stays.
+	until grep -q "serving protocols" "$DLOG" 2>/dev/null; do
 		i=$((i + 1))
 		[ $i -gt 100 ] && { cat "$DLOG"; die "xgpumapd did not come up"; }
 		usleep 100000
@@ -209,7 +259,7 @@ dlog_mark() { wc -c < "$DLOG"; }
 dlog_since() { tail -c +$(($1 + 1)) "$DLOG"; }
 
 # xgm.only=STEP (XGM_ONLY=STEP tests/xen/run.sh ...): one step alone;
-# ioserv: step 7, ioserv-rig's and the daemon's; ram: step 9.
+# ioserv: step 7, ioserv-rig's and the daemon's; ram: step 9; kill: step 10.
 ONLY=$(sed -n 's/.*xgm\.only=\([a-z]*\).*/\1/p' /proc/cmdline)
 if [ -n "$ONLY" ]; then
 	run xl unpause $G
@@ -223,7 +273,10 @@ if [ -n "$ONLY" ]; then
 	ram)
 		start_daemon
 		ram_step ;;
-	*) die "xgm.only=$ONLY: no such step (ioserv, ram)" ;;
+	kill)
+		start_daemon
+		kill_step ;;
+	*) die "xgm.only=$ONLY: no such step (ioserv, ram, kill)" ;;
 	esac
 	xenstore-write "/local/domain/$GID/data/xgpumap/cmd" "999 0 0 quit"
 	echo "XGM-RESULT PASS"
@@ -388,6 +441,7 @@ done
 pass "6 sim comparison counts reported"
 run $X check
 ram_step
+kill_step
 # Step 7, unless XGM_IOSERV=0 tests/xen/run.sh leaves it out. ioserv-rig
 # needs card0's DRM master, which the daemon holds: it runs between two
 # lives of the daemon (nothing is attached at this point).
@@ -402,11 +456,7 @@ fi
 # guest's next read of the window gets all-ones instead of waiting on a
 # server nobody answers.
 step "8 SIGTERM while xgpumapd serves a revoke-fault blob"
-run $X -j attach $G --size 2M --placement vram --strategy revoke-fault
-g=$(printf '%x' "$(jget gfn "$OUT")")
-run $X -j fill "$(jstr id "$OUT")"
-gread "$g" 512 tags "$(printf '%x' "$(jget first_tag "$OUT")")" ||
-	die "the guest cannot read the revoke-fault blob"
+rf_blob 2M
 stop_daemon
 gread "$g" 512 ones || die "after xgpumapd's exit the window does not read all-ones"
 pass "8 xgpumapd exits cleanly on SIGTERM; the guest then reads all-ones, it does not wait"
