@@ -576,7 +576,7 @@ int main(int argc, char **argv)
 		 * XGPUMAP_DAEMON says. */
 		XGM_OPTS(xgm_ctx_opts, o, .backend = be,
 			 .access = XGM_ACCESS_WRITE, .sim_state = sim_state,
-			 .daemon = "");
+			 .daemon = "", .flags = XGM_CTX_SERVES);
 
 		ret = xgm_ctx_open(&o, &d.ctx);
 	}

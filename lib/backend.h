@@ -115,6 +115,7 @@ struct xgm_opened {
 };
 
 struct xgm_extent;
+struct xgm_ioreq_reaped;
 
 struct xgm_hv_ops {
 	const char *name;
@@ -250,6 +251,12 @@ struct xgm_hv_ops {
 	int (*ioreq_serve)(void *priv, uint32_t domid, uint64_t gfn, uint64_t buf,
 			   const struct xgm_extent *ext, size_t n, bool fault_map);
 	int (*ioreq_revoke)(void *priv, uint32_t domid, uint64_t gfn, uint64_t nr);
+	/* Destroys the ioreq servers that a process now gone left behind
+	 * (killed before its teardown: the guest would wait on them for
+	 * ever) and lists them in *out. NULL: this backend's servers never
+	 * outlive their process (the sim's are its records). */
+	int (*ioreq_reap)(void *priv, struct xgm_ioreq_reaped **out,
+			  size_t *count);
 	/* An fd that polls readable when a served guest waits on us, and
 	 * what answers it without blocking (xgpumapd's loop calls both;
 	 * an operation in progress keeps the guest waiting until it ends).
@@ -324,6 +331,22 @@ struct xgm_hv_ops {
 struct xgm_extent {
 	uint64_t mfn;
 	uint64_t nr;
+};
+
+/*
+ * The mfn of an extent whose frames the backend cannot see: system RAM of
+ * dom0 that a driver mmaps VM_PFNMAP (no pagemap), or a dma-buf another
+ * process made. It is above any frame x86-64 can address (52-bit physical
+ * addresses: frames below 2^40), so no p2m entry, BAR or frame check can
+ * ever match it; only strategies that map nothing (ioreq: the server
+ * answers from dom0's own mapping) take such a buffer.
+ */
+#define XGM_MFN_UNSEEN (1ULL << 51)
+
+/* An ioreq server ioreq_reap destroyed. */
+struct xgm_ioreq_reaped {
+	uint32_t domid;
+	unsigned int server;
 };
 
 /* What buf_import_gem took. */

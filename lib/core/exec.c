@@ -396,6 +396,23 @@ static int free_do(struct exec *ex, struct blob *b)
 	return ret == -ENOENT ? 0 : ret; /* freed before an interruption */
 }
 
+/* A buffer whose frames the backend cannot see (XGM_MFN_UNSEEN) can only
+ * be served: a strategy that writes frames into the p2m would need them. */
+static int frames_needed(const struct blob *b)
+{
+	if (strategy_get(b->strategy)->maps_nothing)
+		return 0;
+	for (size_t i = 0; i < b->nr_ext; i++)
+		if (b->ext[i].mfn >= XGM_MFN_UNSEEN)
+			return xgm_fail(-EOPNOTSUPP, "%s's buffer is system RAM whose "
+					"frames xgpumap cannot see (a driver's "
+					"mapping or a dma-buf): strategy %s maps "
+					"frames; use --strategy ioreq, which serves "
+					"every access from dom0's mapping", b->card,
+					strategy_get(b->strategy)->name);
+	return 0;
+}
+
 static int locate_do(struct exec *ex, struct blob *b)
 {
 	unsigned int s = b == ex->slot[1];
@@ -403,7 +420,8 @@ static int locate_do(struct exec *ex, struct blob *b)
 
 	free(b->ext);
 	b->ext = NULL;
-	ret = gpu_extents(ex->ctx, b->buf, &b->ext, &b->nr_ext);
+	ret = gpu_extents(ex->ctx, b->buf, &b->ext, &b->nr_ext) ?:
+	      frames_needed(b);
 	ex->have_ext[s] = !ret;
 	if (!ret && ex->place && !s)
 		ret = ex->place(ex, b);

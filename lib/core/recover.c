@@ -250,6 +250,64 @@ static int drop_bufferless(struct xgm_ctx *ctx, struct blob *b, json_t *report)
 	return ret;
 }
 
+/* Servers a killed process left: the guest's next access to a range
+ * they claim would wait for ever on an answer nobody gives. */
+static int reap_servers(struct xgm_ctx *ctx, json_t *report)
+{
+	const struct xgm_hv_ops *hv = ctx->be->hv;
+	struct xgm_ioreq_reaped *r;
+	size_t n;
+	int ret;
+
+	if (!hv->ioreq_reap)
+		return 0;
+	ret = hv->ioreq_reap(ctx->priv, &r, &n);
+	for (size_t i = 0; !ret && i < n; i++)
+		json_array_append_new(report, json_pack("{s:s,s:I,s:I,s:s}",
+			"op", "ioreq-server", "domid", (json_int_t)r[i].domid,
+			"server", (json_int_t)r[i].server,
+			"action", "destroyed (its process is gone)"));
+	if (!ret)
+		free(r);
+	return ret;
+}
+
+/* A served blob whose buffer remains but whose range no server of this
+ * process claims (its server died with another process): claimed and
+ * served again, so the guest's accesses are answered from the buffer. */
+static int serve_again(struct xgm_ctx *ctx, struct blob *b, json_t *report)
+{
+	const struct xgm_hv_ops *hv = ctx->be->hv;
+	uint64_t last = b->gfn + b->nr - 1;
+	struct xgm_gfn_range *r;
+	bool claimed = false;
+	char bid[96];
+	size_t n;
+	int ret;
+
+	if (!strategy_get(b->strategy)->needs_server || strcmp(b->state, "mapped") ||
+	    !hv->ioreq_list || !hv->ioreq_map_range)
+		return 0;
+	ret = hv->ioreq_list(ctx->priv, b->domid, &r, &n);
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < n; i++)
+		claimed |= r[i].first <= b->gfn && r[i].last >= last;
+	free(r);
+	if (claimed)
+		return 0;
+	ret = hv->ioreq_map_range(ctx->priv, b->domid, b->gfn, last, true);
+	if (!ret && hv->ioreq_serve)
+		ret = hv->ioreq_serve(ctx->priv, b->domid, b->gfn, b->buf, b->ext,
+				      b->nr_ext, b->strategy == STRAT_REVOKE_FAULT);
+	snprintf(bid, sizeof(bid), "%s:%u", b->dom_name, b->n);
+	if (!ret)
+		json_array_append_new(report, json_pack("{s:s,s:s,s:s}",
+			"op", "unserved", "blob", bid,
+			"action", "claimed and served again"));
+	return ret;
+}
+
 static int free_orphan_buffers(struct xgm_ctx *ctx, json_t *report)
 {
 	uint64_t *orph;
@@ -356,7 +414,7 @@ static int recover(struct xgm_ctx *ctx, bool drop, uint64_t drop_seq,
 	}
 	report = json_array();
 	/* What no record explains is unmapped before anything is freed. */
-	ret = orphan_mappings_undo(ctx, report);
+	ret = reap_servers(ctx, report) ?: orphan_mappings_undo(ctx, report);
 	json_array_foreach(journal, i, rec) {
 		if (ret)
 			break;
@@ -375,6 +433,8 @@ static int recover(struct xgm_ctx *ctx, bool drop, uint64_t drop_seq,
 	json_decref(journal);
 	if (!ret)
 		ret = each_blob(ctx, report, drop_bufferless);
+	if (!ret)
+		ret = each_blob(ctx, report, serve_again);
 	if (!ret)
 		ret = each_blob(ctx, report, remap_revoked);
 	if (!ret)

@@ -50,9 +50,6 @@ void drm_gpu_close(struct drm_gpu *g)
 
 int drm_gpu_open(struct drm_gpu *g, const char *card, bool create)
 {
-	char dev[64];
-	int ret;
-
 	if (!card)
 		card = "card0";
 	if (g->fd >= 0) {
@@ -65,15 +62,25 @@ int drm_gpu_open(struct drm_gpu *g, const char *card, bool create)
 		return xgm_fail(-EINVAL, "no card '%s'", card);
 	if (!create)
 		return -ENOENT;
+	return drm_gpu_take(g, card, drm_card_probe);
+}
+
+int drm_gpu_take(struct drm_gpu *g, const char *card,
+		 int (*check)(struct drm_gpu *g))
+{
+	char dev[64];
+	int ret;
+
 	snprintf(g->card, sizeof(g->card), "%s", card);
 	snprintf(dev, sizeof(dev), "/dev/dri/%s", card);
 	g->fd = open(dev, O_RDWR | O_CLOEXEC);
 	if (g->fd < 0)
 		return xgm_fail(-errno, "cannot open %s: %s", dev, strerror(errno));
-	ret = drm_card_probe(g);
+	ret = check(g);
 	if (ret) {
 		close(g->fd);
 		g->fd = -1;
+		g->card[0] = '\0';
 	}
 	return ret;
 }
@@ -469,12 +476,12 @@ int drm_buf_read_tag(struct drm_gpu *g, uint64_t buf, uint64_t page,
 	return ret;
 }
 
-int drm_buf_copy(struct drm_gpu *g, uint64_t src, uint64_t dst,
-		 uint64_t *pages)
+int drm_buf_copy(struct drm_gpu *gs, uint64_t src, struct drm_gpu *gd,
+		 uint64_t dst, uint64_t *pages)
 {
 	uint64_t ss, ds;
 	void *a, *b;
-	int ret = check_buf(g, src, &ss) ?: check_buf(g, dst, &ds);
+	int ret = check_buf(gs, src, &ss) ?: check_buf(gd, dst, &ds);
 
 	if (ret)
 		return ret;
@@ -482,8 +489,8 @@ int drm_buf_copy(struct drm_gpu *g, uint64_t src, uint64_t dst,
 		return xgm_fail(-EINVAL, "cannot copy a %llu-byte buffer into a "
 				"%llu-byte one", (unsigned long long)ss,
 				(unsigned long long)ds);
-	ret = drm_buf_map(g, BUF_HANDLE(src), ss, &a) ?:
-	      drm_buf_map(g, BUF_HANDLE(dst), ds, &b);
+	ret = drm_buf_map(gs, BUF_HANDLE(src), ss, &a) ?:
+	      drm_buf_map(gd, BUF_HANDLE(dst), ds, &b);
 	if (ret)
 		return ret;
 	memcpy(b, a, ss);

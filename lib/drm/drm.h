@@ -55,6 +55,10 @@ void drm_gpu_close(struct drm_gpu *g);
 /* Opens card (NULL: card0) for the context's life (create), or fails with
  * -ENOENT when it is not open yet (!create: no buffer was made on it). */
 int drm_gpu_open(struct drm_gpu *g, const char *card, bool create);
+/* Opens /dev/dri/card into g and keeps it if check(g), what the caller
+ * needs of its driver, passes. */
+int drm_gpu_take(struct drm_gpu *g, const char *card,
+		 int (*check)(struct drm_gpu *g));
 
 /* card.c: PCI address, VRAM BARs, driver of an open card; probe fails
  * for a driver xgpumap cannot place and locate buffers with. */
@@ -76,8 +80,9 @@ int drm_buf_write_tag(struct drm_gpu *g, uint64_t buf, uint64_t page,
 		      uint64_t tag);
 int drm_buf_read_tag(struct drm_gpu *g, uint64_t buf, uint64_t page,
 		     uint64_t *tag);
-int drm_buf_copy(struct drm_gpu *g, uint64_t src, uint64_t dst,
-		 uint64_t *pages);
+/* src on gs into dst on gd (the same card, or two). */
+int drm_buf_copy(struct drm_gpu *gs, uint64_t src, struct drm_gpu *gd,
+		 uint64_t dst, uint64_t *pages);
 /* This process's mapping of a buffer (mmap of the dumb buffer). */
 int drm_buf_map(struct drm_gpu *g, uint32_t handle, uint64_t size, void **addr);
 /* A mapping of the whole buffer that the caller keeps and munmaps (the
@@ -91,6 +96,16 @@ int drm_buf_place(struct drm_gpu *g, uint32_t handle, uint64_t bytes,
 		  uint32_t *fb);
 /* Size of a buffer from its framebuffer (pitch * height). */
 int drm_buf_size(struct drm_gpu *g, uint64_t buf, uint64_t *size);
+
+/* ram.c: a card whose driver keeps dumb buffers in system RAM
+ * (virtio-gpu), opened for the context's life; buffers on it, whose one
+ * extent is XGM_MFN_UNSEEN frames long (backend.h). The rest of buf.c
+ * (free, size, tags, mmap, copy) works on them as on any buffer of ours. */
+int drm_ram_open(struct drm_gpu *g, const char *card);
+int drm_ram_alloc(struct drm_gpu *g, const char *card, uint64_t bytes,
+		  uint64_t *buf);
+int drm_ram_extents(struct drm_gpu *g, uint64_t buf, struct xgm_extent **out,
+		    size_t *count);
 
 /* locate.c: the machine address of a buffer in VRAM, from the driver's
  * debugfs (bus.offset=), cross-checked through the BAR with reads only

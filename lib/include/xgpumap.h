@@ -155,6 +155,11 @@ enum xgm_access {
  * the state for its whole life, skips the journal's intermediate syncs and
  * writes only at xgm_ctx_commit(); a crash loses everything since open. */
 #define XGM_CTX_NO_SYNC   (1u << 1)
+/* The context hosts the ioreq servers of the blobs it serves for its
+ * whole life (xgpumapd): on the sim, those servers are this process's and
+ * outlive a kill -9 as Xen's do, until recover destroys them (on Xen they
+ * always are the process's that made them). */
+#define XGM_CTX_SERVES    (1u << 2)
 
 struct xgm_ctx_opts {
 	size_t sz;

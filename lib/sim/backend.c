@@ -141,6 +141,8 @@ static int be_open(const struct xgm_ctx_opts *opts, struct xgm_opened *out,
 	}
 	/* Between operations a context holds no lock (see be_begin). */
 	p->per_op = !(opts->flags & XGM_CTX_NO_SYNC);
+	p->serves = opts->flags & XGM_CTX_SERVES;
+	p->owner_dom = -1;
 	if (p->per_op)
 		sim_state_unlock(p->file);
 	*priv = p;
@@ -179,6 +181,7 @@ static int be_begin(void *priv, bool write)
 	bool changed = false;
 	int ret;
 
+	p->owner_dom = -1;
 	if (!p->per_op)
 		return 0;
 	ret = sim_state_lock(p->file, write);
@@ -627,7 +630,28 @@ static int be_ioreq_list(void *priv, uint32_t domid,
 static int be_ioreq_map_range(void *priv, uint32_t domid, uint64_t first,
 			       uint64_t last, bool map)
 {
-	return sim_ioreq_map_range(M(priv), domid, first, last, map);
+	struct sim_priv *p = priv;
+	struct sim_domain *d;
+	bool had;
+	int ret = sim_dom_find(p->m, domid, &d);
+
+	if (ret)
+		return ret;
+	/* As xgpumapd on Xen: a server its dead process left goes before
+	 * one of ours claims beside it. */
+	if (map && p->serves)
+		ret = sim_ioowner_reap_dom(p, domid);
+	had = d->ioreq.nr;
+	ret = ret ?: sim_ioreq_map_range(p->m, domid, first, last, map);
+	return ret ?: sim_ioowner_update(p, domid, had, d->ioreq.nr, p->serves);
+}
+
+static int be_ioreq_reap(void *priv, struct xgm_ioreq_reaped **out,
+			 size_t *count)
+{
+	*out = NULL;
+	*count = 0;
+	return sim_ioowner_reap(priv, out, count);
 }
 
 static void be_set_ioreq_handler(void *priv, xgm_ioreq_fn fn, void *arg)
@@ -640,6 +664,17 @@ static int be_guest_access(void *priv, uint32_t domid, uint64_t gfn,
 			    enum xgm_guest_access kind, bool write,
 			    uint64_t *tag)
 {
+	long pid = 0;
+	int ret = sim_ioreq_reaches_server(M(priv), domid, gfn) ?
+		  sim_ioowner_stale(priv, domid, &pid) : 0;
+
+	if (ret < 0)
+		return ret;
+	if (ret)
+		return xgm_fail(-EHOSTDOWN, "gfn %#llx of d%u goes to ioreq "
+				"server 0, whose process %ld is gone: the vCPU "
+				"would wait for ever (xgpumap recover destroys "
+				"the server)", (unsigned long long)gfn, domid, pid);
 	return sim_guest_access(M(priv), domid, gfn, kind, write, tag);
 }
 
@@ -793,6 +828,7 @@ static const struct xgm_hv_ops sim_hv_ops = {
 	.modeled_ns = be_modeled,
 	.ioreq_map_range = be_ioreq_map_range,
 	.ioreq_list = be_ioreq_list,
+	.ioreq_reap = be_ioreq_reap,
 	.set_ioreq_handler = be_set_ioreq_handler,
 	.guest_access = be_guest_access,
 	.frame_owner = be_frame_owner,

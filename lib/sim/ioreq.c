@@ -88,6 +88,18 @@ static int frame_read(const struct sim_model *m, uint64_t mfn, uint64_t *tag)
 	return ret == -ENOENT ? 0 : ret;
 }
 
+bool sim_ioreq_reaches_server(const struct sim_model *m, uint32_t domid,
+			      uint64_t gfn)
+{
+	struct xgm_p2m_entry e;
+	struct sim_domain *d;
+	unsigned int o;
+
+	return !sim_dom_find(m, domid, &d) && sim_dom_translated(d) &&
+	       sim_rs_contains(&d->ioreq, gfn, gfn) &&
+	       !sim_p2m_lookup(d->p2m, gfn, &e, &o);
+}
+
 /* An access in an ioreq range with no server process to answer it. */
 static int no_server(const struct sim_domain *d, uint64_t gfn)
 {

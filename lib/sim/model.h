@@ -549,6 +549,10 @@ int sim_gpu_cards(const struct sim_model *m, json_t **out);
 
 /* enum xgm_guest_access and xgm_ioreq_fn are in backend.h. */
 
+/* Would a guest access at gfn go to the domain's ioreq server (claimed,
+ * nothing mapped there)? */
+bool sim_ioreq_reaches_server(const struct sim_model *m, uint32_t domid,
+			      uint64_t gfn);
 int sim_ioreq_map_range(struct sim_model *m, uint32_t domid, uint64_t first,
 		    uint64_t last, bool map);
 unsigned int sim_ioreq_cost(enum xgm_guest_access kind, uint64_t gpa,
@@ -795,6 +799,25 @@ struct sim_priv {
 	 * its first write since (sim/state_rows.h), for restore. */
 	json_t *undo;
 	bool synced;         /* a journal phase committed since the checkpoint */
+	/* XGM_CTX_SERVES: the servers this context makes are its own and
+	 * outlive it only as Xen's would (sim/ioowner.c). */
+	bool serves;
+	/* sim_ioowner_stale's answer for owner_dom (-1: none), kept for one
+	 * operation: a guest-read asks it once an access. */
+	int64_t owner_dom;
+	int owner_stale;
+	long owner_pid;
 };
+
+/* sim/ioowner.c: the owner of each domain's server. update after a claim
+ * changed (had, has: the domain claimed any range before, after);
+ * stale: 1 (and *pid) when the owner is a process that is gone; reap_dom
+ * drops a stale server's claims and record; reap all of them, listed. */
+int sim_ioowner_update(struct sim_priv *p, uint32_t domid, bool had, bool has,
+		       bool serves);
+int sim_ioowner_stale(struct sim_priv *p, uint32_t domid, long *pid);
+int sim_ioowner_reap_dom(struct sim_priv *p, uint32_t domid);
+int sim_ioowner_reap(struct sim_priv *p, struct xgm_ioreq_reaped **out,
+		     size_t *count);
 
 #endif /* XGM_SIM_MODEL_H */

@@ -82,6 +82,7 @@ static void xen_close(void *priv)
 	xen_lock_close(p);
 #ifdef XGM_HAVE_DRM
 	drm_gpu_close(&p->gpu);
+	drm_gpu_close(&p->ram);
 #endif
 	if (p->lx)
 		libxl_ctx_free(p->lx);
@@ -114,6 +115,7 @@ static int xen_open(const struct xgm_ctx_opts *opts, struct xgm_opened *out,
 	p->lock_fd = -1;
 #ifdef XGM_HAVE_DRM
 	drm_gpu_init(&p->gpu);
+	drm_gpu_init(&p->ram);
 #endif
 	p->xch = xc_interface_open(&p->log.vtable, &p->log.vtable, 0);
 	if (!p->xch) {
@@ -211,6 +213,7 @@ static const struct xgm_hv_ops xen_hv_ops = {
 	.ioreq_list = xen_ioreq_list,
 	.ioreq_serve = xen_ioreq_serve,
 	.ioreq_revoke = xen_ioreq_revoke,
+	.ioreq_reap = xen_ioreq_reap,
 	.serve_fd = xen_serve_fd,
 	.serve = xen_serve,
 };

@@ -132,6 +132,8 @@ static void served_free(struct xen_priv *p, struct served *sv)
 	/* Disabled and destroyed first: a vCPU that faults from now on gets
 	 * Xen's all-ones instead of waiting on a server nobody answers. */
 	ioserv_destroy(sv->srv);
+	if (sv->srv)
+		xen_ioreq_unrecord(p, sv->domid);
 	while (sv->nr_map)
 		map_drop(sv, sv->nr_map - 1);
 	iofault_destroy(sv->fault);
@@ -163,12 +165,17 @@ static int served_create(struct xen_priv *p, uint32_t domid, uint64_t first,
 	sv = &xs->s[xs->n++];
 	memset(sv, 0, sizeof(*sv));
 	sv->domid = domid;
-	ret = iofault_create(domid, xen_memory_mapping_checked, p, &sv->fault);
+	/* A server a killed process left for domid goes first: its claim
+	 * would overlap ours, and Xen might send the guest's access there. */
+	ret = xen_ioreq_reap_dom(p, domid) ?:
+	      iofault_create(domid, xen_memory_mapping_checked, p, &sv->fault);
 	if (!ret) {
 		iofault_set_pause(sv->fault, pause_guest);
 		ret = ioserv_create(domid, first, last, iofault_access, sv->fault,
 				    &sv->srv);
 	}
+	if (!ret)
+		ret = xen_ioreq_record(p, domid, ioserv_id(sv->srv));
 	ev.data.u32 = domid;
 	if (!ret && epoll_ctl(xs->epoll_fd, EPOLL_CTL_ADD, ioserv_fd(sv->srv), &ev))
 		ret = xgm_fail(-errno, "ioreq server of d%u: epoll: %s", domid,
@@ -235,7 +242,7 @@ int xen_ioreq_serve(void *priv, uint32_t domid, uint64_t gfn, uint64_t buf,
 		return xgm_fail(-ENOENT, "no ioreq server serves d%u: the range "
 				"at gfn 0x%" PRIx64 " is not claimed", domid, gfn);
 #ifdef XGM_HAVE_DRM
-	ret = drm_buf_mmap(&p->gpu, buf, &m.va, &m.size);
+	ret = xen_buf_mmap(p, buf, &m.va, &m.size);
 #else
 	ret = xgm_fail(-EOPNOTSUPP, "serving a buffer needs DRM support");
 #endif

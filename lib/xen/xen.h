@@ -57,7 +57,8 @@ struct xen_priv {
 	size_t nr_dom;
 	struct xen_servers *servers; /* serve.c; NULL until one is made */
 #ifdef XGM_HAVE_DRM
-	struct drm_gpu gpu;
+	struct drm_gpu gpu;  /* the VRAM card (bochs) */
+	struct drm_gpu ram;  /* a system-RAM card (virtio-gpu), if used */
 #endif
 };
 
@@ -134,8 +135,22 @@ int xen_p2m_source(void *priv, uint32_t domid, char *note, size_t len);
 /* Sends a debug key and returns what Xen printed for it (malloc'd). */
 int xen_debug_key_text(struct xen_priv *p, char key, char **text);
 
+/* ioreap.c: who owns each ioreq server (XS_HV_ROOT/ioreq/DOMID), and
+ * the destruction of those a dead process left; reap_dom does domid's
+ * only (before a new server for it is made). */
+int xen_ioreq_record(struct xen_priv *p, uint32_t domid, unsigned int id);
+void xen_ioreq_unrecord(struct xen_priv *p, uint32_t domid);
+int xen_ioreq_reap_dom(struct xen_priv *p, uint32_t domid);
+int xen_ioreq_reap(void *priv, struct xgm_ioreq_reaped **out, size_t *count);
+
 /* gpu.c: the gpu table, on top of lib/drm when it is compiled in. */
 extern const struct xgm_gpu_ops xen_gpu_ops;
+#ifdef XGM_HAVE_DRM
+/* The card of a buffer id and lib/drm's id for it. */
+struct drm_gpu *xen_gpu_of(struct xen_priv *p, uint64_t buf, uint64_t *id);
+/* A mapping of the whole buffer, the caller's to munmap (*size bytes). */
+int xen_buf_mmap(struct xen_priv *p, uint64_t buf, void **addr, uint64_t *size);
+#endif
 /* Is [mfn, mfn+nr) inside a GPU BAR and inside one buffer xgpumap
  * allocated and located? 0 or -EPERM with the reason in xgm_last_error. */
 int xen_frames_validate(struct xen_priv *p, uint64_t mfn, uint64_t nr);

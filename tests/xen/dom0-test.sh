@@ -118,6 +118,102 @@ daemon_rf_step() {
 	pass "7b 50 revoke-fault migrations through xgpumapd: $reads reads, 0 wrong, 0 all-ones"
 }
 
+# A RAM-backed blob: a dumb buffer on virtio-gpu (card1, shmem in dom0's
+# RAM, frames nobody outside the kernel can see) given to the guest with
+# ioreq, every access answered by xgpumapd from its own mapping of the
+# buffer (lib/xen/serve.c). Filled, read, refilled, read again; then the
+# guest times its served reads.
+ram_step() {
+	step "9 RAM-backed blob on virtio-gpu served with ioreq: fill, read, refill, read"
+	run $X gpu list
+	rcard=$(echo "$OUT" | awk '/virtio/ { print $1; exit }')
+	[ -n "$rcard" ] || die "gpu list shows no virtio-gpu card"
+	m=$(dlog_mark)
+	run $X -j attach $G --size 4M --placement sys --strategy ioreq --card "$rcard"
+	ID=$(jstr id "$OUT")
+	g=$(printf '%x' "$(jget gfn "$OUT")")
+	echo "$OUT" | grep -q '"placement":"sys"' || die "the blob on $rcard is not in system RAM"
+	# mmio would put RAM frames in the p2m (and these nobody can see).
+	if $X attach $G --size 4M --placement sys --strategy mmio --card "$rcard" \
+		> /tmp/ram-mmio.txt 2>&1; then
+		die "mmio of a system-RAM buffer was accepted"
+	fi
+	cat /tmp/ram-mmio.txt
+	run $X -j fill $ID
+	tag=$(printf '%x' "$(jget first_tag "$OUT")")
+	gread "$g" 1024 tags "$tag" || die "the guest's read of the RAM blob"
+	run $X -j fill $ID --seed 7
+	tag2=$(printf '%x' "$(jget first_tag "$OUT")")
+	[ "$tag2" != "$tag" ] || die "the second fill wrote the same tags"
+	gread "$g" 1024 tags "$tag2" || die "the guest's read of the refilled RAM blob"
+	gcmd "$g 1024 iotime $tag2" "GUEST_IOTIME OK" || die "the guest's timed reads of the RAM blob"
+	t=$r
+	run $X check
+	run $X -j detach $ID
+	gread "$g" 16 ones || die "after detach the RAM blob's gfns do not read all-ones"
+	srv=$(dlog_since "$m" | grep "ioreq server [0-9]* of d$GID:" | tail -n 1)
+	echo "xgpumapd: $srv"
+	served=$(echo "$srv" | sed -n 's/.* \([0-9]*\) accesses answered.*/\1/p')
+	n4=$(echo "$t" | sed -n 's/.* reads4=\([0-9]*\).*/\1/p')
+	ns4=$(echo "$t" | sed -n 's/.* ns4=\([0-9]*\).*/\1/p')
+	n64=$(echo "$t" | sed -n 's/.* reads64=\([0-9]*\).*/\1/p')
+	ns64=$(echo "$t" | sed -n 's/.* ns64=\([0-9]*\).*/\1/p')
+	# Each tags pass is one 8-byte read a page; what the 64-byte reads
+	# cost in ioreqs is what is left.
+	per64=$(awk "BEGIN { printf \"%.1f\", (${served:-0} - 2048 - $n4) / $n64 }")
+	echo "XGM-TIME [$MODE] ioreq RAM blob on $rcard, as the guest times it (TCG): 4-byte read ${ns4} ns ($(awk "BEGIN { printf \"%.0f\", 1e9 / $ns4 }")/s, $n4 reads), 64-byte read ${ns64} ns ($(awk "BEGIN { printf \"%.0f\", 1e9 / $ns64 }")/s, $n64 reads, $per64 ioreqs each); ioreqs served=${served:-?} for $((2048 + n4 + n64)) guest reads"
+	pass "9 RAM blob on $rcard through ioreq: read right after fill and after refill; detached, all-ones"
+}
+
+# kill -9 while xgpumapd serves a revoke-fault blob: its ioreq server
+# outlives it in Xen (a guest access to an unmapped chunk would wait for
+# ever), and the buffer goes with its DRM file. The server's id is
+# recorded under xgpumap-hv/ioreq (lib/xen/ioreap.c): a daemon started
+# again while the guest runs, and recover in it, destroy the stale server
+# and drop the blob whose buffer is gone (its mapped chunk unmapped); the
+# guest then reads all-ones, and a new blob is served by the new daemon.
+# rf_blob SIZE: a revoke-fault blob, filled, its first 2M read by the
+# guest (which maps that chunk on first touch); sets ID and g (its gfn).
+rf_blob() {
+	run $X -j attach $G --size "$1" --placement vram --strategy revoke-fault
+	ID=$(jstr id "$OUT")
+	g=$(printf '%x' "$(jget gfn "$OUT")")
+	run $X -j fill $ID
+	gread "$g" 512 tags "$(printf '%x' "$(jget first_tag "$OUT")")" ||
+		die "the guest cannot read the revoke-fault blob $ID"
+}
+
+kill_step() {
+	step "10 SIGKILL while xgpumapd serves a revoke-fault blob; restart and recover while the guest runs"
+	# The first 2M chunk is mapped on this first touch; the second stays
+	# unmapped, so a read of it reaches whatever server claims it.
+	rf_blob 4M
+	old=$ID
+	rec=$(xenstore-read /local/domain/0/xgpumap-hv/ioreq/$GID) ||
+		die "no record of the ioreq server of d$GID"
+	echo "ioreq server record of d$GID: $rec"
+	set -- $rec
+	[ "$2" = "$DPID" ] || die "the record names process $2, not xgpumapd ($DPID)"
+	srv=$1
+	kill -KILL "$DPID"
+	wait "$DPID"
+	echo "xgpumapd killed (exit $?); the record stays: $(xenstore-read /local/domain/0/xgpumap-hv/ioreq/$GID 2>&1)"
+	start_daemon
+	run $X -j recover
+	echo "$OUT" | grep -q "\"op\":\"ioreq-server\",\"domid\":$GID,\"server\":$srv," ||
+		die "recover did not destroy the stale ioreq server $srv of d$GID"
+	echo "$OUT" | grep -q "\"op\":\"buffer-gone\",\"blob\":\"$old\"" ||
+		die "recover did not drop $old, whose buffer died with the daemon"
+	xenstore-read /local/domain/0/xgpumap-hv/ioreq/$GID 2>/dev/null &&
+		die "the stale server's record is still there"
+	gread "$g" 1024 ones || die "after recover the window does not read all-ones"
+	run $X check
+	rf_blob 2M
+	run $X -j detach $ID
+	run $X check
+	pass "10 after kill -9, a daemon started while the guest runs and recover destroyed stale server $srv, dropped $old (buffer gone), the guest read all-ones; the new daemon serves a new blob"
+}
+
 wait_reader() {
 	i=0
 	while [ "$(xenstore-read /local/domain/$GID/data/xgpumap/ready 2>/dev/null)" != 1 ]; do
@@ -140,7 +236,8 @@ start_daemon() {
 	xgpumapd -b xen -vv > "$DLOG" 2>&1 &
 	DPID=$!
 	i=0
-	until [ -S /run/xgpumap/xgpumapd.sock ]; do
+	# Its own line, not the socket: a killed daemon's socket stays.
+	until grep -q "serving protocols" "$DLOG" 2>/dev/null; do
 		i=$((i + 1))
 		[ $i -gt 100 ] && { cat "$DLOG"; die "xgpumapd did not come up"; }
 		usleep 100000
@@ -161,15 +258,26 @@ stop_daemon() {
 dlog_mark() { wc -c < "$DLOG"; }
 dlog_since() { tail -c +$(($1 + 1)) "$DLOG"; }
 
-# xgm.only=ioserv (XGM_ONLY=ioserv tests/xen/run.sh ...): step 7 alone,
-# ioserv-rig's and the daemon's.
-if [ "$(sed -n 's/.*xgm\.only=\([a-z]*\).*/\1/p' /proc/cmdline)" = ioserv ]; then
+# xgm.only=STEP (XGM_ONLY=STEP tests/xen/run.sh ...): one step alone;
+# ioserv: step 7, ioserv-rig's and the daemon's; ram: step 9; kill: step 10.
+ONLY=$(sed -n 's/.*xgm\.only=\([a-z]*\).*/\1/p' /proc/cmdline)
+if [ -n "$ONLY" ]; then
 	run xl unpause $G
 	wait_reader
-	WIN=$((0x100000))
-	ioserv_step
-	start_daemon
-	daemon_rf_step
+	case $ONLY in
+	ioserv)
+		WIN=$((0x100000))
+		ioserv_step
+		start_daemon
+		daemon_rf_step ;;
+	ram)
+		start_daemon
+		ram_step ;;
+	kill)
+		start_daemon
+		kill_step ;;
+	*) die "xgm.only=$ONLY: no such step (ioserv, ram, kill)" ;;
+	esac
 	xenstore-write "/local/domain/$GID/data/xgpumap/cmd" "999 0 0 quit"
 	echo "XGM-RESULT PASS"
 	exit 0
@@ -332,6 +440,8 @@ for case in fresh:16384 unaligned:24577 realigned:24576; do
 done
 pass "6 sim comparison counts reported"
 run $X check
+ram_step
+kill_step
 # Step 7, unless XGM_IOSERV=0 tests/xen/run.sh leaves it out. ioserv-rig
 # needs card0's DRM master, which the daemon holds: it runs between two
 # lives of the daemon (nothing is attached at this point).
@@ -346,11 +456,7 @@ fi
 # guest's next read of the window gets all-ones instead of waiting on a
 # server nobody answers.
 step "8 SIGTERM while xgpumapd serves a revoke-fault blob"
-run $X -j attach $G --size 2M --placement vram --strategy revoke-fault
-g=$(printf '%x' "$(jget gfn "$OUT")")
-run $X -j fill "$(jstr id "$OUT")"
-gread "$g" 512 tags "$(printf '%x' "$(jget first_tag "$OUT")")" ||
-	die "the guest cannot read the revoke-fault blob"
+rf_blob 2M
 stop_daemon
 gread "$g" 512 ones || die "after xgpumapd's exit the window does not read all-ones"
 pass "8 xgpumapd exits cleanly on SIGTERM; the guest then reads all-ones, it does not wait"

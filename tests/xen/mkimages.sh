@@ -4,8 +4,8 @@
 #   tests/xen/mkimages.sh ROOT KVER XGPUMAP OUT_DIR IOSERV_RIG
 #
 # OUT_DIR/dom0.cpio: busybox, the Xen tools dom0 needs (xl, xenstored,
-#   xenconsoled, xen-init-dom0, xenstore-*), their libraries, the xen and
-#   bochs modules, our xgpumap, xgpumapd (next to XGPUMAP) and ioserv-rig
+#   xenconsoled, xen-init-dom0, xenstore-*), their libraries, the xen,
+#   bochs and virtio-gpu modules, our xgpumap, xgpumapd (next to XGPUMAP) and ioserv-rig
 #   with their libraries, the guest's kernel and
 #   image, and the test (dom0-init.sh, dom0-test.sh).
 # OUT_DIR/guest.cpio: busybox and guest-reader (static).
@@ -85,7 +85,9 @@ cp -a "$root/etc/xen/." "$d/etc/xen/" 2>/dev/null || true
 # Modules in load order, from the Debian tree's own dependency data.
 depmod -b "$root" "$kver"
 : > "$d/etc/xgm-modules"
-for m in xenfs xen-evtchn xen-gntdev xen-gntalloc xen-privcmd bochs; do
+# bochs before virtio-gpu: card0 is the VRAM card, card1 the RAM one.
+for m in xenfs xen-evtchn xen-gntdev xen-gntalloc xen-privcmd bochs virtio_pci \
+	virtio-gpu; do
 	modprobe -d "$root" -S "$kver" --show-depends "$m" |
 		sed -n 's/^insmod \([^ ]*\).*/\1/p' | while read -r ko; do
 			rel=${ko#"$root"/}

@@ -6,7 +6,10 @@
 #
 #   tests/xen/run.sh BUILD_DIR [pv|pvh ...]
 #
-# XGM_ONLY=ioserv: boot, create the guest and run step 7 (ioserv-rig) only.
+# XGM_ONLY=ioserv: boot, create the guest and run step 7 (ioserv-rig) only;
+# XGM_ONLY=ram: step 9 only (the RAM-backed blob on virtio-gpu, ioreq).
+# Two GPUs in dom0: bochs-display (VRAM, card0) and virtio-gpu (system
+# RAM, card1).
 # XGM_IOSERV=0: leave step 7 out. XGM_NOPAUSE=1: step 7 maps without
 # pausing the guest, which reproduces Xen's crash (tests/xen/ioserv-rig.c).
 set -u
@@ -55,7 +58,7 @@ boot_once() {
 	timeout 900 qemu-system-x86_64 -accel tcg,thread=multi \
 		-cpu max,-smap,-rdtscp -machine q35 -smp 2 -m 2048 \
 		-display none -monitor none -serial stdio -no-reboot -vga none \
-		-device bochs-display,vgamem=64M $dev \
+		-device bochs-display,vgamem=64M -device virtio-gpu-pci $dev \
 		-kernel "$cache/img/xen" -append "$xen" \
 		-initrd "$cache/root/boot/vmlinuz-$kver $dom0,$cache/img/dom0.cpio" \
 		> "$log" 2>&1 < /dev/null
