@@ -133,14 +133,15 @@ int blob_delete(struct xgm_ctx *ctx, const struct blob *b)
 	blob_path(path, sizeof(path), b->domid, b->n);
 	ret = store_del(ctx, path);
 	cost_path(path, sizeof(path), b->domid, b->n);
-	if (!ret && store_del(ctx, path) == -ENOENT)
-		xgm_clear_error();
-	/* After the record: a span too many only keeps a range free. */
+	/* After the record: a cost key left is counters nobody shows (its
+	 * failure fails nothing), a span left keeps a range free. */
+	if (!ret)
+		store_drop(ctx, path);
 	return ret ?: span_delete(ctx, b->domid, b->n);
 }
 
 /* The costs of blobs loaded by blob_load_all (which leaves them out), for
- * what shows them all: one walk of the costs' tree. */
+ * what shows them all: one read a blob. */
 int blob_load_costs(struct xgm_ctx *ctx, struct blob *all, size_t n)
 {
 	char path[96];
@@ -170,22 +171,32 @@ struct domain_walk {
 	size_t dlen;       /* of the directory's path */
 };
 
+int blob_key_number(const char *key, size_t dlen, uint32_t *n)
+{
+	if (!store_name_u32(key + dlen + 1, n))
+		return xgm_fail(-EBADMSG, "store: %s is not a blob number", key);
+	return 0;
+}
+
+int blob_record_text(const char *text, const char *key, uint32_t domid,
+		     uint32_t n, struct blob *b)
+{
+	json_t *j = store_parse(text, key);
+
+	return j ? record_of(j, domid, n, key, b) : -EBADMSG;
+}
+
 static int record_at(const char *key, const char *text, void *arg)
 {
 	struct domain_walk *w = arg;
-	char *end;
-	unsigned long num = strtoul(key + w->dlen + 1, &end, 10);
-	json_t *j;
-	int ret;
+	uint32_t num;
+	int ret = blob_key_number(key, w->dlen, &num);
 
-	if (*end || end == key + w->dlen + 1 || num > UINT32_MAX)
-		return xgm_fail(-EBADMSG, "store: %s is not a blob number", key);
+	if (ret)
+		return ret;
 	if (xgm_array_room(w->arr, *w->n, w->cap, sizeof(**w->arr), 16))
 		return -ENOMEM;
-	j = store_parse(text, key);
-	if (!j)
-		return -EBADMSG;
-	ret = record_of(j, w->domid, (uint32_t)num, key, &(*w->arr)[*w->n]);
+	ret = blob_record_text(text, key, w->domid, num, &(*w->arr)[*w->n]);
 	if (!ret)
 		(*w->n)++;
 	return ret;
@@ -223,15 +234,13 @@ int blob_load_all(struct xgm_ctx *ctx, int64_t domid, struct blob **out,
 			names = NULL;
 		}
 		for (size_t i = 0; !ret && i < nd; i++) {
-			char *end;
-			unsigned long d = strtoul(names[i], &end, 10);
+			uint32_t d;
 
-			if (*end || d > UINT32_MAX)
+			if (!store_name_u32(names[i], &d))
 				ret = xgm_fail(-EBADMSG, "store: blob directory "
 					       "'%s' is not a domid", names[i]);
 			else
-				ret = load_domain(ctx, (uint32_t)d, &arr, &count,
-						  &cap);
+				ret = load_domain(ctx, d, &arr, &count, &cap);
 		}
 		if (names)
 			free_names(names, nd);

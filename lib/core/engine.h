@@ -93,6 +93,10 @@ void free_names(char **names, size_t n);
 /* Every value below dir, recursively, into obj as "path": "value", in
  * the order of a walk that lists each directory sorted (store_children). */
 int store_subtree(struct xgm_ctx *ctx, const char *dir, json_t *obj);
+/* The number a store name is (a blob's N, a directory's domid). */
+bool store_name_u32(const char *name, uint32_t *v);
+/* store_del, where an absent key is already what was wanted. */
+int store_drop(struct xgm_ctx *ctx, const char *path);
 /* The same walk, each value to fn (a non-zero return stops it). */
 typedef int (*store_each_fn)(const char *path, const char *value, void *arg);
 int store_each(struct xgm_ctx *ctx, const char *dir, store_each_fn fn,
@@ -233,6 +237,13 @@ int blob_load(struct xgm_ctx *ctx, uint32_t domid, uint32_t n, struct blob *b);
 /* Writes b's record, and its costs when an operation changed them. */
 int blob_save(struct xgm_ctx *ctx, struct blob *b);
 int blob_delete(struct xgm_ctx *ctx, const struct blob *b);
+/* The blob number at the end of key, below a directory of dlen
+ * characters; -EBADMSG naming key when it is none. */
+int blob_key_number(const char *key, size_t dlen, uint32_t *n);
+/* The record text at key, which must be blob domid:n's, into b (its
+ * costs are not read: they are a key of their own). */
+int blob_record_text(const char *text, const char *key, uint32_t domid,
+		     uint32_t n, struct blob *b);
 /* The costs of each of all[n] (blob_load_all leaves them out). */
 int blob_load_costs(struct xgm_ctx *ctx, struct blob *all, size_t n);
 /* All blobs of a domain (domid >= 0) or of every domain, by gfn. */

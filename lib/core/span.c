@@ -43,15 +43,9 @@ int span_save(struct xgm_ctx *ctx, const struct blob *b)
 int span_delete(struct xgm_ctx *ctx, uint32_t domid, uint32_t n)
 {
 	char path[96];
-	int ret;
 
 	span_path(path, sizeof(path), domid, n);
-	ret = store_del(ctx, path);
-	if (ret == -ENOENT) {
-		xgm_clear_error();
-		ret = 0;
-	}
-	return ret;
+	return store_drop(ctx, path);
 }
 
 struct span_set {
@@ -60,20 +54,7 @@ struct span_set {
 	size_t indexed;        /* v[0..indexed) are the span keys, by n */
 	size_t dlen;           /* of the directory walked */
 	uint32_t domid;
-	struct xgm_ctx *ctx;
 };
-
-/* The number at the end of key, below a directory of dlen characters. */
-static int key_number(const char *key, size_t dlen, uint32_t *n)
-{
-	char *end;
-	unsigned long v = strtoul(key + dlen + 1, &end, 10);
-
-	if (*end || end == key + dlen + 1 || v > UINT32_MAX)
-		return xgm_fail(-EBADMSG, "store: %s is not a blob number", key);
-	*n = (uint32_t)v;
-	return 0;
-}
 
 static int add(struct span_set *s, uint32_t n, uint64_t gfn, uint64_t nr)
 {
@@ -114,7 +95,7 @@ static int span_at(const char *key, const char *text, void *arg)
 	uint64_t gfn, nr;
 	uint32_t n;
 
-	return key_number(key, s->dlen, &n) ?:
+	return blob_key_number(key, s->dlen, &n) ?:
 	       span_decode(text, key, &gfn, &nr) ?:
 	       add(s, n, gfn, nr);
 }
@@ -133,20 +114,20 @@ static int cmp_gfn(const void *a, const void *b)
 	return x->gfn < y->gfn ? -1 : x->gfn > y->gfn;
 }
 
-/* A record with no span: its own gfn and size, read whole. */
+/* A record with no span: its own gfn and size, from the text the walk
+ * read already. */
 static int record_at(const char *key, const char *text, void *arg)
 {
 	struct span_set *s = arg;
 	struct span want;
 	struct blob b;
 	uint32_t n;
-	int ret = key_number(key, s->dlen, &n);
+	int ret = blob_key_number(key, s->dlen, &n);
 
-	(void)text;
 	want.n = n;
 	if (ret || bsearch(&want, s->v, s->indexed, sizeof(*s->v), cmp_n))
 		return ret;
-	ret = blob_load(s->ctx, s->domid, n, &b);
+	ret = blob_record_text(text, key, s->domid, n, &b);
 	if (!ret)
 		ret = add(s, n, b.gfn, b.nr);
 	blob_free(&b);
@@ -156,7 +137,7 @@ static int record_at(const char *key, const char *text, void *arg)
 int spans_load(struct xgm_ctx *ctx, uint32_t domid, struct span **out,
 	       size_t *nr)
 {
-	struct span_set s = { .domid = domid, .ctx = ctx };
+	struct span_set s = { .domid = domid };
 	char dir[64];
 	int ret;
 
@@ -199,7 +180,7 @@ static int drop_if_stale(const char *key, const char *text, void *arg)
 	struct stale_walk *w = arg;
 	char path[96], *rec = NULL, id[32];
 	uint32_t n;
-	int ret = key_number(key, w->dlen, &n);
+	int ret = blob_key_number(key, w->dlen, &n);
 
 	(void)text;
 	if (ret)
@@ -231,15 +212,11 @@ int spans_drop_stale(struct xgm_ctx *ctx, json_t *report)
 		return 0;
 	}
 	for (size_t i = 0; !ret && i < nd; i++) {
-		char *end;
-		unsigned long d = strtoul(names[i], &end, 10);
-
-		if (*end || end == names[i] || d > UINT32_MAX) {
+		if (!store_name_u32(names[i], &w.domid)) {
 			ret = xgm_fail(-EBADMSG, "store: span directory '%s' is "
 				       "not a domid", names[i]);
 			break;
 		}
-		w.domid = (uint32_t)d;
 		w.dlen = (size_t)snprintf(dir, sizeof(dir), XGM_STORE_ROOT
 					  "/span/%u", w.domid);
 		ret = store_each(ctx, dir, drop_if_stale, &w);

@@ -222,6 +222,28 @@ int store_each(struct xgm_ctx *ctx, const char *dir, store_each_fn fn,
 	return ret;
 }
 
+bool store_name_u32(const char *name, uint32_t *v)
+{
+	char *end;
+	unsigned long x = strtoul(name, &end, 10);
+
+	if (*end || end == name || x > UINT32_MAX)
+		return false;
+	*v = (uint32_t)x;
+	return true;
+}
+
+int store_drop(struct xgm_ctx *ctx, const char *path)
+{
+	int ret = store_del(ctx, path);
+
+	if (ret == -ENOENT) {
+		xgm_clear_error();
+		ret = 0;
+	}
+	return ret;
+}
+
 static int put_string(const char *path, const char *value, void *arg)
 {
 	return json_object_set_new(arg, path, json_string(value)) ? -ENOMEM : 0;
