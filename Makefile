@@ -228,7 +228,9 @@ check-abi: $(BUILD)/libxgpumap.so $(BUILD)/libxgpumap.a
 
 # Real Xen 4.17 in QEMU (TCG), PV and PVH dom0: tests/xen/run.sh.
 check-xen: deps
-	@$(MAKE) --no-print-directory $(BUILD)/xgpumap $(BUILD)/xgpumapd $(BUILD)/xen-rig-bin/ioserv-rig
+	@$(MAKE) --no-print-directory $(BUILD)/xgpumap $(BUILD)/xgpumapd \
+		$(BUILD)/xen-rig-bin/ioserv-rig $(BUILD)/xen-rig-bin/vmm-standin
+	@$(MAKE) --no-print-directory check-drm
 	@tests/xen/run.sh $(BUILD)
 
 # The DRM side of buffers a VMM hands over (GEM handles, dma-bufs) against
@@ -242,6 +244,11 @@ check-drm: deps
 $(BUILD)/xen-rig-bin/ioserv-rig: tests/xen/ioserv-rig.c $(BUILD)/libxgpumap-internal.a $(FLAGS_FILE)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LDSAN) -MMD -MP -o $@ $< $(BUILD)/libxgpumap-internal.a $(DEP_LIBS) -lm
+
+# The rig's stand-in VMM: a client of the public API only, as a VMM is.
+$(BUILD)/xen-rig-bin/vmm-standin: tests/xen/vmm-standin.c $(BUILD)/libxgpumap.a $(FLAGS_FILE)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LDSAN) -MMD -MP -o $@ $< $(BUILD)/libxgpumap.a $(DEP_LIBS) -lm
 
 # Every parser under a fuzzer for a bounded time; not part of check.
 .PHONY: fuzz

@@ -54,8 +54,15 @@ static int held_parse(struct held *h, const char *opt, const char *arg)
 	return h->pid > 0 && (n == 2 || h->handle > 0) ? 0 : -EINVAL;
 }
 
-static const char *fd_kind(const struct stat *st)
+static const char *fd_kind(int fd, const struct stat *st)
 {
+	char link[32], target[16] = "";
+
+	/* A dma-buf is a file of the kernel's own, named "/dmabuf:NAME". */
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	if (readlink(link, target, sizeof(target) - 1) > 0 &&
+	    !strncmp(target, "/dmabuf:", 8))
+		return "a dma-buf";
 	if (S_ISFIFO(st->st_mode))
 		return "a pipe";
 	if (S_ISSOCK(st->st_mode))
@@ -88,12 +95,14 @@ static int held_take(struct cli *cli, const struct held *h, int *fd)
 			"CAP_SYS_PTRACE)" : "");
 }
 
-/* The buffer the held fd stands for; the library validates the fd. */
+/* The buffer the held fd stands for; the library validates the fd.
+ * *taken: a real dma-buf or DRM file, which the import records as a new
+ * buffer (a simulated host's fd names one that exists). */
 static int held_buffer(struct cli *cli, const struct held *h,
-		       struct xgm_buffer **buf)
+		       struct xgm_buffer **buf, bool *taken)
 {
 	struct stat st = { 0 };
-	const char *why = NULL;
+	const char *why = NULL, *kind;
 	int fd, ret = held_take(cli, h, &fd);
 
 	if (ret)
@@ -107,15 +116,33 @@ static int held_buffer(struct cli *cli, const struct held *h,
 				: xgm_buffer_import_fd(cli->ctx, fd, buf);
 		why = *xgm_last_error() ? xgm_last_error() : strerror(-ret);
 	}
+	kind = fd_kind(fd, &st);
+	*taken = !strcmp(kind, "a dma-buf") || !strcmp(kind, "a DRM device");
 	close(fd);
 	if (!ret)
 		return 0;
 	/* Only -EBADF says what the fd is not; the rest are of a buffer
-	 * (no such handle, another card, not adoptable yet). */
+	 * (no such handle, another card, taken before). */
 	return cli_fail(cli, ret, "attach: %s %s: fd %ld of pid %ld %s%s%s: %s",
 			h->opt, h->arg, h->fd, h->pid, ret == -EBADF ? "is " :
-			"(", fd_kind(&st), ret == -EBADF ? ", not a buffer" :
+			"(", kind, ret == -EBADF ? ", not a buffer" :
 			")", why);
+}
+
+/* A buffer taken from another process is recorded as soon as it is
+ * taken: a failed attach lets it go again, so the state is as it was
+ * (the process keeps its own buffer); one that existed already stays. */
+static void held_release(struct cli *cli, struct xgm_buffer *buf, bool undo)
+{
+	if (!undo) {
+		xgm_buffer_put(buf);
+		return;
+	}
+	if (xgm_buffer_free(cli->ctx, buf)) {
+		fprintf(stderr, "xgpumap: attach: and the buffer taken stays "
+			"recorded: %s\n", xgm_last_error());
+		xgm_buffer_put(buf);
+	}
 }
 
 int do_attach(struct cli *cli, const struct cmd *self, int argc, char **argv,
@@ -127,6 +154,7 @@ int do_attach(struct cli *cli, const struct cmd *self, int argc, char **argv,
 	struct xgm_buffer *buf = NULL;
 	char **args, card[32];
 	int idx, ret, named = 0;
+	bool taken = false;
 
 	opt_iter_init(&it, argc, argv);
 	while ((idx = opt_next(cli, self, &it)) >= 0) {
@@ -180,22 +208,26 @@ int do_attach(struct cli *cli, const struct cmd *self, int argc, char **argv,
 	if (!opts.size && !named)
 		return cli_usage(cli, "attach: --size is required and must be above 0");
 	if (held.opt) {
-		ret = held_buffer(cli, &held, &buf);
+		ret = held_buffer(cli, &held, &buf, &taken);
 		if (ret)
 			return ret;
 		opts.buffer = xgm_buffer_id(buf);
 		opts.buffer_set = true;
 		snprintf(card, sizeof(card), "%s", xgm_buffer_card(buf));
-		xgm_buffer_put(buf);
 	}
 	if (opts.buffer_set && opts.card && strcmp(opts.card, card))
-		return cli_usage(cli, "attach: --card %s but %s is on %s",
-				 opts.card, held.opt ? held.opt : "--buffer",
-				 card);
-	if (opts.buffer_set)
-		opts.card = card;
-	ret = xgm_blob_attach(cli->ctx, args[0], &opts, out);
-	return ret ? lib_error(cli, ret, "attach failed") : 0;
+		ret = cli_usage(cli, "attach: --card %s but %s is on %s",
+				opts.card, held.opt ? held.opt : "--buffer", card);
+	else {
+		if (opts.buffer_set)
+			opts.card = card;
+		ret = xgm_blob_attach(cli->ctx, args[0], &opts, out);
+		if (ret)
+			ret = lib_error(cli, ret, "attach failed");
+	}
+	if (buf)
+		held_release(cli, buf, ret && taken);
+	return ret;
 }
 
 int do_detach(struct cli *cli, const struct cmd *self, int argc, char **argv,

@@ -185,8 +185,13 @@ static void render_blob_fields(json_t *b, FILE *f, const char *skip)
 			    str_of(b, "id"), str_of(b, "domain"), uint_of(b, "domid"));
 	render_line(f, "size", LABEL_W, "%s, %" PRIu64 " frames",
 		    size_str(uint_of(b, "size"), sz, sizeof(sz)), uint_of(b, "frames"));
-	render_line(f, "placement", LABEL_W, "%s on %s", str_of(b, "placement"),
-		    str_of(b, "card"));
+	if (json_object_get(b, "buffer"))
+		render_line(f, "placement", LABEL_W, "%s on %s, buffer %s (its "
+			    "creator's: it outlives the blob)", str_of(b, "placement"),
+			    str_of(b, "card"), str_of(b, "buffer"));
+	else
+		render_line(f, "placement", LABEL_W, "%s on %s", str_of(b, "placement"),
+			    str_of(b, "card"));
 	render_line(f, "strategy", LABEL_W, "%s (%s), cache %s", str_of(b, "strategy"),
 		    !strcmp(str_of(b, "strategy_choice"), "auto") ? "chosen by auto"
 		    : "fixed by the user", str_of(b, "cache"));

@@ -426,7 +426,7 @@ static int make_socket(const char *path, bool open_to_all)
 static void usage(FILE *f)
 {
 	fputs("Usage: xgpumapd [--socket PATH] [-b sim|xen] [--sim-state PATH]\n"
-	      "                [--allow UID:DOM[,DOM...]]... [-v]...\n"
+	      "                [--allow UID:DOM[,DOM...]]... [--no-recover] [-v]...\n"
 	      "\n"
 	      "The xgpumap daemon: runs the mapping engine and serves\n"
 	      "protocols 1 and 2 (man 7 xgpumapd) on a UNIX socket, in the\n"
@@ -438,6 +438,8 @@ static void usage(FILE *f)
 	      "      --sim-state PATH  the simulated host's state file\n"
 	      "  -a, --allow UID:DOMS  let non-root UID act on these domains\n"
 	      "                        (comma-separated; repeatable)\n"
+	      "      --no-recover      do not recover as it starts (what a\n"
+	      "                        killed daemon left waits for 'recover')\n"
 	      "  -v, --verbose         log the engine's steps; twice: every\n"
 	      "                        hypercall with its time\n"
 	      "  -h, --help            this text\n", f);
@@ -477,6 +479,44 @@ static void print_log(enum xgm_log_level level, const char *msg, void *user)
 	if (level == XGM_LOG_WARN || (level == XGM_LOG_INFO && verbosity >= 1) ||
 	    (level == XGM_LOG_DEBUG && verbosity >= 2))
 		logf_("%s", msg);
+}
+
+/* What a killed daemon (or command) left is recovered before the first
+ * request: its interrupted operations finished or undone, its ioreq
+ * servers destroyed (a guest would wait on them for ever), the blobs
+ * whose buffer went with it unmapped, those whose buffer remains served
+ * again. On a Xen host its buffers died with its files, and its ids can
+ * never name ours (lib/xen/bufid.c). A recover that stops (an operation
+ * that needs the admin's word) is logged, and the daemon serves, so that
+ * the admin can give it. */
+static void recover_at_start(void)
+{
+	json_t *report = NULL, *a, *v;
+	const char *k;
+	size_t i;
+
+	if (xgm_recover(d.ctx, &report)) {
+		logf_("recover at start stopped: %s", xgm_last_error());
+		return;
+	}
+	json_array_foreach(report, i, a) {
+		char line[512];
+		size_t off = 0;
+
+		json_object_foreach(a, k, v) {
+			char *t = json_is_string(v) ? NULL :
+				  json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+
+			off += (size_t)snprintf(line + off, off < sizeof(line) ?
+				sizeof(line) - off : 0, "%s%s=%s", off ? " " : "", k,
+				t ? t : json_string_value(v));
+			free(t);
+		}
+		logf_("recover at start: %s", line);
+	}
+	logf_("recover at start: %zu action%s", json_array_size(report),
+	      json_array_size(report) == 1 ? "" : "s");
+	json_decref(report);
 }
 
 /* A guest waiting on one of our ioreq servers is answered before any
@@ -523,12 +563,14 @@ int main(int argc, char **argv)
 		{ "sim-state", required_argument, NULL, 'S' },
 		{ "allow", required_argument, NULL, 'a' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "no-recover", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	enum xgm_backend_kind be = XGM_BACKEND_AUTO;
 	const char *sim_state = NULL;
 	struct sigaction sa = { .sa_handler = on_signal };
+	bool recover = true;
 	sigset_t block;
 	int c, ret;
 
@@ -537,6 +579,9 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'v':
 			verbosity++;
+			break;
+		case 'R':
+			recover = false;
 			break;
 		case 's':
 			d.path = optarg;
@@ -594,6 +639,9 @@ int main(int argc, char **argv)
 		xgm_ctx_close(d.ctx);
 		return 1;
 	}
+	/* Only now: the socket is ours, so no other daemon serves this host. */
+	if (recover)
+		recover_at_start();
 	/* Signals arrive only inside ppoll(), between requests. */
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);

@@ -349,7 +349,7 @@ struct xgm_ioreq_reaped {
 	unsigned int server;
 };
 
-/* What buf_import_gem took. */
+/* What buf_import_gem or buf_import_dmabuf took. */
 struct xgm_gem_import {
 	uint64_t buf;                /* the backend's buffer id */
 	uint64_t bytes;
@@ -392,6 +392,13 @@ struct xgm_gpu_ops {
 	 * no DRM device. */
 	int (*buf_import_gem)(void *priv, int drm_fd, uint32_t handle,
 			      struct xgm_gem_import *out);
+	/* Takes a dma-buf another process passed (checked to be one, bytes
+	 * long, made by exporter): the backend keeps its own reference for
+	 * as long as the buffer is recorded, and serves from its own mmap
+	 * of it; its frames are XGM_MFN_UNSEEN. NULL: the backend cannot
+	 * hold a dma-buf. */
+	int (*buf_import_dmabuf)(void *priv, int fd, uint64_t bytes,
+				 const char *exporter, struct xgm_gem_import *out);
 
 	/* ---- used by the engine (lib/core/) ---- */
 	/* Copies every page of src into dst (same size): the copy step of a

@@ -73,6 +73,11 @@ int buffer_dmabuf_fdinfo(const char *text, uint64_t *size, char *exp,
 /* Records a buffer the backend has just taken (r: all but the token);
  * on failure the backend's buffer is released again. */
 int buffer_record_new(struct xgm_ctx *ctx, struct buffer_record *r);
+/* Records what the backend took (buf_import_gem, buf_import_dmabuf) as
+ * the caller's existing buffer: *id. */
+struct xgm_gem_import;
+int buffer_record_taken(struct xgm_ctx *ctx, const struct xgm_gem_import *in,
+			uint64_t *id);
 /* Unrecords and frees an existing buffer no blob maps. */
 int buffer_free_id(struct xgm_ctx *ctx, uint64_t id);
 

@@ -11,8 +11,10 @@
  * sealed against writes, growing and shrinking: the token is the random
  * secret of the buffer's record (core/buffer.c), so only a process that
  * was given the fd (or can read the state) can name the buffer. A real
- * dma-buf is recognised and bounded (check_dmabuf) but not adopted yet. A
- * DRM device fd plus a GEM handle is another call with its own validators
+ * dma-buf is recognised and bounded (check_dmabuf), then taken by a GPU
+ * backend that can hold one (xen: xgpumapd keeps the fd and serves the
+ * guest from its own mmap, with ioreq) and recorded as the caller's
+ * existing buffer. A DRM device fd plus a GEM handle is another call with its own validators
  * (core/gemimport.c), which shares the helpers here.
  */
 #include <fcntl.h>
@@ -174,6 +176,8 @@ int buffer_dmabuf_fdinfo(const char *text, uint64_t *size, char *exp,
  * can hold. */
 static int check_dmabuf(struct xgm_ctx *ctx, int fd, uint64_t *id)
 {
+	const struct xgm_gpu_ops *g = ctx->be->gpu;
+	struct xgm_gem_import in = { 0 };
 	char target[96], path[64], info[1024], exp[64];
 	uint64_t size;
 	off_t end;
@@ -202,11 +206,13 @@ static int check_dmabuf(struct xgm_ctx *ctx, int fd, uint64_t *id)
 				"not a positive multiple of 4096 up to the %llu "
 				"of a blob window", exp, size,
 				XGM_WINDOW_FRAMES * PAGE_SIZE);
-	(void)id;
-	return xgm_fail(-EOPNOTSUPP, "a %" PRIu64 "-byte dma-buf of %s: "
-			"xgpumap cannot adopt a dma-buf yet (a buffer in "
-			"system RAM reaches a guest on stock Xen only through "
-			"the daemon's ioreq server)", size, exp);
+	if (!g->buf_import_dmabuf)
+		return xgm_fail(-EOPNOTSUPP, "a %" PRIu64 "-byte dma-buf of %s: "
+				"the %s GPU backend cannot hold a dma-buf (on Xen, "
+				"xgpumapd keeps it and serves it with ioreq)", size,
+				exp, g->name);
+	return g->buf_import_dmabuf(ctx->priv, fd, size, exp, &in) ?:
+	       buffer_record_taken(ctx, &in, id);
 }
 
 static const struct {
@@ -269,5 +275,6 @@ XGM_API int xgm_buffer_import_fd(struct xgm_ctx *ctx, int fd,
 {
 	XGM_REMOTE(ctx, remote_call_fd(ctx, "buffer-import", fd, buf,
 		REMOTE_NEED(buf) ?: remote_fd_ok(__func__, fd), "{}"));
-	return XGM_OP(ctx, XGM_OP_READ, import_op(ctx, fd, buf));
+	/* Writable: a dma-buf is recorded as a new existing buffer. */
+	return XGM_OP(ctx, XGM_OP_WRITE, import_op(ctx, fd, buf));
 }

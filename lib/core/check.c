@@ -306,6 +306,7 @@ static void check_blob(struct xgm_ctx *ctx, const struct blob *b,
 	const struct leaf_check c = s->p2m;
 	struct xgm_extent *now;
 	size_t nr_now;
+	int ret;
 	struct window w;
 	char id[96];
 
@@ -325,7 +326,13 @@ static void check_blob(struct xgm_ctx *ctx, const struct blob *b,
 	xgm_clear_error();
 
 	/* The buffer must still be where the record says. */
-	if (gpu_extents(ctx, b->buf, &now, &nr_now)) {
+	ret = gpu_extents(ctx, b->buf, &now, &nr_now);
+	if (ret == -EREMOTE) {
+		finding(out, "warning", "backing-current", blob_ref(b),
+			"blob %s: its buffer %llu is held by another running "
+			"process (%s): run check there", id,
+			(unsigned long long)b->buf, xgm_last_error());
+	} else if (ret) {
 		finding(out, "error", "backing-current", blob_ref(b),
 			"blob %s: its buffer %llu is gone (freed behind xgpumap's "
 			"back): the guest may reach a frame it no longer owns",

@@ -77,7 +77,6 @@ static int take_gem(struct xgm_ctx *ctx, int fd, uint32_t handle,
 		    uint64_t *id)
 {
 	const struct xgm_gpu_ops *g = ctx->be->gpu;
-	struct buffer_record r = { 0 };
 	struct xgm_gem_import in = { 0 };
 	struct stat st;
 	int ret;
@@ -93,12 +92,19 @@ static int take_gem(struct xgm_ctx *ctx, int fd, uint32_t handle,
 				"simulated host's DRM fds come from "
 				"xgm_sim_gem_export)", g->name, handle);
 	ret = g->buf_import_gem(ctx->priv, fd, handle, &in);
-	if (ret)
-		return ret;
-	r.id = in.buf;
-	r.size = in.bytes;
-	r.placement = in.where;
-	snprintf(r.card, sizeof(r.card), "%s", in.card);
+	return ret ? ret : buffer_record_taken(ctx, &in, id);
+}
+
+int buffer_record_taken(struct xgm_ctx *ctx, const struct xgm_gem_import *in,
+			uint64_t *id)
+{
+	struct buffer_record r = { 0 };
+	int ret;
+
+	r.id = in->buf;
+	r.size = in->bytes;
+	r.placement = in->where;
+	snprintf(r.card, sizeof(r.card), "%s", in->card);
 	ret = buffer_record_new(ctx, &r);
 	if (!ret)
 		*id = r.id;

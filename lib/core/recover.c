@@ -228,8 +228,13 @@ static int drop_bufferless(struct xgm_ctx *ctx, struct blob *b, json_t *report)
 	size_t nn;
 	int ret;
 
-	if (!gpu_extents(ctx, b->buf, &now, &nn)) {
+	ret = gpu_extents(ctx, b->buf, &now, &nn);
+	if (!ret)
 		free(now);
+	/* -EREMOTE: a running process's, which holds it (xen: an engine in
+	 * a VMM's own process): not gone, and not ours to judge. */
+	if (!ret || ret == -EREMOTE) {
+		xgm_clear_error();
 		return 0;
 	}
 	xgm_clear_error();

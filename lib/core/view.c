@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: LGPL-2.1-only
 /* Blob views and operation meters. */
+#include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "core/buffer.h"
 #include "core/plan.h"
 #include "core/view.h"
 
@@ -185,6 +188,14 @@ json_t *blob_view(struct xgm_ctx *ctx, const struct blob *b)
 	json_object_set_new(v, "fill_id", b->filled ? json_integer((json_int_t)b->fill_id)
 						    : json_null());
 	json_object_set_new(v, "pinned", json_boolean(b->pinned));
+	/* An adopted buffer stays its creator's after detach: named, so it
+	 * can be freed then (gpu free CARD:ID). */
+	if (buffer_is_existing(ctx, b->buf)) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "%s:%" PRIu64, b->card, b->buf);
+		json_object_set_new(v, "buffer", json_string(name));
+	}
 	if (b->pinned) {
 		char why[160];
 

@@ -102,6 +102,8 @@ int drm_buf_size(struct drm_gpu *g, uint64_t buf, uint64_t *size);
  * extent is XGM_MFN_UNSEEN frames long (backend.h). The rest of buf.c
  * (free, size, tags, mmap, copy) works on them as on any buffer of ours. */
 int drm_ram_open(struct drm_gpu *g, const char *card);
+/* Does driver keep dumb buffers in system RAM (virtio_gpu)? */
+bool drm_ram_driver(const char *driver);
 int drm_ram_alloc(struct drm_gpu *g, const char *card, uint64_t bytes,
 		  uint64_t *buf);
 int drm_ram_extents(struct drm_gpu *g, uint64_t buf, struct xgm_extent **out,
@@ -135,8 +137,18 @@ int drm_buf_import_gem(struct drm_gpu *g, int drm_fd, uint32_t handle,
 		       uint64_t *buf, uint64_t *bytes);
 
 /* info.c: every card for gpu list / gpu show (see struct xgm_gpu_ops
- * cards), with the buffers on ours (the context's file) where it is open. */
-int drm_cards_json(struct drm_gpu *ours, const uint64_t *known,
-		   size_t nr_known, json_t **out);
+ * cards), with the buffers on ours (the context's files) where one is
+ * open; a buffer is reported under the id known pairs with its
+ * framebuffer on that file. */
+struct drm_known {
+	const struct drm_gpu *gpu;
+	uint32_t fb;
+	uint64_t id;
+};
+int drm_cards_json(struct drm_gpu *const *ours, size_t nr_ours,
+		   const struct drm_known *known, size_t nr_known, json_t **out);
+/* The one card whose DRM driver is driver (a dma-buf's exporter name:
+ * '-' and '_' alike); -ENOENT when none or several are. */
+int drm_card_of_driver(const char *driver, char *card, size_t len);
 
 #endif /* XGM_DRM_H */

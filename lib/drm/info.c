@@ -81,13 +81,15 @@ static bool scanned_out(int fd, const drmModeRes *r, uint32_t fb)
 	return yes;
 }
 
-/* The id the engine recorded for framebuffer fb, if any: GETFB gives a
- * fresh GEM handle, but the framebuffer is the buffer's identity. */
-static uint64_t known_id(const uint64_t *known, size_t n, uint32_t fb)
+/* The id the engine recorded for framebuffer fb of g's file, if any:
+ * GETFB gives a fresh GEM handle, but the framebuffer is the buffer's
+ * identity. */
+static uint64_t known_id(const struct drm_gpu *g, const struct drm_known *known,
+			 size_t n, uint32_t fb)
 {
 	for (size_t i = 0; i < n; i++)
-		if ((uint32_t)(known[i] >> 32) == fb)
-			return known[i];
+		if (known[i].gpu == g && known[i].fb == fb)
+			return known[i].id;
 	return (uint64_t)fb << 32;
 }
 
@@ -107,7 +109,8 @@ static void forget_handle(struct drm_gpu *g, uint32_t handle)
 }
 
 static json_t *buffer_json(struct drm_gpu *g, const drmModeRes *r,
-			   uint32_t fb, const uint64_t *known, size_t nr_known)
+			   uint32_t fb, const struct drm_known *known,
+			   size_t nr_known)
 {
 	drmModeFB *f = drmModeGetFB(g->fd, fb);
 	uint64_t at = 0, size = 0;
@@ -119,7 +122,10 @@ static json_t *buffer_json(struct drm_gpu *g, const drmModeRes *r,
 	if (!f)
 		return NULL;
 	size = (uint64_t)f->pitch * f->height;
-	ret = drm_buf_locate(g, (uint64_t)fb << 32 | f->handle, &at, &size);
+	/* A system-RAM card's buffer has frames nobody outside the kernel
+	 * sees (ram.c): one extent, none located. */
+	ret = drm_ram_driver(g->driver) ? -ENODATA :
+	      drm_buf_locate(g, (uint64_t)fb << 32 | f->handle, &at, &size);
 	if (!ret)
 		place = "vram";
 	else if (ret == -ENODATA)
@@ -130,10 +136,10 @@ static json_t *buffer_json(struct drm_gpu *g, const drmModeRes *r,
 	drmModeFreeFB(f);
 	xgm_clear_error();
 	j = json_pack("{s:I,s:I,s:s,s:o,s:i,s:b}",
-		      "id", (json_int_t)known_id(known, nr_known, fb),
+		      "id", (json_int_t)known_id(g, known, nr_known, fb),
 		      "size", (json_int_t)size, "placement", place,
 		      "mfn", ret ? json_null() : json_integer((json_int_t)(at / PAGE)),
-		      "extents", ret ? 0 : 1,
+		      "extents", ret && !drm_ram_driver(g->driver) ? 0 : 1,
 		      "pinned", scanned_out(g->fd, r, fb));
 	if (*why)
 		json_object_set_new(j, "error", json_string(why));
@@ -141,7 +147,7 @@ static json_t *buffer_json(struct drm_gpu *g, const drmModeRes *r,
 }
 
 /* The buffers on g's file: xgpumap's. */
-static json_t *buffers_json(struct drm_gpu *g, const uint64_t *known,
+static json_t *buffers_json(struct drm_gpu *g, const struct drm_known *known,
 			    size_t nr_known)
 {
 	json_t *bufs = json_array();
@@ -201,21 +207,25 @@ static json_t *bars_json(const struct drm_bar *bars, unsigned int n,
 }
 
 /* One card, from a brief open of its own; its buffers are those on the
- * context's file (ours), when that is this card's. */
-static json_t *card_json(struct drm_gpu *ours, const char *card,
-			 const uint64_t *known, size_t nr_known)
+ * context's file of it (one of ours), if it has one. */
+static json_t *card_json(struct drm_gpu *const *ours, size_t nr_ours,
+			 const char *card, const struct drm_known *known,
+			 size_t nr_known)
 {
+	struct drm_gpu *mine = NULL;
 	struct drm_bar bars[DRM_MAX_BARS];
 	unsigned int nr_bars = 0;
 	struct drm_gpu g;
-	bool mine, known_drv;
+	bool known_drv;
 	uint64_t vram = 0;
 	json_t *c, *bufs, *jbars;
 	char dev[64];
 
 	drm_gpu_init(&g);
 	snprintf(g.card, sizeof(g.card), "%s", card);
-	mine = ours && ours->fd >= 0 && !strcmp(ours->card, card);
+	for (size_t i = 0; i < nr_ours; i++)
+		if (ours[i]->fd >= 0 && !strcmp(ours[i]->card, card))
+			mine = ours[i];
 	snprintf(dev, sizeof(dev), "/dev/dri/%s", card);
 	g.fd = open(dev, O_RDWR | O_CLOEXEC);
 	if (g.fd < 0 || drm_card_identify(&g)) {
@@ -233,7 +243,8 @@ static json_t *card_json(struct drm_gpu *ours, const char *card,
 		if (bars[i].prefetchable)
 			g.bar[g.nr_bar++] = bars[i];
 	known_drv = drm_driver_known(g.driver);
-	bufs = mine && known_drv ? buffers_json(ours, known, nr_known) : json_array();
+	bufs = mine && (known_drv || drm_ram_driver(g.driver)) ?
+	       buffers_json(mine, known, nr_known) : json_array();
 	c = json_pack("{s:s,s:s,s:s,s:o,s:o,s:n,s:o,s:o}",
 		      "card", card, "driver", g.driver, "pci", g.bdf,
 		      "bars", jbars,
@@ -245,8 +256,8 @@ static json_t *card_json(struct drm_gpu *ours, const char *card,
 	return c;
 }
 
-int drm_cards_json(struct drm_gpu *ours, const uint64_t *known,
-		   size_t nr_known, json_t **out)
+int drm_cards_json(struct drm_gpu *const *ours, size_t nr_ours,
+		   const struct drm_known *known, size_t nr_known, json_t **out)
 {
 	char **names = NULL;
 	size_t n = 0;
@@ -256,10 +267,47 @@ int drm_cards_json(struct drm_gpu *ours, const uint64_t *known,
 		return ret;
 	*out = json_array();
 	for (size_t i = 0; i < n; i++) {
-		json_array_append_new(*out, card_json(ours, names[i], known,
-						      nr_known));
+		json_array_append_new(*out, card_json(ours, nr_ours, names[i],
+						      known, nr_known));
 		free(names[i]);
 	}
 	free(names);
 	return 0;
+}
+
+/* Exporter names are module names (virtio_gpu); DRM driver names may
+ * spell them with '-'. */
+static bool same_name(const char *a, const char *b)
+{
+	for (; *a && *b; a++, b++)
+		if (*a != *b && !(strchr("-_", *a) && strchr("-_", *b)))
+			return false;
+	return *a == *b;
+}
+
+int drm_card_of_driver(const char *driver, char *card, size_t len)
+{
+	char **names = NULL;
+	size_t n = 0;
+	int found = 0, ret = card_names(&names, &n);
+
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < n; i++) {
+		struct drm_gpu g;
+		char dev[64];
+
+		drm_gpu_init(&g);
+		snprintf(g.card, sizeof(g.card), "%s", names[i]);
+		snprintf(dev, sizeof(dev), "/dev/dri/%s", names[i]);
+		g.fd = open(dev, O_RDWR | O_CLOEXEC);
+		if (g.fd >= 0 && !drm_card_identify(&g) &&
+		    same_name(g.driver, driver) && found++ == 0)
+			snprintf(card, len, "%s", names[i]);
+		xgm_clear_error();
+		drm_gpu_close(&g);
+		free(names[i]);
+	}
+	free(names);
+	return found == 1 ? 0 : -ENOENT;
 }

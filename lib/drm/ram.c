@@ -29,7 +29,7 @@
 
 static const char *const ram_drivers[] = { "virtio_gpu" };
 
-static bool ram_driver(const char *driver)
+bool drm_ram_driver(const char *driver)
 {
 	for (size_t i = 0; i < sizeof(ram_drivers) / sizeof(*ram_drivers); i++)
 		if (!strcmp(driver, ram_drivers[i]))
@@ -42,7 +42,7 @@ static int ram_check(struct drm_gpu *g)
 {
 	int ret = drm_card_identify(g);
 
-	if (!ret && !ram_driver(g->driver))
+	if (!ret && !drm_ram_driver(g->driver))
 		ret = xgm_fail(-EOPNOTSUPP, "%s: driver %s: xgpumap makes "
 			       "system-RAM buffers only on drivers that keep "
 			       "dumb buffers there (virtio_gpu)%s", g->card,

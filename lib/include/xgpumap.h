@@ -333,10 +333,12 @@ XGM_API enum xgm_placement xgm_buffer_placement(const struct xgm_buffer *buf);
  * memfd that carries the buffer's secret token; the caller closes it. */
 XGM_API int xgm_buffer_export_fd(struct xgm_ctx *ctx,
 				 const struct xgm_buffer *buf);
-/* The buffer a passed fd stands for, validated by its kind (sim memfd;
- * a real dma-buf is recognised and bounded, then -EOPNOTSUPP: not adopted
- * yet). -EBADF for an fd that stands for no buffer. The fd stays the
- * caller's. */
+/* The buffer a passed fd stands for, validated by its kind: a sim memfd,
+ * or a real dma-buf, recognised and bounded, which a backend that can
+ * hold one (xen, in xgpumapd) keeps and records as the caller's existing
+ * buffer, in system RAM with frames nobody can see (only ioreq maps it);
+ * elsewhere -EOPNOTSUPP. -EBADF for an fd that stands for no buffer. It
+ * needs a writable context. The fd stays the caller's. */
 XGM_API int xgm_buffer_import_fd(struct xgm_ctx *ctx, int fd,
 				 struct xgm_buffer **buf);
 /* The buffer GEM handle handle of DRM device file drm_fd is: a VMM's open

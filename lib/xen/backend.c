@@ -79,11 +79,13 @@ static void xen_close(void *priv)
 	if (!p)
 		return;
 	xen_servers_close(p);
+	xen_dmabufs_close(p);
 	xen_lock_close(p);
 #ifdef XGM_HAVE_DRM
 	drm_gpu_close(&p->gpu);
 	drm_gpu_close(&p->ram);
 #endif
+	xen_bufid_close(p);
 	if (p->lx)
 		libxl_ctx_free(p->lx);
 	if (p->xsh)
@@ -113,6 +115,7 @@ static int xen_open(const struct xgm_ctx_opts *opts, struct xgm_opened *out,
 	p->log.vtable.destroy = log_destroy;
 	p->amd = amd_host();
 	p->lock_fd = -1;
+	xen_dmabufs_init(p);
 #ifdef XGM_HAVE_DRM
 	drm_gpu_init(&p->gpu);
 	drm_gpu_init(&p->ram);
@@ -140,6 +143,19 @@ static int xen_open(const struct xgm_ctx_opts *opts, struct xgm_opened *out,
 		if (ret)
 			goto fail;
 	}
+#ifdef XGM_HAVE_DRM
+	/* xgpumapd takes the VRAM card as it starts: the first process to
+	 * open a DRM device is its master, and only the master may probe its
+	 * outputs and scan a buffer out (how bochs pins one into VRAM). A VMM
+	 * that opened the card first would hold that, and no buffer it
+	 * handed over could be placed. Not fatal: a host may have no such
+	 * card, and the first buffer made on one names what is wrong. */
+	if (opts->flags & XGM_CTX_SERVES && drm_gpu_open(&p->gpu, NULL, true)) {
+		xgm_warn("%s (no VRAM buffer can be made or taken yet)",
+			 xgm_last_error());
+		xgm_clear_error();
+	}
+#endif
 	*priv = p;
 	return 0;
 fail:

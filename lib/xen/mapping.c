@@ -206,6 +206,69 @@ static int removal_recorded(struct xen_priv *p, uint32_t domid, uint64_t gfn,
 	return 0;
 }
 
+static int permission_call(struct xen_priv *p, uint32_t domid, uint64_t mfn,
+			   uint64_t nr, bool allow)
+{
+	int ret = xc_domain_iomem_permission(p->xch, domid, mfn, nr, allow);
+
+	xen_count(p, domid, 1, 0);
+	if (ret)
+		return xgm_fail(-errno ?: -EIO, "xc_domain_iomem_permission(d%u, "
+				"mfn 0x%" PRIx64 ", %" PRIu64 " frames, %s): %s",
+				domid, mfn, nr, allow ? "allow" : "deny",
+				strerror(errno));
+	return 0;
+}
+
+/*
+ * Revokes [mfn, mfn+nr) but the frames the domain still has mapped by
+ * our record. The engine revokes a blob's frames only once it has removed
+ * its own mappings, so what remains mapped there is another blob's: the
+ * record of a buffer a killed daemon held, whose VRAM the new daemon's
+ * driver handed out again. Xen 4.17 checks the guest's permission on
+ * removal too, so revoking under that blob would leave its entries, to
+ * frames now someone else's, for good.
+ */
+static int revoke_unmapped(struct xen_priv *p, uint32_t domid, uint64_t mfn,
+			   uint64_t nr)
+{
+	struct xen_map_rec *r;
+	uint64_t at = mfn, end = mfn + nr;
+	size_t n;
+	int ret = xen_map_records(p, domid, &r, &n);
+
+	if (ret)
+		return ret;
+	while (!ret && at < end) {
+		uint64_t stop = end, skip = at;
+
+		/* The first recorded mapping at or after at cuts the run. */
+		for (size_t i = 0; i < n; i++) {
+			uint64_t lo = r[i].mfn, hi = r[i].mfn + r[i].nr;
+
+			if (hi <= at || lo >= end)
+				continue;
+			if (lo <= at) {
+				if (hi > skip)
+					skip = hi;
+			} else if (lo < stop) {
+				stop = lo;
+			}
+		}
+		if (skip > at) {
+			xgm_info("d%u: iomem permission kept on mfn 0x%" PRIx64
+				 "-0x%" PRIx64 ": still mapped by another blob",
+				 domid, at, (skip < end ? skip : end) - 1);
+			at = skip;
+			continue;
+		}
+		ret = permission_call(p, domid, at, stop - at, false);
+		at = stop;
+	}
+	free(r);
+	return ret;
+}
+
 int xen_iomem_permission(void *priv, uint32_t domid, uint64_t mfn, uint64_t nr,
 			 bool allow)
 {
@@ -219,19 +282,10 @@ int xen_iomem_permission(void *priv, uint32_t domid, uint64_t mfn, uint64_t nr,
 				"permission");
 	/* Revoking never hands anything out: no check needed, and the
 	 * buffer may be gone already. */
-	if (allow) {
-		ret = xen_frames_validate(p, mfn, nr);
-		if (ret)
-			return ret;
-	}
-	ret = xc_domain_iomem_permission(p->xch, domid, mfn, nr, allow);
-	xen_count(p, domid, 1, 0);
-	if (ret)
-		return xgm_fail(-errno ?: -EIO, "xc_domain_iomem_permission(d%u, "
-				"mfn 0x%" PRIx64 ", %" PRIu64 " frames, %s): %s",
-				domid, mfn, nr, allow ? "allow" : "deny",
-				strerror(errno));
-	return 0;
+	if (!allow)
+		return revoke_unmapped(p, domid, mfn, nr);
+	ret = xen_frames_validate(p, mfn, nr);
+	return ret ? ret : permission_call(p, domid, mfn, nr, true);
 }
 
 static int mmio_domctl(struct xen_priv *p, uint32_t domid, uint64_t gfn,

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <libxl.h>
 #include <libxl_utils.h>
@@ -35,6 +36,24 @@
 #define XS_HV_ROOT XS_ROOT "/xgpumap-hv"
 
 #define XEN_MAX_DOMS 64
+/* dma-bufs one context holds for its clients (dmabuf.c). */
+#define XEN_MAX_DMABUFS 256
+
+/* What a buffer id names (bufid.c). */
+enum xen_buf_kind {
+	XEN_BUF_VRAM,   /* a buffer on the VRAM card's DRM file (p->gpu) */
+	XEN_BUF_RAM,    /* on the system-RAM card's (p->ram) */
+	XEN_BUF_DMABUF, /* a dma-buf a client handed over (p->dmabuf) */
+};
+
+struct xen_dmabuf {
+	int fd;          /* our own copy of the client's fd; -1: a free slot */
+	uint64_t size;
+	dev_t dev;       /* its file: one dma-buf is taken once */
+	ino_t ino;
+	char card[32];   /* the card whose driver exported it, or the exporter */
+	void *va;        /* this process's mapping for tags, made on first use */
+};
 
 struct xen_logger {
 	xentoollog_logger vtable;
@@ -56,6 +75,8 @@ struct xen_priv {
 	struct xen_dom_counters dom[XEN_MAX_DOMS];
 	size_t nr_dom;
 	struct xen_servers *servers; /* serve.c; NULL until one is made */
+	uint64_t epoch;  /* of the buffer ids this context makes (bufid.c); 0: none yet */
+	struct xen_dmabuf dmabuf[XEN_MAX_DMABUFS];
 #ifdef XGM_HAVE_DRM
 	struct drm_gpu gpu;  /* the VRAM card (bochs) */
 	struct drm_gpu ram;  /* a system-RAM card (virtio-gpu), if used */
@@ -85,6 +106,11 @@ int xen_store_list(void *priv, const char *dir, char ***names, size_t *count);
 int xen_guest_publish(void *priv, uint32_t domid, const char *key,
 		      const char *value);
 int xen_store_setup(struct xen_priv *p);
+/* The counter at path (a full xenstore path) moved on by one in one
+ * transaction: *value is its new value, in [lo, hi]; after hi, or from a
+ * missing or malformed value, it starts again at lo. */
+int xen_store_next(struct xen_priv *p, const char *path, uint64_t lo,
+		   uint64_t hi, uint64_t *value);
 
 /* mapping.c */
 int xen_iomem_permission(void *priv, uint32_t domid, uint64_t mfn, uint64_t nr,
@@ -143,14 +169,40 @@ void xen_ioreq_unrecord(struct xen_priv *p, uint32_t domid);
 int xen_ioreq_reap_dom(struct xen_priv *p, uint32_t domid);
 int xen_ioreq_reap(void *priv, struct xgm_ioreq_reaped **out, size_t *count);
 
+/* bufid.c: buffer ids, EPOCH | KIND | FB | LOW (see there). make takes
+ * the context's epoch on its first call; parse fails for an id of
+ * another epoch: -ENOENT when its process has exited (the buffer went
+ * with it), -EREMOTE while it runs. */
+int xen_bufid_make(struct xen_priv *p, enum xen_buf_kind kind, uint32_t fb,
+		   uint64_t low, uint64_t *id);
+int xen_bufid_parse(const struct xen_priv *p, uint64_t id,
+		    enum xen_buf_kind *kind, uint32_t *fb, uint64_t *low);
+bool xen_bufid_ours(const struct xen_priv *p, uint64_t id);
+/* Drops the record of the context's epoch: its buffers went with it. */
+void xen_bufid_close(struct xen_priv *p);
+
+/* dmabuf.c: the dma-bufs clients handed over, each kept as our own copy
+ * of the fd and served from our own mapping of it; id: the buffer id. */
+int xen_dmabuf_take(struct xen_priv *p, int fd, uint64_t bytes,
+		    const char *exporter, const char *card, uint64_t *id);
+int xen_dmabuf_free(struct xen_priv *p, uint64_t slot);
+int xen_dmabuf_extents(struct xen_priv *p, uint64_t slot,
+		       struct xgm_extent **out, size_t *count);
+int xen_dmabuf_mmap(struct xen_priv *p, uint64_t slot, void **addr,
+		    uint64_t *size);
+int xen_dmabuf_write_tag(struct xen_priv *p, uint64_t slot, uint64_t page,
+			 uint64_t tag);
+int xen_dmabuf_read_tag(struct xen_priv *p, uint64_t slot, uint64_t page,
+			uint64_t *tag);
+/* Those held, as gpu show's buffers of card (a JSON array). */
+json_t *xen_dmabufs_json(struct xen_priv *p, const char *card);
+void xen_dmabufs_init(struct xen_priv *p);
+void xen_dmabufs_close(struct xen_priv *p);
+
 /* gpu.c: the gpu table, on top of lib/drm when it is compiled in. */
 extern const struct xgm_gpu_ops xen_gpu_ops;
-#ifdef XGM_HAVE_DRM
-/* The card of a buffer id and lib/drm's id for it. */
-struct drm_gpu *xen_gpu_of(struct xen_priv *p, uint64_t buf, uint64_t *id);
 /* A mapping of the whole buffer, the caller's to munmap (*size bytes). */
 int xen_buf_mmap(struct xen_priv *p, uint64_t buf, void **addr, uint64_t *size);
-#endif
 /* Is [mfn, mfn+nr) inside a GPU BAR and inside one buffer xgpumap
  * allocated and located? 0 or -EPERM with the reason in xgm_last_error. */
 int xen_frames_validate(struct xen_priv *p, uint64_t mfn, uint64_t nr);

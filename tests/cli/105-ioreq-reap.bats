@@ -4,9 +4,11 @@
 # An ioreq server outlives the daemon that made it when the daemon is
 # killed without its teardown (kill -9), as on Xen: the guest's next
 # access there would wait for ever. The sim records each server's owner as
-# the xen backend does (lib/sim/ioowner.c, lib/xen/ioreap.c); recover, or
-# the next daemon's first claim, destroys a dead process's server, and
-# recover serves again the blobs whose buffer remains.
+# the xen backend does (lib/sim/ioowner.c, lib/xen/ioreap.c); recover, the
+# next daemon as it starts (it recovers before its first request), or a
+# daemon started with --no-recover at its first claim, destroys a dead
+# process's server, and recover serves again the blobs whose buffer
+# remains.
 
 load helpers
 load helpers.engine
@@ -23,8 +25,9 @@ teardown() {
     basic_teardown
 }
 
+# start_daemon [OPTION...]
 start_daemon() {
-    "$XGPUMAPD" --socket "$SOCK" --sim-state "$SIM_STATE" 2>>"$XGM_TMP/d.log" &
+    "$XGPUMAPD" --socket "$SOCK" --sim-state "$SIM_STATE" "$@" 2>>"$XGM_TMP/d.log" &
     DPID=$!
     local i
     for ((i = 0; i < 100; i++)); do
@@ -89,12 +92,32 @@ assert_guest_waits() {
     check_clean
 }
 
-@test "ioreq reap: a daemon started again destroys its predecessor's server at its first claim; recover then serves the old blob" {
+@test "ioreq reap: a daemon started again recovers before its first request: the stale server destroyed, the old blob served, each action logged" {
+    start_daemon
+    attach_served 2M
+    local old=$BLOB old_gfn=$GFN old_last=$LAST domid
+    domid=$(jq .domid <<<"$(xgm_q show "$BLOB")")
+    kill_daemon
+    assert_guest_waits "$old_gfn"
+    start_daemon
+    contains "$(cat "$XGM_TMP/d.log")" "recover at start: op=ioreq-server domid=$domid server=0"
+    contains "$(cat "$XGM_TMP/d.log")" "recover at start: op=unserved blob=$old"
+    assert_guest_sees "$old" vm1 "$old_gfn" "$old_last"
+    like "$(server_record "$domid")" "^[0-9]+ $DPID [0-9]+$" \
+        "the old blob's server is the new daemon's"
+    XGPUMAP_DAEMON=$SOCK run_xgm 0 -j recover
+    jq_is "$output" '[.[] | select(.op == "ioreq-server" or .op == "unserved")] | length' 0 \
+        "nothing was left for recover"
+    check_clean
+}
+
+@test "ioreq reap: a daemon started again with --no-recover destroys its predecessor's server at its first claim; recover then serves the old blob" {
     start_daemon
     attach_served 2M
     local old=$BLOB old_gfn=$GFN old_last=$LAST
     kill_daemon
-    start_daemon
+    start_daemon --no-recover
+    ! grep -q "recover at start" "$XGM_TMP/d.log"
     attach_served 2M
     assert_guest_sees "$BLOB" vm1 "$GFN" "$LAST"
     # The old blob's claim went with the dead server: Xen's null handler.

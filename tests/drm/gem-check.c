@@ -10,8 +10,14 @@
  *    a file that is no DRM device, a daemon that is not the card's DRM
  *    master (leaving no framebuffer behind);
  *  - a virtio-gpu dumb buffer exported as a real dma-buf
- *    (core/bufimport.c): recognised with its size and refused as not
- *    adoptable yet; a dma-buf given as a GEM handle's fd is refused.
+ *    (core/bufimport.c): recognised with its size; refused by the sim
+ *    backend, which cannot hold one; a dma-buf given as a GEM handle's
+ *    fd is refused;
+ *  - the same dma-buf taken by the xen backend's holder (lib/xen/dmabuf.c,
+ *    no Xen needed, the epoch set by hand): its card named after the
+ *    exporter, taken once, the VMM's words read and written through the
+ *    holder's mapping, alive after the VMM closes its fd, its id dead
+ *    for another epoch (a daemon started again).
  *
  * Prints one "ok"/"FAIL" line per check and "gem-check: N failed".
  */
@@ -31,6 +37,9 @@
 
 #include "ctx.h"
 #include "drm/drm.h"
+#ifdef XGM_HAVE_XEN
+#include "xen/xen.h"
+#endif
 #include "xgpumap-sim.h"
 
 #define W 1024u
@@ -271,10 +280,87 @@ static void dmabuf_checks(void)
 	xgm_ctx_close(ctx);
 }
 
+#ifdef XGM_HAVE_XEN
+/* The VMM's page page first word, through its own mapping of handle. */
+static uint64_t vmm_word(int fd, uint32_t handle, uint64_t page)
+{
+	struct drm_mode_map_dumb md = { .handle = handle };
+	uint64_t *p, w;
+
+	if (drmIoctl(fd, DRM_IOCTL_MODE_MAP_DUMB, &md))
+		return 0;
+	p = mmap(NULL, BYTES, PROT_READ, MAP_SHARED, fd, (off_t)md.offset);
+	if (p == MAP_FAILED)
+		return 0;
+	w = p[page * 512];
+	munmap(p, BYTES);
+	return w;
+}
+
+static void xen_dmabuf_checks(void)
+{
+	struct xen_priv *p = calloc(1, sizeof(*p));
+	unsigned int n;
+	int card = open_card("virtio_gpu", &n), dmabuf = -1, ret;
+	uint64_t id = 0, again = 0, tag = 0;
+	enum xen_buf_kind kind;
+	char name[32], want[16];
+	uint32_t h, fb;
+	uint64_t low;
+
+	if (card < 0 || !p) {
+		check(0, "xen dma-buf: a virtio-gpu card", 0);
+		return;
+	}
+	xen_dmabufs_init(p);
+	p->epoch = 7; /* what xenstore would give; none here */
+	h = vmm_buffer(card, 0x5a);
+	if (drmPrimeHandleToFD(card, h, DRM_CLOEXEC | DRM_RDWR, &dmabuf))
+		check(0, "xen dma-buf: virtio-gpu exports the buffer", -errno);
+	ret = drm_card_of_driver("virtio_gpu", name, sizeof(name));
+	snprintf(want, sizeof(want), "card%u", n);
+	check(!ret && !strcmp(name, want), "xen dma-buf: the exporter's card "
+	      "found by its driver", ret);
+	ret = xen_dmabuf_take(p, dmabuf, BYTES, "virtio_gpu", name, &id);
+	check(!ret, "xen dma-buf: taken", ret);
+	ret = xen_bufid_parse(p, id, &kind, &fb, &low);
+	check(!ret && kind == XEN_BUF_DMABUF, "xen dma-buf: its id says dma-buf",
+	      ret);
+	ret = xen_dmabuf_take(p, dmabuf, BYTES, "virtio_gpu", name, &again);
+	check(ret == -EEXIST, "xen dma-buf: the same dma-buf again is EEXIST",
+	      ret == -EEXIST ? 0 : ret);
+	close(dmabuf);
+	ret = xen_dmabuf_read_tag(p, low - 1, 3, &tag);
+	check(!ret && tag == (3 ^ 0x5a), "xen dma-buf: the VMM's word read "
+	      "through our mapping, after the VMM closed its fd", ret);
+	ret = xen_dmabuf_write_tag(p, low - 1, 5, 0x1234abcd);
+	check(!ret && vmm_word(card, h, 5) == 0x1234abcd, "xen dma-buf: our "
+	      "word written, the VMM reads it", ret);
+	ret = xen_dmabuf_read_tag(p, low - 1, BYTES / 4096, &tag);
+	check(ret == -ERANGE, "xen dma-buf: a page past its end is ERANGE",
+	      ret == -ERANGE ? 0 : ret);
+	p->epoch = 8; /* the daemon started again */
+	ret = xen_bufid_parse(p, id, &kind, &fb, &low);
+	check(ret == -ENOENT, "xen dma-buf: an id of an earlier epoch is gone",
+	      ret == -ENOENT ? 0 : ret);
+	ret = xen_dmabuf_free(p, low - 1);
+	check(!ret, "xen dma-buf: freed", ret);
+	ret = xen_dmabuf_free(p, low - 1);
+	check(ret == -ENOENT, "xen dma-buf: freed twice is ENOENT",
+	      ret == -ENOENT ? 0 : ret);
+	xen_dmabufs_close(p);
+	free(p);
+	close(card);
+}
+#endif
+
 int main(void)
 {
 	bochs_checks();
 	dmabuf_checks();
+#ifdef XGM_HAVE_XEN
+	xen_dmabuf_checks();
+#endif
 	printf("gem-check: %d failed\n", failed);
 	return failed ? 1 : 0;
 }

@@ -32,6 +32,11 @@ run() {
 # A field of compact JSON: the last "name":number in it.
 jget() { echo "$2" | sed -n "s/.*\"$1\":\(-\{0,1\}[0-9.]*\).*/\1/p" | head -n 1; }
 jstr() { echo "$2" | sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" | head -n 1; }
+# A distribution {"min":..,"p50":..,...} of compact JSON, as it is.
+jdist() { echo "$2" | sed -n "s/.*\"$1\":\({[^}]*}\).*/\1/p" | head -n 1; }
+# One decimal of a / b, in shell arithmetic (busybox awk has been seen
+# to abort in a PVH dom0 under TCG).
+div1() { [ "${2:-0}" -gt 0 ] 2>/dev/null || { echo "?"; return; }; q=$(($1 * 10 / $2)); echo "$((q / 10)).$((q % 10))"; }
 now_ms() { echo $(($(date +%s%N 2>/dev/null || echo 0) / 1000000)); }
 
 # Sends the guest a command and waits for its answer, "SEQ WANT..."; the
@@ -110,7 +115,7 @@ daemon_rf_step() {
 	echo "xgpumapd: $srv"
 	served=$(echo "$srv" | sed -n 's/.* \([0-9]*\) accesses answered.*/\1/p')
 	maps=$(echo "$srv" | sed -n 's/.* \([0-9]*\) chunks mapped on first touch (mean \([0-9]*\) us.*/\1 \2/p')
-	echo "XGM-TIME [$MODE] daemon revoke-fault x50: reads=$reads wrong=$wrong all-ones=$ones served=${served:-?} served_per_migration=$(awk "BEGIN { printf \"%.1f\", ${served:-0} / 50 }") first_touch_maps=${maps% *} map_2m_us_mean=${maps#* } loop_s=$((e - s))"
+	echo "XGM-TIME [$MODE] daemon revoke-fault x50: reads=$reads wrong=$wrong all-ones=$ones served=${served:-?} served_per_migration=$(div1 "${served:-0}" 50) first_touch_maps=${maps% *} map_2m_us_mean=${maps#* } loop_s=$((e - s))"
 	gread "$g" 1024 ones || die "after detach the window does not read all-ones"
 	[ -n "$reads" ] && [ "$reads" -gt 0 ] && [ "$wrong" = 0 ] && [ "$ones" = 0 ] ||
 		die "7b revoke-fault through xgpumapd: $reads reads, $wrong wrong, $ones all-ones"
@@ -133,6 +138,8 @@ ram_step() {
 	ID=$(jstr id "$OUT")
 	g=$(printf '%x' "$(jget gfn "$OUT")")
 	echo "$OUT" | grep -q '"placement":"sys"' || die "the blob on $rcard is not in system RAM"
+	run $X -j gpu show "$rcard"
+	echo "$OUT" | grep -q "\"blob\":\"$ID\"" || die "gpu show $rcard does not tie a buffer to $ID"
 	# mmio would put RAM frames in the p2m (and these nobody can see).
 	if $X attach $G --size 4M --placement sys --strategy mmio --card "$rcard" \
 		> /tmp/ram-mmio.txt 2>&1; then
@@ -160,8 +167,8 @@ ram_step() {
 	ns64=$(echo "$t" | sed -n 's/.* ns64=\([0-9]*\).*/\1/p')
 	# Each tags pass is one 8-byte read a page; what the 64-byte reads
 	# cost in ioreqs is what is left.
-	per64=$(awk "BEGIN { printf \"%.1f\", (${served:-0} - 2048 - $n4) / $n64 }")
-	echo "XGM-TIME [$MODE] ioreq RAM blob on $rcard, as the guest times it (TCG): 4-byte read ${ns4} ns ($(awk "BEGIN { printf \"%.0f\", 1e9 / $ns4 }")/s, $n4 reads), 64-byte read ${ns64} ns ($(awk "BEGIN { printf \"%.0f\", 1e9 / $ns64 }")/s, $n64 reads, $per64 ioreqs each); ioreqs served=${served:-?} for $((2048 + n4 + n64)) guest reads"
+	per64=$(div1 $((${served:-0} - 2048 - ${n4:-0})) "$n64")
+	echo "XGM-TIME [$MODE] ioreq RAM blob on $rcard, as the guest times it (TCG): 4-byte read ${ns4} ns ($((1000000000 / ${ns4:-1}))/s, $n4 reads), 64-byte read ${ns64} ns ($((1000000000 / ${ns64:-1}))/s, $n64 reads, $per64 ioreqs each); ioreqs served=${served:-?} for $((2048 + n4 + n64)) guest reads"
 	pass "9 RAM blob on $rcard through ioreq: read right after fill and after refill; detached, all-ones"
 }
 
@@ -169,8 +176,9 @@ ram_step() {
 # outlives it in Xen (a guest access to an unmapped chunk would wait for
 # ever), and the buffer goes with its DRM file. The server's id is
 # recorded under xgpumap-hv/ioreq (lib/xen/ioreap.c): a daemon started
-# again while the guest runs, and recover in it, destroy the stale server
-# and drop the blob whose buffer is gone (its mapped chunk unmapped); the
+# again while the guest runs recovers as it starts (or, --no-recover, at
+# its first claim and a later recover): it destroys the stale server and
+# drops the blob whose buffer is gone (its mapped chunk unmapped); the
 # guest then reads all-ones, and a new blob is served by the new daemon.
 # rf_blob SIZE: a revoke-fault blob, filled, its first 2M read by the
 # guest (which maps that chunk on first touch); sets ID and g (its gfn).
@@ -184,11 +192,12 @@ rf_blob() {
 }
 
 kill_step() {
-	step "10 SIGKILL while xgpumapd serves a revoke-fault blob; restart and recover while the guest runs"
+	step "10 SIGKILL while xgpumapd serves a revoke-fault blob; a daemon started again (--no-recover, then recovering as it starts) while the guest runs"
 	# The first 2M chunk is mapped on this first touch; the second stays
 	# unmapped, so a read of it reaches whatever server claims it.
 	rf_blob 4M
 	old=$ID
+	old_g=$g
 	rec=$(xenstore-read /local/domain/0/xgpumap-hv/ioreq/$GID) ||
 		die "no record of the ioreq server of d$GID"
 	echo "ioreq server record of d$GID: $rec"
@@ -198,20 +207,182 @@ kill_step() {
 	kill -KILL "$DPID"
 	wait "$DPID"
 	echo "xgpumapd killed (exit $?); the record stays: $(xenstore-read /local/domain/0/xgpumap-hv/ioreq/$GID 2>&1)"
-	start_daemon
+	# A daemon that does not recover makes a buffer first: its DRM file
+	# hands out the dead daemon's framebuffer id and GEM handle again, and
+	# only the epoch in a buffer id (lib/xen/bufid.c) keeps recover from
+	# taking the old blob's buffer for alive.
+	start_daemon --no-recover
+	rf_blob 2M
+	new=$ID
+	new_g=$g
 	run $X -j recover
-	echo "$OUT" | grep -q "\"op\":\"ioreq-server\",\"domid\":$GID,\"server\":$srv," ||
-		die "recover did not destroy the stale ioreq server $srv of d$GID"
 	echo "$OUT" | grep -q "\"op\":\"buffer-gone\",\"blob\":\"$old\"" ||
 		die "recover did not drop $old, whose buffer died with the daemon"
+	echo "$OUT" | grep -q "\"blob\":\"$new\"" &&
+		die "recover touched $new, the new daemon's blob"
+	gread "$old_g" 1024 ones || die "after recover the old blob's gfns do not read all-ones"
+	gread "$new_g" 512 tags "$(printf '%x' "$(jget first_tag "$($X -j fill $new)")")" ||
+		die "the new daemon's blob does not read its own data after recover"
+	run $X check
+	# Killed again; this time the next daemon recovers as it starts.
+	rec=$(xenstore-read /local/domain/0/xgpumap-hv/ioreq/$GID)
+	set -- $rec
+	srv=$1
+	kill -KILL "$DPID"
+	wait "$DPID"
+	start_daemon
+	grep -q "recover at start: op=ioreq-server domid=$GID server=$srv " "$DLOG" ||
+		die "the daemon did not destroy the stale ioreq server $srv of d$GID as it started"
+	grep -q "recover at start: op=buffer-gone blob=$new " "$DLOG" ||
+		die "the daemon did not drop $new, whose buffer died with its predecessor, as it started"
 	xenstore-read /local/domain/0/xgpumap-hv/ioreq/$GID 2>/dev/null &&
 		die "the stale server's record is still there"
-	gread "$g" 1024 ones || die "after recover the window does not read all-ones"
+	gread "$new_g" 1024 ones || die "after the restart the window does not read all-ones"
+	run $X -j recover
+	echo "$OUT" | grep -q '"op":"\(ioreq-server\|buffer-gone\)"' &&
+		die "recover found what the restart should have recovered"
 	run $X check
 	rf_blob 2M
 	run $X -j detach $ID
 	run $X check
-	pass "10 after kill -9, a daemon started while the guest runs and recover destroyed stale server $srv, dropped $old (buffer gone), the guest read all-ones; the new daemon serves a new blob"
+	pass "10 after kill -9: with --no-recover a new blob took the dead daemon's numbers and recover dropped only $old; after a second kill -9 the daemon's start destroyed server $srv and dropped $new; the guest read all-ones there, never hung; the new daemon serves a new blob"
+}
+
+# A VMM hands its buffers over (tests/xen/vmm-standin.c, as QEMU's
+# virtio-gpu would on RESOURCE_MAP_BLOB): a virtio-gpu dma-buf, served
+# with ioreq, and a bochs DRM fd + GEM handle, mapped with revoke-fault,
+# both over the socket with the typed API; then one more of each taken
+# by the CLI from the running VMM with pidfd_getfd. The guest reads the
+# VMM's own words in each; refusals leave nothing behind. The daemon is
+# killed under the VMM's blobs: its successor drops them as it starts,
+# and the VMM hands its buffers over again, as a VMM reconnecting would.
+# vmm_field LINE NAME: NAME=VALUE of a VMM-BLOB or VMM-HOLD line.
+vmm_field() { echo "$1" | sed -n "s/.* $2=\([0-9a-fx:]*\).*/\1/p"; }
+# vmm_wait MARK WHAT: until the VMM prints a line starting MARK.
+vmm_wait() {
+	i=0
+	until grep -q "^$1" /tmp/vmm.out; do
+		kill -0 "$VPID" 2>/dev/null || { cat /tmp/vmm.out; die "vmm-standin exited before it would $2"; }
+		i=$((i + 1))
+		[ $i -gt 300 ] && { cat /tmp/vmm.out; die "vmm-standin did not $2"; }
+		usleep 200000
+	done
+}
+# vmm_reads WHAT [DMABUF_TAG]: the guest reads both of the VMM's blobs,
+# each page's first word its tag + page (the dma-buf's DMABUF_TAG + page
+# when given: what dom0 last wrote there).
+vmm_reads() {
+	for kind in dmabuf gem; do
+		l=$(grep "^VMM-BLOB $kind " /tmp/vmm.out)
+		want=$(vmm_field "$l" tag | sed 's/^0x//')
+		[ $kind = dmabuf ] && [ -n "${2:-}" ] && want=$2
+		gread "$(vmm_field "$l" gfn | sed 's/^0x//')" 512 tags "$want" ||
+			die "the guest's read of the VMM's $kind blob, $1"
+	done
+}
+vmm_step() {
+	step "11 a stand-in VMM hands xgpumapd a virtio-gpu dma-buf (ioreq) and a bochs GEM handle (revoke-fault), again after kill -9 of the daemon; the CLI takes two more with pidfd_getfd"
+	run $X gpu list
+	rcard=$(echo "$OUT" | awk '/virtio/ { print $1; exit }')
+	[ -n "$rcard" ] || die "gpu list shows no virtio-gpu card"
+	rm -f /tmp/vmm.in /tmp/vmm.out
+	mkfifo /tmp/vmm.in
+	# Appended to (O_APPEND), so that emptying the file between phases works.
+	vmm-standin "$GID" "$rcard" card0 < /tmp/vmm.in >> /tmp/vmm.out 2>&1 &
+	VPID=$!
+	# Held open for writing, so the VMM waits on it until told.
+	exec 7> /tmp/vmm.in
+	vmm_wait VMM-HOLD "hand its buffers over"
+	cat /tmp/vmm.out
+	vmm_reads "handed over"
+	d=$(grep "^VMM-BLOB dmabuf " /tmp/vmm.out)
+	dg=$(vmm_field "$d" gfn | sed 's/^0x//')
+	DID=$G:$(vmm_field "$d" id)
+	run $X -j show "$DID"
+	echo "$OUT" | grep -q '"strategy":"ioreq"' || die "the dma-buf blob is not served with ioreq"
+	run $X -j gpu show "$rcard"
+	echo "$OUT" | grep -q '"handed_over":"dma-buf"' || die "gpu show $rcard lists no dma-buf"
+	echo "$OUT" | grep -q "\"blob\":\"$DID\"" || die "gpu show $rcard does not tie the dma-buf to $DID"
+	# dom0 rewrites the VMM's buffer (through the daemon's mapping of the
+	# dma-buf); the guest reads the new words.
+	run $X -j fill "$DID" --seed 11
+	ftag=$(printf '%x' "$(jget first_tag "$OUT")")
+	gread "$dg" 512 tags "$ftag" || die "the guest's read of the rewritten dma-buf"
+	h=$(grep "^VMM-HOLD" /tmp/vmm.out)
+	hfd=$(vmm_field "$h" dmabuf)
+	gem=$(vmm_field "$h" gem)
+	# Refused, nothing changes: an fd the VMM has not, a dma-buf given as
+	# a DRM fd, and a second bochs buffer while the VMM's is mapped (one
+	# CRTC scans out one buffer: the buffer taken is let go again).
+	bufs0=$($X -j gpu show card0 | grep -o '"id":' | wc -l)
+	for bad in "--dmabuf $VPID:999 --strategy ioreq" "--gem $VPID:$hfd:1 --strategy ioreq" \
+		"--gem $VPID:$gem --strategy revoke-fault"; do
+		# shellcheck disable=SC2086
+		if $X attach $G $bad > /tmp/vmm-bad.txt 2>&1; then
+			cat /tmp/vmm-bad.txt
+			die "attach $bad was accepted"
+		fi
+		cat /tmp/vmm-bad.txt
+	done
+	[ "$($X -j gpu show card0 | grep -o '"id":' | wc -l)" = "$bufs0" ] ||
+		die "a refused --gem left a buffer on card0"
+	run $X check
+	# kill -9 of the daemon under the VMM's two blobs: the next daemon
+	# drops them as it starts (their buffers were its predecessor's
+	# copies), and the VMM, which kept its own, hands them over again.
+	gg=$(vmm_field "$(grep "^VMM-BLOB gem " /tmp/vmm.out)" gfn | sed 's/^0x//')
+	kill -KILL "$DPID"
+	wait "$DPID"
+	start_daemon
+	for blob in "$DID" "$G:$(vmm_field "$(grep "^VMM-BLOB gem " /tmp/vmm.out)" id)"; do
+		grep -q "recover at start: op=buffer-gone blob=$blob " "$DLOG" ||
+			die "the restarted daemon did not drop the VMM's $blob"
+	done
+	gread "$dg" 16 ones || die "after the restart the VMM's dma-buf gfns do not read all-ones"
+	gread "$gg" 16 ones || die "after the restart the VMM's GEM gfns do not read all-ones"
+	: > /tmp/vmm.out
+	echo again >&7
+	vmm_wait VMM-AGAIN "hand its buffers over again"
+	cat /tmp/vmm.out
+	# The VMM's buffers kept what was last written: dom0's rewrite of the
+	# dma-buf, the VMM's own words in the GEM buffer.
+	vmm_reads "handed over again" "$ftag"
+	dg=$(vmm_field "$(grep "^VMM-BLOB dmabuf " /tmp/vmm.out)" gfn | sed 's/^0x//')
+	run $X check
+	# The VMM unmaps its blobs; the guest then reads all-ones there.
+	echo unmap >&7
+	vmm_wait VMM-UNMAPPED "unmap"
+	gread "$dg" 16 ones || die "after the VMM unmapped, its gfns do not read all-ones"
+	run $X -j attach $G --dmabuf "$VPID:$hfd" --strategy ioreq
+	ID1=$(jstr id "$OUT")
+	B1=$(jstr buffer "$OUT")
+	gread "$(printf '%x' "$(jget gfn "$OUT")")" 512 tags "$(echo "$h" | sed -n 's/.*dmabuf=[0-9]* tag=0x\([0-9a-f]*\).*/\1/p')" ||
+		die "the guest's read of the dma-buf the CLI took"
+	if $X attach $G --dmabuf "$VPID:$hfd" --strategy ioreq > /tmp/vmm-bad.txt 2>&1; then
+		die "the same dma-buf was taken twice"
+	fi
+	cat /tmp/vmm-bad.txt
+	run $X -j attach $G --gem "$VPID:$gem" --strategy revoke-fault
+	ID2=$(jstr id "$OUT")
+	B2=$(jstr buffer "$OUT")
+	gread "$(printf '%x' "$(jget gfn "$OUT")")" 512 tags "$(echo "$h" | sed -n 's/.*gem=[0-9:]* tag=0x\([0-9a-f]*\).*/\1/p')" ||
+		die "the guest's read of the GEM buffer the CLI took"
+	run $X check
+	run $X -j detach "$ID1"
+	run $X -j detach "$ID2"
+	[ -n "$B1" ] && [ -n "$B2" ] || die "the adopted blobs did not name their buffers"
+	run $X gpu free "$B1"
+	run $X gpu free "$B2"
+	echo done >&7
+	exec 7>&-
+	wait "$VPID"
+	rc=$?
+	cat /tmp/vmm.out
+	[ "$rc" = 0 ] && grep -q "^VMM-DONE" /tmp/vmm.out || die "vmm-standin exited $rc"
+	run $X check
+	run $X -j gpu show "$rcard"
+	echo "$OUT" | grep -q '"handed_over"' && die "a dma-buf is still held after every one was freed"
+	pass "11 a VMM's dma-buf (ioreq) and GEM handle (revoke-fault), over the socket and by pidfd_getfd: the guest read the VMM's words and dom0's rewrite; after kill -9 the restarted daemon dropped them and the VMM handed them over again; refusals changed nothing; all freed"
 }
 
 wait_reader() {
@@ -231,9 +402,9 @@ GID=$(xl domid $G)
 # (and so the buffers) between commands; -vv logs each hypercall, which
 # steps 5 and 6 read from its log.
 start_daemon() {
-	step "0b start xgpumapd"
+	step "0b start xgpumapd $*"
 	DLOG=/tmp/xgpumapd.log
-	xgpumapd -b xen -vv > "$DLOG" 2>&1 &
+	xgpumapd -b xen -vv "$@" > "$DLOG" 2>&1 &
 	DPID=$!
 	i=0
 	# Its own line, not the socket: a killed daemon's socket stays.
@@ -259,7 +430,8 @@ dlog_mark() { wc -c < "$DLOG"; }
 dlog_since() { tail -c +$(($1 + 1)) "$DLOG"; }
 
 # xgm.only=STEP (XGM_ONLY=STEP tests/xen/run.sh ...): one step alone;
-# ioserv: step 7, ioserv-rig's and the daemon's; ram: step 9; kill: step 10.
+# ioserv: step 7, ioserv-rig's and the daemon's; ram: step 9; kill: step
+# 10; vmm: step 11.
 ONLY=$(sed -n 's/.*xgm\.only=\([a-z]*\).*/\1/p' /proc/cmdline)
 if [ -n "$ONLY" ]; then
 	run xl unpause $G
@@ -276,7 +448,10 @@ if [ -n "$ONLY" ]; then
 	kill)
 		start_daemon
 		kill_step ;;
-	*) die "xgm.only=$ONLY: no such step (ioserv, ram, kill)" ;;
+	vmm)
+		start_daemon
+		vmm_step ;;
+	*) die "xgm.only=$ONLY: no such step (ioserv, ram, kill, vmm)" ;;
 	esac
 	xenstore-write "/local/domain/$GID/data/xgpumap/cmd" "999 0 0 quit"
 	echo "XGM-RESULT PASS"
@@ -329,7 +504,7 @@ step "3 migrate to a new VRAM place, fill, guest reads"
 run $X -j migrate $ID --to vram
 M=$OUT
 MFN2=$(jget mfn "$M")
-echo "XGM-TIME [$MODE] migrate mfn 0x$(printf '%x' "$MFN") -> 0x$(printf '%x' "$MFN2") blackout_us=$(jget blackout_us "$M") total_us=$(jget total_us "$M") hypercalls=$(jget hypercalls "$M")"
+echo "XGM-TIME [$MODE] migrate mfn 0x$(printf '%x' "$MFN") -> 0x$(printf '%x' "$MFN2") blackout_us=$(jdist blackout_us "$M") total_us=$(jdist total_us "$M") hypercalls=$(jget hypercalls "$M")"
 [ "$MFN2" != "$MFN" ] || die "migrate left the blob at the same frames"
 run $X -j fill $ID
 TAG2=$(printf '%x' "$(jget first_tag "$OUT")")
@@ -340,7 +515,7 @@ pass "3 guest read the new frames after migrate"
 step "3b migrate --pause, fill, guest reads"
 run $X -j migrate $ID --to vram --pause
 echo "$OUT" | grep -q '"paused":true' || die "migrate --pause did not say paused"
-echo "XGM-TIME [$MODE] migrate --pause blackout_us=$(jget blackout_us "$OUT") total_us=$(jget total_us "$OUT") hypercalls=$(jget hypercalls "$OUT")"
+echo "XGM-TIME [$MODE] migrate --pause blackout_us=$(jdist blackout_us "$OUT") total_us=$(jdist total_us "$OUT") hypercalls=$(jget hypercalls "$OUT")"
 run $X -j domain show $G
 [ "$(jstr state "$OUT")" = running ] || die "the guest is $(jstr state "$OUT") after migrate --pause"
 run $X -j fill $ID
@@ -386,7 +561,7 @@ run $X p2m $G
 echo "$X iommu $G"; $X iommu $G 2>&1; echo "(exit $?)"
 echo "$X iommu Domain-0"; $X iommu Domain-0 2>&1; echo "(exit $?)"
 run $X -j migrate $ID --to vram --repeat 20
-echo "XGM-TIME [$MODE] migrate x20 blackout_us=$(echo "$OUT" | sed -n 's/.*"blackout_us":\({[^}]*}\).*/\1/p') total_us=$(echo "$OUT" | sed -n 's/.*"total_us":\({[^}]*}\).*/\1/p')"
+echo "XGM-TIME [$MODE] migrate x20 blackout_us=$(jdist blackout_us "$OUT") total_us=$(jdist total_us "$OUT")"
 run $X -j detach $ID
 WIN=$((GFN / 262144 * 262144))
 for kind in aligned unaligned; do
@@ -441,6 +616,7 @@ done
 pass "6 sim comparison counts reported"
 run $X check
 ram_step
+vmm_step
 kill_step
 # Step 7, unless XGM_IOSERV=0 tests/xen/run.sh leaves it out. ioserv-rig
 # needs card0's DRM master, which the daemon holds: it runs between two

@@ -5,8 +5,8 @@
 #
 # OUT_DIR/dom0.cpio: busybox, the Xen tools dom0 needs (xl, xenstored,
 #   xenconsoled, xen-init-dom0, xenstore-*), their libraries, the xen,
-#   bochs and virtio-gpu modules, our xgpumap, xgpumapd (next to XGPUMAP) and ioserv-rig
-#   with their libraries, the guest's kernel and
+#   bochs and virtio-gpu modules, our xgpumap, xgpumapd (next to XGPUMAP),
+#   ioserv-rig and vmm-standin (next to IOSERV_RIG) with their libraries, the guest's kernel and
 #   image, and the test (dom0-init.sh, dom0-test.sh).
 # OUT_DIR/guest.cpio: busybox and guest-reader (static).
 # Uncompressed on purpose: under TCG unpacking gzip dominates the boot.
@@ -76,6 +76,7 @@ done
 add_bin "$xgm" usr/bin "$d"
 add_bin "$(dirname "$xgm")/xgpumapd" usr/bin "$d"
 add_bin "$rig" usr/bin "$d"
+add_bin "$(dirname "$rig")/vmm-standin" usr/bin "$d"
 cp -L /lib64/ld-linux-x86-64.so.2 "$d/lib64/"
 # xl aborts without it (pthread_cancel).
 cp -L "$root/lib/x86_64-linux-gnu/libgcc_s.so.1" "$d/lib/x86_64-linux-gnu/" 2>/dev/null ||

@@ -7,7 +7,8 @@
 #   tests/xen/run.sh BUILD_DIR [pv|pvh ...]
 #
 # XGM_ONLY=ioserv: boot, create the guest and run step 7 (ioserv-rig) only;
-# XGM_ONLY=ram: step 9 only (the RAM-backed blob on virtio-gpu, ioreq).
+# XGM_ONLY=ram: step 9 only (the RAM-backed blob on virtio-gpu, ioreq);
+# XGM_ONLY=vmm: step 11 only (a stand-in VMM hands buffers over).
 # Two GPUs in dom0: bochs-display (VRAM, card0) and virtio-gpu (system
 # RAM, card1).
 # XGM_IOSERV=0: leave step 7 out. XGM_NOPAUSE=1: step 7 maps without
