@@ -995,6 +995,7 @@ static const struct col gpu_buf_cols[] = {
 	{ "extents", "EXTENTS", COL_DEC },
 	{ "pinned", "PINNED", COL_YESNO },
 	{ "blob", "BLOB", COL_TEXT },
+	{ "handed_over", "HANDED_OVER_AS", COL_TEXT }, /* a client's dma-buf */
 	{ 0 }
 };
 

@@ -73,6 +73,45 @@ static json_t *domain_json(const struct xgm_domain_info *d)
 			 "iommu", xgm_iommu_mode_name(d->iommu));
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The ids of every existing buffer, sorted: one listing of their records
+ * instead of a lookup per blob (a miss costs as much as a read). */
+static int existing_ids(struct xgm_ctx *ctx, uint64_t **ids, size_t *n)
+{
+	char **names = NULL;
+	size_t k = 0;
+	int ret = store_children(ctx, XGM_STORE_ROOT "/buffer", &names, n);
+
+	*ids = NULL;
+	if (ret == -ENOENT) {
+		xgm_clear_error();
+		*n = 0;
+		return 0;
+	}
+	if (ret)
+		return ret;
+	*ids = calloc(*n ? *n : 1, sizeof(**ids));
+	for (size_t i = 0; *ids && i < *n; i++) {
+		char *end;
+		unsigned long long v = strtoull(names[i], &end, 10);
+
+		if (!*end && end != names[i])
+			(*ids)[k++] = v;
+	}
+	free_names(names, *n);
+	if (!*ids)
+		return -ENOMEM;
+	*n = k;
+	qsort(*ids, k, sizeof(**ids), cmp_u64);
+	return 0;
+}
+
 static int dump_op(struct xgm_ctx *ctx, json_t **out)
 {
 	struct xgm_domain_info *doms;
@@ -80,7 +119,8 @@ static int dump_op(struct xgm_ctx *ctx, json_t **out)
 	json_t *doc, *jdoms, *p2m, *iommu, *bufs, *store, *jblobs, *journal, *ctr;
 	json_t *frames;
 	struct xgm_counters c;
-	size_t nd, nb;
+	uint64_t *existing = NULL;
+	size_t nd, nb, nex = 0;
 	int ret;
 
 	if (!ctx || !out)
@@ -126,13 +166,17 @@ static int dump_op(struct xgm_ctx *ctx, json_t **out)
 			json_object_set_new(iommu, key, leaves);
 		xgm_clear_error();
 	}
+	if (!ret)
+		ret = existing_ids(ctx, &existing, &nex);
 	for (size_t i = 0; !ret && i < nb; i++) {
 		struct xgm_extent *ext;
 		size_t ne;
 		char key[24];
 
-		json_array_append_new(jblobs, blob_view(ctx, &blobs[i]));
 		snprintf(key, sizeof(key), "%llu", (unsigned long long)blobs[i].buf);
+		json_array_append_new(jblobs, blob_view_adopted(ctx, &blobs[i],
+			nex && bsearch(&blobs[i].buf, existing, nex,
+				       sizeof(*existing), cmp_u64)));
 		/* Where the buffer really is now, as the GPU says. */
 		if (!gpu_extents(ctx, blobs[i].buf, &ext, &ne)) {
 			json_t *a = json_array();
@@ -180,6 +224,7 @@ static int dump_op(struct xgm_ctx *ctx, json_t **out)
 		json_decref(jblobs);
 		json_decref(ctr);
 	}
+	free(existing);
 	free(doms);
 	blob_free_all(blobs, nb);
 	return xgm_err(ret);

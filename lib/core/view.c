@@ -123,6 +123,12 @@ json_t *blob_summary(const struct blob *b)
 
 json_t *blob_view(struct xgm_ctx *ctx, const struct blob *b)
 {
+	return blob_view_adopted(ctx, b, buffer_is_existing(ctx, b->buf));
+}
+
+json_t *blob_view_adopted(struct xgm_ctx *ctx, const struct blob *b,
+			  bool adopted)
+{
 	const struct strategy_ops *st = strategy_get(b->strategy);
 	json_t *v, *ops, *ext = json_array();
 	struct plan p;
@@ -190,7 +196,7 @@ json_t *blob_view(struct xgm_ctx *ctx, const struct blob *b)
 	json_object_set_new(v, "pinned", json_boolean(b->pinned));
 	/* An adopted buffer stays its creator's after detach: named, so it
 	 * can be freed then (gpu free CARD:ID). */
-	if (buffer_is_existing(ctx, b->buf)) {
+	if (adopted) {
 		char name[64];
 
 		snprintf(name, sizeof(name), "%s:%" PRIu64, b->card, b->buf);

@@ -33,6 +33,10 @@ void counters_sub(struct xgm_counters *d, const struct xgm_counters *a,
 /* The blob as the CLI shows it: id, gfn range, strategy, entries by
  * order, backing, per-operation counters. */
 json_t *blob_view(struct xgm_ctx *ctx, const struct blob *b);
+/* The same, told whether b's buffer is an existing one (adopted: named
+ * in the view) by a caller that read every buffer record at once. */
+json_t *blob_view_adopted(struct xgm_ctx *ctx, const struct blob *b,
+			  bool adopted);
 /* The summary of b that list shows: its record's fields only. */
 json_t *blob_summary(const struct blob *b);
 

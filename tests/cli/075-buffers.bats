@@ -42,7 +42,9 @@ gpu_buffer_ids() {
     run_xgm 0 sim init
     run_xgm 0 gpu alloc card0 --size 16M
     run_xgm 0 -j attach vm1 --buffer card0:1
-    jq_is "$output" '[.id,.size,.placement]' '["vm1:1",16777216,"vram"]'
+    jq_is "$output" '[.id,.size,.placement,.buffer]' '["vm1:1",16777216,"vram","card0:1"]'
+    run_xgm 0 show vm1:1
+    contains "$output" "vram on card0, buffer card0:1 (its creator's"
     check_clean
     jq_is "$(xgm_q gpu show card0)" '[.buffers[] | [.id,.blob]]' '[[1,"vm1:1"]]'
     assert_refused 1 EBUSY "mapped by blob vm1:1" gpu free card0:1
@@ -122,9 +124,12 @@ teardown() {
     run_xgm 0 gpu alloc card0 --size 16M --placement sys
     hold_buffer 1
     run_xgm 0 -j attach vm1 --dmabuf "$HOLDER:$BUF_FD" --strategy grant
-    jq_is "$output" '[.id,.size,.placement,.strategy]' '["vm1:1",16777216,"sys","grant"]'
+    jq_is "$output" '[.id,.size,.placement,.strategy,.buffer]' '["vm1:1",16777216,"sys","grant","card0:1"]'
     jq_is "$(xgm_q gpu show card0)" '[.buffers[] | [.id,.blob]]' '[[1,"vm1:1"]]'
     check_clean
+    # A failed attach of a buffer that existed before does not free it.
+    assert_refused 1 EBUSY "mapped by blob vm1:1" attach vm2 --dmabuf "$HOLDER:$BUF_FD" --strategy grant
+    is "$(gpu_buffer_ids)" "[1]" "the refused attach left the buffer"
     run_xgm 0 detach vm1:1
     is "$(gpu_buffer_ids)" "[1]" "detach released the adopted buffer, did not free it"
     check_clean

@@ -116,6 +116,10 @@ emulator_crash() {
 		echo "dom0's copy between its own VRAM mappings wrote another page's data (tests/xen/ioserv-rig.c)"
 	elif grep -a -q "(XEN) d0v[0-9]* Triple fault" "$1.plain"; then
 		echo "dom0's vCPU $(sed -n 's/.*(XEN) d0v\([0-9]*\) Triple fault.*/\1/p' "$1.plain" | head -n 1) triple-faulted"
+	# The guest's kernel, in its own boot, before any read of ours.
+	elif grep -a -q "the guest's reader never came up" "$1.plain" &&
+		grep -a -q "(XEN) d[1-9][0-9]*v[0-9]* Triple fault" "$1.plain"; then
+		echo "the guest's vCPU triple-faulted while its kernel booted"
 	else
 		return 1
 	fi
@@ -134,7 +138,9 @@ for mode in $modes; do
 	# polled xenstore as the guest read, once during step 6). Neither
 	# has been seen on PV dom0's hypercall paths or in Xen itself. A
 	# third: dom0's own copy between two of its VRAM mappings writes
-	# another page's data (step 7, XGM-EMUFAULT; ioserv-rig.c). Such a
+	# another page's data (step 7, XGM-EMUFAULT; ioserv-rig.c). A fourth,
+	# once: the guest's kernel triple-faulting in its early boot, before
+	# its reader ran, on a PVH dom0. Such a
 	# run gets one more boot, and the summary says which crash it was.
 	elif why=$(emulator_crash "$cache/serial-$mode.log"); then
 		echo "check-xen: $mode dom0: $why (TCG); booting once more"
