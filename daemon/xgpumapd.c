@@ -500,16 +500,22 @@ static void recover_at_start(void)
 		return;
 	}
 	json_array_foreach(report, i, a) {
-		char line[512];
+		char line[512] = "";
 		size_t off = 0;
 
+		/* key=value ...; a line too long for the log is cut. */
 		json_object_foreach(a, k, v) {
 			char *t = json_is_string(v) ? NULL :
 				  json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+			const char *text = json_is_string(v) ? json_string_value(v) :
+					   t ? t : "?";
+			int n;
 
-			off += (size_t)snprintf(line + off, off < sizeof(line) ?
-				sizeof(line) - off : 0, "%s%s=%s", off ? " " : "", k,
-				t ? t : json_string_value(v));
+			if (off < sizeof(line)) {
+				n = snprintf(line + off, sizeof(line) - off, "%s%s=%s",
+					     off ? " " : "", k, text);
+				off += n > 0 ? (size_t)n : 0;
+			}
 			free(t);
 		}
 		logf_("recover at start: %s", line);

@@ -321,7 +321,8 @@ int buffer_free_id(struct xgm_ctx *ctx, uint64_t id)
 
 	if (ret == -ENOENT)
 		return xgm_fail(-ENOENT, "no buffer %" PRIu64, id);
-	ret = ret ?: buffer_check_owner(ctx, &r) ?: buffer_check_unused(ctx, id);
+	ret = ret ?: buffer_check_owner(ctx, &r) ?: buffer_check_unused(ctx, id) ?:
+	      gpu_check_local(ctx, id);
 	if (ret)
 		return ret;
 	record_path(id, path, sizeof(path));
@@ -329,6 +330,47 @@ int buffer_free_id(struct xgm_ctx *ctx, uint64_t id)
 	ret = store_del(ctx, path) ?: gpu_free(ctx, id);
 	if (ret == -ENOENT) /* the driver lost it: the record goes anyway */
 		ret = 0;
+	return ret;
+}
+
+/* The record of an existing buffer that is gone (xen: it went with the
+ * files of a killed daemon) names nothing any more: once no blob and no
+ * journal record names it, it goes, and recover reports it. */
+int buffer_records_drop_gone(struct xgm_ctx *ctx, json_t *report)
+{
+	char **names = NULL, path[96];
+	size_t n = 0;
+	int ret = store_children(ctx, XGM_STORE_ROOT "/buffer", &names, &n);
+
+	if (ret == -ENOENT) {
+		xgm_clear_error();
+		return 0;
+	}
+	for (size_t i = 0; !ret && i < n; i++) {
+		struct xgm_extent *ext;
+		size_t ne;
+		char *end;
+		uint64_t id = strtoull(names[i], &end, 10);
+		int gone;
+
+		if (*end || end == names[i])
+			continue;
+		gone = gpu_extents(ctx, id, &ext, &ne);
+		if (!gone)
+			free(ext);
+		xgm_clear_error();
+		if (gone != -ENOENT || buffer_check_unused(ctx, id)) {
+			xgm_clear_error();
+			continue;
+		}
+		record_path(id, path, sizeof(path));
+		ret = store_del(ctx, path);
+		if (!ret)
+			json_array_append_new(report, json_pack("{s:s,s:I,s:s}",
+				"op", "buffer-record", "buf", (json_int_t)id,
+				"action", "dropped: its buffer is gone"));
+	}
+	free_names(names, n);
 	return ret;
 }
 

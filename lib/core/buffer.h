@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "ctx.h"
 
 #define BUFFER_TOKEN_LEN 32 /* hex digits of 128 random bits */
@@ -78,6 +80,9 @@ int buffer_record_new(struct xgm_ctx *ctx, struct buffer_record *r);
 struct xgm_gem_import;
 int buffer_record_taken(struct xgm_ctx *ctx, const struct xgm_gem_import *in,
 			uint64_t *id);
+/* Drops the records of existing buffers that are gone and that no blob
+ * or journal record names, each reported into report (recover). */
+int buffer_records_drop_gone(struct xgm_ctx *ctx, json_t *report);
 /* Unrecords and frees an existing buffer no blob maps. */
 int buffer_free_id(struct xgm_ctx *ctx, uint64_t id);
 

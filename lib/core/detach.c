@@ -42,8 +42,10 @@ static int detach_one(struct xgm_ctx *ctx, struct blob *b, json_t *out)
 	detach_plan(&ex, b);
 	/* A failure before the buffer is freed maps the blob back, whole;
 	 * after it, recover finishes (exec_run). */
-	ret = journal_blocks(ctx, b) ?: exec_begin(&ex, NULL) ?:
-	      exec_run(&ex, &undone) ?: exec_end(&ex);
+	/* Another running process's buffer: refused before the guest loses
+	 * anything (its unmap would be undone with our hypercalls). */
+	ret = gpu_check_local(ctx, b->buf) ?: journal_blocks(ctx, b) ?:
+	      exec_begin(&ex, NULL) ?: exec_run(&ex, &undone) ?: exec_end(&ex);
 	if (ret)
 		return ret;
 	done = meter_stop(ctx, &meter, b, BLOB_OP_DETACH);

@@ -60,6 +60,11 @@ int gpu_alloc(struct xgm_ctx *ctx, const char *card, uint64_t bytes,
 int gpu_free(struct xgm_ctx *ctx, uint64_t buf);
 int gpu_extents(struct xgm_ctx *ctx, uint64_t buf, struct xgm_extent **ext,
 		size_t *n);
+/* -EREMOTE when buf is another running process's (xen: an engine in a
+ * VMM's own process holds it): not this context's to unmap, free or
+ * serve; 0 otherwise, whatever else the backend says (the caller's own
+ * path meets that). */
+int gpu_check_local(struct xgm_ctx *ctx, uint64_t buf);
 int gpu_pin(struct xgm_ctx *ctx, uint64_t buf, bool pin);
 int gpu_copy(struct xgm_ctx *ctx, uint64_t src, uint64_t dst);
 /* Replaces "buffer N" in a backend's message with the blob that holds it. */

@@ -176,6 +176,20 @@ int gpu_extents(struct xgm_ctx *ctx, uint64_t buf, struct xgm_extent **ext,
 	       g->buf_extents(ctx->priv, buf, ext, n);
 }
 
+int gpu_check_local(struct xgm_ctx *ctx, uint64_t buf)
+{
+	struct xgm_extent *ext;
+	size_t n;
+	int ret = gpu_extents(ctx, buf, &ext, &n);
+
+	if (!ret)
+		free(ext);
+	if (ret == -EREMOTE)
+		return ret; /* the backend's message names the process */
+	xgm_clear_error();
+	return 0;
+}
+
 int gpu_pin(struct xgm_ctx *ctx, uint64_t buf, bool pin)
 {
 	const struct xgm_gpu_ops *g = ctx->be->gpu;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buffer.h"
 #include "core/exec.h"
 #include "core/view.h"
 
@@ -209,8 +210,8 @@ static int remap_revoked(struct xgm_ctx *ctx, struct blob *b, json_t *report)
 	char bid[96];
 	int ret;
 
-	if (strcmp(b->state, "revoked"))
-		return 0;
+	if (strcmp(b->state, "revoked") || gpu_check_local(ctx, b->buf))
+		return xgm_clear_error(), 0; /* another running process's */
 	ret = blob_remap_moved(ctx, b, b->placement);
 	snprintf(bid, sizeof(bid), "%s:%u", b->dom_name, b->n);
 	if (!ret)
@@ -293,6 +294,12 @@ static int serve_again(struct xgm_ctx *ctx, struct blob *b, json_t *report)
 	if (!strategy_get(b->strategy)->needs_server || strcmp(b->state, "mapped") ||
 	    !hv->ioreq_list || !hv->ioreq_map_range)
 		return 0;
+	/* Another running process's buffer: its server is that process's,
+	 * which our list does not show; claiming the range would take it. */
+	if (gpu_check_local(ctx, b->buf)) {
+		xgm_clear_error();
+		return 0;
+	}
 	ret = hv->ioreq_list(ctx->priv, b->domid, &r, &n);
 	if (ret)
 		return ret;
@@ -438,6 +445,8 @@ static int recover(struct xgm_ctx *ctx, bool drop, uint64_t drop_seq,
 	json_decref(journal);
 	if (!ret)
 		ret = each_blob(ctx, report, drop_bufferless);
+	if (!ret)
+		ret = buffer_records_drop_gone(ctx, report);
 	if (!ret)
 		ret = each_blob(ctx, report, serve_again);
 	if (!ret)

@@ -23,8 +23,10 @@
  *   bits 24..45  framebuffer id (DRM); 0 for a dma-buf
  *   bits  0..23  GEM handle (DRM); dma-buf slot + 1
  *
- * After 32767 restarts the epoch starts at 1 again; a record that old
- * would have been dropped by the recover of any of those restarts.
+ * After 32767 the epoch starts at 1 again, passing over any a running
+ * process still holds. An id of a reused epoch could name a new buffer
+ * only if its record had outlived 32767 contexts that took epochs, each
+ * daemon among them recovering as it started (which drops it).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -48,26 +50,80 @@ static void owner_path(uint64_t epoch, char *buf, size_t len)
 	snprintf(buf, len, OWNER_DIR "/%" PRIu64, epoch);
 }
 
-/* Without its owner's record another context would take this one's
+/* Does the process recorded at path (in t) still run? */
+static bool recorded_runs(struct xen_priv *p, xs_transaction_t t,
+			  const char *path, long *pid)
+{
+	char *v;
+	unsigned int len;
+	uint64_t start;
+	bool runs;
+
+	v = xs_read(p->xsh, t, path, &len);
+	runs = v && sscanf(v, "%ld %" SCNu64, pid, &start) == 2 &&
+	       xgm_proc_alive(*pid, start);
+	free(v);
+	return runs;
+}
+
+/* The next epoch no running process has, and its owner record, in one
+ * transaction: after a wrap, an epoch still held is passed over, never
+ * shared. Without the record another context would take this one's
  * buffers for gone, so no buffer is made without it. */
+static int take_epoch(struct xen_priv *p, uint64_t *epoch)
+{
+	char path[96], self[48], text[24];
+	long pid;
+
+	xgm_proc_self(self, sizeof(self));
+	for (int tries = 0; tries < 32; tries++) {
+		xs_transaction_t t = xs_transaction_start(p->xsh);
+		unsigned long long last = 0;
+		unsigned int len;
+		uint64_t e, k;
+		char *v;
+
+		if (t == XBT_NULL)
+			return xgm_fail(-errno ?: -EIO, "xenstore: cannot start a "
+					"transaction for %s: %s", EPOCH_PATH,
+					strerror(errno));
+		v = xs_read(p->xsh, t, EPOCH_PATH, &len);
+		if (!v || sscanf(v, "%llu", &last) != 1 || last > EPOCH_MAX)
+			last = 0;
+		free(v);
+		e = last;
+		for (k = 0; k < EPOCH_MAX; k++) {
+			e = e % EPOCH_MAX + 1;
+			owner_path(e, path, sizeof(path));
+			if (!recorded_runs(p, t, path, &pid))
+				break;
+		}
+		snprintf(text, sizeof(text), "%" PRIu64, e);
+		if (k == EPOCH_MAX || !xs_write(p->xsh, t, EPOCH_PATH, text, strlen(text)) ||
+		    !xs_write(p->xsh, t, path, self, strlen(self))) {
+			int err = k == EPOCH_MAX ? EBUSY : errno;
+
+			xs_transaction_end(p->xsh, t, true);
+			return xgm_fail(-err, "xenstore: cannot take an epoch for "
+					"buffer ids: %s", k == EPOCH_MAX ?
+					"every one is held by a running process" :
+					strerror(err));
+		}
+		if (xs_transaction_end(p->xsh, t, false)) {
+			*epoch = e;
+			return 0;
+		}
+		if (errno != EAGAIN)
+			return xgm_fail(-errno, "xenstore: %s: %s", EPOCH_PATH,
+					strerror(errno));
+	}
+	return xgm_fail(-EAGAIN, "xenstore: %s kept conflicting with other "
+			"writers", EPOCH_PATH);
+}
+
 static int epoch_of(struct xen_priv *p)
 {
-	char path[96], self[48];
-	uint64_t epoch;
-	int ret;
-
-	if (p->epoch)
-		return 0;
-	ret = xen_store_next(p, EPOCH_PATH, 1, EPOCH_MAX, &epoch);
-	if (ret)
-		return ret;
-	owner_path(epoch, path, sizeof(path));
-	xgm_proc_self(self, sizeof(self));
-	if (!xs_write(p->xsh, XBT_NULL, path, self, strlen(self)))
-		return xgm_fail(-errno, "xenstore write %s: %s (no buffer is made "
-				"without its owner's record)", path, strerror(errno));
-	p->epoch = epoch;
-	return 0;
+	return p->epoch ? 0 : take_epoch(p, &p->epoch);
 }
 
 void xen_bufid_close(struct xen_priv *p)
@@ -80,24 +136,6 @@ void xen_bufid_close(struct xen_priv *p)
 	if (!xs_rm(p->xsh, XBT_NULL, path) && errno != ENOENT)
 		xgm_warn("xenstore rm %s: %s", path, strerror(errno));
 	p->epoch = 0;
-}
-
-/* Does the process that had epoch still run? */
-static bool owner_runs(const struct xen_priv *p, uint64_t epoch, long *pid)
-{
-	char path[96], *v;
-	unsigned int len;
-	uint64_t start;
-	bool runs;
-
-	if (!p->xsh)
-		return false;
-	owner_path(epoch, path, sizeof(path));
-	v = xs_read(p->xsh, XBT_NULL, path, &len);
-	runs = v && sscanf(v, "%ld %" SCNu64, pid, &start) == 2 &&
-	       xgm_proc_alive(*pid, start);
-	free(v);
-	return runs;
 }
 
 int xen_bufid_make(struct xen_priv *p, enum xen_buf_kind kind, uint32_t fb,
@@ -120,6 +158,7 @@ int xen_bufid_parse(const struct xen_priv *p, uint64_t id,
 		    enum xen_buf_kind *kind, uint32_t *fb, uint64_t *low)
 {
 	uint64_t epoch = id >> EPOCH_SHIFT;
+	char path[96];
 	long pid;
 
 	*kind = (enum xen_buf_kind)(id >> KIND_SHIFT & 3);
@@ -130,7 +169,8 @@ int xen_bufid_parse(const struct xen_priv *p, uint64_t id,
 				"the xen backend", id);
 	if (epoch == p->epoch)
 		return 0;
-	if (owner_runs(p, epoch, &pid))
+	owner_path(epoch, path, sizeof(path));
+	if (p->xsh && recorded_runs((struct xen_priv *)p, XBT_NULL, path, &pid))
 		return xgm_fail(-EREMOTE, "buffer %#" PRIx64 " is process %ld's "
 				"(epoch %" PRIu64 "), which runs: its files hold it, "
 				"not this context's", id, pid, epoch);

@@ -29,13 +29,39 @@
 
 #define PAGE 4096ULL
 
+/* slot here is what the buffer id says: (generation << 32) | slot index;
+ * a slot freed and taken again has a new generation, so an id of what it
+ * held before names nothing. */
 static struct xen_dmabuf *slot_of(struct xen_priv *p, uint64_t slot)
 {
-	if (slot >= XEN_MAX_DMABUFS || p->dmabuf[slot].fd < 0) {
-		xgm_fail(-ENOENT, "no dma-buf in slot %" PRIu64 " (freed)", slot);
+	uint64_t i = slot & 0xffffffffu;
+
+	if (i >= XEN_MAX_DMABUFS || p->dmabuf[i].fd < 0 ||
+	    p->dmabuf[i].gen != slot >> 32) {
+		xgm_fail(-ENOENT, "no dma-buf %" PRIu64 " of generation %" PRIu64
+			 " (freed)", i, slot >> 32);
 		return NULL;
 	}
-	return &p->dmabuf[slot];
+	return &p->dmabuf[i];
+}
+
+/* What the daemon serves from must map, read and write, before it is
+ * recorded (a read-only fd, an exporter without mmap). */
+static int check_mappable(int fd, uint64_t bytes, const char *exporter)
+{
+	int fl = fcntl(fd, F_GETFL);
+	void *a;
+
+	if (fl < 0 || (fl & O_ACCMODE) != O_RDWR)
+		return xgm_fail(-EBADF, "the dma-buf of %s is not open for reading "
+				"and writing (export it with DRM_RDWR)", exporter);
+	a = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (a == MAP_FAILED)
+		return xgm_fail(errno == ENODEV ? -EOPNOTSUPP : -errno, "the dma-buf "
+				"of %s cannot be mapped (%s): xgpumapd serves a guest "
+				"from its own mapping", exporter, strerror(errno));
+	munmap(a, bytes);
+	return 0;
 }
 
 int xen_dmabuf_take(struct xen_priv *p, int fd, uint64_t bytes,
@@ -43,6 +69,7 @@ int xen_dmabuf_take(struct xen_priv *p, int fd, uint64_t bytes,
 {
 	struct xen_dmabuf *free_slot = NULL;
 	struct stat st;
+	uint32_t gen;
 	int ret;
 
 	if (fstat(fd, &st))
@@ -56,7 +83,7 @@ int xen_dmabuf_take(struct xen_priv *p, int fd, uint64_t bytes,
 		} else if (d->dev == st.st_dev && d->ino == st.st_ino) {
 			uint64_t held = 0;
 
-			xen_bufid_make(p, XEN_BUF_DMABUF, 0, i + 1, &held);
+			xen_bufid_make(p, XEN_BUF_DMABUF, d->gen, i + 1, &held);
 			return xgm_fail(-EEXIST, "that dma-buf of %s is buffer "
 					"%#" PRIx64 " already (taken before)",
 					exporter, held);
@@ -65,7 +92,9 @@ int xen_dmabuf_take(struct xen_priv *p, int fd, uint64_t bytes,
 	if (!free_slot)
 		return xgm_fail(-ENOSPC, "this context holds %d dma-bufs "
 				"already", XEN_MAX_DMABUFS);
-	ret = xen_bufid_make(p, XEN_BUF_DMABUF, 0,
+	gen = free_slot->gen % XEN_DMABUF_GEN_MAX + 1;
+	ret = check_mappable(fd, bytes, exporter) ?:
+	      xen_bufid_make(p, XEN_BUF_DMABUF, gen,
 			     (uint64_t)(free_slot - p->dmabuf) + 1, id);
 	if (ret)
 		return ret;
@@ -73,6 +102,7 @@ int xen_dmabuf_take(struct xen_priv *p, int fd, uint64_t bytes,
 	if (free_slot->fd < 0)
 		return xgm_fail(-errno, "cannot keep the dma-buf fd: %s",
 				strerror(errno));
+	free_slot->gen = gen;
 	free_slot->size = bytes;
 	free_slot->dev = st.st_dev;
 	free_slot->ino = st.st_ino;
@@ -182,7 +212,7 @@ json_t *xen_dmabufs_json(struct xen_priv *p, const char *card)
 		uint64_t id;
 
 		if (d->fd < 0 || strcmp(d->card, card) ||
-		    xen_bufid_make(p, XEN_BUF_DMABUF, 0, i + 1, &id))
+		    xen_bufid_make(p, XEN_BUF_DMABUF, d->gen, i + 1, &id))
 			continue;
 		json_array_append_new(a, json_pack("{s:I,s:I,s:s,s:n,s:i,s:b,s:s}",
 			"id", (json_int_t)id, "size", (json_int_t)d->size,
@@ -202,5 +232,5 @@ void xen_dmabufs_close(struct xen_priv *p)
 {
 	for (size_t i = 0; i < XEN_MAX_DMABUFS; i++)
 		if (p->dmabuf[i].fd >= 0)
-			xen_dmabuf_free(p, i);
+			xen_dmabuf_free(p, (uint64_t)p->dmabuf[i].gen << 32 | i);
 }

@@ -33,7 +33,8 @@ static int where_of(struct xen_priv *p, uint64_t buf, struct where *w)
 	if (ret)
 		return ret;
 	w->g = w->kind == XEN_BUF_RAM ? &p->ram : &p->gpu;
-	w->id = w->kind == XEN_BUF_DMABUF ? low - 1 : (uint64_t)fb << 32 | low;
+	/* A dma-buf's framebuffer bits are its slot's generation. */
+	w->id = (uint64_t)fb << 32 | (w->kind == XEN_BUF_DMABUF ? low - 1 : low);
 	return 0;
 }
 

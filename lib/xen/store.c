@@ -6,7 +6,6 @@
  * retried when xenstored reports a conflict (EAGAIN), so two xgpumap
  * processes never see half of the other's write.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -148,46 +147,6 @@ int xen_store_rm(void *priv, const char *path)
 		return ret;
 	kv.path = full;
 	return in_transaction(priv, do_rm, &kv, path);
-}
-
-struct counter {
-	const char *path;
-	uint64_t lo, hi, value;
-};
-
-static int do_next(struct xen_priv *p, xs_transaction_t t, void *arg)
-{
-	struct counter *c = arg;
-	unsigned long long v = 0;
-	char *old, text[24];
-	unsigned int len;
-	int n = 0;
-
-	old = xs_read(p->xsh, t, c->path, &len);
-	if (!old && errno != ENOENT)
-		return xgm_fail(-errno, "xenstore read %s: %s", c->path,
-				strerror(errno));
-	/* A value that is not a number in range starts the count again. */
-	if (old && (sscanf(old, "%llu%n", &v, &n) != 1 || (unsigned int)n != len))
-		v = 0;
-	free(old);
-	c->value = v >= c->lo && v < c->hi ? v + 1 : c->lo;
-	snprintf(text, sizeof(text), "%llu", (unsigned long long)c->value);
-	if (!xs_write(p->xsh, t, c->path, text, strlen(text)))
-		return xgm_fail(-errno, "xenstore write %s: %s", c->path,
-				strerror(errno));
-	return 0;
-}
-
-int xen_store_next(struct xen_priv *p, const char *path, uint64_t lo,
-		   uint64_t hi, uint64_t *value)
-{
-	struct counter c = { .path = path, .lo = lo, .hi = hi };
-	int ret = in_transaction(p, do_next, &c, path);
-
-	if (!ret)
-		*value = c.value;
-	return ret;
 }
 
 int xen_store_list(void *priv, const char *dir, char ***names, size_t *count)

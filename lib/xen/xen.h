@@ -36,8 +36,10 @@
 #define XS_HV_ROOT XS_ROOT "/xgpumap-hv"
 
 #define XEN_MAX_DOMS 64
-/* dma-bufs one context holds for its clients (dmabuf.c). */
+/* dma-bufs one context holds for its clients (dmabuf.c); a slot's
+ * generation goes in the id's framebuffer bits (bufid.c). */
 #define XEN_MAX_DMABUFS 256
+#define XEN_DMABUF_GEN_MAX 0x3fffffu
 
 /* What a buffer id names (bufid.c). */
 enum xen_buf_kind {
@@ -48,6 +50,7 @@ enum xen_buf_kind {
 
 struct xen_dmabuf {
 	int fd;          /* our own copy of the client's fd; -1: a free slot */
+	uint32_t gen;    /* of what the slot holds (1..XEN_DMABUF_GEN_MAX) */
 	uint64_t size;
 	dev_t dev;       /* its file: one dma-buf is taken once */
 	ino_t ino;
@@ -106,11 +109,6 @@ int xen_store_list(void *priv, const char *dir, char ***names, size_t *count);
 int xen_guest_publish(void *priv, uint32_t domid, const char *key,
 		      const char *value);
 int xen_store_setup(struct xen_priv *p);
-/* The counter at path (a full xenstore path) moved on by one in one
- * transaction: *value is its new value, in [lo, hi]; after hi, or from a
- * missing or malformed value, it starts again at lo. */
-int xen_store_next(struct xen_priv *p, const char *path, uint64_t lo,
-		   uint64_t hi, uint64_t *value);
 
 /* mapping.c */
 int xen_iomem_permission(void *priv, uint32_t domid, uint64_t mfn, uint64_t nr,
@@ -182,7 +180,8 @@ bool xen_bufid_ours(const struct xen_priv *p, uint64_t id);
 void xen_bufid_close(struct xen_priv *p);
 
 /* dmabuf.c: the dma-bufs clients handed over, each kept as our own copy
- * of the fd and served from our own mapping of it; id: the buffer id. */
+ * of the fd and served from our own mapping of it; id: the buffer id;
+ * slot: (generation << 32) | slot index, as the id says. */
 int xen_dmabuf_take(struct xen_priv *p, int fd, uint64_t bytes,
 		    const char *exporter, const char *card, uint64_t *id);
 int xen_dmabuf_free(struct xen_priv *p, uint64_t slot);

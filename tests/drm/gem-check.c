@@ -302,7 +302,7 @@ static void xen_dmabuf_checks(void)
 	struct xen_priv *p = calloc(1, sizeof(*p));
 	unsigned int n;
 	int card = open_card("virtio_gpu", &n), dmabuf = -1, ret;
-	uint64_t id = 0, again = 0, tag = 0;
+	uint64_t id = 0, again = 0, tag = 0, slot;
 	enum xen_buf_kind kind;
 	char name[32], want[16];
 	uint32_t h, fb;
@@ -326,28 +326,47 @@ static void xen_dmabuf_checks(void)
 	ret = xen_bufid_parse(p, id, &kind, &fb, &low);
 	check(!ret && kind == XEN_BUF_DMABUF, "xen dma-buf: its id says dma-buf",
 	      ret);
+	slot = (uint64_t)fb << 32 | (low - 1); /* generation, index */
 	ret = xen_dmabuf_take(p, dmabuf, BYTES, "virtio_gpu", name, &again);
 	check(ret == -EEXIST, "xen dma-buf: the same dma-buf again is EEXIST",
 	      ret == -EEXIST ? 0 : ret);
 	close(dmabuf);
-	ret = xen_dmabuf_read_tag(p, low - 1, 3, &tag);
+	ret = xen_dmabuf_read_tag(p, slot, 3, &tag);
 	check(!ret && tag == (3 ^ 0x5a), "xen dma-buf: the VMM's word read "
 	      "through our mapping, after the VMM closed its fd", ret);
-	ret = xen_dmabuf_write_tag(p, low - 1, 5, 0x1234abcd);
+	ret = xen_dmabuf_write_tag(p, slot, 5, 0x1234abcd);
 	check(!ret && vmm_word(card, h, 5) == 0x1234abcd, "xen dma-buf: our "
 	      "word written, the VMM reads it", ret);
-	ret = xen_dmabuf_read_tag(p, low - 1, BYTES / 4096, &tag);
+	ret = xen_dmabuf_read_tag(p, slot, BYTES / 4096, &tag);
 	check(ret == -ERANGE, "xen dma-buf: a page past its end is ERANGE",
 	      ret == -ERANGE ? 0 : ret);
 	p->epoch = 8; /* the daemon started again */
 	ret = xen_bufid_parse(p, id, &kind, &fb, &low);
 	check(ret == -ENOENT, "xen dma-buf: an id of an earlier epoch is gone",
 	      ret == -ENOENT ? 0 : ret);
-	ret = xen_dmabuf_free(p, low - 1);
+	ret = xen_dmabuf_free(p, slot);
 	check(!ret, "xen dma-buf: freed", ret);
-	ret = xen_dmabuf_free(p, low - 1);
+	ret = xen_dmabuf_free(p, slot);
 	check(ret == -ENOENT, "xen dma-buf: freed twice is ENOENT",
 	      ret == -ENOENT ? 0 : ret);
+	/* The slot taken again: a new generation, the old id names nothing. */
+	if (drmPrimeHandleToFD(card, h, DRM_CLOEXEC | DRM_RDWR, &dmabuf))
+		check(0, "xen dma-buf: virtio-gpu exports the buffer again", -errno);
+	ret = xen_dmabuf_take(p, dmabuf, BYTES, "virtio_gpu", name, &again);
+	check(!ret && again != id, "xen dma-buf: the freed slot taken again is "
+	      "another id", ret);
+	ret = xen_dmabuf_read_tag(p, slot, 3, &tag);
+	check(ret == -ENOENT, "xen dma-buf: the old id of a slot taken again is "
+	      "ENOENT", ret == -ENOENT ? 0 : ret);
+	close(dmabuf);
+	/* Read-only (another object: a handle's export is cached with the
+	 * flags of its first): what the daemon cannot serve from is refused. */
+	if (drmPrimeHandleToFD(card, vmm_buffer(card, 0x77), DRM_CLOEXEC, &dmabuf))
+		check(0, "xen dma-buf: a read-only export", -errno);
+	ret = xen_dmabuf_take(p, dmabuf, BYTES, "virtio_gpu", name, &again);
+	check(ret == -EBADF, "xen dma-buf: a read-only fd is EBADF",
+	      ret == -EBADF ? 0 : ret);
+	close(dmabuf);
 	xen_dmabufs_close(p);
 	free(p);
 	close(card);

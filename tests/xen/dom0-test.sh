@@ -36,7 +36,13 @@ jstr() { echo "$2" | sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" | head -n 1; }
 jdist() { echo "$2" | sed -n "s/.*\"$1\":\({[^}]*}\).*/\1/p" | head -n 1; }
 # One decimal of a / b, in shell arithmetic (busybox awk has been seen
 # to abort in a PVH dom0 under TCG).
-div1() { [ "${2:-0}" -gt 0 ] 2>/dev/null || { echo "?"; return; }; q=$(($1 * 10 / $2)); echo "$((q / 10)).$((q % 10))"; }
+div1() {
+	[ "${2:-0}" -gt 0 ] 2>/dev/null && [ "${1:-0}" -ge 0 ] 2>/dev/null || { echo "?"; return; }
+	q=$(($1 * 10 / $2))
+	echo "$((q / 10)).$((q % 10))"
+}
+# Events a second at NS nanoseconds each; "?" for no or a zero time.
+per_s() { [ "${1:-0}" -gt 0 ] 2>/dev/null && echo $((1000000000 / $1)) || echo "?"; }
 now_ms() { echo $(($(date +%s%N 2>/dev/null || echo 0) / 1000000)); }
 
 # Sends the guest a command and waits for its answer, "SEQ WANT..."; the
@@ -168,7 +174,7 @@ ram_step() {
 	# Each tags pass is one 8-byte read a page; what the 64-byte reads
 	# cost in ioreqs is what is left.
 	per64=$(div1 $((${served:-0} - 2048 - ${n4:-0})) "$n64")
-	echo "XGM-TIME [$MODE] ioreq RAM blob on $rcard, as the guest times it (TCG): 4-byte read ${ns4} ns ($((1000000000 / ${ns4:-1}))/s, $n4 reads), 64-byte read ${ns64} ns ($((1000000000 / ${ns64:-1}))/s, $n64 reads, $per64 ioreqs each); ioreqs served=${served:-?} for $((2048 + n4 + n64)) guest reads"
+	echo "XGM-TIME [$MODE] ioreq RAM blob on $rcard, as the guest times it (TCG): 4-byte read ${ns4} ns ($(per_s "$ns4")/s, $n4 reads), 64-byte read ${ns64} ns ($(per_s "$ns64")/s, $n64 reads, $per64 ioreqs each); ioreqs served=${served:-?} for $((2048 + ${n4:-0} + ${n64:-0})) guest reads"
 	pass "9 RAM blob on $rcard through ioreq: read right after fill and after refill; detached, all-ones"
 }
 
@@ -225,7 +231,8 @@ kill_step() {
 		die "the new daemon's blob does not read its own data after recover"
 	run $X check
 	# Killed again; this time the next daemon recovers as it starts.
-	rec=$(xenstore-read /local/domain/0/xgpumap-hv/ioreq/$GID)
+	rec=$(xenstore-read /local/domain/0/xgpumap-hv/ioreq/$GID) ||
+		die "no record of the new daemon's ioreq server of d$GID"
 	set -- $rec
 	srv=$1
 	kill -KILL "$DPID"
@@ -338,6 +345,9 @@ vmm_step() {
 		grep -q "recover at start: op=buffer-gone blob=$blob " "$DLOG" ||
 			die "the restarted daemon did not drop the VMM's $blob"
 	done
+	# And the records of the two buffers its predecessor held for the VMM.
+	[ "$(grep -c "recover at start: op=buffer-record " "$DLOG")" = 2 ] ||
+		die "the restarted daemon did not drop the records of the VMM's two buffers"
 	gread "$dg" 16 ones || die "after the restart the VMM's dma-buf gfns do not read all-ones"
 	gread "$gg" 16 ones || die "after the restart the VMM's GEM gfns do not read all-ones"
 	: > /tmp/vmm.out
@@ -404,7 +414,8 @@ GID=$(xl domid $G)
 start_daemon() {
 	step "0b start xgpumapd $*"
 	DLOG=/tmp/xgpumapd.log
-	xgpumapd -b xen -vv "$@" > "$DLOG" 2>&1 &
+	# Not the VMM's fifo (step 11): its reader must see the end of it.
+	xgpumapd -b xen -vv "$@" > "$DLOG" 2>&1 7>&- &
 	DPID=$!
 	i=0
 	# Its own line, not the socket: a killed daemon's socket stays.
