@@ -34,8 +34,8 @@ jget() { echo "$2" | sed -n "s/.*\"$1\":\(-\{0,1\}[0-9.]*\).*/\1/p" | head -n 1;
 jstr() { echo "$2" | sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" | head -n 1; }
 # A distribution {"min":..,"p50":..,...} of compact JSON, as it is.
 jdist() { echo "$2" | sed -n "s/.*\"$1\":\({[^}]*}\).*/\1/p" | head -n 1; }
-# One decimal of a / b, in shell arithmetic (busybox awk has been seen
-# to abort in a PVH dom0 under TCG).
+# One decimal of a / b, in shell arithmetic: no awk in this script
+# (busybox awk has been seen to abort, or print nothing, under TCG).
 div1() {
 	[ "${2:-0}" -gt 0 ] 2>/dev/null && [ "${1:-0}" -ge 0 ] 2>/dev/null || { echo "?"; return; }
 	q=$(($1 * 10 / $2))
@@ -137,7 +137,7 @@ daemon_rf_step() {
 ram_step() {
 	step "9 RAM-backed blob on virtio-gpu served with ioreq: fill, read, refill, read"
 	run $X gpu list
-	rcard=$(echo "$OUT" | awk '/virtio/ { print $1; exit }')
+	rcard=$(echo "$OUT" | sed -n 's/^\(card[0-9]*\) .*virtio.*/\1/p' | head -n 1)
 	[ -n "$rcard" ] || die "gpu list shows no virtio-gpu card"
 	m=$(dlog_mark)
 	run $X -j attach $G --size 4M --placement sys --strategy ioreq --card "$rcard"
@@ -290,7 +290,7 @@ vmm_reads() {
 vmm_step() {
 	step "11 a stand-in VMM hands xgpumapd a virtio-gpu dma-buf (ioreq) and a bochs GEM handle (revoke-fault), again after kill -9 of the daemon; the CLI takes two more with pidfd_getfd"
 	run $X gpu list
-	rcard=$(echo "$OUT" | awk '/virtio/ { print $1; exit }')
+	rcard=$(echo "$OUT" | sed -n 's/^\(card[0-9]*\) .*virtio.*/\1/p' | head -n 1)
 	[ -n "$rcard" ] || die "gpu list shows no virtio-gpu card"
 	rm -f /tmp/vmm.in /tmp/vmm.out
 	mkfifo /tmp/vmm.in
@@ -617,8 +617,10 @@ for case in fresh:16384 unaligned:24577 realigned:24576; do
 	}
 	dlog_since "$m" > /tmp/simcmp.log
 	xen_n=$(xl dmesg | grep -c 'memory_map:add')
-	counted=$(sed -n 's/.*memory_mapping add.* in \([0-9]*\) domctl.*/\1/p' /tmp/simcmp.log |
-		awk '{ n += $1 } END { print n + 0 }')
+	counted=0
+	for n in $(sed -n 's/.*memory_mapping add.* in \([0-9]*\) domctl.*/\1/p' /tmp/simcmp.log); do
+		counted=$((counted + n))
+	done
 	hc=$(sed -n 's/.*"attach":{"hypercalls":\([0-9]*\).*/\1/p' /tmp/simcmp.json)
 	ID=$(sed -n 's/^{"id":"\([^"]*\)".*/\1/p' /tmp/simcmp.json)
 	echo "XGM-SIMCMP [$MODE] $name offset=${case#*:} hypercalls=$hc domctls_counted=$counted domctls_xen=$xen_n"
