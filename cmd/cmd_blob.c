@@ -54,14 +54,24 @@ static int held_parse(struct held *h, const char *opt, const char *arg)
 	return h->pid > 0 && (n == 2 || h->handle > 0) ? 0 : -EINVAL;
 }
 
-static const char *fd_kind(int fd, const struct stat *st)
+/* A dma-buf is a file of the kernel's own, named "/dmabuf:NAME". */
+static bool fd_is_dmabuf(int fd)
 {
 	char link[32], target[16] = "";
 
-	/* A dma-buf is a file of the kernel's own, named "/dmabuf:NAME". */
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	if (readlink(link, target, sizeof(target) - 1) > 0 &&
-	    !strncmp(target, "/dmabuf:", 8))
+	return readlink(link, target, sizeof(target) - 1) > 0 &&
+	       !strncmp(target, "/dmabuf:", 8);
+}
+
+static bool fd_is_drm(const struct stat *st)
+{
+	return S_ISCHR(st->st_mode) && major(st->st_rdev) == DRM_MAJOR;
+}
+
+static const char *fd_kind(int fd, const struct stat *st)
+{
+	if (fd_is_dmabuf(fd))
 		return "a dma-buf";
 	if (S_ISFIFO(st->st_mode))
 		return "a pipe";
@@ -70,8 +80,7 @@ static const char *fd_kind(int fd, const struct stat *st)
 	if (S_ISDIR(st->st_mode))
 		return "a directory";
 	if (S_ISCHR(st->st_mode))
-		return major(st->st_rdev) == DRM_MAJOR ? "a DRM device"
-						       : "a character device";
+		return fd_is_drm(st) ? "a DRM device" : "a character device";
 	if (S_ISBLK(st->st_mode))
 		return "a block device";
 	return S_ISREG(st->st_mode) ? "a file" : "of no known type";
@@ -117,7 +126,7 @@ static int held_buffer(struct cli *cli, const struct held *h,
 		why = *xgm_last_error() ? xgm_last_error() : strerror(-ret);
 	}
 	kind = fd_kind(fd, &st);
-	*taken = !strcmp(kind, "a dma-buf") || !strcmp(kind, "a DRM device");
+	*taken = fd_is_dmabuf(fd) || fd_is_drm(&st);
 	close(fd);
 	if (!ret)
 		return 0;

@@ -399,6 +399,10 @@ struct xgm_gpu_ops {
 	 * hold a dma-buf. */
 	int (*buf_import_dmabuf)(void *priv, int fd, uint64_t bytes,
 				 const char *exporter, struct xgm_gem_import *out);
+	/* -EREMOTE when buf is another running process's (its files hold
+	 * it: xen, an engine in a VMM's own process), else 0, from the id
+	 * alone (no driver call). NULL: every buffer is this context's. */
+	int (*buf_remote)(void *priv, uint64_t buf);
 
 	/* ---- used by the engine (lib/core/) ---- */
 	/* Copies every page of src into dst (same size): the copy step of a

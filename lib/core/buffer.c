@@ -24,6 +24,7 @@
 
 #include "core/buffer.h"
 #include "core/engine.h"
+#include "util/array.h"
 #include "util/opts.h"
 
 #define PAGE_SIZE 4096ULL
@@ -333,28 +334,57 @@ int buffer_free_id(struct xgm_ctx *ctx, uint64_t id)
 	return ret;
 }
 
+int buffer_record_ids(struct xgm_ctx *ctx, uint64_t **ids, size_t *n)
+{
+	char **names = NULL;
+	size_t k = 0;
+	int ret = store_children(ctx, XGM_STORE_ROOT "/buffer", &names, n);
+
+	*ids = NULL;
+	if (ret == -ENOENT) {
+		xgm_clear_error();
+		*n = 0;
+		return 0;
+	}
+	if (ret)
+		return ret;
+	*ids = calloc(*n ? *n : 1, sizeof(**ids));
+	for (size_t i = 0; *ids && i < *n; i++) {
+		char *end;
+		unsigned long long v = strtoull(names[i], &end, 10);
+
+		if (!*end && end != names[i])
+			(*ids)[k++] = v;
+	}
+	free_names(names, *n);
+	if (!*ids)
+		return -ENOMEM;
+	*n = k;
+	qsort(*ids, k, sizeof(**ids), xgm_cmp_u64);
+	return 0;
+}
+
+bool buffer_ids_have(const uint64_t *ids, size_t n, uint64_t id)
+{
+	return n && bsearch(&id, ids, n, sizeof(*ids), xgm_cmp_u64);
+}
+
 /* The record of an existing buffer that is gone (xen: it went with the
  * files of a killed daemon) names nothing any more: once no blob and no
  * journal record names it, it goes, and recover reports it. */
 int buffer_records_drop_gone(struct xgm_ctx *ctx, json_t *report)
 {
-	char **names = NULL, path[96];
-	size_t n = 0;
-	int ret = store_children(ctx, XGM_STORE_ROOT "/buffer", &names, &n);
+	uint64_t *ids;
+	char path[96];
+	size_t n;
+	int ret = buffer_record_ids(ctx, &ids, &n);
 
-	if (ret == -ENOENT) {
-		xgm_clear_error();
-		return 0;
-	}
 	for (size_t i = 0; !ret && i < n; i++) {
 		struct xgm_extent *ext;
 		size_t ne;
-		char *end;
-		uint64_t id = strtoull(names[i], &end, 10);
+		uint64_t id = ids[i];
 		int gone;
 
-		if (*end || end == names[i])
-			continue;
 		gone = gpu_extents(ctx, id, &ext, &ne);
 		if (!gone)
 			free(ext);
@@ -370,7 +400,7 @@ int buffer_records_drop_gone(struct xgm_ctx *ctx, json_t *report)
 				"op", "buffer-record", "buf", (json_int_t)id,
 				"action", "dropped: its buffer is gone"));
 	}
-	free_names(names, n);
+	free(ids);
 	return ret;
 }
 

@@ -80,6 +80,10 @@ int buffer_record_new(struct xgm_ctx *ctx, struct buffer_record *r);
 struct xgm_gem_import;
 int buffer_record_taken(struct xgm_ctx *ctx, const struct xgm_gem_import *in,
 			uint64_t *id);
+/* The ids of every existing buffer's record, sorted (*ids malloc'd, NULL
+ * when there are none), and whether such a list holds id. */
+int buffer_record_ids(struct xgm_ctx *ctx, uint64_t **ids, size_t *n);
+bool buffer_ids_have(const uint64_t *ids, size_t n, uint64_t id);
 /* Drops the records of existing buffers that are gone and that no blob
  * or journal record names, each reported into report (recover). */
 int buffer_records_drop_gone(struct xgm_ctx *ctx, json_t *report);

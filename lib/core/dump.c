@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/buffer.h"
 #include "core/engine.h"
 #include "core/inspect.h"
 #include "core/view.h"
@@ -73,45 +74,6 @@ static json_t *domain_json(const struct xgm_domain_info *d)
 			 "iommu", xgm_iommu_mode_name(d->iommu));
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* The ids of every existing buffer, sorted: one listing of their records
- * instead of a lookup per blob (a miss costs as much as a read). */
-static int existing_ids(struct xgm_ctx *ctx, uint64_t **ids, size_t *n)
-{
-	char **names = NULL;
-	size_t k = 0;
-	int ret = store_children(ctx, XGM_STORE_ROOT "/buffer", &names, n);
-
-	*ids = NULL;
-	if (ret == -ENOENT) {
-		xgm_clear_error();
-		*n = 0;
-		return 0;
-	}
-	if (ret)
-		return ret;
-	*ids = calloc(*n ? *n : 1, sizeof(**ids));
-	for (size_t i = 0; *ids && i < *n; i++) {
-		char *end;
-		unsigned long long v = strtoull(names[i], &end, 10);
-
-		if (!*end && end != names[i])
-			(*ids)[k++] = v;
-	}
-	free_names(names, *n);
-	if (!*ids)
-		return -ENOMEM;
-	*n = k;
-	qsort(*ids, k, sizeof(**ids), cmp_u64);
-	return 0;
-}
-
 static int dump_op(struct xgm_ctx *ctx, json_t **out)
 {
 	struct xgm_domain_info *doms;
@@ -166,8 +128,9 @@ static int dump_op(struct xgm_ctx *ctx, json_t **out)
 			json_object_set_new(iommu, key, leaves);
 		xgm_clear_error();
 	}
+	/* One listing of the buffer records, not a lookup per blob. */
 	if (!ret)
-		ret = existing_ids(ctx, &existing, &nex);
+		ret = buffer_record_ids(ctx, &existing, &nex);
 	for (size_t i = 0; !ret && i < nb; i++) {
 		struct xgm_extent *ext;
 		size_t ne;
@@ -175,8 +138,7 @@ static int dump_op(struct xgm_ctx *ctx, json_t **out)
 
 		snprintf(key, sizeof(key), "%llu", (unsigned long long)blobs[i].buf);
 		json_array_append_new(jblobs, blob_view_adopted(ctx, &blobs[i],
-			nex && bsearch(&blobs[i].buf, existing, nex,
-				       sizeof(*existing), cmp_u64)));
+			buffer_ids_have(existing, nex, blobs[i].buf)));
 		/* Where the buffer really is now, as the GPU says. */
 		if (!gpu_extents(ctx, blobs[i].buf, &ext, &ne)) {
 			json_t *a = json_array();

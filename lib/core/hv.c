@@ -178,16 +178,10 @@ int gpu_extents(struct xgm_ctx *ctx, uint64_t buf, struct xgm_extent **ext,
 
 int gpu_check_local(struct xgm_ctx *ctx, uint64_t buf)
 {
-	struct xgm_extent *ext;
-	size_t n;
-	int ret = gpu_extents(ctx, buf, &ext, &n);
+	const struct xgm_gpu_ops *g = ctx->be->gpu;
 
-	if (!ret)
-		free(ext);
-	if (ret == -EREMOTE)
-		return ret; /* the backend's message names the process */
-	xgm_clear_error();
-	return 0;
+	/* The backend's message names the process. */
+	return g->buf_remote ? g->buf_remote(ctx->priv, buf) : 0;
 }
 
 int gpu_pin(struct xgm_ctx *ctx, uint64_t buf, bool pin)

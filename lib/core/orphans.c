@@ -20,13 +20,7 @@
 #include "core/buffer.h"
 #include "core/exec.h"
 #include "core/inspect.h"
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
+#include "util/array.h"
 
 /* Whether a record (bufs: the blobs' buffers, sorted) or a journal record
  * names buffer id. */
@@ -36,7 +30,7 @@ static bool named(uint64_t id, const uint64_t *bufs, size_t nb,
 	json_t *rec;
 	size_t i;
 
-	if (nb && bsearch(&id, bufs, nb, sizeof(*bufs), cmp_u64))
+	if (buffer_ids_have(bufs, nb, id))
 		return true;
 	json_array_foreach(journal, i, rec) {
 		json_t *b = json_object_get(rec, "buf"), *nbuf = json_object_get(rec, "new_buf");
@@ -66,7 +60,7 @@ int orphan_buffers_of(struct xgm_ctx *ctx, const struct blob *blobs,
 		return -ENOMEM;
 	for (size_t i = 0; i < nb; i++)
 		bufs[i] = blobs[i].buf;
-	qsort(bufs, nb, sizeof(*bufs), cmp_u64);
+	qsort(bufs, nb, sizeof(*bufs), xgm_cmp_u64);
 	ret = g->buf_list(ctx->priv, &ids, &n);
 	if (ret) {
 		free(bufs);

@@ -210,8 +210,12 @@ static int remap_revoked(struct xgm_ctx *ctx, struct blob *b, json_t *report)
 	char bid[96];
 	int ret;
 
-	if (strcmp(b->state, "revoked") || gpu_check_local(ctx, b->buf))
-		return xgm_clear_error(), 0; /* another running process's */
+	if (strcmp(b->state, "revoked"))
+		return 0;
+	if (gpu_check_local(ctx, b->buf)) {
+		xgm_clear_error(); /* another running process's */
+		return 0;
+	}
 	ret = blob_remap_moved(ctx, b, b->placement);
 	snprintf(bid, sizeof(bid), "%s:%u", b->dom_name, b->n);
 	if (!ret)

@@ -267,13 +267,6 @@ void sim_map_free(struct sim_u64map *m)
 	memset(m, 0, sizeof(*m));
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 uint64_t *sim_map_sorted_keys(const struct sim_u64map *m)
 {
 	uint64_t *keys;
@@ -287,7 +280,7 @@ uint64_t *sim_map_sorted_keys(const struct sim_u64map *m)
 	for (size_t i = 0; i < m->cap; i++)
 		if (m->used[i])
 			keys[n++] = m->keys[i];
-	qsort(keys, n, sizeof(*keys), cmp_u64);
+	qsort(keys, n, sizeof(*keys), xgm_cmp_u64);
 	return keys;
 }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-only
 /* Growable arrays (see array.h). */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,4 +24,11 @@ int xgm_array_room(void *arrp, size_t nr, size_t *cap, size_t elem,
 	memcpy(arrp, &n, sizeof(n));
 	*cap = c;
 	return 0;
+}
+
+int xgm_cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
 }

@@ -10,5 +10,7 @@
  * elements, then doubling). -ENOMEM leaves the array as it was. */
 int xgm_array_room(void *arrp, size_t nr, size_t *cap, size_t elem,
 		   size_t first);
+/* qsort(3)/bsearch(3) order of uint64_t elements. */
+int xgm_cmp_u64(const void *a, const void *b);
 
 #endif /* XGM_UTIL_ARRAY_H */

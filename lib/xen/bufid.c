@@ -51,7 +51,7 @@ static void owner_path(uint64_t epoch, char *buf, size_t len)
 }
 
 /* Does the process recorded at path (in t) still run? */
-static bool recorded_runs(struct xen_priv *p, xs_transaction_t t,
+static bool recorded_runs(const struct xen_priv *p, xs_transaction_t t,
 			  const char *path, long *pid)
 {
 	char *v;
@@ -170,7 +170,7 @@ int xen_bufid_parse(const struct xen_priv *p, uint64_t id,
 	if (epoch == p->epoch)
 		return 0;
 	owner_path(epoch, path, sizeof(path));
-	if (p->xsh && recorded_runs((struct xen_priv *)p, XBT_NULL, path, &pid))
+	if (p->xsh && recorded_runs(p, XBT_NULL, path, &pid))
 		return xgm_fail(-EREMOTE, "buffer %#" PRIx64 " is process %ld's "
 				"(epoch %" PRIu64 "), which runs: its files hold it, "
 				"not this context's", id, pid, epoch);
@@ -178,9 +178,4 @@ int xen_bufid_parse(const struct xen_priv *p, uint64_t id,
 			"process that has exited (epoch %" PRIu64 "; this one's "
 			"is %" PRIu64 "%s): it went with that process's files",
 			id, epoch, p->epoch, p->epoch ? "" : ", none made");
-}
-
-bool xen_bufid_ours(const struct xen_priv *p, uint64_t id)
-{
-	return p->epoch && id >> EPOCH_SHIFT == p->epoch;
 }

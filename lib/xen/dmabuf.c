@@ -45,6 +45,14 @@ static struct xen_dmabuf *slot_of(struct xen_priv *p, uint64_t slot)
 	return &p->dmabuf[i];
 }
 
+/* The buffer id of slot index i holding generation gen (bufid.c: the
+ * generation in the framebuffer bits, the index + 1 in the low ones). */
+static int slot_buf_id(struct xen_priv *p, size_t i, uint32_t gen,
+		       uint64_t *id)
+{
+	return xen_bufid_make(p, XEN_BUF_DMABUF, gen, i + 1, id);
+}
+
 /* What the daemon serves from must map, read and write, before it is
  * recorded (a read-only fd, an exporter without mmap). */
 static int check_mappable(int fd, uint64_t bytes, const char *exporter)
@@ -83,7 +91,7 @@ int xen_dmabuf_take(struct xen_priv *p, int fd, uint64_t bytes,
 		} else if (d->dev == st.st_dev && d->ino == st.st_ino) {
 			uint64_t held = 0;
 
-			xen_bufid_make(p, XEN_BUF_DMABUF, d->gen, i + 1, &held);
+			slot_buf_id(p, i, d->gen, &held);
 			return xgm_fail(-EEXIST, "that dma-buf of %s is buffer "
 					"%#" PRIx64 " already (taken before)",
 					exporter, held);
@@ -94,8 +102,7 @@ int xen_dmabuf_take(struct xen_priv *p, int fd, uint64_t bytes,
 				"already", XEN_MAX_DMABUFS);
 	gen = free_slot->gen % XEN_DMABUF_GEN_MAX + 1;
 	ret = check_mappable(fd, bytes, exporter) ?:
-	      xen_bufid_make(p, XEN_BUF_DMABUF, gen,
-			     (uint64_t)(free_slot - p->dmabuf) + 1, id);
+	      slot_buf_id(p, (size_t)(free_slot - p->dmabuf), gen, id);
 	if (ret)
 		return ret;
 	free_slot->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
@@ -123,6 +130,11 @@ int xen_dmabuf_free(struct xen_priv *p, uint64_t slot)
 	d->fd = -1;
 	d->va = NULL;
 	return 0;
+}
+
+int xen_dmabuf_held(struct xen_priv *p, uint64_t slot)
+{
+	return slot_of(p, slot) ? 0 : -ENOENT;
 }
 
 int xen_dmabuf_extents(struct xen_priv *p, uint64_t slot,
@@ -212,7 +224,7 @@ json_t *xen_dmabufs_json(struct xen_priv *p, const char *card)
 		uint64_t id;
 
 		if (d->fd < 0 || strcmp(d->card, card) ||
-		    xen_bufid_make(p, XEN_BUF_DMABUF, d->gen, i + 1, &id))
+		    slot_buf_id(p, i, d->gen, &id))
 			continue;
 		json_array_append_new(a, json_pack("{s:I,s:I,s:s,s:n,s:i,s:b,s:s}",
 			"id", (json_int_t)id, "size", (json_int_t)d->size,

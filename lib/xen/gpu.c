@@ -99,16 +99,10 @@ static int gpu_extents(void *priv, uint64_t buf, struct xgm_extent **out,
  * into), nor does a dma-buf as far as we can see: pinned by nature. */
 static int gpu_pin(void *priv, uint64_t buf, bool pin)
 {
-	struct xgm_extent *e;
-	size_t n;
-	int ret;
 	WHERE(priv, buf, w);
 	switch (w.kind) {
 	case XEN_BUF_DMABUF:
-		ret = xen_dmabuf_extents(p_, w.id, &e, &n);
-		if (!ret)
-			free(e);
-		return ret;
+		return xen_dmabuf_held(p_, w.id);
 	case XEN_BUF_RAM:
 		return drm_buf_size(w.g, w.id, NULL);
 	default:
@@ -152,6 +146,16 @@ int xen_buf_mmap(struct xen_priv *p, uint64_t buf, void **addr, uint64_t *size)
 	WHERE(p, buf, w);
 	return w.kind == XEN_BUF_DMABUF ? xen_dmabuf_mmap(p_, w.id, addr, size) :
 	       drm_buf_mmap(w.g, w.id, addr, size);
+}
+
+static int gpu_remote(void *priv, uint64_t buf)
+{
+	struct where w;
+	int ret = where_of(priv, buf, &w);
+
+	if (ret != -EREMOTE)
+		xgm_clear_error();
+	return ret == -EREMOTE ? ret : 0;
 }
 
 static int gpu_import_gem(void *priv, int drm_fd, uint32_t handle,
@@ -233,6 +237,7 @@ const struct xgm_gpu_ops xen_gpu_ops = {
 	.buf_copy = gpu_copy,
 	.buf_import_gem = gpu_import_gem,
 	.buf_import_dmabuf = gpu_import_dmabuf,
+	.buf_remote = gpu_remote,
 	.cards = gpu_cards,
 };
 

@@ -175,7 +175,6 @@ int xen_bufid_make(struct xen_priv *p, enum xen_buf_kind kind, uint32_t fb,
 		   uint64_t low, uint64_t *id);
 int xen_bufid_parse(const struct xen_priv *p, uint64_t id,
 		    enum xen_buf_kind *kind, uint32_t *fb, uint64_t *low);
-bool xen_bufid_ours(const struct xen_priv *p, uint64_t id);
 /* Drops the record of the context's epoch: its buffers went with it. */
 void xen_bufid_close(struct xen_priv *p);
 
@@ -185,6 +184,8 @@ void xen_bufid_close(struct xen_priv *p);
 int xen_dmabuf_take(struct xen_priv *p, int fd, uint64_t bytes,
 		    const char *exporter, const char *card, uint64_t *id);
 int xen_dmabuf_free(struct xen_priv *p, uint64_t slot);
+/* 0 while slot holds a dma-buf, else -ENOENT (the message says). */
+int xen_dmabuf_held(struct xen_priv *p, uint64_t slot);
 int xen_dmabuf_extents(struct xen_priv *p, uint64_t slot,
 		       struct xgm_extent **out, size_t *count);
 int xen_dmabuf_mmap(struct xen_priv *p, uint64_t slot, void **addr,
